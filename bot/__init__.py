@@ -1,0 +1,1 @@
+"""Yehua (夜话): the chat-group bot — settings, storage, adapters, outbox, web pages, CLI."""

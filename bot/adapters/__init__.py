@@ -1,0 +1,45 @@
+"""Platform adapters: one module per platform, one small protocol, typed errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.messages import IncomingMessage, OutgoingMessage
+
+EventHandler = Callable[[IncomingMessage], Awaitable[None]]
+
+
+class AdapterError(Exception):
+    """Sending failed; `transient` says whether trying again may help."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class RetryAfter(AdapterError):
+    """The platform asked us to wait before sending again (flood control)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s", transient=True)
+        self.seconds = seconds
+
+
+class Unsupported(AdapterError):
+    """The platform cannot carry this kind of message."""
+
+
+class Adapter(Protocol):
+    """What every platform adapter offers the outbox and the app."""
+
+    platform: str
+
+    def setup(self, app: web.Application) -> None:
+        """Register routes and background tasks on the shared aiohttp app."""
+
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str:
+        """Post one message to a chat; return the platform's message id."""
+        ...

@@ -1,0 +1,179 @@
+"""Settings read once from the environment; a bad value stops start-up with a clear message."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+T = TypeVar("T")
+
+PROSODY_PERCENT = re.compile(r"^[+-]\d{1,3}%$")
+PROSODY_HZ = re.compile(r"^[+-]\d{1,3}Hz$")
+DEFAULT_LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons" / "library"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the bot cannot use; the message names the variable."""
+
+    def __init__(self, variable: str, expected: str, got: str) -> None:
+        super().__init__(f"{variable}={got!r} is not valid: expected {expected}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    timezone: str = "Asia/Shanghai"
+    lessons_dir: Path = DEFAULT_LESSONS_DIR
+    log_level: str = "INFO"
+    demo: bool = True
+    grace_minutes: int = 30
+    prerender_hours: int = 12
+    tts_endpoint: str = ""
+    tts_voice: str = "zh-CN-YunyangNeural"
+    tts_rate: str = "-10%"
+    tts_volume: str = "+15%"
+    tts_pitch: str = "-2Hz"
+    tts_timeout: float = 60.0
+    tts_concurrency: int = 2
+    espeak: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL: the configured one, or SQLite in the data folder."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'yehua.db'}"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _read(env: Mapping[str, str], name: str, default: T, convert: Callable[[str], T],
+          expected: str) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return convert(raw.strip())
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(name, expected, raw) from exc
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError(raw)
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(raw)
+    return value
+
+
+def _at_least_one(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError(raw)
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError(raw)
+    return value
+
+
+def _zone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(raw) from exc
+    return raw
+
+
+def _pattern(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    def check(raw: str) -> str:
+        if not pattern.match(raw):
+            raise ValueError(raw)
+        return raw
+
+    return check
+
+
+def _ws_url(raw: str) -> str:
+    if not raw.startswith(("ws://", "wss://")):
+        raise ValueError(raw)
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    value = raw.upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError(raw)
+    return value
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping, raising SettingsError on the first bad value."""
+    d = Settings()
+    extra = {k: v for k, v in env.items() if k.startswith("YEHUA_")}
+    return Settings(
+        data_dir=_read(env, "YEHUA_DATA_DIR", d.data_dir, Path, "a folder path"),
+        database_url=_read(env, "YEHUA_DATABASE_URL", d.database_url, str,
+                           "an SQLAlchemy URL such as postgresql+psycopg://user@host/db"),
+        host=_read(env, "YEHUA_HOST", d.host, str, "a host name or IP address"),
+        port=_read(env, "YEHUA_PORT", d.port, _port, "a port number 0–65535"),
+        timezone=_read(env, "YEHUA_TIMEZONE", d.timezone, _zone,
+                       "an IANA time zone such as Asia/Shanghai"),
+        lessons_dir=_read(env, "YEHUA_LESSONS_DIR", d.lessons_dir, Path, "a folder path"),
+        log_level=_read(env, "YEHUA_LOG_LEVEL", d.log_level, _log_level,
+                        "DEBUG, INFO, WARNING or ERROR"),
+        demo=_read(env, "YEHUA_DEMO", d.demo, _boolean, "true or false"),
+        grace_minutes=_read(env, "YEHUA_GRACE_MINUTES", d.grace_minutes, _positive_int,
+                            "a whole number of minutes ≥ 0"),
+        prerender_hours=_read(env, "YEHUA_PRERENDER_HOURS", d.prerender_hours, _positive_int,
+                              "a whole number of hours ≥ 0"),
+        tts_endpoint=_read(env, "YEHUA_TTS_ENDPOINT", d.tts_endpoint, _ws_url,
+                           "a websocket URL starting with ws:// or wss://"),
+        tts_voice=_read(env, "YEHUA_TTS_VOICE", d.tts_voice, str,
+                        "an edge-tts voice such as zh-CN-YunyangNeural"),
+        tts_rate=_read(env, "YEHUA_TTS_RATE", d.tts_rate, _pattern(PROSODY_PERCENT),
+                       "a signed percentage such as -10%"),
+        tts_volume=_read(env, "YEHUA_TTS_VOLUME", d.tts_volume, _pattern(PROSODY_PERCENT),
+                         "a signed percentage such as +15%"),
+        tts_pitch=_read(env, "YEHUA_TTS_PITCH", d.tts_pitch, _pattern(PROSODY_HZ),
+                        "a signed pitch in Hz such as -2Hz"),
+        tts_timeout=_read(env, "YEHUA_TTS_TIMEOUT", d.tts_timeout, _positive_float,
+                          "a number of seconds > 0"),
+        tts_concurrency=_read(env, "YEHUA_TTS_CONCURRENCY", d.tts_concurrency, _at_least_one,
+                              "a whole number ≥ 1"),
+        espeak=_read(env, "YEHUA_ESPEAK", d.espeak, _boolean, "true or false"),
+        extra=extra,
+    )

@@ -1,0 +1,1 @@
+"""The lesson library, text shaping and speech."""

@@ -1,0 +1,1 @@
+"""What is due when: schedules, the delivery ledger and the alarm clock."""
