@@ -1,0 +1,209 @@
+"""Speech for lessons: the types, and a content-hash cache trying each synthesizer in order."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from lessons.audio import MP3_BYTES_PER_SECOND, mp3_duration
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Voice:
+    """An edge-tts voice and its prosody."""
+
+    name: str = "zh-CN-YunyangNeural"
+    rate: str = "-10%"
+    volume: str = "+15%"
+    pitch: str = "-2Hz"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One subtitle cue, in seconds from the start of the audio."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class SpeechAudio:
+    """What a synthesizer returns: MP3 bytes and their cues."""
+
+    mp3: bytes
+    cues: tuple[Cue, ...]
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A rendered, cached speech file."""
+
+    path: Path
+    duration_s: float
+    engine: str
+    srt: str
+
+
+class SynthesisError(Exception):
+    """One synthesizer failed; the message says why."""
+
+
+class SpeechUnavailable(Exception):
+    """Every synthesizer failed; the message lists each engine's reason."""
+
+
+class Synthesizer(Protocol):
+    """Turns text into MP3 speech."""
+
+    name: str
+
+    async def synthesize(self, text: str, voice: Voice) -> SpeechAudio:
+        """Speak `text` with `voice`, or raise SynthesisError."""
+        ...
+
+
+def srt_from_cues(cues: Sequence[Cue]) -> str:
+    """Format cues as SubRip text ("" when there are none)."""
+
+    def stamp(seconds: float) -> str:
+        ms = round(seconds * 1000)
+        hours, minutes, secs = ms // 3_600_000, ms // 60_000 % 60, ms // 1000 % 60
+        return f"{hours:02d}:{minutes:02d}:{secs:02d},{ms % 1000:03d}"
+
+    return "\n".join(
+        f"{i}\n{stamp(c.start)} --> {stamp(c.end)}\n{c.text}\n" for i, c in enumerate(cues, 1)
+    )
+
+
+class SpeechService:
+    """Renders text to cached MP3, trying each synthesizer in order."""
+
+    def __init__(self, cache_dir: Path, synthesizers: Sequence[Synthesizer]) -> None:
+        if not synthesizers:
+            raise ValueError("at least one synthesizer is needed")
+        self.cache_dir = Path(cache_dir)
+        self.synthesizers = tuple(synthesizers)
+        self._in_flight: dict[str, asyncio.Task[Speech]] = {}
+        self._stats = {"synthesized": 0, "cached": 0, "failed": 0, "fallback": 0}
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: new files synthesized, renders served without synthesis, renders that
+        failed, and renders answered by a fallback engine after a better one failed."""
+        return dict(self._stats)
+
+    def key(self, text: str, voice: Voice, engine: str) -> str:
+        """The cache key: sha256 hex of the engine, the voice fields and the text."""
+        digest = hashlib.sha256()
+        for part in (engine, voice.name, voice.rate, voice.volume, voice.pitch, text):
+            digest.update(part.encode())
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+    def cached(self, text: str, voice: Voice) -> Speech | None:
+        """The cached speech of the first engine (in order) that has one."""
+        for synth in self.synthesizers:
+            path = self.cache_dir / f"{self.key(text, voice, synth.name)}.mp3"
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue
+            srt_path = path.with_suffix(".srt")
+            srt = srt_path.read_text("utf-8") if srt_path.exists() else ""
+            # Both engines write headerless 48 kbps CBR, so the size gives the exact duration.
+            return Speech(path, size / MP3_BYTES_PER_SECOND, synth.name, srt)
+        return None
+
+    async def render(self, text: str, voice: Voice) -> Speech:
+        """Return cached speech for `text`, synthesizing it once however many callers ask."""
+        flight = self.key(text, voice, "")
+        task = self._in_flight.get(flight)
+        leader = task is None
+        if task is None:
+            task = asyncio.create_task(self._render(text, voice))
+            self._in_flight[flight] = task
+            task.add_done_callback(lambda done: self._landed(flight, done))
+        # A caller that gives up must not cancel the synthesis the others are waiting for.
+        speech = await asyncio.shield(task)
+        if not leader:
+            self._stats["cached"] += 1
+        return speech
+
+    async def close(self) -> None:
+        """Cancel and await syntheses still in flight (the app's cleanup)."""
+        tasks = list(self._in_flight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _landed(self, flight: str, task: asyncio.Task[Speech]) -> None:
+        if self._in_flight.get(flight) is task:
+            del self._in_flight[flight]
+        if not task.cancelled():
+            task.exception()  # retrieved here so an unawaited failure is not reported twice
+
+    async def _render(self, text: str, voice: Voice) -> Speech:
+        hit = self.cached(text, voice)
+        names = [s.name for s in self.synthesizers]
+        if hit is not None and hit.engine == names[0]:
+            self._stats["cached"] += 1
+            return hit
+        better = self.synthesizers[: names.index(hit.engine)] if hit else self.synthesizers
+        reasons: list[str] = []
+        for synth in better:
+            try:
+                audio = await synth.synthesize(text, voice)
+                duration = await asyncio.to_thread(mp3_duration, audio.mp3)
+            except SynthesisError as exc:
+                reasons.append(f"{synth.name}: {exc}")
+                continue
+            except ValueError as exc:
+                reasons.append(f"{synth.name}: undecodable audio ({exc})")
+                continue
+            if duration <= 0:
+                reasons.append(f"{synth.name}: empty audio")
+                continue
+            key = self.key(text, voice, synth.name)
+            srt = srt_from_cues(audio.cues)
+            path = await asyncio.to_thread(self._store, key, audio.mp3, srt)
+            self._stats["synthesized"] += 1
+            if reasons:
+                self._stats["fallback"] += 1
+                log.warning("speech fell back to %s: %s", synth.name, "; ".join(reasons))
+            return Speech(path, duration, synth.name, srt)
+        if hit is not None:
+            self._stats["cached"] += 1
+            self._stats["fallback"] += 1
+            log.warning("reusing cached %s speech: %s", hit.engine, "; ".join(reasons))
+            return hit
+        self._stats["failed"] += 1
+        raise SpeechUnavailable("no speech engine worked: " + "; ".join(reasons))
+
+    def _store(self, key: str, mp3: bytes, srt: str) -> Path:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        # The .mp3 is the cache marker, so it is written last.
+        _write_atomic(self.cache_dir / f"{key}.srt", srt.encode())
+        path = self.cache_dir / f"{key}.mp3"
+        _write_atomic(path, mp3)
+        return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

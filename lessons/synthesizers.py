@@ -1,0 +1,197 @@
+"""The synthesizers: edge-tts online voices, and espeak-ng as the offline fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from contextlib import aclosing
+
+import aiohttp
+import edge_tts
+import edge_tts.communicate as edge_communicate
+from edge_tts.constants import TRUSTED_CLIENT_TOKEN
+from edge_tts.constants import WSS_URL as EDGE_WSS_URL
+from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
+from pypinyin import Style, lazy_pinyin
+
+from lessons.audio import MP3_BYTES_PER_SECOND, wav_to_mp3
+from lessons.shaping import letters, sentences, split_for_speech
+from lessons.speech import Cue, SpeechAudio, SynthesisError, Voice
+
+log = logging.getLogger(__name__)
+
+_TICKS_PER_SECOND = 10_000_000
+# espeak-ng pauses at ASCII punctuation only.
+_ASCII_PUNCT = str.maketrans("，、；：。！？", ",,;:.!?")
+
+
+class EdgeSynthesizer:
+    """Microsoft Edge's online voices through edge-tts, one request per piece, verified."""
+
+    name = "edge-tts"
+
+    def __init__(
+        self,
+        *,
+        endpoint: str = "",
+        timeout: float = 60.0,
+        concurrency: int = 2,
+        retries: int = 2,
+        backoff: float = 1.0,
+    ) -> None:
+        if endpoint and not endpoint.startswith(("ws://", "wss://")):
+            raise ValueError(f"YEHUA_TTS_ENDPOINT must be a ws:// or wss:// URL, not {endpoint!r}")
+        if endpoint and "?" not in endpoint:
+            endpoint = f"{endpoint}?TrustedClientToken={TRUSTED_CLIENT_TOKEN}"
+        self.url = endpoint or EDGE_WSS_URL
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._semaphore = asyncio.Semaphore(concurrency)
+
+    async def synthesize(self, text: str, voice: Voice) -> SpeechAudio:
+        """Speak every piece of `text` (in parallel, capped) and join them into one MP3."""
+        pieces = split_for_speech(text)
+        if not pieces:
+            raise SynthesisError("nothing to say")
+        try:
+            self._communicate(pieces[0], voice)
+        except (ValueError, TypeError) as exc:
+            raise SynthesisError(f"invalid voice settings: {exc}") from exc
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._piece(piece, voice)) for piece in pieces]
+        except* SynthesisError as failures:
+            raise failures.exceptions[0] from None
+        mp3 = b""
+        cues: list[Cue] = []
+        for task in tasks:
+            audio = task.result()
+            shift = len(mp3) / MP3_BYTES_PER_SECOND
+            cues += [Cue(c.start + shift, c.end + shift, c.text) for c in audio.cues]
+            mp3 += audio.mp3
+        return SpeechAudio(mp3, tuple(cues))
+
+    def _communicate(self, piece: str, voice: Voice) -> edge_tts.Communicate:
+        seconds = max(1, round(self.timeout))
+        return edge_tts.Communicate(
+            piece, voice.name, rate=voice.rate, volume=voice.volume, pitch=voice.pitch,
+            connect_timeout=min(10, seconds), receive_timeout=seconds,
+        )
+
+    async def _piece(self, piece: str, voice: Voice) -> SpeechAudio:
+        attempts = self.retries + 1
+        for attempt in range(attempts):
+            try:
+                async with self._semaphore:
+                    return await self._attempt(piece, voice)
+            except SynthesisError as exc:
+                if attempt + 1 == attempts:
+                    raise SynthesisError(f"{exc} ({attempts} attempts)") from exc
+                delay = self.backoff * 2**attempt
+                log.info("edge-tts failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _attempt(self, piece: str, voice: Voice) -> SpeechAudio:
+        communicate = self._communicate(piece, voice)
+        # edge-tts reads this module global when it connects; it is the only way to redirect it.
+        edge_communicate.WSS_URL = self.url
+        audio = bytearray()
+        cues: list[Cue] = []
+        try:
+            # receive_timeout does not bound a stalled websocket: only this outer timeout does.
+            async with asyncio.timeout(self.timeout), aclosing(communicate.stream()) as stream:
+                async for chunk in stream:
+                    if chunk["type"] == "audio":
+                        audio += chunk.get("data", b"")
+                    elif chunk["type"] == "SentenceBoundary":
+                        start = chunk.get("offset", 0.0) / _TICKS_PER_SECOND
+                        end = start + chunk.get("duration", 0.0) / _TICKS_PER_SECOND
+                        cues.append(Cue(start, end, chunk.get("text", "").strip()))
+        except TimeoutError as exc:
+            raise SynthesisError(f"timed out after {self.timeout:g} s") from exc
+        except aiohttp.ClientResponseError as exc:
+            raise SynthesisError(f"HTTP {exc.status}") from exc
+        except NoAudioReceived as exc:
+            raise SynthesisError("no audio") from exc
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or exc.os_error
+            raise SynthesisError(f"cannot connect to {exc.host}:{exc.port} ({reason})") from exc
+        except (EdgeTTSException, aiohttp.ClientError, OSError) as exc:
+            raise SynthesisError(f"{type(exc).__name__}: {exc}") from exc
+        if not audio:
+            raise SynthesisError("no audio")
+        # The service can end a turn early without an error: check every character was spoken.
+        expected, said = letters(piece), letters("".join(c.text for c in cues))
+        if said != expected:
+            raise SynthesisError(f"truncated: {len(said)} of {len(expected)} characters spoken")
+        if cues and len(audio) / MP3_BYTES_PER_SECOND + 0.5 < cues[-1].end:
+            raise SynthesisError("truncated: audio ends before the last sentence")
+        return SpeechAudio(bytes(audio), tuple(cues))
+
+
+def to_pinyin(text: str) -> str:
+    """Tone-numbered pinyin (neutral tone 5) for espeak-ng; other text is kept."""
+    syllables = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True)
+    return " ".join(syllables).translate(_ASCII_PUNCT)
+
+
+class EspeakSynthesizer:
+    """The offline fallback: espeak-ng reading tone-numbered pinyin."""
+
+    name = "espeak-ng"
+
+    def __init__(
+        self, *, binary: str = "espeak-ng", speed: int = 140, timeout: float = 60.0
+    ) -> None:
+        self.binary = binary
+        self.speed = speed
+        self.timeout = timeout
+
+    def available(self) -> bool:
+        """Whether the espeak-ng binary can be found."""
+        return shutil.which(self.binary) is not None
+
+    async def synthesize(self, text: str, voice: Voice) -> SpeechAudio:
+        """Speak `text` (the voice is ignored: espeak-ng has one Mandarin voice)."""
+        parts = [s for s in sentences(text) if letters(s)]
+        if not parts:
+            raise SynthesisError("nothing to say")
+        binary = shutil.which(self.binary)
+        if binary is None:
+            raise SynthesisError(f"{self.binary} is not installed")
+        script = "\n".join(to_pinyin(s) for s in parts)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                binary, "-v", "cmn-latn-pinyin", "-s", str(self.speed), "-b", "1",
+                "--stdout", "--stdin",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise SynthesisError(f"cannot run {self.binary}: {exc}") from exc
+        try:
+            async with asyncio.timeout(self.timeout):
+                wav, err = await proc.communicate(script.encode())
+        except TimeoutError as exc:
+            proc.kill()
+            await proc.wait()
+            raise SynthesisError(f"timed out after {self.timeout:g} s") from exc
+        if proc.returncode != 0 or not wav:
+            detail = err.decode(errors="replace").strip()
+            raise SynthesisError(f"{self.binary} exited with {proc.returncode}: {detail}")
+        try:
+            mp3 = await asyncio.to_thread(wav_to_mp3, wav)
+        except ValueError as exc:
+            raise SynthesisError(f"{self.binary} wrote bad audio: {exc}") from exc
+        duration = len(mp3) / MP3_BYTES_PER_SECOND
+        # espeak-ng gives no timings: spread the sentences over the audio by their length.
+        weights = [len(letters(s)) for s in parts]
+        cues, start = [], 0.0
+        for part, weight in zip(parts, weights, strict=True):
+            end = start + duration * weight / sum(weights)
+            cues.append(Cue(start, end, part))
+            start = end
+        return SpeechAudio(mp3, tuple(cues))
