@@ -1,0 +1,296 @@
+"""The scheduler the app owns: the database says what is due, APScheduler is the alarm clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from scheduler import ledger
+from scheduler.dbtypes import utcnow
+from scheduler.models import Delivery, Schedule, ScheduleTarget
+from scheduler.schedules import (
+    ONE_MICROSECOND,
+    due_targets,
+    earliest_due,
+    lessons_due,
+    next_occurrence,
+)
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[Delivery], Awaitable[None]]
+Prerender = Callable[[str], Awaitable[None]]
+
+ALARM_JOB = "yehua-alarm"
+PRERENDER_JOB = "yehua-prerender"
+RESYNC_JOB = "yehua-resync"
+LATE_AFTER = timedelta(seconds=60)
+MISSED_CAP = 100  # missed rows recorded per target per run, then skip to the grace window
+PRERENDER_EVERY = timedelta(minutes=10)
+# Schedules added by another process (the CLI) are noticed within this long.
+RESYNC_EVERY = timedelta(minutes=1)
+RETRY_AFTER_ERROR = timedelta(seconds=30)
+INTERRUPTED = "interrupted by a restart and claimed more than {minutes} min ago; retry to send"
+
+
+class Scheduler:
+    """Claims due occurrences in the ledger and hands them to `deliver`, now and on every alarm."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        deliver: Deliver,
+        *,
+        grace: timedelta = timedelta(minutes=30),
+        prerender: Prerender | None = None,
+        prerender_ahead: timedelta = timedelta(hours=12),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._deliver = deliver
+        self._grace = grace
+        self._prerender = prerender
+        self._prerender_ahead = prerender_ahead
+        self._clock = clock
+        self._alarm: AsyncIOScheduler | None = None
+        self._alarm_lock = asyncio.Lock()
+        self._jobs: set[asyncio.Task[None]] = set()
+
+    def _session(self) -> Session:
+        return Session(self._engine, expire_on_commit=False)
+
+    async def start(self) -> None:
+        """Resume interrupted deliveries, post what is due, arm the alarm (inside the loop)."""
+        if self._alarm is not None:
+            raise RuntimeError("scheduler already started")
+        await self.resume_in_flight()
+        await self.run_due()
+        self._alarm = AsyncIOScheduler(timezone=UTC)
+        self._alarm.start()
+        if self._prerender is not None:
+            self._alarm.add_job(
+                self._tracked(self.prerender_due),
+                IntervalTrigger(seconds=PRERENDER_EVERY.total_seconds(), timezone=UTC),
+                id=PRERENDER_JOB,
+                next_run_time=datetime.now(UTC),
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+        self._alarm.add_job(
+            self._tracked(self._resync),
+            IntervalTrigger(seconds=RESYNC_EVERY.total_seconds(), timezone=UTC),
+            id=RESYNC_JOB,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self.rearm()
+        log.info("scheduler started")
+
+    async def stop(self) -> None:
+        """Stop the alarm clock and cancel running jobs; what is due stays in the database."""
+        alarm, self._alarm = self._alarm, None
+        if alarm is None:
+            return
+        if alarm.running:
+            alarm.shutdown(wait=False)
+        await asyncio.sleep(0)  # shutdown() only schedules itself on the loop
+        jobs = list(self._jobs)
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        log.info("scheduler stopped")
+
+    def rearm(self) -> None:
+        """Set the alarm to the earliest next due time in the database (call after add/cancel)."""
+        if self._alarm is None:
+            return
+        try:
+            with self._session() as db:
+                due = earliest_due(db)
+        except Exception:  # the alarm must stay armed whatever the database does
+            log.exception("could not read the next due time; trying again shortly")
+            self._arm(datetime.now(UTC) + RETRY_AFTER_ERROR)
+            return
+        if due is None:
+            if self._alarm.get_job(ALARM_JOB) is not None:
+                self._alarm.remove_job(ALARM_JOB)
+            return
+        self._arm(due)
+
+    def _arm(self, when: datetime) -> None:
+        assert self._alarm is not None
+        # APScheduler runs on the real clock; a date in the past means "at once".
+        when = max(when, datetime.now(UTC))
+        self._alarm.add_job(
+            self._tracked(self._on_alarm),
+            DateTrigger(run_date=when, timezone=UTC),
+            id=ALARM_JOB,
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=10,  # a re-armed alarm may fire while the last one is finishing
+        )
+        log.debug("alarm set for %s", when.isoformat())
+
+    def _tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """Wrap a job so that stop() can cancel and await it."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._jobs.add(task)
+            try:
+                await job()
+            finally:
+                self._jobs.discard(task)
+
+        return run
+
+    async def _on_alarm(self) -> None:
+        async with self._alarm_lock:
+            try:
+                await self.run_due()
+            except Exception:  # the scheduler is an error boundary: log, try again later
+                log.exception("running due schedules failed; trying again shortly")
+                if self._alarm is not None:
+                    self._arm(datetime.now(UTC) + RETRY_AFTER_ERROR)
+                return
+            self.rearm()
+
+    async def _resync(self) -> None:
+        self.rearm()
+
+    async def resume_in_flight(self) -> list[Delivery]:
+        """Hand rows claimed before a crash to deliver again; mark older than grace failed."""
+        now = self._clock()
+        rows = await asyncio.to_thread(self._in_flight, now)
+        for row in rows:
+            log.info("resuming delivery %s of %s to group %s", row.id, row.lesson_slug,
+                     row.group_id)
+            await self._hand_over(row)
+        return rows
+
+    def _in_flight(self, now: datetime) -> list[Delivery]:
+        resume = []
+        with self._session() as db:
+            for row in ledger.in_flight(db):
+                if now - row.claimed_at <= self._grace:
+                    resume.append(row)
+                else:
+                    assert row.id is not None
+                    minutes = int(self._grace.total_seconds() // 60)
+                    ledger.mark_failed(db, row.id, INTERRUPTED.format(minutes=minutes))
+            db.commit()
+        return resume
+
+    async def retry_delivery(self, delivery_id: int) -> Delivery:
+        """Claim a failed or missed delivery again and hand it to deliver (the retry button)."""
+
+        def claim_again() -> Delivery:
+            with self._session() as db:
+                row = ledger.retry(db, delivery_id)
+                db.commit()
+                return row
+
+        row = await asyncio.to_thread(claim_again)
+        await self._hand_over(row)
+        return row
+
+    async def run_due(self, now: datetime | None = None) -> list[Delivery]:
+        """Claim every occurrence due by `now` (late within grace, else missed) and deliver it."""
+        now = now or self._clock()
+        claimed = await asyncio.to_thread(self._claim_due, now)
+        for row in claimed:
+            await self._hand_over(row)
+        return claimed
+
+    async def _hand_over(self, row: Delivery) -> None:
+        try:
+            await self._deliver(row)
+        except Exception:  # one group's failure must not stop the others
+            log.exception("handing delivery %s to the bot failed", row.id)
+
+    def _claim_due(self, now: datetime) -> list[Delivery]:
+        claimed: list[Delivery] = []
+        with self._session() as db:
+            for target, schedule in due_targets(db, now):
+                claimed.extend(self._claim_target(db, target, schedule, now))
+            # Claims and the advanced next_due commit together, before anything is delivered.
+            db.commit()
+        return claimed
+
+    def _occurrences(
+        self, target: ScheduleTarget, schedule: Schedule, now: datetime
+    ) -> tuple[list[datetime], list[datetime], datetime | None]:
+        """(missed, to post, next due) for one target, without touching the database."""
+        horizon = now - self._grace
+        missed: list[datetime] = []
+        post: list[datetime] = []
+        occurrence = target.next_due
+        while occurrence is not None and occurrence <= now:
+            if occurrence >= horizon:
+                post.append(occurrence)
+            elif len(missed) < MISSED_CAP:
+                missed.append(occurrence)
+            else:
+                log.warning("schedule %s, group %s: over %d occurrences missed; skipping ahead",
+                            schedule.id, target.group_id, MISSED_CAP)
+                after = horizon - ONE_MICROSECOND
+                occurrence = next_occurrence(schedule, target.timezone, after)
+                continue
+            occurrence = next_occurrence(schedule, target.timezone, occurrence)
+        return missed, post, occurrence
+
+    def _claim_target(
+        self, db: Session, target: ScheduleTarget, schedule: Schedule, now: datetime
+    ) -> list[Delivery]:
+        try:
+            missed, post, next_due = self._occurrences(target, schedule, now)
+        except Exception:  # one broken schedule must not hold up the others
+            log.exception("schedule %s cannot be evaluated; disabling group %s",
+                          schedule.id, target.group_id)
+            target.next_due = None
+            db.add(target)
+            return []
+        slug, group_id = schedule.lesson_slug, target.group_id
+        for occurrence in missed:
+            row = ledger.record_missed(db, lesson_slug=slug, group_id=group_id,
+                                       occurrence=occurrence, schedule_id=schedule.id)
+            if row is not None:
+                log.warning("missed %s for group %s due at %s (down longer than grace)",
+                            slug, group_id, occurrence.isoformat())
+        claimed = []
+        for occurrence in post:
+            row = ledger.claim(db, lesson_slug=slug, group_id=group_id, occurrence=occurrence,
+                               schedule_id=schedule.id, late=now - occurrence > LATE_AFTER)
+            if row is not None:
+                claimed.append(row)
+        target.next_due = next_due
+        db.add(target)
+        return claimed
+
+    async def prerender_due(self, now: datetime | None = None) -> list[str]:
+        """Render ahead the audio of lessons due within prerender_ahead; returns their slugs."""
+        if self._prerender is None:
+            return []
+        until = (now or self._clock()) + self._prerender_ahead
+
+        def slugs() -> list[str]:
+            with self._session() as db:
+                return lessons_due(db, until)
+
+        due = await asyncio.to_thread(slugs)
+        for slug in due:
+            try:
+                await self._prerender(slug)
+            except Exception:  # audio rendered later, at posting time, is still posted
+                log.exception("rendering %s ahead failed", slug)
+        return due
