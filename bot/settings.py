@@ -36,6 +36,7 @@ class Settings:
     lessons_dir: Path = DEFAULT_LESSONS_DIR
     log_level: str = "INFO"
     demo: bool = True
+    demo_delay: int = 30
     grace_minutes: int = 30
     prerender_hours: int = 12
     tts_endpoint: str = ""
@@ -156,6 +157,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_level=_read(env, "YEHUA_LOG_LEVEL", d.log_level, _log_level,
                         "DEBUG, INFO, WARNING or ERROR"),
         demo=_read(env, "YEHUA_DEMO", d.demo, _boolean, "true or false"),
+        demo_delay=_read(env, "YEHUA_DEMO_DELAY", d.demo_delay, _positive_int,
+                         "a whole number of seconds ≥ 0"),
         grace_minutes=_read(env, "YEHUA_GRACE_MINUTES", d.grace_minutes, _positive_int,
                             "a whole number of minutes ≥ 0"),
         prerender_hours=_read(env, "YEHUA_PRERENDER_HOURS", d.prerender_hours, _positive_int,

@@ -1,0 +1,383 @@
+"""The built-in web group chat: room pages, history API, live WebSocket and audio files."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+from aiohttp import WSCloseCode, WSMsgType, hdrs, web
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from bot import texts
+from bot.adapters import AdapterError, EventHandler, Unsupported
+from bot.db import session
+from bot.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.models import ChatMessage, Group, LessonRecord, Member
+from scheduler.dbtypes import utcnow
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+MEDIA_NAME = re.compile(r"[0-9a-f]{16,64}\.(mp3|srt|ogg|amr)")
+MEDIA_TYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "amr": "audio/amr",
+               "srt": "text/plain; charset=utf-8"}
+USER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+MAX_TEXT = 2000
+MAX_NAME = 20
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_FRAME = 64 * 1024
+BOT_SENDER_ID = "bot"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'",
+}
+BROWSER_TEXTS = {name[4:].lower(): value for name, value in vars(texts).items()
+                 if name.startswith("WEB_") and isinstance(value, str)}
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    """Who is talking on one socket, as the hello said."""
+
+    user_id: str
+    name: str
+
+
+class WebChatAdapter:
+    """The embedded group chat the bot serves itself: always on, needs nothing else."""
+
+    platform = "web"
+
+    def __init__(self, engine: Engine, audio_dir: Path, on_event: EventHandler | None = None
+                 ) -> None:
+        self.engine = engine
+        self.audio_dir = audio_dir
+        self.on_event = on_event
+        self.notice: str | None = None
+        self._rooms: dict[str, set[web.WebSocketResponse]] = {}
+        self._templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
+            undefined=jinja2.StrictUndefined)
+        self._asset_version = _asset_version(WEB_DIR / "static")
+
+    def setup(self, app: web.Application) -> None:
+        """Register the chat's pages, API, WebSocket, media and static routes."""
+        app.router.add_get("/", self._rooms_page)
+        app.router.add_get("/room/{chat_id}", self._room_page)
+        app.router.add_get("/api/rooms/{chat_id}/messages", self._history)
+        app.router.add_get("/ws/{chat_id}", self._socket)
+        app.router.add_get("/media/{name}", self._media)
+        app.router.add_static("/static/", WEB_DIR / "static")
+        app.on_shutdown.append(self._close_sockets)
+
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str:
+        """Store a bot message in the room and show it live to everyone there."""
+        match message:
+            case OutgoingText():
+                fields: dict[str, Any] = {"text": message.text,
+                                          "lesson_slug": message.lesson_slug}
+            case OutgoingAudio():
+                name = self._servable(message.path).name
+                fields = {"text": message.caption, "audio_url": f"/media/{name}",
+                          "audio_duration": message.duration_s,
+                          "lesson_slug": message.lesson_slug}
+            case _:
+                raise Unsupported(f"the web chat cannot carry {type(message).__name__}")
+        try:
+            with session(self.engine) as db:
+                group = _web_group(db, chat_id)
+                if group is None:
+                    raise AdapterError(f"no such web room: {chat_id!r}")
+                payload = _store(db, ChatMessage(
+                    group_id=_id(group), sender_id=BOT_SENDER_ID, sender_name=texts.BOT_NAME,
+                    from_bot=True, **fields))
+        except SQLAlchemyError as exc:
+            raise AdapterError(f"could not store the web message: {exc}", transient=True) from exc
+        await self._broadcast(chat_id, payload)
+        return str(payload["id"])
+
+    def _servable(self, path: Path) -> Path:
+        """The audio file resolved, if /media/ can serve it; else AdapterError."""
+        root = self.audio_dir.resolve()
+        try:
+            resolved = path.resolve(strict=True)
+        except OSError as exc:
+            raise AdapterError(f"audio file not found: {path}") from exc
+        if resolved.parent != root or not resolved.is_file():
+            raise AdapterError(f"audio file is not inside the audio folder {root}: {path}")
+        if not MEDIA_NAME.fullmatch(resolved.name):
+            raise AdapterError(f"audio file name cannot be served: {resolved.name}")
+        return resolved
+
+    async def _broadcast(self, chat_id: str, payload: dict[str, Any]) -> None:
+        data = _dumps({"type": "message", "message": payload})
+        sockets = [ws for ws in self._rooms.get(chat_id, ()) if not ws.closed]
+        results = await asyncio.gather(*(ws.send_str(data) for ws in sockets),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                log.debug("web chat: a socket in %s went away: %r", chat_id, result)
+
+    def _render(self, template: str, status: int = 200, **context: Any) -> web.Response:
+        html = self._templates.get_template(template).render(
+            notice=self.notice, texts=texts, v=self._asset_version, **context)
+        return web.Response(text=html, status=status, content_type="text/html",
+                            headers=SECURITY_HEADERS)
+
+    async def _rooms_page(self, request: web.Request) -> web.Response:
+        last = func.max(ChatMessage.created_at)
+        query = (select(Group, last).join(ChatMessage, isouter=True)
+                 .where(Group.platform == self.platform).group_by(col(Group.id))
+                 .order_by(col(Group.id)))
+        with session(self.engine) as db:
+            rows = list(db.exec(query))
+        now = utcnow()
+        rooms = [{"href": f"/room/{quote(group.chat_id, safe='')}", "name": group.name,
+                  "hamlet": group.hamlet,
+                  "last": _when(moment, group.timezone, now) if moment else ""}
+                 for group, moment in rows]
+        return self._render("chat_rooms.html", rooms=rooms)
+
+    async def _room_page(self, request: web.Request) -> web.Response:
+        with session(self.engine) as db:
+            group = _web_group(db, request.match_info["chat_id"])
+            if group is None:
+                return self._render("chat_not_found.html", status=404)
+            rows, more = _page(db, _id(group), before=None, after=None, limit=DEFAULT_LIMIT)
+            history = {"messages": _describe(db, rows), "has_more": more}
+        return self._render("chat_room.html", group=group, history=history, strings=BROWSER_TEXTS)
+
+    async def _history(self, request: web.Request) -> web.Response:
+        limit = _number(request, "limit", MAX_LIMIT) or DEFAULT_LIMIT
+        before, after = _number(request, "before"), _number(request, "after")
+        with session(self.engine) as db:
+            group = _web_group(db, request.match_info["chat_id"])
+            if group is None:
+                return web.json_response({"error": texts.WEB_NOT_FOUND_TITLE}, status=404,
+                                         dumps=_dumps)
+            rows, more = _page(db, _id(group), before=before, after=after, limit=limit)
+            return web.json_response({"messages": _describe(db, rows), "has_more": more},
+                                     dumps=_dumps)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        chat_id = request.match_info["chat_id"]
+        with session(self.engine) as db:
+            group = _web_group(db, chat_id)
+        if group is None:
+            raise web.HTTPNotFound(text=texts.WEB_NOT_FOUND_TITLE)
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
+        await ws.prepare(request)
+        room = self._rooms.setdefault(chat_id, set())
+        room.add(ws)
+        speaker: Speaker | None = None
+        try:
+            async for frame in ws:
+                if frame.type is not WSMsgType.TEXT:
+                    await _reply_error(ws, texts.WEB_ERROR_FORMAT)
+                    continue
+                try:
+                    speaker = await self._on_frame(ws, group, speaker, frame.data)
+                except SQLAlchemyError:
+                    log.exception("web chat: database error in room %s", chat_id)
+                    await _reply_error(ws, texts.WEB_ERROR_BUSY)
+        finally:
+            room.discard(ws)
+        return ws
+
+    async def _on_frame(self, ws: web.WebSocketResponse, group: Group, speaker: Speaker | None,
+                        data: str) -> Speaker | None:
+        """Handle one client frame; return who is speaking on this socket afterwards."""
+        try:
+            request = json.loads(data)
+        except ValueError:
+            request = None
+        kind = request.get("type") if isinstance(request, dict) else None
+        if kind == "hello" and isinstance(request, dict):
+            return await self._hello(ws, group, request) or speaker
+        if kind != "post" or not isinstance(request, dict):
+            await _reply_error(ws, texts.WEB_ERROR_FORMAT)
+        elif speaker is None:
+            await _reply_error(ws, texts.WEB_ERROR_NO_HELLO)
+        elif not isinstance(text := request.get("text"), str):
+            await _reply_error(ws, texts.WEB_ERROR_FORMAT)
+        elif not (text := text.replace("\x00", "").strip()):
+            await _reply_error(ws, texts.WEB_ERROR_EMPTY)
+        elif len(text) > MAX_TEXT:
+            await _reply_error(ws, texts.WEB_ERROR_TOO_LONG.format(limit=MAX_TEXT))
+        else:
+            await self._post(group, speaker, text)
+        return speaker
+
+    async def _hello(self, ws: web.WebSocketResponse, group: Group, request: dict[str, Any]
+                     ) -> Speaker | None:
+        """Check a hello and record the member; None (after telling why) if it is refused."""
+        user_id, name = request.get("user_id"), request.get("name")
+        if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id):
+            await _reply_error(ws, texts.WEB_ERROR_USER_ID)
+            return None
+        name = " ".join(name.split()) if isinstance(name, str) else ""
+        if not 1 <= len(name) <= MAX_NAME:
+            await _reply_error(ws, texts.WEB_ERROR_NAME)
+            return None
+        with session(self.engine) as db:
+            _upsert_member(db, _id(group), user_id, name)
+        await ws.send_str(_dumps({"type": "ready", "name": name, "tag": _tag(user_id)}))
+        return Speaker(user_id, name)
+
+    async def _post(self, group: Group, speaker: Speaker, text: str) -> None:
+        with session(self.engine) as db:
+            payload = _store(db, ChatMessage(group_id=_id(group), sender_id=speaker.user_id,
+                                             sender_name=speaker.name, text=text))
+        await self._broadcast(group.chat_id, payload)
+        if self.on_event is None:
+            return
+        event = IncomingMessage(platform=self.platform, chat_id=group.chat_id,
+                                message_id=str(payload["id"]), user_id=speaker.user_id,
+                                user_name=speaker.name, text=text)
+        try:
+            await self.on_event(event)
+        except Exception:  # the handler's faults must not lose the post or close the socket
+            log.exception("web chat: handling message %s in %s failed", event.message_id,
+                          group.chat_id)
+
+    async def _media(self, request: web.Request) -> web.FileResponse:
+        name = request.match_info["name"]
+        if not MEDIA_NAME.fullmatch(name):
+            raise web.HTTPNotFound()
+        try:
+            resolved = (self.audio_dir / name).resolve(strict=True)
+        except OSError as exc:
+            raise web.HTTPNotFound() from exc
+        if resolved.parent != self.audio_dir.resolve() or not resolved.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(resolved, headers={
+            hdrs.CONTENT_TYPE: MEDIA_TYPES[name.rsplit(".", 1)[1]],
+            hdrs.CACHE_CONTROL: "public, max-age=604800"})
+
+    async def _close_sockets(self, _app: web.Application) -> None:
+        sockets = [ws for room in self._rooms.values() for ws in room]
+        await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown")
+                               for ws in sockets), return_exceptions=True)
+
+
+def _id(group: Group) -> int:
+    assert group.id is not None, "a stored group has an id"
+    return group.id
+
+
+def _web_group(db: Session, chat_id: str) -> Group | None:
+    query = select(Group).where(Group.platform == WebChatAdapter.platform,
+                                Group.chat_id == chat_id)
+    return db.exec(query).first()
+
+
+def _upsert_member(db: Session, group_id: int, user_id: str, name: str) -> None:
+    member = db.exec(select(Member).where(Member.group_id == group_id,
+                                          Member.user_id == user_id)).first()
+    if member is None:
+        db.add(Member(group_id=group_id, user_id=user_id, display_name=name))
+    elif member.display_name != name:
+        member.display_name = name
+        db.add(member)
+
+
+def _store(db: Session, row: ChatMessage) -> dict[str, Any]:
+    db.add(row)
+    db.flush()
+    return _describe(db, [row])[0]
+
+
+def _page(db: Session, group_id: int, *, before: int | None, after: int | None, limit: int
+          ) -> tuple[list[ChatMessage], bool]:
+    """One page of history, oldest first, and whether more lies beyond it."""
+    query = select(ChatMessage).where(ChatMessage.group_id == group_id)
+    if after is not None:
+        query = query.where(col(ChatMessage.id) > after).order_by(col(ChatMessage.id).asc())
+    else:
+        if before is not None:
+            query = query.where(col(ChatMessage.id) < before)
+        query = query.order_by(col(ChatMessage.id).desc())
+    rows = list(db.exec(query.limit(limit + 1)))
+    more, rows = len(rows) > limit, rows[:limit]
+    return (rows if after is not None else rows[::-1]), more
+
+
+def _describe(db: Session, rows: list[ChatMessage]) -> list[dict[str, Any]]:
+    """Messages as the browser sees them; the lesson title comes from the lesson registry."""
+    slugs = {row.lesson_slug for row in rows if row.lesson_slug}
+    titles = {lesson.slug: lesson.title for lesson in db.exec(
+        select(LessonRecord).where(col(LessonRecord.slug).in_(slugs)))} if slugs else {}
+    return [{"id": row.id, "sender_name": row.sender_name, "from_bot": row.from_bot,
+             "sender_tag": "" if row.from_bot else _tag(row.sender_id), "text": row.text,
+             "audio_url": row.audio_url, "audio_duration": row.audio_duration,
+             "lesson_slug": row.lesson_slug,
+             "lesson_title": titles.get(row.lesson_slug or "", ""),
+             "created_at": row.created_at.isoformat()} for row in rows]
+
+
+def _tag(user_id: str) -> str:
+    """A stand-in for the user id that lets a browser spot its own messages.
+
+    The user id itself is the only credential a web user has, so it is never sent to others.
+    """
+    return hashlib.sha256(f"yehua-web:{user_id}".encode()).hexdigest()[:16]
+
+
+def _number(request: web.Request, name: str, high: int = 2**62) -> int | None:
+    """A whole-number query parameter from 1 to `high`, None when absent; else a 400."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if not WHOLE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= high:
+        error = texts.WEB_ERROR_PARAM.format(name=name, low=1, high=high)
+        raise web.HTTPBadRequest(text=_dumps({"error": error, "parameter": name}),
+                                 content_type="application/json")
+    return int(raw)
+
+
+async def _reply_error(ws: web.WebSocketResponse, text: str) -> None:
+    await ws.send_str(_dumps({"type": "error", "text": text}))
+
+
+def _when(moment: datetime, zone_name: str, now: datetime) -> str:
+    """A short local time for lists: 「今天 20:15」, 「昨天 08:02」, 「3月5日 19:30」."""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("Asia/Shanghai")
+    local, today = moment.astimezone(zone), now.astimezone(zone).date()
+    if local.date() == today:
+        day = texts.WEB_TODAY
+    elif local.date() == today - timedelta(days=1):
+        day = texts.WEB_YESTERDAY
+    else:
+        day = texts.WEB_DATE_FORMAT.format(month=local.month, day=local.day)
+    return f"{day} {local:%H:%M}"
+
+
+def _asset_version(folder: Path) -> str:
+    """A short hash of the static files, so browsers fetch new ones after an upgrade."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("chat*")):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]

@@ -1,0 +1,103 @@
+"""The one place that wires settings, storage, speech, adapters, outbox and scheduler together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.adapters import Adapter
+from bot.adapters.web import WebChatAdapter
+from bot.db import open_database, session
+from bot.demo import seed_demo
+from bot.models import LessonRecord
+from bot.outbox import Outbox
+from bot.posting import LessonPoster
+from bot.settings import Settings
+from lessons.library import LoadResult, load_library
+from lessons.speech import SpeechService, Synthesizer, Voice
+from lessons.synthesizers import EdgeSynthesizer, EspeakSynthesizer
+from scheduler.service import Scheduler
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", Engine)
+WEBCHAT = web.AppKey("webchat", WebChatAdapter)
+OUTBOX = web.AppKey("outbox", Outbox)
+POSTER = web.AppKey("poster", LessonPoster)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
+LIBRARY = web.AppKey("library", LoadResult)
+
+
+def build_speech(settings: Settings) -> SpeechService:
+    """edge-tts first, espeak-ng as the offline fallback when it is installed and allowed."""
+    synthesizers: list[Synthesizer] = [
+        EdgeSynthesizer(endpoint=settings.tts_endpoint, timeout=settings.tts_timeout,
+                        concurrency=settings.tts_concurrency)]
+    espeak = EspeakSynthesizer()
+    if settings.espeak and espeak.available():
+        synthesizers.append(espeak)
+    elif settings.espeak:
+        log.warning("espeak-ng is not installed: without the speech service, lessons go out "
+                    "as text with a notice and the voice follows later")
+    return SpeechService(settings.audio_dir, synthesizers)
+
+
+def sync_library(engine: Engine, library: LoadResult) -> None:
+    """Record every loaded lesson, so history keeps titles even if a file goes away."""
+    with session(engine) as db:
+        known = {r.slug: r for r in db.exec(select(LessonRecord)).all()}
+        for lesson in library.lessons:
+            record = known.get(lesson.slug) or LessonRecord(slug=lesson.slug, title=lesson.title)
+            record.title, record.speaker = lesson.title, lesson.speaker
+            record.summary, record.content_hash = lesson.summary, lesson.content_hash
+            db.add(record)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the whole bot as an aiohttp application; background work starts with the app."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.audio_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_database(settings.db_url)
+    library = load_library(settings.lessons_dir)
+    for problem in library.problems:
+        log.error("broken lesson file: %s", problem)
+    log.info("%d lessons loaded from %s", len(library.lessons), settings.lessons_dir)
+    sync_library(engine, library)
+
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    webchat = WebChatAdapter(engine, settings.audio_dir)
+    webchat.setup(app)
+    adapters: dict[str, Adapter] = {webchat.platform: webchat}
+    outbox = Outbox(adapters)
+    voice = Voice(settings.tts_voice, settings.tts_rate, settings.tts_volume, settings.tts_pitch)
+    poster = LessonPoster(engine, settings.lessons_dir, build_speech(settings), outbox, voice)
+    scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
+                          prerender=poster.prerender,
+                          prerender_ahead=timedelta(hours=settings.prerender_hours))
+    if settings.demo:
+        webchat.notice = seed_demo(engine, library, timezone=settings.timezone,
+                                   delay=timedelta(seconds=settings.demo_delay))
+
+    app[SETTINGS], app[ENGINE], app[LIBRARY] = settings, engine, library
+    app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Start the alarm clock and owed work with the app; stop and await them on shutdown."""
+    scheduler, poster = app[SCHEDULER], app[POSTER]
+    await scheduler.start()
+    await poster.resume_pending_audio()
+    log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)
+    yield
+    await scheduler.stop()
+    await poster.close()
+    await poster.speech.close()
+    app[ENGINE].dispose()

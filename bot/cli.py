@@ -1,0 +1,247 @@
+"""The `yehua` command: run the bot, check lessons, manage schedules and groups."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from dotenv import load_dotenv
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, or_, select
+
+from bot import texts
+from bot.db import open_database, session
+from bot.models import Group
+from bot.settings import Settings, SettingsError, load_settings
+from lessons.library import load_library
+from scheduler.dbtypes import utcnow
+from scheduler.schedules import ScheduleError, add_schedule, cancel_schedule, list_schedules
+
+console = Console()
+app = typer.Typer(help="夜话：村里群聊的微党课、夜话和建议助手。", no_args_is_help=False,
+                  add_completion=False)
+lessons_app = typer.Typer(help="课程库：查看和检查课程文件。")
+schedule_app = typer.Typer(help="定时推送课程。")
+groups_app = typer.Typer(help="群：查看和添加群。")
+app.add_typer(lessons_app, name="lessons")
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(groups_app, name="groups")
+
+
+def _settings() -> Settings:
+    load_dotenv()
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as exc:
+        console.print(f"[bold red]设置有误[/]：{exc}")
+        raise typer.Exit(2) from exc
+    logging.basicConfig(level=settings.log_level, format="%(name)s: %(message)s",
+                        handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
+    return settings
+
+
+def _engine(settings: Settings) -> Engine:
+    return open_database(settings.db_url)
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]{message}[/]")
+    return typer.Exit(1)
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(ctx: typer.Context) -> None:
+    """With no command: start the bot."""
+    if ctx.invoked_subcommand is None:
+        run()
+
+
+@app.command()
+def run() -> None:
+    """Start the bot: web chat, scheduler, lessons."""
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = _settings()
+    application = create_app(settings)
+    console.print(texts.CLI_STARTED.format(host=settings.host, port=settings.port))
+    web.run_app(application, host=settings.host, port=settings.port, print=None,
+                access_log=None)
+
+
+@lessons_app.command("list")
+def lessons_list() -> None:
+    """List the lessons in the library."""
+    settings = _settings()
+    library = load_library(settings.lessons_dir)
+    table = Table(title=f"课程库（{len(library.lessons)} 课）")
+    for column in ("编号", "标题", "主讲", "日期", "标签"):
+        table.add_column(column)
+    for lesson in library.lessons:
+        table.add_row(lesson.slug, lesson.title, lesson.speaker, lesson.date.isoformat(),
+                      "、".join(lesson.tags))
+    console.print(table)
+    if library.problems:
+        count = len(library.problems)
+        console.print(f"[yellow]另有 {count} 处问题，运行 yehua lessons check 查看。[/]")
+
+
+@lessons_app.command("check")
+def lessons_check() -> None:
+    """Check every lesson file; exits non-zero when one is broken."""
+    settings = _settings()
+    library = load_library(settings.lessons_dir)
+    for problem in library.problems:
+        console.print(f"[red]✗[/] {problem.path}:{problem.line}: {problem.message}",
+                      highlight=False)
+    console.print(f"[green]✓[/] {len(library.lessons)} 课正常")
+    if library.problems:
+        broken = len({p.path for p in library.problems})
+        raise _fail(f"{broken} 个课程文件有问题，请按上面的行号修改。")
+
+
+def _find_groups(db: Session, keys: list[str]) -> list[Group]:
+    groups: list[Group] = []
+    for key in keys:
+        condition = or_(Group.chat_id == key, Group.name == key)
+        if key.isdigit():
+            condition = or_(condition, Group.id == int(key))
+        found = db.exec(select(Group).where(condition)).all()
+        if not found:
+            raise _fail(f"找不到群「{key}」。用 yehua groups list 查看有哪些群。")
+        groups.extend(g for g in found if g not in groups)
+    return groups
+
+
+def parse_local_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """'2026-12-01 20:00' or '20:00' (the next one) in `zone`, as aware UTC."""
+    text = text.strip()
+    try:
+        if len(text) <= 5:
+            clock = datetime.strptime(text, "%H:%M").time()
+            local_now = now.astimezone(zone)
+            at = datetime.combine(local_now.date(), clock, tzinfo=zone)
+            if at <= local_now:
+                at += timedelta(days=1)
+        else:
+            at = datetime.fromisoformat(text).replace(tzinfo=zone)
+    except ValueError as exc:
+        raise ScheduleError(f"时间「{text}」看不懂，请写成 2026-12-01 20:00 或 20:00") from exc
+    return at.astimezone(ZoneInfo("UTC"))
+
+
+GROUP_HELP = "群的编号、名称或 chat id，可写多次"
+AT_HELP = "一次性：2026-12-01 20:00 或 20:00"
+CRON_HELP = "按周期：如 \"0 20 * * 5\"（每周五晚八点）"
+
+
+@schedule_app.command("add")
+def schedule_add(
+    lesson: Annotated[str, typer.Argument(help="课程编号，见 yehua lessons list")],
+    group: Annotated[list[str], typer.Option("--group", "-g", help=GROUP_HELP)],
+    at: Annotated[str | None, typer.Option(help=AT_HELP)] = None,
+    cron: Annotated[str | None, typer.Option(help=CRON_HELP)] = None,
+) -> None:
+    """Schedule a lesson to one or more groups, once (--at) or repeatedly (--cron)."""
+    settings = _settings()
+    if (at is None) == (cron is None):
+        raise _fail("请用 --at 或 --cron 二选一指定时间。")
+    if load_library(settings.lessons_dir).get(lesson) is None:
+        raise _fail(f"课程库里没有「{lesson}」。用 yehua lessons list 查看课程编号。")
+    now = utcnow()
+    with session(_engine(settings)) as db:
+        groups = _find_groups(db, group)
+        try:
+            run_at = parse_local_time(at, ZoneInfo(groups[0].timezone), now) if at else None
+            schedule = add_schedule(db, lesson, [(g.id, g.timezone) for g in groups if g.id],
+                                    run_at=run_at, cron=cron, now=now)
+        except ScheduleError as exc:
+            raise _fail(str(exc)) from exc
+    names = "、".join(g.name for g in groups)
+    console.print(f"[green]已安排[/] #{schedule.id}：「{lesson}」→ {names}")
+
+
+@schedule_app.command("list")
+def schedule_list(
+    all_: Annotated[bool, typer.Option("--all", help="也显示已取消的")] = False,
+) -> None:
+    """List schedules with their next due time."""
+    settings = _settings()
+    zone = settings.zone
+    with session(_engine(settings)) as db:
+        views = list_schedules(db, include_cancelled=all_)
+        names = {g.id: g.name for g in db.exec(select(Group)).all()}
+    table = Table(title="定时推送")
+    for column in ("#", "课程", "规则", "群", "下次", "状态"):
+        table.add_column(column)
+    for v in views:
+        due = v.next_due.astimezone(zone).strftime("%Y-%m-%d %H:%M") if v.next_due else "—"
+        table.add_row(str(v.id), v.lesson_slug, v.rule,
+                      "、".join(names.get(g, str(g)) for g in v.group_ids), due,
+                      "已取消" if v.cancelled else "有效")
+    console.print(table)
+
+
+@schedule_app.command("cancel")
+def schedule_cancel(schedule_id: Annotated[int, typer.Argument(help="定时推送的编号 #")]) -> None:
+    """Cancel a schedule; what was already sent stays sent."""
+    settings = _settings()
+    with session(_engine(settings)) as db:
+        try:
+            cancel_schedule(db, schedule_id)
+        except ScheduleError as exc:
+            raise _fail(str(exc)) from exc
+    console.print(f"[green]已取消[/] #{schedule_id}")
+
+
+@groups_app.command("list")
+def groups_list() -> None:
+    """List the groups the bot posts to."""
+    settings = _settings()
+    with session(_engine(settings)) as db:
+        groups = db.exec(select(Group).order_by(col(Group.id))).all()
+    table = Table(title="群")
+    for column in ("编号", "平台", "chat id", "名称", "屋场", "时区"):
+        table.add_column(column)
+    for g in groups:
+        table.add_row(str(g.id), g.platform, g.chat_id, g.name, g.hamlet, g.timezone)
+    console.print(table)
+
+
+@groups_app.command("add")
+def groups_add(
+    name: Annotated[str, typer.Argument(help="群名，如「枫树屋场」")],
+    chat_id: Annotated[str, typer.Option(help="平台上的群号；网页群聊用简短英文")],
+    platform: Annotated[str, typer.Option(help="平台")] = "web",
+    hamlet: Annotated[str, typer.Option(help="所属屋场")] = "",
+    timezone: Annotated[str | None, typer.Option(help="时区，默认 YEHUA_TIMEZONE")] = None,
+) -> None:
+    """Add a group (a web chat room, or a group on a platform)."""
+    settings = _settings()
+    zone = timezone or settings.timezone
+    try:
+        ZoneInfo(zone)
+    except (KeyError, ValueError) as exc:
+        raise _fail(f"时区「{zone}」不认识，例如 Asia/Shanghai") from exc
+    with session(_engine(settings)) as db:
+        if db.exec(select(Group).where(Group.platform == platform,
+                                       Group.chat_id == chat_id)).first():
+            raise _fail(f"{platform} 上已经有 chat id 为 {chat_id} 的群。")
+        group = Group(platform=platform, chat_id=chat_id, name=name, hamlet=hamlet or name,
+                      timezone=zone)
+        db.add(group)
+        db.flush()
+        console.print(f"[green]已添加[/] 群 #{group.id}「{name}」")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

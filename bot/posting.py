@@ -1,0 +1,187 @@
+"""Posting lessons: from a claimed ledger row to text and voice in the group, recorded as sent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot import texts
+from bot.db import session
+from bot.messages import OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.models import Group
+from bot.outbox import Outbox
+from lessons.library import Lesson, read_lesson
+from lessons.speech import Speech, SpeechService, SpeechUnavailable, Voice
+from scheduler import ledger
+from scheduler.models import Delivery, DeliveryStatus
+
+log = logging.getLogger(__name__)
+
+# Voice still missing after a post is retried after these pauses (seconds), then given up.
+AUDIO_RETRY_DELAYS = (60.0, 300.0, 900.0, 3600.0)
+
+
+def lesson_post_text(lesson: Lesson) -> str:
+    """The chat text of a lesson: a headline, the speaker, then the lesson."""
+    return texts.LESSON_POST.format(title=lesson.title, speaker=lesson.speaker,
+                                    body=lesson.plain_text)
+
+
+def lesson_speech_text(lesson: Lesson) -> str:
+    """What the voice reads: the title announced, then the lesson."""
+    return texts.LESSON_SPOKEN_INTRO.format(title=lesson.title) + "\n" + lesson.plain_text
+
+
+class LessonPoster:
+    """Turns claimed deliveries into posts; owns the background tasks doing it."""
+
+    def __init__(self, engine: Engine, lessons_dir: Path, speech: SpeechService, outbox: Outbox,
+                 voice: Voice, *, audio_retry_delays: tuple[float, ...] = AUDIO_RETRY_DELAYS
+                 ) -> None:
+        self.engine = engine
+        self.lessons_dir = lessons_dir
+        self.speech = speech
+        self.outbox = outbox
+        self.voice = voice
+        self.audio_retry_delays = audio_retry_delays
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.posted = asyncio.Event()  # set after every completed post; handy for waiting callers
+
+    def find_lesson(self, slug: str) -> Lesson | None:
+        """Read the lesson file fresh, so an edit made while the bot runs is what gets posted."""
+        path = self.lessons_dir / f"{slug}.md"
+        try:
+            lesson, problems = read_lesson(path)
+        except OSError as exc:
+            log.error("lesson %s cannot be read: %s", slug, exc)
+            return None
+        for problem in problems:
+            log.error("lesson %s: %s", slug, problem)
+        return lesson
+
+    def voice_for(self, group: Group, lesson: Lesson) -> Voice:
+        """The voice a group hears; speech profiles refine this per group and lesson."""
+        return self.voice
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """The scheduler's delivery callable: queue the post and return at once."""
+        assert delivery.id is not None
+        self._spawn(self.post(delivery.id))
+
+    async def resume_pending_audio(self) -> None:
+        """At start: voices that were still owed when the bot stopped are retried."""
+        with session(self.engine) as db:
+            owed = db.exec(select(Delivery).where(Delivery.status == DeliveryStatus.SENT,
+                                                  Delivery.audio_pending)).all()
+        for delivery in owed:
+            assert delivery.id is not None
+            self._spawn(self._retry_audio(delivery.id))
+
+    async def close(self) -> None:
+        """Cancel and await every background post (the app's cleanup)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def render(self, lesson: Lesson, voice: Voice) -> Speech | None:
+        """The lesson's voice from the cache or freshly synthesized; None if no engine works."""
+        try:
+            return await self.speech.render(lesson_speech_text(lesson), voice)
+        except SpeechUnavailable as exc:
+            log.error("no voice for lesson %s: %s", lesson.slug, exc)
+            return None
+
+    async def prerender(self, slug: str) -> None:
+        """Render a lesson's voice ahead of its posting time, for every voice its groups use."""
+        lesson = self.find_lesson(slug)
+        if lesson is None:
+            return
+        with session(self.engine) as db:
+            groups = db.exec(select(Group)).all()
+        for voice in {self.voice_for(group, lesson) for group in groups}:
+            await self.render(lesson, voice)
+
+    async def post(self, delivery_id: int) -> None:
+        """Post one claimed delivery: text, then its voice (or a notice that voice will follow)."""
+        with session(self.engine) as db:
+            delivery = db.get(Delivery, delivery_id)
+            group = db.get(Group, delivery.group_id) if delivery else None
+        if delivery is None or delivery.status != DeliveryStatus.CLAIMED:
+            return
+        try:
+            await self._post(delivery, group)
+        except Exception as exc:  # the error boundary of one post: record it, keep the bot running
+            log.exception("posting delivery %s failed", delivery_id)
+            with session(self.engine) as db:
+                ledger.mark_failed(db, delivery_id, f"{type(exc).__name__}: {exc}")
+        finally:
+            self.posted.set()
+
+    async def _post(self, delivery: Delivery, group: Group | None) -> None:
+        assert delivery.id is not None
+        if group is None:
+            raise LookupError(f"group {delivery.group_id} no longer exists")
+        lesson = self.find_lesson(delivery.lesson_slug)
+        if lesson is None:
+            raise LookupError(f"lesson file {delivery.lesson_slug}.md is missing or broken")
+        speech = await self.render(lesson, self.voice_for(group, lesson))
+        messages: list[OutgoingMessage] = [
+            OutgoingText(lesson_post_text(lesson), lesson_slug=lesson.slug)]
+        if speech is None:
+            messages.append(OutgoingText(texts.VOICE_WILL_FOLLOW, lesson_slug=lesson.slug))
+        else:
+            messages.append(self._audio(lesson, speech))
+        ids = await self.outbox.send(group.platform, group.chat_id, messages)
+        with session(self.engine) as db:
+            ledger.mark_sent(db, delivery.id, text_message_id=ids[0],
+                             audio_message_id=ids[1] if speech else None,
+                             speech_engine=speech.engine if speech else None,
+                             audio_pending=speech is None)
+        log.info("lesson %s posted to %s/%s (%s)", lesson.slug, group.platform, group.chat_id,
+                 speech.engine if speech else "voice pending")
+        if speech is None:
+            self._spawn(self._retry_audio(delivery.id))
+
+    @staticmethod
+    def _audio(lesson: Lesson, speech: Speech) -> OutgoingAudio:
+        return OutgoingAudio(speech.path, speech.duration_s, caption=lesson.title,
+                             lesson_slug=lesson.slug)
+
+    async def _retry_audio(self, delivery_id: int,
+                           sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
+                           ) -> None:
+        """Keep trying to synthesize a lesson's owed voice and post it when it works."""
+        for delay in (0.0, *self.audio_retry_delays):
+            await sleep(delay)
+            with session(self.engine) as db:
+                delivery = db.get(Delivery, delivery_id)
+                group = db.get(Group, delivery.group_id) if delivery else None
+            if delivery is None or group is None or not delivery.audio_pending:
+                return
+            lesson = self.find_lesson(delivery.lesson_slug)
+            if lesson is None:
+                return
+            speech = await self.render(lesson, self.voice_for(group, lesson))
+            if speech is None:
+                continue
+            ids = await self.outbox.send(group.platform, group.chat_id,
+                                         [self._audio(lesson, speech)])
+            with session(self.engine) as db:
+                ledger.mark_sent(db, delivery_id, text_message_id=delivery.text_message_id,
+                                 audio_message_id=ids[0], speech_engine=speech.engine,
+                                 audio_pending=False)
+            log.info("owed voice of %s posted to %s/%s", lesson.slug, group.platform,
+                     group.chat_id)
+            return
+        log.error("voice for delivery %s could not be made; the text stays posted", delivery_id)

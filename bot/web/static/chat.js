@@ -1,0 +1,416 @@
+/* Yehua web group chat. Vanilla JS, no build step. All data goes into the DOM via textContent. */
+(function () {
+  "use strict";
+
+  var data = JSON.parse(document.getElementById("chat-data").textContent);
+  var T = data.texts;
+  var chatId = data.chat_id;
+  var MAX_TEXT = 2000;
+  var MAX_NAME = 20;
+  var PAGE = 50;
+  var SVG = "http://www.w3.org/2000/svg";
+
+  var $ = function (id) { return document.getElementById(id); };
+  var els = {
+    join: $("join"), joinForm: $("join-form"), nameInput: $("name-input"),
+    joinError: $("join-error"), chat: $("chat"), scroller: $("messages"),
+    list: $("message-list"), earlier: $("earlier"), newMessages: $("new-messages"),
+    composer: $("composer"), box: $("message-box"), status: $("status"),
+    toast: $("toast"), rename: $("rename")
+  };
+  var state = {
+    ws: null, ready: false, retries: 0, retryTimer: null, started: false,
+    oldestId: null, newestId: 0, hasMore: !!data.history.has_more, loadingOlder: false,
+    seen: {}, myTag: store("yehua.tag") || "", toastTimer: null
+  };
+
+  /* --- small helpers --- */
+  function store(key, value) {
+    try {
+      if (value === undefined) { return window.localStorage.getItem(key); }
+      window.localStorage.setItem(key, value);
+    } catch (e) { /* private mode: keep going without memory */ }
+    return null;
+  }
+
+  function userId() {
+    var id = store("yehua.user_id");
+    if (id && /^[A-Za-z0-9_-]{8,64}$/.test(id)) { return id; }
+    var bytes = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) {
+      window.crypto.getRandomValues(bytes);
+    } else {
+      for (var i = 0; i < bytes.length; i++) { bytes[i] = Math.floor(Math.random() * 256); }
+    }
+    id = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    store("yehua.user_id", id);
+    return id;
+  }
+
+  function node(tag, className, text) {
+    var el = document.createElement(tag);
+    if (className) { el.className = className; }
+    if (text !== undefined && text !== null) { el.textContent = text; }
+    return el;
+  }
+
+  function chars(text) { return Array.from(text).length; }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function clock(seconds) {
+    if (!isFinite(seconds) || seconds < 0) { seconds = 0; }
+    seconds = Math.floor(seconds);
+    return Math.floor(seconds / 60) + ":" + pad(seconds % 60);
+  }
+
+  function when(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return ""; }
+    var time = pad(d.getHours()) + ":" + pad(d.getMinutes());
+    var today = new Date();
+    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (d.toDateString() === today.toDateString()) { return time; }
+    if (d.toDateString() === yesterday.toDateString()) { return T.yesterday + " " + time; }
+    return T.date_format.replace("{month}", d.getMonth() + 1).replace("{day}", d.getDate()) + " " + time;
+  }
+
+  function toast(text) {
+    els.toast.textContent = text;
+    els.toast.hidden = false;
+    clearTimeout(state.toastTimer);
+    state.toastTimer = setTimeout(function () { els.toast.hidden = true; }, 5000);
+  }
+
+  function setStatus(text) {
+    els.status.textContent = text || "";
+    els.status.hidden = !text;
+  }
+
+  /* --- drawing messages --- */
+  function icon(playing) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", playing ? "M6 4h4v16H6zM14 4h4v16h-4z" : "M7 4l13 8-13 8z");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function player(m) {
+    var wrap = node("div", "player-wrap");
+    var row = node("div", "player");
+    var button = node("button", "play");
+    button.type = "button";
+    button.setAttribute("data-testid", "play-button");
+    button.setAttribute("aria-label", T.play);
+    button.appendChild(icon(false));
+    var info = node("div", "play-info");
+    var total = m.audio_duration || 0;
+    var time = node("div", "clock", clock(0) + " / " + clock(total));
+    var bar = node("div", "progress");
+    var fill = node("span");
+    bar.appendChild(fill);
+    info.appendChild(time);
+    info.appendChild(bar);
+    row.appendChild(button);
+    row.appendChild(info);
+
+    var audio = document.createElement("audio");
+    audio.controls = true;
+    audio.preload = "none";
+    audio.src = m.audio_url;
+    audio.setAttribute("data-testid", "lesson-audio");
+
+    function length() { return isFinite(audio.duration) && audio.duration > 0 ? audio.duration : total; }
+    function show() {
+      var all = length();
+      time.textContent = clock(audio.currentTime) + " / " + clock(all);
+      fill.style.width = all ? Math.min(100, 100 * audio.currentTime / all) + "%" : "0";
+    }
+    function mode(playing) {
+      button.replaceChild(icon(playing), button.firstChild);
+      button.setAttribute("aria-label", playing ? T.pause : T.play);
+    }
+    button.addEventListener("click", function () {
+      if (audio.paused) {
+        var started = audio.play();
+        if (started && started.catch) { started.catch(function () { toast(T.load_failed); }); }
+      } else {
+        audio.pause();
+      }
+    });
+    audio.addEventListener("timeupdate", show);
+    audio.addEventListener("loadedmetadata", show);
+    audio.addEventListener("play", function () { mode(true); });
+    audio.addEventListener("pause", function () { mode(false); });
+    audio.addEventListener("ended", function () { mode(false); show(); });
+    wrap.appendChild(row);
+    wrap.appendChild(audio);
+    return wrap;
+  }
+
+  function render(m) {
+    var mine = !m.from_bot && state.myTag && m.sender_tag === state.myTag;
+    var lesson = m.from_bot && (m.lesson_slug || m.audio_url);
+    var li = node("li", "message" + (mine ? " mine" : "") + (m.from_bot ? " from-bot" : "") +
+      (lesson ? " lesson" : ""));
+    li.setAttribute("data-testid", "message");
+    li.setAttribute("data-id", String(m.id));
+    if (m.sender_tag) { li.setAttribute("data-tag", m.sender_tag); }
+
+    var meta = node("div", "meta");
+    meta.appendChild(node("span", "who", mine ? T.me : m.sender_name));
+    meta.appendChild(node("time", "when", when(m.created_at)));
+    li.appendChild(meta);
+
+    if (lesson) {
+      var card = node("article", "card");
+      card.appendChild(node("span", "badge", T.lesson));
+      card.appendChild(node("strong", "title", m.lesson_title || T.lesson));
+      var body = m.text || "";
+      var headline = "【" + T.lesson + "】" + (m.lesson_title || "");
+      // The card already shows the title: drop the text's own headline line under it.
+      if (m.lesson_title && body.indexOf(headline + "\n") === 0) {
+        body = body.slice(headline.length + 1);
+      }
+      if (body) { card.appendChild(node("p", "text", body)); }
+      if (m.audio_url) { card.appendChild(player(m)); }
+      li.appendChild(card);
+    } else {
+      li.appendChild(node("div", "bubble", m.text));
+    }
+    return li;
+  }
+
+  function markMine() {
+    var items = els.list.querySelectorAll(".message[data-tag]");
+    for (var i = 0; i < items.length; i++) {
+      var mine = items[i].getAttribute("data-tag") === state.myTag;
+      items[i].classList.toggle("mine", mine);
+    }
+  }
+
+  function nearBottom() {
+    var s = els.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
+  }
+
+  function toBottom() {
+    els.scroller.scrollTop = els.scroller.scrollHeight;
+    els.newMessages.hidden = true;
+  }
+
+  /* Insert messages in id order, skipping ones already shown (reconnects can repeat). */
+  function add(messages) {
+    var added = [];
+    messages.forEach(function (m) {
+      if (state.seen[m.id]) { return; }
+      state.seen[m.id] = true;
+      var li = render(m);
+      var next = null;
+      var items = els.list.children;
+      for (var i = items.length - 1; i >= 0; i--) {
+        if (Number(items[i].getAttribute("data-id")) < m.id) { break; }
+        next = items[i];
+      }
+      els.list.insertBefore(li, next);
+      if (state.oldestId === null || m.id < state.oldestId) { state.oldestId = m.id; }
+      if (m.id > state.newestId) { state.newestId = m.id; }
+      added.push(li);
+    });
+    return added;
+  }
+
+  function receive(m) {
+    var stick = nearBottom();
+    var added = add([m]);
+    if (!added.length) { return; }
+    if (stick || added[0].classList.contains("mine")) { toBottom(); } else { els.newMessages.hidden = false; }
+  }
+
+  function showEarlierButton() {
+    els.earlier.disabled = !state.hasMore;
+    els.earlier.textContent = state.hasMore ? T.earlier : T.no_earlier;
+  }
+
+  function api(query) {
+    return fetch("/api/rooms/" + encodeURIComponent(chatId) + "/messages?" + query, {
+      headers: { "Accept": "application/json" }, cache: "no-store"
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    });
+  }
+
+  function loadOlder() {
+    if (state.loadingOlder || !state.hasMore || state.oldestId === null) { return; }
+    state.loadingOlder = true;
+    els.earlier.textContent = T.loading;
+    api("before=" + state.oldestId + "&limit=" + PAGE).then(function (page) {
+      var s = els.scroller;
+      var height = s.scrollHeight;
+      var top = s.scrollTop;
+      state.hasMore = !!page.has_more;
+      add(page.messages);
+      s.scrollTop = top + (s.scrollHeight - height);
+    }).catch(function () {
+      toast(T.load_failed);
+    }).then(function () {
+      state.loadingOlder = false;
+      showEarlierButton();
+    });
+  }
+
+  /* Once connected: fetch whatever was said since the page was drawn or the socket dropped. */
+  function catchUp() {
+    var fresh = !state.newestId;
+    api(fresh ? "limit=" + PAGE : "after=" + state.newestId + "&limit=200").then(function (page) {
+      if (fresh) { state.hasMore = !!page.has_more; showEarlierButton(); }
+      page.messages.forEach(receive);
+      if (!fresh && page.has_more && page.messages.length) { catchUp(); }
+    }).catch(function () { /* the next reconnect tries again */ });
+  }
+
+  /* --- the live connection --- */
+  function hello() {
+    if (!state.ws || state.ws.readyState !== 1) { return; }
+    state.ws.send(JSON.stringify({ type: "hello", user_id: userId(), name: store("yehua.name") || "" }));
+  }
+
+  function reconnectLater() {
+    if (state.retryTimer) { return; }
+    var delay = Math.min(30000, 1000 * Math.pow(2, state.retries)) * (0.75 + Math.random() / 2);
+    state.retries += 1;
+    state.retryTimer = setTimeout(function () { state.retryTimer = null; connect(); }, delay);
+  }
+
+  function connect() {
+    if (state.ws && state.ws.readyState <= 1) { return; }
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + window.location.host + "/ws/" + encodeURIComponent(chatId));
+    state.ws = ws;
+    ws.onopen = hello;
+    ws.onmessage = function (event) {
+      var msg;
+      try { msg = JSON.parse(event.data); } catch (e) { return; }
+      if (msg.type === "ready") {
+        state.ready = true;
+        state.retries = 0;
+        state.myTag = msg.tag;
+        store("yehua.tag", msg.tag);
+        setStatus("");
+        markMine();
+        catchUp();
+      } else if (msg.type === "message") {
+        receive(msg.message);
+      } else if (msg.type === "error") {
+        toast(msg.text);
+      }
+    };
+    ws.onclose = function () {
+      if (state.ws !== ws) { return; }
+      state.ready = false;
+      setStatus(T.reconnecting);
+      reconnectLater();
+    };
+  }
+
+  function reconnectNow() {
+    if (!state.started || (state.ws && state.ws.readyState <= 1)) { return; }
+    clearTimeout(state.retryTimer);
+    state.retryTimer = null;
+    connect();
+  }
+
+  /* --- joining, renaming and sending --- */
+  function askName() {
+    els.chat.hidden = true;
+    els.rename.hidden = true;
+    els.join.hidden = false;
+    els.nameInput.value = store("yehua.name") || "";
+    els.nameInput.focus();
+  }
+
+  function startChat() {
+    els.join.hidden = true;
+    els.chat.hidden = false;
+    els.rename.hidden = false;
+    toBottom();
+    if (!state.started) {
+      state.started = true;
+      setStatus(T.connecting);
+      connect();
+    } else {
+      hello();
+    }
+  }
+
+  els.joinForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var name = els.nameInput.value.replace(/\s+/g, " ").trim();
+    if (chars(name) < 1 || chars(name) > MAX_NAME) {
+      els.joinError.textContent = T.error_name;
+      els.joinError.hidden = false;
+      els.nameInput.focus();
+      return;
+    }
+    els.joinError.hidden = true;
+    store("yehua.name", name);
+    startChat();
+  });
+
+  els.rename.addEventListener("click", askName);
+
+  els.composer.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = els.box.value.trim();
+    if (!text) { toast(T.error_empty); return; }
+    if (chars(text) > MAX_TEXT) { toast(T.error_too_long.replace("{limit}", MAX_TEXT)); return; }
+    if (!state.ready) { toast(T.not_connected); return; }
+    state.ws.send(JSON.stringify({ type: "post", text: text }));
+    els.box.value = "";
+    grow();
+    els.box.focus();
+  });
+
+  function grow() {
+    els.box.style.height = "auto";
+    els.box.style.height = Math.min(els.box.scrollHeight + 6, 180) + "px";
+  }
+
+  els.box.addEventListener("input", grow);
+  els.box.addEventListener("keydown", function (event) {
+    /* Enter while a Chinese input method is composing picks a candidate: never send then. */
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) { return; }
+    event.preventDefault();
+    if (els.composer.requestSubmit) { els.composer.requestSubmit(); } else { els.composer.dispatchEvent(new Event("submit", { cancelable: true })); }
+  });
+
+  els.earlier.addEventListener("click", loadOlder);
+  els.scroller.addEventListener("scroll", function () {
+    if (els.scroller.scrollTop < 80) { loadOlder(); }
+    if (nearBottom()) { els.newMessages.hidden = true; }
+  }, { passive: true });
+  els.newMessages.addEventListener("click", toBottom);
+
+  /* One lesson at a time: starting one pauses the others. */
+  document.addEventListener("play", function (event) {
+    var all = document.querySelectorAll("audio");
+    for (var i = 0; i < all.length; i++) {
+      if (all[i] !== event.target) { all[i].pause(); }
+    }
+  }, true);
+
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) { reconnectNow(); }
+  });
+
+  /* --- start --- */
+  add(data.history.messages);
+  showEarlierButton();
+  var saved = store("yehua.name");
+  if (saved && chars(saved) >= 1 && chars(saved) <= MAX_NAME) { startChat(); } else { askName(); }
+})();

@@ -1,0 +1,120 @@
+"""Shared fixtures: the fake speech service and the real app on a loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.app import create_app
+from bot.settings import DEFAULT_LESSONS_DIR, Settings
+from tests.fake_edge import FakeEdge, start_fake_edge
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # edge-tts honours proxy variables; loopback traffic must never go through one.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    import edge_tts.communicate
+
+    monkeypatch.setattr(edge_tts.communicate, "WSS_URL", edge_tts.communicate.WSS_URL)
+
+
+@pytest.fixture
+async def fake_edge() -> AsyncIterator[FakeEdge]:
+    async with start_fake_edge() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake_edge: FakeEdge) -> Settings:
+    """Settings for one test: its own data folder, the fake speech service, no espeak."""
+    return Settings(data_dir=tmp_path / "data", tts_endpoint=fake_edge.url, tts_timeout=5.0,
+                    espeak=False, demo=False)
+
+
+@pytest.fixture
+def lessons_copy(tmp_path: Path) -> Path:
+    """A private copy of the shipped lessons that a test may edit or break."""
+    folder = tmp_path / "lessons"
+    shutil.copytree(DEFAULT_LESSONS_DIR, folder)
+    return folder
+
+
+@dataclass
+class RunningApp:
+    """The real bot serving HTTP on 127.0.0.1."""
+
+    app: web.Application
+    runner: web.AppRunner
+    url: str
+
+
+@asynccontextmanager
+async def running(settings: Settings, prepare: Callable[[web.Application], Any] | None = None
+                  ) -> AsyncIterator[RunningApp]:
+    """Start the whole bot (scheduler included) and stop it cleanly after the block."""
+    app = create_app(settings)
+    if prepare is not None:
+        prepare(app)
+    runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield RunningApp(app, runner, f"http://127.0.0.1:{port}")
+    finally:
+        await runner.cleanup()
+
+
+async def eventually(check: Callable[[], Any], within: float = 15.0) -> Any:
+    """Poll `check` until it returns something truthy; fail with its last value on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = check()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {within} s (last: {value!r})")
+        await asyncio.sleep(0.05)
+
+
+__all__ = ["RunningApp", "eventually", "replace", "running"]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """One real PostgreSQL server for the whole run, started on first use."""
+    from tests.pg import pg_bin, postgres_server
+
+    if pg_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is missing in CI: .ci/run must install it")
+        pytest.skip("PostgreSQL server is not installed (apt-get install postgresql)")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """A fresh, empty database on the shared server, for one test."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    plain = pg_server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return pg_server.rsplit("/", 1)[0] + f"/{name}"

@@ -1,0 +1,67 @@
+"""The web group chat in a real headless Chromium: join, hear the lesson, post, reload."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from bot.settings import Settings
+from tests.conftest import running
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_CHROMIUM = os.path.exists(CHROMIUM)
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not HAVE_CHROMIUM:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: .ci/run must install it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        await browser.close()
+
+
+async def test_member_joins_demo_room_hears_the_lesson_posts_and_sees_history_after_reload(
+    settings: Settings, browser: Browser
+) -> None:
+    settings = replace(settings, demo=True, demo_delay=2)
+    async with running(settings) as bot:
+        page = await browser.new_page()
+        await page.goto(bot.url + "/")
+        await expect(page.get_by_text("示范屋场").first).to_be_visible()
+        await page.get_by_role("link", name="示范屋场").first.click()
+
+        await page.get_by_test_id("name-input").fill("张大爷")
+        await page.get_by_test_id("join-button").click()
+
+        audio = page.get_by_test_id("lesson-audio").first
+        await expect(audio).to_be_attached(timeout=30_000)
+        lesson = page.get_by_test_id("message").filter(has_text="微党课").first
+        await expect(lesson).to_be_visible()
+        src = await audio.get_attribute("src")
+        assert src
+        response = await page.request.get(bot.url + src)
+        assert response.status == 200
+        assert response.headers["content-type"] == "audio/mpeg"
+        assert len(await response.body()) > 6000
+
+        await page.get_by_test_id("message-box").fill("村口的路灯坏了，晚上看不见路")
+        await page.get_by_test_id("send-button").click()
+        mine = page.get_by_test_id("message").filter(has_text="村口的路灯坏了")
+        await expect(mine).to_be_visible()
+
+        await page.reload()
+        await expect(page.get_by_test_id("message").filter(has_text="村口的路灯坏了")
+                     ).to_be_visible()
+        await expect(page.get_by_test_id("lesson-audio").first).to_be_attached()
+        await page.close()

@@ -1,0 +1,50 @@
+"""PostgreSQL instead of SQLite: migrations, aware times and the ledger's atomic claim."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from bot.db import open_database, session
+from bot.models import Group
+from scheduler.models import Delivery
+from scheduler.schedules import add_schedule
+from scheduler.service import Scheduler
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def test_migrations_apply_twice_and_times_come_back_aware_utc(pg_url: str) -> None:
+    engine = open_database(pg_url)
+    open_database(pg_url).dispose()  # a second start finds the schema current
+    with session(engine) as db:
+        db.add(Group(platform="web", chat_id="fengshu", name="枫树屋场"))
+    with session(engine) as db:
+        group = db.exec(select(Group)).one()
+    assert group.created_at.tzinfo is not None
+    assert group.created_at.utcoffset() == timedelta(0)
+    engine.dispose()
+
+
+async def test_two_instances_on_one_postgres_claim_each_occurrence_once(pg_url: str) -> None:
+    engine = open_database(pg_url)
+    handed: list[Delivery] = []
+
+    async def deliver(row: Delivery) -> None:
+        await asyncio.sleep(0)
+        handed.append(row)
+
+    with session(engine) as db:
+        add_schedule(db, "telecom-fraud", [(g, "Asia/Shanghai") for g in range(1, 21)],
+                     cron="*/5 * * * *", now=T0)
+    one, two = Scheduler(engine, deliver), Scheduler(engine, deliver)
+    now = T0 + timedelta(minutes=12)
+    await asyncio.gather(one.run_due(now), two.run_due(now), one.run_due(now))
+
+    keys = [(r.group_id, r.occurrence) for r in handed]
+    assert len(keys) == len(set(keys)) == 20 * 3
+    with session(engine) as db:
+        assert len(db.exec(select(Delivery)).all()) == 60
+    engine.dispose()

@@ -1,0 +1,144 @@
+"""A scheduled lesson reaches the web chat as text and voice, through the real app."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlmodel import select
+
+from bot.app import ENGINE, LIBRARY, POSTER, SCHEDULER
+from bot.db import session
+from bot.models import ChatMessage, Group
+from bot.settings import Settings
+from scheduler.dbtypes import utcnow
+from scheduler.models import Delivery, DeliveryStatus
+from scheduler.schedules import add_schedule
+from tests.conftest import eventually, running
+from tests.fake_edge import FakeEdge, closed_port_url
+
+ESPEAK = shutil.which("espeak-ng")
+
+
+def _room_messages(app: object, chat_id: str = "demo") -> list[ChatMessage]:
+    with session(app[ENGINE]) as db:  # type: ignore[index]
+        group = db.exec(select(Group).where(Group.chat_id == chat_id)).one()
+        return list(db.exec(select(ChatMessage).where(ChatMessage.group_id == group.id)
+                            .order_by(ChatMessage.id)).all())
+
+
+def _deliveries(app: object) -> list[Delivery]:
+    with session(app[ENGINE]) as db:  # type: ignore[index]
+        return list(db.exec(select(Delivery).order_by(Delivery.id)).all())
+
+
+async def test_first_start_creates_the_demo_room_and_its_lesson_arrives_with_voice(
+    settings: Settings, fake_edge: FakeEdge
+) -> None:
+    settings = replace(settings, demo=True, demo_delay=1)
+    async with running(settings) as bot:
+        messages = await eventually(lambda: [m for m in _room_messages(bot.app) if m.audio_url])
+        history = _room_messages(bot.app)
+        text, audio = history[0], history[1]
+        assert text.from_bot and "微党课" in text.text and text.audio_url is None
+        assert audio.audio_url == messages[0].audio_url and audio.audio_duration
+        async with aiohttp.ClientSession() as http, http.get(bot.url + audio.audio_url) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"] == "audio/mpeg"
+            body = await resp.read()
+        assert len(body) > 6000  # more than a second of edge-tts audio
+        [delivery] = _deliveries(bot.app)
+        assert delivery.status == DeliveryStatus.SENT
+        assert delivery.speech_engine == "edge-tts"
+        assert fake_edge.requests, "the voice came from the speech service"
+
+
+async def test_a_second_start_creates_no_second_demo_and_posts_nothing_twice(
+    settings: Settings
+) -> None:
+    settings = replace(settings, demo=True, demo_delay=1)
+    async with running(settings) as bot:
+        await eventually(lambda: [m for m in _room_messages(bot.app) if m.audio_url])
+        before = len(_room_messages(bot.app))
+    async with running(settings) as bot:
+        await bot.app[SCHEDULER].run_due()
+        with session(bot.app[ENGINE]) as db:
+            assert len(db.exec(select(Group)).all()) == 1
+        assert len(_room_messages(bot.app)) == before
+        assert len(_deliveries(bot.app)) == 1
+
+
+async def test_speech_service_down_falls_back_to_espeak_and_says_so_in_the_record(
+    settings: Settings
+) -> None:
+    if ESPEAK is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    settings = replace(settings, demo=True, demo_delay=1, tts_endpoint=closed_port_url(),
+                       espeak=True)
+    async with running(settings) as bot:
+        await eventually(lambda: [m for m in _room_messages(bot.app) if m.audio_url], 30)
+        [delivery] = _deliveries(bot.app)
+        assert delivery.speech_engine == "espeak-ng"
+        assert not delivery.audio_pending
+
+
+async def test_without_any_voice_the_text_goes_out_with_a_notice_and_the_voice_follows(
+    settings: Settings, fake_edge: FakeEdge
+) -> None:
+    fake_edge.set_mode("no_audio")  # the service answers, but with no audio, until it recovers
+    settings = replace(settings, demo=True, demo_delay=1)
+
+    def quick_retries(app: object) -> None:
+        app[POSTER].audio_retry_delays = (0.2, 0.2, 0.2, 0.2, 0.2)  # type: ignore[index]
+
+    async with running(settings, quick_retries) as bot:
+        await eventually(lambda: len(_room_messages(bot.app)) >= 2)
+        first = _room_messages(bot.app)
+        assert "语音稍后" in first[1].text and first[1].audio_url is None
+        [delivery] = _deliveries(bot.app)
+        assert delivery.status == DeliveryStatus.SENT and delivery.audio_pending
+        fake_edge.set_mode("ok")
+        await eventually(lambda: [m for m in _room_messages(bot.app) if m.audio_url])
+        [delivery] = _deliveries(bot.app)
+        assert not delivery.audio_pending and delivery.audio_message_id
+        assert len([m for m in _room_messages(bot.app) if "微党课" in m.text]) == 1
+
+
+async def test_a_broken_lesson_file_is_named_and_the_other_lessons_still_post(
+    settings: Settings, lessons_copy: Path
+) -> None:
+    broken = lessons_copy / "broken.md"
+    broken.write_text("---\ntitle: 坏了\nspeaker: 某人\ndate: 2026-13-45\ntags: [x]\n"
+                      "summary: s\n---\n乡亲们好！\n", encoding="utf-8")
+    settings = replace(settings, lessons_dir=lessons_copy, demo=True, demo_delay=1)
+    async with running(settings) as bot:
+        library = bot.app[LIBRARY]
+        [problem] = library.problems
+        assert problem.path == broken and problem.line == 4
+        assert len(library.lessons) >= 6
+        await eventually(lambda: [m for m in _room_messages(bot.app) if m.audio_url])
+
+
+async def test_one_lesson_to_many_groups_is_synthesized_once(
+    settings: Settings, fake_edge: FakeEdge
+) -> None:
+    async with running(settings) as bot:
+        engine = bot.app[ENGINE]
+        with session(engine) as db:
+            groups = [Group(platform="web", chat_id=f"g{i}", name=f"第{i}组") for i in range(5)]
+            db.add_all(groups)
+            db.flush()
+            add_schedule(db, "ebike-charging", [(g.id or 0, g.timezone) for g in groups],
+                         run_at=utcnow() + timedelta(seconds=1))
+        bot.app[SCHEDULER].rearm()
+        await eventually(lambda: len([d for d in _deliveries(bot.app)
+                                      if d.status == DeliveryStatus.SENT]) == 5)
+        pieces = {r.text for r in fake_edge.requests}
+        assert len(fake_edge.requests) == len(pieces), "each piece of speech requested once"
+        for i in range(5):
+            text, audio = _room_messages(bot.app, f"g{i}")
+            assert text.text.startswith("【微党课】") and audio.audio_url  # text first, then voice
