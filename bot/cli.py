@@ -44,6 +44,10 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
     logging.basicConfig(level=settings.log_level, format="%(name)s: %(message)s",
                         handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
+    if settings.log_level != "DEBUG":
+        # Their routine chatter (every job run, every migration step) hides what matters.
+        for noisy in ("apscheduler", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
 
 

@@ -64,15 +64,38 @@
     return Math.floor(seconds / 60) + ":" + pad(seconds % 60);
   }
 
+  /* Date parts in the group's own time zone, whatever the phone's clock is set to. */
+  var zoned = (function () {
+    try {
+      return new Intl.DateTimeFormat("en-CA", {
+        timeZone: data.timezone || undefined, year: "numeric", month: "numeric",
+        day: "numeric", hour: "numeric", minute: "numeric", hourCycle: "h23"
+      });
+    } catch (e) {
+      return new Intl.DateTimeFormat("en-CA", {
+        year: "numeric", month: "numeric", day: "numeric", hour: "numeric",
+        minute: "numeric", hourCycle: "h23"
+      });
+    }
+  })();
+
+  function parts(d) {
+    var out = {};
+    zoned.formatToParts(d).forEach(function (p) { out[p.type] = p.value; });
+    return out;
+  }
+
   function when(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) { return ""; }
-    var time = pad(d.getHours()) + ":" + pad(d.getMinutes());
-    var today = new Date();
-    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-    if (d.toDateString() === today.toDateString()) { return time; }
-    if (d.toDateString() === yesterday.toDateString()) { return T.yesterday + " " + time; }
-    return T.date_format.replace("{month}", d.getMonth() + 1).replace("{day}", d.getDate()) + " " + time;
+    var p = parts(d);
+    var time = pad(+p.hour) + ":" + pad(+p.minute);
+    var day = p.year + "-" + p.month + "-" + p.day;
+    var now = parts(new Date());
+    var y = parts(new Date(Date.now() - 86400000));
+    if (day === now.year + "-" + now.month + "-" + now.day) { return time; }
+    if (day === y.year + "-" + y.month + "-" + y.day) { return T.yesterday + " " + time; }
+    return T.date_format.replace("{month}", +p.month).replace("{day}", +p.day) + " " + time;
   }
 
   function toast(text) {
@@ -117,8 +140,9 @@
     row.appendChild(button);
     row.appendChild(info);
 
+    // One big button is easier for older hands than the browser's small controls.
     var audio = document.createElement("audio");
-    audio.controls = true;
+    audio.controls = false;
     audio.preload = "none";
     audio.src = m.audio_url;
     audio.setAttribute("data-testid", "lesson-audio");
@@ -140,6 +164,13 @@
       } else {
         audio.pause();
       }
+    });
+    bar.addEventListener("click", function (event) {
+      var all = length();
+      if (!all) { return; }
+      var box = bar.getBoundingClientRect();
+      audio.currentTime = Math.max(0, Math.min(1, (event.clientX - box.left) / box.width)) * all;
+      show();
     });
     audio.addEventListener("timeupdate", show);
     audio.addEventListener("loadedmetadata", show);
@@ -175,6 +206,7 @@
       if (m.lesson_title && body.indexOf(headline + "\n") === 0) {
         body = body.slice(headline.length + 1);
       }
+      if (body === m.lesson_title) { body = ""; }  // a voice clip's caption is just the title
       if (body) { card.appendChild(node("p", "text", body)); }
       if (m.audio_url) { card.appendChild(player(m)); }
       li.appendChild(card);

@@ -1,0 +1,98 @@
+"""The `yehua` command as a facilitator uses it: lessons, groups and schedules."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.db import open_database, session
+from bot.settings import DEFAULT_LESSONS_DIR
+from lessons.library import load_library
+from scheduler.schedules import list_schedules
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"YEHUA_DATA_DIR": str(tmp_path / "data"),
+            "YEHUA_LESSONS_DIR": str(DEFAULT_LESSONS_DIR), "COLUMNS": "200"}
+
+
+def yehua(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_lessons_list_shows_every_shipped_lesson(env: dict[str, str]) -> None:
+    code, out = yehua(env, "lessons", "list")
+    assert code == 0
+    for slug in ("telecom-fraud", "medical-insurance", "ebike-charging", "village-rules"):
+        assert slug in out
+
+
+def test_lessons_check_passes_on_the_library_and_fails_naming_file_and_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert yehua(env, "lessons", "check")[0] == 0
+    folder = tmp_path / "lessons"
+    shutil.copytree(DEFAULT_LESSONS_DIR, folder)
+    (folder / "bad.md").write_text("---\ntitle: 坏课\nspeaker: 某人\ndate: 2026-02-30\n"
+                                   "tags: [x]\nsummary: s\n---\n乡亲们好！\n", encoding="utf-8")
+    code, out = yehua({**env, "YEHUA_LESSONS_DIR": str(folder)}, "lessons", "check")
+    assert code == 1
+    assert "bad.md:4:" in out
+    assert f"{len(load_library(DEFAULT_LESSONS_DIR).lessons)} 课正常" in out
+
+
+def test_schedule_add_list_cancel_round_trip(env: dict[str, str]) -> None:
+    assert yehua(env, "groups", "add", "枫树屋场", "--chat-id", "fengshu")[0] == 0
+    code, out = yehua(env, "schedule", "add", "telecom-fraud", "-g", "fengshu",
+                      "--cron", "0 20 * * 5")
+    assert code == 0, out
+    assert "已安排 #1" in out
+    code, out = yehua(env, "schedule", "list")
+    assert "telecom-fraud" in out and "枫树屋场" in out and "20:00" in out
+    assert yehua(env, "schedule", "cancel", "1")[0] == 0
+    assert "telecom-fraud" not in yehua(env, "schedule", "list")[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["schedule", "add", "no-such", "-g", "fengshu", "--at", "20:00"], "没有「no-such」"),
+        (["schedule", "add", "telecom-fraud", "-g", "nowhere", "--at", "20:00"], "找不到群"),
+        (["schedule", "add", "telecom-fraud", "-g", "fengshu", "--at", "明晚"], "看不懂"),
+        (["schedule", "add", "telecom-fraud", "-g", "fengshu", "--cron", "every day"], "无法识别"),
+        (["schedule", "add", "telecom-fraud", "-g", "fengshu"], "二选一"),
+        (["schedule", "cancel", "42"], "42"),
+    ],
+)
+def test_bad_schedule_requests_say_what_is_wrong_and_change_nothing(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    assert yehua(env, "groups", "add", "枫树屋场", "--chat-id", "fengshu")[0] == 0
+    code, out = yehua(env, *args)
+    assert code != 0
+    assert message in out
+    engine = open_database(f"sqlite:///{env['YEHUA_DATA_DIR']}/yehua.db")
+    with session(engine) as db:
+        assert list_schedules(db, include_cancelled=True) == []
+    engine.dispose()
+
+
+def test_a_bad_setting_stops_start_up_naming_the_variable(env: dict[str, str]) -> None:
+    code, out = yehua({**env, "YEHUA_PORT": "eighty"}, "lessons", "list")
+    assert code == 2
+    assert "YEHUA_PORT" in out
+
+
+def test_python_dash_m_bot_is_the_same_command(env: dict[str, str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True,
+                          text=True, env={**env, "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert done.returncode == 0
+    assert "lessons" in done.stdout and "schedule" in done.stdout
