@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from lessons.audio import MP3_BYTES_PER_SECOND, mp3_duration
+from lessons.audio import MP3_BYTES_PER_SECOND, mp3_duration, silence_mp3
+from lessons.shaping import letters, sentences, split_for_speech
 
 log = logging.getLogger(__name__)
+
+SEGMENT_DIR = "segments"  # per-segment cache, so an edited lesson re-synthesizes only changes
+MIN_SEGMENT_CHARS = 8  # shorter sentences ride with the next one
+SENTENCE_PAUSE_S = 0.6
+PARAGRAPH_PAUSE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class SpeechService:
         self.cache_dir = Path(cache_dir)
         self.synthesizers = tuple(synthesizers)
         self._in_flight: dict[str, asyncio.Task[Speech]] = {}
+        self._segments_in_flight: dict[str, asyncio.Task[SpeechAudio]] = {}
         self._stats = {"synthesized": 0, "cached": 0, "failed": 0, "fallback": 0}
 
     @property
@@ -141,7 +150,8 @@ class SpeechService:
 
     async def close(self) -> None:
         """Cancel and await syntheses still in flight (the app's cleanup)."""
-        tasks = list(self._in_flight.values())
+        tasks: list[asyncio.Task[Any]] = [*self._in_flight.values(),
+                                          *self._segments_in_flight.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -162,25 +172,14 @@ class SpeechService:
         reasons: list[str] = []
         for synth in better:
             try:
-                audio = await synth.synthesize(text, voice)
-                duration = await asyncio.to_thread(mp3_duration, audio.mp3)
+                speech = await self._render_with(synth, text, voice)
             except SynthesisError as exc:
                 reasons.append(f"{synth.name}: {exc}")
                 continue
-            except ValueError as exc:
-                reasons.append(f"{synth.name}: undecodable audio ({exc})")
-                continue
-            if duration <= 0:
-                reasons.append(f"{synth.name}: empty audio")
-                continue
-            key = self.key(text, voice, synth.name)
-            srt = srt_from_cues(audio.cues)
-            path = await asyncio.to_thread(self._store, key, audio.mp3, srt)
-            self._stats["synthesized"] += 1
             if reasons:
                 self._stats["fallback"] += 1
                 log.warning("speech fell back to %s: %s", synth.name, "; ".join(reasons))
-            return Speech(path, duration, synth.name, srt)
+            return speech
         if hit is not None:
             self._stats["cached"] += 1
             self._stats["fallback"] += 1
@@ -189,6 +188,57 @@ class SpeechService:
         self._stats["failed"] += 1
         raise SpeechUnavailable("no speech engine worked: " + "; ".join(reasons))
 
+    async def _render_with(self, synth: Synthesizer, text: str, voice: Voice) -> Speech:
+        """Speak every segment with one engine (reusing cached segments), then join them."""
+        parts = segments(text)
+        if not parts:
+            raise SynthesisError("nothing to say: the text has no letters or digits")
+        results = await asyncio.gather(
+            *(self._segment(synth, piece, voice) for piece, _ in parts), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            if not all(isinstance(f, SynthesisError) for f in failures):
+                raise next(f for f in failures if not isinstance(f, SynthesisError))
+            ok = len(parts) - len(failures)
+            raise SynthesisError(f"{failures[0]} ({len(failures)} of {len(parts)} segments "
+                                 f"failed; {ok} kept for next time)")
+        audio = _joined([r for r in results if isinstance(r, SpeechAudio)],
+                        [pause for _, pause in parts])
+        key = self.key(text, voice, synth.name)
+        srt = srt_from_cues(audio.cues)
+        path = await asyncio.to_thread(self._store, key, audio.mp3, srt)
+        return Speech(path, len(audio.mp3) / MP3_BYTES_PER_SECOND, synth.name, srt)
+
+    async def _segment(self, synth: Synthesizer, piece: str, voice: Voice) -> SpeechAudio:
+        """One segment from the segment cache, or synthesized, checked and cached."""
+        key = self.key(piece, voice, synth.name)
+        task = self._segments_in_flight.get(key)
+        if task is None:
+            task = asyncio.create_task(self._make_segment(synth, piece, voice, key))
+            self._segments_in_flight[key] = task
+            task.add_done_callback(lambda _: self._segments_in_flight.pop(key, None))
+        else:  # another lesson is already saying this very sentence
+            self._stats["cached"] += 1
+        return await asyncio.shield(task)
+
+    async def _make_segment(self, synth: Synthesizer, piece: str, voice: Voice,
+                            key: str) -> SpeechAudio:
+        folder = self.cache_dir / SEGMENT_DIR
+        cached = await asyncio.to_thread(_read_segment, folder, key)
+        if cached is not None:
+            self._stats["cached"] += 1
+            return cached
+        audio = await synth.synthesize(piece, voice)
+        try:
+            duration = await asyncio.to_thread(mp3_duration, audio.mp3)
+        except ValueError as exc:
+            raise SynthesisError(f"undecodable audio ({exc})") from exc
+        if duration <= 0:
+            raise SynthesisError("empty audio")
+        await asyncio.to_thread(_write_segment, folder, key, audio)
+        self._stats["synthesized"] += 1
+        return audio
+
     def _store(self, key: str, mp3: bytes, srt: str) -> Path:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         # The .mp3 is the cache marker, so it is written last.
@@ -196,6 +246,63 @@ class SpeechService:
         path = self.cache_dir / f"{key}.mp3"
         _write_atomic(path, mp3)
         return path
+
+
+def segments(text: str) -> list[tuple[str, float]]:
+    """Split spoken text into (segment, pause after it): one sentence each, very short ones
+    merged with the next, a longer pause at paragraph ends and none after the last."""
+    out: list[tuple[str, float]] = []
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if letters(p)]
+    for index, paragraph in enumerate(paragraphs):
+        pending = ""
+        pieces: list[str] = []
+        for sentence in sentences(paragraph):
+            for piece in split_for_speech(sentence) or []:
+                pending += piece
+                if len(letters(pending)) >= MIN_SEGMENT_CHARS:
+                    pieces.append(pending)
+                    pending = ""
+        if pending:
+            if pieces:
+                pieces[-1] += pending
+            else:
+                pieces.append(pending)
+        last = index == len(paragraphs) - 1
+        for i, piece in enumerate(pieces):
+            end_of_paragraph = i == len(pieces) - 1
+            pause = 0.0 if last and end_of_paragraph else (
+                PARAGRAPH_PAUSE_S if end_of_paragraph else SENTENCE_PAUSE_S)
+            out.append((piece, pause))
+    return out
+
+
+def _joined(parts: Sequence[SpeechAudio], pauses: Sequence[float]) -> SpeechAudio:
+    """Segments back to back with silence between, cue times shifted to match."""
+    mp3 = bytearray()
+    cues: list[Cue] = []
+    for audio, pause in zip(parts, pauses, strict=True):
+        shift = len(mp3) / MP3_BYTES_PER_SECOND
+        cues.extend(Cue(c.start + shift, c.end + shift, c.text) for c in audio.cues)
+        mp3 += audio.mp3
+        if pause > 0:
+            mp3 += silence_mp3(pause)
+    return SpeechAudio(bytes(mp3), tuple(cues))
+
+
+def _read_segment(folder: Path, key: str) -> SpeechAudio | None:
+    try:
+        mp3 = (folder / f"{key}.mp3").read_bytes()
+        raw = json.loads((folder / f"{key}.json").read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    return SpeechAudio(mp3, tuple(Cue(c["start"], c["end"], c["text"]) for c in raw))
+
+
+def _write_segment(folder: Path, key: str, audio: SpeechAudio) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    cues = [{"start": c.start, "end": c.end, "text": c.text} for c in audio.cues]
+    _write_atomic(folder / f"{key}.json", json.dumps(cues, ensure_ascii=False).encode())
+    _write_atomic(folder / f"{key}.mp3", audio.mp3)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

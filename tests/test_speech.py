@@ -16,7 +16,14 @@ from edge_tts.drm import DRM
 
 from lessons.audio import mp3_duration, silence_mp3, wav_to_mp3
 from lessons.shaping import split_for_speech
-from lessons.speech import SpeechService, SpeechUnavailable, SynthesisError, Synthesizer, Voice
+from lessons.speech import (
+    SpeechService,
+    SpeechUnavailable,
+    SynthesisError,
+    Synthesizer,
+    Voice,
+    segments,
+)
 from lessons.synthesizers import EdgeSynthesizer, EspeakSynthesizer
 from tests.conftest import eventually
 from tests.fake_edge import FakeEdge, closed_port_url
@@ -55,11 +62,13 @@ async def test_lesson_is_spoken_with_the_chosen_voice_and_prosody(
     assert decoded > 0
     assert abs(decoded - len(data) / 6000) <= FRAME_S
     assert abs(speech.duration_s - decoded) <= FRAME_S
-    [request] = fake_edge.requests
+    said = [text for text, _ in segments(LESSON)]
+    assert [r.text.replace("\n", "") for r in fake_edge.requests] == said
+    assert "".join(said) == LESSON
+    request = fake_edge.requests[0]
     assert request.voice == "Microsoft Server Speech Text to Speech Voice (zh-CN, YunyangNeural)"
     assert request.prosody == {"pitch": "-2Hz", "rate": "-10%", "volume": "+15%"}
     assert request.query["TrustedClientToken"]
-    assert request.text.replace("\n", "") == LESSON
     assert speech.srt.count(" --> ") == 3
     assert "各位乡亲们好！" in speech.srt and "今天我们学习党的基本知识。" in speech.srt
     assert speech.path.with_suffix(".srt").read_text("utf-8") == speech.srt
@@ -156,8 +165,8 @@ async def test_a_cached_fallback_is_reused_until_the_service_is_back(
     online = await back.render(LESSON, VOICE)
 
     assert again == first and again.engine == "espeak-ng"
-    assert offline.stats["synthesized"] == 1
-    assert online.engine == "edge-tts" and len(fake_edge.requests) == 1
+    assert offline.stats["synthesized"] == len(segments(LESSON))
+    assert online.engine == "edge-tts" and len(fake_edge.requests) == len(segments(LESSON))
 
 
 async def test_no_service_and_no_espeak_is_unavailable_with_both_reasons(tmp_path: Path) -> None:
@@ -181,7 +190,7 @@ async def test_second_render_comes_from_the_cache(tmp_path: Path, fake_edge: Fak
 
     assert second.path == first.path and second.srt == first.srt
     assert abs(second.duration_s - first.duration_s) <= FRAME_S
-    assert len(fake_edge.requests) == 1
+    assert len(fake_edge.requests) == len(segments(LESSON))
     assert restarted.stats == {"synthesized": 0, "cached": 1, "failed": 0, "fallback": 0}
 
 
@@ -194,7 +203,8 @@ async def test_another_voice_is_synthesized_separately(
     plain, slowed = await speeches.render(LESSON, VOICE), await speeches.render(LESSON, slow)
 
     assert plain.path != slowed.path
-    assert [r.prosody["rate"] for r in fake_edge.requests] == ["-10%", "-20%"]
+    n = len(segments(LESSON))
+    assert [r.prosody["rate"] for r in fake_edge.requests] == ["-10%"] * n + ["-20%"] * n
 
 
 async def test_twenty_lessons_rendered_at_once_all_succeed(
@@ -208,7 +218,9 @@ async def test_twenty_lessons_rendered_at_once_all_succeed(
     assert {r.engine for r in results} == {"edge-tts"}
     assert len({r.path for r in results}) == 20
     assert all(mp3_duration(r.path.read_bytes()) > 1 for r in results)
-    assert len(fake_edge.requests) == 20
+    unique = {piece for text in lessons for piece, _ in segments(text)}
+    said = sorted(r.text.replace("\n", "") for r in fake_edge.requests)
+    assert said == sorted(unique)  # a sentence shared by lessons is said once
 
 
 async def test_ten_groups_asking_at_once_cause_one_request_per_piece(
@@ -219,8 +231,24 @@ async def test_ten_groups_asking_at_once_cause_one_request_per_piece(
     results = await asyncio.gather(*(speeches.render(LONG_LESSON, VOICE) for _ in range(10)))
 
     assert len({r.path for r in results}) == 1
-    assert len(fake_edge.requests) == len(split_for_speech(LONG_LESSON))
-    assert speeches.stats["synthesized"] == 1 and speeches.stats["cached"] == 9
+    pieces = len(segments(LONG_LESSON))
+    assert len(fake_edge.requests) == pieces
+    assert speeches.stats["synthesized"] == pieces and speeches.stats["cached"] == 9
+
+
+async def test_an_edited_lesson_resynthesizes_only_the_changed_sentence(
+    tmp_path: Path, fake_edge: FakeEdge
+) -> None:
+    speeches = service(tmp_path, edge(fake_edge.url))
+    before = await speeches.render(LONG_LESSON, VOICE)
+    asked = len(fake_edge.requests)
+    edited = LONG_LESSON.replace("第3条，", "第三条，")
+
+    after = await speeches.render(edited, VOICE)
+
+    assert after.path != before.path
+    assert [r.text.replace("\n", "") for r in fake_edge.requests[asked:]] == [
+        piece for piece, _ in segments(edited) if "第三条" in piece]
 
 
 async def test_a_bad_voice_setting_fails_without_asking_the_service(fake_edge: FakeEdge) -> None:
