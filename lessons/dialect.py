@@ -58,10 +58,12 @@ _SIGN_OFF = (
     "谢谢", "再见", "下次", "下回", "讲到这", "说到这", "就到这", "祝大家", "祝各位", "祝孩子",
 )
 _LISTENER_QUESTION = re.compile(r"(?:大家|各位|乡亲).*[吗呢]")
-# "A-not-A" questions kept whole, so that 要不要 never becomes 要莫 through its 不要.
+# Kept whole: A-not-A questions, so that 要不要 never becomes 要莫 through its 不要, and
+# greetings, so that 晚上好 never becomes 夜间子好.
 _WHOLE_WORDS = (
-    "要不要", "有没有", "是不是", "会不会", "能不能", "想不想", "对不对", "用不用", "好不好",
-    "行不行", "可不可以", "知不知道", "去不去", "来不来", "懂不懂", "愿不愿意",
+    "早上好", "上午好", "中午好", "下午好", "晚上好",
+    "要不要", "有没有", "是不是", "会不会", "能不能", "想不想", "对不对", "用不用",
+    "好不好", "行不行", "可不可以", "知不知道", "去不去", "来不来", "懂不懂", "愿不愿意",
 )
 
 
@@ -231,7 +233,7 @@ def _build_segmenter() -> Any:
     tokenizer.initialize()
     shared_tags = jieba.posseg.dt.word_tag_tab
 
-    class _Tagger(jieba.posseg.POSTokenizer):  # type: ignore[misc]
+    class _Tagger(jieba.posseg.POSTokenizer):
         def __init__(self) -> None:
             self.tokenizer = tokenizer
             # Our words' tags go in front; the module's own table stays untouched and shared.
