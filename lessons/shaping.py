@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
+from lessons.numbers import spoken_numbers
+
+# Silence joined between synthesized pieces: listeners follow pauses better than slowed syllables.
+SENTENCE_PAUSE_S = 0.6
+PARAGRAPH_PAUSE_S = 1.0
+
+_BLANK_LINES = re.compile(r"\n[^\S\n]*\n\s*")
+_RULE = re.compile(r"\s*(?:[-*_]\s*){3,}")
+_LINE_START = re.compile(r"^\s*(?:>\s*)*(?:#{1,6}\s+|[-*+·•]\s+)?")
+_ORDERED_ITEM = re.compile(r"^(\d{1,3})[.)]\s+")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_INLINE_MARKUP = re.compile(r"\*\*|__|~~|[*`]|</?[A-Za-z][^>\n]*>")
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;]+[”’」』）)\"']*|[^\n]+")
 _CLAUSE = re.compile(r"[^，、,：:]+[，、,：:]*|[，、,：:]+")
 
@@ -55,3 +68,39 @@ def split_for_speech(text: str, limit: int = 200) -> list[str]:
     if current:
         pieces.append(current)
     return [piece for piece in pieces if letters(piece)]
+
+
+def _plain_line(line: str) -> str:
+    if _RULE.fullmatch(line):
+        return ""
+    line = _ORDERED_ITEM.sub(r"\1、", _LINE_START.sub("", line, count=1), count=1)
+    return _INLINE_MARKUP.sub("", _LINK.sub(r"\1", line))
+
+
+def shape_for_speech(text: str, limit: int = 200) -> list[list[str]]:
+    """Paragraphs (split at blank lines) of sentence pieces to speak: numbers in words, no
+    Markdown markup, sentences over `limit` characters split at clauses, silent ones dropped."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    plain = "\n".join(_plain_line(line) for line in text.splitlines())
+    paragraphs: list[list[str]] = []
+    for block in _BLANK_LINES.split(plain):
+        pieces = [
+            piece
+            for sentence in sentences(spoken_numbers(block))
+            for piece in ([sentence] if len(sentence) <= limit else _split_long(sentence, limit))
+            if letters(piece)
+        ]
+        if pieces:
+            paragraphs.append(pieces)
+    return paragraphs
+
+
+def speech_pauses(paragraphs: Sequence[Sequence[str]]) -> list[float]:
+    """The silences, in seconds, between consecutive pieces of `shape_for_speech` output."""
+    pauses: list[float] = []
+    for index, paragraph in enumerate(p for p in paragraphs if p):
+        if index:
+            pauses.append(PARAGRAPH_PAUSE_S)
+        pauses.extend([SENTENCE_PAUSE_S] * (len(paragraph) - 1))
+    return pauses

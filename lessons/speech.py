@@ -15,14 +15,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lessons.audio import MP3_BYTES_PER_SECOND, mp3_duration, silence_mp3
-from lessons.shaping import letters, sentences, split_for_speech
+from lessons.shaping import (
+    PARAGRAPH_PAUSE_S,
+    SENTENCE_PAUSE_S,
+    letters,
+    sentences,
+    split_for_speech,
+)
 
 log = logging.getLogger(__name__)
 
 SEGMENT_DIR = "segments"  # per-segment cache, so an edited lesson re-synthesizes only changes
 MIN_SEGMENT_CHARS = 8  # shorter sentences ride with the next one
-SENTENCE_PAUSE_S = 0.6
-PARAGRAPH_PAUSE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -242,9 +246,9 @@ class SpeechService:
     def _store(self, key: str, mp3: bytes, srt: str) -> Path:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         # The .mp3 is the cache marker, so it is written last.
-        _write_atomic(self.cache_dir / f"{key}.srt", srt.encode())
+        write_atomic(self.cache_dir / f"{key}.srt", srt.encode())
         path = self.cache_dir / f"{key}.mp3"
-        _write_atomic(path, mp3)
+        write_atomic(path, mp3)
         return path
 
 
@@ -301,11 +305,12 @@ def _read_segment(folder: Path, key: str) -> SpeechAudio | None:
 def _write_segment(folder: Path, key: str, audio: SpeechAudio) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     cues = [{"start": c.start, "end": c.end, "text": c.text} for c in audio.cues]
-    _write_atomic(folder / f"{key}.json", json.dumps(cues, ensure_ascii=False).encode())
-    _write_atomic(folder / f"{key}.mp3", audio.mp3)
+    write_atomic(folder / f"{key}.json", json.dumps(cues, ensure_ascii=False).encode())
+    write_atomic(folder / f"{key}.mp3", audio.mp3)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so readers see either nothing or all of it, never a half-written file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:
