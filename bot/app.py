@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 
 from aiohttp import web
 from sqlalchemy.engine import Engine
@@ -19,7 +20,8 @@ from bot.outbox import Outbox
 from bot.posting import LessonPoster
 from bot.settings import Settings
 from lessons.library import LoadResult, load_library
-from lessons.speech import SpeechService, Synthesizer, Voice
+from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, with_prosody
+from lessons.speech import SpeechService, Synthesizer
 from lessons.synthesizers import EdgeSynthesizer, EspeakSynthesizer
 from scheduler.service import Scheduler
 
@@ -46,6 +48,13 @@ def build_speech(settings: Settings) -> SpeechService:
         log.warning("espeak-ng is not installed: without the speech service, lessons go out "
                     "as text with a notice and the voice follows later")
     return SpeechService(settings.audio_dir, synthesizers)
+
+
+def tuned_profile(settings: Settings, profile: SpeechProfile) -> SpeechProfile:
+    """A profile with the site's delivery settings; YEHUA_TTS_VOICE replaces 普通话's voice."""
+    voice = settings.tts_voice if profile.name == DEFAULT_PROFILE else None
+    return with_prosody(profile, rate=settings.tts_rate, volume=settings.tts_volume,
+                        pitch=settings.tts_pitch, voice=voice or None)
 
 
 def sync_library(engine: Engine, library: LoadResult) -> None:
@@ -75,8 +84,8 @@ def create_app(settings: Settings) -> web.Application:
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}
     outbox = Outbox(adapters)
-    voice = Voice(settings.tts_voice, settings.tts_rate, settings.tts_volume, settings.tts_pitch)
-    poster = LessonPoster(engine, settings.lessons_dir, build_speech(settings), outbox, voice)
+    poster = LessonPoster(engine, settings.lessons_dir, build_speech(settings), outbox,
+                          tune=partial(tuned_profile, settings), flavoured=settings.flavour)
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=poster.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours))

@@ -2,62 +2,37 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from dotenv import load_dotenv
-from rich.console import Console
-from rich.logging import RichHandler
 from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 
 from bot import texts
+from bot.cli_lessons import lessons_app, voices
+from bot.clikit import console, fail, load_cli_settings
 from bot.db import open_database, session
 from bot.models import Group
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings
 from lessons.library import load_library
 from scheduler.dbtypes import utcnow
 from scheduler.schedules import ScheduleError, add_schedule, cancel_schedule, list_schedules
 
-console = Console()
 app = typer.Typer(help="夜话：村里群聊的微党课、夜话和建议助手。", no_args_is_help=False,
                   add_completion=False)
-lessons_app = typer.Typer(help="课程库：查看和检查课程文件。")
 schedule_app = typer.Typer(help="定时推送课程。")
 groups_app = typer.Typer(help="群：查看和添加群。")
 app.add_typer(lessons_app, name="lessons")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(groups_app, name="groups")
-
-
-def _settings() -> Settings:
-    load_dotenv()
-    try:
-        settings = load_settings(os.environ)
-    except SettingsError as exc:
-        console.print(f"[bold red]设置有误[/]：{exc}")
-        raise typer.Exit(2) from exc
-    logging.basicConfig(level=settings.log_level, format="%(name)s: %(message)s",
-                        handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
-    if settings.log_level != "DEBUG":
-        # Their routine chatter (every job run, every migration step) hides what matters.
-        for noisy in ("apscheduler", "alembic"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
-    return settings
+app.command("voices")(voices)
 
 
 def _engine(settings: Settings) -> Engine:
     return open_database(settings.db_url)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]{message}[/]")
-    return typer.Exit(1)
 
 
 @app.callback(invoke_without_command=True)
@@ -74,42 +49,11 @@ def run() -> None:
 
     from bot.app import create_app
 
-    settings = _settings()
+    settings = load_cli_settings()
     application = create_app(settings)
     console.print(texts.CLI_STARTED.format(host=settings.host, port=settings.port))
     web.run_app(application, host=settings.host, port=settings.port, print=None,
                 access_log=None)
-
-
-@lessons_app.command("list")
-def lessons_list() -> None:
-    """List the lessons in the library."""
-    settings = _settings()
-    library = load_library(settings.lessons_dir)
-    table = Table(title=f"课程库（{len(library.lessons)} 课）")
-    for column in ("编号", "标题", "主讲", "日期", "标签"):
-        table.add_column(column)
-    for lesson in library.lessons:
-        table.add_row(lesson.slug, lesson.title, lesson.speaker, lesson.date.isoformat(),
-                      "、".join(lesson.tags))
-    console.print(table)
-    if library.problems:
-        count = len(library.problems)
-        console.print(f"[yellow]另有 {count} 处问题，运行 yehua lessons check 查看。[/]")
-
-
-@lessons_app.command("check")
-def lessons_check() -> None:
-    """Check every lesson file; exits non-zero when one is broken."""
-    settings = _settings()
-    library = load_library(settings.lessons_dir)
-    for problem in library.problems:
-        console.print(f"[red]✗[/] {problem.path}:{problem.line}: {problem.message}",
-                      highlight=False)
-    console.print(f"[green]✓[/] {len(library.lessons)} 课正常")
-    if library.problems:
-        broken = len({p.path for p in library.problems})
-        raise _fail(f"{broken} 个课程文件有问题，请按上面的行号修改。")
 
 
 def _find_groups(db: Session, keys: list[str]) -> list[Group]:
@@ -120,7 +64,7 @@ def _find_groups(db: Session, keys: list[str]) -> list[Group]:
             condition = or_(condition, Group.id == int(key))
         found = db.exec(select(Group).where(condition)).all()
         if not found:
-            raise _fail(f"找不到群「{key}」。用 yehua groups list 查看有哪些群。")
+            raise fail(f"找不到群「{key}」。用 yehua groups list 查看有哪些群。")
         groups.extend(g for g in found if g not in groups)
     return groups
 
@@ -155,11 +99,11 @@ def schedule_add(
     cron: Annotated[str | None, typer.Option(help=CRON_HELP)] = None,
 ) -> None:
     """Schedule a lesson to one or more groups, once (--at) or repeatedly (--cron)."""
-    settings = _settings()
+    settings = load_cli_settings()
     if (at is None) == (cron is None):
-        raise _fail("请用 --at 或 --cron 二选一指定时间。")
+        raise fail("请用 --at 或 --cron 二选一指定时间。")
     if load_library(settings.lessons_dir).get(lesson) is None:
-        raise _fail(f"课程库里没有「{lesson}」。用 yehua lessons list 查看课程编号。")
+        raise fail(f"课程库里没有「{lesson}」。用 yehua lessons list 查看课程编号。")
     now = utcnow()
     with session(_engine(settings)) as db:
         groups = _find_groups(db, group)
@@ -168,7 +112,7 @@ def schedule_add(
             schedule = add_schedule(db, lesson, [(g.id, g.timezone) for g in groups if g.id],
                                     run_at=run_at, cron=cron, now=now)
         except ScheduleError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     names = "、".join(g.name for g in groups)
     console.print(f"[green]已安排[/] #{schedule.id}：「{lesson}」→ {names}")
 
@@ -178,7 +122,7 @@ def schedule_list(
     all_: Annotated[bool, typer.Option("--all", help="也显示已取消的")] = False,
 ) -> None:
     """List schedules with their next due time."""
-    settings = _settings()
+    settings = load_cli_settings()
     zone = settings.zone
     with session(_engine(settings)) as db:
         views = list_schedules(db, include_cancelled=all_)
@@ -197,19 +141,19 @@ def schedule_list(
 @schedule_app.command("cancel")
 def schedule_cancel(schedule_id: Annotated[int, typer.Argument(help="定时推送的编号 #")]) -> None:
     """Cancel a schedule; what was already sent stays sent."""
-    settings = _settings()
+    settings = load_cli_settings()
     with session(_engine(settings)) as db:
         try:
             cancel_schedule(db, schedule_id)
         except ScheduleError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     console.print(f"[green]已取消[/] #{schedule_id}")
 
 
 @groups_app.command("list")
 def groups_list() -> None:
     """List the groups the bot posts to."""
-    settings = _settings()
+    settings = load_cli_settings()
     with session(_engine(settings)) as db:
         groups = db.exec(select(Group).order_by(col(Group.id))).all()
     table = Table(title="群")
@@ -229,16 +173,16 @@ def groups_add(
     timezone: Annotated[str | None, typer.Option(help="时区，默认 YEHUA_TIMEZONE")] = None,
 ) -> None:
     """Add a group (a web chat room, or a group on a platform)."""
-    settings = _settings()
+    settings = load_cli_settings()
     zone = timezone or settings.timezone
     try:
         ZoneInfo(zone)
     except (KeyError, ValueError) as exc:
-        raise _fail(f"时区「{zone}」不认识，例如 Asia/Shanghai") from exc
+        raise fail(f"时区「{zone}」不认识，例如 Asia/Shanghai") from exc
     with session(_engine(settings)) as db:
         if db.exec(select(Group).where(Group.platform == platform,
                                        Group.chat_id == chat_id)).first():
-            raise _fail(f"{platform} 上已经有 chat id 为 {chat_id} 的群。")
+            raise fail(f"{platform} 上已经有 chat id 为 {chat_id} 的群。")
         group = Group(platform=platform, chat_id=chat_id, name=name, hamlet=hamlet or name,
                       timezone=zone)
         db.add(group)

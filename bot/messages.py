@@ -36,6 +36,7 @@ class OutgoingAudio:
     duration_s: float
     caption: str = ""
     lesson_slug: str | None = None
+    subtitles: Path | None = None  # a SubRip file of what is said when, if the platform shows it
 
 
 OutgoingMessage = OutgoingText | OutgoingAudio

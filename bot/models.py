@@ -75,5 +75,6 @@ class ChatMessage(SQLModel, table=True):
     text: str = Field(default="", sa_type=Text)
     audio_url: str | None = None
     audio_duration: float | None = None
+    subtitle_url: str | None = None  # SubRip cues shown in step with the audio
     lesson_slug: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -17,7 +17,10 @@ from bot.messages import OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.models import Group
 from bot.outbox import Outbox
 from lessons.library import Lesson, read_lesson
-from lessons.speech import Speech, SpeechService, SpeechUnavailable, Voice
+from lessons.profiles import SpeechProfile, effective_profile
+from lessons.speech import Speech, SpeechService, SpeechUnavailable
+from lessons.spoken import spoken_text
+from lessons.variants import AudioVariants
 from scheduler import ledger
 from scheduler.models import Delivery, DeliveryStatus
 
@@ -33,22 +36,20 @@ def lesson_post_text(lesson: Lesson) -> str:
                                     body=lesson.plain_text)
 
 
-def lesson_speech_text(lesson: Lesson) -> str:
-    """What the voice reads: the title announced, then the lesson."""
-    return texts.LESSON_SPOKEN_INTRO.format(title=lesson.title) + "\n" + lesson.plain_text
-
-
 class LessonPoster:
     """Turns claimed deliveries into posts; owns the background tasks doing it."""
 
     def __init__(self, engine: Engine, lessons_dir: Path, speech: SpeechService, outbox: Outbox,
-                 voice: Voice, *, audio_retry_delays: tuple[float, ...] = AUDIO_RETRY_DELAYS
-                 ) -> None:
+                 *, tune: Callable[[SpeechProfile], SpeechProfile] = lambda p: p,
+                 flavoured: bool = True,
+                 audio_retry_delays: tuple[float, ...] = AUDIO_RETRY_DELAYS) -> None:
         self.engine = engine
         self.lessons_dir = lessons_dir
         self.speech = speech
         self.outbox = outbox
-        self.voice = voice
+        self.tune = tune
+        self.flavoured = flavoured
+        self.variants = AudioVariants()
         self.audio_retry_delays = audio_retry_delays
         self._tasks: set[asyncio.Task[None]] = set()
         self.posted = asyncio.Event()  # set after every completed post; handy for waiting callers
@@ -65,9 +66,9 @@ class LessonPoster:
             log.error("lesson %s: %s", slug, problem)
         return lesson
 
-    def voice_for(self, group: Group, lesson: Lesson) -> Voice:
-        """The voice a group hears; speech profiles refine this per group and lesson."""
-        return self.voice
+    def profile_for(self, group: Group, lesson: Lesson) -> SpeechProfile:
+        """The group's speech profile, unless the lesson names its own."""
+        return self.tune(effective_profile(group.speech_profile, lesson.speech_profile))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -94,23 +95,24 @@ class LessonPoster:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def render(self, lesson: Lesson, voice: Voice) -> Speech | None:
+    async def render(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
         """The lesson's voice from the cache or freshly synthesized; None if no engine works."""
+        text = spoken_text(lesson, profile, flavoured=self.flavoured)
         try:
-            return await self.speech.render(lesson_speech_text(lesson), voice)
+            return await self.speech.render(text, profile.voice)
         except SpeechUnavailable as exc:
             log.error("no voice for lesson %s: %s", lesson.slug, exc)
             return None
 
     async def prerender(self, slug: str) -> None:
-        """Render a lesson's voice ahead of its posting time, for every voice its groups use."""
+        """Render a lesson's voice ahead of its posting time, in every profile groups use."""
         lesson = self.find_lesson(slug)
         if lesson is None:
             return
         with session(self.engine) as db:
             groups = db.exec(select(Group)).all()
-        for voice in {self.voice_for(group, lesson) for group in groups}:
-            await self.render(lesson, voice)
+        for profile in {self.profile_for(group, lesson) for group in groups}:
+            await self.render(lesson, profile)
 
     async def post(self, delivery_id: int) -> None:
         """Post one claimed delivery: text, then its voice (or a notice that voice will follow)."""
@@ -135,17 +137,17 @@ class LessonPoster:
         lesson = self.find_lesson(delivery.lesson_slug)
         if lesson is None:
             raise LookupError(f"lesson file {delivery.lesson_slug}.md is missing or broken")
-        speech = await self.render(lesson, self.voice_for(group, lesson))
+        speech = await self.render(lesson, self.profile_for(group, lesson))
         messages: list[OutgoingMessage] = [
             OutgoingText(lesson_post_text(lesson), lesson_slug=lesson.slug)]
         if speech is None:
             messages.append(OutgoingText(texts.VOICE_WILL_FOLLOW, lesson_slug=lesson.slug))
         else:
-            messages.append(self._audio(lesson, speech))
+            messages.extend(await self._audio(group, lesson, speech))
         ids = await self.outbox.send(group.platform, group.chat_id, messages)
         with session(self.engine) as db:
             ledger.mark_sent(db, delivery.id, text_message_id=ids[0],
-                             audio_message_id=ids[1] if speech else None,
+                             audio_message_id=",".join(ids[1:]) if speech else None,
                              speech_engine=speech.engine if speech else None,
                              audio_pending=speech is None)
         log.info("lesson %s posted to %s/%s (%s)", lesson.slug, group.platform, group.chat_id,
@@ -153,10 +155,17 @@ class LessonPoster:
         if speech is None:
             self._spawn(self._retry_audio(delivery.id))
 
-    @staticmethod
-    def _audio(lesson: Lesson, speech: Speech) -> OutgoingAudio:
-        return OutgoingAudio(speech.path, speech.duration_s, caption=lesson.title,
-                             lesson_slug=lesson.slug)
+    async def _audio(self, group: Group, lesson: Lesson, speech: Speech) -> list[OutgoingAudio]:
+        """The voice in the group's platform format: one clip, or numbered clips (WeCom)."""
+        fmt = self.outbox.adapter(group.platform).audio_format
+        clips = await self.variants.clips(speech, fmt)
+        subtitles = speech.path.with_suffix(".srt") if len(clips) == 1 and speech.srt else None
+        return [OutgoingAudio(clip.path, clip.duration_s, lesson_slug=lesson.slug,
+                              caption=lesson.title if clip.count == 1 else
+                              texts.LESSON_CLIP_CAPTION.format(title=lesson.title,
+                                                               n=clip.index + 1, of=clip.count),
+                              subtitles=subtitles)
+                for clip in clips]
 
     async def _retry_audio(self, delivery_id: int,
                            sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
@@ -172,14 +181,14 @@ class LessonPoster:
             lesson = self.find_lesson(delivery.lesson_slug)
             if lesson is None:
                 return
-            speech = await self.render(lesson, self.voice_for(group, lesson))
+            speech = await self.render(lesson, self.profile_for(group, lesson))
             if speech is None:
                 continue
             ids = await self.outbox.send(group.platform, group.chat_id,
-                                         [self._audio(lesson, speech)])
+                                         await self._audio(group, lesson, speech))
             with session(self.engine) as db:
                 ledger.mark_sent(db, delivery_id, text_message_id=delivery.text_message_id,
-                                 audio_message_id=ids[0], speech_engine=speech.engine,
+                                 audio_message_id=",".join(ids), speech_engine=speech.engine,
                                  audio_pending=False)
             log.info("owed voice of %s posted to %s/%s", lesson.slug, group.platform,
                      group.chat_id)

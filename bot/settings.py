@@ -40,13 +40,14 @@ class Settings:
     grace_minutes: int = 30
     prerender_hours: int = 12
     tts_endpoint: str = ""
-    tts_voice: str = "zh-CN-YunyangNeural"
+    tts_voice: str = ""  # empty: each speech profile's own voice
     tts_rate: str = "-10%"
     tts_volume: str = "+15%"
     tts_pitch: str = "-2Hz"
     tts_timeout: float = 60.0
     tts_concurrency: int = 2
     espeak: bool = True
+    flavour: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -178,5 +179,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         tts_concurrency=_read(env, "YEHUA_TTS_CONCURRENCY", d.tts_concurrency, _at_least_one,
                               "a whole number ≥ 1"),
         espeak=_read(env, "YEHUA_ESPEAK", d.espeak, _boolean, "true or false"),
+        flavour=_read(env, "YEHUA_FLAVOUR", d.flavour, _boolean, "true or false"),
         extra=extra,
     )

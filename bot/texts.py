@@ -54,7 +54,7 @@ WEB_ERROR_PARAM = "参数 {name} 不对：要一个 {low} 到 {high} 之间的�
 
 # --- lessons in the chat ----------------------------------------------------------------------
 LESSON_POST = "【微党课】{title}\n主讲：{speaker}\n\n{body}"
-LESSON_SPOKEN_INTRO = "今天的微党课：{title}。"
+LESSON_CLIP_CAPTION = "{title}（第{n}段，共{of}段）"
 VOICE_WILL_FOLLOW = "（语音稍后发到群里，先看文字。）"
 
 # --- first start ------------------------------------------------------------------------------

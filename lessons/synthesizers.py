@@ -155,17 +155,21 @@ class EspeakSynthesizer:
         return shutil.which(self.binary) is not None
 
     async def synthesize(self, text: str, voice: Voice) -> SpeechAudio:
-        """Speak `text` (the voice is ignored: espeak-ng has one Mandarin voice)."""
+        """Speak `text`: Cantonese for zh-HK voices, else Mandarin read from pinyin."""
         parts = [s for s in sentences(text) if letters(s)]
         if not parts:
             raise SynthesisError("nothing to say")
         binary = shutil.which(self.binary)
         if binary is None:
             raise SynthesisError(f"{self.binary} is not installed")
-        script = "\n".join(to_pinyin(s) for s in parts)
+        cantonese = voice.name.startswith("zh-HK")
+        # Debian's espeak-ng reads Mandarin characters badly but tone-numbered pinyin well
+        # (STYLE trap 7); its Cantonese reads characters directly.
+        script = "\n".join(s if cantonese else to_pinyin(s) for s in parts)
         try:
             proc = await asyncio.create_subprocess_exec(
-                binary, "-v", "cmn-latn-pinyin", "-s", str(self.speed), "-b", "1",
+                binary, "-v", "yue" if cantonese else "cmn-latn-pinyin", "-s", str(self.speed),
+                "-b", "1",
                 "--stdout", "--stdin",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

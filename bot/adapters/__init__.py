@@ -36,6 +36,7 @@ class Adapter(Protocol):
     """What every platform adapter offers the outbox and the app."""
 
     platform: str
+    audio_format: str  # "mp3", "ogg" or "amr": what the platform plays as voice
 
     def setup(self, app: web.Application) -> None:
         """Register routes and background tasks on the shared aiohttp app."""

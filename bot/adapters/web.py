@@ -66,6 +66,7 @@ class WebChatAdapter:
     """The embedded group chat the bot serves itself: always on, needs nothing else."""
 
     platform = "web"
+    audio_format = "mp3"
 
     def __init__(self, engine: Engine, audio_dir: Path, on_event: EventHandler | None = None
                  ) -> None:
@@ -100,6 +101,9 @@ class WebChatAdapter:
                 fields = {"text": message.caption, "audio_url": f"/media/{name}",
                           "audio_duration": message.duration_s,
                           "lesson_slug": message.lesson_slug}
+                if message.subtitles is not None:
+                    srt = self._servable(message.subtitles).name
+                    fields["subtitle_url"] = f"/media/{srt}"
             case _:
                 raise Unsupported(f"the web chat cannot carry {type(message).__name__}")
         try:
@@ -329,6 +333,7 @@ def _describe(db: Session, rows: list[ChatMessage]) -> list[dict[str, Any]]:
     return [{"id": row.id, "sender_name": row.sender_name, "from_bot": row.from_bot,
              "sender_tag": "" if row.from_bot else _tag(row.sender_id), "text": row.text,
              "audio_url": row.audio_url, "audio_duration": row.audio_duration,
+             "subtitle_url": row.subtitle_url,
              "lesson_slug": row.lesson_slug,
              "lesson_title": titles.get(row.lesson_slug or "", ""),
              "created_at": row.created_at.isoformat()} for row in rows]

@@ -58,6 +58,27 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
+  /* SubRip text -> [{start, end, text}] in seconds. */
+  function parseSrt(text) {
+    var out = [];
+    var stamp = function (s) {
+      var m = /(\d+):(\d+):(\d+)[,.](\d+)/.exec(s);
+      return m ? (+m[1]) * 3600 + (+m[2]) * 60 + (+m[3]) + (+m[4]) / 1000 : 0;
+    };
+    String(text).replace(/\r/g, "").split(/\n\s*\n/).forEach(function (block) {
+      var lines = block.split("\n").filter(function (l) { return l.trim() !== ""; });
+      for (var i = 0; i < lines.length; i++) {
+        if (lines[i].indexOf("-->") > 0) {
+          var ends = lines[i].split("-->");
+          out.push({ start: stamp(ends[0]), end: stamp(ends[1]),
+                     text: lines.slice(i + 1).join(" ") });
+          break;
+        }
+      }
+    });
+    return out;
+  }
+
   function clock(seconds) {
     if (!isFinite(seconds) || seconds < 0) { seconds = 0; }
     seconds = Math.floor(seconds);
@@ -165,6 +186,31 @@
         audio.pause();
       }
     });
+    // Subtitles: the sentence being read, shown large under the button while it plays.
+    var line = null, cues = null;
+    if (m.subtitle_url) {
+      line = node("p", "subtitle", "");
+      line.setAttribute("data-testid", "subtitle");
+      line.setAttribute("aria-live", "polite");
+    }
+    function loadCues() {
+      if (!line || cues) { return; }
+      cues = [];
+      fetch(m.subtitle_url).then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (text) { cues = parseSrt(text); caption(); })
+        .catch(function () { cues = []; });
+    }
+    function caption() {
+      if (!line || !cues) { return; }
+      var t = audio.currentTime, said = "";
+      for (var i = 0; i < cues.length; i++) {
+        if (cues[i].start <= t && t < cues[i].end) { said = cues[i].text; break; }
+      }
+      if (line.textContent !== said) { line.textContent = said; }
+    }
+    audio.addEventListener("play", loadCues);
+    audio.addEventListener("timeupdate", caption);
+
     bar.addEventListener("click", function (event) {
       var all = length();
       if (!all) { return; }
@@ -178,6 +224,7 @@
     audio.addEventListener("pause", function () { mode(false); });
     audio.addEventListener("ended", function () { mode(false); show(); });
     wrap.appendChild(row);
+    if (line) { wrap.appendChild(line); }
     wrap.appendChild(audio);
     return wrap;
   }
