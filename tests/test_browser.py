@@ -16,6 +16,7 @@ from tests.conftest import running
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_CHROMIUM = os.path.exists(CHROMIUM)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--autoplay-policy=no-user-gesture-required",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
@@ -54,6 +55,10 @@ async def test_member_joins_demo_room_hears_the_lesson_posts_and_sees_history_af
         assert response.status == 200
         assert response.headers["content-type"] == "audio/mpeg"
         assert len(await response.body()) > 6000
+
+        await lesson.page.get_by_test_id("play-button").first.click()
+        subtitle = page.get_by_test_id("subtitle").first
+        await expect(subtitle).to_contain_text("微党课", timeout=10_000)  # the sentence being read
 
         await page.get_by_test_id("message-box").fill("村口的路灯坏了，晚上看不见路")
         await page.get_by_test_id("send-button").click()

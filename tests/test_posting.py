@@ -142,3 +142,48 @@ async def test_one_lesson_to_many_groups_is_synthesized_once(
         for i in range(5):
             text, audio = _room_messages(bot.app, f"g{i}")
             assert text.text.startswith("【微党课】") and audio.audio_url  # text first, then voice
+
+
+async def test_a_hunan_group_hears_hunan_wording_while_the_posted_text_stays_standard(
+    settings: Settings, fake_edge: FakeEdge
+) -> None:
+    async with running(settings) as bot:
+        with session(bot.app[ENGINE]) as db:
+            group = Group(platform="web", chat_id="fengshu", name="枫树屋场", speech_profile="湘")
+            db.add(group)
+            db.flush()
+            add_schedule(db, "village-rules", [(group.id or 0, group.timezone)],
+                         run_at=utcnow() + timedelta(seconds=1))
+        bot.app[SCHEDULER].rearm()
+        await eventually(lambda: [m for m in _room_messages(bot.app, "fengshu") if m.audio_url])
+        text, audio = _room_messages(bot.app, "fengshu")
+        said = "".join(r.text for r in fake_edge.requests)
+        assert "今天这堂微党课" in text.text and "今天这堂微党课" not in said
+        assert "今日这堂微党课" in said
+        assert "村规民约" in said and "移风易俗" in said  # official terms untouched
+        assert {r.voice for r in fake_edge.requests} == {
+            "Microsoft Server Speech Text to Speech Voice (zh-CN, YunyangNeural)"}
+        assert audio.subtitle_url
+        async with aiohttp.ClientSession() as http, http.get(bot.url + audio.subtitle_url) as r:
+            srt = await r.text()
+        assert r.status == 200 and " --> " in srt and "今日这堂微党课" in srt
+
+
+async def test_numbers_are_spoken_as_words(settings: Settings, fake_edge: FakeEdge,
+                                           lessons_copy: Path) -> None:
+    (lessons_copy / "hotline.md").write_text(
+        "---\ntitle: 记住反诈热线\nspeaker: 民警\ndate: 2026-05-01\ntags: [反诈]\n"
+        "summary: 热线\n---\n乡亲们好！接到可疑电话，请拨打96110咨询。\n", encoding="utf-8")
+    settings = replace(settings, lessons_dir=lessons_copy)
+    async with running(settings) as bot:
+        with session(bot.app[ENGINE]) as db:
+            group = Group(platform="web", chat_id="g", name="组")
+            db.add(group)
+            db.flush()
+            add_schedule(db, "hotline", [(group.id or 0, group.timezone)],
+                         run_at=utcnow() + timedelta(seconds=1))
+        bot.app[SCHEDULER].rearm()
+        await eventually(lambda: [m for m in _room_messages(bot.app, "g") if m.audio_url])
+        said = "".join(r.text for r in fake_edge.requests)
+        assert "九六幺幺零" in said and "96110" not in said
+        assert "96110" in _room_messages(bot.app, "g")[0].text
