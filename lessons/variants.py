@@ -71,10 +71,14 @@ class AudioVariants:
 
     def __init__(self) -> None:
         self._locks: dict[tuple[Path, AudioFormat], asyncio.Lock] = {}
+        # Known clips, so a lesson going to a thousand groups is probed once, not per group.
+        self._known: dict[tuple[Path, AudioFormat], list[Clip]] = {}
 
     async def clips(self, speech: Speech, fmt: AudioFormat | str) -> list[Clip]:
         """The lesson's voice as files in `fmt`, made now if not made before."""
-        fmt = AudioFormat(fmt)
-        lock = self._locks.setdefault((speech.path, fmt), asyncio.Lock())
-        async with lock:
-            return await asyncio.to_thread(_transcode, speech, fmt)
+        key = (speech.path, AudioFormat(fmt))
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            known = self._known.get(key)
+            if known is None or not all(c.path.exists() for c in known):
+                known = self._known[key] = await asyncio.to_thread(_transcode, speech, key[1])
+        return known
