@@ -16,7 +16,9 @@ class IncomingMessage:
     user_id: str
     user_name: str
     text: str
-    reply_to: str | None = None
+    reply_to: str | None = None  # the message this one replies to, if the platform says
+    voice: Path | None = None  # a voice message, saved as MP3 in the audio folder
+    platform_role: str | None = None  # "owner", "admin" or "member", as the platform reports it
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +26,9 @@ class OutgoingText:
     """Text the bot posts; `lesson_slug` marks a lesson post."""
 
     text: str
-    reply_to: str | None = None
+    reply_to: str | None = None  # answer this platform message (quote it) where possible
     lesson_slug: str | None = None
+    mention: str | None = None  # a user id to @-mention where the platform allows
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,3 +78,97 @@ class ChatMessage(SQLModel, table=True):
     subtitle_url: str | None = None  # SubRip cues shown in step with the audio
     lesson_slug: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NightTalkStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class NightTalk(SQLModel, table=True):
+    """A night-talk meeting (夜话): a group, a time, a place, a topic, a host."""
+
+    __tablename__ = "night_talk"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    topic: str
+    place: str = ""  # the hamlet (屋场) or the yard where people meet
+    host: str = ""  # the facilitator (话事佬) who hosts it
+    starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    status: NightTalkStatus = Field(default=NightTalkStatus.SCHEDULED, index=True)
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    open_message_id: str | None = None  # replies to the opening message become suggestions
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SuggestionStatus(StrEnum):
+    NEW = "new"
+    ADOPTED = "adopted"  # 采纳
+    IN_PROGRESS = "in_progress"  # 办理中
+    DONE = "done"  # 办结
+    DECLINED = "declined"  # 不采纳
+
+
+class Suggestion(SQLModel, table=True):
+    """What a member raised (建议), and what became of it."""
+
+    __tablename__ = "suggestion"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    night_talk_id: int | None = Field(default=None, foreign_key="night_talk.id", index=True)
+    hamlet: str = ""  # copied from the group when raised, so reports keep it
+    platform: str
+    chat_id: str
+    message_id: str  # the platform message it came from: delivered twice, stored once
+    author_id: str = Field(index=True)
+    author_name: str
+    raised_by_id: str | None = None  # a facilitator raising it on the author's behalf (代提)
+    raised_by_name: str | None = None
+    text: str = Field(default="", sa_type=Text)
+    voice_path: str | None = None  # a voice suggestion's audio file (in the audio folder)
+    category: str = Field(default="other", index=True)
+    status: SuggestionStatus = Field(default=SuggestionStatus.NEW, index=True)
+    handler_name: str | None = None
+    reply: str | None = Field(default=None, sa_type=Text)
+    merged_into: int | None = Field(default=None, foreign_key="suggestion.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SuggestionChange(SQLModel, table=True):
+    """One step in a suggestion's history: who moved it, when, and what they replied."""
+
+    __tablename__ = "suggestion_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    suggestion_id: int = Field(foreign_key="suggestion.id", index=True)
+    from_status: SuggestionStatus
+    to_status: SuggestionStatus
+    actor_id: str
+    actor_name: str
+    reply: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PointsEntry(SQLModel, table=True):
+    """Points (积分) earned once for one thing: listening to a lesson, raising, being adopted."""
+
+    __tablename__ = "points_entry"
+    __table_args__ = (UniqueConstraint("group_id", "user_id", "reason", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    user_id: str = Field(index=True)
+    user_name: str
+    reason: str  # "listen", "suggest", "adopted"
+    ref: str  # what it was for: a lesson delivery, a suggestion number
+    points: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

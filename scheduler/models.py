@@ -71,3 +71,22 @@ class Delivery(SQLModel, table=True):
     speech_engine: str | None = None
     attempts: int = 0
     error: str | None = None
+
+
+class Timer(SQLModel, table=True):
+    """A one-off alarm for something other than a lesson (night-talk steps, leaderboards).
+
+    The database is the truth: a timer fires once, and one missed while the bot was down fires
+    late inside the grace window or is marked missed, like lesson deliveries.
+    """
+
+    __tablename__ = "timer"
+    __table_args__ = (UniqueConstraint("kind", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)  # e.g. "nighttalk.open"; the app maps kinds to handlers
+    ref: str  # what it is for, e.g. a night talk id, or "group:3:2026-12"
+    due_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    fired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default="pending", index=True)  # pending, fired, missed, cancelled
+    error: str | None = None
