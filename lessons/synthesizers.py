@@ -13,7 +13,6 @@ import edge_tts.communicate as edge_communicate
 from edge_tts.constants import TRUSTED_CLIENT_TOKEN
 from edge_tts.constants import WSS_URL as EDGE_WSS_URL
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
-from pypinyin import Style, lazy_pinyin
 
 from lessons.audio import MP3_BYTES_PER_SECOND, wav_to_mp3
 from lessons.shaping import letters, sentences, split_for_speech
@@ -134,6 +133,9 @@ class EdgeSynthesizer:
 
 def to_pinyin(text: str) -> str:
     """Tone-numbered pinyin (neutral tone 5) for espeak-ng; other text is kept."""
+    # Imported here: pypinyin's dictionaries cost ~55 MB, needed only when the service is down.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True)
     return " ".join(syllables).translate(_ASCII_PUNCT)
 
