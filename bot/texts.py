@@ -63,3 +63,215 @@ DEMO_NOTICE = "第一次启动：已建好「{group}」群，示范课《{title}
 
 # --- command line -----------------------------------------------------------------------------
 CLI_STARTED = "夜话已启动：用手机或电脑打开 http://{host}:{port}  （按 Ctrl+C 停止）"
+
+# --- suggestions and points (建议、积分) -------------------------------------------------------
+SUGGESTION_STATUS_LABELS = {
+    "new": "待处理",
+    "adopted": "已采纳",
+    "in_progress": "办理中",
+    "done": "已办结",
+    "declined": "不采纳",
+}
+SUGGESTION_CATEGORY_LABELS = {
+    "roads": "道路交通",
+    "water": "水利用水",
+    "waste": "垃圾环境",
+    "safety": "治安安全",
+    "medical_insurance": "医保医疗",
+    "land": "土地山林",
+    "housing": "宅基地住房",
+    "agriculture": "农业生产",
+    "elderly": "养老助老",
+    "education": "教育",
+    "other": "其他",
+}
+SUGGESTION_EMPTY = "建议是空的，请说说是什么事。"
+SUGGESTION_TOO_LONG = "建议太长了，最多 {limit} 个字。请说简短些，或者分几条发。"
+SUGGESTION_REPLY_TOO_LONG = "回复太长了，最多 {limit} 个字，请说简短些。"
+SUGGESTION_NOT_FOUND = "没有第 {number} 号建议，请看看号码对不对。"
+SUGGESTION_ALREADY = "第 {number} 号建议已经是“{status}”了。"
+SUGGESTION_FINISHED = "第 {number} 号建议已经办结了，不能再改成“{status}”。"
+SUGGESTION_ADOPT_FIRST = "第 {number} 号建议现在是“{current}”，要先采纳，才能改成“{status}”。"
+SUGGESTION_BAD_STEP = "第 {number} 号建议现在是“{current}”，不能改成“{status}”。"
+SUGGESTION_NEEDS_RESULT = "办结要写上办理结果，让提建议的人知道办得怎么样。"
+SUGGESTION_NEEDS_REASON = "不采纳要写上理由，让提建议的人知道为什么。"
+SUGGESTION_UNKNOWN_CATEGORY = "没有“{name}”这个分类。可以选：{choices}。"
+
+# --- the web chat: voice messages, 听完了, quoted replies (sent to the browser as WEB_*) -------
+WEB_VOICE_HOLD = "按住说话"
+WEB_VOICE_HOLD_LABEL = "按住说话，松开发送。按不住的话，点一下开始，再点一下发送。"
+WEB_VOICE_STARTING = "正在打开麦克风…"
+WEB_VOICE_HOLD_HINT = "松开就发送，手指移开就取消"
+WEB_VOICE_RELEASE_SEND = "松开发送"
+WEB_VOICE_RELEASE_CANCEL = "松开取消"
+WEB_VOICE_CANCEL_HINT = "松开手指，取消发送"
+WEB_VOICE_TAP_HINT = "正在录音，说完点“发送”"
+WEB_VOICE_TIME_LEFT = "还能说 {seconds} 秒"
+WEB_VOICE_CANCEL = "取消"
+WEB_VOICE_CANCELLED = "已取消，这段没有发出去。"
+WEB_VOICE_SENDING = "正在发送语音…"
+WEB_VOICE_FAILED = "语音没发出去，请再试一次。"
+WEB_VOICE_NO_MIC = "没有拿到麦克风权限，请在浏览器设置里允许使用麦克风。"
+WEB_VOICE_MIC_READY = "麦克风可以用了，请再按住按钮说话。"
+WEB_VOICE_UNSUPPORTED = "这个浏览器不能录音，请打字，或者换个浏览器试试。"
+WEB_VOICE_TOO_SHORT = "说话时间太短了，没听清。请按住按钮，说完再松开。"
+WEB_VOICE_TOO_LONG = "一段语音最长 2 分钟，请分几次说。"
+WEB_VOICE_TOO_BIG = "这段语音太大了，请分几次说。"
+WEB_VOICE_UNREADABLE = "这段语音打不开，请再录一遍。"
+WEB_QUOTE_VOICE = "[语音]"
+WEB_LISTENED = "听完了"  # sent as the member's own message, as people do in WeChat groups
+WEB_LISTENED_DONE = "已听"
+
+# --- chat commands, status notices, points in the chat (命令、通知、积分) ------------------------
+CMD_ROLE_LABELS = {"member": "群成员", "facilitator": "话事佬", "secretary": "书记或文书",
+                   "admin": "管理员"}
+CMD_UNKNOWN = "没有“/{name}”这个命令。发“/帮助”看看能用哪些。"
+CMD_REFUSED = "对不起，这个命令只有{who}才能用。您有想法，可以直接发“建议 + 内容”。"
+CMD_FAILED = "刚才出了点小毛病，没办成，请过一会儿再试。"
+CMD_NO_SUCH_SUGGESTION = "没有第 {number} 号建议，请看看号码对不对。"
+
+CMD_SUGGESTION_RAISED = "收到，您的建议是第 {number} 号，我们会尽快研究。"
+CMD_SUGGESTION_RAISED_VOICE = "收到您的语音建议，是第 {number} 号，我们会尽快研究。"
+CMD_SUGGESTION_RAISED_FOR = "收到，已替{name}记下，是第 {number} 号建议，我们会尽快研究。"
+CMD_VOICE_SUGGESTION = "语音建议"
+CMD_USAGE_SUGGEST = "提建议请这样发：建议 村口路灯坏了"
+CMD_USAGE_PROXY = "替别人提建议请这样发：/代提 张大爷 修一下水渠"
+CMD_USAGE_ADOPT = "采纳请这样发：/采纳 12 已列入下月计划（12 是建议的号码）"
+CMD_USAGE_PROGRESS = "开始办理请这样发：/办理 12（12 是建议的号码，后面可以写几句话）"
+CMD_USAGE_DONE = "办结请这样发：/办结 12 路灯已经修好（12 是建议的号码）"
+CMD_USAGE_DECLINE = "不采纳请这样发：/不采纳 12 理由（12 是建议的号码）"
+
+CMD_MINE_NONE = "您还没有提过建议。想到什么，发“建议 + 内容”就行。"
+CMD_MINE_HEADING = "您提过 {count} 条建议："
+CMD_MINE_LINE = "第 {number} 号【{status}】{text}"
+CMD_MINE_REPLY = "    回复：{reply}"
+CMD_MINE_MORE = "（只列出最近 {limit} 条）"
+
+CMD_STATUS_NOTICE = "第 {number} 号建议（{author}：{quote}）{status}。"
+CMD_STATUS_SAID = {"new": "重新等待处理", "adopted": "已采纳", "in_progress": "正在办理",
+                   "done": "已办结", "declined": "暂不采纳"}
+CMD_STATUS_NOTICE_REPLY = "{label}：{reply}"
+CMD_REPLY_LABEL = "回复"
+CMD_REPLY_LABELS = {"done": "办理结果", "declined": "理由"}
+
+CMD_LEADERBOARD_HEADING = "【{month}月积分榜】谢谢大家这个月的参与！"
+CMD_LEADERBOARD_LINE = "{rank}. {name}  {points} 分"
+CMD_LEADERBOARD_FOOTER = "听完微党课回一句“已听”、提建议、建议被采纳，都能加分。"
+CMD_LEADERBOARD_EMPTY = "{month}月还没有人得积分。听完微党课回一句“已听”，或者提个建议，都能加分。"
+
+CMD_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+CMD_TALK_TIME = "{month}月{day}日 {weekday} {time}"
+CMD_TALK_NEXT = "下一次夜话："
+CMD_TALK_OPEN = "夜话正在进行："
+CMD_TALK_WHEN = "时间：{when}"
+CMD_TALK_WHERE = "地点：{place}"
+CMD_TALK_TOPIC = "话题：{topic}"
+CMD_TALK_HOST = "主持：{host}"
+CMD_TALK_HOW_TO_SUGGEST = "有想法，直接发“建议 + 内容”。"
+CMD_TALK_NONE = "最近还没有安排夜话。有想法，也可以随时发“建议 + 内容”。"
+CMD_TALK_ALREADY_OPEN = "夜话已经开始了。"
+CMD_TALK_NOTHING_TO_OPEN = "现在没有安排好的夜话可以开始，请先安排一次。"
+CMD_TALK_NOTHING_TO_CLOSE = "现在没有正在进行的夜话。"
+
+CMD_LESSONS_NONE = "这个群还没有发过微党课。"
+CMD_LESSONS_HEADING = "最近的微党课："
+CMD_LESSONS_LINE = "{n}. {month}月{day}日《{title}》"
+CMD_LESSONS_FOOTER = "想再听最新的一课，发“/重听”。"
+CMD_REPLAY_GONE = "这一课的内容找不到了，请联系村里的管理员。"
+CMD_REPLAY_NO_VOICE = "（这次语音没出来，先看文字。）"
+CMD_LISTEN_EARNED = "{name}听完了，积分加 {points} 分。"
+
+CMD_POINTS_NONE = "{name}，您还没有积分。听完微党课回一句“已听”，或者提个建议，都能加分。"
+CMD_POINTS_MINE = "{name}，您一共有 {points} 分，在群里排第 {rank} 名（共 {people} 人有积分）。"
+CMD_POINTS_MONTH = "这个月得了 {points} 分，排第 {rank} 名。"
+
+CMD_HELP_HEADING = "可以这样跟我说："
+CMD_HELP_RAISE = "建议 内容 —— 提建议，比如：建议 村口路灯坏了"
+CMD_HELP_LISTENED = "已听 —— 听完微党课回一句，加积分"
+CMD_HELP_LINE = "/{name} —— {summary}"
+CMD_HELP_FOOTER = "斜杠用“/”或者中文的“／”都行。"
+CMD_HELP_SUGGEST = ""  # 「建议 内容」 already heads the help
+CMD_HELP_PROXY = "替别人提建议：/代提 姓名 内容"
+CMD_HELP_ADOPT = "采纳建议：/采纳 号码 回复"
+CMD_HELP_PROGRESS = "开始办理：/办理 号码"
+CMD_HELP_DONE = "办结：/办结 号码 办理结果"
+CMD_HELP_DECLINE = "不采纳：/不采纳 号码 理由"
+CMD_HELP_MINE = "看看我提的建议办得怎么样"
+CMD_HELP_TALK = "下一次夜话的时间、地点、话题"
+CMD_HELP_OPEN = "现在开始夜话"
+CMD_HELP_CLOSE = "结束夜话，列出收到的建议"
+CMD_HELP_REPLAY = "再听一遍最新的微党课"
+CMD_HELP_LESSONS = "最近发过的微党课"
+CMD_HELP_POINTS = "看看我的积分和排名"
+CMD_HELP_HELP = "看这个说明"
+
+# --- night talks (夜话): announcements, reminders, opening, summary; CLI -------------------------
+NIGHT_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+NIGHT_DATE = "{month}月{day}日（{weekday}）"
+NIGHT_DATE_YEAR = "{year}年{month}月{day}日（{weekday}）"
+# (first hour, word): 19:30 reads 晚上7点半.
+NIGHT_PERIODS = ((0, "夜里"), (1, "凌晨"), (5, "早上"), (9, "上午"), (12, "中午"), (13, "下午"),
+                 (18, "晚上"))
+NIGHT_CLOCK = "{period}{hour}点"
+NIGHT_CLOCK_HALF = "{period}{hour}点半"
+NIGHT_CLOCK_MINUTES = "{period}{hour}点{minute}分"
+NIGHT_PLACE = "在{place}，"
+NIGHT_HOST = "主持：{host}。"
+NIGHT_ANNOUNCE = ("【夜话预告】{date}{time}，{place}聊聊“{topic}”。{host}"
+                  "大家有想法，到时候来坐坐，也可以在群里提。")
+NIGHT_REMIND_EVE = ("【夜话提醒】明天{time}，{place}聊聊“{topic}”。{host}"
+                    "有空来坐坐，有想法也可以先在群里提。")
+NIGHT_REMIND_SOON = ("【夜话提醒】还有{left}，夜话就开始了：{time}，{place}聊聊“{topic}”。"
+                     "来不了的，在群里提建议也一样。")
+NIGHT_HALF_HOUR = "半小时"
+NIGHT_MINUTES = "{n}分钟"
+NIGHT_OPEN = ("【夜话开始】“{topic}”夜话现在开始。{host}\n"
+              "有什么想法、难处，都可以说：发“建议 + 您的想法”，或者直接回复这条消息，语音也行。\n"
+              "每条建议都有编号，办得怎么样，会在群里告诉大家。{end}结束。")
+NIGHT_CLOSE_HEAD = "【夜话结束】“{topic}”夜话结束了，谢谢大家！本次夜话共收到 {count} 条建议："
+NIGHT_CLOSE_ITEM = "{n}. {text}（{author}，第{number}号）"
+NIGHT_CLOSE_TAIL = "村里会一条一条研究，办得怎么样，会在群里告诉大家。"
+NIGHT_CLOSE_NONE = ("【夜话结束】“{topic}”夜话结束了，谢谢大家来坐坐！这次没有收到建议。"
+                    "平时有想法，随时发“建议 + 您的想法”。")
+NIGHT_VOICE_ONLY = "[语音建议]"
+NIGHT_VOICE_WITH_TEXT = "[语音] {text}"
+NIGHT_CANCEL = "【夜话取消】原定{date}{time}的夜话“{topic}”不开了。改了时间，再通知大家。"
+NIGHT_STATUS_LABELS = {"scheduled": "待开始", "open": "进行中", "closed": "已结束",
+                       "cancelled": "已取消"}
+
+NIGHT_ERR_NO_TALK = "没有第 {id} 号夜话。"
+NIGHT_ERR_NO_TOPIC = "请写上夜话要聊的话题。"
+NIGHT_ERR_TOPIC_LONG = "话题太长了，最多 {limit} 个字。"
+NIGHT_ERR_PAST = "开始时间 {when} 已经过去了，请重新定时间。"
+NIGHT_ERR_END = "结束时间要在开始时间之后。"
+NIGHT_ERR_LENGTH = "夜话最长开 {hours} 个小时，请改短一点。"
+NIGHT_ERR_OVERLAP = "这个群在这段时间已经安排了第 {id} 号夜话（{when}，“{topic}”）。"
+NIGHT_ERR_CANCELLED = "第 {id} 号夜话已经取消了。"
+NIGHT_ERR_CLOSED = "第 {id} 号夜话已经结束了。"
+NIGHT_ERR_ENDED = "第 {id} 号夜话的结束时间已经过了，不能再开始。"
+NIGHT_ERR_BUSY = "现在已经有一场夜话在开（第 {id} 号，“{topic}”），请先结束它。"
+
+CLI_NIGHT_BAD_TIME = "时间「{text}」看不懂，请写成 2026-12-05 19:30 或 19:30。"
+CLI_NIGHT_BAD_HOURS = "时长「{hours}」不对，要写 0.5 到 12 之间的小时数。"
+CLI_NIGHT_NO_GROUP = "找不到群「{key}」。用 yehua groups list 查看有哪些群。"
+CLI_NIGHT_MANY_GROUPS = "叫「{key}」的群不止一个，请用群的编号。"
+CLI_NIGHT_ADDED = ("已安排夜话 #{id}：{when}，{group}，“{topic}”。"
+                   "机器人在运行时会在群里发预告和提醒。")
+CLI_NIGHT_OPENED = "夜话 #{id} 已开始。开场白由运行中的机器人在一分钟内发到群里。"
+CLI_NIGHT_CLOSED = "夜话 #{id} 已结束。建议总结由运行中的机器人在一分钟内发到群里。"
+CLI_NIGHT_CANCELLED = "夜话 #{id} 已取消。"
+CLI_NIGHT_ALREADY = "夜话 #{id} 本来就是“{status}”，没有改动。"
+CLI_NIGHT_LIST_TITLE = "夜话"
+CLI_NIGHT_LIST_COLUMNS = ("编号", "群", "时间", "话题", "地点", "主持", "状态")
+CLI_NIGHT_NONE = "还没有安排夜话。用 yehua nighttalk add 安排一场。"
+CLI_ROLE_LABELS = {"member": "普通成员", "facilitator": "话事佬", "secretary": "书记或文书",
+                   "admin": "管理员"}
+CLI_ROLE_BAD = ("角色「{role}」不认识，可以写：facilitator（话事佬）、"
+                "secretary（书记或文书）、admin（管理员）。")
+CLI_ROLE_GRANTED = "已把 {name}（{user}）在「{group}」设为{role}。"
+CLI_ROLE_REVOKED = "已取消 {name}（{user}）在「{group}」的{role}身份，现在是普通成员。"
+CLI_ROLE_NO_MEMBER = "「{group}」里没有用户 {user}。"
+CLI_ROLE_ALREADY_MEMBER = "{name}（{user}）在「{group}」本来就是普通成员。"
+CLI_ROLE_LIST_TITLE = "「{group}」的角色"
+CLI_ROLE_LIST_COLUMNS = ("用户", "名字", "角色")
+CLI_ROLE_NONE = "「{group}」还没有设角色，大家都是普通成员。"

@@ -1,13 +1,17 @@
-"""Column types shared by every package's tables."""
+"""Column types and insert helpers shared by every package's tables."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, SQLModel
 
 
 def utcnow() -> datetime:
@@ -35,3 +39,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def insert_once(db: Session, row: SQLModel, keys: Sequence[str]) -> int | None:
+    """Insert `row` unless a row with the same unique `keys` exists; its new id, else None."""
+    model = type(row)
+    dialect = db.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        # One atomic INSERT … ON CONFLICT DO NOTHING: no savepoint (which pysqlite mishandles),
+        # a racing session waits for ours to commit and then finds the row, and the caller's
+        # transaction is never disturbed.
+        values: dict[str, Any] = row.model_dump(exclude={"id"})
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        table: Any = model
+        statement = (
+            insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=list(keys))
+            .returning(table.id)
+        )
+        new_id = db.exec(statement).scalar_one_or_none()
+        return int(new_id) if new_id is not None else None
+    try:
+        with db.begin_nested():
+            db.add(row)
+        return getattr(row, "id", None)
+    except IntegrityError:
+        return None

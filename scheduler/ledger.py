@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from scheduler.dbtypes import utcnow
+from scheduler.dbtypes import insert_once, utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import ScheduleError
 
@@ -27,26 +24,8 @@ ERROR_LIMIT = 2000
 
 def _insert_unique(db: Session, row: Delivery) -> Delivery | None:
     """Insert `row` unless its (lesson, group, occurrence) exists; the outer session survives."""
-    dialect = db.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        # INSERT … ON CONFLICT DO NOTHING is one atomic statement on both: no savepoint (which
-        # pysqlite mishandles), and a concurrent claimer waits for ours and then finds it.
-        values: dict[str, Any] = row.model_dump(exclude={"id"})
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        statement = (
-            insert(Delivery)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=list(UNIQUE_KEY))
-            .returning(col(Delivery.id))
-        )
-        new_id = db.exec(statement).scalar_one_or_none()
-        return db.get(Delivery, new_id) if new_id is not None else None
-    try:
-        with db.begin_nested():
-            db.add(row)
-        return row
-    except IntegrityError:
-        return None
+    new_id = insert_once(db, row, UNIQUE_KEY)
+    return db.get(Delivery, new_id) if new_id is not None else None
 
 
 def claim(
