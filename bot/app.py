@@ -13,11 +13,16 @@ from sqlmodel import select
 
 from bot.adapters import Adapter
 from bot.adapters.web import WebChatAdapter
+from bot.commands import build_router
 from bot.db import open_database, session
 from bot.demo import seed_demo
 from bot.models import LessonRecord
+from bot.nighttalks import NightTalkHost
+from bot.notices import LeaderboardPoster, ensure_leaderboard_timers
 from bot.outbox import Outbox
+from bot.points import PointsRules
 from bot.posting import LessonPoster
+from bot.router import Services
 from bot.settings import Settings
 from lessons.library import LoadResult, load_library
 from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, with_prosody
@@ -86,9 +91,15 @@ def create_app(settings: Settings) -> web.Application:
     outbox = Outbox(adapters)
     poster = LessonPoster(engine, settings.lessons_dir, build_speech(settings), outbox,
                           tune=partial(tuned_profile, settings), flavoured=settings.flavour)
+    rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
+                        adopted=settings.points_adopted)
+    webchat.on_event = build_router(Services(engine, outbox, poster, rules)).handle
+    timer_handlers = {**NightTalkHost(engine, outbox).handlers(),
+                      **LeaderboardPoster(engine, outbox).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=poster.prerender,
-                          prerender_ahead=timedelta(hours=settings.prerender_hours))
+                          prerender_ahead=timedelta(hours=settings.prerender_hours),
+                          timer_handlers=timer_handlers)
     if settings.demo:
         webchat.notice = seed_demo(engine, library, timezone=settings.timezone,
                                    delay=timedelta(seconds=settings.demo_delay))
@@ -102,6 +113,8 @@ def create_app(settings: Settings) -> web.Application:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Start the alarm clock and owed work with the app; stop and await them on shutdown."""
     scheduler, poster = app[SCHEDULER], app[POSTER]
+    with session(app[ENGINE]) as db:
+        ensure_leaderboard_timers(db)
     await scheduler.start()
     await poster.resume_pending_audio()
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot import texts
 from bot.cli_lessons import lessons_app, voices
+from bot.cli_nighttalks import nighttalk_app, roles_app
 from bot.clikit import console, fail, load_cli_settings
 from bot.db import open_database, session
 from bot.models import Group
@@ -28,6 +29,8 @@ groups_app = typer.Typer(help="群：查看和添加群。")
 app.add_typer(lessons_app, name="lessons")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(groups_app, name="groups")
+app.add_typer(nighttalk_app, name="nighttalk")
+app.add_typer(roles_app, name="roles")
 app.command("voices")(voices)
 
 

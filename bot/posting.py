@@ -104,6 +104,18 @@ class LessonPoster:
             log.error("no voice for lesson %s: %s", lesson.slug, exc)
             return None
 
+    async def lesson_messages(self, group: Group, slug: str) -> list[OutgoingMessage] | None:
+        """A lesson's post for one group again (重听): text, then its voice if it can be made."""
+        lesson = self.find_lesson(slug)
+        if lesson is None:
+            return None
+        messages: list[OutgoingMessage] = [
+            OutgoingText(lesson_post_text(lesson), lesson_slug=lesson.slug)]
+        speech = await self.render(lesson, self.profile_for(group, lesson))
+        if speech is not None:
+            messages.extend(await self._audio(group, lesson, speech))
+        return messages
+
     async def prerender(self, slug: str) -> None:
         """Render a lesson's voice ahead of its posting time, in every profile groups use."""
         lesson = self.find_lesson(slug)

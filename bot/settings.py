@@ -48,6 +48,9 @@ class Settings:
     tts_concurrency: int = 2
     espeak: bool = True
     flavour: bool = True
+    points_listen: int = 1
+    points_suggest: int = 2
+    points_adopted: int = 5
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -180,5 +183,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                               "a whole number ≥ 1"),
         espeak=_read(env, "YEHUA_ESPEAK", d.espeak, _boolean, "true or false"),
         flavour=_read(env, "YEHUA_FLAVOUR", d.flavour, _boolean, "true or false"),
+        points_listen=_read(env, "YEHUA_POINTS_LISTEN", d.points_listen, _positive_int,
+                            "a whole number of points ≥ 0"),
+        points_suggest=_read(env, "YEHUA_POINTS_SUGGEST", d.points_suggest, _positive_int,
+                             "a whole number of points ≥ 0"),
+        points_adopted=_read(env, "YEHUA_POINTS_ADOPTED", d.points_adopted, _positive_int,
+                             "a whole number of points ≥ 0"),
         extra=extra,
     )

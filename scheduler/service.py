@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from scheduler import ledger
 from scheduler.dbtypes import utcnow
-from scheduler.models import Delivery, Schedule, ScheduleTarget
+from scheduler.models import Delivery, Schedule, ScheduleTarget, Timer
 from scheduler.schedules import (
     ONE_MICROSECOND,
     due_targets,
@@ -23,6 +23,7 @@ from scheduler.schedules import (
     lessons_due,
     next_occurrence,
 )
+from scheduler.timers import TimerHandler, TimerRunner
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,11 @@ INTERRUPTED = "interrupted by a restart and claimed more than {minutes} min ago;
 
 
 class Scheduler:
-    """Claims due occurrences in the ledger and hands them to `deliver`, now and on every alarm."""
+    """Claims due occurrences in the ledger and hands them to `deliver`, now and on every alarm.
+
+    Timers fire alongside: each kind goes to its handler in `timer_handlers` (see
+    scheduler.timers; kinds without a handler here are left for another process).
+    """
 
     def __init__(
         self,
@@ -53,6 +58,7 @@ class Scheduler:
         prerender: Prerender | None = None,
         prerender_ahead: timedelta = timedelta(hours=12),
         clock: Callable[[], datetime] = utcnow,
+        timer_handlers: Mapping[str, TimerHandler] | None = None,
     ) -> None:
         self._engine = engine
         self._deliver = deliver
@@ -60,6 +66,7 @@ class Scheduler:
         self._prerender = prerender
         self._prerender_ahead = prerender_ahead
         self._clock = clock
+        self._timers = TimerRunner(self._session, timer_handlers or {}, grace)
         self._alarm: AsyncIOScheduler | None = None
         self._alarm_lock = asyncio.Lock()
         self._jobs: set[asyncio.Task[None]] = set()
@@ -72,6 +79,7 @@ class Scheduler:
         if self._alarm is not None:
             raise RuntimeError("scheduler already started")
         await self.resume_in_flight()
+        await self._timers.resume(self._clock())
         await self.run_due()
         self._alarm = AsyncIOScheduler(timezone=UTC)
         self._alarm.start()
@@ -114,11 +122,12 @@ class Scheduler:
             return
         try:
             with self._session() as db:
-                due = earliest_due(db)
+                dues = [earliest_due(db), self._timers.next_due(db)]
         except Exception:  # the alarm must stay armed whatever the database does
             log.exception("could not read the next due time; trying again shortly")
             self._arm(datetime.now(UTC) + RETRY_AFTER_ERROR)
             return
+        due = min((d for d in dues if d is not None), default=None)
         if due is None:
             if self._alarm.get_job(ALARM_JOB) is not None:
                 self._alarm.remove_job(ALARM_JOB)
@@ -205,12 +214,20 @@ class Scheduler:
         return row
 
     async def run_due(self, now: datetime | None = None) -> list[Delivery]:
-        """Claim every occurrence due by `now` (late within grace, else missed) and deliver it."""
+        """Claim every occurrence due by `now` (late within grace, else missed) and deliver it.
+
+        Then fire the timers due by `now` the same way.
+        """
         now = now or self._clock()
         claimed = await asyncio.to_thread(self._claim_due, now)
         for row in claimed:
             await self._hand_over(row)
+        await self._timers.fire(now)
         return claimed
+
+    async def fire_timers(self, now: datetime | None = None) -> list[Timer]:
+        """Fire the timers due by `now` alone (run_due fires them too, after the lessons)."""
+        return await self._timers.fire(now or self._clock())
 
     async def _hand_over(self, row: Delivery) -> None:
         try:

@@ -1,0 +1,173 @@
+"""Lessons and points in the chat: 已听, /积分, /重听, /课程 and the monthly leaderboard."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlmodel import col, select
+
+from bot.app import ENGINE, OUTBOX, SCHEDULER, SETTINGS
+from bot.db import session
+from bot.models import ChatMessage, PointsEntry
+from bot.notices import (
+    LEADERBOARD_KIND,
+    LeaderboardPoster,
+    ensure_leaderboard_timers,
+    leaderboard_due,
+    leaderboard_ref,
+)
+from bot.settings import Settings
+from scheduler.dbtypes import utcnow
+from scheduler.models import Delivery, DeliveryStatus, Timer
+from scheduler.schedules import add_schedule
+from tests.conftest import RunningApp, eventually, running
+from tests.test_commands import (
+    LI,
+    SECRETARY,
+    ZHANG,
+    deliver_event,
+    event,
+    joined,
+    prepare_village,
+    village_id,
+)
+
+LESSON = "telecom-fraud"
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[RunningApp]:
+    async with running(settings, prepare_village) as app:
+        yield app
+
+
+async def post_lesson(bot: RunningApp, slug: str = LESSON) -> Delivery:
+    """Schedule a lesson for now, let the scheduler post it, wait until it is sent with voice."""
+    with session(bot.app[ENGINE]) as db:
+        add_schedule(db, slug, [(village_id(bot.app), "Asia/Shanghai")], run_at=utcnow())
+    await bot.app[SCHEDULER].run_due()
+
+    def sent() -> Delivery | None:
+        with session(bot.app[ENGINE]) as db:
+            return db.exec(select(Delivery).where(Delivery.lesson_slug == slug,
+                                                  Delivery.status == DeliveryStatus.SENT)
+                           ).first()
+
+    delivery: Delivery = await eventually(sent)
+    return delivery
+
+
+def room(bot: RunningApp) -> list[ChatMessage]:
+    with session(bot.app[ENGINE]) as db:
+        return list(db.exec(select(ChatMessage).order_by(col(ChatMessage.id))))
+
+
+async def test_before_any_lesson_replay_says_so_and_listened_earns_nothing(
+    bot: RunningApp
+) -> None:
+    async with joined(bot.url, ZHANG) as zhang:
+        assert "还没有发过微党课" in await zhang.ask("/重听")
+        await zhang.say("已听")
+        assert "还没有发过微党课" in await zhang.ask("/课程")
+        assert "还没有积分" in await zhang.ask("/积分")
+
+
+async def test_listening_earns_points_once_per_lesson_and_points_show_my_rank(
+    bot: RunningApp
+) -> None:
+    delivery = await post_lesson(bot)
+    async with joined(bot.url, ZHANG) as zhang, joined(bot.url, LI) as li:
+        assert await zhang.ask("已听") == "张大爷听完了，积分加 1 分。"
+        await zhang.say("听完了")  # the web chat's button: already counted, so no answer
+        assert "一共有 1 分，在群里排第 1 名（共 1 人有积分）" in await zhang.ask("/积分")
+        assert "积分加 1 分" in await li.ask("学习了！")
+        await li.ask("建议 村口路灯坏了")
+        assert "一共有 1 分，在群里排第 2 名（共 2 人有积分）" in await zhang.ask("/points")
+        mine = await li.ask("／积分")
+    assert "李婶，您一共有 3 分，在群里排第 1 名" in mine and "这个月得了 3 分" in mine
+    with session(bot.app[ENGINE]) as db:
+        listens = db.exec(select(PointsEntry).where(PointsEntry.reason == "listen")).all()
+    assert sorted((p.user_name, p.ref) for p in listens) == [
+        ("张大爷", str(delivery.id)), ("李婶", str(delivery.id))]
+
+
+async def test_replay_posts_the_latest_lesson_again_with_its_voice(bot: RunningApp) -> None:
+    await post_lesson(bot, "village-rules")
+    await post_lesson(bot)
+    before = len(room(bot))
+    async with joined(bot.url, ZHANG) as zhang:
+        text = await zhang.ask("/重听")
+        assert "【微党课】" in text
+        recent = await zhang.ask("/课程")
+
+    def replayed() -> list[ChatMessage]:
+        return [m for m in room(bot)[before:] if m.from_bot and m.lesson_slug == LESSON]
+
+    posts = await eventually(lambda: len(replayed()) >= 2 and replayed())
+    assert posts[0].audio_url is None and posts[1].audio_url
+    assert posts[1].audio_url == next(m.audio_url for m in room(bot)[:before]
+                                      if m.lesson_slug == LESSON and m.audio_url)
+    with session(bot.app[ENGINE]) as db:
+        assert len(db.exec(select(Delivery)).all()) == 2  # a replay is not a new delivery
+    lines = recent.splitlines()
+    assert lines[0] == "最近的微党课："
+    assert lines[1].startswith("1. ") and "《不听不信不转账，守好咱的钱袋子》" in lines[1]
+    assert lines[2].startswith("2. ") and "《红白喜事简单办，村规民约大家定》" in lines[2]
+    assert "/重听" in lines[-1]
+
+
+async def test_a_month_of_points_ends_in_a_leaderboard_posted_in_the_group(
+    bot: RunningApp
+) -> None:
+    await post_lesson(bot)
+    async with (joined(bot.url, ZHANG) as zhang, joined(bot.url, LI) as li,
+                joined(bot.url, SECRETARY) as secretary):
+        await zhang.ask("已听")
+        await zhang.ask("建议 村口路灯坏了")
+        await li.ask("建议 修一下东头的水渠")
+        await li.ask("已听")
+        await secretary.ask("/采纳 2 下个月就修")
+        assert "一共有 8 分，在群里排第 1 名（共 2 人有积分）" in await li.ask("/积分")
+        assert "一共有 3 分，在群里排第 2 名" in await zhang.ask("/积分")
+
+    now = utcnow()
+    with session(bot.app[ENGINE]) as db:
+        assert ensure_leaderboard_timers(db, now) == 1
+        assert ensure_leaderboard_timers(db, now) == 0  # once per group and month
+        timer = db.exec(select(Timer).where(Timer.kind == LEADERBOARD_KIND)).one()
+    await LeaderboardPoster(bot.app[ENGINE], bot.app[OUTBOX]).post(timer)
+    board = room(bot)[-1]
+    assert board.from_bot
+    lines = board.text.splitlines()
+    assert lines[0].startswith("【") and "月积分榜】" in lines[0]
+    assert lines[1:3] == ["1. 李婶  8 分", "2. 张大爷  3 分"]
+    with session(bot.app[ENGINE]) as db:
+        refs = sorted(t.ref for t in db.exec(select(Timer).where(Timer.kind == LEADERBOARD_KIND)))
+    this_month = leaderboard_ref(village_id(bot.app), date(now.year, now.month, 1))
+    assert this_month in refs and len(refs) == 2  # next month's is armed
+
+
+def test_the_leaderboard_is_due_at_eight_in_the_evening_on_the_last_day_of_the_month() -> None:
+    assert leaderboard_due(date(2027, 2, 1), "Asia/Shanghai") == datetime(2027, 2, 28, 12,
+                                                                          tzinfo=UTC)
+    assert leaderboard_due(date(2026, 12, 1), "Asia/Shanghai") == datetime(2026, 12, 31, 12,
+                                                                           tzinfo=UTC)
+
+
+async def test_a_restart_after_the_month_end_arms_the_next_month(bot: RunningApp) -> None:
+    after_due = datetime(2026, 12, 31, 13, tzinfo=UTC)  # 21:00 in the village
+    with session(bot.app[ENGINE]) as db:
+        ensure_leaderboard_timers(db, after_due)
+        [timer] = db.exec(select(Timer).where(Timer.kind == LEADERBOARD_KIND)).all()
+    assert timer.ref == leaderboard_ref(village_id(bot.app), date(2027, 1, 1))
+    assert timer.due_at == datetime(2027, 1, 31, 12, tzinfo=UTC)
+
+
+async def test_a_voice_message_outside_a_night_talk_is_just_chat(bot: RunningApp) -> None:
+    await deliver_event(bot.app, event(ZHANG, "v-1", "", voice=bot.app[SETTINGS].audio_dir
+                                       / "0123456789abcdef.mp3"))
+    with session(bot.app[ENGINE]) as db:
+        assert db.exec(select(PointsEntry)).all() == []
+    assert not [m for m in room(bot) if m.from_bot]
