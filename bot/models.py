@@ -76,6 +76,7 @@ class ChatMessage(SQLModel, table=True):
     audio_url: str | None = None
     audio_duration: float | None = None
     subtitle_url: str | None = None  # SubRip cues shown in step with the audio
+    reply_to_id: int | None = Field(default=None, foreign_key="chat_message.id")
     lesson_slug: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -322,3 +322,9 @@ REPORT_CANNOT_WRITE = "无法写入文件「{path}」：{error}"
 REPORT_WRITING = "正在导出"
 REPORT_FIGURES_TITLE = "{period}（{scope}）"
 REPORT_WRITTEN = "已导出：{path}"
+
+# --- scheduling a night talk from the chat ----------------------------------------------------
+CMD_HELP_SCHEDULE_TALK = "安排一次夜话（时间、话题，可加地点、主持）"
+CMD_USAGE_SCHEDULE_TALK = ("安排夜话请这样发：/安排夜话 明晚7点半 村里修路 地点：枫树屋场 主持：李伯"
+                           "（时间也可以写“周六 19:30”或“12月5日 晚上8点”）")
+CMD_TALK_BAD_TIME = "“{when}”这个时间没看懂。请写成“明晚7点半”“周六 19:30”或“12月5日 晚上8点”。"

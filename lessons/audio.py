@@ -181,6 +181,26 @@ def to_mp3(mp3: bytes) -> bytes:
     return normalise_loudness(mp3)
 
 
+def any_to_mp3(data: bytes, *, max_seconds: float = 120.0) -> bytes:
+    """A recording in any container PyAV reads (WebM, OGG, MP4, WAV, MP3) as the web chat's
+    voice: loudness-normalised 24 kHz mono 48 kbps MP3; ValueError if undecodable or too long."""
+    seconds = 0.0
+    try:
+        with av.open(io.BytesIO(data), "r") as container:
+            if not container.streams.audio:
+                raise ValueError("no audio stream")
+            # Measure before transcoding and stop early: a long file is refused cheaply.
+            for frame in container.decode(audio=0):
+                seconds += frame.samples / frame.sample_rate
+                if seconds > max_seconds:
+                    raise ValueError(f"the recording is longer than {max_seconds:g} s")
+    except av.error.FFmpegError as exc:
+        raise ValueError(f"undecodable audio: {exc}") from exc
+    if not seconds:
+        raise ValueError("the recording holds no audio")
+    return normalise_loudness(data)
+
+
 def to_ogg_opus(mp3: bytes, *, normalise: bool = True) -> bytes:
     """A Telegram voice note: Opus in OGG, 48 kHz mono, 24 kbps, tuned for speech."""
     frames = _normalised(mp3, OPUS_RATE, "s16") if normalise else _converted(mp3, OPUS_RATE, "s16")

@@ -375,15 +375,20 @@ async def test_room_page_has_the_hooks_the_browser_test_uses(chat: Chat) -> None
     html = await response.text()
     assert response.status == 200
     assert "枫树村大群" in html
-    for hook in ("name-input", "join-button", "message-box", "send-button"):
+    for hook in ("name-input", "join-button", "message-box", "send-button", "record-button",
+                 "recording-bar", "voice-cancel-button"):
         assert f'data-testid="{hook}"' in html
     assert "http://" not in html.replace("http://www.w3.org", "")
     script = await chat.client.get("/static/chat.js")
     assert script.status == 200
     code = await script.text()
     assert 'setAttribute("data-testid", "message")' in code
-    assert 'setAttribute("data-testid", "lesson-audio")' in code
+    assert 'player(m, "lesson-audio")' in code and 'player(m, "voice-audio")' in code
+    assert 'setAttribute("data-testid", "listened-button")' in code
     assert (await chat.client.get("/static/chat.css")).status == 200
+    voice = await chat.client.get("/static/chat-voice.js")
+    assert voice.status == 200
+    assert "MediaRecorder" in await voice.text()
 
 
 async def test_unknown_room_gets_a_chinese_404_page(chat: Chat) -> None:
@@ -399,3 +404,73 @@ async def test_shutting_down_closes_open_sockets(chat: Chat) -> None:
     await chat.client.app.shutdown()
     closing = await ws.receive(timeout=WAIT)
     assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+
+
+async def test_a_bot_reply_shows_a_quote_of_the_message_it_answers(chat: Chat) -> None:
+    ws = await join(chat, "张大爷", "user-zhang-0001")
+    await ws.send_json({"type": "post",
+                        "text": "建议 村口的路灯坏了好几天了，晚上出门看不见路，请村里派人修一修"})
+    asked = await next_message(ws)
+    await chat.adapter.send(ROOM, OutgoingText("收到，您的建议是第 12 号，我们会尽快研究。",
+                                               reply_to=str(asked["id"])))
+    live = await next_message(ws)
+    quote = {"id": asked["id"], "sender_name": "张大爷",
+             "text": "建议 村口的路灯坏了好几天了，晚上出门看不见路，请村里派人修…"}
+    assert live["quote"] == quote
+    assert live["text"] == "收到，您的建议是第 12 号，我们会尽快研究。"
+    history = await (await chat.client.get(f"/api/rooms/{ROOM}/messages")).json()
+    assert [m["quote"] for m in history["messages"]] == [None, quote]
+    assert history["messages"][1]["text"] == live["text"]
+    page = await (await chat.client.get(f"/room/{ROOM}")).text()
+    assert "\\u001e" not in page and '"quote": {' in page
+
+
+async def test_a_reply_to_a_bot_reply_quotes_its_words_only(chat: Chat) -> None:
+    ws = await join(chat, "张大爷", "user-zhang-0001")
+    await ws.send_json({"type": "post", "text": "/积分"})
+    asked = await next_message(ws)
+    first = await chat.adapter.send(ROOM, OutgoingText("您有 3 分", reply_to=str(asked["id"])))
+    await next_message(ws)
+    await chat.adapter.send(ROOM, OutgoingText("又加了 2 分", reply_to=first))
+    assert (await next_message(ws))["quote"]["text"] == "您有 3 分"
+
+
+@pytest.mark.parametrize("reply_to", ["99999", "abc", "", "١٢", "-1"])
+async def test_a_reply_to_an_unknown_message_is_posted_without_a_quote(
+        chat: Chat, reply_to: str) -> None:
+    ws = await join(chat, "张大爷", "user-zhang-0001")
+    await chat.adapter.send(ROOM, OutgoingText("好的", reply_to=reply_to))
+    live = await next_message(ws)
+    assert live["quote"] is None
+    assert live["text"] == "好的"
+
+
+async def test_a_reply_never_quotes_a_message_from_another_room(chat: Chat) -> None:
+    other = await chat.client.ws_connect("/ws/quiet")
+    await other.send_json({"type": "hello", "user_id": "user-wang-00001", "name": "王叔"})
+    assert (await other.receive_json(timeout=WAIT))["type"] == "ready"
+    await other.send_json({"type": "post", "text": "下屋场的私事"})
+    secret = await next_message(other)
+    ws = await join(chat, "张大爷", "user-zhang-0001")
+    await chat.adapter.send(ROOM, OutgoingText("好的", reply_to=str(secret["id"])))
+    live = await next_message(ws)
+    assert live["quote"] is None
+    assert "私事" not in json.dumps(live, ensure_ascii=False)
+
+
+async def test_a_mention_names_the_member_in_front_of_the_text(chat: Chat) -> None:
+    ws = await join(chat, "张大爷", "user-zhang-0001")
+    await chat.adapter.send(ROOM, OutgoingText("第 12 号建议已采纳。", mention="user-zhang-0001"))
+    assert (await next_message(ws))["text"] == "@张大爷 第 12 号建议已采纳。"
+    await chat.adapter.send(ROOM, OutgoingText("没这个人", mention="user-nobody-0001"))
+    assert (await next_message(ws))["text"] == "没这个人"
+
+
+async def test_a_member_cannot_forge_a_quote(chat: Chat) -> None:
+    ws = await join(chat, "张大爷", "user-zhang-0001")
+    await ws.send_json({"type": "post", "text": "第一条"})
+    first = await next_message(ws)
+    await ws.send_json({"type": "post", "text": f"好\x1e{first['id']}\x1e假装回复"})
+    forged = await next_message(ws)
+    assert forged["quote"] is None
+    assert forged["text"] == f"好\x1e{first['id']}\x1e假装回复"

@@ -9,24 +9,39 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
-from aiohttp import WSCloseCode, WSMsgType, hdrs, web
-from sqlalchemy import func
+from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.adapters import AdapterError, EventHandler, Unsupported
 from bot.db import session
 from bot.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
-from bot.models import ChatMessage, Group, LessonRecord, Member
+from bot.models import ChatMessage, Group
+from bot.webchat_store import (
+    MAX_NAME,
+    MAX_VOICE_BYTES,
+    USER_ID,
+    VoiceRefused,
+    bot_text,
+    clean_name,
+    describe,
+    group_id,
+    page,
+    prepare_voice,
+    room_list,
+    save_voice,
+    sender_tag,
+    store_message,
+    upsert_member,
+    voice_sender,
+    web_group,
+)
 from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
@@ -35,14 +50,14 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 MEDIA_NAME = re.compile(r"[0-9a-f]{16,64}\.(mp3|srt|ogg|amr)")
 MEDIA_TYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "amr": "audio/amr",
                "srt": "text/plain; charset=utf-8"}
-USER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 MAX_TEXT = 2000
-MAX_NAME = 20
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_FRAME = 64 * 1024
 BOT_SENDER_ID = "bot"
+MAX_FIELD_BYTES = 1024
+MAX_FORM_EXTRA = 16 * 1024  # room in a form for the other fields and the part headers
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -62,6 +77,15 @@ class Speaker:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class VoiceUpload:
+    """The fields of one voice upload, read within their limits."""
+
+    user_id: str
+    name: str
+    audio: bytes
+
+
 class WebChatAdapter:
     """The embedded group chat the bot serves itself: always on, needs nothing else."""
 
@@ -79,12 +103,15 @@ class WebChatAdapter:
             loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
             undefined=jinja2.StrictUndefined)
         self._asset_version = _asset_version(WEB_DIR / "static")
+        # Transcoding is heavy: a few at a time, so a burst of uploads cannot starve the bot.
+        self._transcoding = asyncio.Semaphore(2)
 
     def setup(self, app: web.Application) -> None:
         """Register the chat's pages, API, WebSocket, media and static routes."""
         app.router.add_get("/", self._rooms_page)
         app.router.add_get("/room/{chat_id}", self._room_page)
         app.router.add_get("/api/rooms/{chat_id}/messages", self._history)
+        app.router.add_post("/api/rooms/{chat_id}/voice", self._voice)
         app.router.add_get("/ws/{chat_id}", self._socket)
         app.router.add_get("/media/{name}", self._media)
         app.router.add_static("/static/", WEB_DIR / "static")
@@ -94,8 +121,7 @@ class WebChatAdapter:
         """Store a bot message in the room and show it live to everyone there."""
         match message:
             case OutgoingText():
-                fields: dict[str, Any] = {"text": message.text,
-                                          "lesson_slug": message.lesson_slug}
+                fields: dict[str, Any] = {"lesson_slug": message.lesson_slug}
             case OutgoingAudio():
                 name = self._servable(message.path).name
                 fields = {"text": message.caption, "audio_url": f"/media/{name}",
@@ -108,12 +134,14 @@ class WebChatAdapter:
                 raise Unsupported(f"the web chat cannot carry {type(message).__name__}")
         try:
             with session(self.engine) as db:
-                group = _web_group(db, chat_id)
+                group = web_group(db, chat_id)
                 if group is None:
                     raise AdapterError(f"no such web room: {chat_id!r}")
-                payload = _store(db, ChatMessage(
-                    group_id=_id(group), sender_id=BOT_SENDER_ID, sender_name=texts.BOT_NAME,
-                    from_bot=True, **fields))
+                if isinstance(message, OutgoingText):
+                    fields |= bot_text(db, group_id(group), message)
+                payload = store_message(db, ChatMessage(
+                    group_id=group_id(group), sender_id=BOT_SENDER_ID,
+                    sender_name=texts.BOT_NAME, from_bot=True, **fields))
         except SQLAlchemyError as exc:
             raise AdapterError(f"could not store the web message: {exc}", transient=True) from exc
         await self._broadcast(chat_id, payload)
@@ -148,44 +176,34 @@ class WebChatAdapter:
                             headers=SECURITY_HEADERS)
 
     async def _rooms_page(self, request: web.Request) -> web.Response:
-        last = func.max(ChatMessage.created_at)
-        query = (select(Group, last).join(ChatMessage, isouter=True)
-                 .where(Group.platform == self.platform).group_by(col(Group.id))
-                 .order_by(col(Group.id)))
         with session(self.engine) as db:
-            rows = list(db.exec(query))
-        now = utcnow()
-        rooms = [{"href": f"/room/{quote(group.chat_id, safe='')}", "name": group.name,
-                  "hamlet": group.hamlet,
-                  "last": _when(moment, group.timezone, now) if moment else ""}
-                 for group, moment in rows]
+            rooms = room_list(db, utcnow())
         return self._render("chat_rooms.html", rooms=rooms)
 
     async def _room_page(self, request: web.Request) -> web.Response:
         with session(self.engine) as db:
-            group = _web_group(db, request.match_info["chat_id"])
+            group = web_group(db, request.match_info["chat_id"])
             if group is None:
                 return self._render("chat_not_found.html", status=404)
-            rows, more = _page(db, _id(group), before=None, after=None, limit=DEFAULT_LIMIT)
-            history = {"messages": _describe(db, rows), "has_more": more}
+            rows, more = page(db, group_id(group), before=None, after=None, limit=DEFAULT_LIMIT)
+            history = {"messages": describe(db, rows), "has_more": more}
         return self._render("chat_room.html", group=group, history=history, strings=BROWSER_TEXTS)
 
     async def _history(self, request: web.Request) -> web.Response:
         limit = _number(request, "limit", MAX_LIMIT) or DEFAULT_LIMIT
         before, after = _number(request, "before"), _number(request, "after")
         with session(self.engine) as db:
-            group = _web_group(db, request.match_info["chat_id"])
+            group = web_group(db, request.match_info["chat_id"])
             if group is None:
-                return web.json_response({"error": texts.WEB_NOT_FOUND_TITLE}, status=404,
-                                         dumps=_dumps)
-            rows, more = _page(db, _id(group), before=before, after=after, limit=limit)
-            return web.json_response({"messages": _describe(db, rows), "has_more": more},
+                return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
+            rows, more = page(db, group_id(group), before=before, after=after, limit=limit)
+            return web.json_response({"messages": describe(db, rows), "has_more": more},
                                      dumps=_dumps)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         chat_id = request.match_info["chat_id"]
         with session(self.engine) as db:
-            group = _web_group(db, chat_id)
+            group = web_group(db, chat_id)
         if group is None:
             raise web.HTTPNotFound(text=texts.WEB_NOT_FOUND_TITLE)
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
@@ -228,7 +246,11 @@ class WebChatAdapter:
         elif len(text) > MAX_TEXT:
             await _reply_error(ws, texts.WEB_ERROR_TOO_LONG.format(limit=MAX_TEXT))
         else:
-            await self._post(group, speaker, text)
+            with session(self.engine) as db:
+                payload = store_message(db, ChatMessage(
+                    group_id=group_id(group), sender_id=speaker.user_id,
+                    sender_name=speaker.name, text=text))
+            await self._deliver(group, speaker, payload, text=text)
         return speaker
 
     async def _hello(self, ws: web.WebSocketResponse, group: Group, request: dict[str, Any]
@@ -238,30 +260,59 @@ class WebChatAdapter:
         if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id):
             await _reply_error(ws, texts.WEB_ERROR_USER_ID)
             return None
-        name = " ".join(name.split()) if isinstance(name, str) else ""
+        name = clean_name(name)
         if not 1 <= len(name) <= MAX_NAME:
             await _reply_error(ws, texts.WEB_ERROR_NAME)
             return None
         with session(self.engine) as db:
-            _upsert_member(db, _id(group), user_id, name)
-        await ws.send_str(_dumps({"type": "ready", "name": name, "tag": _tag(user_id)}))
+            upsert_member(db, group_id(group), user_id, name)
+        await ws.send_str(_dumps({"type": "ready", "name": name, "tag": sender_tag(user_id)}))
         return Speaker(user_id, name)
 
-    async def _post(self, group: Group, speaker: Speaker, text: str) -> None:
-        with session(self.engine) as db:
-            payload = _store(db, ChatMessage(group_id=_id(group), sender_id=speaker.user_id,
-                                             sender_name=speaker.name, text=text))
+    async def _deliver(self, group: Group, speaker: Speaker, payload: dict[str, Any], *,
+                       text: str = "", voice: Path | None = None) -> None:
+        """Show a stored member message to the room, then hand it to the bot."""
         await self._broadcast(group.chat_id, payload)
         if self.on_event is None:
             return
         event = IncomingMessage(platform=self.platform, chat_id=group.chat_id,
                                 message_id=str(payload["id"]), user_id=speaker.user_id,
-                                user_name=speaker.name, text=text)
+                                user_name=speaker.name, text=text, voice=voice)
         try:
             await self.on_event(event)
         except Exception:  # the handler's faults must not lose the post or close the socket
             log.exception("web chat: handling message %s in %s failed", event.message_id,
                           group.chat_id)
+
+    async def _voice(self, request: web.Request) -> web.Response:
+        """A member's voice message: checked, transcoded to MP3, stored, shown, handed on."""
+        with session(self.engine) as db:
+            group = web_group(db, request.match_info["chat_id"])
+        if group is None:
+            return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
+        try:
+            upload = await _read_voice(request)
+            with session(self.engine) as db:
+                name = voice_sender(db, group_id(group), upload.user_id, upload.name)
+            speaker = Speaker(upload.user_id, name)
+            async with self._transcoding:
+                mp3, seconds = await asyncio.to_thread(prepare_voice, upload.audio)
+        except VoiceRefused as refused:
+            return _json_error(refused.status, refused.text)
+        path = await asyncio.to_thread(save_voice, self.audio_dir, mp3)
+        try:
+            with session(self.engine) as db:
+                upsert_member(db, group_id(group), speaker.user_id, speaker.name)
+                payload = store_message(db, ChatMessage(
+                    group_id=group_id(group), sender_id=speaker.user_id,
+                    sender_name=speaker.name, audio_url=f"/media/{path.name}",
+                    audio_duration=round(seconds, 2)))
+        except SQLAlchemyError:
+            log.exception("web chat: could not store a voice message in %s", group.chat_id)
+            path.unlink(missing_ok=True)
+            return _json_error(503, texts.WEB_ERROR_BUSY)
+        await self._deliver(group, speaker, payload, voice=path)
+        return web.json_response({"message": payload}, status=201, dumps=_dumps)
 
     async def _media(self, request: web.Request) -> web.FileResponse:
         name = request.match_info["name"]
@@ -283,68 +334,40 @@ class WebChatAdapter:
                                for ws in sockets), return_exceptions=True)
 
 
-def _id(group: Group) -> int:
-    assert group.id is not None, "a stored group has an id"
-    return group.id
+async def _read_voice(request: web.Request) -> VoiceUpload:
+    """The multipart fields user_id, name and audio, each read only up to its limit."""
+    if (request.content_length or 0) > MAX_VOICE_BYTES + MAX_FORM_EXTRA:
+        raise VoiceRefused(413, texts.WEB_VOICE_TOO_BIG)
+    try:
+        fields = await _read_form(request)
+        user_id, name = (fields.get(key, b"").decode() for key in ("user_id", "name"))
+    except (AssertionError, KeyError, ValueError, HttpProcessingError) as exc:
+        # aiohttp's multipart reader says "malformed" with any of these.
+        raise VoiceRefused(400, texts.WEB_ERROR_FORMAT) from exc
+    if "audio" not in fields:
+        raise VoiceRefused(400, texts.WEB_ERROR_FORMAT)
+    return VoiceUpload(user_id, name, fields["audio"])
 
 
-def _web_group(db: Session, chat_id: str) -> Group | None:
-    query = select(Group).where(Group.platform == WebChatAdapter.platform,
-                                Group.chat_id == chat_id)
-    return db.exec(query).first()
+async def _read_form(request: web.Request) -> dict[str, bytes]:
+    fields: dict[str, bytes] = {}
+    async for part in await request.multipart():
+        if not isinstance(part, BodyPartReader) or not part.name or part.name in fields:
+            raise ValueError("not a flat form with named fields")
+        limit = MAX_VOICE_BYTES if part.name == "audio" else MAX_FIELD_BYTES
+        data = bytearray()
+        while chunk := await part.read_chunk(64 * 1024):
+            data += chunk
+            if len(data) > limit and part.name == "audio":
+                raise VoiceRefused(413, texts.WEB_VOICE_TOO_BIG)
+            if len(data) > limit:
+                raise ValueError(f"field {part.name} is too long")
+        fields[part.name] = bytes(data)
+    return fields
 
 
-def _upsert_member(db: Session, group_id: int, user_id: str, name: str) -> None:
-    member = db.exec(select(Member).where(Member.group_id == group_id,
-                                          Member.user_id == user_id)).first()
-    if member is None:
-        db.add(Member(group_id=group_id, user_id=user_id, display_name=name))
-    elif member.display_name != name:
-        member.display_name = name
-        db.add(member)
-
-
-def _store(db: Session, row: ChatMessage) -> dict[str, Any]:
-    db.add(row)
-    db.flush()
-    return _describe(db, [row])[0]
-
-
-def _page(db: Session, group_id: int, *, before: int | None, after: int | None, limit: int
-          ) -> tuple[list[ChatMessage], bool]:
-    """One page of history, oldest first, and whether more lies beyond it."""
-    query = select(ChatMessage).where(ChatMessage.group_id == group_id)
-    if after is not None:
-        query = query.where(col(ChatMessage.id) > after).order_by(col(ChatMessage.id).asc())
-    else:
-        if before is not None:
-            query = query.where(col(ChatMessage.id) < before)
-        query = query.order_by(col(ChatMessage.id).desc())
-    rows = list(db.exec(query.limit(limit + 1)))
-    more, rows = len(rows) > limit, rows[:limit]
-    return (rows if after is not None else rows[::-1]), more
-
-
-def _describe(db: Session, rows: list[ChatMessage]) -> list[dict[str, Any]]:
-    """Messages as the browser sees them; the lesson title comes from the lesson registry."""
-    slugs = {row.lesson_slug for row in rows if row.lesson_slug}
-    titles = {lesson.slug: lesson.title for lesson in db.exec(
-        select(LessonRecord).where(col(LessonRecord.slug).in_(slugs)))} if slugs else {}
-    return [{"id": row.id, "sender_name": row.sender_name, "from_bot": row.from_bot,
-             "sender_tag": "" if row.from_bot else _tag(row.sender_id), "text": row.text,
-             "audio_url": row.audio_url, "audio_duration": row.audio_duration,
-             "subtitle_url": row.subtitle_url,
-             "lesson_slug": row.lesson_slug,
-             "lesson_title": titles.get(row.lesson_slug or "", ""),
-             "created_at": row.created_at.isoformat()} for row in rows]
-
-
-def _tag(user_id: str) -> str:
-    """A stand-in for the user id that lets a browser spot its own messages.
-
-    The user id itself is the only credential a web user has, so it is never sent to others.
-    """
-    return hashlib.sha256(f"yehua-web:{user_id}".encode()).hexdigest()[:16]
+def _json_error(status: int, text: str) -> web.Response:
+    return web.json_response({"error": text}, status=status, dumps=_dumps)
 
 
 def _number(request: web.Request, name: str, high: int = 2**62) -> int | None:
@@ -361,22 +384,6 @@ def _number(request: web.Request, name: str, high: int = 2**62) -> int | None:
 
 async def _reply_error(ws: web.WebSocketResponse, text: str) -> None:
     await ws.send_str(_dumps({"type": "error", "text": text}))
-
-
-def _when(moment: datetime, zone_name: str, now: datetime) -> str:
-    """A short local time for lists: 「今天 20:15」, 「昨天 08:02」, 「3月5日 19:30」."""
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("Asia/Shanghai")
-    local, today = moment.astimezone(zone), now.astimezone(zone).date()
-    if local.date() == today:
-        day = texts.WEB_TODAY
-    elif local.date() == today - timedelta(days=1):
-        day = texts.WEB_YESTERDAY
-    else:
-        day = texts.WEB_DATE_FORMAT.format(month=local.month, day=local.day)
-    return f"{day} {local:%H:%M}"
 
 
 def _asset_version(folder: Path) -> str:

@@ -142,7 +142,7 @@
     return svg;
   }
 
-  function player(m) {
+  function player(m, testid) {
     var wrap = node("div", "player-wrap");
     var row = node("div", "player");
     var button = node("button", "play");
@@ -166,7 +166,7 @@
     audio.controls = false;
     audio.preload = "none";
     audio.src = m.audio_url;
-    audio.setAttribute("data-testid", "lesson-audio");
+    audio.setAttribute("data-testid", testid);
 
     function length() { return isFinite(audio.duration) && audio.duration > 0 ? audio.duration : total; }
     function show() {
@@ -229,11 +229,62 @@
     return wrap;
   }
 
+  /* A grey line above a reply: who said what, as in WeChat's quoted replies. */
+  function quoteLine(q) {
+    var line = node("div", "quote", q.sender_name + "：" + q.text);
+    line.setAttribute("data-testid", "quote");
+    return line;
+  }
+
+  /* 「听完了」 under a lesson: says so in the group as the member, then stays 「已听」. */
+  var LISTENED_KEY = "yehua.listened." + chatId;
+
+  function listenedKeys() {
+    try { return JSON.parse(store(LISTENED_KEY) || "[]"); } catch (e) { return []; }
+  }
+
+  function listenedButton(key) {
+    var button = node("button", "listened", T.listened);
+    button.type = "button";
+    button.setAttribute("data-testid", "listened-button");
+    button.setAttribute("data-lesson", key);
+    if (listenedKeys().indexOf(key) >= 0) { markListened(button); }
+    button.addEventListener("click", function () {
+      if (!state.ready) { toast(T.not_connected); return; }
+      state.ws.send(JSON.stringify({ type: "post", text: T.listened }));
+      var keys = listenedKeys().filter(function (k) { return k !== key; });
+      keys.push(key);
+      store(LISTENED_KEY, JSON.stringify(keys.slice(-200)));
+      var same = els.list.querySelectorAll(".listened");
+      for (var i = 0; i < same.length; i++) {
+        if (same[i].getAttribute("data-lesson") === key) { markListened(same[i]); }
+      }
+    });
+    return button;
+  }
+
+  function markListened(button) {
+    button.textContent = T.listened_done;
+    button.disabled = true;
+  }
+
+  /* A lesson comes as a text card and its voice cards: one 「听完了」, under the last of them. */
+  function tidyListened() {
+    var items = els.list.children;
+    for (var i = 0; i < items.length; i++) {
+      var button = items[i].querySelector(".listened");
+      if (!button) { continue; }
+      var next = items[i + 1];
+      var nextKey = next && next.getAttribute("data-lesson");
+      button.hidden = nextKey === items[i].getAttribute("data-lesson");
+    }
+  }
+
   function render(m) {
     var mine = !m.from_bot && state.myTag && m.sender_tag === state.myTag;
     var lesson = m.from_bot && (m.lesson_slug || m.audio_url);
     var li = node("li", "message" + (mine ? " mine" : "") + (m.from_bot ? " from-bot" : "") +
-      (lesson ? " lesson" : ""));
+      (lesson ? " lesson" : "") + (!m.from_bot && m.audio_url ? " voice" : ""));
     li.setAttribute("data-testid", "message");
     li.setAttribute("data-id", String(m.id));
     if (m.sender_tag) { li.setAttribute("data-tag", m.sender_tag); }
@@ -244,7 +295,10 @@
     li.appendChild(meta);
 
     if (lesson) {
+      var key = m.lesson_slug || "message-" + m.id;
+      li.setAttribute("data-lesson", key);
       var card = node("article", "card");
+      if (m.quote) { card.appendChild(quoteLine(m.quote)); }
       card.appendChild(node("span", "badge", T.lesson));
       card.appendChild(node("strong", "title", m.lesson_title || T.lesson));
       var body = m.text || "";
@@ -255,10 +309,16 @@
       }
       if (body === m.lesson_title) { body = ""; }  // a voice clip's caption is just the title
       if (body) { card.appendChild(node("p", "text", body)); }
-      if (m.audio_url) { card.appendChild(player(m)); }
+      if (m.audio_url) { card.appendChild(player(m, "lesson-audio")); }
+      card.appendChild(listenedButton(key));
       li.appendChild(card);
     } else {
-      li.appendChild(node("div", "bubble", m.text));
+      var bubble = node("div", "bubble");
+      if (m.quote) { bubble.appendChild(quoteLine(m.quote)); }
+      if (m.text) { bubble.appendChild(node("span", "text", m.text)); }
+      // A member's voice plays with the same big button as a lesson.
+      if (m.audio_url) { bubble.appendChild(player(m, "voice-audio")); }
+      li.appendChild(bubble);
     }
     return li;
   }
@@ -299,6 +359,7 @@
       if (m.id > state.newestId) { state.newestId = m.id; }
       added.push(li);
     });
+    if (added.length) { tidyListened(); }
     return added;
   }
 
@@ -486,6 +547,15 @@
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) { reconnectNow(); }
   });
+
+  /* --- voice messages (chat-voice.js) --- */
+  if (window.YehuaVoice) {
+    window.YehuaVoice({
+      texts: T, chatId: chatId, clock: clock, toast: toast, receive: receive, userId: userId,
+      name: function () { return store("yehua.name") || ""; },
+      busy: function (text) { setStatus(text || (state.ready ? "" : T.reconnecting)); }
+    });
+  }
 
   /* --- start --- */
   add(data.history.messages);

@@ -1,0 +1,249 @@
+"""Voice messages in the web chat: real WebM and OGG recordings over real HTTP and WebSockets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import os
+import re
+from array import array
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from aiohttp import FormData, web
+from av.audio.resampler import AudioResampler
+from av.audio.stream import AudioStream
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.adapters.web import WebChatAdapter
+from bot.db import session
+from bot.messages import IncomingMessage, OutgoingText
+from bot.models import Member
+from lessons.audio import probe
+from tests.test_webchat import ROOM, WAIT, Chat, engine, join, next_message, stored_messages
+
+__all__ = ["engine"]  # the fixture, shared with the text chat's tests
+
+ZHANG = "user-zhang-0001"
+LI = "user-li-000002"
+
+
+def recording(seconds: float, *, container: str = "webm", codec: str = "libopus",
+              rate: int = 48_000, loud: float = 0.3, bit_rate: int = 24_000) -> bytes:
+    """Speech-like audio: tone bursts of a wandering pitch, 250 ms on and 150 ms off."""
+    period = round(0.4 * rate)
+    pattern = array("h", (
+        round(32767 * loud * (math.sin(2 * math.pi * (170 + 40 * i / period) * i / rate)
+                              + 0.3 * math.sin(2 * math.pi * 520 * i / rate)) / 1.3)
+        if i < 0.25 * rate else 0
+        for i in range(period)))
+    total = round(seconds * rate)
+    pcm = (pattern.tobytes() * (total // period + 1))[: total * 2]
+    out = io.BytesIO()
+    with av.open(out, "w", format=container) as muxer:
+        stream = muxer.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, AudioStream)
+        stream.bit_rate = bit_rate
+        to_codec = AudioResampler(format=stream.codec_context.format.name, layout="mono",
+                                  rate=rate)
+        step = stream.codec_context.frame_size or rate // 50
+        for pts in range(0, total, step):
+            chunk = pcm[pts * 2 : (pts + step) * 2]
+            frame = av.AudioFrame(format="s16", layout="mono", samples=len(chunk) // 2)
+            frame.sample_rate, frame.pts = rate, pts
+            frame.planes[0].update(chunk)
+            for converted in to_codec.resample(frame):
+                muxer.mux(stream.encode(converted))
+        muxer.mux(stream.encode(None))
+    return out.getvalue()
+
+
+@pytest.fixture
+async def chat(aiohttp_client: Any, engine: Engine, tmp_path: Path) -> AsyncIterator[Chat]:
+    audio_dir = tmp_path / "audio"
+    audio_dir.mkdir()
+    events: asyncio.Queue[IncomingMessage] = asyncio.Queue()
+    adapter = WebChatAdapter(engine, audio_dir, on_event=events.put)
+    app = web.Application(client_max_size=2 * 1024 * 1024)  # as the real app is built
+    adapter.setup(app)
+    yield Chat(adapter, await aiohttp_client(app), events, engine, audio_dir)
+
+
+async def send_voice(chat: Chat, audio: bytes | None, *, user_id: str | None = ZHANG,
+                     name: str | None = None, room: str = ROOM) -> tuple[int, dict[str, Any]]:
+    form = FormData()
+    if user_id is not None:
+        form.add_field("user_id", user_id)
+    if name is not None:
+        form.add_field("name", name)
+    if audio is not None:
+        form.add_field("audio", audio, filename="voice.webm", content_type="audio/webm")
+    response = await chat.client.post(f"/api/rooms/{room}/voice", data=form)
+    body: dict[str, Any] = await response.json()
+    return response.status, body
+
+
+async def test_a_voice_message_is_stored_served_as_mp3_and_heard_live_by_others(
+        chat: Chat) -> None:
+    zhang = await join(chat, "张大爷", ZHANG)
+    li = await join(chat, "李婶", LI)
+    status, body = await send_voice(chat, recording(3.0))
+    assert status == 201
+
+    live = await next_message(li)
+    assert live == body["message"] == await next_message(zhang)
+    assert live["sender_name"] == "张大爷"
+    assert live["text"] == ""
+    assert live["from_bot"] is False
+    assert live["audio_duration"] == pytest.approx(3.0, abs=0.2)
+    assert re.fullmatch(r"/media/[0-9a-f]{32}\.mp3", live["audio_url"])
+
+    served = await chat.client.get(live["audio_url"])
+    assert served.status == 200
+    assert served.headers["Content-Type"] == "audio/mpeg"
+    heard = probe(await served.read())
+    assert heard.codec == "mp3"
+    assert heard.duration_s == pytest.approx(3.0, abs=0.2)
+
+    event = await asyncio.wait_for(chat.events.get(), WAIT)
+    assert event == IncomingMessage(
+        platform="web", chat_id=ROOM, message_id=str(live["id"]), user_id=ZHANG,
+        user_name="张大爷", text="", voice=chat.audio_dir / live["audio_url"][7:])
+    assert event.voice is not None and event.voice.read_bytes() == await served.read()
+
+    history = await (await chat.client.get(f"/api/rooms/{ROOM}/messages")).json()
+    assert [m["audio_url"] for m in history["messages"]] == [live["audio_url"]]
+
+
+@pytest.mark.parametrize("container, codec", [
+    ("ogg", "libopus"),  # Firefox
+    ("mp4", "aac"),  # Safari on iPhones
+])
+async def test_other_browsers_recordings_with_a_name_need_no_hello_and_record_the_member(
+        chat: Chat, container: str, codec: str) -> None:
+    status, body = await send_voice(chat, recording(2.0, container=container, codec=codec),
+                                    user_id=LI, name=" 李 婶 ")
+    assert status == 201
+    assert body["message"]["sender_name"] == "李 婶"
+    assert body["message"]["audio_duration"] == pytest.approx(2.0, abs=0.2)
+    with session(chat.engine) as db:
+        members = list(db.exec(select(Member)))
+    assert [(m.user_id, m.display_name) for m in members] == [(LI, "李 婶")]
+    assert len(stored_messages(chat.engine)) == 1
+
+
+def garbage() -> bytes:
+    return os.urandom(20_000)
+
+
+@pytest.mark.parametrize("case, expected_status, says", [
+    ("too big", 413, "太大了"),
+    ("a byte too big", 413, "太大了"),
+    ("too long", 400, "最长 2 分钟"),
+    ("garbage", 400, "打不开"),
+    ("silence", 400, "说话时间太短了"),
+    ("a blink", 400, "说话时间太短了"),
+    ("empty file", 400, "说话时间太短了"),
+    ("no audio field", 400, "格式不对"),
+    ("unknown room", 404, "找不到这个群"),
+    ("no user id", 400, "身份信息不对"),
+    ("forged user id", 400, "身份信息不对"),
+    ("stranger without a name", 400, "请先写上名字"),
+    ("name too long", 400, "1 到 20 个字"),
+])
+async def test_unfit_voice_is_refused_in_chinese_and_nothing_is_kept(
+        chat: Chat, case: str, expected_status: int, says: str) -> None:
+    listener = await join(chat, "张大爷", ZHANG)
+    audio: bytes | None = recording(2.0)
+    user_id: str | None = ZHANG
+    name, room = None, ROOM
+    match case:
+        case "too big":
+            audio = recording(2.0) + os.urandom(2 * 1024 * 1024)
+        case "a byte too big":
+            audio = bytes(2 * 1024 * 1024 + 1)
+        case "too long":
+            audio = recording(125.0, rate=16_000, bit_rate=12_000)
+            assert len(audio) < 2 * 1024 * 1024
+        case "garbage":
+            audio = garbage()
+        case "silence":
+            audio = recording(3.0, loud=0.0)
+        case "a blink":
+            audio = recording(0.3)
+        case "empty file":
+            audio = b""
+        case "no audio field":
+            audio = None
+        case "unknown room":
+            room = "nowhere"
+        case "no user id":
+            user_id = None
+        case "forged user id":
+            user_id = "../../etc"
+        case "stranger without a name":
+            user_id = LI
+        case "name too long":
+            name = "名" * 21
+    status, body = await send_voice(chat, audio, user_id=user_id, name=name, room=room)
+    assert status == expected_status
+    assert says in body["error"]
+    assert stored_messages(chat.engine) == []
+    assert list(chat.audio_dir.iterdir()) == []
+    assert chat.events.empty()
+    with session(chat.engine) as db:
+        assert [m.user_id for m in db.exec(select(Member))] == [ZHANG]
+    # The room goes on: the member who was listening still hears the next post.
+    await listener.send_json({"type": "post", "text": "还在"})
+    assert (await next_message(listener))["text"] == "还在"
+
+
+async def test_a_huge_declared_body_is_refused_before_it_is_read(chat: Chat) -> None:
+    async def endless() -> AsyncIterator[bytes]:
+        yield b"--x\r\nContent-Disposition: form-data; name=\"audio\"\r\n\r\n"
+        yield bytes(64 * 1024)
+
+    response = await chat.client.post(
+        f"/api/rooms/{ROOM}/voice", data=endless(),
+        headers={"Content-Type": "multipart/form-data; boundary=x",
+                 "Content-Length": str(50 * 1024 * 1024)})
+    assert response.status == 413
+    assert "太大了" in (await response.json())["error"]
+    assert stored_messages(chat.engine) == []
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/json", b'{"audio": "AAAA"}'),
+    ("multipart/form-data; boundary=x", b"no boundary anywhere"),
+    ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; name="audio"'
+                                        b"\r\n\r\ncut short"),
+    ("multipart/form-data; boundary=x", b"--x\r\nno header colon\r\n\r\nabc\r\n--x--\r\n"),
+    ("multipart/form-data", b'--x\r\nContent-Disposition: form-data; name="audio"\r\n\r\n'
+                            b"abc\r\n--x--\r\n"),
+    ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; name="name"'
+                                        b"\r\n\r\n\xff\xfe\r\n--x--\r\n"),
+])
+async def test_a_malformed_upload_gets_a_chinese_400(
+        chat: Chat, content_type: str, body: bytes) -> None:
+    response = await chat.client.post(f"/api/rooms/{ROOM}/voice", data=body,
+                                      headers={"Content-Type": content_type})
+    assert response.status == 400
+    assert (await response.json())["error"] == "消息格式不对，请刷新页面再试。"
+    assert stored_messages(chat.engine) == []
+
+
+async def test_a_bot_reply_to_a_voice_message_quotes_it_as_voice(chat: Chat) -> None:
+    ws = await join(chat, "张大爷", ZHANG)
+    _, body = await send_voice(chat, recording(1.5))
+    await next_message(ws)
+    await chat.adapter.send(ROOM, OutgoingText("收到您的语音建议，是第 3 号。",
+                                               reply_to=str(body["message"]["id"])))
+    reply = await next_message(ws)
+    assert reply["quote"] == {"id": body["message"]["id"], "sender_name": "张大爷",
+                              "text": "[语音]"}
+    assert reply["text"] == "收到您的语音建议，是第 3 号。"
