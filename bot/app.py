@@ -91,15 +91,16 @@ def create_app(settings: Settings) -> web.Application:
     outbox = Outbox(adapters)
     poster = LessonPoster(engine, settings.lessons_dir, build_speech(settings), outbox,
                           tune=partial(tuned_profile, settings), flavoured=settings.flavour)
-    rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
-                        adopted=settings.points_adopted)
-    webchat.on_event = build_router(Services(engine, outbox, poster, rules)).handle
     timer_handlers = {**NightTalkHost(engine, outbox).handlers(),
                       **LeaderboardPoster(engine, outbox).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=poster.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
                           timer_handlers=timer_handlers)
+    rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
+                        adopted=settings.points_adopted)
+    services = Services(engine, outbox, poster, rules, rearm=scheduler.rearm)
+    webchat.on_event = build_router(services).handle
     if settings.demo:
         webchat.notice = seed_demo(engine, library, timezone=settings.timezone,
                                    delay=timedelta(seconds=settings.demo_delay))

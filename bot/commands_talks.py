@@ -5,12 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot import texts
 from bot.db import session
 from bot.models import NightTalk, NightTalkStatus, Role
-from bot.nighttalks import NightTalkError, NightTalkHost, next_talk, open_talk, when_text
+from bot.nighttalks import (
+    NightTalkError,
+    NightTalkHost,
+    next_talk,
+    open_talk,
+    schedule_night_talk,
+    when_text,
+)
 from bot.router import Context, Router
+from bot.talk_time import TalkTimeError, parse_talk_time, split_schedule_args
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +38,32 @@ def talk_text(talk: NightTalk, timezone: str, now: datetime) -> str:
 
 
 def register(router: Router) -> None:
-    """Add /夜话, /开始夜话 and /结束夜话."""
+    """Add /夜话, /安排夜话, /开始夜话 and /结束夜话."""
+
+    @router.command(("安排夜话", "schedule_talk"), role=Role.FACILITATOR,
+                    summary=texts.CMD_HELP_SCHEDULE_TALK, usage=texts.CMD_USAGE_SCHEDULE_TALK)
+    async def schedule(ctx: Context, args: str) -> None:
+        when, topic, place, host = split_schedule_args(args)
+        if not when or not topic:
+            await ctx.reply(texts.CMD_USAGE_SCHEDULE_TALK)
+            return
+        try:
+            starts_at = parse_talk_time(when, ZoneInfo(ctx.group.timezone), ctx.now())
+            with session(ctx.engine) as db:
+                talk = schedule_night_talk(
+                    db, group=ctx.group, topic=topic, starts_at=starts_at,
+                    place=place or ctx.group.hamlet, host=host or ctx.name,
+                    created_by=ctx.message.user_id, now=ctx.now())
+        except TalkTimeError:
+            await ctx.reply(texts.CMD_TALK_BAD_TIME.format(when=when))
+            return
+        except NightTalkError as exc:
+            await ctx.reply(str(exc))
+            return
+        assert talk.id is not None
+        log.info("night talk %s scheduled by %s", talk.id, ctx.message.user_id)
+        await NightTalkHost(ctx.engine, ctx.outbox).announce(talk.id, now=ctx.now())
+        ctx.services.rearm()
 
     @router.command(("夜话", "nighttalk"), summary=texts.CMD_HELP_TALK)
     async def show(ctx: Context, args: str) -> None:

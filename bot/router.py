@@ -40,6 +40,8 @@ class Services:
     poster: LessonPoster
     rules: PointsRules = field(default_factory=PointsRules)
     clock: Callable[[], datetime] = utcnow
+    # Set by the app once the scheduler exists: re-arm its alarm after something new is due.
+    rearm: Callable[[], None] = lambda: None
 
 
 @dataclass
