@@ -31,6 +31,7 @@ class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""
     host: str = "127.0.0.1"
+    public_url: str = ""  # where platforms and phones reach /media; default: host and port
     port: int = 8080
     timezone: str = "Asia/Shanghai"
     lessons_dir: Path = DEFAULT_LESSONS_DIR
@@ -57,6 +58,11 @@ class Settings:
     def db_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or SQLite in the data folder."""
         return self.database_url or f"sqlite:///{self.data_dir / 'yehua.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """The public URL of this bot: YEHUA_PUBLIC_URL, or where it listens."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def audio_dir(self) -> Path:
@@ -138,6 +144,12 @@ def _ws_url(raw: str) -> str:
     return raw
 
 
+def _http_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError(raw)
+    return raw.rstrip("/")
+
+
 def _log_level(raw: str) -> str:
     value = raw.upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -155,6 +167,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                            "an SQLAlchemy URL such as postgresql+psycopg://user@host/db"),
         host=_read(env, "YEHUA_HOST", d.host, str, "a host name or IP address"),
         port=_read(env, "YEHUA_PORT", d.port, _port, "a port number 0–65535"),
+        public_url=_read(env, "YEHUA_PUBLIC_URL", d.public_url, _http_url,
+                         "an http:// or https:// URL such as https://yehua.example.cn"),
         timezone=_read(env, "YEHUA_TIMEZONE", d.timezone, _zone,
                        "an IANA time zone such as Asia/Shanghai"),
         lessons_dir=_read(env, "YEHUA_LESSONS_DIR", d.lessons_dir, Path, "a folder path"),

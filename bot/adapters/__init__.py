@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import web
@@ -32,11 +33,24 @@ class Unsupported(AdapterError):
     """The platform cannot carry this kind of message."""
 
 
+@dataclass(frozen=True)
+class RateLimits:
+    """A platform's published sending limits; the outbox paces every send to stay inside them."""
+
+    global_per_second: float | None = None  # all chats together (Telegram: 30)
+    chat_per_second: float | None = None  # one chat (Telegram: 1)
+    chat_per_minute: int | None = None  # one group chat (Telegram groups, WeCom, DingTalk: 20)
+
+
+NO_LIMITS = RateLimits()
+
+
 class Adapter(Protocol):
     """What every platform adapter offers the outbox and the app."""
 
     platform: str
     audio_format: str  # "mp3", "ogg" or "amr": what the platform plays as voice
+    limits: RateLimits
 
     def setup(self, app: web.Application) -> None:
         """Register routes and background tasks on the shared aiohttp app."""

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import texts
-from bot.adapters import AdapterError, EventHandler, Unsupported
+from bot.adapters import NO_LIMITS, AdapterError, EventHandler, Unsupported
 from bot.db import session
 from bot.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.models import ChatMessage, Group
@@ -91,6 +91,7 @@ class WebChatAdapter:
 
     platform = "web"
     audio_format = "mp3"
+    limits = NO_LIMITS
 
     def __init__(self, engine: Engine, audio_dir: Path, on_event: EventHandler | None = None
                  ) -> None:
