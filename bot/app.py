@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -31,6 +32,9 @@ from lessons.synthesizers import EdgeSynthesizer, EspeakSynthesizer
 from scheduler.service import Scheduler
 
 log = logging.getLogger(__name__)
+
+# Chat platforms besides the web chat; each module offers load_config() and create_adapter().
+PLATFORMS = ("telegram", "onebot", "wecom", "dingtalk", "feishu")
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
@@ -62,6 +66,23 @@ def tuned_profile(settings: Settings, profile: SpeechProfile) -> SpeechProfile:
                         pitch=settings.tts_pitch, voice=voice or None)
 
 
+def build_platform_adapters(settings: Settings, engine: Engine) -> list[Adapter]:
+    """Every chat platform whose credentials are set (the web chat is always on)."""
+    adapters: list[Adapter] = []
+    for name in PLATFORMS:
+        try:
+            module = importlib.import_module(f"bot.adapters.{name}")
+        except ModuleNotFoundError:
+            continue  # not built yet
+        config = module.load_config(settings.extra)
+        if config is not None:
+            adapters.append(module.create_adapter(config, engine=engine,
+                                                  audio_dir=settings.audio_dir,
+                                                  base_url=settings.base_url))
+            log.info("%s is on", name)
+    return adapters
+
+
 def sync_library(engine: Engine, library: LoadResult) -> None:
     """Record every loaded lesson, so history keeps titles even if a file goes away."""
     with session(engine) as db:
@@ -88,6 +109,9 @@ def create_app(settings: Settings) -> web.Application:
     webchat = WebChatAdapter(engine, settings.audio_dir)
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}
+    for adapter in build_platform_adapters(settings, engine):
+        adapter.setup(app)
+        adapters[adapter.platform] = adapter
     outbox = Outbox(adapters)
     poster = LessonPoster(engine, settings.lessons_dir, build_speech(settings), outbox,
                           tune=partial(tuned_profile, settings), flavoured=settings.flavour)
@@ -100,7 +124,9 @@ def create_app(settings: Settings) -> web.Application:
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
     services = Services(engine, outbox, poster, rules, rearm=scheduler.rearm)
-    webchat.on_event = build_router(services).handle
+    router = build_router(services)
+    for adapter in adapters.values():
+        adapter.on_event = router.handle
     if settings.demo:
         webchat.notice = seed_demo(engine, library, timezone=settings.timezone,
                                    delay=timedelta(seconds=settings.demo_delay))

@@ -51,6 +51,7 @@ class Adapter(Protocol):
     platform: str
     audio_format: str  # "mp3", "ogg" or "amr": what the platform plays as voice
     limits: RateLimits
+    on_event: EventHandler | None  # the app sets the router here once it is built
 
     def setup(self, app: web.Application) -> None:
         """Register routes and background tasks on the shared aiohttp app."""
