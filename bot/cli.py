@@ -196,3 +196,6 @@ def groups_add(
 def main() -> None:
     """Console entry point."""
     app()
+
+
+from bot import cli_report  # noqa: E402, F401  (its @app.command adds `yehua report`)

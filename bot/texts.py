@@ -288,7 +288,8 @@ REPORT_SCOPE_HAMLET = "屋场：{hamlet}"
 REPORT_SCOPE_TOPIC = "类别：{topic}"
 REPORT_TOTAL_HEADING = "总体情况"
 REPORT_TOTAL_ROW = "合计"
-REPORT_FIGURE_HEADERS = ("收集", "采纳", "办理中", "已办结", "不采纳", "待处理", "采纳率", "办结率")
+REPORT_FIGURE_HEADERS = ("收集", "采纳", "办理中", "已办结", "不采纳", "待处理",
+                         "采纳率", "办结率")
 REPORT_LESSON_HEADERS = ("推送微党课", "收听人次")
 REPORT_BY = {"hamlet": "按屋场", "topic": "按类别", "night_talk": "按夜话"}
 REPORT_BY_COLUMN = {"hamlet": "屋场", "topic": "类别", "night_talk": "夜话"}
@@ -298,8 +299,9 @@ REPORT_TALK_LABEL = "{topic}（{month}月{day}日{place}）"
 REPORT_NO_RATE = "—"
 REPORT_CHART_TITLE = "各屋场建议办理情况"
 REPORT_CHART_AXIS = "条数"
-REPORT_DETAIL_HEADERS = ("编号", "日期", "夜话", "屋场", "提出人", "代提人", "内容", "类别", "状态",
-                         "经办人", "答复", "采纳时间", "办理时间", "办结时间", "不采纳时间", "语音")
+REPORT_DETAIL_HEADERS = ("编号", "日期", "夜话", "屋场", "提出人", "代提人", "内容", "类别",
+                         "状态", "经办人", "答复", "采纳时间", "办理时间", "办结时间",
+                         "不采纳时间", "语音")
 REPORT_DOCX_HEADERS = ("编号", "提出人", "屋场", "建议内容", "状态", "答复")
 REPORT_RAISED_BY = "{author}（{by}代提）"
 REPORT_SUMMARY_NONE = "本期没有收集到群众建议。"
@@ -325,6 +327,7 @@ REPORT_WRITTEN = "已导出：{path}"
 
 # --- scheduling a night talk from the chat ----------------------------------------------------
 CMD_HELP_SCHEDULE_TALK = "安排一次夜话（时间、话题，可加地点、主持）"
-CMD_USAGE_SCHEDULE_TALK = ("安排夜话请这样发：/安排夜话 明晚7点半 村里修路 地点：枫树屋场 主持：李伯"
+CMD_USAGE_SCHEDULE_TALK = ("安排夜话请这样发：/安排夜话 明晚7点半 村里修路 "
+                           "地点：枫树屋场 主持：李伯"
                            "（时间也可以写“周六 19:30”或“12月5日 晚上8点”）")
 CMD_TALK_BAD_TIME = "“{when}”这个时间没看懂。请写成“明晚7点半”“周六 19:30”或“12月5日 晚上8点”。"

@@ -1,0 +1,408 @@
+"""Suggestion reports: the figures a secretary states, and the Excel, Word and CSV files."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import docx
+import openpyxl
+import pytest
+from docx.oxml.ns import qn
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.db import open_database, session
+from bot.models import (
+    Group,
+    NightTalk,
+    PointsEntry,
+    Suggestion,
+    SuggestionChange,
+    SuggestionStatus,
+)
+from bot.reports import (
+    Figures,
+    ReportError,
+    ReportFilter,
+    breakdown,
+    figures,
+    write_csv,
+    write_docx,
+    write_xlsx,
+)
+from bot.settings import DEFAULT_LESSONS_DIR
+from scheduler.models import Delivery, DeliveryStatus
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+YEAR = ReportFilter(date(2026, 1, 1), date(2026, 12, 31))
+MEDIA = "http://127.0.0.1:8080"
+TRICKY_REPLY = '\t理由：<停车场> & "钱"\r\n不够\x01'  # a tab first, markup, CR LF, a control
+FORMULAS = ('=HYPERLINK("http://x","点我")', "+86 138 0000 0000 请回电", "-1",
+            "@SUM(A1) 垃圾没人收")
+S = SuggestionStatus
+
+
+def local(month: int, day: int, hour: int = 12, minute: int = 0, year: int = 2026) -> datetime:
+    """A Shanghai wall-clock time, stored as aware UTC like the bot stores it."""
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+@dataclass
+class Seeded:
+    engine: Engine
+    fengshu: int
+    yangliu: int
+    talk: int
+
+
+# number, group, when, category, status, text; the steps each status implies are added below.
+ROWS = [
+    (1, "f", local(3, 5, 20, 10), "roads", S.DONE, "村口的路灯坏了三个月了"),
+    (2, "f", local(3, 5, 20, 20), "roads", S.DONE, FORMULAS[0]),
+    (3, "f", local(3, 5, 20, 30), "water", S.DONE, "修一下三组的水渠"),
+    (4, "f", local(3, 10, 9), "water", S.DONE, FORMULAS[1]),
+    (5, "f", local(4, 2, 10), "other", S.DONE, ""),  # a voice suggestion
+    (6, "y", local(4, 15), "roads", S.IN_PROGRESS, FORMULAS[2]),
+    (7, "y", local(5, 1), "waste", S.ADOPTED, FORMULAS[3]),
+    (8, "y", local(5, 2), "roads", S.DECLINED, "学校门口修个停车场"),
+    (9, "y", local(6, 1), "safety", S.DECLINED, "每家装个摄像头"),
+    (10, "f", local(7, 1), "roads", S.NEW, "后山的路太窄了"),
+    (11, "y", local(8, 8), "water", S.NEW, "夏天老是停水"),
+    (12, "f", local(1, 1, 0, 30), "roads", S.NEW, "新年第一条：桥要加护栏"),  # first hour of 2026
+    (13, "f", local(12, 31, 23, 30, year=2025), "roads", S.DONE, "去年的建议"),
+    (14, "y", local(1, 1, 8, year=2027), "water", S.NEW, "明年的建议"),
+    (15, "f", local(3, 5, 20, 40), "roads", S.NEW, "路灯坏了"),  # merged into no. 1
+]
+STEPS = {S.NEW: (), S.ADOPTED: (S.ADOPTED,), S.IN_PROGRESS: (S.ADOPTED, S.IN_PROGRESS),
+         S.DONE: (S.ADOPTED, S.DONE), S.DECLINED: (S.DECLINED,)}
+
+
+def seed(url: str) -> Seeded:
+    """12 suggestions in 2026 (7 adopted, 5 done, 2 declined, 3 new) and lessons heard."""
+    engine = open_database(url)
+    with session(engine) as db:
+        fengshu = Group(platform="web", chat_id="fengshu", name="枫树屋场群", hamlet="枫树屋场")
+        yangliu = Group(platform="web", chat_id="yangliu", name="杨柳屋场群", hamlet="杨柳屋场")
+        db.add_all([fengshu, yangliu])
+        db.flush()
+        assert fengshu.id and yangliu.id
+        talk = NightTalk(group_id=fengshu.id, topic="修路的事", place="晒谷坪",
+                         starts_at=local(3, 5, 20), ends_at=local(3, 5, 22))
+        db.add(talk)
+        db.flush()
+        assert talk.id
+        for number, g, when, category, status, text in ROWS:
+            group = fengshu if g == "f" else yangliu
+            assert group.id
+            db.add(Suggestion(
+                id=number, group_id=group.id, hamlet=group.hamlet, platform="web",
+                chat_id=group.chat_id, message_id=f"m{number}", author_id=f"u{number}",
+                author_name="李四" if number == 3 else f"村民{number}",
+                raised_by_id="h1" if number == 3 else None,
+                raised_by_name="刘话事" if number == 3 else None,
+                night_talk_id=talk.id if number in (1, 2, 3, 15) else None,
+                text=text, voice_path="/srv/data/audio/voice-5.ogg" if number == 5 else None,
+                category=category, status=status, merged_into=1 if number == 15 else None,
+                handler_name="李书记" if status != S.NEW else None,
+                reply=TRICKY_REPLY if number == 8 else
+                {S.DONE: "已经办好了", S.DECLINED: "村里暂时没有这笔钱"}.get(status),
+                created_at=when, updated_at=when))
+            db.flush()
+            before = S.NEW
+            for day, step in enumerate(STEPS[status], 1):
+                db.add(SuggestionChange(suggestion_id=number, from_status=before, to_status=step,
+                                        actor_id="sec", actor_name="李书记",
+                                        created_at=when + timedelta(days=day)))
+                before = step
+        lessons = [(fengshu.id, local(2, 1, 20), DeliveryStatus.SENT, 3),
+                   (fengshu.id, local(3, 1, 20), DeliveryStatus.SENT, 1),
+                   (fengshu.id, local(3, 2, 20), DeliveryStatus.FAILED, 0),
+                   (yangliu.id, local(2, 1, 20), DeliveryStatus.SENT, 2),
+                   (yangliu.id, local(6, 1, 20, year=2025), DeliveryStatus.SENT, 4)]
+        for n, (group_id, when, state, listeners) in enumerate(lessons):
+            delivery = Delivery(lesson_slug="telecom-fraud", group_id=group_id, occurrence=when,
+                                status=state, sent_at=when if state == DeliveryStatus.SENT
+                                else None)
+            db.add(delivery)
+            db.flush()
+            for person in range(listeners):
+                for reason in ("listen", "suggest"):  # only listening counts as a listener
+                    db.add(PointsEntry(group_id=group_id, user_id=f"p{n}-{person}",
+                                       user_name="听众", reason=reason, ref=str(delivery.id),
+                                       points=1, created_at=when))
+    return Seeded(engine, fengshu.id, yangliu.id, talk.id)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Seeded:
+    return seed(f"sqlite:///{tmp_path / 'data' / 'yehua.db'}")
+
+
+def test_figures_state_collected_adopted_done_and_the_rates(data: Seeded) -> None:
+    with session(data.engine) as db:
+        fig = figures(db, YEAR)
+    assert (fig.collected, fig.adopted, fig.in_progress, fig.done, fig.declined, fig.new) == (
+        12, 7, 1, 5, 2, 3)
+    assert fig.adoption_rate == pytest.approx(7 / 12)
+    assert fig.completion_rate == pytest.approx(5 / 7)
+    assert (fig.lessons_sent, fig.listeners) == (3, 6)
+
+
+def test_rates_are_left_blank_when_nothing_was_collected() -> None:
+    fig = Figures.from_counts({})
+    assert (fig.collected, fig.adoption_rate, fig.completion_rate) == (0, None, None)
+
+
+MARCH = (date(2026, 3, 1), date(2026, 3, 31))
+NEW_YEARS_EVE = (date(2025, 12, 31), date(2025, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("period", "group", "hamlet", "topic", "expected"),
+    [
+        (None, "yangliu", None, None, (5, 2, 0, 2, 1, 2)),
+        (None, None, "枫树屋场", None, (7, 5, 5, 0, 2, 4)),
+        (None, None, None, "roads", (6, 3, 2, 1, 3, 6)),
+        (MARCH, None, None, None, (4, 4, 4, 0, 1, 1)),
+        (NEW_YEARS_EVE, None, None, None, (1, 1, 1, 0, 0, 0)),
+    ],
+)
+def test_filters_narrow_the_figures_to_a_group_hamlet_topic_or_period(
+    data: Seeded, period: tuple[date, date] | None, group: str | None, hamlet: str | None,
+    topic: str | None, expected: tuple[int, ...]
+) -> None:
+    """expected: collected, adopted, done, declined, lessons sent, listeners."""
+    start, end = period or (YEAR.start, YEAR.end)
+    f = ReportFilter(start, end, group_id=data.yangliu if group else None, hamlet=hamlet,
+                     topic=topic)
+    with session(data.engine) as db:
+        fig = figures(db, f)
+    assert (fig.collected, fig.adopted, fig.done, fig.declined, fig.lessons_sent,
+            fig.listeners) == expected
+
+
+def test_a_period_ending_before_it_starts_is_refused() -> None:
+    with pytest.raises(ReportError, match="晚于"):
+        ReportFilter(date(2026, 2, 1), date(2026, 1, 1))
+
+
+def test_breakdowns_count_per_hamlet_topic_and_night_talk(data: Seeded) -> None:
+    with session(data.engine) as db:
+        hamlets = dict(breakdown(db, YEAR, "hamlet"))
+        topics = dict(breakdown(db, YEAR, "topic"))
+        talks = breakdown(db, YEAR, "night_talk")
+    assert list(hamlets) == ["枫树屋场", "杨柳屋场"]
+    assert (hamlets["枫树屋场"].collected, hamlets["枫树屋场"].done) == (7, 5)
+    assert (hamlets["杨柳屋场"].adopted, hamlets["杨柳屋场"].listeners) == (2, 2)
+    assert next(iter(topics)) == "道路交通"
+    assert {k: v.collected for k, v in topics.items()} == {
+        "道路交通": 6, "水利用水": 3, "垃圾环境": 1, "治安安全": 1, "其他": 1}
+    assert [(label, fig.collected) for label, fig in talks] == [
+        ("修路的事（3月5日 晒谷坪）", 3), ("平时提出（不在夜话中）", 9)]
+
+
+def _row(sheet: Worksheet, first: str) -> list[object]:
+    for row in sheet.iter_rows(values_only=True):
+        if row and row[0] == first:
+            return list(row)
+    raise AssertionError(f"no row starting with {first!r}")
+
+
+def test_excel_report_has_the_figures_a_chart_and_one_row_per_suggestion(
+    data: Seeded, tmp_path: Path
+) -> None:
+    seen: list[tuple[int, int]] = []
+    path = write_xlsx(data.engine, YEAR, tmp_path / "report.xlsx",
+                      lambda done, total: seen.append((done, total)), media_base=MEDIA)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["汇总", "明细"]
+    summary, detail = book["汇总"], book["明细"]
+    assert summary["A1"].value == "建议办理情况汇总表"
+    assert summary["A2"].value == "统计时间：2026年1月1日至2026年12月31日"
+    total = _row(summary, "合计")
+    assert total[1:7] == [12, 7, 1, 5, 2, 3]
+    assert total[7] == pytest.approx(0.583, abs=5e-4) and total[9:11] == [3, 6]
+    assert _row(summary, "杨柳屋场")[1:4] == [5, 2, 1]
+    assert _row(summary, "修路的事（3月5日 晒谷坪）")[1] == 3
+    (chart,) = summary._charts
+    assert chart.tagname == "barChart" and len(chart.series) == 3
+
+    rows = list(detail.iter_rows(values_only=True))
+    assert rows[0][:6] == ("编号", "日期", "夜话", "屋场", "提出人", "代提人")
+    assert rows[0][-1] == "语音"
+    assert [r[0] for r in rows[1:]] == list(range(1, 13))
+    assert detail.freeze_panes == "A2"
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["日期"] == datetime(2026, 3, 5, 20, 10)
+    assert first["采纳时间"] == datetime(2026, 3, 6, 20, 10)
+    assert first["办结时间"] == datetime(2026, 3, 7, 20, 10)
+    assert first["状态"] == "已办结" and first["类别"] == "道路交通"
+    assert first["夜话"] == "修路的事（3月5日 晒谷坪）"
+    assert rows[3][4:6] == ("李四", "刘话事")
+    assert detail["P6"].value == f"{MEDIA}/media/voice-5.ogg"
+    assert detail["P6"].hyperlink.target == f"{MEDIA}/media/voice-5.ogg"
+    assert seen and seen[-1] == (12, 12)
+
+
+def test_excel_never_turns_a_suggestion_into_a_formula(data: Seeded, tmp_path: Path) -> None:
+    book = openpyxl.load_workbook(write_xlsx(data.engine, YEAR, tmp_path / "r.xlsx"))
+    texts = {cell.value: cell for row in book["明细"].iter_rows(min_col=7, max_col=7)
+             for cell in row}
+    for text in FORMULAS:
+        cell = texts[text]
+        assert cell.data_type == "s" and cell.quotePrefix, text
+    reply = book["明细"]["K9"]
+    assert reply.value == TRICKY_REPLY.replace("\x01", "") and reply.quotePrefix
+
+
+def test_excel_summary_labels_are_never_formulas_either(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'labels.db'}")
+    with session(engine) as db:
+        group = Group(platform="web", chat_id="x", name="x", hamlet="=1+2")
+        db.add(group)
+        db.flush()
+        assert group.id
+        db.add(Suggestion(group_id=group.id, hamlet="=1+2", platform="web", chat_id="x",
+                          message_id="1", author_id="u", author_name="老王", text="修路",
+                          created_at=local(3, 1)))
+    summary = openpyxl.load_workbook(write_xlsx(engine, YEAR, tmp_path / "r.xlsx"))["汇总"]
+    (cell,) = [c for row in summary.iter_rows() for c in row if c.value == "=1+2"]
+    assert cell.data_type == "s" and cell.quotePrefix
+
+
+def test_word_report_states_the_figures_in_a_sentence_and_lists_each_suggestion(
+    data: Seeded, tmp_path: Path
+) -> None:
+    document = docx.Document(str(write_docx(data.engine, YEAR, tmp_path / "report.docx")))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert paragraphs[0] == "建议办理情况汇总表"
+    assert "统计时间：2026年1月1日至2026年12月31日" in paragraphs
+    summary = next(p for p in paragraphs if p.startswith("本期"))
+    assert summary.startswith("本期共收集群众建议12条，采纳7条，采纳率58.3%；"
+                              "已办结5条，办结率71.4%，其余2条正在办理；不采纳2条，待处理3条。")
+    assert "道路交通6条" in summary and "推送微党课3次，群众收听6人次" in summary
+    (table,) = document.tables
+    cells = [[c.text for c in row.cells] for row in table.rows]
+    assert cells[0] == ["编号", "提出人", "屋场", "建议内容", "状态", "答复"]
+    assert len(cells) == 13
+    assert cells[3][:2] == ["3", "李四（刘话事代提）"]
+    assert cells[2][3] == FORMULAS[0] and cells[1][4:] == ["已办结", "已经办好了"]
+    body = next(p for p in document.paragraphs if p.text.startswith("本期")).style
+    assert body is not None and body.element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋"
+    normal = document.styles["Normal"].element.rPr.rFonts  # what the table's cells use
+    assert normal.get(qn("w:eastAsia")) == "宋体"
+    section = document.sections[0]
+    assert section.page_width and section.page_height
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
+
+
+def test_csv_opens_in_excel_with_chinese_intact_and_formulas_quoted(
+    data: Seeded, tmp_path: Path
+) -> None:
+    path = write_csv(data.engine, YEAR, tmp_path / "report.csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:3] == ["编号", "日期", "夜话"] and len(rows) == 13
+    assert rows[1][1] == "2026-03-05 20:10"
+    contents = [r[6] for r in rows[1:]]
+    for text in FORMULAS:
+        assert "'" + text in contents
+    assert rows[8][10] == "'" + TRICKY_REPLY
+
+
+def test_postgres_gives_the_same_report(pg_url: str, tmp_path: Path) -> None:
+    data = seed(pg_url)
+    with session(data.engine) as db:
+        fig = figures(db, YEAR)
+        talks = breakdown(db, YEAR, "night_talk")
+    assert (fig.collected, fig.adopted, fig.done, fig.lessons_sent, fig.listeners) == (
+        12, 7, 5, 3, 6)
+    assert talks[0] == ("修路的事（3月5日 晒谷坪）", talks[0][1]) and talks[0][1].collected == 3
+    book = openpyxl.load_workbook(write_xlsx(data.engine, YEAR, tmp_path / "pg.xlsx"))
+    rows = list(book["明细"].iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == list(range(1, 13))
+    assert rows[1][11] == datetime(2026, 3, 6, 20, 10)  # 采纳时间, from the history
+    data.engine.dispose()
+
+
+def test_a_group_abroad_counts_by_its_own_days(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'abroad.db'}")
+    new_york = ZoneInfo("America/New_York")
+    with session(engine) as db:
+        group = Group(platform="web", chat_id="ny", name="纽约老乡", timezone="America/New_York")
+        db.add(group)
+        db.flush()
+        assert group.id
+        # New Year's Eve in New York is already 2027 in Shanghai.
+        eve = datetime(2026, 12, 31, 22, tzinfo=new_york).astimezone(UTC)
+        db.add(Suggestion(group_id=group.id, platform="web", chat_id="ny", message_id="1",
+                          author_id="u", author_name="老王", text="建个群", created_at=eve))
+    with session(engine) as db:
+        assert figures(db, YEAR).collected == 1
+        assert figures(db, ReportFilter(date(2027, 1, 1), date(2027, 1, 1))).collected == 0
+
+
+@pytest.fixture
+def env(tmp_path: Path, data: Seeded) -> dict[str, str]:
+    return {"YEHUA_DATA_DIR": str(tmp_path / "data"),
+            "YEHUA_LESSONS_DIR": str(DEFAULT_LESSONS_DIR), "COLUMNS": "200"}
+
+
+def yehua(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["report", *args], env=env)
+    return result.exit_code, result.output
+
+
+def test_cli_exports_each_format_and_prints_the_figures(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = yehua(env, "--from", "2026-01-01", "--to", "2026-12-31")
+    assert code == 0, out
+    default = tmp_path / "建议办理情况_2026-01-01_2026-12-31.xlsx"
+    assert "58.3%" in out and "71.4%" in out and default.name in out.replace("\n", "")
+    assert _row(openpyxl.load_workbook(default)["汇总"], "合计")[1] == 12
+    code, out = yehua(env, "--from", "2026-01-01", "--to", "2026-12-31", "--topic", "道路交通",
+                      "--format", "csv", "--out", str(tmp_path / "roads.csv"))
+    assert code == 0, out
+    with (tmp_path / "roads.csv").open(encoding="utf-8-sig") as handle:
+        assert len(list(csv.reader(handle))) == 1 + 6
+    code, out = yehua(env, "--from", "2026-03-01", "--to", "2026-03-31", "--group", "fengshu",
+                      "-f", "docx", "-o", str(tmp_path / "march.docx"))
+    assert code == 0, out
+    document = docx.Document(str(tmp_path / "march.docx"))
+    assert len(document.tables[0].rows) == 1 + 4
+    assert "统计范围：群：枫树屋场群" in [p.text for p in document.paragraphs]
+
+
+YEAR_ARGS = ("--from", "2026-01-01", "--to", "2026-12-31")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-13-01", "--to", "2026-12-31"], "日期「2026-13-01」看不懂"),
+        (["--from", "2026-12-31", "--to", "2026-01-01"], "晚于"),
+        ([*YEAR_ARGS, "--group", "nowhere"], "找不到群"),
+        ([*YEAR_ARGS, "--topic", "飞机场"], "没有“飞机场”这个分类"),
+        ([*YEAR_ARGS, "--hamlet", "月亮湾"], "没有叫「月亮湾」的屋场"),
+        ([*YEAR_ARGS, "--format", "pdf"], "不支持「pdf」"),
+        ([*YEAR_ARGS, "--out", "no/such/folder/r.xlsx"], "无法写入文件「no/such/folder/r.xlsx」"),
+    ],
+)
+def test_cli_refuses_bad_requests_in_plain_chinese_and_writes_nothing(
+    env: dict[str, str], tmp_path: Path, args: list[str], message: str,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = yehua(env, *args)
+    assert code == 1
+    assert message in out.replace("\n", "")
+    assert not list(tmp_path.glob("建议办理情况_*")) and not list(tmp_path.rglob("*.part"))
