@@ -36,6 +36,38 @@ def lesson_post_text(lesson: Lesson) -> str:
                                     body=lesson.plain_text)
 
 
+class Progress:
+    """Records each part of a post in the ledger as soon as the platform has it."""
+
+    def __init__(self, engine: Engine, delivery: Delivery, *, with_text: bool,
+                 with_audio: bool) -> None:
+        assert delivery.id is not None
+        self.engine = engine
+        self.delivery_id = delivery.id
+        self.with_text = with_text  # the batch starts with the lesson's text
+        self.with_audio = with_audio  # the rest are voice clips (not a "voice follows" note)
+        self.text_id = delivery.text_message_id
+        self.audio_ids = done_clips(delivery)
+
+    def sent(self, index: int, message_id: str) -> None:
+        """The outbox's hook, called after each message of the batch."""
+        with session(self.engine) as db:
+            if self.with_text and index == 0:
+                self.text_id = message_id
+                ledger.record_progress(db, self.delivery_id, text_message_id=message_id)
+            elif self.with_audio:
+                self.audio_ids.append(message_id)
+                ledger.record_progress(db, self.delivery_id,
+                                       audio_message_id=",".join(self.audio_ids))
+
+
+def done_clips(delivery: Delivery) -> list[str]:
+    """Voice clips of this post already sent before an interruption (none for a fresh post)."""
+    if delivery.text_message_id is None or not delivery.audio_message_id:
+        return []
+    return delivery.audio_message_id.split(",")
+
+
 class LessonPoster:
     """Turns claimed deliveries into posts; owns the background tasks doing it."""
 
@@ -150,16 +182,21 @@ class LessonPoster:
         if lesson is None:
             raise LookupError(f"lesson file {delivery.lesson_slug}.md is missing or broken")
         speech = await self.render(lesson, self.profile_for(group, lesson))
+        # A crash may have interrupted this post after its text or some clips went out.
+        with_text = delivery.text_message_id is None
         messages: list[OutgoingMessage] = [
-            OutgoingText(lesson_post_text(lesson), lesson_slug=lesson.slug)]
+            OutgoingText(lesson_post_text(lesson), lesson_slug=lesson.slug)] if with_text else []
         if speech is None:
             messages.append(OutgoingText(texts.VOICE_WILL_FOLLOW, lesson_slug=lesson.slug))
         else:
-            messages.extend(await self._audio(group, lesson, speech))
-        ids = await self.outbox.send(group.platform, group.chat_id, messages)
+            clips = await self._audio(group, lesson, speech)
+            messages.extend(clips[len(done_clips(delivery)):])
+        progress = Progress(self.engine, delivery, with_text=with_text,
+                            with_audio=speech is not None)
+        await self.outbox.send(group.platform, group.chat_id, messages, on_sent=progress.sent)
         with session(self.engine) as db:
-            ledger.mark_sent(db, delivery.id, text_message_id=ids[0],
-                             audio_message_id=",".join(ids[1:]) if speech else None,
+            ledger.mark_sent(db, delivery.id, text_message_id=progress.text_id,
+                             audio_message_id=",".join(progress.audio_ids) if speech else None,
                              speech_engine=speech.engine if speech else None,
                              audio_pending=speech is None)
         log.info("lesson %s posted to %s/%s (%s)", lesson.slug, group.platform, group.chat_id,

@@ -104,6 +104,18 @@ def mark_sent(
     return row
 
 
+def record_progress(db: Session, delivery_id: int, *, text_message_id: str | None = None,
+                    audio_message_id: str | None = None) -> None:
+    """Note a part of a post as sent, so a crash mid-post resends only what had not gone out."""
+    row = _get(db, delivery_id)
+    if text_message_id is not None:
+        row.text_message_id = text_message_id
+    if audio_message_id is not None:
+        row.audio_message_id = audio_message_id
+    db.add(row)
+    db.flush()
+
+
 def mark_failed(db: Session, delivery_id: int, error: str) -> Delivery:
     """Mark a delivery failed with the error, counting the attempt."""
     row = _get(db, delivery_id)

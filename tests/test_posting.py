@@ -187,3 +187,25 @@ async def test_numbers_are_spoken_as_words(settings: Settings, fake_edge: FakeEd
         said = "".join(r.text for r in fake_edge.requests)
         assert "九六幺幺零" in said and "96110" not in said
         assert "96110" in _room_messages(bot.app, "g")[0].text
+
+
+async def test_a_post_interrupted_after_its_text_resends_only_the_voice(
+    settings: Settings, fake_edge: FakeEdge
+) -> None:
+    async with running(settings) as bot:
+        with session(bot.app[ENGINE]) as db:
+            group = Group(platform="web", chat_id="g", name="组")
+            db.add(group)
+            db.flush()
+            # The text went out and was recorded, then the bot was killed before the voice.
+            row = Delivery(lesson_slug="telecom-fraud", group_id=group.id or 0,
+                           occurrence=utcnow(), text_message_id="earlier-text")
+            db.add(row)
+            db.flush()
+            delivery_id = row.id or 0
+        await bot.app[POSTER].post(delivery_id)
+        [voice] = _room_messages(bot.app, "g")
+        assert voice.audio_url and "微党课" not in voice.text
+        [delivery] = _deliveries(bot.app)
+        assert delivery.status == DeliveryStatus.SENT
+        assert delivery.text_message_id == "earlier-text" and delivery.audio_message_id
