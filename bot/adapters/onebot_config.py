@@ -1,0 +1,112 @@
+"""OneBot v11 settings: YEHUA_ONEBOT_* read from the environment, checked at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bot.settings import SettingsError
+
+T = TypeVar("T")
+
+PREFIX = "YEHUA_ONEBOT_"
+TOKEN = "YEHUA_ONEBOT_ACCESS_TOKEN"
+ALLOW_NO_TOKEN = "YEHUA_ONEBOT_ALLOW_NO_TOKEN"
+# Any of these set means the platform is meant to be on (optional knobs alone do not count).
+SWITCHES = ("YEHUA_ONEBOT_API_ROOT", TOKEN, "YEHUA_ONEBOT_SECRET", "YEHUA_ONEBOT_SELF_ID")
+VOICE_MODES = ("base64", "url")
+TOKEN_EXPECTED = (
+    "a non-empty access token, the same one NapCat/Lagrange is configured with: on 2025-09-05 "
+    "OneBot endpoints left open without a token were hijacked to post illegal content into "
+    f"QQ groups. Only if both sides are on a closed network, set {ALLOW_NO_TOKEN}=true")
+
+
+@dataclass(frozen=True)
+class OneBotConfig:
+    """How to reach the OneBot implementation (NapCat, Lagrange) and how to trust it."""
+
+    access_token: str
+    api_root: str = ""  # its HTTP API, e.g. http://127.0.0.1:3000; empty: reverse WS only
+    secret: str = ""  # the HMAC key signing HTTP POST events (X-Signature)
+    self_id: str = ""  # the bot's QQ number; set: other accounts are refused
+    allow_no_token: bool = False
+    voice: str = "base64"  # record segments carry the MP3 itself, or a URL under /media/
+    timeout: float = 30.0  # seconds one API call may take (voice goes through ffmpeg)
+    sends_per_second: float = 5.0
+    flood_pause: float = 5.0  # seconds every send waits after QQ says "too fast"
+
+
+def _read(env: Mapping[str, str], name: str, default: T, convert: Callable[[str], T],
+          expected: str) -> T:
+    raw = env.get(name, "")
+    if not raw.strip():
+        return default
+    try:
+        return convert(raw.strip())
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(name, expected, raw) from exc
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
+
+
+def _http_root(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError(raw)
+    return raw.rstrip("/")
+
+
+def _qq(raw: str) -> str:
+    if not raw.isascii() or not raw.isdigit():
+        raise ValueError(raw)
+    return raw
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def check(raw: str) -> str:
+        if raw.lower() not in choices:
+            raise ValueError(raw)
+        return raw.lower()
+
+    return check
+
+
+def _positive(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(raw)
+    return value
+
+
+def load_config(env: Mapping[str, str]) -> OneBotConfig | None:
+    """The OneBot settings, or None when none of its credentials is set (platform off)."""
+    allow = _read(env, ALLOW_NO_TOKEN, False, _boolean, "true or false")
+    if not allow and not any(env.get(name, "").strip() for name in SWITCHES):
+        return None
+    token = env.get(TOKEN, "").strip()
+    if not token and not allow:
+        raise SettingsError(TOKEN, TOKEN_EXPECTED, "")
+    d = OneBotConfig(access_token="")
+    return OneBotConfig(
+        access_token=token,
+        api_root=_read(env, "YEHUA_ONEBOT_API_ROOT", d.api_root, _http_root,
+                       "the http:// URL of NapCat's HTTP server, e.g. http://127.0.0.1:3000"),
+        secret=env.get("YEHUA_ONEBOT_SECRET", "").strip(),
+        self_id=_read(env, "YEHUA_ONEBOT_SELF_ID", d.self_id, _qq, "the bot's QQ number"),
+        allow_no_token=allow,
+        voice=_read(env, "YEHUA_ONEBOT_VOICE", d.voice, _choice(VOICE_MODES),
+                    "base64 or url"),
+        timeout=_read(env, "YEHUA_ONEBOT_TIMEOUT", d.timeout, _positive,
+                      "a number of seconds > 0"),
+        sends_per_second=_read(env, "YEHUA_ONEBOT_SENDS_PER_SECOND", d.sends_per_second,
+                               _positive, "a number of messages per second > 0"),
+        flood_pause=_read(env, "YEHUA_ONEBOT_FLOOD_PAUSE", d.flood_pause, _positive,
+                          "a number of seconds > 0"),
+    )
