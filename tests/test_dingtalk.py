@@ -22,7 +22,7 @@ from bot.adapters.dingtalk import (
     parse_message,
     sign,
 )
-from bot.adapters.robot_common import Robot, split_text
+from bot.adapters.robot_common import Robot, split_for_robot
 from bot.messages import IncomingMessage, OutgoingAudio, OutgoingText
 from bot.settings import SettingsError
 from tests.fakes.dingtalk import FakeDingTalk, fake_dingtalk, serve
@@ -158,10 +158,10 @@ async def test_a_long_text_goes_in_pieces_cut_at_sentence_ends(tmp_path: Path) -
 
 def test_text_without_sentence_ends_is_cut_where_it_must() -> None:
     text = "路" * 20_000
-    pieces = split_text(text, MAX_PIECE_BYTES)
+    pieces = split_for_robot(text, MAX_PIECE_BYTES)
     assert "".join(pieces) == text and len(pieces) == 4
     assert all(len(piece.encode()) <= MAX_PIECE_BYTES for piece in pieces)
-    assert split_text("  乡亲们好！\n", MAX_PIECE_BYTES) == ["乡亲们好！"]
+    assert split_for_robot("  乡亲们好！\n", MAX_PIECE_BYTES) == ["乡亲们好！"]
 
 
 async def test_too_fast_asks_to_wait_and_a_retry_posts_no_piece_twice(tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ from bot.adapters.onebot_wire import (
     parse_cq,
     signature,
     signature_ok,
-    split_text,
     voice_of,
 )
+from bot.adapters.splitting import split_text
 from bot.settings import SettingsError
 
 DATA = Path(__file__).parent / "data" / "onebot"

@@ -27,7 +27,7 @@ from bot.adapters.robot_common import (
     read_seconds,
     read_url,
     same_secret,
-    split_text,
+    split_for_robot,
 )
 from bot.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.settings import SettingsError
@@ -145,7 +145,7 @@ class DingTalkAdapter(RobotAdapter):
     def _payloads(self, message: OutgoingMessage) -> list[dict[str, Any]]:
         match message:
             case OutgoingText(text=text, mention=mention):
-                pieces = split_text(text, MAX_PIECE_BYTES)
+                pieces = split_for_robot(text, MAX_PIECE_BYTES)
                 payloads: list[dict[str, Any]] = [
                     {"msgtype": "text", "text": {"content": piece}} for piece in pieces]
                 # Members from outside the organisation have no staff id a robot can @.

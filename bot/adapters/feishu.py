@@ -33,7 +33,7 @@ from bot.adapters.robot_common import (
     read_body,
     read_seconds,
     read_url,
-    split_text,
+    split_for_robot,
 )
 from bot.messages import OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.settings import SettingsError
@@ -131,7 +131,7 @@ class FeishuAdapter(RobotAdapter):
     def _payloads(self, message: OutgoingMessage) -> list[dict[str, Any]]:
         match message:
             case OutgoingText(text=text, mention=mention):
-                pieces = split_text(text, MAX_PIECE_BYTES)
+                pieces = split_for_robot(text, MAX_PIECE_BYTES)
                 if mention and pieces:
                     pieces[0] = f'<at user_id="{mention}"></at> {pieces[0]}'
                 return [{"msg_type": "text", "content": {"text": piece}} for piece in pieces]

@@ -30,11 +30,11 @@ from bot.adapters.onebot_wire import (
     parse_event,
     record_segment,
     reply_segment,
-    split_text,
     text_segment,
     voice_of,
 )
 from bot.adapters.onebot_ws import MAX_FRAME, ReverseConnection
+from bot.adapters.splitting import split_text
 from bot.db import session
 from bot.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.models import Group

@@ -13,8 +13,6 @@ from bot.messages import IncomingMessage
 
 PLATFORM = "onebot"
 ROLES = ("owner", "admin", "member")
-SENTENCE_ENDS = "。！？!?"
-CLOSERS = "”’」』）)】"
 # Failures QQ implementations report when the account sends too fast or is under risk control
 # (风控). No implementation documents a retcode for it: NapCat passes QQ's own wording through
 # (retcode 200 over HTTP, 1200 over WebSocket), go-cqhttp answers SEND_MSG_API_ERROR.
@@ -215,24 +213,3 @@ def _seconds(text: str, default: float) -> float:
     return float(match.group(1)) if match else default
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` characters, cut after 。！？, else at a newline, else hard."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind(mark) for mark in SENTENCE_ENDS) + 1
-        while 0 < cut < limit and window[cut] in CLOSERS:
-            cut += 1
-        if cut <= 0:
-            cut = window.rfind("\n") + 1
-        if cut <= 0:
-            cut = limit
-        piece, rest = rest[:cut].rstrip(), rest[cut:].lstrip("\n")
-        if piece:
-            pieces.append(piece)
-    if not pieces:
-        return [rest]
-    if rest.strip():
-        pieces.append(rest.rstrip())
-    return pieces

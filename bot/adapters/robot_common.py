@@ -20,12 +20,11 @@ from sqlalchemy.engine import Engine
 
 from bot import texts
 from bot.adapters import AdapterError, EventHandler
+from bot.adapters.splitting import split_text
 from bot.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
-SENTENCE_ENDS = "。！？!?"
-CLOSING_QUOTES = "”’」』）)\"'"
 POST_TIMEOUT = 15.0
 
 
@@ -91,36 +90,9 @@ def json_size(text: str) -> int:
     return len(json.dumps(text, ensure_ascii=False).encode()) - 2
 
 
-def _longest_fitting(text: str, max_bytes: int) -> int:
-    low, high = 0, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if json_size(text[:middle]) <= max_bytes:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def split_text(text: str, max_bytes: int) -> list[str]:
-    """Pieces of at most `max_bytes` in a JSON body, cut after 。！？, else at a newline."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while json_size(rest) > max_bytes:
-        fit = max(_longest_fitting(rest, max_bytes), 1)
-        head = rest[:fit]
-        cut = max(head.rfind(mark) for mark in SENTENCE_ENDS) + 1
-        while 0 < cut < fit and head[cut] in CLOSING_QUOTES:
-            cut += 1
-        if cut <= 0:
-            cut = head.rfind("\n")
-        if cut <= 0:
-            cut = fit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
+def split_for_robot(text: str, max_bytes: int) -> list[str]:
+    """Pieces that fit `max_bytes` in a JSON body, cut at sentence ends where possible."""
+    return split_text(text, max_bytes, json_size)
 
 
 def audio_link(base_url: str, path: Path, duration_s: float) -> tuple[str, str]:

@@ -7,57 +7,20 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from bot.adapters.splitting import split_text, utf8_len
 from bot.messages import IncomingMessage, OutgoingText
 
 PLATFORM = "wecom"
 TEXT_LIMIT = 2048  # bytes of UTF-8, as WeCom counts
 MARKDOWN_LIMIT = 4096
-SENTENCE_END = re.compile(r"[。！？!?…]+[”’」』）)\]】]*")
-CLAUSE_END = re.compile(r"[；;，,、：:]")
 _LEADING_MENTION = re.compile(r"\A\s*[@＠]\S*\s*")
 _HEADLINE_BYTES = 200
 _UNSAFE_XML = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
-def utf8_len(text: str) -> int:
-    """How many bytes WeCom counts for `text`."""
-    return len(text.encode())
-
-
-def _fit(text: str, limit: int) -> int:
-    """How many leading characters of `text` fit in `limit` bytes (never half a character)."""
-    low, high = 0, min(len(text), limit)
-    while low < high:  # the prefix's byte length grows with its length: bisect
-        middle = (low + high + 1) // 2
-        if utf8_len(text[:middle]) <= limit:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _cut(head: str) -> int:
-    """Where to end a piece within `head`: a sentence end, else a newline, else a clause."""
-    floor = len(head) // 4  # a cut earlier than this would leave a needlessly short piece
-    for pattern in (SENTENCE_END, re.compile("\n"), CLAUSE_END, re.compile(r"\s")):
-        ends = [m.end() for m in pattern.finditer(head) if m.end() > floor]
-        if ends:
-            return ends[-1]
-    return len(head)
-
-
 def split_by_bytes(text: str, limit: int) -> list[str]:
     """`text` in pieces of at most `limit` UTF-8 bytes, cut at sentence ends where possible."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while utf8_len(rest) > limit:
-        head = rest[: _fit(rest, limit)]
-        cut = _cut(head) or 1
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return [piece for piece in pieces if piece]
+    return split_text(text, limit, utf8_len)
 
 
 def _markdown_headline(text: str) -> str:
