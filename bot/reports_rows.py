@@ -118,7 +118,10 @@ def _changes(conn: Connection, ids: list[int]) -> dict[int, dict[SuggestionStatu
     rows = conn.execute(sa_select(col(SuggestionChange.suggestion_id),
                                   col(SuggestionChange.to_status),
                                   col(SuggestionChange.created_at))
-                        .where(col(SuggestionChange.suggestion_id).in_(ids))
+                        .where(col(SuggestionChange.suggestion_id).in_(ids),
+                               # a merge is recorded as a step that keeps the status
+                               col(SuggestionChange.from_status)
+                               != col(SuggestionChange.to_status))
                         .order_by(col(SuggestionChange.id)))
     found: dict[int, dict[SuggestionStatus, datetime]] = {}
     for sid, status, at in rows:
