@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from bot.adapters import Adapter
 from bot.adapters.web import WebChatAdapter
+from bot.admin import setup_admin
 from bot.commands import build_router
 from bot.db import open_database, session
 from bot.demo import seed_demo
@@ -133,6 +134,8 @@ def create_app(settings: Settings) -> web.Application:
 
     app[SETTINGS], app[ENGINE], app[LIBRARY] = settings, engine, library
     app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
+    setup_admin(app, engine=engine, outbox=outbox, poster=poster, scheduler=scheduler,
+                settings=settings)
     app.cleanup_ctx.append(_lifecycle)
     return app
 

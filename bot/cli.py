@@ -198,4 +198,4 @@ def main() -> None:
     app()
 
 
-from bot import cli_report  # noqa: E402, F401  (its @app.command adds `yehua report`)
+from bot import cli_report, cli_users  # noqa: E402, F401  (they add `yehua report`, `yehua users`)

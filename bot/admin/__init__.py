@@ -1,0 +1,195 @@
+"""The secretary's and facilitator's web console under /admin: sign-in and every page."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+from aiohttp import web
+from aiohttp.web_urldispatcher import StaticResource
+from sqlalchemy.engine import Engine
+
+from bot import texts
+from bot.admin import (
+    calendar,
+    dashboard,
+    groups,
+    lessons,
+    reports,
+    suggestions,
+    talks,
+    users,
+)
+from bot.admin.auth import (
+    SESSION_COOKIE,
+    TOKEN_MAX,
+    authenticate,
+    end_session,
+    start_session,
+    tokens_match,
+)
+from bot.admin.core import (
+    CONSOLE,
+    COOKIE_PATH,
+    Console,
+    Viewer,
+    console_of,
+    console_path,
+    field_text,
+    local_time,
+    page,
+    redirect,
+    render_plain,
+    secure_cookies,
+    viewer_of,
+)
+from bot.db import session
+from bot.models import ConsoleUser, Role
+from bot.outbox import Outbox
+from bot.posting import LessonPoster
+from bot.reports import percent
+from bot.settings import Settings
+from scheduler.service import Scheduler
+
+__all__ = ["CONSOLE", "Console", "setup_admin"]
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+LOGIN_COOKIE = "yehua_login"  # the sign-in form's CSRF token, before there is a session
+LOGIN_PATH = "/admin/login"
+PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, reports, groups, users)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                               "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def setup_admin(app: web.Application, *, engine: Engine, outbox: Outbox, poster: LessonPoster,
+                scheduler: Scheduler, settings: Settings) -> None:
+    """Register every console route under /admin, its templates and its stylesheet."""
+    console = Console(engine=engine, outbox=outbox, poster=poster, scheduler=scheduler,
+                      settings=settings, templates=_templates(settings))
+    app[CONSOLE] = console
+    app.router.add_get(LOGIN_PATH, _login_page)
+    app.router.add_post(LOGIN_PATH, _login)
+    app.router.add_post("/admin/logout", _logout)
+    for module in PAGE_MODULES:
+        routes = module.routes
+        if isinstance(routes, web.RouteTableDef):
+            app.router.add_routes(routes)
+        else:
+            routes(app.router)
+    if not any(isinstance(r, StaticResource) and r.canonical == "/static"
+               for r in app.router.resources()):
+        app.router.add_static("/static/", WEB_DIR / "static")
+    app.on_response_prepare.append(_security_headers)
+    app.on_shutdown.append(_stop_jobs)
+
+
+def _templates(settings: Settings) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["local"] = functools.partial(local_time, default_zone=settings.timezone)
+    env.filters["percent"] = percent
+    css = (WEB_DIR / "static" / "admin.css").read_bytes()
+    js = (WEB_DIR / "static" / "admin.js").read_bytes()
+    env.globals.update(texts=texts, v=hashlib.sha256(css + js).hexdigest()[:10],
+                       role_labels=texts.ADMIN_ROLE_LABELS)
+    return env
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith("/admin"):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+
+
+async def _stop_jobs(app: web.Application) -> None:
+    await app[CONSOLE].jobs.close()
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a console path of this site: never another host, never the sign-in page."""
+    if not value:
+        return "/admin"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not console_path(value) or value.startswith(LOGIN_PATH):
+        return "/admin"
+    return value
+
+
+def _login_form(request: web.Request, *, username: str = "", error: str | None = None,
+                status: int = 200) -> web.Response:
+    # Reused while the browser has one, so two open sign-in tabs both still work.
+    token = request.cookies.get(LOGIN_COOKIE) or ""
+    if not 32 <= len(token) <= TOKEN_MAX:
+        token = secrets.token_urlsafe(32)
+    response = render_plain(request, "admin/login.html", status=status, csrf_token=token,
+                            username=username, error=error,
+                            next=_safe_next(request.query.get("next")))
+    response.set_cookie(LOGIN_COOKIE, token, path=LOGIN_PATH, httponly=True, samesite="Lax",
+                        secure=secure_cookies(request))
+    return response
+
+
+async def _login_page(request: web.Request) -> web.StreamResponse:
+    if viewer_of(request) is not None:
+        raise web.HTTPFound(_safe_next(request.query.get("next")))
+    return _login_form(request)
+
+
+def _check_password(console: Console, username: str, password: str) -> str | None:
+    """A new session token for a right password (argon2 is slow: run in a thread)."""
+    with session(console.engine) as db:
+        user: ConsoleUser | None = authenticate(db, username, password)
+        return start_session(db, user, console.clock()) if user is not None else None
+
+
+async def _login(request: web.Request) -> web.StreamResponse:
+    console = console_of(request)
+    data = await request.post()
+    expected, given = request.cookies.get(LOGIN_COOKIE), data.get("csrf_token")
+    if not expected or not tokens_match(expected, given if isinstance(given, str) else None):
+        return render_plain(request, "admin/forbidden.html", status=403,
+                            heading=texts.ADMIN_CSRF_TITLE, message=texts.ADMIN_CSRF_TEXT)
+    username, password = field_text(data, "username", 64), data.get("password")
+    if not isinstance(password, str) or not username or not password:
+        return _login_form(request, username=username, error=texts.ADMIN_LOGIN_EMPTY,
+                           status=400)
+    address, now = request.remote or "", console.clock()
+    if console.limiter.locked(username, address, now):
+        return _login_form(request, username=username, error=texts.ADMIN_LOGIN_LOCKED,
+                           status=429)
+    token = await asyncio.to_thread(_check_password, console, username, password)
+    if token is None:
+        console.limiter.failed(username, address, now)
+        locked = console.limiter.locked(username, address, now)
+        return _login_form(request, username=username, status=429 if locked else 401,
+                           error=texts.ADMIN_LOGIN_LOCKED if locked else texts.ADMIN_LOGIN_WRONG)
+    console.limiter.succeeded(username, address)
+    with session(console.engine) as db:
+        end_session(db, request.cookies.get(SESSION_COOKIE))  # a fresh token on every sign-in
+    next_path = data.get("next")
+    found = web.HTTPFound(_safe_next(next_path if isinstance(next_path, str) else None))
+    found.set_cookie(SESSION_COOKIE, token, path=COOKIE_PATH, httponly=True, samesite="Lax",
+                     secure=secure_cookies(request))
+    found.del_cookie(LOGIN_COOKIE, path=LOGIN_PATH)
+    raise found
+
+
+@page(Role.MEMBER)
+async def _logout(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    with session(console_of(request).engine) as db:
+        end_session(db, request.cookies.get(SESSION_COOKIE))
+    found = redirect(LOGIN_PATH, texts.ADMIN_LOGGED_OUT)
+    found.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+    raise found

@@ -1,0 +1,234 @@
+"""Console pages for the suggestions board: filter, reply and move, file, merge, type voice."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import Session
+
+from bot import texts
+from bot.adapters import AdapterError
+from bot.admin.core import (
+    CONSOLE,
+    Viewer,
+    field_text,
+    form,
+    local_time,
+    page,
+    redirect,
+    render,
+    whole_number,
+)
+from bot.commands_suggestions import award_adoption
+from bot.db import session
+from bot.models import Group, NightTalk, Role, Suggestion, SuggestionStatus
+from bot.notices import notify_status_change
+from bot.points import PointsRules
+from bot.reports_rows import voice_link
+from bot.settings import Settings
+from bot.suggestion_admin import (
+    PER_PAGE,
+    board,
+    duplicates_of,
+    groups,
+    hamlets,
+    is_merge_step,
+    merge_suggestion,
+    page_count,
+    parse_board_filter,
+    room_url,
+    unmerge_suggestion,
+)
+from bot.suggestions import (
+    CATEGORIES,
+    STATUS_LABELS,
+    TRANSITIONS,
+    SuggestionError,
+    change_status,
+    get_suggestion,
+    history,
+    set_category,
+    set_text,
+)
+
+log = logging.getLogger(__name__)
+
+BASE = "/admin/suggestions"
+DEFAULT_ZONE = "Asia/Shanghai"
+MAX_NUMBER = 2**63 - 1  # larger cannot be a row id, on any database
+
+
+def actor(viewer: Viewer) -> tuple[str, str]:
+    """Who a console user is in a suggestion's history: an id of their own, their name."""
+    return f"console:{viewer.user.username}", viewer.user.display_name
+
+
+def points_rules(settings: Settings) -> PointsRules:
+    """The site's points rules, as the chat commands use them."""
+    return PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
+                       adopted=settings.points_adopted)
+
+
+def _number(request: web.Request) -> int:
+    number = whole_number(request.match_info["number"])
+    if number is None or number > MAX_NUMBER:
+        raise web.HTTPNotFound(text=texts.ADMIN_SUG_NOT_FOUND)
+    return number
+
+
+def _choices() -> dict[str, Any]:
+    return {"categories": [(key, label) for key, (label, _words) in CATEGORIES.items()],
+            "statuses": [(status.value, label) for status, label in STATUS_LABELS.items()]}
+
+
+@page(Role.SECRETARY)
+async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """The board: filtered by GET parameters, newest first, one page at a time."""
+    f = parse_board_filter(request.query)
+    number = request.query.get("page", "1")
+    current = int(number) if number.isdigit() and len(number) <= 6 else 1
+    with session(request.app[CONSOLE].engine) as db:
+        rows, total = board(db, f, current, PER_PAGE)
+        if not rows and current > page_count(total, PER_PAGE):  # an old link past the end
+            current = page_count(total, PER_PAGE)
+            rows, total = board(db, f, current, PER_PAGE)
+        group_list = groups(db)
+        names = {g.id: g for g in group_list}
+        hamlet_list = hamlets(db)
+    pages = page_count(total, PER_PAGE)
+    items = [_row(row, names.get(row.group_id), None) for row in rows]
+    return render(request, viewer, "admin/suggestions.html", filter=f, rows=items, total=total,
+                  page=current, pages=pages, groups=group_list, hamlets=hamlet_list,
+                  base=BASE, **_choices())
+
+
+def _row(row: Suggestion, group: Group | None, talk: NightTalk | None) -> dict[str, Any]:
+    timezone = group.timezone if group else DEFAULT_ZONE
+    return {"number": row.id, "when": local_time(row.created_at, timezone),
+            "group": group.name if group else "", "author": row.author_name,
+            "raised_by": row.raised_by_name or "", "hamlet": row.hamlet, "text": row.text,
+            "voice": bool(row.voice_path), "category": CATEGORIES.get(row.category,
+                                                                      (row.category,))[0],
+            "status": row.status.value, "status_label": STATUS_LABELS[row.status],
+            "reply": row.reply or "", "merged_into": row.merged_into,
+            "talk": talk.topic if talk else ""}
+
+
+def _detail(db: Session, number: int) -> dict[str, Any]:
+    try:
+        row = get_suggestion(db, number)
+    except SuggestionError as exc:
+        raise web.HTTPNotFound(text=str(exc)) from exc
+    group = db.get(Group, row.group_id)
+    talk = db.get(NightTalk, row.night_talk_id) if row.night_talk_id else None
+    timezone = group.timezone if group else DEFAULT_ZONE
+    steps = [{"when": local_time(change.created_at, timezone), "actor": change.actor_name,
+              "merge": is_merge_step(change), "from": STATUS_LABELS[change.from_status],
+              "to": STATUS_LABELS[change.to_status], "reply": change.reply}
+             for change in history(db, number)]
+    dupes = [_row(d, group, None) for d in duplicates_of(db, number)]
+    return {"s": _row(row, group, talk), "voice_url": voice_link(row.voice_path),
+            "next_steps": [(s.value, STATUS_LABELS[s]) for s in SuggestionStatus
+                           if s in TRANSITIONS[row.status]],
+            "category_key": row.category, "history": steps, "duplicates": dupes,
+            "group_url": room_url(group)}
+
+
+@page(Role.SECRETARY)
+async def detail_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """One suggestion: its words (or voice), where it stands, what can be done, its history."""
+    number = _number(request)
+    with session(request.app[CONSOLE].engine) as db:
+        context = _detail(db, number)
+    return render(request, viewer, "admin/suggestions_detail.html", base=BASE, **context,
+                  **_choices())
+
+
+@page(Role.SECRETARY)
+async def change_status_action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Move a suggestion with a reply; points on adoption; then the group is told."""
+    number = _number(request)
+    data = await form(request)
+    console = request.app[CONSOLE]
+    to_text = field_text(data, "status", 20)
+    if to_text not in {s.value for s in SuggestionStatus}:
+        raise redirect(f"{BASE}/{number}", texts.ADMIN_SUG_PICK_STATUS, error=True)
+    to = SuggestionStatus(to_text)
+    actor_id, actor_name = actor(viewer)
+    try:
+        with session(console.engine) as db:
+            row = change_status(db, number, to, actor_id=actor_id, actor_name=actor_name,
+                                reply=field_text(data, "reply"))
+            if to is SuggestionStatus.ADOPTED:
+                award_adoption(db, points_rules(console.settings), row)
+            group = db.get(Group, row.group_id)
+    except SuggestionError as exc:
+        raise redirect(f"{BASE}/{number}", str(exc), error=True) from exc
+    flash = texts.ADMIN_SUG_STATUS_DONE.format(number=number, status=STATUS_LABELS[to])
+    if group is not None:
+        try:
+            await notify_status_change(console.outbox, group, row)
+        except AdapterError as exc:
+            log.warning("suggestion %s: telling group %s failed: %s", number, group.id, exc)
+            flash = texts.ADMIN_SUG_NOT_TOLD.format(number=number, status=STATUS_LABELS[to])
+    raise redirect(f"{BASE}/{number}", flash)
+
+
+Edit = Callable[[Session, int, str, Viewer], object]
+
+
+Action = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _edit_action(field: str, edit: Edit, done: str) -> Action:
+    @page(Role.SECRETARY)
+    async def action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        number = _number(request)
+        data = await form(request)
+        try:
+            with session(request.app[CONSOLE].engine) as db:
+                edit(db, number, field_text(data, field), viewer)
+        except SuggestionError as exc:
+            raise redirect(f"{BASE}/{number}", str(exc), error=True) from exc
+        raise redirect(f"{BASE}/{number}", done.format(number=number))
+
+    return action
+
+
+def _set_category(db: Session, number: int, value: str, viewer: Viewer) -> object:
+    return set_category(db, number, value)
+
+
+def _set_text(db: Session, number: int, value: str, viewer: Viewer) -> object:
+    return set_text(db, number, value)
+
+
+def _merge(db: Session, number: int, value: str, viewer: Viewer) -> object:
+    value = value.strip().lstrip("第").rstrip("号").strip()
+    if not value.isdigit() or len(value) > 9:
+        raise SuggestionError(texts.ADMIN_SUG_MERGE_NUMBER)
+    actor_id, actor_name = actor(viewer)
+    return merge_suggestion(db, number, int(value), actor_id=actor_id, actor_name=actor_name)
+
+
+def _unmerge(db: Session, number: int, value: str, viewer: Viewer) -> object:
+    actor_id, actor_name = actor(viewer)
+    return unmerge_suggestion(db, number, actor_id=actor_id, actor_name=actor_name)
+
+
+def routes(router: web.UrlDispatcher) -> None:
+    """Register the board's pages and actions."""
+    router.add_get(BASE, board_page)
+    router.add_get(BASE + "/{number}", detail_page)
+    router.add_post(BASE + "/{number}/status", change_status_action)
+    router.add_post(BASE + "/{number}/category",
+                    _edit_action("category", _set_category, texts.ADMIN_SUG_CATEGORY_DONE))
+    router.add_post(BASE + "/{number}/text",
+                    _edit_action("text", _set_text, texts.ADMIN_SUG_TEXT_DONE))
+    router.add_post(BASE + "/{number}/merge",
+                    _edit_action("into", _merge, texts.ADMIN_SUG_MERGE_DONE))
+    router.add_post(BASE + "/{number}/unmerge",
+                    _edit_action("", _unmerge, texts.ADMIN_SUG_UNMERGE_DONE))

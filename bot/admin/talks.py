@@ -1,0 +1,222 @@
+"""Console pages for night talks: schedule, open, close, cancel; an open one's live list."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import Session
+
+from bot import texts
+from bot.admin.core import CONSOLE, Viewer, form, page, redirect, render
+from bot.db import session
+from bot.models import Group, NightTalk, NightTalkStatus, Role, Suggestion
+from bot.nighttalk_format import local_zone, when_text
+from bot.nighttalks import NightTalkError, NightTalkHost, schedule_night_talk
+from bot.reports_rows import voice_link
+from bot.suggestion_admin import (
+    groups,
+    recent_talks,
+    room_url,
+    talk_counts,
+    talk_size,
+    talk_suggestions_after,
+)
+from bot.suggestions import CATEGORIES, STATUS_LABELS
+
+log = logging.getLogger(__name__)
+
+BASE = "/admin/talks"
+POLL_SECONDS = 3
+FIELDS = ("group", "date", "start", "end", "topic", "place", "host")
+
+Step = Callable[..., Awaitable[NightTalk]]
+
+
+class FormProblem(ValueError):
+    """A schedule form that cannot be read; the message is Chinese and shown above the form."""
+
+
+def _talk_id(request: web.Request) -> int:
+    text = request.match_info["talk"]
+    if not text.isdigit() or len(text) > 9:
+        raise web.HTTPNotFound(text=texts.ADMIN_TALK_NOT_FOUND)
+    return int(text)
+
+
+def _clock(text: str) -> time:
+    try:
+        return time.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise FormProblem(texts.ADMIN_TALK_BAD_TIME.format(text=text)) from exc
+
+
+def talk_times(day_text: str, start_text: str, end_text: str, timezone: str
+               ) -> tuple[datetime, datetime | None]:
+    """The talk's start and end in UTC from the form's local date and times.
+
+    An end earlier than the start is taken to be after midnight.
+    """
+    try:
+        day = date.fromisoformat(day_text.strip())
+    except ValueError as exc:
+        raise FormProblem(texts.ADMIN_TALK_BAD_DATE.format(text=day_text)) from exc
+    zone = local_zone(timezone)
+    starts = datetime.combine(day, _clock(start_text), zone)
+    if not end_text.strip():
+        return starts.astimezone(UTC), None
+    ends = datetime.combine(day, _clock(end_text), zone)
+    if ends <= starts:
+        ends = datetime.combine(day + timedelta(days=1), ends.timetz())
+    return starts.astimezone(UTC), ends.astimezone(UTC)
+
+
+def _describe(talk: NightTalk, group: Group | None, count: int, now: datetime
+              ) -> dict[str, Any]:
+    timezone = group.timezone if group else "Asia/Shanghai"
+    return {"id": talk.id, "topic": talk.topic, "place": talk.place, "host": talk.host,
+            "group": group.name if group else "", "status": talk.status.value,
+            "status_label": texts.NIGHT_STATUS_LABELS[talk.status.value],
+            "when": when_text(talk.starts_at, timezone, now),
+            "until": when_text(talk.ends_at, timezone, now), "count": count,
+            "room_url": room_url(group)}
+
+
+def _item(row: Suggestion) -> dict[str, Any]:
+    """A suggestion as the live list shows it (also its JSON for the poll)."""
+    return {"number": row.id, "author": row.author_name, "raised_by": row.raised_by_name or "",
+            "text": row.text, "voice_url": voice_link(row.voice_path),
+            "category": CATEGORIES.get(row.category, (row.category,))[0],
+            "status": STATUS_LABELS[row.status], "merged": row.merged_into is not None,
+            "url": f"/admin/suggestions/{row.id}"}
+
+
+def _list_context(db: Session, now: datetime) -> dict[str, Any]:
+    talks = recent_talks(db)
+    counts = talk_counts(db, [t.id for t in talks if t.id is not None])
+    group_list = groups(db)
+    by_id = {g.id: g for g in group_list}
+    return {"talks": [_describe(t, by_id.get(t.group_id), counts.get(t.id or 0, 0), now)
+                      for t in talks], "groups": group_list}
+
+
+@page(Role.FACILITATOR)
+async def list_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Night talks to come and past ones, and the form to schedule one."""
+    console = request.app[CONSOLE]
+    with session(console.engine) as db:
+        context = _list_context(db, console.clock())
+    values = dict.fromkeys(FIELDS, "") | {"host": viewer.user.display_name}
+    return render(request, viewer, "admin/talks.html", values=values, error=None, base=BASE,
+                  **context)
+
+
+def _schedule(db: Session, data: Mapping[str, str], created_by: str, now: datetime
+              ) -> NightTalk:
+    group_text = data.get("group", "").strip()
+    group = db.get(Group, int(group_text)) if group_text.isdigit() else None
+    if group is None:
+        raise FormProblem(texts.ADMIN_TALK_PICK_GROUP)
+    starts, ends = talk_times(data.get("date", ""), data.get("start", ""),
+                              data.get("end", ""), group.timezone)
+    return schedule_night_talk(db, group=group, topic=data.get("topic", ""), starts_at=starts,
+                               ends_at=ends, place=data.get("place", "").strip() or group.hamlet,
+                               host=data.get("host", ""), created_by=created_by, now=now)
+
+
+@page(Role.FACILITATOR)
+async def schedule_action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Schedule a talk from the form; the group gets the announcement at once."""
+    console = request.app[CONSOLE]
+    raw = await form(request)
+    data = {name: str(raw.get(name, ""))[:200] for name in FIELDS}
+    try:
+        with session(console.engine) as db:
+            talk = _schedule(db, data, f"console:{viewer.user.username}", console.clock())
+    except (FormProblem, NightTalkError) as exc:
+        with session(console.engine) as db:
+            context = _list_context(db, console.clock())
+        return render(request, viewer, "admin/talks.html", status=400, values=data,
+                      error=str(exc), base=BASE, **context)
+    assert talk.id is not None
+    log.info("night talk %s scheduled from the console by %s", talk.id, viewer.user.username)
+    # A failed post is logged and kept on the announce timer by the host; the talk stands.
+    await NightTalkHost(console.engine, console.outbox).announce(talk.id, now=console.clock())
+    console.scheduler.rearm()
+    raise redirect(f"{BASE}/{talk.id}", texts.ADMIN_TALK_SCHEDULED.format(id=talk.id))
+
+
+def _detail(db: Session, talk_id: int, now: datetime) -> dict[str, Any]:
+    talk = db.get(NightTalk, talk_id)
+    if talk is None:
+        raise web.HTTPNotFound(text=texts.ADMIN_TALK_NOT_FOUND)
+    group = db.get(Group, talk.group_id)
+    rows = talk_suggestions_after(db, talk_id)
+    items = [_item(row) for row in rows]
+    return {"talk": _describe(talk, group, len(rows), now), "items": items,
+            "last": rows[-1].id if rows else 0,
+            "live": talk.status == NightTalkStatus.OPEN, "poll_seconds": POLL_SECONDS,
+            "can_open": talk.status == NightTalkStatus.SCHEDULED,
+            "can_close": talk.status == NightTalkStatus.OPEN,
+            "can_cancel": talk.status == NightTalkStatus.SCHEDULED}
+
+
+@page(Role.FACILITATOR)
+async def detail_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """One night talk: its facts, its buttons, and its suggestions (live while it is open)."""
+    console = request.app[CONSOLE]
+    with session(console.engine) as db:
+        context = _detail(db, _talk_id(request), console.clock())
+    return render(request, viewer, "admin/talks_detail.html", base=BASE, **context)
+
+
+@page(Role.FACILITATOR)
+async def live_feed(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """JSON for the live list: the talk's status and its suggestions after `after`."""
+    talk_id = _talk_id(request)
+    after_text = request.query.get("after", "0")
+    after = int(after_text) if after_text.isdigit() and len(after_text) <= 9 else 0
+    with session(request.app[CONSOLE].engine) as db:
+        talk = db.get(NightTalk, talk_id)
+        if talk is None:
+            raise web.HTTPNotFound(text=texts.ADMIN_TALK_NOT_FOUND)
+        rows = talk_suggestions_after(db, talk_id, after)
+        total = talk_size(db, talk_id)
+    return web.json_response(
+        {"status": talk.status.value, "status_label": texts.NIGHT_STATUS_LABELS[talk.status.value],
+         "count": total, "suggestions": [_item(row) for row in rows]},
+        headers={"Cache-Control": "no-store"})
+
+
+def _step_action(step_name: str, done: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @page(Role.FACILITATOR)
+    async def action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        talk_id = _talk_id(request)
+        await form(request)
+        console = request.app[CONSOLE]
+        host = NightTalkHost(console.engine, console.outbox)
+        step: Step = getattr(host, step_name)
+        try:
+            await step(talk_id, now=console.clock())
+        except NightTalkError as exc:
+            raise redirect(f"{BASE}/{talk_id}", str(exc), error=True) from exc
+        log.info("night talk %s: %s from the console by %s", talk_id, step_name,
+                 viewer.user.username)
+        console.scheduler.rearm()
+        raise redirect(f"{BASE}/{talk_id}", done.format(id=talk_id))
+
+    return action
+
+
+def routes(router: web.UrlDispatcher) -> None:
+    """Register the night-talk pages and actions."""
+    router.add_get(BASE, list_page)
+    router.add_post(BASE, schedule_action)
+    router.add_get(BASE + "/{talk}", detail_page)
+    router.add_get(BASE + "/{talk}/live", live_feed)
+    router.add_post(BASE + "/{talk}/open", _step_action("open", texts.ADMIN_TALK_OPENED))
+    router.add_post(BASE + "/{talk}/close", _step_action("close", texts.ADMIN_TALK_CLOSED))
+    router.add_post(BASE + "/{talk}/cancel", _step_action("cancel", texts.ADMIN_TALK_CANCELLED))
