@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from playwright.async_api import Browser, async_playwright
 
 from bot.app import create_app
 from bot.settings import DEFAULT_LESSONS_DIR, Settings
@@ -48,6 +49,37 @@ def lessons_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "lessons"
     shutil.copytree(DEFAULT_LESSONS_DIR, folder)
     return folder
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_CHROMIUM = os.path.exists(CHROMIUM)
+# Debian's chromium as root, headless, with nothing reaching out to the internet (STYLE trap 9).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--autoplay-policy=no-user-gesture-required", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@asynccontextmanager
+async def launch_chromium(args: list[str] | None = None) -> AsyncIterator[Browser]:
+    """Debian's chromium through Playwright; skipped where it is missing, except in CI."""
+    if not HAVE_CHROMIUM:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: .ci/run must install it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM,
+                                           args=args or CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    """A headless browser for one test."""
+    async with launch_chromium() as browser:
+        yield browser
 
 
 @dataclass

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
-import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from bot.settings import Settings
 from tests.conftest import running
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HAVE_CHROMIUM = os.path.exists(CHROMIUM)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: .ci/run must install it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        await browser.close()
-
 
 async def test_member_joins_demo_room_hears_the_lesson_posts_and_sees_history_after_reload(
-    settings: Settings, browser: Browser
+    settings: Settings, chromium: Browser
 ) -> None:
     settings = replace(settings, demo=True, demo_delay=2)
     async with running(settings) as bot:
-        page = await browser.new_page()
+        page = await chromium.new_page()
         await page.goto(bot.url + "/")
         await expect(page.get_by_text("示范屋场").first).to_be_visible()
         await page.get_by_role("link", name="示范屋场").first.click()

@@ -3,11 +3,7 @@ from the calendar, a role changed on the groups page, and the same pages on a ph
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlmodel import select
 
 from bot.app import ENGINE
@@ -18,19 +14,6 @@ from scheduler.models import DeliveryStatus
 from tests.conftest import RunningApp
 from tests.test_admin_auth import PASSWORD, add_account, add_group, console_app
 from tests.test_admin_pages import S, add_delivery, add_suggestions
-from tests.test_browser import ARGS, CHROMIUM, HAVE_CHROMIUM
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: .ci/run must install it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 def prepare_village(bot: RunningApp) -> tuple[int, int]:

@@ -4,33 +4,17 @@ room open in another tab is told; each report downloads and opens; a night talk 
 from __future__ import annotations
 
 import csv
-import os
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import docx
 import openpyxl
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bot.settings import Settings
 from tests.conftest import running
 from tests.test_admin_suggestions import PASSWORD, SECRETARY_LOGIN, prepare_console
-from tests.test_browser import ARGS, CHROMIUM, HAVE_CHROMIUM
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: .ci/run must install it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 async def sign_in(page: Page, url: str) -> None:

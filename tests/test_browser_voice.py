@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlmodel import col, select
 
 from bot.app import ENGINE, OUTBOX, WEBCHAT
@@ -19,31 +17,16 @@ from bot.nighttalks import NightTalkHost, schedule_night_talk
 from bot.settings import Settings
 from lessons.audio import probe
 from scheduler.dbtypes import utcnow
-from tests.conftest import RunningApp, running
-from tests.test_browser import ARGS, CHROMIUM, HAVE_CHROMIUM
+from tests.conftest import CHROMIUM_ARGS, RunningApp, launch_chromium, running
 
 ROOM = "fengshu"
 START = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
 FAKE_MICROPHONE = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 
-@asynccontextmanager
-async def launch(args: list[str]) -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: .ci/run must install it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with launch([*ARGS, *FAKE_MICROPHONE]) as browser:
+    async with launch_chromium([*CHROMIUM_ARGS, *FAKE_MICROPHONE]) as browser:
         yield browser
 
 
@@ -165,7 +148,7 @@ async def test_pressing_listened_under_a_lesson_says_so_in_the_group(
 
 
 async def test_a_refused_microphone_gets_a_clear_chinese_message(bot: RunningApp) -> None:
-    async with launch([*ARGS, "--use-fake-device-for-media-stream",
+    async with launch_chromium([*CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
                        "--deny-permission-prompts"]) as browser:
         page = await enter(browser, bot, "张大爷")
         await page.get_by_test_id("record-button").click()
