@@ -73,8 +73,9 @@ class Settings:
         return ZoneInfo(self.timezone)
 
 
-def _read(env: Mapping[str, str], name: str, default: T, convert: Callable[[str], T],
-          expected: str) -> T:
+def read_setting(env: Mapping[str, str], name: str, default: T, convert: Callable[[str], T],
+                 expected: str) -> T:
+    """One variable converted, its default when unset or blank; SettingsError names it."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -84,7 +85,8 @@ def _read(env: Mapping[str, str], name: str, default: T, convert: Callable[[str]
         raise SettingsError(name, expected, raw) from exc
 
 
-def _boolean(raw: str) -> bool:
+def boolean(raw: str) -> bool:
+    """true/false, yes/no, on/off, 1/0."""
     value = raw.lower()
     if value in {"1", "true", "yes", "on"}:
         return True
@@ -114,7 +116,8 @@ def _at_least_one(raw: str) -> int:
     return value
 
 
-def _positive_float(raw: str) -> float:
+def positive_float(raw: str) -> float:
+    """A number above zero."""
     value = float(raw)
     if value <= 0:
         raise ValueError(raw)
@@ -129,9 +132,10 @@ def _zone(raw: str) -> str:
     return raw
 
 
-def _pattern(pattern: re.Pattern[str]) -> Callable[[str], str]:
+def matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    """A converter accepting only values that match `pattern`."""
     def check(raw: str) -> str:
-        if not pattern.match(raw):
+        if not pattern.fullmatch(raw):
             raise ValueError(raw)
         return raw
 
@@ -144,7 +148,8 @@ def _ws_url(raw: str) -> str:
     return raw
 
 
-def _http_url(raw: str) -> str:
+def http_url(raw: str) -> str:
+    """An http(s) URL without its trailing slash."""
     if not raw.startswith(("http://", "https://")):
         raise ValueError(raw)
     return raw.rstrip("/")
@@ -160,48 +165,52 @@ def _log_level(raw: str) -> str:
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping, raising SettingsError on the first bad value."""
     d = Settings()
+
+    def read(name: str, default: T, convert: Callable[[str], T], expected: str) -> T:
+        return read_setting(env, name, default, convert, expected)
+
     extra = {k: v for k, v in env.items() if k.startswith("YEHUA_")}
     return Settings(
-        data_dir=_read(env, "YEHUA_DATA_DIR", d.data_dir, Path, "a folder path"),
-        database_url=_read(env, "YEHUA_DATABASE_URL", d.database_url, str,
+        data_dir=read("YEHUA_DATA_DIR", d.data_dir, Path, "a folder path"),
+        database_url=read("YEHUA_DATABASE_URL", d.database_url, str,
                            "an SQLAlchemy URL such as postgresql+psycopg://user@host/db"),
-        host=_read(env, "YEHUA_HOST", d.host, str, "a host name or IP address"),
-        port=_read(env, "YEHUA_PORT", d.port, _port, "a port number 0–65535"),
-        public_url=_read(env, "YEHUA_PUBLIC_URL", d.public_url, _http_url,
+        host=read("YEHUA_HOST", d.host, str, "a host name or IP address"),
+        port=read("YEHUA_PORT", d.port, _port, "a port number 0–65535"),
+        public_url=read("YEHUA_PUBLIC_URL", d.public_url, http_url,
                          "an http:// or https:// URL such as https://yehua.example.cn"),
-        timezone=_read(env, "YEHUA_TIMEZONE", d.timezone, _zone,
+        timezone=read("YEHUA_TIMEZONE", d.timezone, _zone,
                        "an IANA time zone such as Asia/Shanghai"),
-        lessons_dir=_read(env, "YEHUA_LESSONS_DIR", d.lessons_dir, Path, "a folder path"),
-        log_level=_read(env, "YEHUA_LOG_LEVEL", d.log_level, _log_level,
+        lessons_dir=read("YEHUA_LESSONS_DIR", d.lessons_dir, Path, "a folder path"),
+        log_level=read("YEHUA_LOG_LEVEL", d.log_level, _log_level,
                         "DEBUG, INFO, WARNING or ERROR"),
-        demo=_read(env, "YEHUA_DEMO", d.demo, _boolean, "true or false"),
-        demo_delay=_read(env, "YEHUA_DEMO_DELAY", d.demo_delay, _positive_int,
+        demo=read("YEHUA_DEMO", d.demo, boolean, "true or false"),
+        demo_delay=read("YEHUA_DEMO_DELAY", d.demo_delay, _positive_int,
                          "a whole number of seconds ≥ 0"),
-        grace_minutes=_read(env, "YEHUA_GRACE_MINUTES", d.grace_minutes, _positive_int,
+        grace_minutes=read("YEHUA_GRACE_MINUTES", d.grace_minutes, _positive_int,
                             "a whole number of minutes ≥ 0"),
-        prerender_hours=_read(env, "YEHUA_PRERENDER_HOURS", d.prerender_hours, _positive_int,
+        prerender_hours=read("YEHUA_PRERENDER_HOURS", d.prerender_hours, _positive_int,
                               "a whole number of hours ≥ 0"),
-        tts_endpoint=_read(env, "YEHUA_TTS_ENDPOINT", d.tts_endpoint, _ws_url,
+        tts_endpoint=read("YEHUA_TTS_ENDPOINT", d.tts_endpoint, _ws_url,
                            "a websocket URL starting with ws:// or wss://"),
-        tts_voice=_read(env, "YEHUA_TTS_VOICE", d.tts_voice, str,
+        tts_voice=read("YEHUA_TTS_VOICE", d.tts_voice, str,
                         "an edge-tts voice such as zh-CN-YunyangNeural"),
-        tts_rate=_read(env, "YEHUA_TTS_RATE", d.tts_rate, _pattern(PROSODY_PERCENT),
+        tts_rate=read("YEHUA_TTS_RATE", d.tts_rate, matching(PROSODY_PERCENT),
                        "a signed percentage such as -10%"),
-        tts_volume=_read(env, "YEHUA_TTS_VOLUME", d.tts_volume, _pattern(PROSODY_PERCENT),
+        tts_volume=read("YEHUA_TTS_VOLUME", d.tts_volume, matching(PROSODY_PERCENT),
                          "a signed percentage such as +15%"),
-        tts_pitch=_read(env, "YEHUA_TTS_PITCH", d.tts_pitch, _pattern(PROSODY_HZ),
+        tts_pitch=read("YEHUA_TTS_PITCH", d.tts_pitch, matching(PROSODY_HZ),
                         "a signed pitch in Hz such as -2Hz"),
-        tts_timeout=_read(env, "YEHUA_TTS_TIMEOUT", d.tts_timeout, _positive_float,
+        tts_timeout=read("YEHUA_TTS_TIMEOUT", d.tts_timeout, positive_float,
                           "a number of seconds > 0"),
-        tts_concurrency=_read(env, "YEHUA_TTS_CONCURRENCY", d.tts_concurrency, _at_least_one,
+        tts_concurrency=read("YEHUA_TTS_CONCURRENCY", d.tts_concurrency, _at_least_one,
                               "a whole number ≥ 1"),
-        espeak=_read(env, "YEHUA_ESPEAK", d.espeak, _boolean, "true or false"),
-        flavour=_read(env, "YEHUA_FLAVOUR", d.flavour, _boolean, "true or false"),
-        points_listen=_read(env, "YEHUA_POINTS_LISTEN", d.points_listen, _positive_int,
+        espeak=read("YEHUA_ESPEAK", d.espeak, boolean, "true or false"),
+        flavour=read("YEHUA_FLAVOUR", d.flavour, boolean, "true or false"),
+        points_listen=read("YEHUA_POINTS_LISTEN", d.points_listen, _positive_int,
                             "a whole number of points ≥ 0"),
-        points_suggest=_read(env, "YEHUA_POINTS_SUGGEST", d.points_suggest, _positive_int,
+        points_suggest=read("YEHUA_POINTS_SUGGEST", d.points_suggest, _positive_int,
                              "a whole number of points ≥ 0"),
-        points_adopted=_read(env, "YEHUA_POINTS_ADOPTED", d.points_adopted, _positive_int,
+        points_adopted=read("YEHUA_POINTS_ADOPTED", d.points_adopted, _positive_int,
                              "a whole number of points ≥ 0"),
         extra=extra,
     )

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bot.settings import SettingsError
+from bot.settings import SettingsError, boolean, http_url, read_setting
 
 T = TypeVar("T")
 
@@ -37,32 +37,6 @@ class OneBotConfig:
     flood_pause: float = 5.0  # seconds every send waits after QQ says "too fast"
 
 
-def _read(env: Mapping[str, str], name: str, default: T, convert: Callable[[str], T],
-          expected: str) -> T:
-    raw = env.get(name, "")
-    if not raw.strip():
-        return default
-    try:
-        return convert(raw.strip())
-    except (ValueError, TypeError) as exc:
-        raise SettingsError(name, expected, raw) from exc
-
-
-def _boolean(raw: str) -> bool:
-    value = raw.lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(raw)
-
-
-def _http_root(raw: str) -> str:
-    if not raw.startswith(("http://", "https://")):
-        raise ValueError(raw)
-    return raw.rstrip("/")
-
-
 def _qq(raw: str) -> str:
     if not raw.isascii() or not raw.isdigit():
         raise ValueError(raw)
@@ -87,7 +61,7 @@ def _positive(raw: str) -> float:
 
 def load_config(env: Mapping[str, str]) -> OneBotConfig | None:
     """The OneBot settings, or None when none of its credentials is set (platform off)."""
-    allow = _read(env, ALLOW_NO_TOKEN, False, _boolean, "true or false")
+    allow = read_setting(env, ALLOW_NO_TOKEN, False, boolean, "true or false")
     if not allow and not any(env.get(name, "").strip() for name in SWITCHES):
         return None
     token = env.get(TOKEN, "").strip()
@@ -96,17 +70,17 @@ def load_config(env: Mapping[str, str]) -> OneBotConfig | None:
     d = OneBotConfig(access_token="")
     return OneBotConfig(
         access_token=token,
-        api_root=_read(env, "YEHUA_ONEBOT_API_ROOT", d.api_root, _http_root,
+        api_root=read_setting(env, "YEHUA_ONEBOT_API_ROOT", d.api_root, http_url,
                        "the http:// URL of NapCat's HTTP server, e.g. http://127.0.0.1:3000"),
         secret=env.get("YEHUA_ONEBOT_SECRET", "").strip(),
-        self_id=_read(env, "YEHUA_ONEBOT_SELF_ID", d.self_id, _qq, "the bot's QQ number"),
+        self_id=read_setting(env, "YEHUA_ONEBOT_SELF_ID", d.self_id, _qq, "the bot's QQ number"),
         allow_no_token=allow,
-        voice=_read(env, "YEHUA_ONEBOT_VOICE", d.voice, _choice(VOICE_MODES),
+        voice=read_setting(env, "YEHUA_ONEBOT_VOICE", d.voice, _choice(VOICE_MODES),
                     "base64 or url"),
-        timeout=_read(env, "YEHUA_ONEBOT_TIMEOUT", d.timeout, _positive,
+        timeout=read_setting(env, "YEHUA_ONEBOT_TIMEOUT", d.timeout, _positive,
                       "a number of seconds > 0"),
-        sends_per_second=_read(env, "YEHUA_ONEBOT_SENDS_PER_SECOND", d.sends_per_second,
+        sends_per_second=read_setting(env, "YEHUA_ONEBOT_SENDS_PER_SECOND", d.sends_per_second,
                                _positive, "a number of messages per second > 0"),
-        flood_pause=_read(env, "YEHUA_ONEBOT_FLOOD_PAUSE", d.flood_pause, _positive,
+        flood_pause=read_setting(env, "YEHUA_ONEBOT_FLOOD_PAUSE", d.flood_pause, _positive,
                           "a number of seconds > 0"),
     )

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bot.settings import SettingsError
+from bot.settings import SettingsError, boolean, http_url, matching
 
 T = TypeVar("T")
 
@@ -57,30 +57,6 @@ def _get(env: Mapping[str, str], name: str, convert: Callable[[str], T], expecte
         raise SettingsError(name, expected, shown(raw)) from exc
 
 
-def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
-    def check(raw: str) -> str:
-        if not pattern.fullmatch(raw):
-            raise ValueError(raw)
-        return raw
-
-    return check
-
-
-def _boolean(raw: str) -> bool:
-    value = raw.lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(raw)
-
-
-def _url(raw: str) -> str:
-    if not raw.startswith(("http://", "https://")):
-        raise ValueError(raw)
-    return raw.rstrip("/")
-
-
 def _poll_timeout(raw: str) -> int:
     value = int(raw)
     if not 1 <= value <= 50:
@@ -94,20 +70,20 @@ def _masked(raw: str) -> str:
 
 def load_config(env: Mapping[str, str]) -> TelegramConfig | None:
     """Telegram's settings, or None when YEHUA_TELEGRAM_TOKEN is not set (Telegram is off)."""
-    token = _get(env, "YEHUA_TELEGRAM_TOKEN", _matching(TOKEN),
+    token = _get(env, "YEHUA_TELEGRAM_TOKEN", matching(TOKEN),
                  "a bot token from @BotFather such as 123456789:AAH…", "", shown=_masked)
     if not token:
         return None
-    secret = _get(env, "YEHUA_TELEGRAM_WEBHOOK_SECRET", _matching(SECRET),
+    secret = _get(env, "YEHUA_TELEGRAM_WEBHOOK_SECRET", matching(SECRET),
                   "1–256 characters of A-Z, a-z, 0-9, _ and -", "", shown=lambda _r: "…")
     return TelegramConfig(
         token=token,
-        api_base=_get(env, "YEHUA_TELEGRAM_API_BASE", _url,
+        api_base=_get(env, "YEHUA_TELEGRAM_API_BASE", http_url,
                       "an http:// or https:// URL such as https://api.telegram.org",
                       DEFAULT_API_BASE),
-        bot_name=_get(env, "YEHUA_TELEGRAM_BOT_NAME", lambda raw: _matching(BOT_NAME)(
+        bot_name=_get(env, "YEHUA_TELEGRAM_BOT_NAME", lambda raw: matching(BOT_NAME)(
             raw.removeprefix("@")), "the bot's username such as yehua_bot", ""),
-        webhook=_get(env, "YEHUA_TELEGRAM_WEBHOOK", _boolean, "true or false", bool(secret)),
+        webhook=_get(env, "YEHUA_TELEGRAM_WEBHOOK", boolean, "true or false", bool(secret)),
         webhook_secret=secret,
         poll_timeout=_get(env, "YEHUA_TELEGRAM_POLL_TIMEOUT", _poll_timeout,
                           "a whole number of seconds from 1 to 50", 30),
