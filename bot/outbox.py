@@ -64,8 +64,10 @@ class Outbox:
             try:
                 return await adapter.send(chat_id, message)
             except RetryAfter as exc:
-                # The platform is flood-limited as a whole: every chat on it waits.
-                pacer.pause(exc.seconds)
+                if exc.chat_only:  # a group robot's own budget: only this group waits
+                    pacer.pause_chat(chat_id, exc.seconds)
+                else:  # the platform is flood-limited as a whole: every chat on it waits
+                    pacer.pause(exc.seconds)
                 failure: AdapterError = exc
             except AdapterError as exc:
                 if not exc.transient:

@@ -49,6 +49,7 @@ class Pacer:
         self._chat_busy: set[str] = set()
         self._chat_last: dict[str, float] = {}
         self._chat_minute: dict[str, deque[float]] = {}
+        self._chat_paused: dict[str, float] = {}
         self._paused_until = 0.0
         self._timer: asyncio.TimerHandle | None = None
         rate = limits.global_per_second
@@ -86,6 +87,11 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Flood control: grant nothing on this platform for `seconds`."""
         self._paused_until = max(self._paused_until, self._now() + seconds)
+        self._dispatch()
+
+    def pause_chat(self, chat: str, seconds: float) -> None:
+        """Flood control on one chat only (a group robot's own limit)."""
+        self._chat_paused[chat] = max(self._chat_paused.get(chat, 0.0), self._now() + seconds)
         self._dispatch()
 
     @property
@@ -154,6 +160,12 @@ class Pacer:
         if chat in self._chat_busy:
             return None
         at = now
+        paused = self._chat_paused.get(chat)
+        if paused is not None:
+            if paused > now:
+                at = paused
+            else:
+                del self._chat_paused[chat]
         if self.limits.chat_per_second and chat in self._chat_last:
             at = max(at, self._chat_last[chat] + 1.0 / self.limits.chat_per_second)
         per_minute = self.limits.chat_per_minute

@@ -85,3 +85,15 @@ async def test_per_minute_limit_holds_a_chat_back() -> None:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     assert pacer.waiting == 0
+
+
+async def test_a_pause_on_one_chat_lets_the_others_go_on() -> None:
+    pacer = Pacer(RateLimits(chat_per_minute=20))
+    log: list[tuple[float, str]] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    pacer.pause_chat("busy-robot", 0.3)
+    await asyncio.gather(_send(pacer, "busy-robot", log), _send(pacer, "other", log))
+    at = dict((chat, t) for t, chat in log)
+    assert at["other"] < started + 0.1
+    assert at["busy-robot"] >= started + 0.29

@@ -22,11 +22,16 @@ class AdapterError(Exception):
 
 
 class RetryAfter(AdapterError):
-    """The platform asked us to wait before sending again (flood control)."""
+    """The platform asked us to wait before sending again (flood control).
 
-    def __init__(self, seconds: float) -> None:
+    `chat_only`: the limit is this chat's own (a group robot's per-minute budget), so only this
+    chat waits; otherwise the whole platform pauses.
+    """
+
+    def __init__(self, seconds: float, *, chat_only: bool = False) -> None:
         super().__init__(f"retry after {seconds} s", transient=True)
         self.seconds = seconds
+        self.chat_only = chat_only
 
 
 class Unsupported(AdapterError):

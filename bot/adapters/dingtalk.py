@@ -87,7 +87,7 @@ def check_response(status: int, data: Any, *, flood_wait: float) -> None:
     if status == 200 and code == 0:
         return
     if status == 429 or code in FLOOD_ERRCODES:
-        raise RetryAfter(flood_wait)
+        raise RetryAfter(flood_wait, chat_only=True)  # one robot = one group
     raise AdapterError(f"DingTalk errcode {code}: {message}", transient=code in BUSY_ERRCODES)
 
 

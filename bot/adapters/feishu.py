@@ -91,7 +91,7 @@ def check_response(status: int, data: Any, *, flood_wait: float) -> None:
         return
     if status == 429 or code == FREQUENCY_CODE \
             or (code == BAD_REQUEST_CODE and _FLOOD_WORDS.search(message)):
-        raise RetryAfter(flood_wait)
+        raise RetryAfter(flood_wait, chat_only=True)  # one robot = one group
     raise AdapterError(f"Feishu code {code}: {message}")
 
 

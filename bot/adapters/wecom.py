@@ -56,7 +56,7 @@ def check_response(reply: object, *, flood_wait: float) -> dict[str, Any]:
     if code == 0:
         return reply
     if code == FLOOD_CONTROL:
-        raise RetryAfter(flood_wait)
+        raise RetryAfter(flood_wait, chat_only=True)  # one robot = one group
     raise AdapterError(f"WeCom error {code}: {message}",
                        transient=code in (SYSTEM_BUSY, INVALID_MEDIA_ID))
 
