@@ -71,7 +71,6 @@ def build_platform_adapters(settings: Settings, engine: Engine) -> list[Adapter]
     """Every chat platform whose credentials are set (the web chat is always on)."""
     adapters: list[Adapter] = []
     for name in PLATFORMS:
-        # Imported by name so a bot that uses none of them does not load their libraries.
         module = importlib.import_module(f"bot.adapters.{name}")
         config = module.load_config(settings.extra)
         if config is not None:
