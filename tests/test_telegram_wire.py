@@ -39,11 +39,11 @@ def test_a_group_message_becomes_an_event_with_its_author_and_chat() -> None:
     assert event.reply_to is None and event.voice is None and event.platform_role is None
 
 
-def test_a_command_naming_this_bot_loses_the_name_and_one_for_another_bot_keeps_it() -> None:
+def test_a_command_naming_this_bot_loses_the_name_and_one_for_another_bot_is_not_ours() -> None:
     mine = parse_update(sample("command_to_this_bot"), "yehua_bot")
     theirs = parse_update(sample("command_to_other_bot"), "yehua_bot")
     assert mine is not None and mine.text == "/suggest 多讲讲防诈骗"
-    assert theirs is not None and theirs.text == "/help@weather_bot"
+    assert theirs is None  # the other bot answers it; we stay quiet
     unknown_name = parse_update(sample("command_to_this_bot"), "")
     assert unknown_name is not None and unknown_name.text.startswith("/suggest@Yehua_Bot")
 

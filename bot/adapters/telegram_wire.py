@@ -114,6 +114,12 @@ def strip_own_name(text: str, bot_name: str) -> str:
     return match.group(1) + text[match.end():]
 
 
+def names_another_bot(text: str, bot_name: str) -> bool:
+    """`/帮助@other_bot`: a command for another bot in the same group, not ours to answer."""
+    match = _COMMAND_HEAD.match(text)
+    return bool(bot_name) and match is not None and match.group(2).lower() != bot_name.lower()
+
+
 def is_command(text: str) -> bool:
     """Whether a message is a chat command (where the platform role matters)."""
     return text.lstrip().startswith(("/", "／"))
@@ -182,6 +188,8 @@ def parse_update(payload: dict[str, Any], bot_name: str = "") -> IncomingMessage
             return None
         user_id, user_name = str(sender["id"]), _name(sender) or str(sender.get("username", ""))
     else:
+        return None
+    if names_another_bot(text, bot_name):
         return None
     return IncomingMessage(platform=PLATFORM, chat_id=str(chat["id"]),
                            message_id=str(message["message_id"]), user_id=user_id,
