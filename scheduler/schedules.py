@@ -150,6 +150,32 @@ def _first_at_or_after(schedule: Schedule, timezone: str, now: datetime) -> date
     return next_occurrence(schedule, timezone, now - ONE_MICROSECOND)
 
 
+def move_group_zone(db: Session, group_id: int, timezone: str,
+                    now: datetime | None = None) -> int:
+    """A group moved to another time zone: its recurring lessons follow the new local clock.
+
+    One-off posts keep their instant; each live recurring target gets the zone and its next
+    occurrence at or after `now` recomputed. Returns how many targets changed.
+    """
+    now = now or utcnow()
+    zone(timezone)
+    rows = db.exec(select(ScheduleTarget, Schedule)
+                   .join(Schedule, col(Schedule.id) == col(ScheduleTarget.schedule_id))
+                   .where(ScheduleTarget.group_id == group_id,
+                          col(Schedule.cancelled_at).is_(None))).all()
+    changed = 0
+    for target, schedule in rows:
+        if target.timezone == timezone:
+            continue
+        target.timezone = timezone
+        if schedule.kind == ScheduleKind.CRON and target.next_due is not None:
+            target.next_due = _first_at_or_after(schedule, timezone, now)
+        db.add(target)
+        changed += 1
+    db.flush()
+    return changed
+
+
 def _local(when: datetime, timezone: str) -> str:
     return when.astimezone(zone(timezone)).strftime("%Y-%m-%d %H:%M")
 

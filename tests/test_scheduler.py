@@ -25,6 +25,7 @@ from scheduler.schedules import (
     add_schedule,
     cancel_schedule,
     list_schedules,
+    move_group_zone,
     parse_cron,
 )
 from scheduler.service import Scheduler
@@ -430,3 +431,15 @@ def test_failed_delivery_is_claimed_again_by_retry(engine: Engine) -> None:
         db.commit()
         assert [r.group_id for r in ledger.deliveries(db)] == [2, 1]
         assert {r.group_id for r in ledger.in_flight(db)} == {1, 2}
+
+
+def test_a_group_moving_time_zone_keeps_its_evening_lesson_in_the_evening(engine: Engine) -> None:
+    schedule(engine, cron="0 20 * * *", now=T0)
+    schedule(engine, "one-off", run_at=T0 + timedelta(days=2), now=T0)
+    with Session(engine) as db:
+        assert move_group_zone(db, 1, "Asia/Urumqi", now=T0) == 2
+        db.commit()
+    by_slug = {view.lesson_slug: view for view in views(engine)}
+    # 20:00 in Urumqi (UTC+6) is 14:00 UTC; the one-off keeps its instant.
+    assert by_slug["rural-policy"].next_due == datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
+    assert by_slug["one-off"].next_due == T0 + timedelta(days=2)

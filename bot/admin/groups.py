@@ -22,6 +22,7 @@ from bot.cli_nighttalks import grant_role
 from bot.db import session
 from bot.models import Group, Member, Role
 from lessons.profiles import PROFILES
+from scheduler.schedules import move_group_zone
 
 NAME_MAX, HAMLET_MAX, USER_MAX = 60, 40, 128
 SEARCH_LIMIT = 50
@@ -93,6 +94,8 @@ async def save_group(request: web.Request, viewer: Viewer) -> web.StreamResponse
         if problem:
             raise redirect(back, problem, error=True)
         group.name, group.hamlet = name, hamlet
+        if timezone != group.timezone:
+            move_group_zone(db, group.id or 0, timezone)
         group.timezone, group.speech_profile = timezone, profile
         db.add(group)
     raise redirect(back, texts.ADMIN_GROUP_SAVED.format(name=name))
