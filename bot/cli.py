@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from bot.clikit import console, fail, load_cli_settings
 from bot.db import open_database, session
 from bot.models import Group
 from bot.settings import Settings
+from bot.talk_time import TalkTimeError, parse_talk_time
 from lessons.library import load_library
 from scheduler.dbtypes import utcnow
 from scheduler.schedules import ScheduleError, add_schedule, cancel_schedule, list_schedules
@@ -74,19 +75,10 @@ def _find_groups(db: Session, keys: list[str]) -> list[Group]:
 
 def parse_local_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     """'2026-12-01 20:00' or '20:00' (the next one) in `zone`, as aware UTC."""
-    text = text.strip()
     try:
-        if len(text) <= 5:
-            clock = datetime.strptime(text, "%H:%M").time()
-            local_now = now.astimezone(zone)
-            at = datetime.combine(local_now.date(), clock, tzinfo=zone)
-            if at <= local_now:
-                at += timedelta(days=1)
-        else:
-            at = datetime.fromisoformat(text).replace(tzinfo=zone)
-    except ValueError as exc:
+        return parse_talk_time(text.replace("/", "-"), zone, now)
+    except TalkTimeError as exc:
         raise ScheduleError(f"时间「{text}」看不懂，请写成 2026-12-01 20:00 或 20:00") from exc
-    return at.astimezone(ZoneInfo("UTC"))
 
 
 GROUP_HELP = "群的编号、名称或 chat id，可写多次"

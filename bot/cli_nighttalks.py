@@ -32,6 +32,9 @@ from bot.nighttalks import (
     talk_ref,
     when_text,
 )
+from bot.roles import find_member, grant_role
+from bot.talk_time import TalkTimeError
+from bot.talk_time import parse_talk_time as read_talk_time
 from scheduler.dbtypes import utcnow
 from scheduler.timers import add_timer
 
@@ -68,20 +71,11 @@ def find_group(db: Session, key: str) -> Group:
 
 
 def parse_talk_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
-    """'2026-12-05 19:30' or '19:30' (the next one) in `zone`, as aware UTC."""
-    cleaned = " ".join(text.replace("/", "-").split())
+    """'2026-12-05 19:30', '19:30' (the next one) or the chat's 明晚7点半, as aware UTC."""
     try:
-        if CLOCK_ONLY.fullmatch(cleaned):
-            clock = datetime.strptime(cleaned, "%H:%M").time()
-            local_now = now.astimezone(zone)
-            at = datetime.combine(local_now.date(), clock, tzinfo=zone)
-            if at <= local_now:
-                at += timedelta(days=1)
-        else:
-            at = datetime.strptime(cleaned, "%Y-%m-%d %H:%M").replace(tzinfo=zone)
-    except ValueError as exc:
+        return read_talk_time(text.replace("/", "-"), zone, now)
+    except TalkTimeError as exc:
         raise NightTalkError(texts.CLI_NIGHT_BAD_TIME.format(text=text)) from exc
-    return at.astimezone(ZoneInfo("UTC"))
 
 
 @nighttalk_app.command("add")
@@ -173,25 +167,6 @@ def nighttalk_cancel(talk_id: Annotated[int, typer.Argument(help="夜话编号")
     _change(talk_id, cancel_night_talk, CANCEL, texts.CLI_NIGHT_CANCELLED)
 
 
-def _member(db: Session, group: Group, user_id: str) -> Member | None:
-    return db.exec(select(Member).where(Member.group_id == group.id,
-                                        Member.user_id == user_id)).first()
-
-
-def grant_role(db: Session, group: Group, user_id: str, role: Role,
-               name: str | None = None) -> Member:
-    """Give `user_id` a role in the group, adding them as a member if they never spoke."""
-    assert group.id is not None, "a stored group has an id"
-    member = _member(db, group, user_id) or Member(group_id=group.id, user_id=user_id,
-                                                   display_name=name or user_id)
-    member.role = role
-    if name:
-        member.display_name = name
-    db.add(member)
-    db.flush()
-    return member
-
-
 @roles_app.command("grant")
 def roles_grant(
     user_id: Annotated[str, typer.Argument(help="用户在平台上的编号")],
@@ -221,7 +196,7 @@ def roles_revoke(
     """Take someone's role away: they become a plain member."""
     with session(_engine()) as db:
         chosen = find_group(db, group)
-        member = _member(db, chosen, user_id)
+        member = find_member(db, chosen, user_id)
         if member is None:
             raise fail(texts.CLI_ROLE_NO_MEMBER.format(group=chosen.name, user=user_id))
         fields = {"name": member.display_name, "user": user_id, "group": chosen.name,
