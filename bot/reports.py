@@ -6,8 +6,11 @@ The pieces live in `reports_figures` (counts and rates), `reports_rows` (the str
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
 from bot.reports_csv import write_csv
-from bot.reports_docx import summary_text, write_docx
 from bot.reports_figures import (
     Dimension,
     Figures,
@@ -20,9 +23,31 @@ from bot.reports_figures import (
     percent,
 )
 from bot.reports_rows import DetailRow, Progress, count_rows, detail_rows
-from bot.reports_xlsx import write_xlsx
 
 FORMATS = ("xlsx", "docx", "csv")
+
+
+# openpyxl and python-docx cost ~15 MB in every process: loaded on the first export only.
+def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
+               progress: Progress | None = None, *, media_base: str = "") -> Path:
+    """The Excel report (see bot.reports_xlsx)."""
+    from bot.reports_xlsx import write_xlsx as write
+
+    return write(engine, f, path, progress, media_base=media_base)
+
+
+def write_docx(engine: Engine, f: ReportFilter, path: Path | str) -> Path:
+    """The Word report (see bot.reports_docx)."""
+    from bot.reports_docx import write_docx as write
+
+    return write(engine, f, path)
+
+
+def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:
+    """The figures in a paragraph, as a secretary would write them (see bot.reports_docx)."""
+    from bot.reports_docx import summary_text as summary
+
+    return summary(fig, topics)
 
 __all__ = [
     "FORMATS",

@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bot import texts
 from bot.adapters.robot_common import same_secret
@@ -30,6 +28,10 @@ def decrypt(encrypt_key: str, encrypted: str) -> bytes:
     raw = base64.b64decode(encrypted, validate=True)
     if len(raw) < 32 or len(raw) % 16:
         raise ValueError("not a whole number of AES blocks after the IV")
+    # Imported here: only bots with an encrypted Feishu subscription need the library.
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     key = hashlib.sha256(encrypt_key.encode()).digest()
     decryptor = Cipher(algorithms.AES(key), modes.CBC(raw[:16])).decryptor()
     padded = decryptor.update(raw[16:]) + decryptor.finalize()

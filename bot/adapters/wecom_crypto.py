@@ -10,8 +10,6 @@ import re
 import struct
 from enum import IntEnum
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 ENCODING_AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
 PAD_BLOCK = 32  # WeCom pads PKCS#7 to 32 bytes, not AES's 16
 RANDOM_BYTES = 16
@@ -72,6 +70,9 @@ class MessageCrypto:
             raise CryptoError(CryptoCode.BASE64, "the body is not base64") from exc
         if not sealed or len(sealed) % 16:
             raise CryptoError(CryptoCode.DECRYPT, "the body is not whole AES blocks")
+        # Imported here: only bots receiving WeCom callbacks need the library.
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
         decryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16])).decryptor()
         plain = decryptor.update(sealed) + decryptor.finalize()
         pad = plain[-1]
