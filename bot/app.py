@@ -44,6 +44,7 @@ OUTBOX = web.AppKey("outbox", Outbox)
 POSTER = web.AppKey("poster", LessonPoster)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 LIBRARY = web.AppKey("library", LoadResult)
+SERVICES = web.AppKey("services", Services)
 
 
 def build_speech(settings: Settings) -> SpeechService:
@@ -131,6 +132,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app[SETTINGS], app[ENGINE], app[LIBRARY] = settings, engine, library
     app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
+    app[SERVICES] = services
     setup_admin(app, engine=engine, outbox=outbox, poster=poster, scheduler=scheduler,
                 settings=settings)
     app.cleanup_ctx.append(_lifecycle)
@@ -147,6 +149,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)
     yield
     await scheduler.stop()
+    await app[SERVICES].replies.close()
     await poster.close()
     await poster.speech.close()
     app[ENGINE].dispose()

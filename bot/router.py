@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,6 +43,40 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     # Set by the app once the scheduler exists: re-arm its alarm after something new is due.
     rearm: Callable[[], None] = lambda: None
+    replies: Replies = field(default_factory=lambda: Replies())
+
+
+class Replies:
+    """The bot's answers, sent in the background: a platform's webhook is acknowledged as soon
+    as what it brought is stored, however long the outbox's pacing keeps the answer waiting."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def send(self, outbox: Outbox, platform: str, chat_id: str, message: OutgoingText) -> None:
+        """Queue one answer; per-chat order is kept by the outbox (tasks start in order)."""
+        task = asyncio.create_task(self._send(outbox, platform, chat_id, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _send(outbox: Outbox, platform: str, chat_id: str, message: OutgoingText) -> None:
+        try:
+            await outbox.send(platform, chat_id, [message])
+        except Exception:  # the error boundary of one answer: log it, keep the bot running
+            log.exception("could not answer in %s/%s", platform, chat_id)
+
+    async def drain(self, within: float | None = None) -> None:
+        """Wait for the answers under way (at most `within` seconds)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=within)
+
+    async def close(self, within: float = 5.0) -> None:
+        """Let queued answers go out for a moment, then cancel the rest."""
+        await self.drain(within)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 @dataclass
@@ -78,8 +113,9 @@ class Context:
         await self.post(OutgoingText(text, reply_to=self.message.message_id))
 
     async def post(self, message: OutgoingText) -> None:
-        """Post to the message's chat through the outbox."""
-        await self.outbox.send(self.message.platform, self.message.chat_id, [message])
+        """Post to the message's chat through the outbox, without waiting for it to go out."""
+        self.services.replies.send(self.outbox, self.message.platform, self.message.chat_id,
+                                   message)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from sqlmodel import col, select
 
-from bot.app import ENGINE, WEBCHAT
+from bot.app import ENGINE, SERVICES, WEBCHAT
 from bot.db import session
 from bot.messages import IncomingMessage
 from bot.models import (
@@ -128,6 +128,7 @@ async def deliver_event(app: web.Application, message: IncomingMessage) -> None:
     handler = app[WEBCHAT].on_event
     assert handler is not None, "the app wires the router as the web chat's on_event"
     await handler(message)
+    await app[SERVICES].replies.drain()  # the answers go out in the background
 
 
 def event(who: tuple[str, str], message_id: str, text: str, **extra: Any) -> IncomingMessage:

@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 from sqlmodel import select
 
-from bot.app import ENGINE, SCHEDULER
+from bot.app import ENGINE, SCHEDULER, SERVICES
 from bot.db import session
 from bot.models import Group, Member, Role, Suggestion, SuggestionStatus
 from bot.settings import Settings
@@ -105,11 +105,13 @@ async def test_a_suggestion_raised_with_an_at_is_stored_and_acknowledged_with_it
         fake.add_robot(TOKEN, SECRET)
         said = fake.at_message(CHAT, ZHANG, "建议 村口路灯坏了，晚上看不见路")
         assert await fake.callback(bot.url, said, app_secret=APP_SECRET) == 200
-        # Both are done by the time DingTalk has its answer.
+        # Stored by the time DingTalk has its answer; the acknowledgement follows.
         [suggestion] = rows(bot, Suggestion)
+        await bot.app[SERVICES].replies.drain()
         [ack] = fake.delivered(f"session:{CHAT}")
         # DingTalk redelivers a callback it thinks failed: stored and answered once.
         assert await fake.callback(bot.url, said, app_secret=APP_SECRET) == 200
+        await bot.app[SERVICES].replies.drain()
         assert len(rows(bot, Suggestion)) == 1 and len(fake.delivered(f"session:{CHAT}")) == 1
     assert suggestion.text == "村口路灯坏了，晚上看不见路"
     assert (suggestion.author_id, suggestion.author_name) == ZHANG

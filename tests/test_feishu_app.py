@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from bot.app import SERVICES
 from bot.models import Member, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from scheduler.models import Delivery, DeliveryStatus
@@ -62,8 +63,9 @@ async def test_a_suggestion_raised_in_the_group_is_stored_and_acknowledged_with_
             running(feishu_settings(settings, fake), prepare_group) as bot:
         fake.add_bot(TOKEN, SECRET)
         assert await say(fake, bot.url, ZHANG, "建议 修一修枫树屋场的水渠") == 200
-        # Both are done by the time Feishu has its answer.
+        # Stored by the time Feishu has its answer; the acknowledgement follows.
         [suggestion] = rows(bot, Suggestion)
+        await bot.app[SERVICES].replies.drain()
         [ack] = fake.delivered(TOKEN)
     assert suggestion.text == "修一修枫树屋场的水渠" and suggestion.author_id == ZHANG
     assert ack["content"]["text"] == f"收到，您的建议是第 {suggestion.id} 号，我们会尽快研究。"

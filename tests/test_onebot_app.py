@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from bot.adapters.onebot import OneBotAdapter
-from bot.app import ENGINE, OUTBOX, SCHEDULER
+from bot.app import ENGINE, OUTBOX, SCHEDULER, SERVICES
 from bot.db import session
 from bot.models import Group, Member, NightTalk, Suggestion, SuggestionStatus
 from bot.settings import Settings
@@ -109,10 +109,12 @@ async def test_a_suggestion_raised_in_the_group_is_stored_before_qq_is_answered_
         event = napcat.group_message(GROUP, ZHANG, said(" 建议 村口路灯坏了", at_bot=True),
                                      card="张大爷")
         assert (await napcat.post_event(bot.url, event))[0] == 204
-        # The answer came after the router: the suggestion is stored and acknowledged already.
+        # QQ's answer came after the suggestion was stored; the acknowledgement follows.
         [row] = stored(bot.app)
+        await bot.app[SERVICES].replies.drain()
         [ack] = napcat.in_group(GROUP)
         assert (await napcat.post_event(bot.url, event))[0] == 204  # QQ delivered it again
+        await bot.app[SERVICES].replies.drain()
         assert len(stored(bot.app)) == 1 and len(napcat.in_group(GROUP)) == 1
     assert (row.text, row.author_name, row.author_id) == ("村口路灯坏了", "张大爷", str(ZHANG))
     assert row.platform == "onebot" and row.message_id == str(event["message_id"])
@@ -142,10 +144,12 @@ async def test_a_group_owner_adopts_and_the_author_is_told_quoted_and_mentioned(
         # A group admin hosts night talks but cannot decide on suggestions.
         await napcat.post_event(bot.url, napcat.group_message(
             GROUP, ADMIN, said("/采纳 1 好"), role="admin", card="李伯"))
+        await bot.app[SERVICES].replies.drain()
         assert "对不起" in napcat.in_group(GROUP)[-1].text
         assert stored(bot.app)[0].status is SuggestionStatus.NEW
         await napcat.post_event(bot.url, napcat.group_message(
             GROUP, OWNER, said("/采纳 1 下个月装新路灯"), role="owner", card="王书记"))
+        await bot.app[SERVICES].replies.drain()
         notice = napcat.in_group(GROUP)[-1]
         [row] = stored(bot.app)
         with session(bot.app[ENGINE]) as db:
@@ -175,6 +179,7 @@ async def test_a_reply_to_the_night_talk_opening_and_a_voice_message_become_sugg
         voice = napcat.group_message(GROUP, ZHANG, [{"type": "record", "data": {
             "file": "4f0c1d2e.amr", "file_size": "6128"}}], card="张大爷")
         await napcat.post_event(bot.url, voice)
+        await bot.app[SERVICES].replies.drain()
         with session(bot.app[ENGINE]) as db:
             talk = db.exec(select(NightTalk)).one()
         rows = stored(bot.app)

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from bot.adapters.onebot_wire import signature
-from bot.app import ENGINE, create_app
+from bot.app import ENGINE, SERVICES, create_app
 from bot.db import session
 from bot.models import Member, SuggestionStatus
 from bot.settings import Settings, SettingsError
@@ -147,6 +147,7 @@ async def test_reverse_websocket_delivers_a_suggestion_and_the_ack_goes_back_ove
         assert [(s.text, s.author_name) for s in stored(bot.app)] == [("修一下东头的水渠", "李婶")]
         # With the socket gone, the next answer takes the HTTP API.
         await napcat.post_event(bot.url, napcat.group_message(GROUP, ZHANG, said("建议 修路")))
+        await bot.app[SERVICES].replies.drain()
         assert napcat.in_group(GROUP)[-1].via == "http"
 
 
