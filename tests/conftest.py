@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, async_playwright
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel, create_engine
 
+import bot.models  # noqa: F401  (register the tables)
+import scheduler.models  # noqa: F401
 from bot.app import create_app
 from bot.settings import DEFAULT_LESSONS_DIR, Settings
 from tests.fake_edge import FakeEdge, start_fake_edge
@@ -28,6 +33,23 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     import edge_tts.communicate
 
     monkeypatch.setattr(edge_tts.communicate, "WSS_URL", edge_tts.communicate.WSS_URL)
+
+
+def _wal(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A fresh SQLite file with every table (modules may define their own `engine`)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'yehua.db'}")
+    event.listen(engine, "connect", _wal)
+    SQLModel.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

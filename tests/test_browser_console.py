@@ -10,11 +10,23 @@ from zoneinfo import ZoneInfo
 
 import docx
 import openpyxl
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from bot.settings import Settings
 from tests.conftest import running
 from tests.test_admin_suggestions import PASSWORD, SECRETARY_LOGIN, prepare_console
+
+
+async def raise_in_room(context: BrowserContext, url: str, text: str) -> Page:
+    """张大爷 joins the village room and raises suggestion No. 1; the room's page."""
+    room = await context.new_page()
+    await room.goto(url + "/room/village")
+    await room.get_by_test_id("name-input").fill("张大爷")
+    await room.get_by_test_id("join-button").click()
+    await room.get_by_test_id("message-box").fill(text)
+    await room.get_by_test_id("send-button").click()
+    await expect(room.get_by_test_id("message").filter(has_text="第 1 号")).to_be_visible()
+    return room
 
 
 async def sign_in(page: Page, url: str) -> None:
@@ -30,13 +42,7 @@ async def test_secretary_replies_in_the_console_and_the_chat_room_is_told(
 ) -> None:
     async with running(settings, prepare_console) as bot:
         context = await chromium.new_context(accept_downloads=True)
-        room = await context.new_page()
-        await room.goto(bot.url + "/room/village")
-        await room.get_by_test_id("name-input").fill("张大爷")
-        await room.get_by_test_id("join-button").click()
-        await room.get_by_test_id("message-box").fill("建议 村口路灯坏了，<b>晚上</b>看不见路")
-        await room.get_by_test_id("send-button").click()
-        await expect(room.get_by_test_id("message").filter(has_text="第 1 号")).to_be_visible()
+        room = await raise_in_room(context, bot.url, "建议 村口路灯坏了，<b>晚上</b>看不见路")
 
         console = await context.new_page()
         await sign_in(console, bot.url)
@@ -63,13 +69,7 @@ async def test_secretary_downloads_each_report_format_and_each_opens(
 ) -> None:
     async with running(settings, prepare_console) as bot:
         context = await chromium.new_context(accept_downloads=True)
-        room = await context.new_page()
-        await room.goto(bot.url + "/room/village")
-        await room.get_by_test_id("name-input").fill("张大爷")
-        await room.get_by_test_id("join-button").click()
-        await room.get_by_test_id("message-box").fill("建议 =SUM(A1) 后山水渠堵了")
-        await room.get_by_test_id("send-button").click()
-        await expect(room.get_by_test_id("message").filter(has_text="第 1 号")).to_be_visible()
+        await raise_in_room(context, bot.url, "建议 =SUM(A1) 后山水渠堵了")
 
         page = await context.new_page()
         await sign_in(page, bot.url)

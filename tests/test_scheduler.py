@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, create_engine, select
+from sqlmodel import Session, col, select
 
 import scheduler.models  # noqa: F401  (register the tables)
 from scheduler import ledger
@@ -32,23 +31,6 @@ from scheduler.service import Scheduler
 
 SHANGHAI = "Asia/Shanghai"
 T0 = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # a Monday
-
-
-def _pragmas(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A fresh SQLite file with the scheduler's tables."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'yehua.db'}")
-    event.listen(engine, "connect", _pragmas)
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
 
 
 class Inbox:

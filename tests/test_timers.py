@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session
 
 import scheduler.models  # noqa: F401  (register the tables)
 from bot.db import open_database
@@ -31,22 +27,6 @@ from scheduler.timers import (
 
 T0 = datetime(2026, 12, 5, 11, 30, tzinfo=UTC)
 GRACE = timedelta(minutes=30)
-
-
-def _pragmas(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'yehua.db'}")
-    event.listen(engine, "connect", _pragmas)
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
 
 
 class Alarms:
