@@ -72,8 +72,9 @@ async def test_lesson_is_spoken_with_the_chosen_voice_and_prosody(
     assert request.prosody == {"pitch": "-2Hz", "rate": "-10%", "volume": "+15%"}
     assert request.query["TrustedClientToken"]
     assert speech.srt.count(" --> ") == 3
-    cue_order = [speech.srt.index(text) for text in ("各位乡亲们好！", "今天我们学习党的基本知识。",
-                                                   "学完了，大家有问题可以在群里提。")]
+    sentences = ("各位乡亲们好！", "今天我们学习党的基本知识。",
+                 "学完了，大家有问题可以在群里提。")
+    cue_order = [speech.srt.index(text) for text in sentences]
     assert cue_order == sorted(cue_order)
     assert speech.path.with_suffix(".srt").read_text("utf-8") == speech.srt
 
