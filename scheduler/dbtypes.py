@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
@@ -41,6 +43,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+@functools.cache
+def ignoring_insert(table: Table, keys: tuple[str, ...], dialect: str,
+                    returning: tuple[str, ...] = ("id",)) -> Insert:
+    """`INSERT … ON CONFLICT (keys) DO NOTHING RETURNING …` for `table`, built once.
+
+    Executed with a dict of values (or a list of them: one multi-row statement), so SQLAlchemy
+    compiles it once and every later insert costs only the database's own work.
+    """
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    if returning:
+        return statement.returning(*(table.c[name] for name in returning))
+    return statement
+
+
 def insert_once(db: Session, row: SQLModel, keys: Sequence[str]) -> int | None:
     """Insert `row` unless a row with the same unique `keys` exists; its new id, else None."""
     model = type(row)
@@ -49,16 +66,9 @@ def insert_once(db: Session, row: SQLModel, keys: Sequence[str]) -> int | None:
         # One atomic INSERT … ON CONFLICT DO NOTHING: no savepoint (which pysqlite mishandles),
         # a racing session waits for ours to commit and then finds the row, and the caller's
         # transaction is never disturbed.
-        values: dict[str, Any] = row.model_dump(exclude={"id"})
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        table: Any = model
-        statement = (
-            insert(table)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=list(keys))
-            .returning(table.id)
-        )
-        new_id = db.exec(statement).scalar_one_or_none()
+        table: Table = model.__table__  # type: ignore[attr-defined]
+        statement = ignoring_insert(table, tuple(keys), dialect)
+        new_id = db.execute(statement, row.model_dump(exclude={"id"})).scalar_one_or_none()
         return int(new_id) if new_id is not None else None
     try:
         with db.begin_nested():
