@@ -13,13 +13,14 @@ from bot.db import session
 from bot.models import Member, Role, Suggestion, SuggestionStatus
 from bot.nighttalks import open_talk
 from bot.notices import notify_status_change
-from bot.points import ADOPTED, SUGGEST, PointsRules, award
+from bot.points import ADOPTED, PointsRules, award
 from bot.router import CommandHandler, Context, Router
 from bot.suggestions import (
     STATUS_LABELS,
+    Raised,
     SuggestionError,
-    add_suggestion,
     change_status,
+    prepare_suggestion,
     suggestions_by,
 )
 
@@ -66,36 +67,34 @@ def award_adoption(db: Session, rules: PointsRules, suggestion: Suggestion,
 
 
 async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] | None = None,
-                           voice_path: str | None = None) -> Suggestion | None:
-    """Store a suggestion from this message (once), award points, answer with its number."""
+                           voice_path: str | None = None) -> int | None:
+    """Store a suggestion from this message (once), award points, answer with its number.
+
+    The write joins the other messages arriving now in one transaction (bot.ingest), and this
+    returns only after it is committed, so the platform is never answered for a lost suggestion.
+    """
     author_id, author_name = author or (ctx.message.user_id, ctx.name)
     raised_by = (ctx.message.user_id, ctx.name) if author else None
     try:
-        with session(ctx.engine) as db:
-            talk = open_talk(db, ctx.group_id)
-            suggestion, created = add_suggestion(
-                db, group=ctx.group, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
-                message_id=ctx.message.message_id, author_id=author_id, author_name=author_name,
-                text=text, voice_path=voice_path, raised_by=raised_by,
-                night_talk_id=talk.id if talk else None, now=ctx.now())
-            if created:
-                award(db, group_id=ctx.group_id, user_id=author_id, user_name=author_name,
-                      reason=SUGGEST, ref=str(suggestion.id), points=ctx.services.rules.suggest)
+        row = prepare_suggestion(
+            group=ctx.group, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+            message_id=ctx.message.message_id, author_id=author_id, author_name=author_name,
+            text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now())
     except SuggestionError as exc:
         await ctx.reply(str(exc))
         return None
+    number, created = await ctx.services.ingest.suggestion(
+        Raised(row, points=ctx.services.rules.suggest, join_open_talk=True))
     if not created:  # a redelivered message: stored and answered the first time
-        log.info("message %s delivered again; suggestion %s already stored",
-                 ctx.message.message_id, suggestion.id)
-        return suggestion
+        return number
     if author:
-        answer = texts.CMD_SUGGESTION_RAISED_FOR.format(name=author_name, number=suggestion.id)
+        answer = texts.CMD_SUGGESTION_RAISED_FOR.format(name=author_name, number=number)
     elif voice_path:
-        answer = texts.CMD_SUGGESTION_RAISED_VOICE.format(number=suggestion.id)
+        answer = texts.CMD_SUGGESTION_RAISED_VOICE.format(number=number)
     else:
-        answer = texts.CMD_SUGGESTION_RAISED.format(number=suggestion.id)
+        answer = texts.CMD_SUGGESTION_RAISED.format(number=number)
     await ctx.reply(answer)
-    return suggestion
+    return number
 
 
 def named_author(db: Session, group_id: int, name: str) -> tuple[str, str]:

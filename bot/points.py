@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 LISTEN = "listen"  # ref: the lesson delivery id
 SUGGEST = "suggest"  # ref: the suggestion number
 ADOPTED = "adopted"  # ref: the suggestion number
+POINTS_KEY = ("group_id", "user_id", "reason", "ref")  # points are given once per thing done
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
@@ -44,7 +45,7 @@ def award(
     """Give points once per (group, person, reason, ref); False when they were already given."""
     entry = PointsEntry(group_id=group_id, user_id=user_id, user_name=user_name, reason=reason,
                         ref=ref, points=points, created_at=now or utcnow())
-    new_id = insert_once(db, entry, ("group_id", "user_id", "reason", "ref"))
+    new_id = insert_once(db, entry, POINTS_KEY)
     if new_id is None:
         return False
     log.info("group %s: %s earned %s points (%s %s)", group_id, user_id, points, reason, ref)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
 from bot import texts
-from bot.db import session
+from bot.ingest import Ingest
 from bot.messages import IncomingMessage, OutgoingText
-from bot.models import Group, Member, Role
+from bot.models import Group, Role
 from bot.outbox import Outbox
 from bot.points import PointsRules
 from bot.posting import LessonPoster
@@ -44,27 +44,47 @@ class Services:
     # Set by the app once the scheduler exists: re-arm its alarm after something new is due.
     rearm: Callable[[], None] = lambda: None
     replies: Replies = field(default_factory=lambda: Replies())
+    ingest: Ingest = field(init=False)  # the inbound path's batched writes, on `engine`
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ingest", Ingest(self.engine))
 
 
 class Replies:
     """The bot's answers, sent in the background: a platform's webhook is acknowledged as soon
-    as what it brought is stored, however long the outbox's pacing keeps the answer waiting."""
+    as what it brought is stored, however long the outbox's pacing keeps the answer waiting.
+
+    Each chat has one queue and one task sending from it, in order, so a thousand waiting
+    answers cost a list entry each rather than a task and a lock waiter each.
+    """
 
     def __init__(self) -> None:
+        self._queues: dict[tuple[str, str], deque[OutgoingText]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def send(self, outbox: Outbox, platform: str, chat_id: str, message: OutgoingText) -> None:
-        """Queue one answer; per-chat order is kept by the outbox (tasks start in order)."""
-        task = asyncio.create_task(self._send(outbox, platform, chat_id, message))
+        """Queue one answer after the chat's earlier ones."""
+        key = (platform, chat_id)
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(message)
+            return
+        self._queues[key] = deque([message])
+        task = asyncio.create_task(self._send_all(outbox, key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    @staticmethod
-    async def _send(outbox: Outbox, platform: str, chat_id: str, message: OutgoingText) -> None:
+    async def _send_all(self, outbox: Outbox, key: tuple[str, str]) -> None:
+        platform, chat_id = key
+        queue = self._queues[key]
         try:
-            await outbox.send(platform, chat_id, [message])
-        except Exception:  # the error boundary of one answer: log it, keep the bot running
-            log.exception("could not answer in %s/%s", platform, chat_id)
+            while queue:
+                try:
+                    await outbox.send(platform, chat_id, [queue.popleft()])
+                except Exception:  # the error boundary of one answer: log it, go on
+                    log.exception("could not answer in %s/%s", platform, chat_id)
+        finally:
+            del self._queues[key]
 
     async def drain(self, within: float | None = None) -> None:
         """Wait for the answers under way (at most `within` seconds)."""
@@ -87,7 +107,7 @@ class Context:
     outbox: Outbox
     message: IncomingMessage
     group: Group
-    member: Member
+    name: str  # the sender's current display name
     role: Role
     services: Services
 
@@ -95,11 +115,6 @@ class Context:
     def group_id(self) -> int:
         assert self.group.id is not None, "a stored group has an id"
         return self.group.id
-
-    @property
-    def name(self) -> str:
-        """The sender's current display name."""
-        return self.member.display_name
 
     def now(self) -> datetime:
         return self.services.clock()
@@ -146,21 +161,6 @@ def resolve_role(table_role: Role, platform_role: str | None) -> Role:
     """The higher of the bot's own role and what the platform's group role maps to."""
     mapped = PLATFORM_ROLES.get(platform_role or "", Role.MEMBER)
     return max(table_role, mapped, key=ROLE_RANK.__getitem__)
-
-
-def upsert_member(db: Session, group_id: int, user_id: str, name: str) -> Member:
-    """The sender's member row, created on first sight; the display name kept current."""
-    member = db.exec(select(Member).where(Member.group_id == group_id,
-                                          Member.user_id == user_id)).first()
-    if member is None:
-        member = Member(group_id=group_id, user_id=user_id, display_name=name)
-    elif name and member.display_name != name:
-        member.display_name = name
-    else:
-        return member
-    db.add(member)
-    db.flush()
-    return member
 
 
 class Router:
@@ -210,7 +210,7 @@ class Router:
         """The app's `on_event`: never raises, whatever a handler does."""
         ctx: Context | None = None
         try:
-            ctx = self._context(message)
+            ctx = await self._context(message)
             if ctx is not None:
                 await self.dispatch(ctx)
         except Exception:  # the router is an error boundary: log, answer kindly, keep running
@@ -242,17 +242,20 @@ class Router:
             if await handler(ctx):
                 return
 
-    def _context(self, message: IncomingMessage) -> Context | None:
-        with session(self.services.engine) as db:
-            group = db.exec(select(Group).where(Group.platform == message.platform,
-                                                Group.chat_id == message.chat_id)).first()
-            if group is None or group.id is None:
-                log.info("message from unknown group %s/%s ignored", message.platform,
-                         message.chat_id)
-                return None
-            member = upsert_member(db, group.id, message.user_id, message.user_name)
-        role = resolve_role(member.role, message.platform_role)
-        return Context(self.services.engine, self.services.outbox, message, group, member,
+    async def _context(self, message: IncomingMessage) -> Context | None:
+        ingest = self.services.ingest
+        sender = await ingest.sender(message.platform, message.chat_id, message.user_id)
+        if sender is None or sender.group.id is None:
+            log.info("message from unknown group %s/%s ignored", message.platform,
+                     message.chat_id)
+            return None
+        name = sender.name
+        # Created on first sight; the display name kept current (an empty one changes nothing).
+        if name is None or (message.user_name and message.user_name != name):
+            await ingest.remember(sender.group.id, message.user_id, message.user_name)
+            name = message.user_name
+        role = resolve_role(sender.role or Role.MEMBER, message.platform_role)
+        return Context(self.services.engine, self.services.outbox, message, sender.group, name,
                        role, self.services)
 
     async def _apologise(self, ctx: Context) -> None:

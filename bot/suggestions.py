@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from bot import texts
-from bot.models import Group, Suggestion, SuggestionChange, SuggestionStatus
-from scheduler.dbtypes import insert_once, utcnow
+from bot.models import (
+    Group,
+    NightTalk,
+    NightTalkStatus,
+    PointsEntry,
+    Suggestion,
+    SuggestionChange,
+    SuggestionStatus,
+)
+from bot.points import POINTS_KEY, SUGGEST
+from scheduler.dbtypes import ignoring_insert, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +82,24 @@ class SuggestionError(ValueError):
     """A refused suggestion operation; the message is Chinese and shown to the user as is."""
 
 
+# Each keyword under its first character: a message is checked only for the keywords that can
+# start somewhere in it, instead of counting all 250 in every message.
+_BY_FIRST_CHAR: dict[str, list[tuple[str, str]]] = {}
+for _key, (_label, _words) in CATEGORIES.items():
+    for _word in _words:
+        _BY_FIRST_CHAR.setdefault(_word[0], []).append((_key, _word))
+
+
 def categorize(text: str) -> str:
     """The category key whose keywords occur most often in `text`; "other" if none do."""
+    hits = dict.fromkeys(CATEGORIES, 0)
+    for char in set(text):
+        for key, word in _BY_FIRST_CHAR.get(char, ()):
+            hits[key] += text.count(word)
     best, best_hits = "other", 0
-    for key, (_label, words) in CATEGORIES.items():
-        hits = sum(text.count(word) for word in words)
-        if hits > best_hits:  # strictly more: ties go to the category listed first
-            best, best_hits = key, hits
+    for key, count in hits.items():
+        if count > best_hits:  # strictly more: ties go to the category listed first
+            best, best_hits = key, count
     return best
 
 
@@ -89,8 +112,16 @@ def _clean_text(text: str, *, allow_empty: bool) -> str:
     return text
 
 
-def add_suggestion(
-    db: Session,
+@dataclass(frozen=True)
+class Raised:
+    """A suggestion about to be stored, and what storing it brings."""
+
+    row: dict[str, Any]  # the suggestion's columns, as `prepare_suggestion` makes them
+    points: int = 0  # earned by the author when it is new
+    join_open_talk: bool = False  # filed under the group's open night talk, if one is open
+
+
+def prepare_suggestion(
     *,
     group: Group,
     platform: str,
@@ -103,45 +134,112 @@ def add_suggestion(
     raised_by: tuple[str, str] | None = None,
     night_talk_id: int | None = None,
     now: datetime | None = None,
-) -> tuple[Suggestion, bool]:
-    """Store a suggestion once per platform message: (row, created); a redelivery finds it."""
+) -> dict[str, Any]:
+    """The row a message raises, its text checked and its topic guessed; not yet stored.
+
+    A plain dict of column values: building a table model per inbound message costs more than
+    storing it does.
+    """
     text = _clean_text(text, allow_empty=voice_path is not None)
     if group.id is None:
         raise ValueError("the group must be saved before suggestions are added to it")
     now = now or utcnow()
-    row = Suggestion(
-        group_id=group.id,
-        night_talk_id=night_talk_id,
-        hamlet=group.hamlet,
-        platform=platform,
-        chat_id=chat_id,
-        message_id=message_id,
-        author_id=author_id,
-        author_name=author_name,
-        raised_by_id=raised_by[0] if raised_by else None,
-        raised_by_name=raised_by[1] if raised_by else None,
-        text=text,
-        voice_path=voice_path,
-        category=categorize(text),
-        created_at=now,
-        updated_at=now,
-    )
-    new_id = insert_once(db, row, ("platform", "chat_id", "message_id"))
-    if new_id is not None:
-        created = db.get(Suggestion, new_id)
-        assert created is not None
-        log.info("suggestion %s raised in group %s (%s)", new_id, group.id, created.category)
-        return created, True
-    existing = db.exec(
-        select(Suggestion).where(
-            Suggestion.platform == platform,
-            Suggestion.chat_id == chat_id,
-            Suggestion.message_id == message_id,
-        )
-    ).one()
-    log.info("message %s/%s/%s delivered again: suggestion %s already stored",
-             platform, chat_id, message_id, existing.id)
-    return existing, False
+    return {
+        "group_id": group.id,
+        "night_talk_id": night_talk_id,
+        "hamlet": group.hamlet,
+        "platform": platform,
+        "chat_id": chat_id,
+        "message_id": message_id,
+        "author_id": author_id,
+        "author_name": author_name,
+        "raised_by_id": raised_by[0] if raised_by else None,
+        "raised_by_name": raised_by[1] if raised_by else None,
+        "text": text,
+        "voice_path": voice_path,
+        "category": categorize(text),
+        "status": SuggestionStatus.NEW,
+        "handler_name": None,
+        "reply": None,
+        "merged_into": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+_SUGGESTIONS: Table = Suggestion.__table__  # type: ignore[attr-defined]
+_TALKS: Table = NightTalk.__table__  # type: ignore[attr-defined]
+_POINTS: Table = PointsEntry.__table__  # type: ignore[attr-defined]
+_MESSAGE_KEY = ("platform", "chat_id", "message_id")
+_STORED = select(_SUGGESTIONS.c.id).where(
+    _SUGGESTIONS.c.platform == bindparam("platform"),
+    _SUGGESTIONS.c.chat_id == bindparam("chat_id"),
+    _SUGGESTIONS.c.message_id == bindparam("message_id"),
+)
+_OPEN_TALKS = (
+    select(_TALKS.c.group_id, _TALKS.c.id)
+    .where(_TALKS.c.status == NightTalkStatus.OPEN,
+           _TALKS.c.group_id.in_(bindparam("groups", expanding=True)))
+    .order_by(_TALKS.c.opened_at, _TALKS.c.id)
+)
+
+
+def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[tuple[int, bool]]:
+    """Store suggestions once per platform message, in one statement per table.
+
+    Returns (number, created) for each item; a message delivered again finds its first number.
+    Runs inside the caller's transaction: nothing is committed here.
+    """
+    dialect = connection.dialect.name
+    wanted = sorted({item.row["group_id"] for item in items if item.join_open_talk})
+    # The latest opened talk wins when (by mistake) two are open.
+    talks: dict[int, int] = {}
+    if wanted:
+        found = connection.execute(_OPEN_TALKS, {"groups": wanted})
+        talks = {group: talk for group, talk in found}
+    values = []
+    for item in items:
+        value = item.row
+        if item.join_open_talk and value["night_talk_id"] is None:
+            value = {**value, "night_talk_id": talks.get(value["group_id"])}
+        values.append(value)
+    statement = ignoring_insert(_SUGGESTIONS, _MESSAGE_KEY, dialect, ("id", *_MESSAGE_KEY))
+    new = {(platform, chat, message): number
+           for number, platform, chat, message in connection.execute(statement, values)}
+    results: list[tuple[int, bool]] = []
+    points = []
+    for item, value in zip(items, values, strict=True):
+        key = {name: value[name] for name in _MESSAGE_KEY}
+        number = new.pop((key["platform"], key["chat_id"], key["message_id"]), None)
+        if number is None:  # delivered again, or twice in this very batch
+            number = connection.execute(_STORED, key).scalar_one()
+            log.info("message %s/%s/%s delivered again: suggestion %s already stored",
+                     key["platform"], key["chat_id"], key["message_id"], number)
+            results.append((number, False))
+            continue
+        log.info("suggestion %s raised in group %s (%s)", number, value["group_id"],
+                 value["category"])
+        results.append((number, True))
+        if item.points:
+            points.append({"group_id": value["group_id"], "user_id": value["author_id"],
+                           "user_name": value["author_name"], "reason": SUGGEST,
+                           "ref": str(number), "points": item.points,
+                           "created_at": value["created_at"]})
+    if points:
+        connection.execute(ignoring_insert(_POINTS, POINTS_KEY, dialect, ()), points)
+    return results
+
+
+def add_suggestion(db: Session, **fields: Any) -> tuple[Suggestion, bool]:
+    """Store a suggestion once per platform message: (row, created); a redelivery finds it.
+
+    Takes the fields of `prepare_suggestion`; awards no points (the chat's path does).
+    """
+    raised = Raised(prepare_suggestion(**fields))
+    [(number, created)] = store_suggestions(db.connection(), [raised])
+    stored = db.get(Suggestion, number)
+    assert stored is not None, "the row was just found or inserted"
+    return stored, created
 
 
 def get_suggestion(db: Session, number: int, *, group_id: int | None = None) -> Suggestion:

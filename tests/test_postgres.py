@@ -1,4 +1,5 @@
-"""PostgreSQL instead of SQLite: migrations, aware times and the ledger's atomic claim."""
+"""PostgreSQL instead of SQLite: migrations, aware times, the ledger's atomic claim, and the
+batched inbound writes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from bot.db import open_database, session
-from bot.models import Group
+from bot.ingest import Ingest
+from bot.models import Group, PointsEntry, Suggestion
+from bot.suggestions import Raised, prepare_suggestion
 from scheduler.models import Delivery
 from scheduler.schedules import add_schedule
 from scheduler.service import Scheduler
@@ -47,4 +50,31 @@ async def test_two_instances_on_one_postgres_claim_each_occurrence_once(pg_url: 
     assert len(keys) == len(set(keys)) == 20 * 3
     with session(engine) as db:
         assert len(db.exec(select(Delivery)).all()) == 60
+    engine.dispose()
+
+
+async def test_batched_inbound_writes_work_on_postgres(pg_url: str) -> None:
+    engine = open_database(pg_url)
+    with session(engine) as db:
+        group = Group(platform="onebot", chat_id="1001", name="枫树村QQ群", hamlet="上屋场")
+        db.add(group)
+    ingest = Ingest(engine)
+
+    def raised(message_id: str) -> Raised:
+        return Raised(prepare_suggestion(group=group, platform="onebot", chat_id="1001",
+                                         message_id=message_id, author_id="u1",
+                                         author_name="张大爷", text="村口路灯坏了"),
+                      points=2, join_open_talk=True)
+
+    sender = await ingest.sender("onebot", "1001", "u1")
+    await ingest.remember(group.id or 0, "u1", "张大爷")
+    results = await asyncio.gather(*(ingest.suggestion(raised(m)) for m in ("a", "b", "a")))
+    known = await ingest.sender("onebot", "1001", "u1")
+
+    assert sender is not None and sender.name is None
+    assert known is not None and known.name == "张大爷" and known.group.hamlet == "上屋场"
+    assert sorted(results) == [(1, False), (1, True), (2, True)]
+    with session(engine) as db:
+        assert len(db.exec(select(Suggestion)).all()) == 2
+        assert len(db.exec(select(PointsEntry)).all()) == 2
     engine.dispose()
