@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from bot.points import PointsRules
 from bot.posting import LessonPoster
 from bot.router import Services
 from bot.settings import Settings
+from lessons.dialect import FLAVOUR_WORKER
 from lessons.library import LoadResult, load_library
 from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, with_prosody
 from lessons.speech import SpeechService, Synthesizer
@@ -152,4 +154,5 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[SERVICES].replies.close()
     await poster.close()
     await poster.speech.close()
+    await asyncio.to_thread(FLAVOUR_WORKER.close)
     app[ENGINE].dispose()

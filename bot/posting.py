@@ -129,7 +129,8 @@ class LessonPoster:
 
     async def render(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
         """The lesson's voice from the cache or freshly synthesized; None if no engine works."""
-        text = spoken_text(lesson, profile, flavoured=self.flavoured)
+        # Flavouring may wait for the flavour worker to start (a second or two): not on the loop.
+        text = await asyncio.to_thread(spoken_text, lesson, profile, flavoured=self.flavoured)
         try:
             return await self.speech.render(text, profile.voice)
         except SpeechUnavailable as exc:

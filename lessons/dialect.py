@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
+import os
 import re
 import threading
 import unicodedata
 from collections import ChainMap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lessons.flavour_worker import FlavourWorker
 from lessons.shaping import sentences
 
 log = logging.getLogger(__name__)
@@ -149,10 +151,9 @@ def flavour(text: str, profile: str) -> str:
     stem = REGIONS.get(profile)
     if stem is None:
         return text
-    entries = load_lexicon(stem).entries
     pieces: list[str] = []
     position = 0
-    for start, end, changed in _rewrite(text, entries):
+    for start, end, changed in _rewrite(text, stem):
         pieces.append(text[position:start])
         pieces.append(changed)
         position = end
@@ -165,23 +166,47 @@ def flavour_pairs(text: str, profile: str) -> list[tuple[str, str]]:
     stem = REGIONS.get(profile)
     if stem is None:
         return [(sentence, sentence) for sentence in sentences(text)]
+    return [(text[start:end], changed) for start, end, changed in _rewrite(text, stem)]
+
+
+def flavour_sentences(stem: str, framing: tuple[str, ...]) -> tuple[str | None, ...]:
+    """Each sentence with the region's words; None where segmentation left a gap.
+
+    This is the part that needs jieba (about 130 MB): the flavour worker runs it.
+    """
     entries = load_lexicon(stem).entries
-    return [(text[start:end], changed) for start, end, changed in _rewrite(text, entries)]
+    return tuple(_flavour_sentence(sentence, entries) for sentence in framing)
 
 
-def _rewrite(text: str, entries: dict[str, str]) -> Iterator[tuple[int, int, str]]:
+def _rewrite(text: str, stem: str) -> list[tuple[int, int, str]]:
+    load_lexicon(stem)  # a broken lexicon fails here, in the caller, as it always has
     found = sentences(text)
+    spans: list[tuple[int, int, bool]] = []
     position = 0
     for index, sentence in enumerate(found):
         start = text.index(sentence, position)
         position = start + len(sentence)
-        if is_framing(sentence, index, len(found)):
-            yield start, position, _flavour_sentence(sentence, entries)
-        else:
-            yield start, position, sentence
+        spans.append((start, position, is_framing(sentence, index, len(found))))
+    framing = tuple(text[start:end] for start, end, framed in spans if framed)
+    changed = iter(_flavoured(stem, framing) if framing else ())
+    return [(start, end, next(changed) if framed else text[start:end])
+            for start, end, framed in spans]
 
 
-def _flavour_sentence(sentence: str, entries: dict[str, str]) -> str:
+@functools.lru_cache(maxsize=256)
+def _flavoured(stem: str, framing: tuple[str, ...]) -> tuple[str, ...]:
+    # Kept: a lesson is flavoured again for every render, page view and review.
+    kept = []
+    for sentence, changed in zip(framing, FLAVOUR_WORKER.flavour(stem, framing), strict=True):
+        if changed is None:
+            # Never risk losing text: if segmentation did not cover the sentence, keep it.
+            log.warning("segmentation did not cover the sentence, left unflavoured: %s",
+                        sentence)
+        kept.append(sentence if changed is None else changed)
+    return tuple(kept)
+
+
+def _flavour_sentence(sentence: str, entries: dict[str, str]) -> str | None:
     guarded = _guarded_spans(sentence)
     words: list[str] = []
     end = 0
@@ -197,9 +222,7 @@ def _flavour_sentence(sentence: str, entries: dict[str, str]) -> str:
         else:
             words.append(local)
     if end != len(sentence):
-        # Never risk losing text: if segmentation did not cover the sentence, keep it as is.
-        log.warning("segmentation did not cover the sentence, left unflavoured: %s", sentence)
-        return sentence
+        return None
     return "".join(words)
 
 
@@ -251,3 +274,12 @@ def _build_segmenter() -> Any:
             tokenizer.add_word(key, tag="x" if tag.startswith(_NAME_FLAGS) else tag)
     log.info("dialect segmenter ready")
     return tagger
+
+
+# jieba's dictionary lives in a child process that ends when idle, not in the bot (DESIGN.md §5).
+# YEHUA_FLAVOUR_IN_PROCESS=1 keeps the work in this process instead.
+FLAVOUR_WORKER = FlavourWorker(
+    flavour_sentences,
+    in_process=os.environ.get("YEHUA_FLAVOUR_IN_PROCESS", "").strip().lower() in {"1", "true"},
+)
+atexit.register(FLAVOUR_WORKER.close)
