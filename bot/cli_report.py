@@ -139,6 +139,8 @@ def report(
             _export(engine, f, kind, path, _media_base(settings))
         except OSError as exc:
             raise fail(texts.REPORT_CANNOT_WRITE.format(path=path, error=exc)) from exc
+        except ReportError as exc:
+            raise fail(str(exc)) from exc
     finally:
         engine.dispose()
     console.print(title, highlight=False)

@@ -36,11 +36,13 @@ def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
     return write(engine, f, path, progress, media_base=media_base)
 
 
-def write_docx(engine: Engine, f: ReportFilter, path: Path | str) -> Path:
-    """The Word report (see bot.reports_docx)."""
+def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
+               max_rows: int | None = None) -> Path:
+    """The Word report (see bot.reports_docx); more than `max_rows` rows is a ReportError."""
     from bot.reports_docx import write_docx as write
 
-    return write(engine, f, path)
+    return write(engine, f, path) if max_rows is None else write(engine, f, path,
+                                                                max_rows=max_rows)
 
 
 def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:

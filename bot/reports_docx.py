@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot import texts
 from bot.reports_figures import (
     Figures,
+    ReportError,
     ReportFilter,
     breakdown,
     describe_period,
@@ -27,7 +28,7 @@ from bot.reports_figures import (
     figures,
     percent,
 )
-from bot.reports_rows import detail_rows, replacing, safe_text, with_raised_by
+from bot.reports_rows import count_rows, detail_rows, replacing, safe_text, with_raised_by
 
 BODY_FONT = "仿宋"  # the face official documents are set in
 TABLE_FONT = "宋体"
@@ -36,6 +37,9 @@ BODY_STYLE = "报表正文"
 HEADER_STYLE = "表头"
 WIDTHS_CM = (1.3, 2.6, 2.2, 5.2, 1.6, 3.1)  # 编号 提出人 屋场 建议内容 状态 答复: 16 cm in all
 BLANK_DATE = "　　年　　月　　日"
+# A table handed upward is printed and read; past this many rows Word takes minutes and the
+# writer needs about 100 MB per 10,000 rows (python-docx holds the document in memory).
+DOCX_MAX_ROWS = 5000
 
 
 def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:
@@ -120,9 +124,17 @@ def _table(doc: DocumentObject, engine: Engine, f: ReportFilter) -> None:
             cell.text = value
 
 
-def write_docx(engine: Engine, f: ReportFilter, path: Path | str) -> Path:
-    """Write the Word report to `path`: title, period, summary paragraph, then the table."""
+def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
+               max_rows: int = DOCX_MAX_ROWS) -> Path:
+    """Write the Word report to `path`: title, period, summary paragraph, then the table.
+
+    A period with more than `max_rows` suggestions is refused with ReportError (nothing is
+    written): the Excel report has no such limit.
+    """
     path = Path(path)
+    rows = count_rows(engine, f)
+    if rows > max_rows:
+        raise ReportError(texts.REPORT_DOCX_TOO_MANY.format(count=rows, limit=max_rows))
     with Session(engine) as db:
         total = figures(db, f)
         topics = breakdown(db, f, "topic")

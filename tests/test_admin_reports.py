@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import docx
 import openpyxl
 import pytest
 from aiohttp import web
+from sqlalchemy import insert
 
 from bot.admin import CONSOLE, setup_admin
 from bot.admin.auth import create_user
 from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
-from bot.db import session
+from bot.db import open_database, session
+from bot.models import Group, Suggestion
+from bot.reports_docx import DOCX_MAX_ROWS
 from bot.settings import Settings
+from bot.suggestions import prepare_suggestion
 from tests.conftest import running
 from tests.test_admin_suggestions import (
     FACILITATOR_LOGIN,
@@ -112,3 +117,27 @@ async def test_a_report_needs_a_secretary_and_a_sensible_request(seeded: Setting
                         f"{bot.url}/admin/reports/download?{query}") as response:
                     assert response.status == 400, query
                     assert "attachment" not in response.headers.get("Content-Disposition", "")
+
+
+async def test_a_word_report_too_long_to_print_is_refused_in_plain_chinese(
+    settings: Settings
+) -> None:
+    engine = open_database(settings.db_url)
+    with session(engine) as db:
+        group = Group(platform="web", chat_id="fengshu", name="枫树屋场群", hamlet="枫树屋场")
+        db.add(group)
+        db.flush()
+        rows = [prepare_suggestion(group=group, platform="web", chat_id="fengshu",
+                                   message_id=str(n), author_id=f"u{n % 50}",
+                                   author_name="村民", text=f"第{n}条：村口路灯不亮",
+                                   now=datetime(2026, 6, 1, 12, tzinfo=UTC))
+                for n in range(DOCX_MAX_ROWS + 1)]
+        db.connection().execute(insert(Suggestion.__table__), rows)  # type: ignore[attr-defined]
+    engine.dispose()
+    async with running(settings, console_only) as bot, signed_in(bot.url) as secretary:
+        async with secretary.http.get(
+                f"{bot.url}/admin/reports/download?{YEAR}&format=docx") as response:
+            assert response.status == 400
+            assert f"这段时间有 {DOCX_MAX_ROWS + 1:,} 条建议" in await response.text()
+        body, _type, _name = await download(secretary, f"{YEAR}&format=csv")
+        assert body.decode("utf-8-sig").count("村口路灯不亮") == DOCX_MAX_ROWS + 1

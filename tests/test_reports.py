@@ -302,6 +302,18 @@ def test_word_report_states_the_figures_in_a_sentence_and_lists_each_suggestion(
     assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
 
 
+def test_a_word_table_too_long_to_print_is_refused_with_the_way_out_and_no_file(
+    data: Seeded, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.docx"
+    with pytest.raises(ReportError) as refused:
+        write_docx(data.engine, YEAR, out, max_rows=11)
+    assert "这段时间有 12 条建议" in str(refused.value) and "Excel" in str(refused.value)
+    assert not out.exists()
+    narrower = ReportFilter(date(2026, 1, 1), date(2026, 12, 31), group_id=data.yangliu)
+    assert write_docx(data.engine, narrower, out, max_rows=11).exists()
+
+
 def test_csv_opens_in_excel_with_chinese_intact_and_formulas_quoted(
     data: Seeded, tmp_path: Path
 ) -> None:

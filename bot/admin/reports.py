@@ -168,8 +168,11 @@ async def download(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     console = request.app[CONSOLE]
     with tempfile.TemporaryDirectory(prefix="yehua-report-") as folder:
         # Writing a big report takes seconds: off the event loop, so the bot keeps answering.
-        path = await asyncio.to_thread(produce, console.engine, asked.report, asked.kind,
-                                       console.settings.base_url, Path(folder))
+        try:
+            path = await asyncio.to_thread(produce, console.engine, asked.report, asked.kind,
+                                           console.settings.base_url, Path(folder))
+        except ReportError as exc:  # e.g. too many suggestions for a Word table
+            raise web.HTTPBadRequest(text=str(exc), content_type="text/plain") from exc
         response = web.StreamResponse(headers={
             "Content-Type": CONTENT_TYPES[asked.kind],
             "Content-Disposition": disposition(asked.report, asked.kind)})
