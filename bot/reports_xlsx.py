@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -159,5 +160,18 @@ def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
     _write_detail(workbook.create_sheet(texts.REPORT_SHEET_DETAIL), engine, f, media_base,
                   progress)
     with replacing(path) as partial:
-        workbook.save(partial)
+        try:
+            workbook.save(partial)
+        except BaseException:
+            _abandon(workbook)
+            raise
     return path
+
+
+def _abandon(workbook: Workbook) -> None:
+    """Finish the sheets a failed save left open, so their writers close now instead of
+    complaining when they are garbage-collected."""
+    for sheet in workbook.worksheets:
+        if not sheet.closed:
+            with contextlib.suppress(Exception):
+                sheet.close()
