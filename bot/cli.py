@@ -14,7 +14,14 @@ from sqlmodel import Session, col, or_, select
 from bot import texts
 from bot.cli_lessons import lessons_app, voices
 from bot.cli_nighttalks import nighttalk_app, roles_app
-from bot.clikit import console, fail, load_cli_settings
+from bot.clikit import (
+    COMMANDS_PANEL,
+    DAILY_PANEL,
+    SETUP_PANEL,
+    console,
+    fail,
+    load_cli_settings,
+)
 from bot.db import open_database, session
 from bot.models import Group
 from bot.settings import Settings
@@ -23,16 +30,16 @@ from lessons.library import load_library
 from scheduler.dbtypes import utcnow
 from scheduler.schedules import ScheduleError, add_schedule, cancel_schedule, list_schedules
 
-app = typer.Typer(help="夜话：村里群聊的微党课、夜话和建议助手。", no_args_is_help=False,
-                  add_completion=False)
-schedule_app = typer.Typer(help="定时推送课程。")
-groups_app = typer.Typer(help="群：查看和添加群。")
-app.add_typer(lessons_app, name="lessons")
-app.add_typer(schedule_app, name="schedule")
-app.add_typer(groups_app, name="groups")
-app.add_typer(nighttalk_app, name="nighttalk")
-app.add_typer(roles_app, name="roles")
-app.command("voices")(voices)
+app = typer.Typer(help="夜话：村里群聊的微党课、夜话和建议助手。\n\n"
+                       "不写命令，直接运行 yehua，就是启动机器人（和 yehua run 一样）。",
+                  no_args_is_help=False, add_completion=False)
+schedule_app = typer.Typer(help="定时推送课程：安排、查看、取消。", no_args_is_help=True)
+groups_app = typer.Typer(help="群：查看和添加群。", no_args_is_help=True)
+app.add_typer(lessons_app, name="lessons", rich_help_panel=DAILY_PANEL)
+app.add_typer(schedule_app, name="schedule", rich_help_panel=DAILY_PANEL)
+app.add_typer(nighttalk_app, name="nighttalk", rich_help_panel=DAILY_PANEL)
+app.add_typer(groups_app, name="groups", rich_help_panel=SETUP_PANEL)
+app.add_typer(roles_app, name="roles", rich_help_panel=SETUP_PANEL)
 
 
 def _engine(settings: Settings) -> Engine:
@@ -46,7 +53,8 @@ def main_callback(ctx: typer.Context) -> None:
         run()
 
 
-@app.command()
+@app.command("run", rich_help_panel=DAILY_PANEL,
+             help="启动机器人：网页群聊、定时推送、课程语音都开始工作，按 Ctrl+C 停止。")
 def run() -> None:
     """Start the bot: web chat, scheduler, lessons."""
     from aiohttp import web
@@ -58,6 +66,10 @@ def run() -> None:
     console.print(texts.CLI_STARTED.format(host=settings.host, port=settings.port))
     web.run_app(application, host=settings.host, port=settings.port, print=None,
                 access_log=None)
+
+
+app.command("voices", rich_help_panel=SETUP_PANEL,
+            help="查看语音风格（如 湘、东北）和可用的中文声音。")(voices)
 
 
 def _find_groups(db: Session, keys: list[str]) -> list[Group]:
@@ -86,7 +98,10 @@ AT_HELP = "一次性：2026-12-01 20:00 或 20:00"
 CRON_HELP = "按周期：如 \"0 20 * * 5\"（每周五晚八点）"
 
 
-@schedule_app.command("add")
+@schedule_app.command(
+    "add", rich_help_panel=COMMANDS_PANEL,
+    help="安排定时推送：把一课发到一个或几个群，发一次用 --at，按周期发用 --cron。\n\n"
+         "例：yehua schedule add telecom-fraud -g 枫树屋场 --cron \"0 20 * * 5\"")
 def schedule_add(
     lesson: Annotated[str, typer.Argument(help="课程编号，见 yehua lessons list")],
     group: Annotated[list[str], typer.Option("--group", "-g", help=GROUP_HELP)],
@@ -112,7 +127,8 @@ def schedule_add(
     console.print(f"[green]已安排[/] #{schedule.id}：「{lesson}」→ {names}")
 
 
-@schedule_app.command("list")
+@schedule_app.command("list", rich_help_panel=COMMANDS_PANEL,
+                      help="查看所有定时推送，和下次发送的时间。")
 def schedule_list(
     all_: Annotated[bool, typer.Option("--all", help="也显示已取消的")] = False,
 ) -> None:
@@ -133,7 +149,8 @@ def schedule_list(
     console.print(table)
 
 
-@schedule_app.command("cancel")
+@schedule_app.command("cancel", rich_help_panel=COMMANDS_PANEL,
+                      help="取消一个定时推送；已经发出去的课不会撤回。")
 def schedule_cancel(schedule_id: Annotated[int, typer.Argument(help="定时推送的编号 #")]) -> None:
     """Cancel a schedule; what was already sent stays sent."""
     settings = load_cli_settings()
@@ -145,7 +162,8 @@ def schedule_cancel(schedule_id: Annotated[int, typer.Argument(help="定时推�
     console.print(f"[green]已取消[/] #{schedule_id}")
 
 
-@groups_app.command("list")
+@groups_app.command("list", rich_help_panel=COMMANDS_PANEL,
+                    help="查看机器人往哪些群里发消息。")
 def groups_list() -> None:
     """List the groups the bot posts to."""
     settings = load_cli_settings()
@@ -159,7 +177,10 @@ def groups_list() -> None:
     console.print(table)
 
 
-@groups_app.command("add")
+@groups_app.command(
+    "add", rich_help_panel=COMMANDS_PANEL,
+    help="添加一个群：网页群聊，或其他平台上的群。\n\n"
+         "例：yehua groups add 枫树屋场 --chat-id fengshu")
 def groups_add(
     name: Annotated[str, typer.Argument(help="群名，如「枫树屋场」")],
     chat_id: Annotated[str, typer.Option(help="平台上的群号；网页群聊用简短英文")],

@@ -6,12 +6,13 @@ import asyncio
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import select
 
 from bot.app import build_speech, tuned_profile
-from bot.clikit import console, fail, load_cli_settings
+from bot.clikit import COMMANDS_PANEL, console, fail, load_cli_settings
 from bot.db import open_database, session
 from bot.models import Group
 from bot.settings import Settings
@@ -22,12 +23,14 @@ from lessons.profiles import CHINESE_VOICES, PROFILES, SpeechProfile, UnknownPro
 from lessons.speech import Speech, SpeechService, SpeechUnavailable
 from lessons.spoken import spoken_text
 
-lessons_app = typer.Typer(help="课程库：查看、检查、试听课程。")
+lessons_app = typer.Typer(help="课程库：查看、检查、试听课程。", no_args_is_help=True)
 
-PROFILE_HELP = "语音风格：" + "、".join(PROFILES)
+PROFILE_HELP = "语音风格： " + "、 ".join(PROFILES)  # spaces let the help wrap
+SPEECH_HINT = "多半是连不上语音服务，请检查网络后再试。"
 
 
-@lessons_app.command("list")
+@lessons_app.command("list", rich_help_panel=COMMANDS_PANEL,
+                     help="查看课程库里的所有课程。")
 def lessons_list() -> None:
     """List the lessons in the library."""
     settings = load_cli_settings()
@@ -44,7 +47,8 @@ def lessons_list() -> None:
         console.print(f"[yellow]另有 {count} 处问题，运行 yehua lessons check 查看。[/]")
 
 
-@lessons_app.command("check")
+@lessons_app.command("check", rich_help_panel=COMMANDS_PANEL,
+                     help="检查每个课程文件，有问题就说出文件和行号。")
 def lessons_check() -> None:
     """Check every lesson file; exits non-zero when one is broken."""
     settings = load_cli_settings()
@@ -83,7 +87,10 @@ def _stats_table(speech: SpeechService) -> Table:
     return table
 
 
-@lessons_app.command("speak")
+@lessons_app.command(
+    "speak", rich_help_panel=COMMANDS_PANEL,
+    help="试听一课：先看看会怎么念，再合成语音；不会发到群里。\n\n"
+         "例：yehua lessons speak village-rules -p 湘 --show-text")
 def lessons_speak(
     slug: Annotated[str, typer.Argument(help="课程编号")],
     profile: Annotated[str | None, typer.Option("--profile", "-p", help=PROFILE_HELP)] = None,
@@ -112,7 +119,9 @@ def lessons_speak(
         try:
             result = asyncio.run(_render_and_close(speech, text, chosen))
         except SpeechUnavailable as exc:
-            raise fail(f"语音合成失败：{exc}") from exc
+            stop = fail(f"语音合成失败：{SPEECH_HINT}")
+            console.print(f"详细原因：{escape(str(exc))}", style="dim", highlight=False)
+            raise stop from exc
     console.print(f"[green]✓[/] {result.path}  {result.duration_s:.0f} 秒，引擎 {result.engine}")
     console.print(_stats_table(speech))
 
@@ -132,7 +141,10 @@ def _profiles_in_use(settings: Settings) -> set[str]:
     return {n for n in names if n in PROFILES} or {"普通话"}
 
 
-@lessons_app.command("render")
+@lessons_app.command(
+    "render", rich_help_panel=COMMANDS_PANEL,
+    help="提前合成语音：按各群用的语音风格，或 -p 指定的风格。\n\n"
+         "例：yehua lessons render --all")
 def lessons_render(
     slugs: Annotated[list[str] | None, typer.Argument(help="课程编号；不写则配合 --all")] = None,
     all_: Annotated[bool, typer.Option("--all", help="课程库里的所有课")] = False,
@@ -155,7 +167,7 @@ def lessons_render(
     failed = asyncio.run(_render_all(speech, jobs, settings))
     console.print(_stats_table(speech))
     if failed:
-        raise fail(f"{len(failed)} 课没能合成：" + "、".join(failed))
+        raise fail(f"{len(failed)} 课没能合成：" + "、".join(failed) + "。" + SPEECH_HINT)
 
 
 async def _render_all(speech: SpeechService, jobs: list[tuple[Lesson, SpeechProfile]],
@@ -172,7 +184,8 @@ async def _render_all(speech: SpeechService, jobs: list[tuple[Lesson, SpeechProf
                 await speech.render(text, chosen.voice)
             except SpeechUnavailable as exc:
                 failed.append(f"{lesson.slug}（{chosen.name}）")
-                progress.console.print(f"[red]✗[/] {lesson.slug} {chosen.name}：{exc}")
+                progress.console.print(f"[red]✗[/] {lesson.slug}（{chosen.name}）没合成出来："
+                                       f"[dim]{escape(str(exc))}[/]", highlight=False)
             progress.advance(task)
 
         try:

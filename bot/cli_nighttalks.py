@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 
 from bot import texts
-from bot.clikit import console, fail, load_cli_settings
+from bot.clikit import COMMANDS_PANEL, console, fail, load_cli_settings
 from bot.db import open_database, session
 from bot.models import Group, Member, NightTalk, Role
 from bot.nighttalk_format import clock_text, local_zone
@@ -78,7 +78,10 @@ def parse_talk_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
         raise NightTalkError(texts.CLI_NIGHT_BAD_TIME.format(text=text)) from exc
 
 
-@nighttalk_app.command("add")
+@nighttalk_app.command(
+    "add", rich_help_panel=COMMANDS_PANEL,
+    help="安排一场夜话：机器人会提前通知、到时提醒，按时开始和结束。\n\n"
+         "例：yehua nighttalk add -g 枫树屋场 --at 19:30 --topic 村里修路")
 def nighttalk_add(
     group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)],
     at: Annotated[str, typer.Option(help="开始时间：2026-12-05 19:30 或 19:30（群所在时区）")],
@@ -106,7 +109,8 @@ def nighttalk_add(
     _say(message)
 
 
-@nighttalk_app.command("list")
+@nighttalk_app.command("list", rich_help_panel=COMMANDS_PANEL,
+                       help="查看还没开始和正在开的夜话；加 --all 连已结束、已取消的也看。")
 def nighttalk_list(
     all_: Annotated[bool, typer.Option("--all", help="也显示已结束、已取消的")] = False,
 ) -> None:
@@ -149,29 +153,35 @@ def _change(talk_id: int, change: Callable[..., NightTalk], kind: str, done: str
     _say(done.format(id=talk_id))
 
 
-@nighttalk_app.command("open")
+@nighttalk_app.command("open", rich_help_panel=COMMANDS_PANEL,
+                       help="现在就开始一场夜话，不用等到约好的时间。")
 def nighttalk_open(talk_id: Annotated[int, typer.Argument(help="夜话编号")]) -> None:
     """Open a night talk now (ahead of its time)."""
     _change(talk_id, open_night_talk, OPEN, texts.CLI_NIGHT_OPENED)
 
 
-@nighttalk_app.command("close")
+@nighttalk_app.command("close", rich_help_panel=COMMANDS_PANEL,
+                       help="现在结束一场夜话，机器人把收到的建议总结发到群里。")
 def nighttalk_close(talk_id: Annotated[int, typer.Argument(help="夜话编号")]) -> None:
     """Close a night talk now; the bot posts the numbered summary."""
     _change(talk_id, close_night_talk, CLOSE, texts.CLI_NIGHT_CLOSED)
 
 
-@nighttalk_app.command("cancel")
+@nighttalk_app.command("cancel", rich_help_panel=COMMANDS_PANEL,
+                       help="取消一场夜话；如果已经通知过，机器人会在群里告诉大家。")
 def nighttalk_cancel(talk_id: Annotated[int, typer.Argument(help="夜话编号")]) -> None:
     """Call a night talk off; if it was announced, the bot tells the group."""
     _change(talk_id, cancel_night_talk, CANCEL, texts.CLI_NIGHT_CANCELLED)
 
 
-@roles_app.command("grant")
+@roles_app.command(
+    "grant", rich_help_panel=COMMANDS_PANEL,
+    help="给某人在群里设一个角色：话事佬、书记或文书、管理员。\n\n"
+         "例：yehua roles grant 10086 -g 枫树屋场 --role 话事佬")
 def roles_grant(
     user_id: Annotated[str, typer.Argument(help="用户在平台上的编号")],
     group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)],
-    role: Annotated[str, typer.Option(help="facilitator（话事佬）、secretary（书记或文书）"
+    role: Annotated[str, typer.Option(help="facilitator（话事佬）、 secretary（书记或文书）"
                                            "或 admin（管理员）")],
     name: Annotated[str | None, typer.Option(help="名字，还没在群里说过话的人可以写上")] = None,
 ) -> None:
@@ -188,7 +198,8 @@ def roles_grant(
     _say(message)
 
 
-@roles_app.command("revoke")
+@roles_app.command("revoke", rich_help_panel=COMMANDS_PANEL,
+                   help="取消某人在群里的角色，变回普通成员。")
 def roles_revoke(
     user_id: Annotated[str, typer.Argument(help="用户在平台上的编号")],
     group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)],
@@ -209,7 +220,8 @@ def roles_revoke(
     _say(texts.CLI_ROLE_REVOKED.format(**fields))
 
 
-@roles_app.command("list")
+@roles_app.command("list", rich_help_panel=COMMANDS_PANEL,
+                   help="查看一个群里谁是话事佬、书记或文书、管理员。")
 def roles_list(group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)]) -> None:
     """List who holds a role in a group."""
     with session(_engine()) as db:

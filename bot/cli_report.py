@@ -15,7 +15,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot import texts
 from bot.cli import app
-from bot.clikit import console, fail, load_cli_settings
+from bot.clikit import DAILY_PANEL, console, fail, load_cli_settings
 from bot.db import open_database, session
 from bot.models import Group, Suggestion
 from bot.reports import (
@@ -40,7 +40,7 @@ GROUP_HELP = "只统计这个群：群的编号、名称或 chat id"
 HAMLET_HELP = "只统计这个屋场"
 TOPIC_HELP = "只统计这一类建议，如 roads 或 道路交通"
 FORMAT_HELP = "文件格式：xlsx（Excel）、docx（Word）或 csv"
-OUT_HELP = "保存到哪个文件；不写就用「建议办理情况_开始_结束.格式」"
+OUT_HELP = "保存到哪个文件； 不写就用 建议办理情况_开始_结束.格式"
 
 
 def _date(text: str) -> date:
@@ -104,7 +104,10 @@ def _export(engine: Engine, f: ReportFilter, kind: str, out: Path, media_base: s
                media_base=media_base)
 
 
-@app.command("report")
+@app.command(
+    "report", rich_help_panel=DAILY_PANEL,
+    help="导出一段时间的建议办理情况报表：Excel、Word 或 CSV 文件。\n\n"
+         "例：yehua report --from 2026-01-01 --to 2026-06-30 -f docx")
 def report(
     start: Annotated[str, typer.Option("--from", help=FROM_HELP)],
     end: Annotated[str, typer.Option("--to", help=TO_HELP)],

@@ -527,6 +527,8 @@ ADMIN_USER_ENABLED = "账号 {username} 已恢复使用。"
 ADMIN_USER_PASSWORD_SET = "账号 {username} 的密码已改好，请把新密码当面告诉本人。"
 CLI_USERS_PASSWORD_PROMPT = "密码"
 CLI_USERS_PASSWORD_AGAIN = "再输一遍密码"
+CLI_USERS_PASSWORDS_DIFFER = "两次输入的密码不一样，请重新输入。"
+CLI_USERS_PASSWORD_STOPPED = "没有输完密码，已停下，什么都没改。"
 CLI_USERS_BAD_ROLE = ("角色「{role}」不认识，可以写：secretary（书记或文书）、"
                       "facilitator（话事佬）、admin（管理员）、member（普通成员）。")
 CLI_USERS_ADDED = "已添加账号 {username}（{name}，{role}）。用浏览器打开 /admin 登录。"
