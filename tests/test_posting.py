@@ -144,6 +144,31 @@ async def test_one_lesson_to_many_groups_is_synthesized_once(
             assert text.text.startswith("【微党课】") and audio.audio_url  # text first, then voice
 
 
+async def test_a_lesson_voiced_ahead_for_each_profile_posts_without_new_speech_requests(
+    settings: Settings, fake_edge: FakeEdge
+) -> None:
+    async with running(settings) as bot:
+        with session(bot.app[ENGINE]) as db:
+            groups = [Group(platform="web", chat_id=f"g{i}", name=f"第{i}组",
+                            speech_profile=("普通话", "湘", "粤")[i % 3]) for i in range(6)]
+            db.add_all(groups)
+            db.flush()
+            targets = [(g.id or 0, g.timezone) for g in groups]
+
+        await bot.app[POSTER].prerender("ebike-charging")
+
+        # One voice per profile in use (湘 shares 普通话's voice but not its wording).
+        assert len(list(settings.audio_dir.glob("*.srt"))) == 3
+        asked = len(fake_edge.requests)
+        with session(bot.app[ENGINE]) as db:
+            add_schedule(db, "ebike-charging", targets, run_at=utcnow() + timedelta(seconds=1))
+        bot.app[SCHEDULER].rearm()
+        await eventually(lambda: len([d for d in _deliveries(bot.app)
+                                      if d.status == DeliveryStatus.SENT]) == 6)
+        assert len(fake_edge.requests) == asked, "every voice was ready before its post"
+        assert all(_room_messages(bot.app, f"g{i}")[1].audio_url for i in range(6))
+
+
 async def test_a_hunan_group_hears_hunan_wording_while_the_posted_text_stays_standard(
     settings: Settings, fake_edge: FakeEdge
 ) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import logging
 import math
 import shutil
+import tracemalloc
 from array import array
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import av
 import pytest
 from edge_tts.drm import DRM
 
+import lessons
 from lessons.audio import mp3_duration, silence_mp3, wav_to_mp3
 from lessons.shaping import split_for_speech
 from lessons.speech import (
@@ -226,6 +229,26 @@ async def test_twenty_lessons_rendered_at_once_all_succeed(
     unique = {piece for text in lessons for piece, _ in segments(text)}
     said = sorted(r.text.replace("\n", "") for r in fake_edge.requests)
     assert said == sorted(unique)  # a sentence shared by lessons is said once
+
+
+async def test_rendered_lessons_are_kept_on_disk_not_in_the_bots_memory(
+    tmp_path: Path, fake_edge: FakeEdge
+) -> None:
+    speeches = service(tmp_path, edge(fake_edge.url))
+    ours = tracemalloc.Filter(True, str(Path(lessons.__file__).parent / "*"))
+
+    tracemalloc.start()
+    try:
+        voices = [await speeches.render(f"第{n}课。{LONG_LESSON}", VOICE) for n in range(5)]
+        gc.collect()
+        held = tracemalloc.take_snapshot().filter_traces([ours])
+    finally:
+        tracemalloc.stop()
+
+    smallest = min(v.path.stat().st_size for v in voices)
+    assert smallest > 100_000
+    # What the speech code still holds once it is done: not the voices, nor their segments.
+    assert sum(stat.size for stat in held.statistics("filename")) < smallest // 5
 
 
 async def test_ten_groups_asking_at_once_cause_one_request_per_piece(
