@@ -322,8 +322,8 @@ REPORT_UNKNOWN_HAMLET = "没有叫「{hamlet}」的屋场。现有的屋场：{c
 REPORT_UNKNOWN_FORMAT = "不支持「{format}」格式，可以选：xlsx、docx、csv。"
 REPORT_CANNOT_WRITE = "无法写入文件「{path}」：{error}"
 REPORT_DOCX_TOO_MANY = ("这段时间有 {count:,} 条建议，Word 汇总表最多放 {limit:,} 条，"
-                        "再多就打不开、也没法打印。请缩短时间段、只选一个群或屋场，"
-                        "或者导出 Excel（xlsx）。")
+                        "再多打开很慢，也不好打印。请把时间段改短一些，或者只选一个群、"
+                        "一个屋场，也可以导出 Excel（xlsx）。")
 REPORT_WRITING = "正在导出"
 REPORT_FIGURES_TITLE = "{period}（{scope}）"
 REPORT_WRITTEN = "已导出：{path}"
