@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot import texts
+from bot.ingest import Seen, remember_members
 from bot.messages import OutgoingText
 from bot.models import ChatMessage, Group, LessonRecord, Member
 from lessons.audio import any_to_mp3, loudness, probe
@@ -76,13 +77,8 @@ def find_member(db: Session, group: int, user_id: str) -> Member | None:
 
 
 def upsert_member(db: Session, group: int, user_id: str, name: str) -> None:
-    """Record a member, or keep their display name current."""
-    member = find_member(db, group, user_id)
-    if member is None:
-        db.add(Member(group_id=group, user_id=user_id, display_name=name))
-    elif member.display_name != name:
-        member.display_name = name
-        db.add(member)
+    """Record a member, or keep their display name current (the inbound path's one upsert)."""
+    remember_members(db.connection(), [Seen(group, user_id, name)])
 
 
 def clean_name(name: object) -> str:
