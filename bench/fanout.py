@@ -23,8 +23,8 @@ from aiohttp import web
 from sqlmodel import func, select
 
 from bot.app import ENGINE, POSTER, SCHEDULER, create_app
-from bot.db import session
-from bot.models import Group
+from bot.core.db import session
+from bot.core.models import Group
 from bot.settings import Settings
 from lessons.profiles import get_profile
 from scheduler.dbtypes import utcnow

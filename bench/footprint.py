@@ -32,8 +32,8 @@ from pathlib import Path
 
 from sqlmodel import func, select
 
-from bot.db import open_database, session
-from bot.models import Group
+from bot.core.db import open_database, session
+from bot.core.models import Group
 from lessons.flavour_worker import IDLE_SECONDS
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus

@@ -30,8 +30,8 @@ from aiohttp import web
 from sqlmodel import func, select
 
 from bot.app import ENGINE, SERVICES, create_app
-from bot.db import session
-from bot.models import Group, Suggestion
+from bot.core.db import session
+from bot.core.models import Group, Suggestion
 from bot.settings import Settings
 from tests.fakes.onebot import SECRET, SELF_ID, TOKEN, fake_napcat
 

@@ -25,10 +25,10 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bot.db import open_database, session
-from bot.models import Group, NightTalk, Suggestion, SuggestionChange, SuggestionStatus
+from bot.core.db import open_database, session
+from bot.core.models import Group, NightTalk, Suggestion, SuggestionChange, SuggestionStatus
+from bot.domain.suggestions import CATEGORIES
 from bot.reports import ReportFilter, write_csv, write_xlsx
-from bot.suggestions import CATEGORIES
 
 SUGGESTIONS = 100_000
 GROUPS = 40

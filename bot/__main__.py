@@ -1,5 +1,5 @@
 """`python -m bot` starts the bot, like `yehua`."""
 
-from bot.cli import main
+from bot.cli.main import main
 
 main()

@@ -13,19 +13,19 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.adapters import Adapter
-from bot.adapters.web import WebChatAdapter
+from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.admin import setup_admin
-from bot.commands import build_router
-from bot.db import open_database, session
-from bot.demo import seed_demo
-from bot.models import LessonRecord
-from bot.nighttalks import NightTalkHost
-from bot.notices import LeaderboardPoster, ensure_leaderboard_timers
+from bot.chat.commands import build_router
+from bot.chat.router import Services
+from bot.core.adapter import Adapter
+from bot.core.db import open_database, session
+from bot.core.models import LessonRecord
+from bot.domain.demo import seed_demo
+from bot.domain.nighttalks import NightTalkHost
+from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
+from bot.domain.points import PointsRules
+from bot.domain.posting import LessonPoster
 from bot.outbox import Outbox
-from bot.points import PointsRules
-from bot.posting import LessonPoster
-from bot.router import Services
 from bot.settings import Settings
 from lessons.dialect import FLAVOUR_WORKER
 from lessons.library import LoadResult, load_library
@@ -37,7 +37,13 @@ from scheduler.service import Scheduler
 log = logging.getLogger(__name__)
 
 # Chat platforms besides the web chat; each module offers load_config() and create_adapter().
-PLATFORMS = ("telegram", "onebot", "wecom", "dingtalk", "feishu")
+PLATFORMS = {
+    "telegram": "bot.adapters.telegram.adapter",
+    "onebot": "bot.adapters.onebot.adapter",
+    "wecom": "bot.adapters.wecom.adapter",
+    "dingtalk": "bot.adapters.robots.dingtalk",
+    "feishu": "bot.adapters.robots.feishu",
+}
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
@@ -73,8 +79,8 @@ def tuned_profile(settings: Settings, profile: SpeechProfile) -> SpeechProfile:
 def build_platform_adapters(settings: Settings, engine: Engine) -> list[Adapter]:
     """Every chat platform whose credentials are set (the web chat is always on)."""
     adapters: list[Adapter] = []
-    for name in PLATFORMS:
-        module = importlib.import_module(f"bot.adapters.{name}")
+    for name, module_name in PLATFORMS.items():
+        module = importlib.import_module(module_name)
         config = module.load_config(settings.extra)
         if config is not None:
             adapters.append(module.create_adapter(config, engine=engine,

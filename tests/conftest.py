@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
-import bot.models  # noqa: F401  (register the tables)
+import bot.core.models  # noqa: F401  (register the tables)
 import scheduler.models  # noqa: F401
 from bot.app import create_app
 from bot.settings import DEFAULT_LESSONS_DIR, Settings

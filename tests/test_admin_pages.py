@@ -14,8 +14,16 @@ from sqlmodel import select
 from bot.admin.core import CONSOLE
 from bot.admin.dashboard import month_span
 from bot.app import ENGINE
-from bot.db import session
-from bot.models import ChatMessage, ConsoleUser, Group, Member, Role, Suggestion, SuggestionStatus
+from bot.core.db import session
+from bot.core.models import (
+    ChatMessage,
+    ConsoleUser,
+    Group,
+    Member,
+    Role,
+    Suggestion,
+    SuggestionStatus,
+)
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus, Schedule

@@ -16,11 +16,11 @@ from sqlalchemy import insert
 from bot.admin import CONSOLE, setup_admin
 from bot.admin.auth import create_user
 from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
-from bot.db import open_database, session
-from bot.models import Group, Suggestion
-from bot.reports_docx import DOCX_MAX_ROWS
+from bot.core.db import open_database, session
+from bot.core.models import Group, Suggestion
+from bot.domain.suggestions import prepare_suggestion
+from bot.reports.docx_export import DOCX_MAX_ROWS
 from bot.settings import Settings
-from bot.suggestions import prepare_suggestion
 from tests.conftest import running
 from tests.test_admin_suggestions import (
     FACILITATOR_LOGIN,

@@ -18,19 +18,19 @@ from sqlmodel import col, select
 from bot.admin import CONSOLE, setup_admin
 from bot.admin.auth import create_user
 from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
-from bot.db import open_database, session
-from bot.models import ChatMessage, Group, Role, SuggestionChange, SuggestionStatus
-from bot.reports import ReportFilter, figures
-from bot.settings import Settings
-from bot.suggestion_admin import (
+from bot.core.db import open_database, session
+from bot.core.models import ChatMessage, Group, Role, SuggestionChange, SuggestionStatus
+from bot.domain.board import (
     BoardFilter,
     board,
     merge_suggestion,
     parse_board_filter,
     unmerge_suggestion,
 )
-from bot.suggestions import SuggestionError, add_suggestion, change_status, get_suggestion
-from bot.webchat_store import prepare_voice, save_voice
+from bot.domain.suggestions import SuggestionError, add_suggestion, change_status, get_suggestion
+from bot.domain.webchat import prepare_voice, save_voice
+from bot.reports import ReportFilter, figures
+from bot.settings import Settings
 from tests.conftest import running
 from tests.test_commands import ROOM, ZHANG, joined, points_of, prepare_village
 from tests.test_webchat_voice import recording

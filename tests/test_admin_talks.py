@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from bot.admin.talks import FormProblem, talk_times
 from bot.app import ENGINE
-from bot.db import session
-from bot.models import NightTalk, NightTalkStatus
+from bot.core.db import session
+from bot.core.models import NightTalk, NightTalkStatus
 from bot.settings import Settings
 from tests.conftest import running
 from tests.test_admin_suggestions import (

@@ -7,8 +7,8 @@ from playwright.async_api import Browser, Page, expect
 from sqlmodel import select
 
 from bot.app import ENGINE
-from bot.db import session
-from bot.models import Member, Role
+from bot.core.db import session
+from bot.core.models import Member, Role
 from bot.settings import Settings
 from scheduler.models import DeliveryStatus
 from tests.conftest import RunningApp

@@ -10,10 +10,10 @@ from playwright.async_api import Browser, Page, expect
 from sqlmodel import col, select
 
 from bot.app import ENGINE, OUTBOX, WEBCHAT
-from bot.db import session
-from bot.messages import OutgoingText
-from bot.models import ChatMessage, Group, LessonRecord, Suggestion
-from bot.nighttalks import NightTalkHost, schedule_night_talk
+from bot.core.db import session
+from bot.core.messages import OutgoingText
+from bot.core.models import ChatMessage, Group, LessonRecord, Suggestion
+from bot.domain.nighttalks import NightTalkHost, schedule_night_talk
 from bot.settings import Settings
 from lessons.audio import probe
 from scheduler.dbtypes import utcnow

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.db import open_database, session
+from bot.cli.main import app
+from bot.core.db import open_database, session
 from bot.settings import DEFAULT_LESSONS_DIR
 from lessons.library import load_library
 from scheduler.schedules import list_schedules

@@ -12,7 +12,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ENV = {"COLUMNS": "200"}

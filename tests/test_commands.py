@@ -16,9 +16,9 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from bot.app import ENGINE, SERVICES, WEBCHAT
-from bot.db import session
-from bot.messages import IncomingMessage
-from bot.models import (
+from bot.core.db import session
+from bot.core.messages import IncomingMessage
+from bot.core.models import (
     ChatMessage,
     Group,
     Member,
@@ -28,7 +28,7 @@ from bot.models import (
     SuggestionChange,
     SuggestionStatus,
 )
-from bot.points import PointsRules
+from bot.domain.points import PointsRules
 from bot.settings import Settings
 from tests.conftest import RunningApp, running
 

@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import ENGINE, OUTBOX, SCHEDULER, SETTINGS
-from bot.db import session
-from bot.models import ChatMessage, PointsEntry
-from bot.notices import (
+from bot.core.db import session
+from bot.core.models import ChatMessage, PointsEntry
+from bot.domain.notices import (
     LEADERBOARD_KIND,
     LeaderboardPoster,
     ensure_leaderboard_timers,

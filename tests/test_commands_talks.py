@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import select
 
 from bot.app import ENGINE, SETTINGS
-from bot.db import session
-from bot.models import Group, NightTalk, NightTalkStatus
-from bot.nighttalks import schedule_night_talk
+from bot.core.db import session
+from bot.core.models import Group, NightTalk, NightTalkStatus
+from bot.domain.nighttalks import schedule_night_talk
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from tests.conftest import RunningApp, running

@@ -12,8 +12,8 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from bot.db import open_database, session
-from bot.models import Group
+from bot.core.db import open_database, session
+from bot.core.models import Group
 from scheduler.dbtypes import utcnow
 from scheduler.schedules import add_schedule
 from tests.fake_edge import FakeEdge

@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import create_engine
 
-from bot.adapters import Adapter, AdapterError, RetryAfter
-from bot.adapters.dingtalk import (
+from bot.adapters.robots.common import Robot, split_for_robot
+from bot.adapters.robots.dingtalk import (
     MAX_PIECE_BYTES,
     DingTalkAdapter,
     DingTalkConfig,
@@ -22,8 +22,8 @@ from bot.adapters.dingtalk import (
     parse_message,
     sign,
 )
-from bot.adapters.robot_common import Robot, split_for_robot
-from bot.messages import IncomingMessage, OutgoingAudio, OutgoingText
+from bot.core.adapter import Adapter, AdapterError, RetryAfter
+from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingText
 from bot.settings import SettingsError
 from tests.fakes.dingtalk import FakeDingTalk, fake_dingtalk, serve
 

@@ -13,8 +13,8 @@ from aiohttp import web
 from sqlmodel import select
 
 from bot.app import ENGINE, SCHEDULER, SERVICES
-from bot.db import session
-from bot.models import Group, Member, Role, Suggestion, SuggestionStatus
+from bot.core.db import session
+from bot.core.models import Group, Member, Role, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from lessons.audio import probe
 from scheduler.dbtypes import utcnow

@@ -10,11 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from bot.adapters import AdapterError, RetryAfter
-from bot.adapters.feishu import FeishuAdapter, FeishuConfig, check_response, load_config, sign
-from bot.adapters.feishu_events import decrypt, parse_event
-from bot.adapters.robot_common import Robot
-from bot.messages import IncomingMessage, OutgoingAudio, OutgoingText
+from bot.adapters.robots.common import Robot
+from bot.adapters.robots.feishu import (
+    FeishuAdapter,
+    FeishuConfig,
+    check_response,
+    load_config,
+    sign,
+)
+from bot.adapters.robots.feishu_events import decrypt, parse_event
+from bot.core.adapter import AdapterError, RetryAfter
+from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingText
 from bot.settings import SettingsError
 from tests.fakes.feishu import FakeFeishu, fake_feishu
 from tests.test_dingtalk import Clock, serving

@@ -9,7 +9,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from bot.app import SERVICES
-from bot.models import Member, Suggestion, SuggestionStatus
+from bot.core.models import Member, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from scheduler.models import Delivery, DeliveryStatus
 from tests.conftest import eventually, running

@@ -9,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from bot.app import ENGINE, SERVICES
-from bot.db import session
-from bot.ingest import Ingest
-from bot.models import Group, Member, PointsEntry, Suggestion
+from bot.chat.ingest import Ingest
+from bot.core.db import session
+from bot.core.models import Group, Member, PointsEntry, Suggestion
+from bot.domain.suggestions import Raised, prepare_suggestion
 from bot.settings import Settings
-from bot.suggestions import Raised, prepare_suggestion
 from tests.conftest import eventually, running
 from tests.fakes.onebot import FakeNapCat
 from tests.test_onebot_app import (

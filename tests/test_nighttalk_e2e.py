@@ -12,8 +12,8 @@ from aiohttp import FormData
 from sqlmodel import col, select
 
 from bot.app import ENGINE, SCHEDULER
-from bot.db import session
-from bot.models import NightTalk, NightTalkStatus, Suggestion, SuggestionStatus
+from bot.core.db import session
+from bot.core.models import NightTalk, NightTalkStatus, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from tests.conftest import running
 from tests.test_commands import (

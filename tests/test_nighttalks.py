@@ -13,11 +13,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from bot.adapters.web import WebChatAdapter
-from bot.cli import app
-from bot.db import open_database, session
-from bot.models import ChatMessage, Group, Member, NightTalk, NightTalkStatus, Role, Suggestion
-from bot.nighttalks import (
+from bot.adapters.webchat.adapter import WebChatAdapter
+from bot.cli.main import app
+from bot.core.db import open_database, session
+from bot.core.models import (
+    ChatMessage,
+    Group,
+    Member,
+    NightTalk,
+    NightTalkStatus,
+    Role,
+    Suggestion,
+)
+from bot.domain.nighttalks import (
     NightTalkError,
     NightTalkHost,
     clock_text,

@@ -16,10 +16,10 @@ import pytest
 from aiohttp import web
 from sqlmodel import col, select
 
-from bot.adapters.onebot import OneBotAdapter
+from bot.adapters.onebot.adapter import OneBotAdapter
 from bot.app import ENGINE, OUTBOX, SCHEDULER, SERVICES
-from bot.db import session
-from bot.models import Group, Member, NightTalk, Suggestion, SuggestionStatus
+from bot.core.db import session
+from bot.core.models import Group, Member, NightTalk, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from lessons.audio import probe
 from scheduler.dbtypes import utcnow

@@ -6,10 +6,10 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
-from bot.adapters.onebot_wire import signature
+from bot.adapters.onebot.wire import signature
 from bot.app import ENGINE, SERVICES, create_app
-from bot.db import session
-from bot.models import Member, SuggestionStatus
+from bot.core.db import session
+from bot.core.models import Member, SuggestionStatus
 from bot.settings import Settings, SettingsError
 from tests.conftest import eventually, running
 from tests.fakes.onebot import SECRET, SELF_ID, FakeNapCat, fake_napcat

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters import AdapterError, RetryAfter
-from bot.adapters.onebot import load_config, parse_event
-from bot.adapters.onebot_wire import (
+from bot.adapters.onebot.adapter import load_config, parse_event
+from bot.adapters.onebot.wire import (
     check_response,
     escape,
     parse_cq,
@@ -20,6 +19,7 @@ from bot.adapters.onebot_wire import (
     voice_of,
 )
 from bot.adapters.splitting import split_text
+from bot.core.adapter import AdapterError, RetryAfter
 from bot.settings import SettingsError
 
 DATA = Path(__file__).parent / "data" / "onebot"

@@ -8,9 +8,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.adapters import AdapterError, RateLimits, RetryAfter
-from bot.adapters.onebot import MAX_TEXT
-from bot.messages import OutgoingAudio, OutgoingText
+from bot.adapters.onebot.adapter import MAX_TEXT
+from bot.core.adapter import AdapterError, RateLimits, RetryAfter
+from bot.core.messages import OutgoingAudio, OutgoingText
 from bot.settings import Settings
 from tests.conftest import eventually, running
 from tests.fakes.onebot import TOKEN, FakeNapCat, fake_napcat

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from bot.adapters import RateLimits
-from bot.pacing import Pacer
+from bot.core.adapter import RateLimits
+from bot.outbox.pacing import Pacer
 
 
 async def _send(pacer: Pacer, chat: str, log: list[tuple[float, str]], priority: int = 1,

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import func, select
 
-from bot.db import open_database, session
-from bot.models import Group, Member, PointsEntry, SuggestionStatus
-from bot.points import (
+from bot.core.db import open_database, session
+from bot.core.models import Group, Member, PointsEntry, SuggestionStatus
+from bot.domain.points import (
     ADOPTED,
     LISTEN,
     SUGGEST,
@@ -24,7 +24,7 @@ from bot.points import (
     local_month,
     standing,
 )
-from bot.suggestions import add_suggestion, change_status
+from bot.domain.suggestions import add_suggestion, change_status
 
 RULES = PointsRules()
 NOVEMBER, DECEMBER, OCTOBER = date(2026, 11, 1), date(2026, 12, 1), date(2026, 10, 1)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.db import open_database, session
-from bot.ingest import Ingest
-from bot.models import Group, PointsEntry, Suggestion
-from bot.suggestions import Raised, prepare_suggestion
+from bot.chat.ingest import Ingest
+from bot.core.db import open_database, session
+from bot.core.models import Group, PointsEntry, Suggestion
+from bot.domain.suggestions import Raised, prepare_suggestion
 from scheduler.models import Delivery
 from scheduler.schedules import add_schedule
 from scheduler.service import Scheduler

@@ -12,8 +12,8 @@ import pytest
 from sqlmodel import select
 
 from bot.app import ENGINE, LIBRARY, POSTER, SCHEDULER
-from bot.db import session
-from bot.models import ChatMessage, Group
+from bot.core.db import session
+from bot.core.models import ChatMessage, Group
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus

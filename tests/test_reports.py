@@ -16,9 +16,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.db import open_database, session
-from bot.models import (
+from bot.cli.main import app
+from bot.core.db import open_database, session
+from bot.core.models import (
     Group,
     NightTalk,
     PointsEntry,

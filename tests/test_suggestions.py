@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import func, select
 
-from bot.db import open_database, session
-from bot.models import Group, NightTalk, Suggestion, SuggestionChange, SuggestionStatus
-from bot.suggestions import (
+from bot.core.db import open_database, session
+from bot.core.models import Group, NightTalk, Suggestion, SuggestionChange, SuggestionStatus
+from bot.domain.suggestions import (
     CATEGORIES,
     STATUS_LABELS,
     SuggestionError,

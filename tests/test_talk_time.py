@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.talk_time import TalkTimeError, parse_talk_time, split_schedule_args
+from bot.domain.talk_time import TalkTimeError, parse_talk_time, split_schedule_args
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # Thursday 3 Dec, 10:00 in the village

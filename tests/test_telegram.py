@@ -14,12 +14,12 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from bot import texts
-from bot.adapters import AdapterError, RetryAfter
-from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram.adapter import TelegramAdapter
 from bot.app import ENGINE, OUTBOX, SCHEDULER
-from bot.db import session
-from bot.messages import OutgoingText
-from bot.models import Group, Suggestion, SuggestionStatus
+from bot.core.adapter import AdapterError, RetryAfter
+from bot.core.db import session
+from bot.core.messages import OutgoingText
+from bot.core.models import Group, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus

@@ -17,8 +17,8 @@ from aiohttp import web
 from sqlmodel import select
 
 from bot.app import ENGINE, SCHEDULER, create_app
-from bot.db import session
-from bot.models import Group, NightTalk
+from bot.core.db import session
+from bot.core.models import Group, NightTalk
 from bot.settings import Settings
 from tests.conftest import RunningApp, eventually, running
 from tests.fakes.telegram import FakeTelegram, start_fake_telegram

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters import AdapterError, RetryAfter
-from bot.adapters.telegram import load_config, parse_update
-from bot.adapters.telegram_wire import (
+from bot.adapters.telegram.adapter import load_config, parse_update
+from bot.adapters.telegram.wire import (
     ChatMigrated,
     check_response,
     migration,
@@ -19,6 +18,7 @@ from bot.adapters.telegram_wire import (
     utf16_len,
     voice_note,
 )
+from bot.core.adapter import AdapterError, RetryAfter
 from bot.settings import SettingsError
 
 DATA = Path(__file__).parent / "data" / "telegram"

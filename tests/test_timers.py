@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import scheduler.models  # noqa: F401  (register the tables)
-from bot.db import open_database
+from bot.core.db import open_database
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, Timer
 from scheduler.service import Scheduler

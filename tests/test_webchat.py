@@ -18,11 +18,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from yarl import URL
 
-from bot.adapters import AdapterError
-from bot.adapters.web import WebChatAdapter
-from bot.db import open_database, session
-from bot.messages import IncomingMessage, OutgoingAudio, OutgoingText
-from bot.models import ChatMessage, Group, LessonRecord, Member
+from bot.adapters.webchat.adapter import WebChatAdapter
+from bot.core.adapter import AdapterError
+from bot.core.db import open_database, session
+from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingText
+from bot.core.models import ChatMessage, Group, LessonRecord, Member
 
 ROOM = "demo"
 WAIT = 10

@@ -20,10 +20,10 @@ from av.audio.stream import AudioStream
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.adapters.web import WebChatAdapter
-from bot.db import session
-from bot.messages import IncomingMessage, OutgoingText
-from bot.models import Member
+from bot.adapters.webchat.adapter import WebChatAdapter
+from bot.core.db import session
+from bot.core.messages import IncomingMessage, OutgoingText
+from bot.core.models import Member
 from lessons.audio import probe
 from tests.test_webchat import ROOM, WAIT, Chat, engine, join, next_message, stored_messages
 

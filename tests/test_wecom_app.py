@@ -15,8 +15,8 @@ from sqlmodel import col, select
 from yarl import URL
 
 from bot.app import ENGINE, OUTBOX, SCHEDULER
-from bot.db import session
-from bot.models import Group, Member, Role, Suggestion, SuggestionStatus
+from bot.core.db import session
+from bot.core.models import Group, Member, Role, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from bot.adapters.wecom import parse_app_message
-from bot.adapters.wecom_crypto import CryptoCode, CryptoError, MessageCrypto, signature
+from bot.adapters.wecom.adapter import parse_app_message
+from bot.adapters.wecom.crypto import CryptoCode, CryptoError, MessageCrypto, signature
 from tests.fakes.wecom_callback import WeComCallbackClient
 
 # reference/platforms.md §3.3: the official test vector.

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.wecom import load_config, parse_app_message, parse_robot_message
-from bot.adapters.wecom_messages import (
+from bot.adapters.wecom.adapter import load_config, parse_app_message, parse_robot_message
+from bot.adapters.wecom.messages import (
     MARKDOWN_LIMIT,
     TEXT_LIMIT,
     split_by_bytes,
     text_bodies,
     utf8_len,
 )
-from bot.messages import OutgoingText
+from bot.core.messages import OutgoingText
 from bot.settings import SettingsError
 
 DATA = Path(__file__).parent / "data" / "wecom"

@@ -9,10 +9,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.adapters import AdapterError, RetryAfter, Unsupported
-from bot.adapters.wecom import WeComAdapter
-from bot.adapters.wecom_config import WeComConfig
-from bot.messages import OutgoingAudio, OutgoingText
+from bot.adapters.wecom.adapter import WeComAdapter
+from bot.adapters.wecom.config import WeComConfig
+from bot.core.adapter import AdapterError, RetryAfter, Unsupported
+from bot.core.messages import OutgoingAudio, OutgoingText
 from lessons.audio import silence_mp3, to_amr_clips
 from tests.fakes.wecom import FakeWeCom, ManualClock, amr_seconds, start_fake_wecom
 

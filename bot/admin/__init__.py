@@ -48,10 +48,10 @@ from bot.admin.core import (
     secure_cookies,
     viewer_of,
 )
-from bot.db import session
-from bot.models import ConsoleUser, Role
+from bot.core.db import session
+from bot.core.models import ConsoleUser, Role
+from bot.domain.posting import LessonPoster
 from bot.outbox import Outbox
-from bot.posting import LessonPoster
 from bot.reports import percent
 from bot.settings import Settings
 from scheduler.service import Scheduler

@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
 from bot import texts
-from bot.models import ConsoleSession, ConsoleUser, Role
+from bot.core.models import ConsoleSession, ConsoleUser, Role
 from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)

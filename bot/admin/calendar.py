@@ -19,8 +19,8 @@ from bot.admin.core import (
     render,
     whole_number,
 )
-from bot.db import session
-from bot.models import Group, LessonRecord, Role
+from bot.core.db import session
+from bot.core.models import Group, LessonRecord, Role
 from scheduler import ledger
 from scheduler.models import Delivery, DeliveryStatus, ScheduleKind
 from scheduler.schedules import ScheduleError, cancel_schedule, due_targets, next_occurrence

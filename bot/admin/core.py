@@ -19,10 +19,10 @@ from sqlalchemy.engine import Engine
 
 from bot import texts
 from bot.admin.auth import SESSION_COOKIE, LoginLimiter, load_session, tokens_match
-from bot.db import session
-from bot.models import ConsoleUser, Role
+from bot.core.db import session
+from bot.core.models import ConsoleUser, Role
+from bot.domain.posting import LessonPoster
 from bot.outbox import Outbox
-from bot.posting import LessonPoster
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.service import Scheduler

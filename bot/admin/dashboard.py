@@ -12,8 +12,8 @@ from sqlmodel import col, select
 
 from bot import texts
 from bot.admin.core import Console, Viewer, console_of, page, render
-from bot.db import session
-from bot.models import Role, Suggestion, SuggestionStatus
+from bot.core.db import session
+from bot.core.models import Role, Suggestion, SuggestionStatus
 from bot.reports import Figures, ReportFilter, figures
 from scheduler.models import Delivery, DeliveryStatus
 

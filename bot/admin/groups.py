@@ -18,9 +18,9 @@ from bot.admin.core import (
     whole_number,
     zone_of,
 )
-from bot.db import session
-from bot.models import Group, Member, Role
-from bot.roles import grant_role
+from bot.core.db import session
+from bot.core.models import Group, Member, Role
+from bot.domain.members import grant_role
 from lessons.profiles import PROFILES
 from scheduler.schedules import move_group_zone
 

@@ -26,8 +26,8 @@ from bot.admin.core import (
     whole_number,
     zone_of,
 )
-from bot.db import session
-from bot.models import Group, Role
+from bot.core.db import session
+from bot.core.models import Group, Role
 from lessons.dialect import flavour_pairs
 from lessons.library import Lesson, load_library
 from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile

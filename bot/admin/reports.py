@@ -17,8 +17,10 @@ from sqlalchemy.engine import Engine
 
 from bot import texts
 from bot.admin.core import CONSOLE, Viewer, page, render
-from bot.db import session
-from bot.models import Role
+from bot.core.db import session
+from bot.core.models import Role
+from bot.domain.board import groups, hamlets
+from bot.domain.suggestions import CATEGORIES
 from bot.reports import (
     FORMATS,
     Figures,
@@ -33,8 +35,6 @@ from bot.reports import (
     write_docx,
     write_xlsx,
 )
-from bot.suggestion_admin import groups, hamlets
-from bot.suggestions import CATEGORIES
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from aiohttp import web
 from sqlmodel import Session
 
 from bot import texts
-from bot.adapters import AdapterError
 from bot.admin.core import (
     CONSOLE,
     Viewer,
@@ -22,14 +21,11 @@ from bot.admin.core import (
     render,
     whole_number,
 )
-from bot.commands_suggestions import award_adoption
-from bot.db import session
-from bot.models import Group, NightTalk, Role, Suggestion, SuggestionStatus
-from bot.notices import notify_status_change
-from bot.points import PointsRules
-from bot.reports_rows import voice_link
-from bot.settings import Settings
-from bot.suggestion_admin import (
+from bot.chat.commands.suggestions import award_adoption
+from bot.core.adapter import AdapterError
+from bot.core.db import session
+from bot.core.models import Group, NightTalk, Role, Suggestion, SuggestionStatus
+from bot.domain.board import (
     PER_PAGE,
     board,
     duplicates_of,
@@ -42,7 +38,9 @@ from bot.suggestion_admin import (
     room_url,
     unmerge_suggestion,
 )
-from bot.suggestions import (
+from bot.domain.notices import notify_status_change
+from bot.domain.points import PointsRules
+from bot.domain.suggestions import (
     CATEGORIES,
     STATUS_LABELS,
     TRANSITIONS,
@@ -53,6 +51,8 @@ from bot.suggestions import (
     set_category,
     set_text,
 )
+from bot.reports.rows import voice_link
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

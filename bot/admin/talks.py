@@ -12,12 +12,9 @@ from sqlmodel import Session
 
 from bot import texts
 from bot.admin.core import CONSOLE, Viewer, form, page, redirect, render
-from bot.db import session
-from bot.models import Group, NightTalk, NightTalkStatus, Role, Suggestion
-from bot.nighttalk_format import local_zone, when_text
-from bot.nighttalks import NightTalkError, NightTalkHost, schedule_night_talk
-from bot.reports_rows import voice_link
-from bot.suggestion_admin import (
+from bot.core.db import session
+from bot.core.models import Group, NightTalk, NightTalkStatus, Role, Suggestion
+from bot.domain.board import (
     groups,
     recent_talks,
     room_url,
@@ -25,7 +22,10 @@ from bot.suggestion_admin import (
     talk_size,
     talk_suggestions_after,
 )
-from bot.suggestions import CATEGORIES, STATUS_LABELS
+from bot.domain.nighttalks import NightTalkError, NightTalkHost, schedule_night_talk
+from bot.domain.suggestions import CATEGORIES, STATUS_LABELS
+from bot.domain.talk_texts import local_zone, when_text
+from bot.reports.rows import voice_link
 
 log = logging.getLogger(__name__)
 

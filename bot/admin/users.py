@@ -22,8 +22,8 @@ from bot.admin.core import (
     render,
     whole_number,
 )
-from bot.db import session
-from bot.models import ConsoleUser, Role
+from bot.core.db import session
+from bot.core.models import ConsoleUser, Role
 
 ROLES = (Role.MEMBER, Role.FACILITATOR, Role.SECRETARY, Role.ADMIN)
 BACK = "/admin/users"

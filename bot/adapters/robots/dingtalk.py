@@ -1,0 +1,212 @@
+"""DingTalk (钉钉): custom group robots post, signed; an enterprise bot's @-messages come in."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from bot import texts
+from bot.adapters.robots.common import (
+    Robot,
+    RobotAdapter,
+    audio_link,
+    hmac_b64,
+    json_object,
+    parse_robots,
+    read_body,
+    read_seconds,
+    read_url,
+    same_secret,
+    split_for_robot,
+)
+from bot.core.adapter import AdapterError, RateLimits, RetryAfter, Unsupported
+from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.settings import SettingsError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "dingtalk"
+DEFAULT_API_BASE = "https://oapi.dingtalk.com"
+FLOOD_ERRCODES = frozenset({130101, 410100})  # "send too fast, exceed 20 times per minute"
+BUSY_ERRCODES = frozenset({-1})  # "系统繁忙"
+MAX_PIECE_BYTES = 18_000  # a robot takes bodies up to 20,000 bytes: room for the envelope
+MAX_CALLBACK_BYTES = 64 * 1024
+SIGN_WINDOW_S = 3600.0  # signed requests older or newer than an hour are refused
+SESSION_MARGIN_S = 60.0  # a session webhook this close to expiring is not used
+_LEADING_MENTIONS = re.compile(r"^\s*(?:[@＠]\S+\s+)*")
+
+
+@dataclass(frozen=True)
+class DingTalkConfig:
+    """Robots by chat id, the enterprise bot's app secret (inbound), where the API lives."""
+
+    robots: dict[str, Robot] = field(default_factory=dict)
+    app_secret: str = ""
+    api_base: str = DEFAULT_API_BASE
+    flood_wait: float = 60.0  # seconds to hold off after "send too fast"
+
+
+def load_config(env: Mapping[str, str]) -> DingTalkConfig | None:
+    """YEHUA_DINGTALK_* from the environment; None when no robot and no app secret is set."""
+    robots = parse_robots(env.get("YEHUA_DINGTALK_ROBOTS", ""), "YEHUA_DINGTALK_ROBOTS")
+    token = env.get("YEHUA_DINGTALK_ACCESS_TOKEN", "").strip()
+    if token:
+        chat_id = env.get("YEHUA_DINGTALK_CHAT_ID", "").strip()
+        if not chat_id or chat_id in robots:
+            raise SettingsError("YEHUA_DINGTALK_CHAT_ID", "the chat id of the robot's group, "
+                                "not already in YEHUA_DINGTALK_ROBOTS", chat_id)
+        robots[chat_id] = Robot(chat_id, token, env.get("YEHUA_DINGTALK_SECRET", "").strip())
+    app_secret = env.get("YEHUA_DINGTALK_APP_SECRET", "").strip()
+    if not robots and not app_secret:
+        return None
+    return DingTalkConfig(
+        robots=robots, app_secret=app_secret,
+        api_base=read_url(env, "YEHUA_DINGTALK_API_BASE", DEFAULT_API_BASE),
+        flood_wait=read_seconds(env, "YEHUA_DINGTALK_FLOOD_WAIT", 60.0))
+
+
+def sign(secret: str, timestamp: str) -> str:
+    """base64(HMAC-SHA256(key=secret, msg="timestamp\\nsecret")): robot sends and callbacks."""
+    return hmac_b64(secret, f"{timestamp}\n{secret}")
+
+
+def check_response(status: int, data: Any, *, flood_wait: float) -> None:
+    """Map DingTalk's answer to our errors: the one place that knows its error codes."""
+    if not isinstance(data, dict):
+        raise AdapterError(f"DingTalk answered HTTP {status} with {data!r}")
+    code, message = data.get("errcode"), data.get("errmsg", "")
+    if status == 200 and code == 0:
+        return
+    if status == 429 or code in FLOOD_ERRCODES:
+        raise RetryAfter(flood_wait, chat_only=True)  # one robot = one group
+    raise AdapterError(f"DingTalk errcode {code}: {message}", transient=code in BUSY_ERRCODES)
+
+
+def verify_callback(headers: Mapping[str, str], app_secret: str, now: float) -> None:
+    """Refuse a callback unless its `timestamp`/`sign` headers prove DingTalk sent it lately."""
+    timestamp, signature = headers.get("timestamp", ""), headers.get("sign", "")
+    if not timestamp.isdigit() or not signature:
+        raise web.HTTPUnauthorized(text="unsigned request")
+    if not same_secret(signature, sign(app_secret, timestamp)):
+        raise web.HTTPUnauthorized(text="bad sign")
+    if abs(now - int(timestamp) / 1000) > SIGN_WINDOW_S:
+        raise web.HTTPForbidden(text="stale timestamp")
+
+
+def parse_message(payload: Mapping[str, Any]) -> IncomingMessage | None:
+    """A group @-message to the enterprise bot -> IncomingMessage; None for anything else."""
+    text = payload.get("text")
+    if payload.get("msgtype") != "text" or payload.get("conversationType") != "2" \
+            or not isinstance(text, dict) or not isinstance(text.get("content"), str):
+        return None
+    chat_id, message_id = payload.get("conversationId"), payload.get("msgId")
+    user_id = payload.get("senderStaffId") or payload.get("senderId")
+    if not all(isinstance(v, str) and v for v in (chat_id, message_id, user_id)):
+        return None
+    return IncomingMessage(
+        platform=PLATFORM, chat_id=str(chat_id), message_id=str(message_id),
+        user_id=str(user_id), user_name=str(payload.get("senderNick") or ""),
+        text=_LEADING_MENTIONS.sub("", text["content"]).strip(),
+        platform_role="admin" if payload.get("isAdmin") is True else "member")
+
+
+class DingTalkAdapter(RobotAdapter):
+    """Posts through each group's custom robot; answers @-messages through their session."""
+
+    platform = PLATFORM
+    limits = RateLimits(chat_per_minute=20)
+    config: DingTalkConfig
+
+    def __init__(self, config: DingTalkConfig, **parts: Any) -> None:
+        super().__init__(config, **parts)
+        self._sessions: dict[str, tuple[str, float]] = {}  # chat -> (webhook, expires at)
+
+    def setup(self, app: web.Application) -> None:
+        """The HTTP session with the app; the callback route when an app secret is set."""
+        self.setup_route(app, "/dingtalk/callback",
+                         self._callback if self.config.app_secret else None)
+
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str:
+        """Post to the chat's robot, or answer through a live session webhook."""
+        target = self._target(chat_id, message)
+        return await self.client.send_pieces(
+            (chat_id, message), self._payloads(message), lambda payload: (target(), payload),
+            functools.partial(check_response, flood_wait=self.config.flood_wait))
+
+    def _payloads(self, message: OutgoingMessage) -> list[dict[str, Any]]:
+        match message:
+            case OutgoingText(text=text, mention=mention):
+                pieces = split_for_robot(text, MAX_PIECE_BYTES)
+                payloads: list[dict[str, Any]] = [
+                    {"msgtype": "text", "text": {"content": piece}} for piece in pieces]
+                # Members from outside the organisation have no staff id a robot can @.
+                if mention and payloads and not mention.startswith("$:"):
+                    # The @ only highlights when the id also appears in the text.
+                    payloads[0]["text"]["content"] = f"@{mention} {pieces[0]}"
+                    payloads[0]["at"] = {"atUserIds": [mention], "isAtAll": False}
+                return payloads
+            case OutgoingAudio(path=path, duration_s=seconds, caption=caption):
+                url, label = audio_link(self.base_url, path, seconds)
+                body = f"{caption}\n\n[{label}]({url})" if caption else f"[{label}]({url})"
+                return [{"msgtype": "markdown", "markdown": {
+                    "title": caption or texts.ROBOT_AUDIO_TITLE, "text": body}}]
+            case _:
+                raise Unsupported(f"DingTalk robots cannot carry {type(message).__name__}")
+
+    def _target(self, chat_id: str, message: OutgoingMessage) -> Callable[[], str]:
+        """Where to post: a reply goes through the live session webhook, the rest through the
+        chat's robot (signed afresh for every post), the session serving chats without one."""
+        session = self._session(chat_id)
+        robot = self.config.robots.get(chat_id)
+        replying = isinstance(message, OutgoingText) and message.reply_to is not None
+        if session is not None and (replying or robot is None):
+            url: str = session
+            return lambda: url
+        if robot is not None:
+            return functools.partial(self._robot_url, robot)
+        raise AdapterError(f"no DingTalk robot for chat {chat_id!r} (YEHUA_DINGTALK_ROBOTS) "
+                           "and no recent @-message to answer there")
+
+    def _robot_url(self, robot: Robot) -> str:
+        url = f"{self.config.api_base}/robot/send?access_token={quote_plus(robot.token)}"
+        if robot.secret:
+            timestamp = str(int(self.clock() * 1000))
+            url += f"&timestamp={timestamp}&sign={quote_plus(sign(robot.secret, timestamp))}"
+        return url
+
+    def _session(self, chat_id: str) -> str | None:
+        url, expires = self._sessions.get(chat_id, ("", 0.0))
+        return url if url and expires - SESSION_MARGIN_S > self.clock() else None
+
+    def _remember_session(self, payload: Mapping[str, Any]) -> None:
+        url, expires = payload.get("sessionWebhook"), payload.get("sessionWebhookExpiredTime")
+        if isinstance(url, str) and url.startswith(("http://", "https://")) \
+                and str(expires).isdigit():
+            self._sessions[str(payload["conversationId"])] = (url, int(str(expires)) / 1000)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        verify_callback(request.headers, self.config.app_secret, self.clock())
+        payload = json_object(await read_body(request, MAX_CALLBACK_BYTES))
+        message = parse_message(payload)
+        if message is None:
+            log.debug("dingtalk: ignored a %s message", payload.get("msgtype"))
+            return web.json_response({})
+        self._remember_session(payload)
+        if self.on_event is not None:
+            await self.on_event(message)
+        return web.json_response({})
+
+
+def create_adapter(config: DingTalkConfig, *, engine: Engine, audio_dir: Path,
+                   base_url: str) -> DingTalkAdapter:
+    """The app's entry point: a DingTalk adapter for these settings."""
+    return DingTalkAdapter(config, engine=engine, audio_dir=audio_dir, base_url=base_url)

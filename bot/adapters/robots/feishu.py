@@ -1,0 +1,198 @@
+"""Feishu (飞书): custom group bots post, signed; the event subscription brings messages in."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from bot import texts
+from bot.adapters.robots.common import (
+    Robot,
+    RobotAdapter,
+    audio_link,
+    hmac_b64,
+    json_object,
+    parse_robots,
+    read_body,
+    read_seconds,
+    read_url,
+    split_for_robot,
+)
+from bot.adapters.robots.feishu_events import (
+    PLATFORM,
+    check_token,
+    decrypt,
+    parse_event,
+    verify_signature,
+)
+from bot.core.adapter import AdapterError, RateLimits, RetryAfter, Unsupported
+from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.settings import SettingsError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_BASE = "https://open.feishu.cn"
+FREQUENCY_CODE = 11232  # "frequency limited psm[...]"
+BAD_REQUEST_CODE = 9499  # "Bad Request", and also "too many request" under load
+_FLOOD_WORDS = re.compile(r"too many|frequency|rate limit", re.IGNORECASE)
+MAX_PIECE_BYTES = 18_000  # a custom bot takes bodies up to 20 KB: room for the envelope
+MAX_EVENT_BYTES = 256 * 1024
+SEEN_EVENTS = 4096  # event ids remembered, so a redelivered event is handled once
+
+
+@dataclass(frozen=True)
+class FeishuConfig:
+    """Custom bots by chat id, the event subscription's secrets, where the API lives."""
+
+    robots: dict[str, Robot] = field(default_factory=dict)
+    verification_token: str = ""
+    encrypt_key: str = ""
+    api_base: str = DEFAULT_API_BASE
+    flood_wait: float = 60.0  # seconds to hold off after "frequency limited"
+
+
+def load_config(env: Mapping[str, str]) -> FeishuConfig | None:
+    """YEHUA_FEISHU_* from the environment; None when no bot and no event token is set."""
+    robots = parse_robots(env.get("YEHUA_FEISHU_ROBOTS", ""), "YEHUA_FEISHU_ROBOTS")
+    token = env.get("YEHUA_FEISHU_VERIFICATION_TOKEN", "").strip()
+    encrypt_key = env.get("YEHUA_FEISHU_ENCRYPT_KEY", "").strip()
+    if encrypt_key and not token:
+        raise SettingsError("YEHUA_FEISHU_VERIFICATION_TOKEN", "the event subscription's "
+                            "Verification Token, set with YEHUA_FEISHU_ENCRYPT_KEY", "")
+    if not robots and not token:
+        return None
+    return FeishuConfig(
+        robots=robots, verification_token=token, encrypt_key=encrypt_key,
+        api_base=read_url(env, "YEHUA_FEISHU_API_BASE", DEFAULT_API_BASE),
+        flood_wait=read_seconds(env, "YEHUA_FEISHU_FLOOD_WAIT", 60.0))
+
+
+def sign(secret: str, timestamp: str) -> str:
+    """base64(HMAC-SHA256(key="timestamp\\nsecret", msg="")): the key is the string to sign."""
+    return hmac_b64(f"{timestamp}\n{secret}", "")
+
+
+def check_response(status: int, data: Any, *, flood_wait: float) -> None:
+    """Map Feishu's answer to our errors: the one place that knows its error codes."""
+    if not isinstance(data, dict):
+        raise AdapterError(f"Feishu answered HTTP {status} with {data!r}")
+    code = data.get("code", data.get("StatusCode"))
+    message = str(data.get("msg", data.get("StatusMessage", "")))
+    if status == 200 and code == 0:
+        return
+    if status == 429 or code == FREQUENCY_CODE \
+            or (code == BAD_REQUEST_CODE and _FLOOD_WORDS.search(message)):
+        raise RetryAfter(flood_wait, chat_only=True)  # one robot = one group
+    raise AdapterError(f"Feishu code {code}: {message}")
+
+
+class FeishuAdapter(RobotAdapter):
+    """Posts through each group's custom bot; takes group messages from the event feed."""
+
+    platform = PLATFORM
+    limits = RateLimits(chat_per_second=5, chat_per_minute=100)
+    config: FeishuConfig
+
+    def __init__(self, config: FeishuConfig, **parts: Any) -> None:
+        super().__init__(config, **parts)
+        self._seen: dict[str, None] = {}  # recent event ids, oldest first
+
+    def setup(self, app: web.Application) -> None:
+        """The HTTP session with the app; the event route when a Verification Token is set."""
+        self.setup_route(app, "/feishu/events",
+                         self._events if self.config.verification_token else None)
+
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str:
+        """Post to the chat's custom bot, signed when it has a secret."""
+        robot = self.config.robots.get(chat_id)
+        if robot is None:
+            raise AdapterError(f"no Feishu bot for chat {chat_id!r} (YEHUA_FEISHU_ROBOTS)")
+        url = f"{self.config.api_base}/open-apis/bot/v2/hook/{quote(robot.token, safe='')}"
+        return await self.client.send_pieces(
+            (chat_id, message), self._payloads(message),
+            lambda payload: (url, self._signed(robot, payload)),
+            functools.partial(check_response, flood_wait=self.config.flood_wait))
+
+    def _signed(self, robot: Robot, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        if not robot.secret:
+            return payload
+        timestamp = str(int(self.clock()))
+        return {"timestamp": timestamp, "sign": sign(robot.secret, timestamp), **payload}
+
+    def _payloads(self, message: OutgoingMessage) -> list[dict[str, Any]]:
+        match message:
+            case OutgoingText(text=text, mention=mention):
+                pieces = split_for_robot(text, MAX_PIECE_BYTES)
+                if mention and pieces:
+                    pieces[0] = f'<at user_id="{mention}"></at> {pieces[0]}'
+                return [{"msg_type": "text", "content": {"text": piece}} for piece in pieces]
+            case OutgoingAudio(path=path, duration_s=seconds, caption=caption):
+                url, label = audio_link(self.base_url, path, seconds)
+                return [{"msg_type": "post", "content": {"post": {"zh_cn": {
+                    "title": caption or texts.ROBOT_AUDIO_TITLE,
+                    "content": [[{"tag": "a", "href": url, "text": label}]]}}}}]
+            case _:
+                raise Unsupported(f"Feishu custom bots cannot carry {type(message).__name__}")
+
+    def _open(self, outer: dict[str, Any]) -> dict[str, Any]:
+        """The event inside the body: decrypted with the Encrypt Key when one is set."""
+        encrypted = outer.get("encrypt")
+        if not self.config.encrypt_key:
+            if encrypted is not None:
+                log.error("feishu: an encrypted event came in: set YEHUA_FEISHU_ENCRYPT_KEY")
+                raise web.HTTPBadRequest(text="encrypted event, no Encrypt Key configured")
+            return outer
+        if not isinstance(encrypted, str):
+            raise web.HTTPUnauthorized(text="event not encrypted")
+        try:
+            return json_object(decrypt(self.config.encrypt_key, encrypted))
+        except (ValueError, web.HTTPBadRequest) as exc:
+            raise web.HTTPUnauthorized(text="event cannot be decrypted") from exc
+
+    def _first_time(self, event_id: object) -> bool:
+        if not isinstance(event_id, str) or not event_id:
+            return True
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > SEEN_EVENTS:
+            del self._seen[next(iter(self._seen))]
+        return True
+
+    async def _events(self, request: web.Request) -> web.Response:
+        body = await read_body(request, MAX_EVENT_BYTES)
+        event = self._open(json_object(body))
+        token = self.config.verification_token
+        if event.get("type") == "url_verification":
+            check_token(event.get("token"), token)
+            return web.json_response({"challenge": str(event.get("challenge", ""))})
+        if self.config.encrypt_key:
+            verify_signature(request.headers, body, self.config.encrypt_key, self.clock())
+        # Schema 2.0 carries the token in its header; the older schema at the top level.
+        header = event.get("header")
+        if not isinstance(header, dict):
+            header = event
+        check_token(header.get("token"), token)
+        event_id = header.get("event_id", header.get("uuid"))
+        if not self._first_time(event_id):
+            log.info("feishu: event %s delivered again, ignored", event_id)
+            return web.json_response({})
+        message = parse_event(event)
+        if message is not None and self.on_event is not None:
+            await self.on_event(message)
+        return web.json_response({})
+
+
+def create_adapter(config: FeishuConfig, *, engine: Engine, audio_dir: Path,
+                   base_url: str) -> FeishuAdapter:
+    """The app's entry point: a Feishu adapter for these settings."""
+    return FeishuAdapter(config, engine=engine, audio_dir=audio_dir, base_url=base_url)

@@ -1,0 +1,197 @@
+"""Telegram: the Bot API adapter (long polling or webhook in; text and OGG/Opus voice out)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.adapters.telegram.api import TelegramApi
+from bot.adapters.telegram.config import TelegramConfig, load_config
+from bot.adapters.telegram.inbound import ALLOWED_UPDATES, WEBHOOK_PATH, TelegramInbound
+from bot.adapters.telegram.wire import (
+    PLATFORM,
+    ChatMigrated,
+    parse_update,
+    split_text,
+    trim_caption,
+    utf16_len,
+)
+from bot.core.adapter import AdapterError, EventHandler, RateLimits, Unsupported
+from bot.core.db import session
+from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.models import Group, Member
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TelegramAdapter", "TelegramConfig", "create_adapter", "load_config", "parse_update"]
+
+VOICE_SUFFIXES = {".ogg", ".oga", ".opus"}
+NUMERIC_ID = re.compile(r"-?[0-9]{1,20}")
+MAX_PARTIAL = 1000
+
+
+class TelegramAdapter(TelegramInbound):
+    """Sends through the Bot API and receives group messages by long polling or a webhook."""
+
+    platform = PLATFORM
+    audio_format = "ogg"
+    limits = RateLimits(global_per_second=30, chat_per_second=1, chat_per_minute=20)
+
+    def __init__(self, config: TelegramConfig, *, engine: Engine, audio_dir: Path,
+                 base_url: str, on_event: EventHandler | None = None) -> None:
+        self.config = config
+        self.engine = engine
+        self.audio_dir = audio_dir
+        self.base_url = base_url.rstrip("/")
+        self.on_event = on_event
+        self.api = TelegramApi(config.api_base, config.token)
+        self.bot_name = config.bot_name
+        self.backoff = 1.0
+        self.max_backoff = 60.0
+        # The outbox paces whole messages; the pieces of a split text keep the per-chat pace.
+        self.piece_gap = 1.0 / (self.limits.chat_per_second or 1.0)
+        # Pieces of a long text already sent, so a retry after a 429 does not repeat them.
+        self._partial: dict[tuple[str, OutgoingText], list[str]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._init_inbound()
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.base_url}{WEBHOOK_PATH}"
+
+    def setup(self, app: web.Application) -> None:
+        """The webhook route (in webhook mode) and the background task, in the app's lifecycle."""
+        if self.config.webhook:
+            app.router.add_post(WEBHOOK_PATH, self._webhook)
+            if not self.base_url.startswith("https://"):
+                log.warning("Telegram only delivers webhooks to https:// URLs; set "
+                            "YEHUA_PUBLIC_URL (now %s)", self.base_url)
+        app.cleanup_ctx.append(self._lifecycle)
+
+    async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
+        await self.api.open()
+        self._task = asyncio.create_task(self._run(), name="telegram")
+        try:
+            yield
+        finally:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            await self.api.close()
+
+    async def _run(self) -> None:
+        """Learn the bot's username if not configured, then register the webhook or poll."""
+        if not self.bot_name:
+            me = await self._until_done("getMe", {})
+            username = me.get("username") if isinstance(me, dict) else None
+            self.bot_name = username if isinstance(username, str) else ""
+            log.info("telegram: the bot is @%s", self.bot_name)
+        if self.config.webhook:
+            await self._until_done("setWebhook", {
+                "url": self.webhook_url, "secret_token": self.config.secret,
+                "allowed_updates": ALLOWED_UPDATES, "drop_pending_updates": False})
+            log.info("telegram: updates come to %s", self.webhook_url)
+        else:
+            log.info("telegram: long polling %s", self.config.api_base)
+            await self._poll()
+
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str:
+        """Post text (split at sentence ends past 4,096) or a voice note; the first message id."""
+        target = self._moved.get(chat_id, chat_id)
+        try:
+            match message:
+                case OutgoingText():
+                    return await self._send_text(chat_id, target, message)
+                case OutgoingAudio():
+                    return await self._send_voice(target, message)
+                case _:
+                    raise Unsupported(f"Telegram cannot carry {type(message).__name__}")
+        except ChatMigrated as exc:
+            # Stored before raising: the outbox's retry goes to the new id.
+            log.warning("telegram group %s is now supergroup %s", target, exc.new_chat_id)
+            self.follow_migration(target, exc.new_chat_id)
+            self._moved[chat_id] = exc.new_chat_id
+            raise
+
+    async def _send_text(self, chat_id: str, target: str, message: OutgoingText) -> str:
+        text, entities = message.text, None
+        if message.mention:
+            prefix, entities = self._mention(target, message.mention)
+            text = prefix + text
+        pieces = split_text(text)
+        if not pieces:
+            raise AdapterError("Telegram cannot send an empty text")
+        key = (chat_id, message)
+        done = self._partial.get(key, [])
+        for index in range(len(done), len(pieces)):
+            if index:
+                await asyncio.sleep(self.piece_gap)
+            params: dict[str, Any] = {"chat_id": _chat(target), "text": pieces[index]}
+            if index == 0:
+                params["entities"] = entities
+                params["reply_parameters"] = _reply(message.reply_to)
+            result = await self.api.call("sendMessage", params)
+            done = [*done, _message_id(result)]
+            if len(pieces) > 1:
+                self._partial[key] = done
+                while len(self._partial) > MAX_PARTIAL:
+                    self._partial.pop(next(iter(self._partial)))
+        self._partial.pop(key, None)
+        return done[0]
+
+    def _mention(self, chat_id: str, user_id: str) -> tuple[str, list[dict[str, Any]] | None]:
+        """`@username ` when known; else `@名字 ` linked to the user by a text_mention entity."""
+        if not user_id.isdigit():
+            return "", None
+        username = self._usernames.get(user_id)
+        if username:
+            return f"@{username} ", None
+        with session(self.engine) as db:
+            member = db.exec(select(Member).join(Group).where(
+                Group.platform == PLATFORM, Group.chat_id == chat_id,
+                Member.user_id == user_id)).first()
+        if member is None or not member.display_name:
+            return "", None
+        label = f"@{member.display_name}"
+        return f"{label} ", [{"type": "text_mention", "offset": 0, "length": utf16_len(label),
+                              "user": {"id": int(user_id)}}]
+
+    async def _send_voice(self, target: str, message: OutgoingAudio) -> str:
+        if message.path.suffix.lower() not in VOICE_SUFFIXES:
+            raise Unsupported(f"Telegram voice notes are OGG/Opus, not {message.path.name}")
+        params = {"chat_id": target, "caption": trim_caption(message.caption) or None,
+                  "duration": str(max(1, math.ceil(message.duration_s)))}
+        result = await self.api.upload("sendVoice", params, "voice", message.path, "audio/ogg")
+        return _message_id(result)
+
+
+def _chat(chat_id: str) -> int | str:
+    """Numeric ids as numbers; `@channelname` as it is."""
+    return int(chat_id) if NUMERIC_ID.fullmatch(chat_id) else chat_id
+
+
+def _reply(reply_to: str | None) -> dict[str, Any] | None:
+    if reply_to is None or not reply_to.isdigit():
+        return None
+    # The original may have been deleted meanwhile: the answer still matters.
+    return {"message_id": int(reply_to), "allow_sending_without_reply": True}
+
+
+def _message_id(result: object) -> str:
+    if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+        return str(result["message_id"])
+    raise AdapterError(f"Telegram answered without a message id: {result!r}")
+
+
+def create_adapter(config: TelegramConfig, *, engine: Engine, audio_dir: Path,
+                   base_url: str) -> TelegramAdapter:
+    """The app's entry point: a Telegram adapter for this configuration."""
+    return TelegramAdapter(config, engine=engine, audio_dir=audio_dir, base_url=base_url)

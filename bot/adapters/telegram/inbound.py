@@ -1,0 +1,224 @@
+"""Telegram updates in: long polling or the webhook, voice downloads, roles, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.adapters.telegram.api import TelegramApi
+from bot.adapters.telegram.config import TelegramConfig
+from bot.adapters.telegram.wire import (
+    PLATFORM,
+    VoiceNote,
+    chat_role,
+    is_command,
+    migration,
+    parse_update,
+    username_of,
+    voice_note,
+)
+from bot.core.adapter import AdapterError, EventHandler, RetryAfter
+from bot.core.db import session
+from bot.core.models import Group
+from bot.domain.webchat import (
+    MAX_VOICE_BYTES,
+    MAX_VOICE_SECONDS,
+    VOICE_GRACE_SECONDS,
+    VoiceRefused,
+    prepare_voice,
+    save_voice,
+)
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1024 * 1024
+ALLOWED_UPDATES = ["message"]
+ROLE_TTL = 60.0  # seconds a member's group status is trusted before asking again
+MAX_CACHED = 10_000
+
+
+class TelegramInbound:
+    """The receiving half of the Telegram adapter (mixed into TelegramAdapter)."""
+
+    config: TelegramConfig
+    api: TelegramApi
+    engine: Engine
+    audio_dir: Path
+    on_event: EventHandler | None
+    bot_name: str
+    backoff: float
+    max_backoff: float
+
+    def _init_inbound(self) -> None:
+        self._moved: dict[str, str] = {}  # old group id -> supergroup id
+        self._usernames: dict[str, str] = {}  # user id -> username, as updates show them
+        self._roles: dict[tuple[str, str], tuple[str | None, float]] = {}
+        self._transcoding = asyncio.Semaphore(2)
+
+    async def handle_update(self, update: dict[str, Any]) -> None:
+        """Follow a migration, or turn a group message into an event for the router."""
+        moved = migration(update)
+        if moved is not None:
+            self.follow_migration(*moved)
+            return
+        if (named := username_of(update)) is not None:
+            _remember(self._usernames, *named)
+        event = parse_update(update, self.bot_name)
+        if event is None or self.on_event is None:
+            return
+        note = voice_note(update)
+        asks_role = event.platform_role is None and is_command(event.text) and \
+            event.chat_id.startswith("-")
+        if (note is not None or asks_role) and not self._known(event.chat_id):
+            await self.on_event(event)  # the router logs and ignores it: no download, no lookup
+            return
+        if note is not None:
+            path = await self._fetch_voice(note)
+            if path is None and not event.text.strip():
+                return
+            event = replace(event, voice=path)
+        if asks_role:
+            event = replace(event, platform_role=await self._role(event.chat_id, event.user_id))
+        await self.on_event(event)
+
+    def _known(self, chat_id: str) -> bool:
+        """Whether an admin added this chat as a group (else the router ignores it anyway)."""
+        with session(self.engine) as db:
+            return db.exec(select(Group.id).where(Group.platform == PLATFORM,
+                                                  Group.chat_id == chat_id)).first() is not None
+
+    def follow_migration(self, old: str, new: str) -> None:
+        """A group became a supergroup: send to its new id from now on, and store that id."""
+        self._moved[old] = new
+        with session(self.engine) as db:
+            group = db.exec(select(Group).where(Group.platform == PLATFORM,
+                                                Group.chat_id == old)).first()
+            if group is None:
+                return
+            if db.exec(select(Group).where(Group.platform == PLATFORM,
+                                           Group.chat_id == new)).first() is not None:
+                log.warning("telegram group %s moved to %s, which is already a group of its "
+                            "own: both kept, remove one with the console", old, new)
+                return
+            group.chat_id = new
+            db.add(group)
+        log.info("telegram group %r moved to supergroup %s: chat id updated", group.name, new)
+
+    async def _poll(self) -> None:
+        """Long polling: fetch, handle each update, confirm by asking with a higher offset."""
+        await self._until_done("deleteWebhook", {"drop_pending_updates": False})
+        offset: int | None = None
+        delay = self.backoff
+        while True:
+            try:
+                updates = await self.api.call(
+                    "getUpdates", {"offset": offset, "timeout": self.config.poll_timeout,
+                                   "allowed_updates": ALLOWED_UPDATES},
+                    within=self.config.poll_timeout + 15)
+            except RetryAfter as exc:
+                await asyncio.sleep(exc.seconds)
+                continue
+            except AdapterError as exc:  # 409 (another poller, a webhook), 5xx, network
+                log.warning("telegram getUpdates failed, trying again in %.1f s: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            delay = self.backoff
+            for update in updates if isinstance(updates, list) else ():
+                if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+                    continue
+                # Confirmed only by the next call, after it is handled (and committed).
+                offset = max(offset or 0, update["update_id"] + 1)
+                try:
+                    await self.handle_update(update)
+                except Exception:  # one bad update must not stop the poller
+                    log.exception("telegram update %s could not be handled", update["update_id"])
+
+    async def _until_done(self, method: str, params: dict[str, Any]) -> Any:
+        """Call `method` until it succeeds, backing off between tries."""
+        delay = self.backoff
+        while True:
+            try:
+                return await self.api.call(method, params)
+            except AdapterError as exc:
+                wait = exc.seconds if isinstance(exc, RetryAfter) else delay
+                log.warning("telegram %s failed, trying again in %.1f s: %s", method, wait, exc)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, self.max_backoff)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """An update Telegram POSTs: secret first, then size and shape, then handled, then 200."""
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self.config.secret.encode()):
+            log.warning("telegram webhook: request without the right secret from %s refused",
+                        request.remote)
+            return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
+        if (request.content_length or 0) > MAX_UPDATE_BYTES:
+            return web.json_response({"ok": False, "error": "too large"}, status=413)
+        try:
+            update = json.loads(await request.read())
+        except ValueError:
+            update = None
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        await self.handle_update(update)
+        return web.json_response({"ok": True})
+
+    async def _fetch_voice(self, note: VoiceNote) -> Path | None:
+        """A voice message downloaded and stored as MP3; None (logged) when it cannot be."""
+        if (note.size or 0) > MAX_VOICE_BYTES or \
+                note.duration > MAX_VOICE_SECONDS + VOICE_GRACE_SECONDS:
+            log.info("telegram voice %s is too long (%.0f s, %s bytes): not taken",
+                     note.file_id, note.duration, note.size)
+            return None
+        try:
+            file = await self.api.call("getFile", {"file_id": note.file_id})
+            if not isinstance(file, dict) or not isinstance(file.get("file_path"), str):
+                raise AdapterError(f"getFile gave no file_path: {file!r}")
+            data = await self.api.download(file["file_path"], MAX_VOICE_BYTES)
+            async with self._transcoding:
+                mp3, _seconds = await asyncio.to_thread(prepare_voice, data)
+        except AdapterError as exc:
+            log.warning("telegram voice %s could not be downloaded: %s", note.file_id, exc)
+            return None
+        except VoiceRefused as refused:
+            log.info("telegram voice %s not taken: %s", note.file_id, refused.text)
+            return None
+        return await asyncio.to_thread(save_voice, self.audio_dir, mp3)
+
+    async def _role(self, chat_id: str, user_id: str) -> str | None:
+        """The sender's group status (owner/admin/member), asked at most once a minute."""
+        if not user_id.isdigit():
+            return None
+        now = asyncio.get_running_loop().time()
+        cached = self._roles.get((chat_id, user_id))
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            member = await self.api.call("getChatMember",
+                                         {"chat_id": int(chat_id), "user_id": int(user_id)})
+        except AdapterError as exc:
+            log.info("telegram getChatMember %s in %s failed: %s", user_id, chat_id, exc)
+            return None
+        role = chat_role(member.get("status") if isinstance(member, dict) else None)
+        _remember(self._roles, (chat_id, user_id), (role, now + ROLE_TTL))
+        return role
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Put `key` in a bounded cache, forgetting the oldest entry when full."""
+    cache.pop(key, None)
+    cache[key] = value
+    if len(cache) > MAX_CACHED:
+        cache.pop(next(iter(cache)))

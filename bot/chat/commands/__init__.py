@@ -1,0 +1,57 @@
+"""All chat commands in one router: the app calls `build_router` and hands `handle` to adapters."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot import texts
+from bot.chat.commands import lessons as commands_lessons
+from bot.chat.commands import suggestions as commands_suggestions
+from bot.chat.commands import talks as commands_talks
+from bot.chat.router import ROLE_RANK, Context, Router, Services
+from bot.core.db import session
+from bot.domain.points import standing
+
+
+def help_text(router: Router, ctx: Context) -> str:
+    """The commands the sender may use, with one line each; more for facilitators and above."""
+    lines = [texts.CMD_HELP_HEADING, texts.CMD_HELP_RAISE, texts.CMD_HELP_LISTENED]
+    for command in sorted(router.commands_for(ctx.role), key=lambda c: ROLE_RANK[c.role]):
+        if command.summary:
+            lines.append(texts.CMD_HELP_LINE.format(name=command.names[0],
+                                                    summary=command.summary))
+    lines.append(texts.CMD_HELP_FOOTER)
+    return "\n".join(lines)
+
+
+def points_text(name: str, overall: tuple[int, int, int], month: tuple[int, int, int]) -> str:
+    """The answer to /积分: my points, my rank in the group, and this month's points."""
+    points, rank, people = overall
+    if points <= 0:
+        return texts.CMD_POINTS_NONE.format(name=name)
+    text = texts.CMD_POINTS_MINE.format(name=name, points=points, rank=rank, people=people)
+    if month[0] > 0:
+        text += texts.CMD_POINTS_MONTH.format(points=month[0], rank=month[1])
+    return text
+
+
+def build_router(services: Services) -> Router:
+    """A router with every chat command and text handler registered."""
+    router = Router(services)
+    commands_lessons.register(router)  # 「已听」 before the night-talk reply handler
+    commands_suggestions.register(router)
+    commands_talks.register(router)
+
+    @router.command(("积分", "points"), summary=texts.CMD_HELP_POINTS)
+    async def points(ctx: Context, args: str) -> None:
+        month = ctx.now().astimezone(ZoneInfo(ctx.group.timezone)).date().replace(day=1)
+        with session(ctx.engine) as db:
+            overall = standing(db, ctx.group_id, ctx.message.user_id)
+            this_month = standing(db, ctx.group_id, ctx.message.user_id, month=month)
+        await ctx.reply(points_text(ctx.name, overall, this_month))
+
+    @router.command(("帮助", "help", "start"), summary=texts.CMD_HELP_HELP)
+    async def help_(ctx: Context, args: str) -> None:
+        await ctx.reply(help_text(router, ctx))
+
+    return router

@@ -1,0 +1,218 @@
+"""Chat commands for suggestions: raise, raise for someone, adopt/handle/finish/decline, mine."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot import texts
+from bot.chat.router import CommandHandler, Context, Router
+from bot.core.db import session
+from bot.core.models import Member, Role, Suggestion, SuggestionStatus
+from bot.domain.nighttalks import open_talk
+from bot.domain.notices import notify_status_change
+from bot.domain.points import ADOPTED, PointsRules, award
+from bot.domain.suggestions import (
+    STATUS_LABELS,
+    Raised,
+    SuggestionError,
+    change_status,
+    prepare_suggestion,
+    suggestions_by,
+)
+
+log = logging.getLogger(__name__)
+
+PROXY_PREFIX = "proxy:"
+MINE_LIMIT = 10
+MAX_NUMBER_DIGITS = 9
+# `建议 …`, `建议：…`, `#建议 …`, `#建议…`: a bare `建议…` needs a separator, so that a sentence
+# like 「建议很好」 about someone else's suggestion is not taken for a new one.
+_RAISE = re.compile(r"\s*(?:[#＃]\s*建议[\s:：,，]*|建议(?:[\s:：,，]+|$))(.*)", re.DOTALL)
+_NUMBER = re.compile(r"第?\s*(\d+)\s*(?:号[\s,，:：]*|[\s,，:：]+|$)(.*)", re.DOTALL)
+
+STATUS_COMMANDS: tuple[tuple[tuple[str, ...], SuggestionStatus, str, str], ...] = (
+    (("采纳", "adopt"), SuggestionStatus.ADOPTED, texts.CMD_HELP_ADOPT, texts.CMD_USAGE_ADOPT),
+    (("办理", "progress"), SuggestionStatus.IN_PROGRESS, texts.CMD_HELP_PROGRESS,
+     texts.CMD_USAGE_PROGRESS),
+    (("办结", "done"), SuggestionStatus.DONE, texts.CMD_HELP_DONE, texts.CMD_USAGE_DONE),
+    (("不采纳", "decline"), SuggestionStatus.DECLINED, texts.CMD_HELP_DECLINE,
+     texts.CMD_USAGE_DECLINE),
+)
+
+
+def raised_text(text: str) -> str | None:
+    """What follows 「建议」 in a message that raises a suggestion; None if it raises none."""
+    match = _RAISE.fullmatch(text)
+    return match.group(1).strip() if match else None
+
+
+def parse_number(args: str) -> tuple[int, str] | None:
+    """`12 回复`, `第12号 回复` -> (12, "回复"); None if no suggestion number leads."""
+    match = _NUMBER.fullmatch(args.strip())
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2).strip()
+
+
+def award_adoption(db: Session, rules: PointsRules, suggestion: Suggestion,
+                   now: datetime | None = None) -> bool:
+    """Points to the author of an adopted suggestion, once per suggestion (chat or console)."""
+    return award(db, group_id=suggestion.group_id, user_id=suggestion.author_id,
+                 user_name=suggestion.author_name, reason=ADOPTED, ref=str(suggestion.id),
+                 points=rules.adopted, now=now)
+
+
+async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] | None = None,
+                           voice_path: str | None = None) -> int | None:
+    """Store a suggestion from this message (once), award points, answer with its number.
+
+    The write joins the other messages arriving now in one transaction (bot.chat.ingest), and this
+    returns only after it is committed, so the platform is never answered for a lost suggestion.
+    """
+    author_id, author_name = author or (ctx.message.user_id, ctx.name)
+    raised_by = (ctx.message.user_id, ctx.name) if author else None
+    try:
+        row = prepare_suggestion(
+            group=ctx.group, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+            message_id=ctx.message.message_id, author_id=author_id, author_name=author_name,
+            text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now())
+    except SuggestionError as exc:
+        await ctx.reply(str(exc))
+        return None
+    number, created = await ctx.services.ingest.suggestion(
+        Raised(row, points=ctx.services.rules.suggest, join_open_talk=True))
+    if not created:  # a redelivered message: stored and answered the first time
+        return number
+    if author:
+        answer = texts.CMD_SUGGESTION_RAISED_FOR.format(name=author_name, number=number)
+    elif voice_path:
+        answer = texts.CMD_SUGGESTION_RAISED_VOICE.format(number=number)
+    else:
+        answer = texts.CMD_SUGGESTION_RAISED.format(number=number)
+    await ctx.reply(answer)
+    return number
+
+
+def named_author(db: Session, group_id: int, name: str) -> tuple[str, str]:
+    """The member called `name` in the group, or a stand-in id for someone not in the chat."""
+    member = db.exec(select(Member).where(Member.group_id == group_id,
+                                          Member.display_name == name)).first()
+    if member is not None:
+        return member.user_id, member.display_name
+    return f"{PROXY_PREFIX}{name}", name
+
+
+def mine_text(rows: list[Suggestion]) -> str:
+    """The answer to /我的建议: newest first, each with its number, status and reply."""
+    if not rows:
+        return texts.CMD_MINE_NONE
+    newest = sorted(rows, key=lambda s: s.id or 0, reverse=True)
+    lines = [texts.CMD_MINE_HEADING.format(count=len(rows))]
+    for row in newest[:MINE_LIMIT]:
+        what = row.text or texts.CMD_VOICE_SUGGESTION
+        lines.append(texts.CMD_MINE_LINE.format(number=row.id, status=STATUS_LABELS[row.status],
+                                            text=shorten(what, 30)))
+        if row.reply:
+            lines.append(texts.CMD_MINE_REPLY.format(reply=shorten(row.reply, 40)))
+    if len(rows) > MINE_LIMIT:
+        lines.append(texts.CMD_MINE_MORE.format(limit=MINE_LIMIT))
+    return "\n".join(lines)
+
+
+def shorten(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, with an ellipsis if cut."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def register(router: Router) -> None:
+    """Add the suggestion commands and the 「建议 …」 / night-talk reply / voice handlers."""
+
+    @router.command(("建议", "suggest"), summary=texts.CMD_HELP_SUGGEST,
+                    usage=texts.CMD_USAGE_SUGGEST)
+    async def suggest(ctx: Context, args: str) -> None:
+        if not args:
+            await ctx.reply(texts.CMD_USAGE_SUGGEST)
+            return
+        await raise_suggestion(ctx, args)
+
+    @router.command(("代提", "proxy"), role=Role.FACILITATOR, summary=texts.CMD_HELP_PROXY,
+                    usage=texts.CMD_USAGE_PROXY)
+    async def proxy(ctx: Context, args: str) -> None:
+        name, *rest = args.split(None, 1) or [""]
+        if not name or not rest:
+            await ctx.reply(texts.CMD_USAGE_PROXY)
+            return
+        with session(ctx.engine) as db:
+            author = named_author(db, ctx.group_id, name)
+        await raise_suggestion(ctx, rest[0].strip(), author=author)
+
+    for names, to, summary, usage in STATUS_COMMANDS:
+        router.command(names, role=Role.SECRETARY, summary=summary, usage=usage)(
+            _status_command(to, usage))
+
+    @router.command(("我的建议", "mine"), summary=texts.CMD_HELP_MINE)
+    async def mine(ctx: Context, args: str) -> None:
+        with session(ctx.engine) as db:
+            rows = suggestions_by(db, ctx.group_id, ctx.message.user_id)
+        await ctx.reply(mine_text(rows))
+
+    @router.text
+    async def raise_by_keyword(ctx: Context) -> bool:
+        text = raised_text(ctx.message.text)
+        if text is None:
+            return False
+        if not text and ctx.message.voice is None:
+            await ctx.reply(texts.CMD_USAGE_SUGGEST)
+            return True
+        await raise_suggestion(ctx, text, voice_path=_voice(ctx))
+        return True
+
+    @router.text
+    async def raise_in_night_talk(ctx: Context) -> bool:
+        message = ctx.message
+        if message.voice is None and message.reply_to is None:
+            return False
+        with session(ctx.engine) as db:
+            talk = open_talk(db, ctx.group_id)
+        if talk is None:
+            return False
+        if message.voice is not None or (talk.open_message_id is not None
+                                         and message.reply_to == talk.open_message_id):
+            await raise_suggestion(ctx, message.text.strip(), voice_path=_voice(ctx))
+            return True
+        return False
+
+
+def _voice(ctx: Context) -> str | None:
+    return str(ctx.message.voice) if ctx.message.voice is not None else None
+
+
+def _status_command(to: SuggestionStatus, usage: str) -> CommandHandler:
+    async def change(ctx: Context, args: str) -> None:
+        parsed = parse_number(args)
+        if parsed is None:
+            await ctx.reply(usage)
+            return
+        number, reply = parsed
+        if len(str(number)) > MAX_NUMBER_DIGITS:
+            await ctx.reply(texts.CMD_NO_SUCH_SUGGESTION.format(number=number))
+            return
+        try:
+            with session(ctx.engine) as db:
+                suggestion = change_status(db, number, to, actor_id=ctx.message.user_id,
+                                           actor_name=ctx.name, reply=reply,
+                                           group_id=ctx.group_id, now=ctx.now())
+                if to is SuggestionStatus.ADOPTED:
+                    award_adoption(db, ctx.services.rules, suggestion, ctx.now())
+        except SuggestionError as exc:
+            await ctx.reply(str(exc))
+            return
+        log.info("suggestion %s -> %s by %s", number, to, ctx.message.user_id)
+        await notify_status_change(ctx.outbox, ctx.group, suggestion)
+
+    return change

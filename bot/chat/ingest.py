@@ -1,0 +1,246 @@
+"""Inbound writes in batches: the messages that arrive together share one transaction.
+
+A platform's webhook is answered only once what it brought is committed. Committing each
+message on its own costs a transaction apiece; here every handler that reaches a write within
+the same few turns of the event loop joins one batch, the batch is written with one statement
+per table and one commit, and then each handler goes on with its own result. Should the batch
+fail, its items are written again one by one, so a bad item fails alone and loses nobody else's.
+Who sent a message is looked up the same way: one query for the messages that arrive together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence, Sized
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Table, and_, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.sql.dml import Insert
+
+from bot.core.models import Group, Member, Role
+from bot.domain.suggestions import Raised, store_suggestions
+from scheduler.dbtypes import utcnow
+
+log = logging.getLogger(__name__)
+
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
+Write = Callable[[Connection, Sequence[ItemT]], list[ResultT]]
+
+_GROUPS: Table = Group.__table__  # type: ignore[attr-defined]
+_MEMBERS: Table = Member.__table__  # type: ignore[attr-defined]
+_GROUP_COLUMNS = tuple(column.name for column in _GROUPS.columns)
+# The groups messages came from, and what the bot knows of their senders there: one query
+# for all the messages of one platform that arrive together.
+_SENDERS = (
+    select(_GROUPS, _MEMBERS.c.user_id.label("member_user"),
+           _MEMBERS.c.role.label("member_role"), _MEMBERS.c.display_name.label("member_name"))
+    .select_from(_GROUPS.outerjoin(_MEMBERS, and_(
+        _MEMBERS.c.group_id == _GROUPS.c.id,
+        _MEMBERS.c.user_id.in_(bindparam("users", expanding=True)))))
+    .where(_GROUPS.c.platform == bindparam("platform"),
+           _GROUPS.c.chat_id.in_(bindparam("chats", expanding=True)))
+)
+SenderKey = tuple[str, str, str]  # platform, chat id, user id
+# How many turns of the event loop a batch may wait for more messages to join it.
+LINGER_TURNS = 4
+
+
+async def while_growing(pending: Sized, turns: int = LINGER_TURNS) -> None:
+    """Let the loop run while `pending` keeps growing (at most `turns` turns): the messages
+    being read right now join the batch instead of waiting for the next one."""
+    size = -1
+    for _ in range(turns):
+        if len(pending) == size:
+            return
+        size = len(pending)
+        await asyncio.sleep(0)
+
+
+class Batcher(Generic[ItemT, ResultT]):
+    """Collects the items submitted in the same few turns of the event loop and writes them
+    in one transaction: the busier the bot, the larger the batches.
+
+    The writes run on the loop itself. A writer thread was measured too: handing each batch
+    over and back cost more than it saved, since SQLAlchemy holds the interpreter lock.
+    """
+
+    def __init__(self, engine: Engine, write: Write[ItemT, ResultT], what: str) -> None:
+        self.engine = engine
+        self.write = write
+        self.what = what
+        self._pending: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
+        self._runner: asyncio.Task[None] | None = None
+        self.batches = 0  # how many transactions it took (for benchmarks and tests)
+
+    async def submit(self, item: ItemT) -> ResultT:
+        """Write `item` with whatever else arrives meanwhile; its result once committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ResultT] = loop.create_future()
+        self._pending.append((item, future))
+        if self._runner is None:
+            self._runner = loop.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._pending:
+                await while_growing(self._pending)
+                pending, self._pending = self._pending, []
+                outcomes = self._write_all([item for item, _future in pending])
+                for (_item, future), outcome in zip(pending, outcomes, strict=True):
+                    _settle(future, outcome)
+        finally:
+            self._runner = None
+
+    def _write_all(self, items: list[ItemT]) -> list[ResultT | BaseException]:
+        """One transaction, or one per item if the batch fails."""
+        try:
+            return list(self._commit(items))
+        except Exception as exc:  # retried item by item below
+            if len(items) == 1:
+                return [exc]
+            log.warning("a batch of %d %s failed (%s); writing them one by one", len(items),
+                        self.what, exc)
+        outcomes: list[ResultT | BaseException] = []
+        for item in items:
+            try:
+                outcomes.extend(self._commit([item]))
+            except Exception as one:  # goes to that item's own handler
+                outcomes.append(one)
+        return outcomes
+
+    def _commit(self, items: list[ItemT]) -> list[ResultT]:
+        with self.engine.begin() as connection:
+            results = self.write(connection, items)
+        self.batches += 1
+        return results
+
+
+def _settle(future: asyncio.Future[ResultT], outcome: ResultT | BaseException) -> None:
+    if future.done():  # its handler was cancelled: what it brought is stored all the same
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Where a message came from and what the bot knew of its sender before it."""
+
+    group: Group
+    role: Role | None  # None: never seen in this group
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A sender to remember: created on first sight, the display name kept current."""
+
+    group_id: int
+    user_id: str
+    name: str
+
+
+def _member_upsert(dialect: str) -> Insert:
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    statement = insert(_MEMBERS)
+    return statement.on_conflict_do_update(
+        index_elements=["group_id", "user_id"],
+        set_={"display_name": statement.excluded.display_name})
+
+
+def remember_members(connection: Connection, seen: Sequence[Seen]) -> list[None]:
+    """Create or rename the members in `seen` (one statement)."""
+    now = utcnow()
+    latest = {(s.group_id, s.user_id): s.name for s in seen}  # the last name given wins
+    rows = [{"group_id": group_id, "user_id": user_id, "display_name": name,
+             "role": Role.MEMBER, "joined_at": now}
+            for (group_id, user_id), name in latest.items()]
+    connection.execute(_member_upsert(connection.dialect.name), rows)
+    return [None] * len(seen)
+
+
+class Ingest:
+    """The inbound path's storage: who sent a message, and the batched writes it causes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.members: Batcher[Seen, None] = Batcher(engine, remember_members, "members")
+        self.suggestions: Batcher[Raised, tuple[int, bool]] = Batcher(
+            engine, store_suggestions, "suggestions")
+        # The last Group built for each group id, with the column values it was built from:
+        # building a table model costs more than the query, and groups seldom change.
+        self._groups: dict[int, tuple[tuple[Any, ...], Group]] = {}
+        self._lookups: list[tuple[SenderKey, asyncio.Future[Sender | None]]] = []
+        self._looking: asyncio.Task[None] | None = None
+
+    async def sender(self, platform: str, chat_id: str, user_id: str) -> Sender | None:
+        """The group the message came from and its sender's role and name; None if unknown.
+
+        The messages that arrive in the same turn of the event loop are looked up together.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Sender | None] = loop.create_future()
+        self._lookups.append(((platform, chat_id, user_id), future))
+        if self._looking is None:
+            self._looking = loop.create_task(self._look_up())
+        return await future
+
+    async def _look_up(self) -> None:
+        try:
+            await while_growing(self._lookups)
+        finally:
+            self._looking = None
+        lookups, self._lookups = self._lookups, []
+        try:
+            found = self._senders({key for key, _future in lookups})
+        except Exception as exc:  # each message's own error boundary reports it
+            for _key, future in lookups:
+                _settle(future, exc)
+            return
+        for key, future in lookups:
+            _settle(future, found.get(key))
+
+    def _senders(self, keys: set[SenderKey]) -> dict[SenderKey, Sender]:
+        found: dict[SenderKey, Sender] = {}
+        with self.engine.connect() as connection:
+            for platform in {platform for platform, _chat, _user in keys}:
+                wanted = [key for key in keys if key[0] == platform]
+                rows = connection.execute(_SENDERS, {
+                    "platform": platform, "chats": sorted({chat for _p, chat, _u in wanted}),
+                    "users": sorted({user for _p, _chat, user in wanted})}).mappings().all()
+                groups = {row["chat_id"]: self._group(row) for row in rows}
+                known = {(row["chat_id"], row["member_user"]): row for row in rows
+                         if row["member_user"] is not None}
+                for key in wanted:
+                    group = groups.get(key[1])
+                    if group is None:
+                        continue
+                    member = known.get(key[1:])
+                    found[key] = (Sender(group, member["member_role"], member["member_name"])
+                                  if member is not None else Sender(group, None, None))
+        return found
+
+    def _group(self, row: RowMapping) -> Group:
+        values = tuple(row[name] for name in _GROUP_COLUMNS)
+        known = self._groups.get(row["id"])
+        if known is not None and known[0] == values:
+            return known[1]
+        group = Group(**dict(zip(_GROUP_COLUMNS, values, strict=True)))
+        self._groups[row["id"]] = (values, group)
+        return group
+
+    async def remember(self, group_id: int, user_id: str, name: str) -> None:
+        """Store a new member or their new display name (committed when this returns)."""
+        await self.members.submit(Seen(group_id, user_id, name))
+
+    async def suggestion(self, raised: Raised) -> tuple[int, bool]:
+        """Store a suggestion and its points; (number, created) once committed."""
+        return await self.suggestions.submit(raised)

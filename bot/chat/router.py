@@ -1,0 +1,266 @@
+"""The chat router: commands and text handlers with an explicit Context; the error boundary."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot import texts
+from bot.chat.ingest import Ingest
+from bot.core.messages import IncomingMessage, OutgoingText
+from bot.core.models import Group, Role
+from bot.domain.points import PointsRules
+from bot.domain.posting import LessonPoster
+from bot.outbox import Outbox
+from scheduler.dbtypes import utcnow
+
+log = logging.getLogger(__name__)
+
+ROLE_RANK = {Role.MEMBER: 0, Role.FACILITATOR: 1, Role.SECRETARY: 2, Role.ADMIN: 3}
+PLATFORM_ROLES = {"owner": Role.ADMIN, "admin": Role.FACILITATOR}
+COMMAND_PREFIXES = ("/", "／")
+_HEAD = re.compile(r"\s*[/／](\S*)\s*(.*)", re.DOTALL)
+
+CommandHandler = Callable[["Context", str], Awaitable[None]]
+TextHandler = Callable[["Context"], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What handlers may use beyond the message: storage, sending, lessons, points rules."""
+
+    engine: Engine
+    outbox: Outbox
+    poster: LessonPoster
+    rules: PointsRules = field(default_factory=PointsRules)
+    clock: Callable[[], datetime] = utcnow
+    # Set by the app once the scheduler exists: re-arm its alarm after something new is due.
+    rearm: Callable[[], None] = lambda: None
+    replies: Replies = field(default_factory=lambda: Replies())
+    ingest: Ingest = field(init=False)  # the inbound path's batched writes, on `engine`
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ingest", Ingest(self.engine))
+
+
+class Replies:
+    """The bot's answers, sent in the background: a platform's webhook is acknowledged as soon
+    as what it brought is stored, however long the outbox's pacing keeps the answer waiting.
+
+    Each chat has one queue and one task sending from it, in order, so a thousand waiting
+    answers cost a list entry each rather than a task and a lock waiter each.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[tuple[str, str], deque[OutgoingText]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def send(self, outbox: Outbox, platform: str, chat_id: str, message: OutgoingText) -> None:
+        """Queue one answer after the chat's earlier ones."""
+        key = (platform, chat_id)
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(message)
+            return
+        self._queues[key] = deque([message])
+        task = asyncio.create_task(self._send_all(outbox, key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_all(self, outbox: Outbox, key: tuple[str, str]) -> None:
+        platform, chat_id = key
+        queue = self._queues[key]
+        try:
+            while queue:
+                try:
+                    await outbox.send(platform, chat_id, [queue.popleft()])
+                except Exception:  # the error boundary of one answer: log it, go on
+                    log.exception("could not answer in %s/%s", platform, chat_id)
+        finally:
+            del self._queues[key]
+
+    async def drain(self, within: float | None = None) -> None:
+        """Wait for the answers under way (at most `within` seconds)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=within)
+
+    async def close(self, within: float = 5.0) -> None:
+        """Let queued answers go out for a moment, then cancel the rest."""
+        await self.drain(within)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+@dataclass
+class Context:
+    """One incoming message with who sent it, where, and what they may do."""
+
+    engine: Engine
+    outbox: Outbox
+    message: IncomingMessage
+    group: Group
+    name: str  # the sender's current display name
+    role: Role
+    services: Services
+
+    @property
+    def group_id(self) -> int:
+        assert self.group.id is not None, "a stored group has an id"
+        return self.group.id
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def allows(self, role: Role) -> bool:
+        """Whether the sender holds `role` or a higher one."""
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    async def reply(self, text: str) -> None:
+        """Answer the message in its chat, quoting it where the platform can."""
+        await self.post(OutgoingText(text, reply_to=self.message.message_id))
+
+    async def post(self, message: OutgoingText) -> None:
+        """Post to the message's chat through the outbox, without waiting for it to go out."""
+        self.services.replies.send(self.outbox, self.message.platform, self.message.chat_id,
+                                   message)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A chat command: its names (Chinese first), the least role allowed, and its help line."""
+
+    names: tuple[str, ...]
+    role: Role
+    handler: CommandHandler
+    summary: str = ""
+    usage: str = ""
+
+
+def split_command(text: str) -> tuple[str, str, bool] | None:
+    """`/名字@bot 参数` -> (名字, 参数, whether it named a bot); None if it is no command."""
+    match = _HEAD.fullmatch(text)
+    if match is None:
+        return None
+    head, args = match.group(1), match.group(2).strip()
+    if not head and args:  # `/ 采纳 12`: a space slipped in after the slash
+        head, *rest = args.split(None, 1)
+        args = rest[0] if rest else ""
+    name, at, _bot = head.replace("＠", "@").partition("@")
+    return name, args, bool(at)
+
+
+def resolve_role(table_role: Role, platform_role: str | None) -> Role:
+    """The higher of the bot's own role and what the platform's group role maps to."""
+    mapped = PLATFORM_ROLES.get(platform_role or "", Role.MEMBER)
+    return max(table_role, mapped, key=ROLE_RANK.__getitem__)
+
+
+class Router:
+    """Routes each incoming message to one command or the first text handler that takes it."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.commands: list[Command] = []
+        self._by_name: dict[str, Command] = {}
+        self._text_handlers: list[TextHandler] = []
+
+    def command(self, names: Sequence[str], *, role: Role = Role.MEMBER, summary: str = "",
+                usage: str = "") -> Callable[[CommandHandler], CommandHandler]:
+        """Register a command under every name in `names` (Chinese first, English alias)."""
+
+        def register(handler: CommandHandler) -> CommandHandler:
+            command = Command(tuple(names), role, handler, summary, usage)
+            for name in command.names:
+                if name.lower() in self._by_name:
+                    raise ValueError(f"command name {name!r} is registered twice")
+                self._by_name[name.lower()] = command
+            self.commands.append(command)
+            return handler
+
+        return register
+
+    def text(self, handler: TextHandler) -> TextHandler:
+        """Register a handler for plain text; it returns True when it took the message."""
+        self._text_handlers.append(handler)
+        return handler
+
+    def find(self, head: str, args: str) -> tuple[Command, str] | None:
+        """The command `head` names, exactly or as a prefix (`/采纳12` means `/采纳 12`)."""
+        command = self._by_name.get(head.lower())
+        if command is not None:
+            return command, args
+        for name in sorted(self._by_name, key=len, reverse=True):
+            if head.startswith(name) and not name.isascii():
+                return self._by_name[name], f"{head[len(name):]} {args}".strip()
+        return None
+
+    def commands_for(self, role: Role) -> list[Command]:
+        """The commands someone with `role` may use, in registration order."""
+        return [c for c in self.commands if ROLE_RANK[role] >= ROLE_RANK[c.role]]
+
+    async def handle(self, message: IncomingMessage) -> None:
+        """The app's `on_event`: never raises, whatever a handler does."""
+        ctx: Context | None = None
+        try:
+            ctx = await self._context(message)
+            if ctx is not None:
+                await self.dispatch(ctx)
+        except Exception:  # the router is an error boundary: log, answer kindly, keep running
+            log.exception("handling message %s in %s/%s failed", message.message_id,
+                          message.platform, message.chat_id)
+            if ctx is not None:
+                await self._apologise(ctx)
+
+    async def dispatch(self, ctx: Context) -> None:
+        """Run the command the message names, or offer it to the text handlers in order."""
+        parsed = split_command(ctx.message.text)
+        if parsed is not None:
+            head, args, named_bot = parsed
+            found = self.find(head, args) if head else None
+            if found is None:
+                if head and not named_bot:  # `/x@otherbot` is some other bot's business
+                    await ctx.reply(texts.CMD_UNKNOWN.format(name=head))
+                return
+            command, args = found
+            if not ctx.allows(command.role):
+                log.info("refused /%s to %s (%s) in %s", command.names[0],
+                         ctx.message.user_id, ctx.role, ctx.message.chat_id)
+                await ctx.reply(texts.CMD_REFUSED.format(
+                    who=texts.CMD_ROLE_LABELS[command.role]))
+                return
+            await command.handler(ctx, args)
+            return
+        for handler in self._text_handlers:
+            if await handler(ctx):
+                return
+
+    async def _context(self, message: IncomingMessage) -> Context | None:
+        ingest = self.services.ingest
+        sender = await ingest.sender(message.platform, message.chat_id, message.user_id)
+        if sender is None or sender.group.id is None:
+            log.info("message from unknown group %s/%s ignored", message.platform,
+                     message.chat_id)
+            return None
+        name = sender.name
+        # Created on first sight; the display name kept current (an empty one changes nothing).
+        if name is None or (message.user_name and message.user_name != name):
+            await ingest.remember(sender.group.id, message.user_id, message.user_name)
+            name = message.user_name
+        role = resolve_role(sender.role or Role.MEMBER, message.platform_role)
+        return Context(self.services.engine, self.services.outbox, message, sender.group, name,
+                       role, self.services)
+
+    async def _apologise(self, ctx: Context) -> None:
+        try:
+            await ctx.reply(texts.CMD_FAILED)
+        except Exception:  # the apology is best effort; the fault is already logged
+            log.warning("could not tell %s/%s about the failure", ctx.message.platform,
+                        ctx.message.chat_id)

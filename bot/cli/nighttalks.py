@@ -1,0 +1,241 @@
+"""`yehua nighttalk` and `yehua roles`: night talks and who may run them, from the shell."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, or_, select
+
+from bot import texts
+from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
+from bot.core.db import open_database, session
+from bot.core.models import Group, Member, NightTalk, Role
+from bot.domain.members import find_member, grant_role
+from bot.domain.nighttalks import (
+    CANCEL,
+    CLOSE,
+    OPEN,
+    NightTalkError,
+    cancel_night_talk,
+    close_night_talk,
+    list_talks,
+    open_night_talk,
+    schedule_night_talk,
+    talk_ref,
+    when_text,
+)
+from bot.domain.talk_texts import clock_text, local_zone
+from bot.domain.talk_time import TalkTimeError
+from bot.domain.talk_time import parse_talk_time as read_talk_time
+from scheduler.dbtypes import utcnow
+from scheduler.timers import add_timer
+
+nighttalk_app = typer.Typer(help="夜话：安排、查看、开始、结束、取消。", no_args_is_help=True)
+roles_app = typer.Typer(help="角色：谁是话事佬、书记或文书、管理员。", no_args_is_help=True)
+
+CLOCK_ONLY = re.compile(r"\d{1,2}:\d{2}")
+ROLE_WORDS = {"facilitator": Role.FACILITATOR, "话事佬": Role.FACILITATOR,
+              "主持": Role.FACILITATOR, "secretary": Role.SECRETARY, "书记": Role.SECRETARY,
+              "文书": Role.SECRETARY, "admin": Role.ADMIN, "管理员": Role.ADMIN}
+MIN_HOURS, MAX_HOURS = 0.5, 12.0
+GROUP_HELP = "群的编号、名称或 chat id"
+
+
+def _engine() -> Engine:
+    return open_database(load_cli_settings().db_url)
+
+
+def _say(message: str, style: str = "green") -> None:
+    console.print(f"[{style}]{escape(message)}[/]")
+
+
+def find_group(db: Session, key: str) -> Group:
+    """The one group whose number, chat id or name is `key`; else exit with a Chinese message."""
+    condition = or_(Group.chat_id == key, Group.name == key)
+    if key.isdigit():
+        condition = or_(condition, Group.id == int(key))
+    found = list(db.exec(select(Group).where(condition).order_by(col(Group.id))))
+    if not found:
+        raise fail(texts.CLI_NIGHT_NO_GROUP.format(key=key))
+    if len({group.id for group in found}) > 1:
+        raise fail(texts.CLI_NIGHT_MANY_GROUPS.format(key=key))
+    return found[0]
+
+
+def parse_talk_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """'2026-12-05 19:30', '19:30' (the next one) or the chat's 明晚7点半, as aware UTC."""
+    try:
+        return read_talk_time(text.replace("/", "-"), zone, now)
+    except TalkTimeError as exc:
+        raise NightTalkError(texts.CLI_NIGHT_BAD_TIME.format(text=text)) from exc
+
+
+@nighttalk_app.command(
+    "add", rich_help_panel=COMMANDS_PANEL,
+    help="安排一场夜话：机器人会提前通知、到时提醒，按时开始和结束。\n\n"
+         "例：yehua nighttalk add -g 枫树屋场 --at 19:30 --topic 村里修路")
+def nighttalk_add(
+    group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)],
+    at: Annotated[str, typer.Option(help="开始时间：2026-12-05 19:30 或 19:30（群所在时区）")],
+    topic: Annotated[str, typer.Option(help="话题，如「村里修路」")],
+    place: Annotated[str, typer.Option(help="地点或屋场")] = "",
+    host: Annotated[str, typer.Option(help="主持人（话事佬）")] = "",
+    hours: Annotated[float, typer.Option(help="开多久（小时）")] = 2.0,
+) -> None:
+    """Schedule a night talk: the bot announces it, reminds, opens and closes it."""
+    if not MIN_HOURS <= hours <= MAX_HOURS:
+        raise fail(texts.CLI_NIGHT_BAD_HOURS.format(hours=f"{hours:g}"))
+    now = utcnow()
+    with session(_engine()) as db:
+        chosen = find_group(db, group)
+        try:
+            starts_at = parse_talk_time(at, local_zone(chosen.timezone), now)
+            talk = schedule_night_talk(db, group=chosen, topic=topic, starts_at=starts_at,
+                                       ends_at=starts_at + timedelta(hours=hours), place=place,
+                                       host=host, created_by="cli", now=now)
+        except NightTalkError as exc:
+            raise fail(str(exc)) from exc
+        message = texts.CLI_NIGHT_ADDED.format(
+            id=talk.id, when=when_text(talk.starts_at, chosen.timezone, now), group=chosen.name,
+            topic=talk.topic)
+    _say(message)
+
+
+@nighttalk_app.command("list", rich_help_panel=COMMANDS_PANEL,
+                       help="查看还没开始和正在开的夜话；加 --all 连已结束、已取消的也看。")
+def nighttalk_list(
+    all_: Annotated[bool, typer.Option("--all", help="也显示已结束、已取消的")] = False,
+) -> None:
+    """List night talks: the coming and open ones, or all of them."""
+    now = utcnow()
+    with session(_engine()) as db:
+        talks = list_talks(db, include_past=all_)
+        groups = {g.id: g for g in db.exec(select(Group))}
+    if not talks:
+        _say(texts.CLI_NIGHT_NONE, "yellow")
+        return
+    table = Table(title=texts.CLI_NIGHT_LIST_TITLE)
+    for column in texts.CLI_NIGHT_LIST_COLUMNS:
+        table.add_column(column)
+    for talk in talks:
+        group = groups.get(talk.group_id)
+        zone = group.timezone if group else "Asia/Shanghai"
+        when = f"{when_text(talk.starts_at, zone, now)}–{clock_text(talk.ends_at, zone)}"
+        table.add_row(str(talk.id), escape(group.name if group else str(talk.group_id)), when,
+                      escape(talk.topic), escape(talk.place), escape(talk.host),
+                      texts.NIGHT_STATUS_LABELS[talk.status.value])
+    console.print(table)
+
+
+def _change(talk_id: int, change: Callable[..., NightTalk], kind: str, done: str) -> None:
+    """Change a talk's state here; the running bot posts the step (a timer due now)."""
+    now = utcnow()
+    with session(_engine()) as db:
+        before = db.get(NightTalk, talk_id)
+        status = before.status if before is not None else None
+        try:
+            talk = change(db, talk_id, now=now)
+        except NightTalkError as exc:
+            raise fail(str(exc)) from exc
+        if talk.status == status:
+            _say(texts.CLI_NIGHT_ALREADY.format(
+                id=talk_id, status=texts.NIGHT_STATUS_LABELS[talk.status.value]), "yellow")
+            return
+        add_timer(db, kind, talk_ref(talk_id), now)
+    _say(done.format(id=talk_id))
+
+
+@nighttalk_app.command("open", rich_help_panel=COMMANDS_PANEL,
+                       help="现在就开始一场夜话，不用等到约好的时间。")
+def nighttalk_open(talk_id: Annotated[int, typer.Argument(help="夜话编号")]) -> None:
+    """Open a night talk now (ahead of its time)."""
+    _change(talk_id, open_night_talk, OPEN, texts.CLI_NIGHT_OPENED)
+
+
+@nighttalk_app.command("close", rich_help_panel=COMMANDS_PANEL,
+                       help="现在结束一场夜话，机器人把收到的建议总结发到群里。")
+def nighttalk_close(talk_id: Annotated[int, typer.Argument(help="夜话编号")]) -> None:
+    """Close a night talk now; the bot posts the numbered summary."""
+    _change(talk_id, close_night_talk, CLOSE, texts.CLI_NIGHT_CLOSED)
+
+
+@nighttalk_app.command("cancel", rich_help_panel=COMMANDS_PANEL,
+                       help="取消一场夜话；如果已经通知过，机器人会在群里告诉大家。")
+def nighttalk_cancel(talk_id: Annotated[int, typer.Argument(help="夜话编号")]) -> None:
+    """Call a night talk off; if it was announced, the bot tells the group."""
+    _change(talk_id, cancel_night_talk, CANCEL, texts.CLI_NIGHT_CANCELLED)
+
+
+@roles_app.command(
+    "grant", rich_help_panel=COMMANDS_PANEL,
+    help="给某人在群里设一个角色：话事佬、书记或文书、管理员。\n\n"
+         "例：yehua roles grant 10086 -g 枫树屋场 --role 话事佬")
+def roles_grant(
+    user_id: Annotated[str, typer.Argument(help="用户在平台上的编号")],
+    group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)],
+    role: Annotated[str, typer.Option(help="facilitator（话事佬）、 secretary（书记或文书）"
+                                           "或 admin（管理员）")],
+    name: Annotated[str | None, typer.Option(help="名字，还没在群里说过话的人可以写上")] = None,
+) -> None:
+    """Give someone a role in a group."""
+    chosen_role = ROLE_WORDS.get(role.strip().lower())
+    if chosen_role is None:
+        raise fail(texts.CLI_ROLE_BAD.format(role=role))
+    with session(_engine()) as db:
+        chosen = find_group(db, group)
+        member = grant_role(db, chosen, user_id, chosen_role, name)
+        message = texts.CLI_ROLE_GRANTED.format(
+            name=member.display_name, user=user_id, group=chosen.name,
+            role=texts.CLI_ROLE_LABELS[chosen_role.value])
+    _say(message)
+
+
+@roles_app.command("revoke", rich_help_panel=COMMANDS_PANEL,
+                   help="取消某人在群里的角色，变回普通成员。")
+def roles_revoke(
+    user_id: Annotated[str, typer.Argument(help="用户在平台上的编号")],
+    group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)],
+) -> None:
+    """Take someone's role away: they become a plain member."""
+    with session(_engine()) as db:
+        chosen = find_group(db, group)
+        member = find_member(db, chosen, user_id)
+        if member is None:
+            raise fail(texts.CLI_ROLE_NO_MEMBER.format(group=chosen.name, user=user_id))
+        fields = {"name": member.display_name, "user": user_id, "group": chosen.name,
+                  "role": texts.CLI_ROLE_LABELS[member.role.value]}
+        if member.role == Role.MEMBER:
+            _say(texts.CLI_ROLE_ALREADY_MEMBER.format(**fields), "yellow")
+            return
+        member.role = Role.MEMBER
+        db.add(member)
+    _say(texts.CLI_ROLE_REVOKED.format(**fields))
+
+
+@roles_app.command("list", rich_help_panel=COMMANDS_PANEL,
+                   help="查看一个群里谁是话事佬、书记或文书、管理员。")
+def roles_list(group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)]) -> None:
+    """List who holds a role in a group."""
+    with session(_engine()) as db:
+        chosen = find_group(db, group)
+        holders = list(db.exec(select(Member).where(Member.group_id == chosen.id,
+                                                    Member.role != Role.MEMBER)
+                               .order_by(col(Member.role), col(Member.display_name))))
+    if not holders:
+        _say(texts.CLI_ROLE_NONE.format(group=chosen.name), "yellow")
+        return
+    table = Table(title=escape(texts.CLI_ROLE_LIST_TITLE.format(group=chosen.name)))
+    for column in texts.CLI_ROLE_LIST_COLUMNS:
+        table.add_column(column)
+    for member in holders:
+        table.add_row(escape(member.user_id), escape(member.display_name),
+                      texts.CLI_ROLE_LABELS[member.role.value])
+    console.print(table)

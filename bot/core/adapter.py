@@ -1,0 +1,66 @@
+"""Platform adapters: one module per platform, one small protocol, typed errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.core.messages import IncomingMessage, OutgoingMessage
+
+EventHandler = Callable[[IncomingMessage], Awaitable[None]]
+
+
+class AdapterError(Exception):
+    """Sending failed; `transient` says whether trying again may help."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class RetryAfter(AdapterError):
+    """The platform asked us to wait before sending again (flood control).
+
+    `chat_only`: the limit is this chat's own (a group robot's per-minute budget), so only this
+    chat waits; otherwise the whole platform pauses.
+    """
+
+    def __init__(self, seconds: float, *, chat_only: bool = False) -> None:
+        super().__init__(f"retry after {seconds} s", transient=True)
+        self.seconds = seconds
+        self.chat_only = chat_only
+
+
+class Unsupported(AdapterError):
+    """The platform cannot carry this kind of message."""
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """A platform's published sending limits; the outbox paces every send to stay inside them."""
+
+    global_per_second: float | None = None  # all chats together (Telegram: 30)
+    chat_per_second: float | None = None  # one chat (Telegram: 1)
+    chat_per_minute: int | None = None  # one group chat (Telegram groups, WeCom, DingTalk: 20)
+
+
+NO_LIMITS = RateLimits()
+
+
+class Adapter(Protocol):
+    """What every platform adapter offers the outbox and the app."""
+
+    platform: str
+    audio_format: str  # "mp3", "ogg" or "amr": what the platform plays as voice
+    limits: RateLimits
+    on_event: EventHandler | None  # the app sets the router here once it is built
+
+    def setup(self, app: web.Application) -> None:
+        """Register routes and background tasks on the shared aiohttp app."""
+
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str:
+        """Post one message to a chat; return the platform's message id."""
+        ...

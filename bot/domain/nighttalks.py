@@ -1,0 +1,349 @@
+"""Night talks (夜话): schedule, open, close and cancel them; NightTalkHost posts each step."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot import texts
+from bot.core.adapter import AdapterError
+from bot.core.db import session
+from bot.core.messages import OutgoingText
+from bot.core.models import Group, NightTalk, NightTalkStatus
+from bot.domain.talk_texts import (
+    clock_text,
+    date_text,
+    local_zone,
+    message_parts,
+    summary_text,
+    talk_fields,
+    when_text,
+)
+from bot.outbox import Outbox
+from scheduler.dbtypes import utcnow
+from scheduler.models import Timer
+from scheduler.timers import (
+    AlwaysDue,
+    TimerHandler,
+    TimerStatus,
+    add_timer,
+    cancel_timer,
+    cancel_timers,
+    finish_timer,
+    get_timer,
+    take_timer,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ANNOUNCE", "CANCEL", "CLOSE", "OPEN", "REMIND_30", "REMIND_EVE", "NightTalkError",
+           "NightTalkHost", "cancel_night_talk", "clock_text", "close_night_talk", "date_text",
+           "list_talks", "next_talk", "open_night_talk", "open_talk", "schedule_night_talk",
+           "summary_text", "talk_ref", "when_text"]
+
+ANNOUNCE = "nighttalk.announce"
+REMIND_EVE = "nighttalk.remind_eve"
+REMIND_30 = "nighttalk.remind_30"
+OPEN = "nighttalk.open"
+CLOSE = "nighttalk.close"
+CANCEL = "nighttalk.cancel"
+DEFAULT_LENGTH = timedelta(hours=2)
+MAX_LENGTH = timedelta(hours=12)
+EVE_AT = time(20, 0)
+REMIND_BEFORE = timedelta(minutes=30)
+MIN_GAP = timedelta(minutes=30)  # a reminder this soon after the announcement is only noise
+PAST_TOLERANCE = timedelta(minutes=1)
+MAX_TOPIC = 100
+LIVE = (NightTalkStatus.SCHEDULED, NightTalkStatus.OPEN)
+
+Change = Callable[..., NightTalk]
+Step = Callable[[int, datetime], Awaitable[None]]
+
+
+class NightTalkError(ValueError):
+    """A night-talk request that cannot be carried out; the message is for the user, in Chinese."""
+
+
+def talk_ref(talk_id: int) -> str:
+    """The timer ref of a night talk's steps."""
+    return f"nighttalk:{talk_id}"
+
+
+def _get(db: Session, talk_id: int) -> NightTalk:
+    talk = db.get(NightTalk, talk_id)
+    if talk is None:
+        raise NightTalkError(texts.NIGHT_ERR_NO_TALK.format(id=talk_id))
+    return talk
+
+
+def _id(talk: NightTalk) -> int:
+    assert talk.id is not None, "a stored night talk has an id"
+    return talk.id
+
+
+def schedule_night_talk(db: Session, *, group: Group, topic: str, starts_at: datetime,
+                        ends_at: datetime | None = None, place: str = "", host: str = "",
+                        created_by: str = "", now: datetime | None = None) -> NightTalk:
+    """Schedule a night talk and its steps: announce now, remind, open, close."""
+    now = now or utcnow()
+    assert group.id is not None, "a stored group has an id"
+    topic = " ".join(topic.split())
+    if not topic:
+        raise NightTalkError(texts.NIGHT_ERR_NO_TOPIC)
+    if len(topic) > MAX_TOPIC:
+        raise NightTalkError(texts.NIGHT_ERR_TOPIC_LONG.format(limit=MAX_TOPIC))
+    ends_at = ends_at or starts_at + DEFAULT_LENGTH
+    if starts_at < now - PAST_TOLERANCE:
+        raise NightTalkError(texts.NIGHT_ERR_PAST.format(
+            when=when_text(starts_at, group.timezone, now)))
+    if ends_at <= starts_at:
+        raise NightTalkError(texts.NIGHT_ERR_END)
+    if ends_at - starts_at > MAX_LENGTH:
+        raise NightTalkError(texts.NIGHT_ERR_LENGTH.format(
+            hours=int(MAX_LENGTH.total_seconds() // 3600)))
+    clash = db.exec(select(NightTalk).where(
+        NightTalk.group_id == group.id, col(NightTalk.status).in_(LIVE),
+        col(NightTalk.starts_at) < ends_at, col(NightTalk.ends_at) > starts_at)).first()
+    if clash is not None:
+        raise NightTalkError(texts.NIGHT_ERR_OVERLAP.format(
+            id=clash.id, when=when_text(clash.starts_at, group.timezone, now), topic=clash.topic))
+    talk = NightTalk(group_id=group.id, topic=topic, place=place.strip(), host=host.strip(),
+                     starts_at=starts_at, ends_at=ends_at, created_by=created_by, created_at=now)
+    db.add(talk)
+    db.flush()
+    ref = talk_ref(_id(talk))
+    add_timer(db, ANNOUNCE, ref, now)
+    local_start = starts_at.astimezone(local_zone(group.timezone))
+    eve = datetime.combine(local_start.date() - timedelta(days=1), EVE_AT,
+                           tzinfo=local_start.tzinfo)
+    if eve >= now + MIN_GAP:
+        add_timer(db, REMIND_EVE, ref, eve)
+    if starts_at - REMIND_BEFORE >= now + MIN_GAP:
+        add_timer(db, REMIND_30, ref, starts_at - REMIND_BEFORE)
+    add_timer(db, OPEN, ref, starts_at)
+    add_timer(db, CLOSE, ref, ends_at)
+    log.info("night talk %s scheduled for group %s at %s", talk.id, group.id,
+             starts_at.isoformat())
+    return talk
+
+
+def _refuse_if_over(talk: NightTalk) -> None:
+    if talk.status == NightTalkStatus.CANCELLED:
+        raise NightTalkError(texts.NIGHT_ERR_CANCELLED.format(id=talk.id))
+    if talk.status == NightTalkStatus.CLOSED:
+        raise NightTalkError(texts.NIGHT_ERR_CLOSED.format(id=talk.id))
+
+
+def open_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
+    """Open a night talk (at its time or early, by hand); opening an open one changes nothing."""
+    now = now or utcnow()
+    talk = _get(db, talk_id)
+    if talk.status == NightTalkStatus.OPEN:
+        return talk
+    _refuse_if_over(talk)
+    if now >= talk.ends_at:
+        raise NightTalkError(texts.NIGHT_ERR_ENDED.format(id=talk_id))
+    busy = open_talk(db, talk.group_id)
+    if busy is not None:
+        raise NightTalkError(texts.NIGHT_ERR_BUSY.format(id=busy.id, topic=busy.topic))
+    talk.status, talk.opened_at = NightTalkStatus.OPEN, now
+    db.add(talk)
+    db.flush()
+    for kind in (ANNOUNCE, REMIND_EVE, REMIND_30, OPEN):  # all moot once it is open
+        cancel_timer(db, kind, talk_ref(talk_id))
+    log.info("night talk %s opened", talk_id)
+    return talk
+
+
+def close_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
+    """Close a night talk (at its end or early, by hand); closing a closed one changes nothing."""
+    talk = _get(db, talk_id)
+    if talk.status == NightTalkStatus.CLOSED:
+        return talk
+    _refuse_if_over(talk)
+    talk.status, talk.closed_at = NightTalkStatus.CLOSED, now or utcnow()
+    db.add(talk)
+    db.flush()
+    cancel_timers(db, talk_ref(talk_id))
+    log.info("night talk %s closed", talk_id)
+    return talk
+
+
+def cancel_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
+    """Call a night talk off: nothing more of it is posted but the notice that it is off."""
+    talk = _get(db, talk_id)
+    if talk.status == NightTalkStatus.CANCELLED:
+        return talk
+    if talk.status == NightTalkStatus.CLOSED:
+        raise NightTalkError(texts.NIGHT_ERR_CLOSED.format(id=talk_id))
+    talk.status = NightTalkStatus.CANCELLED
+    db.add(talk)
+    db.flush()
+    cancel_timers(db, talk_ref(talk_id))
+    log.info("night talk %s cancelled", talk_id)
+    return talk
+
+
+def open_talk(db: Session, group_id: int) -> NightTalk | None:
+    """The group's night talk that is open now, if any."""
+    query = (select(NightTalk)
+             .where(NightTalk.group_id == group_id, NightTalk.status == NightTalkStatus.OPEN)
+             .order_by(col(NightTalk.opened_at).desc()))
+    return db.exec(query).first()
+
+
+def next_talk(db: Session, group_id: int, now: datetime) -> NightTalk | None:
+    """The open night talk, else the group's next scheduled one, else None."""
+    query = (select(NightTalk)
+             .where(NightTalk.group_id == group_id,
+                    NightTalk.status == NightTalkStatus.SCHEDULED, col(NightTalk.ends_at) > now)
+             .order_by(col(NightTalk.starts_at), col(NightTalk.id)))
+    return open_talk(db, group_id) or db.exec(query).first()
+
+
+def list_talks(db: Session, *, include_past: bool = False) -> list[NightTalk]:
+    """Night talks by start time: scheduled and open ones, or all of them."""
+    query = select(NightTalk).order_by(col(NightTalk.starts_at), col(NightTalk.id))
+    if not include_past:
+        query = query.where(col(NightTalk.status).in_(LIVE))
+    return list(db.exec(query))
+
+
+class NightTalkHost:
+    """Posts a night talk's steps to its group: from the scheduler's timers, or by hand."""
+
+    def __init__(self, engine: Engine, outbox: Outbox) -> None:
+        self.engine = engine
+        self.outbox = outbox
+
+    def handlers(self) -> dict[str, TimerHandler]:
+        """Timer handlers for Scheduler(timer_handlers=...); late reminders are dropped."""
+        return {ANNOUNCE: AlwaysDue(self._on_timer(self._announce)),
+                REMIND_EVE: self._on_timer(self._remind_eve),
+                REMIND_30: self._on_timer(self._remind_soon),
+                OPEN: AlwaysDue(self._on_timer(self._open)),  # it skips a talk already over
+                CLOSE: AlwaysDue(self._on_timer(self._close)),  # closing is never too late
+                CANCEL: AlwaysDue(self._on_timer(self._cancel))}
+
+    def _on_timer(self, step: Step) -> TimerHandler:
+        async def handle(timer: Timer) -> None:
+            await step(int(timer.ref.rsplit(":", 1)[1]), timer.fired_at or utcnow())
+
+        return handle
+
+    async def announce(self, talk_id: int, *, now: datetime | None = None) -> NightTalk:
+        """Post the announcement now, unless it went out already."""
+        return await self._by_hand(ANNOUNCE, talk_id, now, None, self._announce)
+
+    async def remind(self, talk_id: int, when: str = "30", *, now: datetime | None = None
+                     ) -> NightTalk:
+        """Post the evening-before ("eve") or the half-hour ("30") reminder, once."""
+        if when == "eve":
+            return await self._by_hand(REMIND_EVE, talk_id, now, None, self._remind_eve)
+        return await self._by_hand(REMIND_30, talk_id, now, None, self._remind_soon)
+
+    async def open(self, talk_id: int, *, now: datetime | None = None) -> NightTalk:
+        """Open the talk and post the opening note (once); NightTalkError if it cannot open."""
+        return await self._by_hand(OPEN, talk_id, now, open_night_talk, self._open)
+
+    async def close(self, talk_id: int, *, now: datetime | None = None) -> NightTalk:
+        """Close the talk and post the numbered summary (once)."""
+        return await self._by_hand(CLOSE, talk_id, now, close_night_talk, self._close)
+
+    async def cancel(self, talk_id: int, *, now: datetime | None = None) -> NightTalk:
+        """Cancel the talk and, if it was announced, tell the group (once)."""
+        return await self._by_hand(CANCEL, talk_id, now, cancel_night_talk, self._cancel)
+
+    async def _by_hand(self, kind: str, talk_id: int, now: datetime | None,
+                       change: Change | None, step: Step) -> NightTalk:
+        now = now or utcnow()
+        with session(self.engine) as db:
+            if change is not None:
+                change(db, talk_id, now=now)
+            else:
+                _get(db, talk_id)
+            # Taking the step's timer makes it ours alone: the alarm will not post it again.
+            timer = take_timer(db, kind, talk_ref(talk_id), now)
+        if timer is not None and timer.id is not None:
+            error = None
+            try:
+                await step(talk_id, now)
+            except AdapterError as exc:
+                log.warning("night talk %s: posting %s failed: %s", talk_id, kind, exc)
+                error = f"{type(exc).__name__}: {exc}"
+            with session(self.engine) as db:
+                finish_timer(db, timer.id, error)
+        with session(self.engine) as db:
+            return _get(db, talk_id)
+
+    def _load(self, talk_id: int) -> tuple[NightTalk, Group]:
+        with session(self.engine) as db:
+            talk = _get(db, talk_id)
+            group = db.get(Group, talk.group_id)
+            assert group is not None, "a night talk's group is kept"
+            return talk, group
+
+    async def _post(self, group: Group, *messages: str) -> list[str]:
+        return await self.outbox.send(group.platform, group.chat_id,
+                                      [OutgoingText(text) for text in messages])
+
+    async def _announce(self, talk_id: int, now: datetime) -> None:
+        talk, group = self._load(talk_id)
+        if talk.status == NightTalkStatus.SCHEDULED and now < talk.starts_at:
+            await self._post(group, texts.NIGHT_ANNOUNCE.format(**talk_fields(talk, group, now)))
+
+    async def _remind_eve(self, talk_id: int, now: datetime) -> None:
+        talk, group = self._load(talk_id)
+        if talk.status == NightTalkStatus.SCHEDULED and now < talk.starts_at - REMIND_BEFORE:
+            await self._post(group, texts.NIGHT_REMIND_EVE.format(**talk_fields(talk, group, now)))
+
+    async def _remind_soon(self, talk_id: int, now: datetime) -> None:
+        talk, group = self._load(talk_id)
+        if talk.status != NightTalkStatus.SCHEDULED or now >= talk.starts_at:
+            return
+        minutes = math.ceil((talk.starts_at - now).total_seconds() / 60)
+        left = texts.NIGHT_HALF_HOUR if minutes >= 25 else texts.NIGHT_MINUTES.format(n=minutes)
+        await self._post(group, texts.NIGHT_REMIND_SOON.format(left=left,
+                                                               **talk_fields(talk, group, now)))
+
+    async def _open(self, talk_id: int, now: datetime) -> None:
+        with session(self.engine) as db:
+            try:
+                talk = open_night_talk(db, talk_id, now=now)
+            except NightTalkError as exc:  # over, called off, or another talk is still on
+                log.info("night talk %s not opened: %s", talk_id, exc)
+                return
+        if talk.open_message_id is not None:
+            return
+        talk, group = self._load(talk_id)
+        [message_id] = await self._post(group, texts.NIGHT_OPEN.format(
+            **talk_fields(talk, group, now)))
+        with session(self.engine) as db:
+            talk = _get(db, talk_id)
+            talk.open_message_id = message_id
+            db.add(talk)
+
+    async def _close(self, talk_id: int, now: datetime) -> None:
+        with session(self.engine) as db:
+            try:
+                talk = close_night_talk(db, talk_id, now=now)
+            except NightTalkError as exc:  # called off meanwhile: nothing to sum up
+                log.info("night talk %s not closed: %s", talk_id, exc)
+                return
+            summary = summary_text(db, talk)
+        _, group = self._load(talk_id)
+        await self._post(group, *message_parts(summary))
+
+    async def _cancel(self, talk_id: int, now: datetime) -> None:
+        talk, group = self._load(talk_id)
+        with session(self.engine) as db:
+            announced = get_timer(db, ANNOUNCE, talk_ref(talk_id))
+        if talk.status != NightTalkStatus.CANCELLED or announced is None or (
+                announced.status != TimerStatus.FIRED or announced.error):
+            return  # nobody was told it was on, so nobody needs telling it is off
+        await self._post(group, texts.NIGHT_CANCEL.format(**talk_fields(talk, group, now)))

@@ -1,0 +1,251 @@
+"""Posting lessons: from a claimed ledger row to text and voice in the group, recorded as sent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot import texts
+from bot.core.db import session
+from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.models import Group
+from bot.outbox import Outbox
+from lessons.library import Lesson, read_lesson
+from lessons.profiles import SpeechProfile, effective_profile
+from lessons.speech import Speech, SpeechService, SpeechUnavailable
+from lessons.spoken import spoken_text
+from lessons.variants import AudioVariants
+from scheduler import ledger
+from scheduler.models import Delivery, DeliveryStatus
+
+log = logging.getLogger(__name__)
+
+# Voice still missing after a post is retried after these pauses (seconds), then given up.
+AUDIO_RETRY_DELAYS = (60.0, 300.0, 900.0, 3600.0)
+
+
+def lesson_post_text(lesson: Lesson) -> str:
+    """The chat text of a lesson: a headline, the speaker, then the lesson."""
+    return texts.LESSON_POST.format(title=lesson.title, speaker=lesson.speaker,
+                                    body=lesson.plain_text)
+
+
+class Progress:
+    """Records each part of a post in the ledger as soon as the platform has it."""
+
+    def __init__(self, engine: Engine, delivery: Delivery, *, with_text: bool,
+                 with_audio: bool) -> None:
+        assert delivery.id is not None
+        self.engine = engine
+        self.delivery_id = delivery.id
+        self.with_text = with_text  # the batch starts with the lesson's text
+        self.with_audio = with_audio  # the rest are voice clips (not a "voice follows" note)
+        self.text_id = delivery.text_message_id
+        self.audio_ids = done_clips(delivery)
+
+    def sent(self, index: int, message_id: str) -> None:
+        """The outbox's hook, called after each message of the batch."""
+        with session(self.engine) as db:
+            if self.with_text and index == 0:
+                self.text_id = message_id
+                ledger.record_progress(db, self.delivery_id, text_message_id=message_id)
+            elif self.with_audio:
+                self.audio_ids.append(message_id)
+                ledger.record_progress(db, self.delivery_id,
+                                       audio_message_id=",".join(self.audio_ids))
+
+
+def done_clips(delivery: Delivery) -> list[str]:
+    """Voice clips of this post already sent before an interruption (none for a fresh post)."""
+    if delivery.text_message_id is None or not delivery.audio_message_id:
+        return []
+    return delivery.audio_message_id.split(",")
+
+
+class LessonPoster:
+    """Turns claimed deliveries into posts; owns the background tasks doing it."""
+
+    def __init__(self, engine: Engine, lessons_dir: Path, speech: SpeechService, outbox: Outbox,
+                 *, tune: Callable[[SpeechProfile], SpeechProfile] = lambda p: p,
+                 flavoured: bool = True,
+                 audio_retry_delays: tuple[float, ...] = AUDIO_RETRY_DELAYS) -> None:
+        self.engine = engine
+        self.lessons_dir = lessons_dir
+        self.speech = speech
+        self.outbox = outbox
+        self.tune = tune
+        self.flavoured = flavoured
+        self.variants = AudioVariants()
+        self.audio_retry_delays = audio_retry_delays
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.posted = asyncio.Event()  # set after every completed post; handy for waiting callers
+
+    def find_lesson(self, slug: str) -> Lesson | None:
+        """Read the lesson file fresh, so an edit made while the bot runs is what gets posted."""
+        path = self.lessons_dir / f"{slug}.md"
+        try:
+            lesson, problems = read_lesson(path)
+        except OSError as exc:
+            log.error("lesson %s cannot be read: %s", slug, exc)
+            return None
+        for problem in problems:
+            log.error("lesson %s: %s", slug, problem)
+        return lesson
+
+    def profile_for(self, group: Group, lesson: Lesson) -> SpeechProfile:
+        """The group's speech profile, unless the lesson names its own."""
+        return self._profile(group.speech_profile, lesson)
+
+    def _profile(self, group_profile: str | None, lesson: Lesson) -> SpeechProfile:
+        return self.tune(effective_profile(group_profile, lesson.speech_profile))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """The scheduler's delivery callable: queue the post and return at once."""
+        assert delivery.id is not None
+        self._spawn(self.post(delivery.id))
+
+    async def resume_pending_audio(self) -> None:
+        """At start: voices that were still owed when the bot stopped are retried."""
+        with session(self.engine) as db:
+            owed = db.exec(select(Delivery).where(Delivery.status == DeliveryStatus.SENT,
+                                                  Delivery.audio_pending)).all()
+        for delivery in owed:
+            assert delivery.id is not None
+            self._spawn(self._retry_audio(delivery.id))
+
+    async def close(self) -> None:
+        """Cancel and await every background post (the app's cleanup)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def render(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
+        """The lesson's voice from the cache or freshly synthesized; None if no engine works."""
+        # Flavouring may wait for the flavour worker to start (a second or two): not on the loop.
+        text = await asyncio.to_thread(spoken_text, lesson, profile, flavoured=self.flavoured)
+        try:
+            return await self.speech.render(text, profile.voice)
+        except SpeechUnavailable as exc:
+            log.error("no voice for lesson %s: %s", lesson.slug, exc)
+            return None
+
+    async def lesson_messages(self, group: Group, slug: str) -> list[OutgoingMessage] | None:
+        """A lesson's post for one group again (重听): text, then its voice if it can be made."""
+        lesson = self.find_lesson(slug)
+        if lesson is None:
+            return None
+        messages: list[OutgoingMessage] = [
+            OutgoingText(lesson_post_text(lesson), lesson_slug=lesson.slug)]
+        speech = await self.render(lesson, self.profile_for(group, lesson))
+        if speech is not None:
+            messages.extend(await self._audio(group, lesson, speech))
+        return messages
+
+    async def prerender(self, slug: str) -> None:
+        """Render a lesson's voice ahead of its posting time, in every profile groups use."""
+        lesson = self.find_lesson(slug)
+        if lesson is None:
+            return
+        # The profile names only: loading every group (a thousand rows, for each lesson due)
+        # left ~1.4 MB of the Python heap behind.
+        with session(self.engine) as db:
+            names = db.exec(select(Group.speech_profile).distinct()).all()
+        for profile in {self._profile(name, lesson) for name in names}:
+            await self.render(lesson, profile)
+
+    async def post(self, delivery_id: int) -> None:
+        """Post one claimed delivery: text, then its voice (or a notice that voice will follow)."""
+        with session(self.engine) as db:
+            delivery = db.get(Delivery, delivery_id)
+            group = db.get(Group, delivery.group_id) if delivery else None
+        if delivery is None or delivery.status != DeliveryStatus.CLAIMED:
+            return
+        try:
+            await self._post(delivery, group)
+        except Exception as exc:  # the error boundary of one post: record it, keep the bot running
+            log.exception("posting delivery %s failed", delivery_id)
+            with session(self.engine) as db:
+                ledger.mark_failed(db, delivery_id, f"{type(exc).__name__}: {exc}")
+        finally:
+            self.posted.set()
+
+    async def _post(self, delivery: Delivery, group: Group | None) -> None:
+        assert delivery.id is not None
+        if group is None:
+            raise LookupError(f"group {delivery.group_id} no longer exists")
+        lesson = self.find_lesson(delivery.lesson_slug)
+        if lesson is None:
+            raise LookupError(f"lesson file {delivery.lesson_slug}.md is missing or broken")
+        speech = await self.render(lesson, self.profile_for(group, lesson))
+        # A crash may have interrupted this post after its text or some clips went out.
+        with_text = delivery.text_message_id is None
+        messages: list[OutgoingMessage] = [
+            OutgoingText(lesson_post_text(lesson), lesson_slug=lesson.slug)] if with_text else []
+        if speech is None:
+            messages.append(OutgoingText(texts.VOICE_WILL_FOLLOW, lesson_slug=lesson.slug))
+        else:
+            clips = await self._audio(group, lesson, speech)
+            messages.extend(clips[len(done_clips(delivery)):])
+        progress = Progress(self.engine, delivery, with_text=with_text,
+                            with_audio=speech is not None)
+        await self.outbox.send(group.platform, group.chat_id, messages, on_sent=progress.sent)
+        with session(self.engine) as db:
+            ledger.mark_sent(db, delivery.id, text_message_id=progress.text_id,
+                             audio_message_id=",".join(progress.audio_ids) if speech else None,
+                             speech_engine=speech.engine if speech else None,
+                             audio_pending=speech is None)
+        log.info("lesson %s posted to %s/%s (%s)", lesson.slug, group.platform, group.chat_id,
+                 speech.engine if speech else "voice pending")
+        if speech is None:
+            self._spawn(self._retry_audio(delivery.id))
+
+    async def _audio(self, group: Group, lesson: Lesson, speech: Speech) -> list[OutgoingAudio]:
+        """The voice in the group's platform format: one clip, or numbered clips (WeCom)."""
+        fmt = self.outbox.adapter(group.platform).audio_format
+        clips = await self.variants.clips(speech, fmt)
+        subtitles = speech.path.with_suffix(".srt") if len(clips) == 1 and speech.srt else None
+        return [OutgoingAudio(clip.path, clip.duration_s, lesson_slug=lesson.slug,
+                              caption=lesson.title if clip.count == 1 else
+                              texts.LESSON_CLIP_CAPTION.format(title=lesson.title,
+                                                               n=clip.index + 1, of=clip.count),
+                              subtitles=subtitles)
+                for clip in clips]
+
+    async def _retry_audio(self, delivery_id: int,
+                           sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
+                           ) -> None:
+        """Keep trying to synthesize a lesson's owed voice and post it when it works."""
+        for delay in (0.0, *self.audio_retry_delays):
+            await sleep(delay)
+            with session(self.engine) as db:
+                delivery = db.get(Delivery, delivery_id)
+                group = db.get(Group, delivery.group_id) if delivery else None
+            if delivery is None or group is None or not delivery.audio_pending:
+                return
+            lesson = self.find_lesson(delivery.lesson_slug)
+            if lesson is None:
+                return
+            speech = await self.render(lesson, self.profile_for(group, lesson))
+            if speech is None:
+                continue
+            ids = await self.outbox.send(group.platform, group.chat_id,
+                                         await self._audio(group, lesson, speech))
+            with session(self.engine) as db:
+                ledger.mark_sent(db, delivery_id, text_message_id=delivery.text_message_id,
+                                 audio_message_id=",".join(ids), speech_engine=speech.engine,
+                                 audio_pending=False)
+            log.info("owed voice of %s posted to %s/%s", lesson.slug, group.platform,
+                     group.chat_id)
+            return
+        log.error("voice for delivery %s could not be made; the text stays posted", delivery_id)

@@ -1,0 +1,85 @@
+"""The outbox: the only path that sends; keeps each chat in order, paces each platform inside its
+published limits, and retries what may pass."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+
+from bot.core.adapter import Adapter, AdapterError, RetryAfter
+from bot.core.messages import OutgoingMessage
+from bot.outbox.pacing import Pacer
+
+log = logging.getLogger(__name__)
+
+# Called after each message of a batch is sent, with its index and the platform's message id,
+# so a caller can record progress (a crash then resends only what had not gone out).
+SentHook = Callable[[int, str], None]
+
+
+class Outbox:
+    """Sends batches of messages per chat, in order, paced per platform, with retries."""
+
+    def __init__(self, adapters: Mapping[str, Adapter], *, attempts: int = 5,
+                 backoff: float = 1.0, max_backoff: float = 60.0) -> None:
+        self.adapters = dict(adapters)
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._chat_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._pacers = {name: Pacer(adapter.limits) for name, adapter in self.adapters.items()}
+
+    def adapter(self, platform: str) -> Adapter:
+        try:
+            return self.adapters[platform]
+        except KeyError:
+            raise AdapterError(f"platform {platform!r} is not switched on") from None
+
+    async def send(self, platform: str, chat_id: str, messages: Sequence[OutgoingMessage],
+                   on_sent: SentHook | None = None) -> list[str]:
+        """Send `messages` to one chat back to back, nothing of another batch in between."""
+        adapter = self.adapter(platform)
+        pacer = self._pacers[platform]
+        lock = self._chat_locks.setdefault((platform, chat_id), asyncio.Lock())
+        ids: list[str] = []
+        async with lock:
+            for index, message in enumerate(messages):
+                # A batch's later messages (a lesson's voice after its text) go before other
+                # chats' first messages, so each group gets its whole post close together.
+                sent = await self._send_one(adapter, pacer, chat_id, message,
+                                            priority=0 if index else 1)
+                ids.append(sent)
+                if on_sent is not None:
+                    on_sent(index, sent)
+        return ids
+
+    async def _send_one(self, adapter: Adapter, pacer: Pacer, chat_id: str,
+                        message: OutgoingMessage, priority: int) -> str:
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            await pacer.acquire(chat_id, priority)
+            wait = 0.0
+            try:
+                return await adapter.send(chat_id, message)
+            except RetryAfter as exc:
+                if exc.chat_only:  # a group robot's own budget: only this group waits
+                    pacer.pause_chat(chat_id, exc.seconds)
+                else:  # the platform is flood-limited as a whole: every chat on it waits
+                    pacer.pause(exc.seconds)
+                failure: AdapterError = exc
+            except AdapterError as exc:
+                if not exc.transient:
+                    raise
+                failure, wait = exc, delay * (0.5 + random.random())
+                delay = min(delay * 2, self.max_backoff)
+            finally:
+                pacer.release(chat_id)
+            if attempt == self.attempts:
+                raise failure
+            log.warning("send to %s/%s failed (%s), attempt %d of %d", adapter.platform,
+                        chat_id, failure, attempt, self.attempts)
+            await asyncio.sleep(wait)
+            priority = 0  # a retry goes before new work
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,181 @@
+"""Pacing sends inside a platform's published limits: evenly, fairly, never in bursts.
+
+Each platform gets one Pacer. A send asks for a slot and gives it back when the platform has
+answered. A slot is granted only when
+- the whole platform has fewer than `global_per_second` sends in flight or answered in the last
+  second, and the previous grant was at least 1/`global_per_second` ago (even spacing: no burst
+  at start and none after a flood pause);
+- the chat has nothing in flight, its last send was answered at least 1/`chat_per_second` ago,
+  and it has fewer than `chat_per_minute` sends in flight or answered in the last minute.
+Waiting sends are served by priority, then first come: a lesson's voice (priority 0, following
+its text) goes before the next group's text (priority 1), so each group hears its lesson soon
+after reading it. After a RetryAfter the whole platform pauses, and resumes at the even pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.core.adapter import RateLimits
+
+# Counting our own sends is exact, but the platform counts arrivals; leave it a little room.
+SAFETY = 0.985
+
+
+@dataclass(order=True)
+class _Waiter:
+    priority: int
+    seq: int
+    chat: str = field(compare=False)
+    future: asyncio.Future[None] = field(compare=False)
+
+
+class Pacer:
+    """Grants send slots for one platform; see the module docstring for the rules."""
+
+    def __init__(self, limits: RateLimits, clock: Callable[[], float] | None = None) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._waiters: list[_Waiter] = []
+        self._seq = itertools.count()
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # answer times within the last second
+        self._last_grant = float("-inf")
+        self._chat_busy: set[str] = set()
+        self._chat_last: dict[str, float] = {}
+        self._chat_minute: dict[str, deque[float]] = {}
+        self._chat_paused: dict[str, float] = {}
+        self._paused_until = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        rate = limits.global_per_second
+        self._spacing = 1.0 / (rate * SAFETY) if rate else 0.0
+
+    def _now(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
+
+    async def acquire(self, chat: str, priority: int = 1) -> None:
+        """Wait for a slot to send to `chat`; pair every acquire with a release."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, _Waiter(priority, next(self._seq), chat, future))
+        self._dispatch()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release(chat)  # granted just as we were cancelled: give it back
+            else:
+                self._waiters = [w for w in self._waiters if w.future is not future]
+                heapq.heapify(self._waiters)
+            raise
+
+    def release(self, chat: str) -> None:
+        """The platform has answered the send to `chat`."""
+        now = self._now()
+        self._in_flight -= 1
+        self._chat_busy.discard(chat)
+        self._answered.append(now)
+        self._chat_last[chat] = now
+        if self.limits.chat_per_minute:
+            self._chat_minute.setdefault(chat, deque()).append(now)
+        self._dispatch()
+
+    def pause(self, seconds: float) -> None:
+        """Flood control: grant nothing on this platform for `seconds`."""
+        self._paused_until = max(self._paused_until, self._now() + seconds)
+        self._dispatch()
+
+    def pause_chat(self, chat: str, seconds: float) -> None:
+        """Flood control on one chat only (a group robot's own limit)."""
+        self._chat_paused[chat] = max(self._chat_paused.get(chat, 0.0), self._now() + seconds)
+        self._dispatch()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    def _dispatch(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        now = self._now()
+        wake = self._grant(now)
+        if wake is not None and self._waiters:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(max(wake - now, 0.001), self._dispatch)
+
+    def _grant(self, now: float) -> float | None:
+        """Grant what may go now; return when to look again (None: on the next release)."""
+        if now < self._paused_until:
+            return self._paused_until
+        while self._answered and self._answered[0] <= now - 1.0:
+            self._answered.popleft()
+        wake: float | None = None
+        blocked: list[_Waiter] = []
+        while self._waiters:
+            global_at = self._global_free_at(now)
+            if global_at is not None and global_at > now:
+                wake = global_at
+                break
+            if global_at is None:  # capacity is all in flight: the next release wakes us
+                break
+            waiter = heapq.heappop(self._waiters)
+            if waiter.future.done():
+                continue
+            chat_at = self._chat_free_at(waiter.chat, now)
+            if chat_at is not None and chat_at > now:
+                blocked.append(waiter)
+                wake = chat_at if wake is None else min(wake, chat_at)
+                continue
+            if chat_at is None:  # something in flight to this chat
+                blocked.append(waiter)
+                continue
+            self._in_flight += 1
+            self._chat_busy.add(waiter.chat)
+            self._last_grant = now
+            waiter.future.set_result(None)
+        for waiter in blocked:
+            heapq.heappush(self._waiters, waiter)
+        return wake
+
+    def _global_free_at(self, now: float) -> float | None:
+        """When the platform may take another send (None: only after a release)."""
+        rate = self.limits.global_per_second
+        if not rate:
+            return now
+        capacity = rate * SAFETY
+        if self._in_flight >= capacity:
+            return None
+        at = self._last_grant + self._spacing
+        if self._in_flight + len(self._answered) >= capacity:
+            at = max(at, self._answered[0] + 1.0) if self._answered else at
+        return max(at, now)
+
+    def _chat_free_at(self, chat: str, now: float) -> float | None:
+        """When this chat may take another send (None: only after its release)."""
+        if chat in self._chat_busy:
+            return None
+        at = now
+        paused = self._chat_paused.get(chat)
+        if paused is not None:
+            if paused > now:
+                at = paused
+            else:
+                del self._chat_paused[chat]
+        if self.limits.chat_per_second and chat in self._chat_last:
+            at = max(at, self._chat_last[chat] + 1.0 / self.limits.chat_per_second)
+        per_minute = self.limits.chat_per_minute
+        if per_minute:
+            window = self._chat_minute.get(chat)
+            if window:
+                while window and window[0] <= now - 60.0:
+                    window.popleft()
+                if len(window) >= per_minute:
+                    at = max(at, window[0] + 60.0)
+                if not window:
+                    del self._chat_minute[chat]
+        return at

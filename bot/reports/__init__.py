@@ -1,0 +1,73 @@
+"""Suggestion reports (建议办理情况): the figures, and exports to Excel, Word and CSV.
+
+The pieces live in `reports_figures` (counts and rates), `reports_rows` (the streamed detail),
+`reports_xlsx`, `reports_docx` and `reports_csv`; this module is the one to import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from bot.domain.figures import (
+    Dimension,
+    Figures,
+    ReportError,
+    ReportFilter,
+    breakdown,
+    describe_period,
+    describe_scope,
+    figures,
+    percent,
+)
+from bot.reports.csv_export import write_csv
+from bot.reports.rows import DetailRow, Progress, count_rows, detail_rows
+
+FORMATS = ("xlsx", "docx", "csv")
+
+
+# openpyxl and python-docx cost ~15 MB in every process: loaded on the first export only.
+def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
+               progress: Progress | None = None, *, media_base: str = "") -> Path:
+    """The Excel report (see bot.reports.xlsx_export)."""
+    from bot.reports.xlsx_export import write_xlsx as write
+
+    return write(engine, f, path, progress, media_base=media_base)
+
+
+def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
+               max_rows: int | None = None) -> Path:
+    """The Word report (see docx_export); more than `max_rows` rows is a ReportError."""
+    from bot.reports.docx_export import write_docx as write
+
+    return write(engine, f, path) if max_rows is None else write(engine, f, path,
+                                                                max_rows=max_rows)
+
+
+def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:
+    """The figures in a paragraph, as a secretary would write them (see docx_export)."""
+    from bot.reports.docx_export import summary_text as summary
+
+    return summary(fig, topics)
+
+__all__ = [
+    "FORMATS",
+    "DetailRow",
+    "Dimension",
+    "Figures",
+    "Progress",
+    "ReportError",
+    "ReportFilter",
+    "breakdown",
+    "count_rows",
+    "describe_period",
+    "describe_scope",
+    "detail_rows",
+    "figures",
+    "percent",
+    "summary_text",
+    "write_csv",
+    "write_docx",
+    "write_xlsx",
+]

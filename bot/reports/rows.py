@@ -1,0 +1,190 @@
+"""The detail of a report: one row per suggestion, streamed from the database in batches."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col, select
+
+from bot import texts
+from bot.core.models import NightTalk, Suggestion, SuggestionChange, SuggestionStatus
+from bot.domain.figures import (
+    DEFAULT_TIMEZONE,
+    ReportFilter,
+    category_label,
+    group_zones,
+    hamlet_label,
+    suggestion_conditions,
+    talk_label,
+)
+from bot.domain.suggestions import STATUS_LABELS
+
+BATCH = 2000
+Progress = Callable[[int, int], None]
+# A text starting with one of these could be taken for a formula by a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Which change's time goes in which dated column, in column order.
+CHANGE_COLUMNS = (SuggestionStatus.ADOPTED, SuggestionStatus.IN_PROGRESS,
+                  SuggestionStatus.DONE, SuggestionStatus.DECLINED)
+
+
+@dataclass(frozen=True, slots=True)
+class DetailRow:
+    """One suggestion as the detail sheet shows it; times are naive local times."""
+
+    number: int
+    raised_at: datetime
+    night_talk: str
+    hamlet: str
+    author: str
+    raised_by: str
+    text: str
+    category: str
+    status: str
+    handler: str
+    reply: str
+    adopted_at: datetime | None
+    in_progress_at: datetime | None
+    done_at: datetime | None
+    declined_at: datetime | None
+    voice: str
+
+    def values(self) -> tuple[int | str | datetime | None, ...]:
+        """The cells in the order of texts.REPORT_DETAIL_HEADERS."""
+        return (self.number, self.raised_at, self.night_talk, self.hamlet, self.author,
+                self.raised_by, self.text, self.category, self.status, self.handler, self.reply,
+                self.adopted_at, self.in_progress_at, self.done_at, self.declined_at, self.voice)
+
+
+def is_formula_like(text: str) -> bool:
+    """Whether a spreadsheet would read `text` as a formula if typed in as is."""
+    return text.startswith(FORMULA_STARTS)
+
+
+def safe_text(text: str) -> str:
+    """`text` without the control characters XML (so XLSX and DOCX) cannot hold."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def voice_link(voice_path: str | None, media_base: str = "") -> str:
+    """Where the web chat serves a voice suggestion: /media/<file>, after `media_base`."""
+    if not voice_path:
+        return ""
+    return f"{media_base.rstrip('/')}/media/{quote(Path(voice_path).name)}"
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A scratch path to write to: it becomes `path` on success and is removed on failure.
+
+    So a half-written report never sits where a secretary would pick it up.
+    """
+    partial = path.with_name(path.name + ".part")
+    try:
+        yield partial
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def zones_for(engine: Engine) -> Mapping[int, ZoneInfo]:
+    """Each group's time zone (for callers that hold an engine, not a session)."""
+    with Session(engine) as db:
+        return group_zones(db)
+
+
+def count_rows(engine: Engine, f: ReportFilter) -> int:
+    """How many detail rows a report has."""
+    with Session(engine) as db:
+        zones = group_zones(db)
+        return db.exec(select(func.count(col(Suggestion.id)))
+                       .where(*suggestion_conditions(f, zones))).one()
+
+
+def _changes(conn: Connection, ids: list[int]) -> dict[int, dict[SuggestionStatus, datetime]]:
+    """The latest time each suggestion moved into each status."""
+    rows = conn.execute(sa_select(col(SuggestionChange.suggestion_id),
+                                  col(SuggestionChange.to_status),
+                                  col(SuggestionChange.created_at))
+                        .where(col(SuggestionChange.suggestion_id).in_(ids),
+                               # a merge is recorded as a step that keeps the status
+                               col(SuggestionChange.from_status)
+                               != col(SuggestionChange.to_status))
+                        .order_by(col(SuggestionChange.id)))
+    found: dict[int, dict[SuggestionStatus, datetime]] = {}
+    for sid, status, at in rows:
+        found.setdefault(sid, {})[status] = at
+    return found
+
+
+def _talks(conn: Connection, ids: set[int], zones: Mapping[int, ZoneInfo]) -> dict[int, str]:
+    rows = conn.execute(sa_select(col(NightTalk.id), col(NightTalk.topic), col(NightTalk.place),
+                                  col(NightTalk.starts_at), col(NightTalk.group_id))
+                        .where(col(NightTalk.id).in_(ids)))
+    return {tid: talk_label(topic, place, starts, gid, zones)
+            for tid, topic, place, starts, gid in rows if tid is not None}
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+_COLUMNS = (Suggestion.id, Suggestion.group_id, Suggestion.created_at, Suggestion.night_talk_id,
+            Suggestion.hamlet, Suggestion.author_name, Suggestion.raised_by_name, Suggestion.text,
+            Suggestion.category, Suggestion.status, Suggestion.handler_name, Suggestion.reply,
+            Suggestion.voice_path)
+
+
+def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
+                progress: Progress | None = None) -> Iterator[DetailRow]:
+    """Every suggestion `f` covers, by number, read BATCH rows at a time."""
+    fallback = ZoneInfo(DEFAULT_TIMEZONE)
+    zones = zones_for(engine)
+    total = count_rows(engine, f) if progress is not None else 0
+    talks: dict[int, str] = {}
+    query = (sa_select(*(col(c) for c in _COLUMNS))
+             .where(*suggestion_conditions(f, zones))
+             .order_by(col(Suggestion.id)))
+    done = 0
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=BATCH).execute(query)
+        for partition in result.partitions():
+            batch: list[Any] = list(partition)
+            changes = _changes(conn, [row[0] for row in batch])
+            missing = {row[3] for row in batch if row[3] is not None} - talks.keys()
+            if missing:
+                talks.update(_talks(conn, missing, zones))
+            for (number, group_id, created, talk_id, hamlet, author, raised_by, text, category,
+                 status, handler, reply, voice) in batch:
+                zone = zones.get(group_id, fallback)
+                moved = changes.get(number, {})
+                at = [_local(moved[s], zone) if s in moved else None for s in CHANGE_COLUMNS]
+                yield DetailRow(
+                    number, _local(created, zone),
+                    talks.get(talk_id, "") if talk_id is not None else "",
+                    hamlet_label(hamlet), author, raised_by or "", text,
+                    category_label(category), STATUS_LABELS.get(status, str(status)),
+                    handler or "", reply or "", at[0], at[1], at[2], at[3],
+                    voice_link(voice, media_base))
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+
+
+def with_raised_by(row: DetailRow) -> str:
+    """The author, and who raised it for them if someone did (代提)."""
+    if not row.raised_by:
+        return row.author
+    return texts.REPORT_RAISED_BY.format(author=row.author, by=row.raised_by)
