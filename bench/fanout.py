@@ -4,7 +4,7 @@ The real app posts the lesson; the fake Bot API answers 429 with retry_after whe
 breaks the published limits (30 messages per second overall, 1 per second per chat, 20 per
 minute per group). Prints the wall time, the floor those limits set, their ratio, the 429s
 provoked and how long after its text each group got its voice.
-Bar (DESIGN.md §5): within 5% of the floor, zero 429s, each voice within 2 s of its text.
+Bar: within 5% of the floor, zero 429s, each voice within 2 s of its text.
 
 Run: .venv/bin/python -m bench.fanout [--groups 1000]
 """

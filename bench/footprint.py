@@ -8,7 +8,7 @@ every lesson's voice ahead in every profile its groups use, four fifths of them 
 that is done, and again once the flavour worker has been idle long enough to exit.
 Last it starts the bot once more with one post of each lesson due to five groups, one per
 profile, so every voice is transcoded for the web chat, and measures its memory once they are out.
-The bar (DESIGN.md §5): start-up ≤ 2 s, idle ≤ 120 MB RSS.
+The bar: start-up ≤ 2 s, idle ≤ 120 MB RSS.
 
 Run: .venv/bin/python -m bench.footprint
 (YEHUA_FLAVOUR_IN_PROCESS=1 in front shows the old figure: jieba in the bot's own process.)

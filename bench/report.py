@@ -4,7 +4,7 @@ Seeds a fresh SQLite database (bulk inserts), then runs each export in a child p
 own so each one's peak memory is its own: once timed, with the process peak RSS
 (resource.getrusage ru_maxrss) before and after, and once more under tracemalloc for the peak
 of Python allocations (tracemalloc slows allocation down, so that run is not timed).
-The bar (DESIGN.md §5): 100,000 suggestions to XLSX in ≤ 10 s and ≤ 300 MB.
+The bar: 100,000 suggestions to XLSX in ≤ 10 s and ≤ 300 MB.
 
 Run: .venv/bin/python -m bench.report
 """

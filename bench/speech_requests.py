@@ -1,7 +1,7 @@
 """How many synthesis requests one lesson costs when it goes to 1, 10 and 1,000 groups.
 
 The real app posts a scheduled lesson to N web-chat groups; edge-tts talks to the local fake of
-its websocket service. The bar (DESIGN.md §5): one request per unique segment, however many
+its websocket service. The bar: one request per unique segment, however many
 groups; posting a cached lesson adds < 50 ms before the first send.
 
 Run: .venv/bin/python -m bench.speech_requests

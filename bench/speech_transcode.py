@@ -3,7 +3,7 @@
 A ~5-minute speech-like MP3 (espeak-ng reading the sample lessons, or tone bursts without it)
 becomes a Telegram OGG/Opus note, WeCom AMR-NB clips and a normalised MP3, once by
 `lessons.audio` and once by /usr/bin/ffmpeg with the same codecs, settings and loudness target.
-Both run pinned to one CPU. The bar (DESIGN.md §5): at least 100x real time on one core.
+Both run pinned to one CPU. The bar: at least 100x real time on one core.
 
 Run: .venv/bin/python -m bench.speech_transcode [--seconds 300] [--runs 2]
 """

@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 
 from lessons.speech import Voice
 
-# Tuned for older listeners on phone speakers (reference/tts.md §5.3): a little slower,
-# a little louder, a little lower; the pauses between sentences do the rest.
+# Tuned for older listeners on phone speakers: a little slower, a little louder, a little
+# lower; the pauses between sentences do the rest.
 ELDER_RATE = "-10%"
 ELDER_VOLUME = "+15%"
 ELDER_PITCH = "-2Hz"
@@ -46,7 +46,7 @@ PROFILES: dict[str, SpeechProfile] = {
 }
 DEFAULT_PROFILE = "普通话"
 
-# The Chinese voices edge-tts offers (reference/tts.md §2); no Hunan voice exists there.
+# The Chinese voices edge-tts offers; no Hunan voice exists there.
 CHINESE_VOICES: tuple[tuple[str, str, str], ...] = (
     ("zh-CN-YunyangNeural", "男", "普通话，新闻播音，沉稳"),
     ("zh-CN-YunjianNeural", "男", "普通话，有激情"),

@@ -165,8 +165,8 @@ class EspeakSynthesizer:
         if binary is None:
             raise SynthesisError(f"{self.binary} is not installed")
         cantonese = voice.name.startswith("zh-HK")
-        # Debian's espeak-ng reads Mandarin characters badly but tone-numbered pinyin well
-        # (STYLE trap 7); its Cantonese reads characters directly.
+        # Debian's espeak-ng reads Mandarin characters badly but tone-numbered pinyin well;
+        # its Cantonese reads characters directly.
         script = "\n".join(s if cantonese else to_pinyin(s) for s in parts)
         try:
             proc = await asyncio.create_subprocess_exec(
