@@ -1,4 +1,4 @@
-"""The web group chat's storage: rooms, members, messages, quoted replies, voice recordings."""
+"""The web group chat's storage: rooms, members, messages and quoted replies (its ChatStore)."""
 
 from __future__ import annotations
 
