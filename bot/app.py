@@ -13,18 +13,21 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.admin import setup_admin
 from bot.chat.commands import build_router
 from bot.chat.router import Services
-from bot.core.adapter import Adapter
+from bot.core.adapter import Adapter, Directory
 from bot.core.db import open_database, session
 from bot.core.models import LessonRecord
 from bot.domain.demo import seed_demo
+from bot.domain.directory import GroupDirectory
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
+from bot.domain.webchat import WebChatStore
 from bot.outbox import Outbox
 from bot.settings import Settings
 from lessons.dialect import FLAVOUR_WORKER
@@ -76,15 +79,15 @@ def tuned_profile(settings: Settings, profile: SpeechProfile) -> SpeechProfile:
                         pitch=settings.tts_pitch, voice=voice or None)
 
 
-def build_platform_adapters(settings: Settings, engine: Engine) -> list[Adapter]:
+def build_platform_adapters(settings: Settings, directory: Directory, media: Media
+                            ) -> list[Adapter]:
     """Every chat platform whose credentials are set (the web chat is always on)."""
     adapters: list[Adapter] = []
     for name, module_name in PLATFORMS.items():
         module = importlib.import_module(module_name)
         config = module.load_config(settings.extra)
         if config is not None:
-            adapters.append(module.create_adapter(config, engine=engine,
-                                                  audio_dir=settings.audio_dir,
+            adapters.append(module.create_adapter(config, directory=directory, media=media,
                                                   base_url=settings.base_url))
             log.info("%s is on", name)
     return adapters
@@ -113,10 +116,12 @@ def create_app(settings: Settings) -> web.Application:
     sync_library(engine, library)
 
     app = web.Application(client_max_size=2 * 1024 * 1024)
-    webchat = WebChatAdapter(engine, settings.audio_dir)
+    media = Media(settings.audio_dir, settings.base_url)
+    media.setup(app)
+    webchat = WebChatAdapter(WebChatStore(engine), media)
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}
-    for adapter in build_platform_adapters(settings, engine):
+    for adapter in build_platform_adapters(settings, GroupDirectory(engine), media):
         adapter.setup(app)
         adapters[adapter.platform] = adapter
     outbox = Outbox(adapters)

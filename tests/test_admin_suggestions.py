@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot.adapters.media import prepare_voice, save_voice
 from bot.admin import CONSOLE, setup_admin
 from bot.admin.auth import create_user
 from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
@@ -28,7 +29,6 @@ from bot.domain.board import (
     unmerge_suggestion,
 )
 from bot.domain.suggestions import SuggestionError, add_suggestion, change_status, get_suggestion
-from bot.domain.webchat import prepare_voice, save_voice
 from bot.reports import ReportFilter, figures
 from bot.settings import Settings
 from tests.conftest import running

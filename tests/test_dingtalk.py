@@ -11,8 +11,8 @@ from urllib.parse import quote_plus
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import create_engine
 
+from bot.adapters.media import Media
 from bot.adapters.robots.common import Robot, split_for_robot
 from bot.adapters.robots.dingtalk import (
     MAX_PIECE_BYTES,
@@ -64,8 +64,7 @@ async def serving(adapter: Adapter) -> AsyncIterator[tuple[str, list[IncomingMes
 async def running_adapter(fake: FakeDingTalk, config: DingTalkConfig, tmp_path: Path
                           ) -> AsyncIterator[tuple[DingTalkAdapter, str, list[IncomingMessage]]]:
     """The DingTalk adapter pointed at the fake, serving its callback."""
-    adapter = DingTalkAdapter(config, engine=create_engine("sqlite://"), audio_dir=tmp_path,
-                              base_url="http://bot.example.cn")
+    adapter = DingTalkAdapter(config, media=Media(tmp_path, "http://bot.example.cn"))
     async with serving(adapter) as (url, heard):
         yield adapter, url, heard
 

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 
+from bot.adapters.media import Media
 from bot.adapters.robots.common import Robot
 from bot.adapters.robots.feishu import (
     FeishuAdapter,
@@ -42,8 +42,7 @@ async def running_adapter(fake: FakeFeishu, tmp_path: Path, **fields: str
                           verification_token=VERIFICATION,
                           encrypt_key=fields.get("encrypt_key", ""), api_base=fake.url,
                           flood_wait=3.0)
-    adapter = FeishuAdapter(config, engine=create_engine("sqlite://"), audio_dir=tmp_path,
-                            base_url="http://bot.example.cn")
+    adapter = FeishuAdapter(config, media=Media(tmp_path, "http://bot.example.cn"))
     async with serving(adapter) as (url, heard):
         yield adapter, url, heard
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
+from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.cli.main import app
 from bot.core.db import open_database, session
@@ -34,6 +35,7 @@ from bot.domain.nighttalks import (
     schedule_night_talk,
     talk_ref,
 )
+from bot.domain.webchat import WebChatStore
 from bot.outbox import Outbox
 from scheduler.models import Delivery
 from scheduler.service import Scheduler
@@ -112,7 +114,8 @@ def start_village(db_url: str, audio_dir: Path) -> Village:
             db.flush()
         assert group.id is not None
         group_id = group.id
-    host = NightTalkHost(engine, Outbox({"web": WebChatAdapter(engine, audio_dir)}))
+    web_chat = WebChatAdapter(WebChatStore(engine), Media(audio_dir))
+    host = NightTalkHost(engine, Outbox({"web": web_chat}))
     scheduler = Scheduler(engine, no_lessons, grace=timedelta(minutes=30),
                           timer_handlers=host.handlers())
     return Village(db_url, audio_dir, engine, group_id, host, scheduler)

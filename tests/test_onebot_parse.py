@@ -177,7 +177,7 @@ def test_a_bad_onebot_setting_is_named(variable: str, value: str) -> None:
 
 def test_every_onebot_setting_is_documented_in_env_example_and_the_guide() -> None:
     root = Path(__file__).parent.parent
-    source = (root / "bot" / "adapters" / "onebot_config.py").read_text("utf-8")
+    source = (root / "bot" / "adapters" / "onebot" / "config.py").read_text("utf-8")
     used = set(re.findall(r"YEHUA_ONEBOT_[A-Z_]+[A-Z]", source))
     assert len(used) == 9
     for document in (root / ".env.example", root / "docs" / "platforms" / "onebot.md"):

@@ -73,7 +73,7 @@ async def test_voice_goes_as_an_inline_mp3_or_as_a_link_the_fake_fetches(
         await adapter_of(bot.app).send(str(GROUP), audio)
     async with running(with_onebot(settings, napcat, YEHUA_ONEBOT_VOICE="url")) as bot:
         adapter = adapter_of(bot.app)
-        adapter.base_url = bot.url  # where NapCat reaches this bot (YEHUA_PUBLIC_URL)
+        adapter.media.base_url = bot.url  # where NapCat reaches this bot (YEHUA_PUBLIC_URL)
         await adapter.send(str(GROUP), audio)
     inline, linked = napcat.sent
     assert inline.record_file.startswith("base64://")

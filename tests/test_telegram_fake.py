@@ -86,7 +86,7 @@ async def test_get_updates_forgets_confirmed_updates_and_long_polls_for_new_ones
 
 
 def test_every_telegram_setting_is_documented_in_env_example() -> None:
-    source = (ROOT / "bot" / "adapters" / "telegram_config.py").read_text("utf-8")
+    source = (ROOT / "bot" / "adapters" / "telegram" / "config.py").read_text("utf-8")
     documented = (ROOT / ".env.example").read_text("utf-8")
     names = set(re.findall(r'"(YEHUA_TELEGRAM_[A-Z_]+)"', source))
     assert len(names) == 6

@@ -18,11 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from yarl import URL
 
+from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.core.adapter import AdapterError
 from bot.core.db import open_database, session
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingText
 from bot.core.models import ChatMessage, Group, LessonRecord, Member
+from bot.domain.webchat import WebChatStore
 
 ROOM = "demo"
 WAIT = 10
@@ -55,8 +57,10 @@ async def chat(aiohttp_client: Any, engine: Engine, tmp_path: Path) -> AsyncIter
     audio_dir = tmp_path / "audio"
     audio_dir.mkdir()
     events: asyncio.Queue[IncomingMessage] = asyncio.Queue()
-    adapter = WebChatAdapter(engine, audio_dir, on_event=events.put)
+    media = Media(audio_dir)
+    adapter = WebChatAdapter(WebChatStore(engine), media, on_event=events.put)
     app = web.Application()
+    media.setup(app)  # as the app does: /media/ is served once, for every adapter
     adapter.setup(app)
     client = await aiohttp_client(app)
     yield Chat(adapter, client, events, engine, audio_dir)

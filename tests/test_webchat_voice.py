@@ -20,10 +20,12 @@ from av.audio.stream import AudioStream
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.core.db import session
 from bot.core.messages import IncomingMessage, OutgoingText
 from bot.core.models import Member
+from bot.domain.webchat import WebChatStore
 from lessons.audio import probe
 from tests.test_webchat import ROOM, WAIT, Chat, engine, join, next_message, stored_messages
 
@@ -68,8 +70,10 @@ async def chat(aiohttp_client: Any, engine: Engine, tmp_path: Path) -> AsyncIter
     audio_dir = tmp_path / "audio"
     audio_dir.mkdir()
     events: asyncio.Queue[IncomingMessage] = asyncio.Queue()
-    adapter = WebChatAdapter(engine, audio_dir, on_event=events.put)
+    media = Media(audio_dir)
+    adapter = WebChatAdapter(WebChatStore(engine), media, on_event=events.put)
     app = web.Application(client_max_size=2 * 1024 * 1024)  # as the real app is built
+    media.setup(app)  # as the app does: /media/ is served once, for every adapter
     adapter.setup(app)
     yield Chat(adapter, await aiohttp_client(app), events, engine, audio_dir)
 

@@ -32,7 +32,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     clock = ManualClock()
     async with start_fake_wecom([KEY], clock=clock) as fake:
         config = WeComConfig(robots={CHAT: KEY, "gone": "deleted-robot"}, api_base=fake.url)
-        adapter = WeComAdapter(config, audio_dir=tmp_path, clock=clock)
+        adapter = WeComAdapter(config, clock=clock)
         await adapter.open()
         try:
             yield Rig(fake, adapter, clock)

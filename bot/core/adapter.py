@@ -38,6 +38,10 @@ class Unsupported(AdapterError):
     """The platform cannot carry this kind of message."""
 
 
+class StorageError(Exception):
+    """The bot's own storage could not answer an adapter (busy or down); a retry may help."""
+
+
 @dataclass(frozen=True)
 class RateLimits:
     """A platform's published sending limits; the outbox paces every send to stay inside them."""
@@ -48,6 +52,31 @@ class RateLimits:
 
 
 NO_LIMITS = RateLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMoved:
+    """A platform gave a group a new chat id (a Telegram group that became a supergroup)."""
+
+    platform: str
+    old_chat_id: str
+    new_chat_id: str
+
+
+class Directory(Protocol):
+    """What an adapter may learn about the bot's groups and members, without their tables."""
+
+    def serves(self, platform: str, chat_id: str) -> bool:
+        """Whether the chat is one of the bot's groups (else nothing is fetched for it)."""
+        ...
+
+    def member_name(self, platform: str, chat_id: str, user_id: str) -> str | None:
+        """The display name the bot knows a member of that chat by, if any."""
+        ...
+
+    def chat_moved(self, moved: ChatMoved) -> None:
+        """Follow a group to its new chat id."""
+        ...
 
 
 class Adapter(Protocol):

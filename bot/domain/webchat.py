@@ -1,41 +1,33 @@
-"""The web group chat's storage: rooms, members, messages, quoted replies, voice recordings."""
+"""The web group chat's storage: rooms, members, messages and quoted replies (its ChatStore)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
-import secrets
-from datetime import datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.chat.ingest import Seen, remember_members
+from bot.core.adapter import StorageError
+from bot.core.db import session
 from bot.core.messages import OutgoingText
 from bot.core.models import ChatMessage, Group, LessonRecord, Member
-from lessons.audio import any_to_mp3, loudness, probe
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "web"
-USER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-MAX_NAME = 20
+BOT_SENDER_ID = "bot"
 QUOTE_CHARS = 30
-MAX_VOICE_BYTES = 2 * 1024 * 1024
-MAX_VOICE_SECONDS = 120.0
-# A recorder told to stop at 120 s stops a few frames later: those frames are not refused.
-VOICE_GRACE_SECONDS = 1.0
-MIN_VOICE_SECONDS = 0.5
-SILENT_LUFS = -60.0  # quieter than this overall, nobody said anything
-# A bot reply keeps the id of the message it answers in front of its text, between two
-# record separators: ChatMessage has no column for it, and only the bot writes from_bot rows,
-# so no member can forge one.
 
 
 def group_id(group: Group) -> int:
@@ -48,15 +40,6 @@ def web_group(db: Session, chat_id: str) -> Group | None:
     """The web room with this chat id, if there is one."""
     query = select(Group).where(Group.platform == PLATFORM, Group.chat_id == chat_id)
     return db.exec(query).first()
-
-
-class VoiceRefused(Exception):
-    """A voice recording the chat will not take; `text` tells the member why, in Chinese."""
-
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.text = text
 
 
 def room_list(db: Session, now: datetime) -> list[dict[str, str]]:
@@ -79,25 +62,6 @@ def find_member(db: Session, group: int, user_id: str) -> Member | None:
 def upsert_member(db: Session, group: int, user_id: str, name: str) -> None:
     """Record a member, or keep their display name current (the inbound path's one upsert)."""
     remember_members(db.connection(), [Seen(group, user_id, name)])
-
-
-def clean_name(name: object) -> str:
-    """A display name with its spaces tidied; empty when it is not text."""
-    return " ".join(name.split()) if isinstance(name, str) else ""
-
-
-def voice_sender(db: Session, group: int, user_id: str, name: str) -> str:
-    """The name to show on a voice message: the one sent with it, or the one from the hello."""
-    if not USER_ID.fullmatch(user_id):
-        raise VoiceRefused(400, texts.WEB_ERROR_USER_ID)
-    if not (name := clean_name(name)):
-        member = find_member(db, group, user_id)
-        if member is None:
-            raise VoiceRefused(400, texts.WEB_ERROR_NO_HELLO)
-        name = member.display_name
-    if not 1 <= len(name) <= MAX_NAME:
-        raise VoiceRefused(400, texts.WEB_ERROR_NAME)
-    return name
 
 
 def reply_target(db: Session, group: int, reply_to: str | None) -> int | None:
@@ -181,33 +145,6 @@ def _quote(original: ChatMessage) -> dict[str, Any]:
     return {"id": original.id, "sender_name": original.sender_name, "text": text}
 
 
-def prepare_voice(audio: bytes) -> tuple[bytes, float]:
-    """A recording as MP3 with its length in seconds; VoiceRefused saying why it is unfit."""
-    if not audio:
-        raise VoiceRefused(400, texts.WEB_VOICE_TOO_SHORT)
-    try:
-        mp3 = any_to_mp3(audio, max_seconds=MAX_VOICE_SECONDS + VOICE_GRACE_SECONDS)
-    except ValueError as exc:
-        try:
-            too_long = probe(audio).duration_s > MAX_VOICE_SECONDS
-        except ValueError:
-            too_long = False
-        log.info("web chat: voice refused: %s", exc)
-        raise VoiceRefused(400, texts.WEB_VOICE_TOO_LONG if too_long
-                           else texts.WEB_VOICE_UNREADABLE) from exc
-    seconds = probe(mp3).duration_s
-    if seconds < MIN_VOICE_SECONDS or loudness(audio) < SILENT_LUFS:
-        raise VoiceRefused(400, texts.WEB_VOICE_TOO_SHORT)
-    return mp3, seconds
-
-
-def save_voice(audio_dir: Path, mp3: bytes) -> Path:
-    """Write a voice message under a random name the media route serves."""
-    path = audio_dir / f"{secrets.token_hex(16)}.mp3"
-    path.write_bytes(mp3)
-    return path
-
-
 def _when(moment: datetime, zone_name: str, now: datetime) -> str:
     """A short local time for lists: 「今天 20:15」, 「昨天 08:02」, 「3月5日 19:30」."""
     try:
@@ -222,3 +159,103 @@ def _when(moment: datetime, zone_name: str, now: datetime) -> str:
     else:
         day = texts.WEB_DATE_FORMAT.format(month=local.month, day=local.day)
     return f"{day} {local:%H:%M}"
+
+
+class WebChatStore:
+    """The web chat adapter's `ChatStore`, kept in the bot's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _db(self) -> Iterator[Session]:
+        """A session whose database faults reach the adapter as StorageError."""
+        try:
+            with session(self.engine) as db:
+                yield db
+        except SQLAlchemyError as exc:
+            raise StorageError(f"the web chat's storage failed: {exc}") from exc
+
+    def room(self, chat_id: str) -> Group | None:
+        """The web room with this chat id, if there is one."""
+        with self._db() as db:
+            return web_group(db, chat_id)
+
+    def rooms(self) -> list[dict[str, str]]:
+        """Every web room for the room list."""
+        with self._db() as db:
+            return room_list(db, datetime.now(UTC))
+
+    def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int
+                ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of a room's messages as the browser sees them; empty for no such room."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            if group is None:
+                return [], False
+            rows, more = page(db, group_id(group), before=before, after=after, limit=limit)
+            return describe(db, rows), more
+
+    def join(self, chat_id: str, user_id: str, name: str) -> str:
+        """Record a member of the room; the tag browsers know their messages by."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            if group is not None:
+                upsert_member(db, group_id(group), user_id, name)
+        return sender_tag(user_id)
+
+    def member_name(self, chat_id: str, user_id: str) -> str | None:
+        """The name a member of the room said hello with, if they ever did."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            member = find_member(db, group_id(group), user_id) if group is not None else None
+            return member.display_name if member is not None else None
+
+    def add_text(self, chat_id: str, user_id: str, name: str, text: str) -> dict[str, Any]:
+        """Store what a member wrote."""
+        with self._db() as db:
+            group = _room(db, chat_id)
+            return store_message(db, ChatMessage(group_id=group, sender_id=user_id,
+                                                 sender_name=name, text=text))
+
+    def add_voice(self, chat_id: str, user_id: str, name: str, audio_url: str,
+                  duration_s: float) -> dict[str, Any]:
+        """Store a member's voice message and the member, in one transaction."""
+        with self._db() as db:
+            group = _room(db, chat_id)
+            upsert_member(db, group, user_id, name)
+            return store_message(db, ChatMessage(
+                group_id=group, sender_id=user_id, sender_name=name, audio_url=audio_url,
+                audio_duration=round(duration_s, 2)))
+
+    def add_bot_text(self, chat_id: str, message: OutgoingText) -> dict[str, Any] | None:
+        """Store a bot text with its mention and quoted reply; None if no such room."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            if group is None:
+                return None
+            return store_message(db, ChatMessage(
+                group_id=group_id(group), sender_id=BOT_SENDER_ID, sender_name=texts.BOT_NAME,
+                from_bot=True, lesson_slug=message.lesson_slug,
+                **bot_text(db, group_id(group), message)))
+
+    def add_bot_audio(self, chat_id: str, *, caption: str, audio_url: str, duration_s: float,
+                      lesson_slug: str | None, subtitle_url: str | None
+                      ) -> dict[str, Any] | None:
+        """Store a bot voice clip; None if there is no such room."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            if group is None:
+                return None
+            return store_message(db, ChatMessage(
+                group_id=group_id(group), sender_id=BOT_SENDER_ID, sender_name=texts.BOT_NAME,
+                from_bot=True, text=caption, audio_url=audio_url, audio_duration=duration_s,
+                lesson_slug=lesson_slug, subtitle_url=subtitle_url))
+
+
+def _room(db: Session, chat_id: str) -> int:
+    """The id of the web room a member is talking in (it was there when they started)."""
+    group = web_group(db, chat_id)
+    if group is None:
+        raise StorageError(f"the web room {chat_id!r} is gone")
+    return group_id(group)

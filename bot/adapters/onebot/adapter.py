@@ -17,9 +17,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.engine import Engine
-from sqlmodel import select
 
+from bot.adapters.media import Media
 from bot.adapters.onebot.auth import check_token, checked_self_id, signed_event
 from bot.adapters.onebot.config import OneBotConfig, load_config
 from bot.adapters.onebot.voice import VoiceFetcher
@@ -34,10 +33,8 @@ from bot.adapters.onebot.wire import (
 )
 from bot.adapters.onebot.ws import MAX_FRAME, ReverseConnection
 from bot.adapters.splitting import split_text
-from bot.core.adapter import AdapterError, EventHandler, RateLimits, Unsupported
-from bot.core.db import session
+from bot.core.adapter import AdapterError, Directory, EventHandler, RateLimits, Unsupported
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
-from bot.core.models import Group
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +54,18 @@ class OneBotAdapter:
     audio_format = "mp3"  # the implementation turns it into QQ's SILK with ffmpeg
     limits = RateLimits(global_per_second=5, chat_per_second=1, chat_per_minute=20)
 
-    def __init__(self, config: OneBotConfig, *, engine: Engine, audio_dir: Path, base_url: str,
+    def __init__(self, config: OneBotConfig, *, directory: Directory, media: Media,
                  on_event: EventHandler | None = None) -> None:
         self.config = config
-        self.engine = engine
-        self.audio_dir = audio_dir
-        self.base_url = base_url.rstrip("/")
+        self.directory = directory
+        self.media = media
         self.on_event = on_event
         self.limits = RateLimits(global_per_second=config.sends_per_second, chat_per_second=1,
                                  chat_per_minute=20)
         self._http: aiohttp.ClientSession | None = None
         self._sockets: dict[str, ReverseConnection] = {}  # by the bot's QQ number
         self._last_socket: str | None = None
-        self._voice = VoiceFetcher(self.call, audio_dir)
+        self._voice = VoiceFetcher(self.call, media)
         # Pieces of a long text already posted, so a retry after a failed piece goes on
         # from there instead of posting the first ones again.
         self._posted: dict[tuple[str, OutgoingText], list[str]] = {}
@@ -147,7 +143,7 @@ class OneBotAdapter:
     async def _voice_file(self, path: Path) -> str:
         """The record segment's `file`: the MP3 inline (base64://), or its URL here."""
         if self.config.voice == "url":
-            return f"{self.base_url}/media/{path.name}"
+            return self.media.url(path)
         # Lesson audio files are named by their content, so the path is enough of a key.
         if self._voice_cache is None or self._voice_cache[0] != path:
             try:
@@ -262,12 +258,10 @@ class OneBotAdapter:
         """Whether the group is in the bot's group table (added with `yehua groups add`)."""
         if chat_id in self._served:
             return True
-        with session(self.engine) as db:
-            found = db.exec(select(Group.id).where(Group.platform == self.platform,
-                                                   Group.chat_id == chat_id)).first()
-        if found is not None:  # only hits are kept: a group may be added while we run
+        found = self.directory.serves(self.platform, chat_id)
+        if found:  # only hits are kept: a group may be added while we run
             self._served.add(chat_id)
-        return found is not None
+        return found
 
     async def _with_role(self, message: IncomingMessage) -> IncomingMessage:
         """Ask for the sender's group role when the event did not say (older implementations)."""
@@ -283,7 +277,9 @@ class OneBotAdapter:
         return dataclasses.replace(message, platform_role=role)
 
 
-def create_adapter(config: OneBotConfig, *, engine: Engine, audio_dir: Path,
+def create_adapter(config: OneBotConfig, *, directory: Directory, media: Media,
                    base_url: str) -> OneBotAdapter:
     """The adapter the app builds when OneBot settings are present."""
-    return OneBotAdapter(config, engine=engine, audio_dir=audio_dir, base_url=base_url)
+    # `media` builds URLs with the public base URL already: `base_url` is only the app's
+    # uniform keyword here.
+    return OneBotAdapter(config, directory=directory, media=media)

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 
+from bot.adapters.media import MAX_VOICE_BYTES, Media, VoiceRefused, prepare_voice
 from bot.core.adapter import AdapterError
-from bot.domain.webchat import MAX_VOICE_BYTES, VoiceRefused, prepare_voice, save_voice
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,9 @@ ApiCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
 class VoiceFetcher:
     """Gets a voice message's audio from the implementation and stores it as MP3."""
 
-    def __init__(self, call: ApiCall, audio_dir: Path) -> None:
+    def __init__(self, call: ApiCall, media: Media) -> None:
         self.call = call
-        self.audio_dir = audio_dir
+        self.media = media
         self.http: aiohttp.ClientSession | None = None
         # Transcoding is heavy: a few at a time, so a burst of voices cannot starve the bot.
         self._transcoding = asyncio.Semaphore(2)
@@ -45,7 +45,7 @@ class VoiceFetcher:
         except VoiceRefused as refused:
             log.info("onebot: voice message refused: %s", refused.text)
             return None
-        return await asyncio.to_thread(save_voice, self.audio_dir, mp3)
+        return await asyncio.to_thread(self.media.save_voice, mp3)
 
     async def _from_get_record(self, file: str) -> bytes | None:
         """get_record with out_format mp3: NapCat answers the MP3 in base64, others a path/URL."""

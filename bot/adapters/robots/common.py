@@ -16,9 +16,9 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.engine import Engine
 
 from bot import texts
+from bot.adapters.media import Media
 from bot.adapters.splitting import split_text
 from bot.core.adapter import AdapterError, EventHandler
 from bot.settings import SettingsError
@@ -95,13 +95,13 @@ def split_for_robot(text: str, max_bytes: int) -> list[str]:
     return split_text(text, max_bytes, json_size)
 
 
-def audio_link(base_url: str, path: Path, duration_s: float) -> tuple[str, str]:
+def audio_link(media: Media, path: Path, duration_s: float) -> tuple[str, str]:
     """The URL the bot serves a voice file at, and the link's label with the clip's length."""
     seconds = max(round(duration_s), 1)
     minutes, seconds = divmod(seconds, 60)
     length = (texts.ROBOT_AUDIO_MINUTES.format(minutes=minutes, seconds=seconds) if minutes
               else texts.ROBOT_AUDIO_SECONDS.format(seconds=seconds))
-    return f"{base_url}/media/{path.name}", texts.ROBOT_AUDIO_LINK.format(length=length)
+    return media.url(path), texts.ROBOT_AUDIO_LINK.format(length=length)
 
 
 def new_message_id() -> str:
@@ -134,18 +134,15 @@ def json_object(body: bytes) -> dict[str, Any]:
 
 
 class RobotAdapter:
-    """What both robot adapters hold: settings, the bot's public URL, one HTTP client."""
+    """What both robot adapters hold: settings, the media files they link to, one HTTP client."""
 
     platform: str
     audio_format = "mp3"  # served as a link: both platforms open MP3 in their in-app browser
 
-    def __init__(self, config: Any, *, engine: Engine, audio_dir: Path, base_url: str,
-                 on_event: EventHandler | None = None,
+    def __init__(self, config: Any, *, media: Media, on_event: EventHandler | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.config = config
-        self.engine = engine
-        self.audio_dir = audio_dir
-        self.base_url = base_url.rstrip("/")
+        self.media = media
         self.on_event = on_event
         self.clock = clock
         self.client = WebhookClient(self.platform)

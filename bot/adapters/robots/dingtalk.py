@@ -7,14 +7,13 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
 from aiohttp import web
-from sqlalchemy.engine import Engine
 
 from bot import texts
+from bot.adapters.media import Media
 from bot.adapters.robots.common import (
     Robot,
     RobotAdapter,
@@ -28,7 +27,7 @@ from bot.adapters.robots.common import (
     same_secret,
     split_for_robot,
 )
-from bot.core.adapter import AdapterError, RateLimits, RetryAfter, Unsupported
+from bot.core.adapter import AdapterError, Directory, RateLimits, RetryAfter, Unsupported
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.settings import SettingsError
 
@@ -155,7 +154,7 @@ class DingTalkAdapter(RobotAdapter):
                     payloads[0]["at"] = {"atUserIds": [mention], "isAtAll": False}
                 return payloads
             case OutgoingAudio(path=path, duration_s=seconds, caption=caption):
-                url, label = audio_link(self.base_url, path, seconds)
+                url, label = audio_link(self.media, path, seconds)
                 body = f"{caption}\n\n[{label}]({url})" if caption else f"[{label}]({url})"
                 return [{"msgtype": "markdown", "markdown": {
                     "title": caption or texts.ROBOT_AUDIO_TITLE, "text": body}}]
@@ -206,7 +205,8 @@ class DingTalkAdapter(RobotAdapter):
         return web.json_response({})
 
 
-def create_adapter(config: DingTalkConfig, *, engine: Engine, audio_dir: Path,
+def create_adapter(config: DingTalkConfig, *, directory: Directory, media: Media,
                    base_url: str) -> DingTalkAdapter:
     """The app's entry point: a DingTalk adapter for these settings."""
-    return DingTalkAdapter(config, engine=engine, audio_dir=audio_dir, base_url=base_url)
+    # A robot knows its groups from its own settings, and `media` builds the public URLs.
+    return DingTalkAdapter(config, media=media)

@@ -7,14 +7,13 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
-from sqlalchemy.engine import Engine
 
 from bot import texts
+from bot.adapters.media import Media
 from bot.adapters.robots.common import (
     Robot,
     RobotAdapter,
@@ -34,7 +33,7 @@ from bot.adapters.robots.feishu_events import (
     parse_event,
     verify_signature,
 )
-from bot.core.adapter import AdapterError, RateLimits, RetryAfter, Unsupported
+from bot.core.adapter import AdapterError, Directory, RateLimits, RetryAfter, Unsupported
 from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.settings import SettingsError
 
@@ -136,7 +135,7 @@ class FeishuAdapter(RobotAdapter):
                     pieces[0] = f'<at user_id="{mention}"></at> {pieces[0]}'
                 return [{"msg_type": "text", "content": {"text": piece}} for piece in pieces]
             case OutgoingAudio(path=path, duration_s=seconds, caption=caption):
-                url, label = audio_link(self.base_url, path, seconds)
+                url, label = audio_link(self.media, path, seconds)
                 return [{"msg_type": "post", "content": {"post": {"zh_cn": {
                     "title": caption or texts.ROBOT_AUDIO_TITLE,
                     "content": [[{"tag": "a", "href": url, "text": label}]]}}}}]
@@ -192,7 +191,8 @@ class FeishuAdapter(RobotAdapter):
         return web.json_response({})
 
 
-def create_adapter(config: FeishuConfig, *, engine: Engine, audio_dir: Path,
+def create_adapter(config: FeishuConfig, *, directory: Directory, media: Media,
                    base_url: str) -> FeishuAdapter:
     """The app's entry point: a Feishu adapter for these settings."""
-    return FeishuAdapter(config, engine=engine, audio_dir=audio_dir, base_url=base_url)
+    # A robot knows its groups from its own settings, and `media` builds the public URLs.
+    return FeishuAdapter(config, media=media)

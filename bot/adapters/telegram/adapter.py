@@ -7,13 +7,11 @@ import logging
 import math
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.engine import Engine
-from sqlmodel import select
 
+from bot.adapters.media import Media
 from bot.adapters.telegram.api import TelegramApi
 from bot.adapters.telegram.config import TelegramConfig, load_config
 from bot.adapters.telegram.inbound import ALLOWED_UPDATES, WEBHOOK_PATH, TelegramInbound
@@ -25,10 +23,8 @@ from bot.adapters.telegram.wire import (
     trim_caption,
     utf16_len,
 )
-from bot.core.adapter import AdapterError, EventHandler, RateLimits, Unsupported
-from bot.core.db import session
+from bot.core.adapter import AdapterError, Directory, EventHandler, RateLimits, Unsupported
 from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
-from bot.core.models import Group, Member
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +42,11 @@ class TelegramAdapter(TelegramInbound):
     audio_format = "ogg"
     limits = RateLimits(global_per_second=30, chat_per_second=1, chat_per_minute=20)
 
-    def __init__(self, config: TelegramConfig, *, engine: Engine, audio_dir: Path,
+    def __init__(self, config: TelegramConfig, *, directory: Directory, media: Media,
                  base_url: str, on_event: EventHandler | None = None) -> None:
         self.config = config
-        self.engine = engine
-        self.audio_dir = audio_dir
+        self.directory = directory
+        self.media = media
         self.base_url = base_url.rstrip("/")
         self.on_event = on_event
         self.api = TelegramApi(config.api_base, config.token)
@@ -154,13 +150,10 @@ class TelegramAdapter(TelegramInbound):
         username = self._usernames.get(user_id)
         if username:
             return f"@{username} ", None
-        with session(self.engine) as db:
-            member = db.exec(select(Member).join(Group).where(
-                Group.platform == PLATFORM, Group.chat_id == chat_id,
-                Member.user_id == user_id)).first()
-        if member is None or not member.display_name:
+        name = self.directory.member_name(PLATFORM, chat_id, user_id)
+        if not name:
             return "", None
-        label = f"@{member.display_name}"
+        label = f"@{name}"
         return f"{label} ", [{"type": "text_mention", "offset": 0, "length": utf16_len(label),
                               "user": {"id": int(user_id)}}]
 
@@ -191,7 +184,7 @@ def _message_id(result: object) -> str:
     raise AdapterError(f"Telegram answered without a message id: {result!r}")
 
 
-def create_adapter(config: TelegramConfig, *, engine: Engine, audio_dir: Path,
+def create_adapter(config: TelegramConfig, *, directory: Directory, media: Media,
                    base_url: str) -> TelegramAdapter:
     """The app's entry point: a Telegram adapter for this configuration."""
-    return TelegramAdapter(config, engine=engine, audio_dir=audio_dir, base_url=base_url)
+    return TelegramAdapter(config, directory=directory, media=media, base_url=base_url)

@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.engine import Engine
-from sqlmodel import select
 
+from bot.adapters.media import (
+    MAX_VOICE_BYTES,
+    MAX_VOICE_SECONDS,
+    VOICE_GRACE_SECONDS,
+    Media,
+    VoiceRefused,
+    prepare_voice,
+)
 from bot.adapters.telegram.api import TelegramApi
 from bot.adapters.telegram.config import TelegramConfig
 from bot.adapters.telegram.wire import (
@@ -26,17 +32,7 @@ from bot.adapters.telegram.wire import (
     username_of,
     voice_note,
 )
-from bot.core.adapter import AdapterError, EventHandler, RetryAfter
-from bot.core.db import session
-from bot.core.models import Group
-from bot.domain.webchat import (
-    MAX_VOICE_BYTES,
-    MAX_VOICE_SECONDS,
-    VOICE_GRACE_SECONDS,
-    VoiceRefused,
-    prepare_voice,
-    save_voice,
-)
+from bot.core.adapter import AdapterError, ChatMoved, Directory, EventHandler, RetryAfter
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +49,8 @@ class TelegramInbound:
 
     config: TelegramConfig
     api: TelegramApi
-    engine: Engine
-    audio_dir: Path
+    directory: Directory
+    media: Media
     on_event: EventHandler | None
     bot_name: str
     backoff: float
@@ -80,7 +76,8 @@ class TelegramInbound:
         note = voice_note(update)
         asks_role = event.platform_role is None and is_command(event.text) and \
             event.chat_id.startswith("-")
-        if (note is not None or asks_role) and not self._known(event.chat_id):
+        if (note is not None or asks_role) and \
+                not self.directory.serves(PLATFORM, event.chat_id):
             await self.on_event(event)  # the router logs and ignores it: no download, no lookup
             return
         if note is not None:
@@ -92,28 +89,10 @@ class TelegramInbound:
             event = replace(event, platform_role=await self._role(event.chat_id, event.user_id))
         await self.on_event(event)
 
-    def _known(self, chat_id: str) -> bool:
-        """Whether an admin added this chat as a group (else the router ignores it anyway)."""
-        with session(self.engine) as db:
-            return db.exec(select(Group.id).where(Group.platform == PLATFORM,
-                                                  Group.chat_id == chat_id)).first() is not None
-
     def follow_migration(self, old: str, new: str) -> None:
-        """A group became a supergroup: send to its new id from now on, and store that id."""
+        """A group became a supergroup: send to its new id from now on, and report the move."""
         self._moved[old] = new
-        with session(self.engine) as db:
-            group = db.exec(select(Group).where(Group.platform == PLATFORM,
-                                                Group.chat_id == old)).first()
-            if group is None:
-                return
-            if db.exec(select(Group).where(Group.platform == PLATFORM,
-                                           Group.chat_id == new)).first() is not None:
-                log.warning("telegram group %s moved to %s, which is already a group of its "
-                            "own: both kept, remove one with the console", old, new)
-                return
-            group.chat_id = new
-            db.add(group)
-        log.info("telegram group %r moved to supergroup %s: chat id updated", group.name, new)
+        self.directory.chat_moved(ChatMoved(PLATFORM, old, new))
 
     async def _poll(self) -> None:
         """Long polling: fetch, handle each update, confirm by asking with a higher offset."""
@@ -195,7 +174,7 @@ class TelegramInbound:
         except VoiceRefused as refused:
             log.info("telegram voice %s not taken: %s", note.file_id, refused.text)
             return None
-        return await asyncio.to_thread(save_voice, self.audio_dir, mp3)
+        return await asyncio.to_thread(self.media.save_voice, mp3)
 
     async def _role(self, chat_id: str, user_id: str) -> str | None:
         """The sender's group status (owner/admin/member), asked at most once a minute."""

@@ -13,49 +13,25 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, hdrs, web
+from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 from aiohttp.http_exceptions import HttpProcessingError
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import texts
-from bot.core.adapter import NO_LIMITS, AdapterError, EventHandler, Unsupported
-from bot.core.db import session
+from bot.adapters.media import MAX_VOICE_BYTES, Media, VoiceRefused, prepare_voice
+from bot.adapters.webchat.store import ChatStore, Payload, Room
+from bot.core.adapter import NO_LIMITS, AdapterError, EventHandler, StorageError, Unsupported
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
-from bot.core.models import ChatMessage, Group
-from bot.domain.webchat import (
-    MAX_NAME,
-    MAX_VOICE_BYTES,
-    USER_ID,
-    VoiceRefused,
-    bot_text,
-    clean_name,
-    describe,
-    group_id,
-    page,
-    prepare_voice,
-    room_list,
-    save_voice,
-    sender_tag,
-    store_message,
-    upsert_member,
-    voice_sender,
-    web_group,
-)
-from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-MEDIA_NAME = re.compile(r"[0-9a-f]{16,64}\.(mp3|srt|ogg|amr)")
-MEDIA_TYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "amr": "audio/amr",
-               "srt": "text/plain; charset=utf-8"}
+USER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+MAX_NAME = 20
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 MAX_TEXT = 2000
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_FRAME = 64 * 1024
-BOT_SENDER_ID = "bot"
 MAX_FIELD_BYTES = 1024
 MAX_FORM_EXTRA = 16 * 1024  # room in a form for the other fields and the part headers
 SECURITY_HEADERS = {
@@ -93,10 +69,10 @@ class WebChatAdapter:
     audio_format = "mp3"
     limits = NO_LIMITS
 
-    def __init__(self, engine: Engine, audio_dir: Path, on_event: EventHandler | None = None
+    def __init__(self, store: ChatStore, media: Media, on_event: EventHandler | None = None
                  ) -> None:
-        self.engine = engine
-        self.audio_dir = audio_dir
+        self.store = store
+        self.media = media
         self.on_event = on_event
         self.notice: str | None = None
         self._rooms: dict[str, set[web.WebSocketResponse]] = {}
@@ -108,60 +84,39 @@ class WebChatAdapter:
         self._transcoding = asyncio.Semaphore(2)
 
     def setup(self, app: web.Application) -> None:
-        """Register the chat's pages, API, WebSocket, media and static routes."""
+        """Register the chat's pages, API, WebSocket and static routes (the app serves /media/)."""
         app.router.add_get("/", self._rooms_page)
         app.router.add_get("/room/{chat_id}", self._room_page)
         app.router.add_get("/api/rooms/{chat_id}/messages", self._history)
         app.router.add_post("/api/rooms/{chat_id}/voice", self._voice)
         app.router.add_get("/ws/{chat_id}", self._socket)
-        app.router.add_get("/media/{name}", self._media)
         app.router.add_static("/static/", WEB_DIR / "static")
         app.on_shutdown.append(self._close_sockets)
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> str:
         """Store a bot message in the room and show it live to everyone there."""
-        match message:
-            case OutgoingText():
-                fields: dict[str, Any] = {"lesson_slug": message.lesson_slug}
-            case OutgoingAudio():
-                name = self._servable(message.path).name
-                fields = {"text": message.caption, "audio_url": f"/media/{name}",
-                          "audio_duration": message.duration_s,
-                          "lesson_slug": message.lesson_slug}
-                if message.subtitles is not None:
-                    srt = self._servable(message.subtitles).name
-                    fields["subtitle_url"] = f"/media/{srt}"
-            case _:
-                raise Unsupported(f"the web chat cannot carry {type(message).__name__}")
         try:
-            with session(self.engine) as db:
-                group = web_group(db, chat_id)
-                if group is None:
-                    raise AdapterError(f"no such web room: {chat_id!r}")
-                if isinstance(message, OutgoingText):
-                    fields |= bot_text(db, group_id(group), message)
-                payload = store_message(db, ChatMessage(
-                    group_id=group_id(group), sender_id=BOT_SENDER_ID,
-                    sender_name=texts.BOT_NAME, from_bot=True, **fields))
-        except SQLAlchemyError as exc:
+            match message:
+                case OutgoingText():
+                    payload = self.store.add_bot_text(chat_id, message)
+                case OutgoingAudio():
+                    audio = self.media.servable(message.path)
+                    srt = (self.media.servable(message.subtitles)
+                           if message.subtitles is not None else None)
+                    payload = self.store.add_bot_audio(
+                        chat_id, caption=message.caption, audio_url=self.media.link(audio),
+                        duration_s=message.duration_s, lesson_slug=message.lesson_slug,
+                        subtitle_url=self.media.link(srt) if srt is not None else None)
+                case _:
+                    raise Unsupported(f"the web chat cannot carry {type(message).__name__}")
+        except StorageError as exc:
             raise AdapterError(f"could not store the web message: {exc}", transient=True) from exc
+        if payload is None:
+            raise AdapterError(f"no such web room: {chat_id!r}")
         await self._broadcast(chat_id, payload)
         return str(payload["id"])
 
-    def _servable(self, path: Path) -> Path:
-        """The audio file resolved, if /media/ can serve it; else AdapterError."""
-        root = self.audio_dir.resolve()
-        try:
-            resolved = path.resolve(strict=True)
-        except OSError as exc:
-            raise AdapterError(f"audio file not found: {path}") from exc
-        if resolved.parent != root or not resolved.is_file():
-            raise AdapterError(f"audio file is not inside the audio folder {root}: {path}")
-        if not MEDIA_NAME.fullmatch(resolved.name):
-            raise AdapterError(f"audio file name cannot be served: {resolved.name}")
-        return resolved
-
-    async def _broadcast(self, chat_id: str, payload: dict[str, Any]) -> None:
+    async def _broadcast(self, chat_id: str, payload: Payload) -> None:
         data = _dumps({"type": "message", "message": payload})
         sockets = [ws for ws in self._rooms.get(chat_id, ()) if not ws.closed]
         results = await asyncio.gather(*(ws.send_str(data) for ws in sockets),
@@ -177,34 +132,30 @@ class WebChatAdapter:
                             headers=SECURITY_HEADERS)
 
     async def _rooms_page(self, request: web.Request) -> web.Response:
-        with session(self.engine) as db:
-            rooms = room_list(db, utcnow())
-        return self._render("chat_rooms.html", rooms=rooms)
+        return self._render("chat_rooms.html", rooms=self.store.rooms())
 
     async def _room_page(self, request: web.Request) -> web.Response:
-        with session(self.engine) as db:
-            group = web_group(db, request.match_info["chat_id"])
-            if group is None:
-                return self._render("chat_not_found.html", status=404)
-            rows, more = page(db, group_id(group), before=None, after=None, limit=DEFAULT_LIMIT)
-            history = {"messages": describe(db, rows), "has_more": more}
-        return self._render("chat_room.html", group=group, history=history, strings=BROWSER_TEXTS)
+        room = self.store.room(request.match_info["chat_id"])
+        if room is None:
+            return self._render("chat_not_found.html", status=404)
+        messages, more = self.store.history(room.chat_id, before=None, after=None,
+                                            limit=DEFAULT_LIMIT)
+        history = {"messages": messages, "has_more": more}
+        return self._render("chat_room.html", group=room, history=history, strings=BROWSER_TEXTS)
 
     async def _history(self, request: web.Request) -> web.Response:
         limit = _number(request, "limit", MAX_LIMIT) or DEFAULT_LIMIT
         before, after = _number(request, "before"), _number(request, "after")
-        with session(self.engine) as db:
-            group = web_group(db, request.match_info["chat_id"])
-            if group is None:
-                return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
-            rows, more = page(db, group_id(group), before=before, after=after, limit=limit)
-            return web.json_response({"messages": describe(db, rows), "has_more": more},
-                                     dumps=_dumps)
+        room = self.store.room(request.match_info["chat_id"])
+        if room is None:
+            return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
+        messages, more = self.store.history(room.chat_id, before=before, after=after,
+                                            limit=limit)
+        return web.json_response({"messages": messages, "has_more": more}, dumps=_dumps)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         chat_id = request.match_info["chat_id"]
-        with session(self.engine) as db:
-            group = web_group(db, chat_id)
+        group = self.store.room(chat_id)
         if group is None:
             raise web.HTTPNotFound(text=texts.WEB_NOT_FOUND_TITLE)
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
@@ -219,14 +170,14 @@ class WebChatAdapter:
                     continue
                 try:
                     speaker = await self._on_frame(ws, group, speaker, frame.data)
-                except SQLAlchemyError:
+                except StorageError:
                     log.exception("web chat: database error in room %s", chat_id)
                     await _reply_error(ws, texts.WEB_ERROR_BUSY)
         finally:
             room.discard(ws)
         return ws
 
-    async def _on_frame(self, ws: web.WebSocketResponse, group: Group, speaker: Speaker | None,
+    async def _on_frame(self, ws: web.WebSocketResponse, group: Room, speaker: Speaker | None,
                         data: str) -> Speaker | None:
         """Handle one client frame; return who is speaking on this socket afterwards."""
         try:
@@ -247,14 +198,11 @@ class WebChatAdapter:
         elif len(text) > MAX_TEXT:
             await _reply_error(ws, texts.WEB_ERROR_TOO_LONG.format(limit=MAX_TEXT))
         else:
-            with session(self.engine) as db:
-                payload = store_message(db, ChatMessage(
-                    group_id=group_id(group), sender_id=speaker.user_id,
-                    sender_name=speaker.name, text=text))
+            payload = self.store.add_text(group.chat_id, speaker.user_id, speaker.name, text)
             await self._deliver(group, speaker, payload, text=text)
         return speaker
 
-    async def _hello(self, ws: web.WebSocketResponse, group: Group, request: dict[str, Any]
+    async def _hello(self, ws: web.WebSocketResponse, group: Room, request: dict[str, Any]
                      ) -> Speaker | None:
         """Check a hello and record the member; None (after telling why) if it is refused."""
         user_id, name = request.get("user_id"), request.get("name")
@@ -265,12 +213,11 @@ class WebChatAdapter:
         if not 1 <= len(name) <= MAX_NAME:
             await _reply_error(ws, texts.WEB_ERROR_NAME)
             return None
-        with session(self.engine) as db:
-            upsert_member(db, group_id(group), user_id, name)
-        await ws.send_str(_dumps({"type": "ready", "name": name, "tag": sender_tag(user_id)}))
+        tag = self.store.join(group.chat_id, user_id, name)
+        await ws.send_str(_dumps({"type": "ready", "name": name, "tag": tag}))
         return Speaker(user_id, name)
 
-    async def _deliver(self, group: Group, speaker: Speaker, payload: dict[str, Any], *,
+    async def _deliver(self, group: Room, speaker: Speaker, payload: Payload, *,
                        text: str = "", voice: Path | None = None) -> None:
         """Show a stored member message to the room, then hand it to the bot."""
         await self._broadcast(group.chat_id, payload)
@@ -287,47 +234,40 @@ class WebChatAdapter:
 
     async def _voice(self, request: web.Request) -> web.Response:
         """A member's voice message: checked, transcoded to MP3, stored, shown, handed on."""
-        with session(self.engine) as db:
-            group = web_group(db, request.match_info["chat_id"])
+        group = self.store.room(request.match_info["chat_id"])
         if group is None:
             return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
         try:
             upload = await _read_voice(request)
-            with session(self.engine) as db:
-                name = voice_sender(db, group_id(group), upload.user_id, upload.name)
-            speaker = Speaker(upload.user_id, name)
+            speaker = Speaker(upload.user_id, self._voice_sender(group, upload))
             async with self._transcoding:
                 mp3, seconds = await asyncio.to_thread(prepare_voice, upload.audio)
         except VoiceRefused as refused:
             return _json_error(refused.status, refused.text)
-        path = await asyncio.to_thread(save_voice, self.audio_dir, mp3)
+        path = await asyncio.to_thread(self.media.save_voice, mp3)
         try:
-            with session(self.engine) as db:
-                upsert_member(db, group_id(group), speaker.user_id, speaker.name)
-                payload = store_message(db, ChatMessage(
-                    group_id=group_id(group), sender_id=speaker.user_id,
-                    sender_name=speaker.name, audio_url=f"/media/{path.name}",
-                    audio_duration=round(seconds, 2)))
-        except SQLAlchemyError:
+            payload = self.store.add_voice(group.chat_id, speaker.user_id, speaker.name,
+                                           self.media.link(path), seconds)
+        except StorageError:
             log.exception("web chat: could not store a voice message in %s", group.chat_id)
             path.unlink(missing_ok=True)
             return _json_error(503, texts.WEB_ERROR_BUSY)
         await self._deliver(group, speaker, payload, voice=path)
         return web.json_response({"message": payload}, status=201, dumps=_dumps)
 
-    async def _media(self, request: web.Request) -> web.FileResponse:
-        name = request.match_info["name"]
-        if not MEDIA_NAME.fullmatch(name):
-            raise web.HTTPNotFound()
-        try:
-            resolved = (self.audio_dir / name).resolve(strict=True)
-        except OSError as exc:
-            raise web.HTTPNotFound() from exc
-        if resolved.parent != self.audio_dir.resolve() or not resolved.is_file():
-            raise web.HTTPNotFound()
-        return web.FileResponse(resolved, headers={
-            hdrs.CONTENT_TYPE: MEDIA_TYPES[name.rsplit(".", 1)[1]],
-            hdrs.CACHE_CONTROL: "public, max-age=604800"})
+    def _voice_sender(self, group: Room, upload: VoiceUpload) -> str:
+        """The name to show on a voice message: the one sent with it, or the one from hello."""
+        if not USER_ID.fullmatch(upload.user_id):
+            raise VoiceRefused(400, texts.WEB_ERROR_USER_ID)
+        name = clean_name(upload.name)
+        if not name:
+            known = self.store.member_name(group.chat_id, upload.user_id)
+            if known is None:
+                raise VoiceRefused(400, texts.WEB_ERROR_NO_HELLO)
+            name = known
+        if not 1 <= len(name) <= MAX_NAME:
+            raise VoiceRefused(400, texts.WEB_ERROR_NAME)
+        return name
 
     async def _close_sockets(self, _app: web.Application) -> None:
         sockets = [ws for room in self._rooms.values() for ws in room]
@@ -365,6 +305,11 @@ async def _read_form(request: web.Request) -> dict[str, bytes]:
                 raise ValueError(f"field {part.name} is too long")
         fields[part.name] = bytes(data)
     return fields
+
+
+def clean_name(name: object) -> str:
+    """A display name with its spaces tidied; empty when it is not text."""
+    return " ".join(name.split()) if isinstance(name, str) else ""
 
 
 def _json_error(status: int, text: str) -> web.Response:

@@ -16,18 +16,21 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.payload import BytesPayload
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
 
+from bot.adapters.media import Media
 from bot.adapters.wecom.config import WeComConfig, load_config
 from bot.adapters.wecom.crypto import MessageCrypto
 from bot.adapters.wecom.inbound import CallbackHandler
 from bot.adapters.wecom.messages import parse_app_message, parse_robot_message, text_bodies
-from bot.core.adapter import AdapterError, EventHandler, RateLimits, RetryAfter, Unsupported
-from bot.core.db import session
+from bot.core.adapter import (
+    AdapterError,
+    Directory,
+    EventHandler,
+    RateLimits,
+    RetryAfter,
+    Unsupported,
+)
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
-from bot.core.models import Group, Member
 
 __all__ = ["WeComAdapter", "check_response", "create_adapter", "load_config",
            "parse_app_message", "parse_robot_message"]
@@ -70,14 +73,11 @@ class WeComAdapter:
     window = 60.0  # seconds WeCom counts 20 messages per robot over
     timeout = 30.0  # seconds one call to WeCom may take
 
-    def __init__(self, config: WeComConfig, *, engine: Engine | None = None,
-                 audio_dir: Path | None = None,
-                 base_url: str = "", on_event: EventHandler | None = None,
+    def __init__(self, config: WeComConfig, *, directory: Directory | None = None,
+                 on_event: EventHandler | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
-        self.engine = engine
-        self.audio_dir = audio_dir
-        self.base_url = base_url
+        self.directory = directory
         self.on_event = on_event
         self.clock = clock
         self._session: aiohttp.ClientSession | None = None
@@ -220,34 +220,22 @@ class WeComAdapter:
         self._authors[message.message_id] = message.user_id
         while len(self._authors) > REMEMBERED_AUTHORS:
             self._authors.popitem(last=False)
-        if self.engine is not None:
+        if self.directory is not None:
             # WeCom sends only the userid: keep the name an admin gave the member.
-            name = known_name(self.engine, message.chat_id, message.user_id)
+            name = self.directory.member_name(self.platform, message.chat_id, message.user_id)
             if name:
                 message = dataclasses.replace(message, user_name=name)
         if self.on_event is not None:
             await self.on_event(message)
 
 
-def known_name(engine: Engine, chat_id: str, user_id: str) -> str | None:
-    """The display name the member table holds for a WeCom member, if any."""
-    query = (select(Member.display_name).join(Group)
-             .where(Group.platform == WeComAdapter.platform, Group.chat_id == chat_id,
-                    Member.user_id == user_id))
-    try:
-        with session(engine) as db:
-            return db.exec(query).first()
-    except SQLAlchemyError:
-        log.warning("WeCom: could not look up the name of %s in %s", user_id, chat_id)
-        return None
-
-
-def create_adapter(config: WeComConfig, *, engine: Engine, audio_dir: Path, base_url: str
+def create_adapter(config: WeComConfig, *, directory: Directory, media: Media, base_url: str
                    ) -> WeComAdapter:
     """The adapter the app builds when WeCom settings are present."""
+    # Voice goes up as AMR clips and nothing links to /media/: only the directory is needed.
     log.info("WeCom robots: %s; callback %s", robots_summary(config.robots),
              f"on at {CALLBACK_PATH}" if config.callback else "off")
-    return WeComAdapter(config, engine=engine, audio_dir=audio_dir, base_url=base_url)
+    return WeComAdapter(config, directory=directory)
 
 
 def robots_summary(robots: Mapping[str, str]) -> str:

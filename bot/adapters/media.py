@@ -1,0 +1,114 @@
+"""The audio folder as the bot serves it at /media/, and voice messages taken into it."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from pathlib import Path
+
+from aiohttp import hdrs, web
+
+from bot import texts
+from bot.core.adapter import AdapterError
+from lessons.audio import any_to_mp3, loudness, probe
+
+log = logging.getLogger(__name__)
+
+MEDIA_PREFIX = "/media/"
+MEDIA_NAME = re.compile(r"[0-9a-f]{16,64}\.(mp3|srt|ogg|amr)")
+MEDIA_TYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "amr": "audio/amr",
+               "srt": "text/plain; charset=utf-8"}
+MAX_VOICE_BYTES = 2 * 1024 * 1024
+MAX_VOICE_SECONDS = 120.0
+# A recorder told to stop at 120 s stops a few frames later: those frames are not refused.
+VOICE_GRACE_SECONDS = 1.0
+MIN_VOICE_SECONDS = 0.5
+SILENT_LUFS = -60.0  # quieter than this overall, nobody said anything
+
+
+class VoiceRefused(Exception):
+    """A voice recording the bot will not take; `text` tells the member why, in Chinese."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+class Media:
+    """The audio folder: what /media/ serves from it and the URLs that point there."""
+
+    def __init__(self, audio_dir: Path, base_url: str = "") -> None:
+        self.audio_dir = audio_dir
+        self.base_url = base_url.rstrip("/")
+
+    def setup(self, app: web.Application) -> None:
+        """Register /media/{name}: once per app, whichever adapters link to it."""
+        app.router.add_get(MEDIA_PREFIX + "{name}", self._serve)
+
+    def link(self, path: Path) -> str:
+        """The file's address on this site, for pages the bot serves itself."""
+        return f"{MEDIA_PREFIX}{path.name}"
+
+    def url(self, path: Path) -> str:
+        """The file's full public URL, for platforms that fetch or show it."""
+        return f"{self.base_url}{self.link(path)}"
+
+    def servable(self, path: Path) -> Path:
+        """The file resolved, if /media/ can serve it; else AdapterError."""
+        root = self.audio_dir.resolve()
+        try:
+            resolved = path.resolve(strict=True)
+        except OSError as exc:
+            raise AdapterError(f"audio file not found: {path}") from exc
+        if resolved.parent != root or not resolved.is_file():
+            raise AdapterError(f"audio file is not inside the audio folder {root}: {path}")
+        if not MEDIA_NAME.fullmatch(resolved.name):
+            raise AdapterError(f"audio file name cannot be served: {resolved.name}")
+        return resolved
+
+    def save_voice(self, mp3: bytes) -> Path:
+        """Write a voice message under a random name /media/ serves."""
+        return save_voice(self.audio_dir, mp3)
+
+    async def _serve(self, request: web.Request) -> web.FileResponse:
+        name = request.match_info["name"]
+        if not MEDIA_NAME.fullmatch(name):
+            raise web.HTTPNotFound()
+        try:
+            resolved = (self.audio_dir / name).resolve(strict=True)
+        except OSError as exc:
+            raise web.HTTPNotFound() from exc
+        if resolved.parent != self.audio_dir.resolve() or not resolved.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(resolved, headers={
+            hdrs.CONTENT_TYPE: MEDIA_TYPES[name.rsplit(".", 1)[1]],
+            hdrs.CACHE_CONTROL: "public, max-age=604800"})
+
+
+def prepare_voice(audio: bytes) -> tuple[bytes, float]:
+    """A recording as MP3 with its length in seconds; VoiceRefused saying why it is unfit."""
+    if not audio:
+        raise VoiceRefused(400, texts.WEB_VOICE_TOO_SHORT)
+    try:
+        mp3 = any_to_mp3(audio, max_seconds=MAX_VOICE_SECONDS + VOICE_GRACE_SECONDS)
+    except ValueError as exc:
+        try:
+            too_long = probe(audio).duration_s > MAX_VOICE_SECONDS
+        except ValueError:
+            too_long = False
+        log.info("voice refused: %s", exc)
+        raise VoiceRefused(400, texts.WEB_VOICE_TOO_LONG if too_long
+                           else texts.WEB_VOICE_UNREADABLE) from exc
+    seconds = probe(mp3).duration_s
+    if seconds < MIN_VOICE_SECONDS or loudness(audio) < SILENT_LUFS:
+        raise VoiceRefused(400, texts.WEB_VOICE_TOO_SHORT)
+    return mp3, seconds
+
+
+def save_voice(audio_dir: Path, mp3: bytes) -> Path:
+    """Write a voice message under a random name the media route serves."""
+    path = audio_dir / f"{secrets.token_hex(16)}.mp3"
+    path.write_bytes(mp3)
+    return path

@@ -1,0 +1,72 @@
+"""What the web chat keeps, asked through one protocol: rooms, members and messages.
+
+Messages come back as the browser sees them (JSON-ready dicts), so the adapter only carries
+them to the page and the sockets. Failures of the storage come as `StorageError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from bot.core.messages import OutgoingText
+
+Payload = dict[str, Any]
+
+
+class Room(Protocol):
+    """A web room as its page shows it."""
+
+    @property
+    def chat_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def hamlet(self) -> str: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+
+class ChatStore(Protocol):
+    """Where the web chat's rooms, members and messages live."""
+
+    def room(self, chat_id: str) -> Room | None:
+        """The web room with this chat id, if there is one."""
+        ...
+
+    def rooms(self) -> list[dict[str, str]]:
+        """Every web room for the room list: link, name, hamlet, when it last spoke."""
+        ...
+
+    def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int
+                ) -> tuple[list[Payload], bool]:
+        """One page of a room's messages, oldest first, and whether more lies beyond it."""
+        ...
+
+    def join(self, chat_id: str, user_id: str, name: str) -> str:
+        """Record a member (or their new name); the tag browsers know their messages by."""
+        ...
+
+    def member_name(self, chat_id: str, user_id: str) -> str | None:
+        """The name a member said hello with, if they ever did."""
+        ...
+
+    def add_text(self, chat_id: str, user_id: str, name: str, text: str) -> Payload:
+        """Store what a member wrote."""
+        ...
+
+    def add_voice(self, chat_id: str, user_id: str, name: str, audio_url: str,
+                  duration_s: float) -> Payload:
+        """Store a member's voice message, recording the member too."""
+        ...
+
+    def add_bot_text(self, chat_id: str, message: OutgoingText) -> Payload | None:
+        """Store a bot text (its mention and quoted reply resolved); None if no such room."""
+        ...
+
+    def add_bot_audio(self, chat_id: str, *, caption: str, audio_url: str, duration_s: float,
+                      lesson_slug: str | None, subtitle_url: str | None) -> Payload | None:
+        """Store a bot voice clip; None if there is no such room."""
+        ...

@@ -1,0 +1,66 @@
+"""The group and member lookups adapters ask for, and a group following its new chat id."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, select
+
+from bot.core.adapter import ChatMoved
+from bot.core.db import session
+from bot.core.models import Group, Member
+
+log = logging.getLogger(__name__)
+
+
+def move_chat(db: Session, moved: ChatMoved) -> bool:
+    """Give the group its new chat id; False when it is unknown or the new id is taken."""
+    group = db.exec(select(Group).where(Group.platform == moved.platform,
+                                        Group.chat_id == moved.old_chat_id)).first()
+    if group is None:
+        return False
+    if db.exec(select(Group).where(Group.platform == moved.platform,
+                                   Group.chat_id == moved.new_chat_id)).first() is not None:
+        log.warning("%s group %s moved to %s, which is already a group of its own: both kept, "
+                    "remove one with the console", moved.platform, moved.old_chat_id,
+                    moved.new_chat_id)
+        return False
+    group.chat_id = moved.new_chat_id
+    db.add(group)
+    log.info("%s group %r moved to %s: chat id updated", moved.platform, group.name,
+             moved.new_chat_id)
+    return True
+
+
+class GroupDirectory:
+    """The adapters' `Directory`, answered from the group and member tables."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def serves(self, platform: str, chat_id: str) -> bool:
+        """Whether an admin added this chat as a group."""
+        with session(self.engine) as db:
+            return db.exec(select(Group.id).where(Group.platform == platform,
+                                                  Group.chat_id == chat_id)).first() is not None
+
+    def member_name(self, platform: str, chat_id: str, user_id: str) -> str | None:
+        """The display name the member table holds, if any (None too when the lookup fails)."""
+        query = (select(Member.display_name).join(Group)
+                 .where(Group.platform == platform, Group.chat_id == chat_id,
+                        Member.user_id == user_id))
+        try:
+            with session(self.engine) as db:
+                return db.exec(query).first() or None
+        except SQLAlchemyError:
+            # A missing name only makes the message plainer; it must not lose the message.
+            log.warning("%s: could not look up the name of %s in %s", platform, user_id,
+                        chat_id)
+            return None
+
+    def chat_moved(self, moved: ChatMoved) -> None:
+        """Store the group's new chat id."""
+        with session(self.engine) as db:
+            move_chat(db, moved)
