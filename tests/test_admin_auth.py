@@ -16,11 +16,11 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.admin import CONSOLE, setup_admin
-from bot.admin.auth import create_user, load_session, set_disabled, start_session
 from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
 from bot.cli.main import app as cli_app
 from bot.core.db import open_database, session
 from bot.core.models import ConsoleSession, ConsoleUser, Group, Role
+from bot.domain.accounts import create_user, load_session, set_disabled, start_session
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from tests.conftest import RunningApp, running

@@ -14,10 +14,10 @@ from aiohttp import web
 from sqlalchemy import insert
 
 from bot.admin import CONSOLE, setup_admin
-from bot.admin.auth import create_user
 from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
 from bot.core.db import open_database, session
 from bot.core.models import Group, Suggestion
+from bot.domain.accounts import create_user
 from bot.domain.suggestions import prepare_suggestion
 from bot.reports.docx_export import DOCX_MAX_ROWS
 from bot.settings import Settings

@@ -16,17 +16,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.admin import CONSOLE, setup_admin
-from bot.admin.auth import create_user
 from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
 from bot.core.db import open_database, session
 from bot.core.models import ChatMessage, Group, Role, SuggestionChange, SuggestionStatus
-from bot.domain.board import (
-    BoardFilter,
-    board,
-    merge_suggestion,
-    parse_board_filter,
-    unmerge_suggestion,
-)
+from bot.domain.accounts import create_user
+from bot.domain.board import BoardFilter, board, parse_board_filter
+from bot.domain.merging import merge_suggestion, unmerge_suggestion
 from bot.domain.suggestions import SuggestionError, add_suggestion, change_status, get_suggestion
 from bot.domain.webchat import prepare_voice, save_voice
 from bot.reports import ReportFilter, figures

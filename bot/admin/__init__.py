@@ -25,14 +25,7 @@ from bot.admin import (
     talks,
     users,
 )
-from bot.admin.auth import (
-    SESSION_COOKIE,
-    TOKEN_MAX,
-    authenticate,
-    end_session,
-    start_session,
-    tokens_match,
-)
+from bot.admin.auth import SESSION_COOKIE, tokens_match
 from bot.admin.core import (
     CONSOLE,
     COOKIE_PATH,
@@ -50,6 +43,7 @@ from bot.admin.core import (
 )
 from bot.core.db import session
 from bot.core.models import ConsoleUser, Role
+from bot.domain.accounts import TOKEN_MAX, authenticate, end_session, start_session
 from bot.domain.posting import LessonPoster
 from bot.outbox import Outbox
 from bot.reports import percent

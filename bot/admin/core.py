@@ -18,9 +18,10 @@ from multidict import MultiDictProxy
 from sqlalchemy.engine import Engine
 
 from bot import texts
-from bot.admin.auth import SESSION_COOKIE, LoginLimiter, load_session, tokens_match
+from bot.admin.auth import SESSION_COOKIE, LoginLimiter, tokens_match
 from bot.core.db import session
 from bot.core.models import ConsoleUser, Role
+from bot.domain.accounts import load_session
 from bot.domain.posting import LessonPoster
 from bot.outbox import Outbox
 from bot.settings import Settings

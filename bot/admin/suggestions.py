@@ -21,23 +21,20 @@ from bot.admin.core import (
     render,
     whole_number,
 )
-from bot.chat.commands.suggestions import award_adoption
 from bot.core.adapter import AdapterError
 from bot.core.db import session
 from bot.core.models import Group, NightTalk, Role, Suggestion, SuggestionStatus
+from bot.domain.adoption import move_suggestion
 from bot.domain.board import (
     PER_PAGE,
     board,
-    duplicates_of,
     groups,
     hamlets,
-    is_merge_step,
-    merge_suggestion,
     page_count,
     parse_board_filter,
     room_url,
-    unmerge_suggestion,
 )
+from bot.domain.merging import duplicates_of, is_merge_step, merge_suggestion, unmerge_suggestion
 from bot.domain.notices import notify_status_change
 from bot.domain.points import PointsRules
 from bot.domain.suggestions import (
@@ -45,7 +42,6 @@ from bot.domain.suggestions import (
     STATUS_LABELS,
     TRANSITIONS,
     SuggestionError,
-    change_status,
     get_suggestion,
     history,
     set_category,
@@ -160,10 +156,9 @@ async def change_status_action(request: web.Request, viewer: Viewer) -> web.Stre
     actor_id, actor_name = actor(viewer)
     try:
         with session(console.engine) as db:
-            row = change_status(db, number, to, actor_id=actor_id, actor_name=actor_name,
-                                reply=field_text(data, "reply"))
-            if to is SuggestionStatus.ADOPTED:
-                award_adoption(db, points_rules(console.settings), row)
+            row = move_suggestion(db, number, to, rules=points_rules(console.settings),
+                                  actor_id=actor_id, actor_name=actor_name,
+                                  reply=field_text(data, "reply"))
             group = db.get(Group, row.group_id)
     except SuggestionError as exc:
         raise redirect(f"{BASE}/{number}", str(exc), error=True) from exc

@@ -9,7 +9,6 @@ from aiohttp import web
 from sqlmodel import Session, col, select
 
 from bot import texts
-from bot.admin.auth import AccountError, create_user, set_disabled, set_password
 from bot.admin.core import (
     Console,
     FormData,
@@ -24,6 +23,7 @@ from bot.admin.core import (
 )
 from bot.core.db import session
 from bot.core.models import ConsoleUser, Role
+from bot.domain.accounts import AccountError, create_user, set_disabled, set_password
 
 ROLES = (Role.MEMBER, Role.FACILITATOR, Role.SECRETARY, Role.ADMIN)
 BACK = "/admin/users"
