@@ -16,7 +16,7 @@ from sqlmodel import select
 from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.admin import setup_admin
 from bot.chat.commands import build_router
-from bot.chat.router import Services
+from bot.chat.ingest import Ingest
 from bot.core.adapter import Adapter
 from bot.core.db import open_database, session
 from bot.core.models import LessonRecord
@@ -25,6 +25,7 @@ from bot.domain.nighttalks import NightTalkHost
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
+from bot.domain.services import Services
 from bot.outbox import Outbox
 from bot.settings import Settings
 from lessons.dialect import FLAVOUR_WORKER
@@ -53,6 +54,7 @@ POSTER = web.AppKey("poster", LessonPoster)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 LIBRARY = web.AppKey("library", LoadResult)
 SERVICES = web.AppKey("services", Services)
+INGEST = web.AppKey("ingest", Ingest)
 
 
 def build_speech(settings: Settings) -> SpeechService:
@@ -122,15 +124,15 @@ def create_app(settings: Settings) -> web.Application:
     outbox = Outbox(adapters)
     poster = LessonPoster(engine, settings.lessons_dir, build_speech(settings), outbox,
                           tune=partial(tuned_profile, settings), flavoured=settings.flavour)
-    timer_handlers = {**NightTalkHost(engine, outbox).handlers(),
-                      **LeaderboardPoster(engine, outbox).handlers()}
+    talks = NightTalkHost(engine, outbox)
+    timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=poster.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
                           timer_handlers=timer_handlers)
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
-    services = Services(engine, outbox, poster, rules, rearm=scheduler.rearm)
+    services = Services(engine, outbox, poster, talks, scheduler, rules)
     router = build_router(services)
     for adapter in adapters.values():
         adapter.on_event = router.handle
@@ -140,9 +142,8 @@ def create_app(settings: Settings) -> web.Application:
 
     app[SETTINGS], app[ENGINE], app[LIBRARY] = settings, engine, library
     app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
-    app[SERVICES] = services
-    setup_admin(app, engine=engine, outbox=outbox, poster=poster, scheduler=scheduler,
-                settings=settings)
+    app[SERVICES], app[INGEST] = services, router.ingest
+    setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
     return app
 

@@ -73,7 +73,7 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     except SuggestionError as exc:
         await ctx.reply(str(exc))
         return None
-    number, created = await ctx.services.ingest.suggestion(
+    number, created = await ctx.ingest.suggestion(
         Raised(row, points=ctx.services.rules.suggest, join_open_talk=True))
     if not created:  # a redelivered message: stored and answered the first time
         return number
