@@ -11,10 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import select
 
-from bot.app import build_speech, tuned_profile
 from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group
+from bot.domain.voice import build_speech, tuned_profile
 from bot.settings import Settings
 from lessons.dialect import flavour_pairs
 from lessons.library import Lesson, load_library
