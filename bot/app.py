@@ -26,7 +26,7 @@ from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
 from bot.domain.services import Services
-from bot.domain.voice import build_speech, tuned_profile
+from bot.domain.voice import LessonVoice, build_speech, tuned_profile
 from bot.outbox import Outbox
 from bot.settings import Settings
 from lessons.dialect import FLAVOUR_WORKER
@@ -49,6 +49,7 @@ ENGINE = web.AppKey("engine", Engine)
 WEBCHAT = web.AppKey("webchat", WebChatAdapter)
 OUTBOX = web.AppKey("outbox", Outbox)
 POSTER = web.AppKey("poster", LessonPoster)
+VOICE = web.AppKey("voice", LessonVoice)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 LIBRARY = web.AppKey("library", LoadResult)
 SERVICES = web.AppKey("services", Services)
@@ -99,17 +100,18 @@ def create_app(settings: Settings) -> web.Application:
         adapter.setup(app)
         adapters[adapter.platform] = adapter
     outbox = Outbox(adapters)
-    poster = LessonPoster(engine, settings.lessons_dir, build_speech(settings), outbox,
-                          tune=partial(tuned_profile, settings), flavoured=settings.flavour)
+    voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings),
+                        tune=partial(tuned_profile, settings), flavoured=settings.flavour)
+    poster = LessonPoster(engine, voice, outbox)
     talks = NightTalkHost(engine, outbox)
     timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
-                          prerender=poster.prerender,
+                          prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
                           timer_handlers=timer_handlers)
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
-    services = Services(engine, outbox, poster, talks, scheduler, rules)
+    services = Services(engine, outbox, voice, poster, talks, scheduler, rules)
     router = build_router(services)
     for adapter in adapters.values():
         adapter.on_event = router.handle
@@ -119,6 +121,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app[SETTINGS], app[ENGINE], app[LIBRARY] = settings, engine, library
     app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
+    app[VOICE] = voice
     app[SERVICES], app[INGEST] = services, router.ingest
     setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
@@ -137,6 +140,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await scheduler.stop()
     await app[SERVICES].replies.close()
     await poster.close()
-    await poster.speech.close()
+    await app[VOICE].close()
     await asyncio.to_thread(FLAVOUR_WORKER.close)
     app[ENGINE].dispose()

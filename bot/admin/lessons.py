@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +30,6 @@ from bot.core.models import Group, Role
 from lessons.dialect import flavour_pairs
 from lessons.library import Lesson, load_library
 from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile
-from lessons.spoken import spoken_text
 from scheduler.models import ScheduleKind
 from scheduler.schedules import ScheduleError, add_schedule, list_schedules
 
@@ -50,7 +48,7 @@ class Voice:
 
 
 def _lesson(console: Console, slug: str) -> Lesson:
-    lesson = console.services.poster.find_lesson(slug) if SLUG.fullmatch(slug) else None
+    lesson = console.services.voice.find_lesson(slug) if SLUG.fullmatch(slug) else None
     if lesson is None:
         raise web.HTTPNotFound()
     return lesson
@@ -65,19 +63,11 @@ def _job_key(slug: str, profile: str) -> str:
     return f"voice:{slug}:{profile}"
 
 
-@functools.lru_cache(maxsize=256)
-def _spoken(lesson: Lesson, profile: SpeechProfile, flavoured: bool) -> str:
-    """The spoken text, kept: flavouring a lesson segments every sentence (slow-ish)."""
-    return spoken_text(lesson, profile, flavoured=flavoured)
-
-
 def _ready_urls(console: Console, lesson: Lesson) -> dict[str, str]:
     """Profile name -> /media URL of every voice of `lesson` already in the cache."""
     urls = {}
     for profile in PROFILES.values():
-        tuned = console.services.poster.tune(profile)
-        cached = console.services.poster.speech.cached(
-            _spoken(lesson, tuned, console.services.poster.flavoured), tuned.voice)
+        cached = console.services.voice.cached(lesson, console.services.voice.tune(profile))
         if cached is not None:
             urls[profile.name] = f"/media/{cached.path.name}"
     return urls
@@ -101,7 +91,7 @@ async def voices_of(console: Console, lesson: Lesson) -> list[Voice]:
 def side_by_side(console: Console, lesson: Lesson, profile: SpeechProfile
                  ) -> list[tuple[str, str]]:
     """Each sentence as posted beside the words the voice says for `profile`."""
-    flavoured = console.services.poster.flavoured and profile.flavour
+    flavoured = console.services.voice.flavoured and profile.flavour
     return flavour_pairs(lesson.plain_text, profile.name if flavoured else DEFAULT_PROFILE)
 
 
@@ -128,8 +118,8 @@ async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamRespons
     lesson = _lesson(console, request.match_info["slug"])
     chosen = _profile(request.query.get("profile"), lesson)
     pairs = await asyncio.to_thread(side_by_side, console, lesson, chosen)
-    spoken = await asyncio.to_thread(_spoken, lesson, console.services.poster.tune(chosen),
-                                     console.services.poster.flavoured)
+    voice = console.services.voice
+    spoken = await asyncio.to_thread(voice.spoken, lesson, voice.tune(chosen))
     voices = await voices_of(console, lesson)
     with session(console.services.engine) as db:
         groups = list(db.exec(select(Group).order_by(col(Group.name))))
@@ -155,9 +145,9 @@ async def make_voice(request: web.Request, viewer: Viewer) -> web.StreamResponse
                        error=True)
     ready = {v.profile.name for v in await voices_of(console, lesson) if v.state == "ready"}
     if profile.name not in ready:
-        poster = console.services.poster
+        voice = console.services.voice
         console.jobs.start(_job_key(lesson.slug, profile.name),
-                           poster.render(lesson, poster.tune(profile)))
+                           voice.render(lesson, voice.tune(profile)))
     raise redirect(f"/admin/lessons/{lesson.slug}#voices",
                    texts.ADMIN_VOICE_STARTED.format(profile=profile.name))
 

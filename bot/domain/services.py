@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
+from bot.domain.voice import LessonVoice
 from bot.outbox import Outbox
 from bot.outbox.replies import Replies
 from scheduler.dbtypes import utcnow
@@ -23,6 +24,7 @@ class Services:
 
     engine: Engine
     outbox: Outbox
+    voice: LessonVoice
     poster: LessonPoster
     talks: NightTalkHost
     scheduler: Scheduler  # re-armed after something new is due; retries a failed delivery
