@@ -26,10 +26,10 @@ from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
 from bot.domain.services import Services
-from bot.domain.voice import LessonVoice, build_speech, tuned_profile
+from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tuned_profile
 from bot.outbox import Outbox
 from bot.settings import Settings
-from lessons.dialect import FLAVOUR_WORKER
+from lessons.flavour_worker import FlavourWorker
 from lessons.library import LoadResult, load_library
 from scheduler.service import Scheduler
 
@@ -50,6 +50,7 @@ WEBCHAT = web.AppKey("webchat", WebChatAdapter)
 OUTBOX = web.AppKey("outbox", Outbox)
 POSTER = web.AppKey("poster", LessonPoster)
 VOICE = web.AppKey("voice", LessonVoice)
+FLAVOUR_WORKER = web.AppKey("flavour_worker", FlavourWorker)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 LIBRARY = web.AppKey("library", LoadResult)
 SERVICES = web.AppKey("services", Services)
@@ -100,8 +101,10 @@ def create_app(settings: Settings) -> web.Application:
         adapter.setup(app)
         adapters[adapter.platform] = adapter
     outbox = Outbox(adapters)
+    flavour_worker = build_flavour_worker(settings)
     voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings),
-                        tune=partial(tuned_profile, settings), flavoured=settings.flavour)
+                        tune=partial(tuned_profile, settings), flavoured=settings.flavour,
+                        flavourer=flavour_worker.flavour)
     poster = LessonPoster(engine, voice, outbox)
     talks = NightTalkHost(engine, outbox)
     timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers()}
@@ -121,7 +124,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app[SETTINGS], app[ENGINE], app[LIBRARY] = settings, engine, library
     app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
-    app[VOICE] = voice
+    app[VOICE], app[FLAVOUR_WORKER] = voice, flavour_worker
     app[SERVICES], app[INGEST] = services, router.ingest
     setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
@@ -141,5 +144,5 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[SERVICES].replies.close()
     await poster.close()
     await app[VOICE].close()
-    await asyncio.to_thread(FLAVOUR_WORKER.close)
+    await asyncio.to_thread(app[FLAVOUR_WORKER].close)
     app[ENGINE].dispose()

@@ -91,8 +91,10 @@ async def voices_of(console: Console, lesson: Lesson) -> list[Voice]:
 def side_by_side(console: Console, lesson: Lesson, profile: SpeechProfile
                  ) -> list[tuple[str, str]]:
     """Each sentence as posted beside the words the voice says for `profile`."""
-    flavoured = console.services.voice.flavoured and profile.flavour
-    return flavour_pairs(lesson.plain_text, profile.name if flavoured else DEFAULT_PROFILE)
+    voice = console.services.voice
+    flavoured = voice.flavoured and profile.flavour
+    return flavour_pairs(lesson.plain_text, profile.name if flavoured else DEFAULT_PROFILE,
+                         voice.flavourer)
 
 
 @page(Role.FACILITATOR)

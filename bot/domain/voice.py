@@ -14,6 +14,8 @@ from sqlmodel import select
 from bot.core.db import session
 from bot.core.models import Group
 from bot.settings import Settings
+from lessons.dialect import Flavourer, flavour_sentences
+from lessons.flavour_worker import FlavourWorker
 from lessons.library import Lesson, read_lesson
 from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, effective_profile, with_prosody
 from lessons.speech import Speech, SpeechService, SpeechUnavailable, Synthesizer
@@ -37,6 +39,12 @@ def build_speech(settings: Settings) -> SpeechService:
     return SpeechService(settings.audio_dir, synthesizers)
 
 
+def build_flavour_worker(settings: Settings) -> FlavourWorker:
+    """The flavour worker the settings ask for (in a child process, or in this one)."""
+    # jieba's dictionary (~130 MB) lives in a child that ends when idle, not in the bot.
+    return FlavourWorker(flavour_sentences, in_process=settings.flavour_in_process)
+
+
 def tuned_profile(settings: Settings, profile: SpeechProfile) -> SpeechProfile:
     """A profile with the site's delivery settings; YEHUA_TTS_VOICE replaces 普通话's voice."""
     voice = settings.tts_voice if profile.name == DEFAULT_PROFILE else None
@@ -45,9 +53,10 @@ def tuned_profile(settings: Settings, profile: SpeechProfile) -> SpeechProfile:
 
 
 @functools.lru_cache(maxsize=256)
-def _spoken(lesson: Lesson, profile: SpeechProfile, flavoured: bool) -> str:
+def _spoken(lesson: Lesson, profile: SpeechProfile, flavoured: bool,
+            flavourer: Flavourer | None) -> str:
     """The spoken text, kept: flavouring a lesson segments every sentence (slow-ish)."""
-    return spoken_text(lesson, profile, flavoured=flavoured)
+    return spoken_text(lesson, profile, flavoured=flavoured, flavourer=flavourer)
 
 
 class LessonVoice:
@@ -55,12 +64,13 @@ class LessonVoice:
 
     def __init__(self, engine: Engine, lessons_dir: Path, speech: SpeechService, *,
                  tune: Callable[[SpeechProfile], SpeechProfile] = lambda p: p,
-                 flavoured: bool = True) -> None:
+                 flavoured: bool = True, flavourer: Flavourer | None = None) -> None:
         self.engine = engine
         self.lessons_dir = lessons_dir
         self.speech = speech
         self.tune = tune
         self.flavoured = flavoured
+        self.flavourer = flavourer  # the jieba part of flavouring; None: in this process
 
     def find_lesson(self, slug: str) -> Lesson | None:
         """Read the lesson file fresh, so an edit made while the bot runs is what gets posted."""
@@ -83,7 +93,7 @@ class LessonVoice:
 
     def spoken(self, lesson: Lesson, profile: SpeechProfile) -> str:
         """The words the voice says for `lesson` in the (tuned) `profile`."""
-        return _spoken(lesson, profile, self.flavoured)
+        return _spoken(lesson, profile, self.flavoured, self.flavourer)
 
     def cached(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
         """The voice of `lesson` in the (tuned) `profile` if already made; None otherwise."""
@@ -92,7 +102,8 @@ class LessonVoice:
     async def render(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
         """The lesson's voice from the cache or freshly synthesized; None if no engine works."""
         # Flavouring may wait for the flavour worker to start (a second or two): not on the loop.
-        text = await asyncio.to_thread(spoken_text, lesson, profile, flavoured=self.flavoured)
+        text = await asyncio.to_thread(spoken_text, lesson, profile, flavoured=self.flavoured,
+                                       flavourer=self.flavourer)
         try:
             return await self.speech.render(text, profile.voice)
         except SpeechUnavailable as exc:
