@@ -114,7 +114,8 @@ def create_app(settings: Settings) -> web.Application:
                           timer_handlers=timer_handlers)
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
-    services = Services(engine, outbox, voice, poster, talks, scheduler, rules)
+    services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,
+                        scheduler=scheduler, rules=rules)
     router = build_router(services)
     for adapter in adapters.values():
         adapter.on_event = router.handle

@@ -20,7 +20,7 @@ from bot.admin.core import (
 )
 from bot.core.db import session
 from bot.core.models import Group, Member, Role
-from bot.domain.members import grant_role
+from bot.domain.members import find_member, grant_role
 from lessons.profiles import PROFILES
 from scheduler.schedules import move_group_zone
 
@@ -115,9 +115,7 @@ async def set_role(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         back = f"/admin/groups/{group.id}"
         if role is None or not user_id:
             raise redirect(back, texts.ADMIN_ROLE_BAD, error=True)
-        known = db.exec(select(Member).where(Member.group_id == group.id,
-                                             Member.user_id == user_id)).first()
-        if known is None and role == Role.MEMBER:
+        if find_member(db, group, user_id) is None and role == Role.MEMBER:
             raise redirect(back, texts.ADMIN_ROLE_NO_MEMBER.format(user=user_id), error=True)
         member = grant_role(db, group, user_id, role, name or None)
         message = texts.ADMIN_ROLE_SET.format(name=member.display_name, group=group.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot import texts
-from bot.cli import groups, lessons, nighttalks, report, schedule, users
+from bot.cli import groups, lessons, nighttalks, report, roles, schedule, users
 from bot.cli.kit import DAILY_PANEL, SETUP_PANEL, console, load_cli_settings
 
 app = typer.Typer(help="夜话：村里群聊的微党课、夜话和建议助手。\n\n"
@@ -15,7 +15,7 @@ app.add_typer(lessons.lessons_app, name="lessons", rich_help_panel=DAILY_PANEL)
 app.add_typer(schedule.schedule_app, name="schedule", rich_help_panel=DAILY_PANEL)
 app.add_typer(nighttalks.nighttalk_app, name="nighttalk", rich_help_panel=DAILY_PANEL)
 app.add_typer(groups.groups_app, name="groups", rich_help_panel=SETUP_PANEL)
-app.add_typer(nighttalks.roles_app, name="roles", rich_help_panel=SETUP_PANEL)
+app.add_typer(roles.roles_app, name="roles", rich_help_panel=SETUP_PANEL)
 app.add_typer(users.users_app, name="users", rich_help_panel=SETUP_PANEL)
 
 
