@@ -22,7 +22,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlmodel import func, select
 
-from bot.app import ENGINE, POSTER, SCHEDULER, create_app
+from bot.app import ENGINE, POSTER, SCHEDULER, VOICE, create_app
 from bot.core.db import session
 from bot.core.models import Group
 from bot.settings import Settings
@@ -53,10 +53,10 @@ async def run(groups: int) -> None:
             runner = web.AppRunner(app)
             await runner.setup()
             try:
-                poster = app[POSTER]
-                lesson = poster.find_lesson(LESSON)
+                poster, voice = app[POSTER], app[VOICE]
+                lesson = voice.find_lesson(LESSON)
                 assert lesson is not None
-                await poster.render(lesson, poster.tune(get_profile(None)))  # voice cached ahead
+                await voice.render(lesson, voice.tune(get_profile(None)))  # voice cached ahead
                 with session(app[ENGINE]) as db:
                     rows = [Group(platform="telegram", chat_id=str(-1001000000000 - i),
                                   name=f"组{i}") for i in range(groups)]

@@ -29,7 +29,7 @@ import aiohttp
 from aiohttp import web
 from sqlmodel import func, select
 
-from bot.app import ENGINE, SERVICES, create_app
+from bot.app import ENGINE, INGEST, create_app
 from bot.core.db import session
 from bot.core.models import Group, Suggestion
 from bot.settings import Settings
@@ -128,7 +128,7 @@ async def ours(folder: Path, events: int, connections: int) -> float:
                                               connections)
             with session(app[ENGINE]) as db:
                 stored = db.exec(select(func.count()).select_from(Suggestion)).one()
-            batches = app[SERVICES].ingest.suggestions.batches
+            batches = app[INGEST].suggestions.batches
         finally:
             await runner.cleanup()
     if stored != events:

@@ -20,7 +20,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlmodel import func, select
 
-from bot.app import ENGINE, POSTER, SCHEDULER, create_app
+from bot.app import ENGINE, POSTER, SCHEDULER, VOICE, create_app
 from bot.core.db import session
 from bot.core.models import Group
 from bot.settings import Settings
@@ -65,10 +65,10 @@ async def one_run(groups: int) -> tuple[int, int, float]:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(app[POSTER].posted.wait(), 1)
                 elapsed = time.perf_counter() - started
-                poster = app[POSTER]
-                lesson = poster.find_lesson(LESSON)
+                voice = app[VOICE]
+                lesson = voice.find_lesson(LESSON)
                 assert lesson is not None
-                text = spoken_text(lesson, poster.tune(get_profile(None)))
+                text = spoken_text(lesson, voice.tune(get_profile(None)))
                 return len(fake.requests), len({s for s, _ in segments(text)}), elapsed
             finally:
                 await runner.cleanup()
@@ -81,24 +81,24 @@ async def cached_overhead(samples: int = 20) -> float:
             settings = Settings(data_dir=Path(folder), tts_endpoint=fake.url, espeak=False,
                                 demo=False)
             app = create_app(settings)
-            poster = app[POSTER]
-            lesson = poster.find_lesson(LESSON)
+            poster, voice = app[POSTER], app[VOICE]
+            lesson = voice.find_lesson(LESSON)
             assert lesson is not None
             group = Group(platform="web", chat_id="g", name="组")
-            profile = poster.profile_for(group, lesson)
-            speech = await poster.render(lesson, profile)  # warm the cache
+            profile = voice.profile_for(group, lesson)
+            speech = await voice.render(lesson, profile)  # warm the cache
             assert speech is not None
             await poster._audio(group, lesson, speech)
             times = []
             for _ in range(samples):
                 started = time.perf_counter()
-                fresh = poster.find_lesson(LESSON)
+                fresh = voice.find_lesson(LESSON)
                 assert fresh is not None
-                speech = await poster.render(fresh, poster.profile_for(group, fresh))
+                speech = await voice.render(fresh, voice.profile_for(group, fresh))
                 assert speech is not None
                 await poster._audio(group, fresh, speech)
                 times.append((time.perf_counter() - started) * 1000)
-            await poster.speech.close()
+            await voice.close()
             app[ENGINE].dispose()
             return statistics.median(times)
 

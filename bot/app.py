@@ -17,7 +17,7 @@ from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.admin import setup_admin
 from bot.chat.commands import build_router
-from bot.chat.router import Services
+from bot.chat.ingest import Ingest
 from bot.core.adapter import Adapter, Directory
 from bot.core.db import open_database, session
 from bot.core.models import LessonRecord
@@ -27,14 +27,13 @@ from bot.domain.nighttalks import NightTalkHost
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
+from bot.domain.services import Services
+from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tuned_profile
 from bot.domain.webchat import WebChatStore
 from bot.outbox import Outbox
 from bot.settings import Settings
-from lessons.dialect import FLAVOUR_WORKER
+from lessons.flavour_worker import FlavourWorker
 from lessons.library import LoadResult, load_library
-from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, with_prosody
-from lessons.speech import SpeechService, Synthesizer
-from lessons.synthesizers import EdgeSynthesizer, EspeakSynthesizer
 from scheduler.service import Scheduler
 
 log = logging.getLogger(__name__)
@@ -53,30 +52,12 @@ ENGINE = web.AppKey("engine", Engine)
 WEBCHAT = web.AppKey("webchat", WebChatAdapter)
 OUTBOX = web.AppKey("outbox", Outbox)
 POSTER = web.AppKey("poster", LessonPoster)
+VOICE = web.AppKey("voice", LessonVoice)
+FLAVOUR_WORKER = web.AppKey("flavour_worker", FlavourWorker)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 LIBRARY = web.AppKey("library", LoadResult)
 SERVICES = web.AppKey("services", Services)
-
-
-def build_speech(settings: Settings) -> SpeechService:
-    """edge-tts first, espeak-ng as the offline fallback when it is installed and allowed."""
-    synthesizers: list[Synthesizer] = [
-        EdgeSynthesizer(endpoint=settings.tts_endpoint, timeout=settings.tts_timeout,
-                        concurrency=settings.tts_concurrency)]
-    espeak = EspeakSynthesizer()
-    if settings.espeak and espeak.available():
-        synthesizers.append(espeak)
-    elif settings.espeak:
-        log.warning("espeak-ng is not installed: without the speech service, lessons go out "
-                    "as text with a notice and the voice follows later")
-    return SpeechService(settings.audio_dir, synthesizers)
-
-
-def tuned_profile(settings: Settings, profile: SpeechProfile) -> SpeechProfile:
-    """A profile with the site's delivery settings; YEHUA_TTS_VOICE replaces 普通话's voice."""
-    voice = settings.tts_voice if profile.name == DEFAULT_PROFILE else None
-    return with_prosody(profile, rate=settings.tts_rate, volume=settings.tts_volume,
-                        pitch=settings.tts_pitch, voice=voice or None)
+INGEST = web.AppKey("ingest", Ingest)
 
 
 def build_platform_adapters(settings: Settings, directory: Directory, media: Media
@@ -125,17 +106,21 @@ def create_app(settings: Settings) -> web.Application:
         adapter.setup(app)
         adapters[adapter.platform] = adapter
     outbox = Outbox(adapters)
-    poster = LessonPoster(engine, settings.lessons_dir, build_speech(settings), outbox,
-                          tune=partial(tuned_profile, settings), flavoured=settings.flavour)
-    timer_handlers = {**NightTalkHost(engine, outbox).handlers(),
-                      **LeaderboardPoster(engine, outbox).handlers()}
+    flavour_worker = build_flavour_worker(settings)
+    voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings),
+                        tune=partial(tuned_profile, settings), flavoured=settings.flavour,
+                        flavourer=flavour_worker.flavour)
+    poster = LessonPoster(engine, voice, outbox)
+    talks = NightTalkHost(engine, outbox)
+    timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
-                          prerender=poster.prerender,
+                          prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
                           timer_handlers=timer_handlers)
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
-    services = Services(engine, outbox, poster, rules, rearm=scheduler.rearm)
+    services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,
+                        scheduler=scheduler, rules=rules)
     router = build_router(services)
     for adapter in adapters.values():
         adapter.on_event = router.handle
@@ -145,9 +130,9 @@ def create_app(settings: Settings) -> web.Application:
 
     app[SETTINGS], app[ENGINE], app[LIBRARY] = settings, engine, library
     app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
-    app[SERVICES] = services
-    setup_admin(app, engine=engine, outbox=outbox, poster=poster, scheduler=scheduler,
-                settings=settings)
+    app[VOICE], app[FLAVOUR_WORKER] = voice, flavour_worker
+    app[SERVICES], app[INGEST] = services, router.ingest
+    setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
     return app
 
@@ -164,6 +149,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await scheduler.stop()
     await app[SERVICES].replies.close()
     await poster.close()
-    await poster.speech.close()
-    await asyncio.to_thread(FLAVOUR_WORKER.close)
+    await app[VOICE].close()
+    await asyncio.to_thread(app[FLAVOUR_WORKER].close)
     app[ENGINE].dispose()

@@ -49,6 +49,7 @@ class Settings:
     tts_concurrency: int = 2
     espeak: bool = True
     flavour: bool = True
+    flavour_in_process: bool = False  # segment here instead of in a flavour worker (+130 MB)
     points_listen: int = 1
     points_suggest: int = 2
     points_adopted: int = 5
@@ -206,6 +207,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                               "a whole number ≥ 1"),
         espeak=read("YEHUA_ESPEAK", d.espeak, boolean, "true or false"),
         flavour=read("YEHUA_FLAVOUR", d.flavour, boolean, "true or false"),
+        flavour_in_process=read("YEHUA_FLAVOUR_IN_PROCESS", d.flavour_in_process, boolean,
+                                "true or false"),
         points_listen=read("YEHUA_POINTS_LISTEN", d.points_listen, _positive_int,
                             "a whole number of points ≥ 0"),
         points_suggest=read("YEHUA_POINTS_SUGGEST", d.points_suggest, _positive_int,

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import atexit
 import functools
 import logging
-import os
 import re
 import threading
 import unicodedata
 from collections import ChainMap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lessons.flavour_worker import FlavourWorker
 from lessons.shaping import sentences
 
 log = logging.getLogger(__name__)
+
+# (region stem, framing sentences) -> each sentence flavoured, None where it must stay as is.
+Flavourer = Callable[[str, tuple[str, ...]], tuple[str | None, ...]]
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 REGIONS: dict[str, str] = {"湘": "changsha", "东北": "shenyang", "陕西": "xian", "粤": "guangzhou"}
@@ -146,14 +147,17 @@ def is_framing(sentence: str, index: int, count: int) -> bool:
     return opening or topic or transition or question or closing
 
 
-def flavour(text: str, profile: str) -> str:
-    """The text with local words in its framing sentences; other profiles leave it unchanged."""
+def flavour(text: str, profile: str, flavourer: Flavourer | None = None) -> str:
+    """The text with local words in its framing sentences; other profiles leave it unchanged.
+
+    `flavourer` does the jieba part (e.g. a flavour worker's); by default this process does.
+    """
     stem = REGIONS.get(profile)
     if stem is None:
         return text
     pieces: list[str] = []
     position = 0
-    for start, end, changed in _rewrite(text, stem):
+    for start, end, changed in _rewrite(text, stem, flavourer):
         pieces.append(text[position:start])
         pieces.append(changed)
         position = end
@@ -161,12 +165,14 @@ def flavour(text: str, profile: str) -> str:
     return "".join(pieces)
 
 
-def flavour_pairs(text: str, profile: str) -> list[tuple[str, str]]:
+def flavour_pairs(text: str, profile: str, flavourer: Flavourer | None = None
+                  ) -> list[tuple[str, str]]:
     """Every sentence with its flavoured form, in order, for a facilitator to review."""
     stem = REGIONS.get(profile)
     if stem is None:
         return [(sentence, sentence) for sentence in sentences(text)]
-    return [(text[start:end], changed) for start, end, changed in _rewrite(text, stem)]
+    return [(text[start:end], changed)
+            for start, end, changed in _rewrite(text, stem, flavourer)]
 
 
 def flavour_sentences(stem: str, framing: tuple[str, ...]) -> tuple[str | None, ...]:
@@ -178,7 +184,8 @@ def flavour_sentences(stem: str, framing: tuple[str, ...]) -> tuple[str | None, 
     return tuple(_flavour_sentence(sentence, entries) for sentence in framing)
 
 
-def _rewrite(text: str, stem: str) -> list[tuple[int, int, str]]:
+def _rewrite(text: str, stem: str, flavourer: Flavourer | None
+             ) -> list[tuple[int, int, str]]:
     load_lexicon(stem)  # a broken lexicon fails here, in the caller, as it always has
     found = sentences(text)
     spans: list[tuple[int, int, bool]] = []
@@ -188,16 +195,16 @@ def _rewrite(text: str, stem: str) -> list[tuple[int, int, str]]:
         position = start + len(sentence)
         spans.append((start, position, is_framing(sentence, index, len(found))))
     framing = tuple(text[start:end] for start, end, framed in spans if framed)
-    changed = iter(_flavoured(stem, framing) if framing else ())
+    changed = iter(_flavoured(stem, framing, flavourer or flavour_sentences) if framing else ())
     return [(start, end, next(changed) if framed else text[start:end])
             for start, end, framed in spans]
 
 
 @functools.lru_cache(maxsize=256)
-def _flavoured(stem: str, framing: tuple[str, ...]) -> tuple[str, ...]:
+def _flavoured(stem: str, framing: tuple[str, ...], flavourer: Flavourer) -> tuple[str, ...]:
     # Kept: a lesson is flavoured again for every render, page view and review.
     kept = []
-    for sentence, changed in zip(framing, FLAVOUR_WORKER.flavour(stem, framing), strict=True):
+    for sentence, changed in zip(framing, flavourer(stem, framing), strict=True):
         if changed is None:
             # Never risk losing text: if segmentation did not cover the sentence, keep it.
             log.warning("segmentation did not cover the sentence, left unflavoured: %s",
@@ -274,12 +281,3 @@ def _build_segmenter() -> Any:
             tokenizer.add_word(key, tag="x" if tag.startswith(_NAME_FLAGS) else tag)
     log.info("dialect segmenter ready")
     return tagger
-
-
-# jieba's dictionary lives in a child process that ends when idle, not in the bot (DESIGN.md §5).
-# YEHUA_FLAVOUR_IN_PROCESS=1 keeps the work in this process instead.
-FLAVOUR_WORKER = FlavourWorker(
-    flavour_sentences,
-    in_process=os.environ.get("YEHUA_FLAVOUR_IN_PROCESS", "").strip().lower() in {"1", "true"},
-)
-atexit.register(FLAVOUR_WORKER.close)

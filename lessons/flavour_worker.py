@@ -10,9 +10,11 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
+
+from lessons.dialect import Flavourer, flavour_sentences
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +22,6 @@ IDLE_SECONDS = 60.0  # a worker unused this long exits and hands jieba's ~130 MB
 CALL_TIMEOUT_S = 120.0  # a worker silent this long is killed (its first call loads jieba: 1–2 s)
 COMMAND = (sys.executable, "-m", "lessons.flavour_worker")
 _ROOT = Path(__file__).resolve().parent.parent  # where `python -m lessons...` finds the package
-
-# (region stem, framing sentences) -> each sentence flavoured, None where it must stay as is.
-Flavourer = Callable[[str, tuple[str, ...]], tuple[str | None, ...]]
 
 
 class WorkerFailed(Exception):
@@ -36,7 +35,7 @@ class FlavourWorker:
     process for good (logged once), so flavouring is never lost.
     """
 
-    def __init__(self, local: Flavourer, *, idle_seconds: float = IDLE_SECONDS,
+    def __init__(self, local: Flavourer = flavour_sentences, *, idle_seconds: float = IDLE_SECONDS,
                  in_process: bool = False, command: Sequence[str] = COMMAND,
                  timeout: float = CALL_TIMEOUT_S) -> None:
         self.local = local  # the same work, run in this process
@@ -171,8 +170,6 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     answers = sys.stdout.buffer
     sys.stdout = sys.stderr  # anything printed by a library must not corrupt the answers
-    from lessons.dialect import flavour_sentences
-
     for line in sys.stdin.buffer:
         try:
             request = json.loads(line)

@@ -16,11 +16,11 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.admin import CONSOLE, setup_admin
-from bot.admin.auth import create_user, load_session, set_disabled, start_session
-from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
+from bot.app import ENGINE, SERVICES, SETTINGS
 from bot.cli.main import app as cli_app
 from bot.core.db import open_database, session
 from bot.core.models import ConsoleSession, ConsoleUser, Group, Role
+from bot.domain.accounts import create_user, load_session, set_disabled, start_session
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from tests.conftest import RunningApp, running
@@ -34,8 +34,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def with_console(app: web.Application) -> None:
     """Add the console to the app under test (until bot/app.py does it itself)."""
     if CONSOLE not in app:
-        setup_admin(app, engine=app[ENGINE], outbox=app[OUTBOX], poster=app[POSTER],
-                    scheduler=app[SCHEDULER], settings=app[SETTINGS])
+        setup_admin(app, app[SERVICES], settings=app[SETTINGS])
 
 
 def add_account(bot: RunningApp, username: str, role: Role, name: str | None = None) -> None:
@@ -207,7 +206,7 @@ async def test_five_failures_lock_that_name_for_fifteen_minutes_even_with_the_ri
         async with visitor(bot, "li"):  # only that name is locked
             pass
         later = utcnow() + timedelta(minutes=16)
-        bot.app[CONSOLE].clock = lambda: later
+        bot.app[CONSOLE].services.clock = lambda: later
         assert (await guest.sign_in("wang")).status == 302
 
 

@@ -49,7 +49,7 @@ def figure(html: str, name: str) -> str:
 
 def add_suggestions(bot: RunningApp, group_id: int, statuses: list[S], *, days_ago: int = 0,
                     merged_into: int | None = None) -> list[int]:
-    when = bot.app[CONSOLE].clock() - timedelta(days=days_ago)
+    when = bot.app[CONSOLE].services.clock() - timedelta(days=days_ago)
     ids = []
     with session(bot.app[ENGINE]) as db:
         for status in statuses:
@@ -106,9 +106,9 @@ async def test_dashboard_states_this_months_figures_and_draws_twelve_months(
         kept = add_suggestions(bot, group_id, [S.DONE] * 5 + [S.IN_PROGRESS, S.ADOPTED]
                                + [S.DECLINED] * 2 + [S.NEW] * 3)
         add_suggestions(bot, group_id, [S.NEW], merged_into=kept[0])  # a duplicate: not counted
-        start, _ = month_span(bot.app[CONSOLE].clock().astimezone(settings.zone).date())
+        start, _ = month_span(bot.app[CONSOLE].services.clock().astimezone(settings.zone).date())
         add_suggestions(bot, group_id, [S.ADOPTED, S.NEW],
-                        days_ago=(bot.app[CONSOLE].clock().date() - start).days + 40)
+                        days_ago=(bot.app[CONSOLE].services.clock().date() - start).days + 40)
         add_delivery(bot, group_id, DeliveryStatus.SENT)
         add_delivery(bot, group_id, DeliveryStatus.FAILED)
 

@@ -14,10 +14,10 @@ from aiohttp import web
 from sqlalchemy import insert
 
 from bot.admin import CONSOLE, setup_admin
-from bot.admin.auth import create_user
-from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
+from bot.app import ENGINE, SERVICES, SETTINGS
 from bot.core.db import open_database, session
 from bot.core.models import Group, Suggestion
+from bot.domain.accounts import create_user
 from bot.domain.suggestions import prepare_suggestion
 from bot.reports.docx_export import DOCX_MAX_ROWS
 from bot.settings import Settings
@@ -37,8 +37,7 @@ YEAR = "from=2026-01-01&to=2026-12-31"
 def console_only(app: web.Application) -> None:
     """The console and its accounts, over the known data set of tests/test_reports.py."""
     if CONSOLE not in app:
-        setup_admin(app, engine=app[ENGINE], outbox=app[OUTBOX], poster=app[POSTER],
-                    scheduler=app[SCHEDULER], settings=app[SETTINGS])
+        setup_admin(app, app[SERVICES], settings=app[SETTINGS])
     with session(app[ENGINE]) as db:
         for username, name, role in (SECRETARY_LOGIN, FACILITATOR_LOGIN):
             create_user(db, username, name, PASSWORD, role)

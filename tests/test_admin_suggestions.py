@@ -17,17 +17,12 @@ from sqlmodel import col, select
 
 from bot.adapters.media import prepare_voice, save_voice
 from bot.admin import CONSOLE, setup_admin
-from bot.admin.auth import create_user
-from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
+from bot.app import ENGINE, SERVICES, SETTINGS
 from bot.core.db import open_database, session
 from bot.core.models import ChatMessage, Group, Role, SuggestionChange, SuggestionStatus
-from bot.domain.board import (
-    BoardFilter,
-    board,
-    merge_suggestion,
-    parse_board_filter,
-    unmerge_suggestion,
-)
+from bot.domain.accounts import create_user
+from bot.domain.board import BoardFilter, board, parse_board_filter
+from bot.domain.merging import merge_suggestion, unmerge_suggestion
 from bot.domain.suggestions import SuggestionError, add_suggestion, change_status, get_suggestion
 from bot.reports import ReportFilter, figures
 from bot.settings import Settings
@@ -55,8 +50,7 @@ def prepare_console(app: web.Application) -> None:
     accounts."""
     prepare_village(app)
     if CONSOLE not in app:  # once bot/app.py wires the console itself, it is already there
-        setup_admin(app, engine=app[ENGINE], outbox=app[OUTBOX], poster=app[POSTER],
-                    scheduler=app[SCHEDULER], settings=app[SETTINGS])
+        setup_admin(app, app[SERVICES], settings=app[SETTINGS])
     with session(app[ENGINE]) as db:
         db.add(Group(platform="web", chat_id="yangliu", name="杨柳村群", hamlet="杨柳屋场"))
         for username, name, role in (SECRETARY_LOGIN, FACILITATOR_LOGIN):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lessons.dialect import FLAVOUR_WORKER, REGIONS, flavour, flavour_pairs, flavour_sentences
+from lessons.dialect import REGIONS, flavour, flavour_pairs, flavour_sentences
 from lessons.flavour_worker import FlavourWorker
 from lessons.library import load_library
 
@@ -40,7 +40,10 @@ print(json.dumps({"jieba": "jieba" in sys.modules, "lessons": out}))
 # A bot-like process: flavour a lesson in every profile, report its own memory and modules.
 FLAVOUR_AND_MEASURE = """
 import json, sys
-from lessons.dialect import FLAVOUR_WORKER, REGIONS, flavour, flavour_pairs
+from lessons.dialect import REGIONS, flavour, flavour_pairs
+from lessons.flavour_worker import FlavourWorker
+
+worker = FlavourWorker()  # as the bot makes its own
 
 def rss_mb():
     for line in open("/proc/self/status"):
@@ -49,10 +52,10 @@ def rss_mb():
 
 text = "乡亲们，大家好！今天跟大家说说防溺水。今天就讲到这里，谢谢大家，咱们明天再见！"
 before = rss_mb()
-spoken = {p: flavour(text, p) for p in REGIONS}
-pairs = flavour_pairs(text, "湘")
+spoken = {p: flavour(text, p, worker.flavour) for p in REGIONS}
+pairs = flavour_pairs(text, "湘", worker.flavour)
 print(json.dumps({"jieba": sorted(m for m in sys.modules if m.split(".")[0] == "jieba"),
-                  "grew_mb": rss_mb() - before, "worker": FLAVOUR_WORKER.pid,
+                  "grew_mb": rss_mb() - before, "worker": worker.pid,
                   "spoken": spoken["湘"], "pair": pairs[1]}))
 """
 
@@ -80,16 +83,19 @@ def worker() -> Iterator[FlavourWorker]:
     own.close()
 
 
-def test_the_worker_flavours_every_shipped_lesson_exactly_as_in_process() -> None:
+def test_the_worker_flavours_every_shipped_lesson_exactly_as_in_process(
+    worker: FlavourWorker,
+) -> None:
     reference = _run(SHIPPED_FLAVOURED, str(LIBRARY), in_process=True)
     assert reference["jieba"] is True  # the reference really did the work in its own process
     through_worker = {
-        lesson.slug: {p: [flavour(lesson.plain_text, p),
-                          [list(pair) for pair in flavour_pairs(lesson.plain_text, p)]]
+        lesson.slug: {p: [flavour(lesson.plain_text, p, worker.flavour),
+                          [list(pair) for pair in
+                           flavour_pairs(lesson.plain_text, p, worker.flavour)]]
                       for p in REGIONS}
         for lesson in load_library(LIBRARY).lessons
     }
-    assert not FLAVOUR_WORKER.in_process
+    assert not worker.in_process
     assert through_worker == reference["lessons"]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from bot.app import ENGINE, SERVICES
+from bot.app import ENGINE, INGEST
 from bot.chat.ingest import Ingest
 from bot.core.db import session
 from bot.core.models import Group, Member, PointsEntry, Suggestion
@@ -143,7 +143,7 @@ async def test_a_burst_of_qq_suggestions_is_stored_once_each_and_every_event_ans
         assert len(rows) == 60 and len({r.message_id for r in rows}) == 60
         assert sorted(r.text for r in rows if r.chat_id == str(GROUP)) == sorted(
             f"第{n}号路灯不亮" for n in range(30))
-        assert bot.app[SERVICES].ingest.suggestions.batches < 60, "the burst was batched"
+        assert bot.app[INGEST].suggestions.batches < 60, "the burst was batched"
         with session(bot.app[ENGINE]) as db:
             members = list(db.exec(select(Member)))
         assert len(members) == 6 and {m.display_name for m in members} == {

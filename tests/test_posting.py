@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
-from bot.app import ENGINE, LIBRARY, POSTER, SCHEDULER
+from bot.app import ENGINE, LIBRARY, POSTER, SCHEDULER, VOICE
 from bot.core.db import session
 from bot.core.models import ChatMessage, Group
 from bot.settings import Settings
@@ -155,7 +155,7 @@ async def test_a_lesson_voiced_ahead_for_each_profile_posts_without_new_speech_r
             db.flush()
             targets = [(g.id or 0, g.timezone) for g in groups]
 
-        await bot.app[POSTER].prerender("ebike-charging")
+        await bot.app[VOICE].prerender("ebike-charging")
 
         # One voice per profile in use (湘 shares 普通话's voice but not its wording).
         assert len(list(settings.audio_dir.glob("*.srt"))) == 3

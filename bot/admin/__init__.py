@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 from aiohttp.web_urldispatcher import StaticResource
-from sqlalchemy.engine import Engine
 
 from bot import texts
 from bot.admin import (
@@ -25,14 +24,7 @@ from bot.admin import (
     talks,
     users,
 )
-from bot.admin.auth import (
-    SESSION_COOKIE,
-    TOKEN_MAX,
-    authenticate,
-    end_session,
-    start_session,
-    tokens_match,
-)
+from bot.admin.auth import SESSION_COOKIE, tokens_match
 from bot.admin.core import (
     CONSOLE,
     COOKIE_PATH,
@@ -50,11 +42,10 @@ from bot.admin.core import (
 )
 from bot.core.db import session
 from bot.core.models import ConsoleUser, Role
-from bot.domain.posting import LessonPoster
-from bot.outbox import Outbox
+from bot.domain.accounts import TOKEN_MAX, authenticate, end_session, start_session
+from bot.domain.services import Services
 from bot.reports import percent
 from bot.settings import Settings
-from scheduler.service import Scheduler
 
 __all__ = ["CONSOLE", "Console", "setup_admin"]
 
@@ -73,11 +64,9 @@ SECURITY_HEADERS = {
 }
 
 
-def setup_admin(app: web.Application, *, engine: Engine, outbox: Outbox, poster: LessonPoster,
-                scheduler: Scheduler, settings: Settings) -> None:
+def setup_admin(app: web.Application, services: Services, *, settings: Settings) -> None:
     """Register every console route under /admin, its templates and its stylesheet."""
-    console = Console(engine=engine, outbox=outbox, poster=poster, scheduler=scheduler,
-                      settings=settings, templates=_templates(settings))
+    console = Console(services=services, settings=settings, templates=_templates(settings))
     app[CONSOLE] = console
     app.router.add_get(LOGIN_PATH, _login_page)
     app.router.add_post(LOGIN_PATH, _login)
@@ -149,9 +138,9 @@ async def _login_page(request: web.Request) -> web.StreamResponse:
 
 def _check_password(console: Console, username: str, password: str) -> str | None:
     """A new session token for a right password (argon2 is slow: run in a thread)."""
-    with session(console.engine) as db:
+    with session(console.services.engine) as db:
         user: ConsoleUser | None = authenticate(db, username, password)
-        return start_session(db, user, console.clock()) if user is not None else None
+        return start_session(db, user, console.services.clock()) if user is not None else None
 
 
 async def _login(request: web.Request) -> web.StreamResponse:
@@ -165,7 +154,7 @@ async def _login(request: web.Request) -> web.StreamResponse:
     if not isinstance(password, str) or not username or not password:
         return _login_form(request, username=username, error=texts.ADMIN_LOGIN_EMPTY,
                            status=400)
-    address, now = request.remote or "", console.clock()
+    address, now = request.remote or "", console.services.clock()
     if console.limiter.locked(username, address, now):
         return _login_form(request, username=username, error=texts.ADMIN_LOGIN_LOCKED,
                            status=429)
@@ -176,7 +165,7 @@ async def _login(request: web.Request) -> web.StreamResponse:
         return _login_form(request, username=username, status=429 if locked else 401,
                            error=texts.ADMIN_LOGIN_LOCKED if locked else texts.ADMIN_LOGIN_WRONG)
     console.limiter.succeeded(username, address)
-    with session(console.engine) as db:
+    with session(console.services.engine) as db:
         end_session(db, request.cookies.get(SESSION_COOKIE))  # a fresh token on every sign-in
     next_path = data.get("next")
     found = web.HTTPFound(_safe_next(next_path if isinstance(next_path, str) else None))
@@ -188,7 +177,7 @@ async def _login(request: web.Request) -> web.StreamResponse:
 
 @page(Role.MEMBER)
 async def _logout(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    with session(console_of(request).engine) as db:
+    with session(console_of(request).services.engine) as db:
         end_session(db, request.cookies.get(SESSION_COOKIE))
     found = redirect(LOGIN_PATH, texts.ADMIN_LOGGED_OUT)
     found.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)

@@ -122,9 +122,9 @@ async def calendar(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     console = console_of(request)
     group_id = whole_number(request.query.get("group"))
     status = _status(request.query.get("status"))
-    with session(console.engine) as db:
+    with session(console.services.engine) as db:
         groups = list(db.exec(select(Group).order_by(col(Group.name))))
-        due = upcoming(db, console.clock(), group_id)
+        due = upcoming(db, console.services.clock(), group_id)
         sent = history(db, group_id, status)
     return render(request, viewer, "admin/calendar.html", groups=groups, group_id=group_id,
                   status_filter=status.value if status else "", due=due, sent=sent,
@@ -146,7 +146,7 @@ async def retry(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     if delivery_id is None:
         raise web.HTTPNotFound()
     try:
-        await console.scheduler.retry_delivery(delivery_id)
+        await console.services.scheduler.retry_delivery(delivery_id)
     except ScheduleError as exc:
         raise redirect(back, str(exc), error=True) from exc
     raise redirect(back, texts.ADMIN_RETRY_STARTED)
@@ -161,11 +161,11 @@ async def cancel(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     if schedule_id is None:
         raise web.HTTPNotFound()
     try:
-        with session(console.engine) as db:
-            cancel_schedule(db, schedule_id, now=console.clock())
+        with session(console.services.engine) as db:
+            cancel_schedule(db, schedule_id, now=console.services.clock())
     except ScheduleError as exc:
         raise redirect(back, str(exc), error=True) from exc
-    console.scheduler.rearm()
+    console.services.scheduler.rearm()
     raise redirect(back, texts.ADMIN_SCHEDULE_CANCELLED)
 
 

@@ -15,23 +15,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
-from sqlalchemy.engine import Engine
 
 from bot import texts
-from bot.admin.auth import SESSION_COOKIE, LoginLimiter, load_session, tokens_match
+from bot.admin.auth import SESSION_COOKIE, LoginLimiter, tokens_match
 from bot.core.db import session
 from bot.core.models import ConsoleUser, Role
-from bot.domain.posting import LessonPoster
-from bot.outbox import Outbox
+from bot.core.roles import allows
+from bot.domain.accounts import load_session
+from bot.domain.services import Services
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
-from scheduler.service import Scheduler
 
 log = logging.getLogger(__name__)
 
 FLASH_COOKIE = "yehua_flash"
 COOKIE_PATH = "/admin"
-ROLE_RANK = {Role.MEMBER: 0, Role.FACILITATOR: 1, Role.SECRETARY: 2, Role.ADMIN: 3}
 FormData = MultiDictProxy[Any]
 
 
@@ -72,15 +70,11 @@ class Jobs:
 class Console:
     """What console pages work with; one per app, found under CONSOLE."""
 
-    engine: Engine
-    outbox: Outbox
-    poster: LessonPoster
-    scheduler: Scheduler
+    services: Services
     settings: Settings
     templates: jinja2.Environment
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     jobs: Jobs = field(default_factory=Jobs)
-    clock: Callable[[], datetime] = utcnow
 
 
 CONSOLE = web.AppKey("console", Console)
@@ -119,11 +113,6 @@ PageHandler = Callable[[web.Request, Viewer], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def allows(role: Role, needed: Role) -> bool:
-    """Whether `role` is `needed` or higher (member < facilitator < secretary < admin)."""
-    return ROLE_RANK[role] >= ROLE_RANK[needed]
-
-
 def console_of(request: web.Request) -> Console:
     """The console this request is served by."""
     return request.app[CONSOLE]
@@ -137,8 +126,8 @@ def secure_cookies(request: web.Request) -> bool:
 def viewer_of(request: web.Request) -> Viewer | None:
     """The signed-in account of this request's session cookie, or None."""
     console = console_of(request)
-    with session(console.engine) as db:
-        found = load_session(db, request.cookies.get(SESSION_COOKIE), console.clock())
+    with session(console.services.engine) as db:
+        found = load_session(db, request.cookies.get(SESSION_COOKIE), console.services.clock())
     if found is None:
         return None
     user, row = found

@@ -121,7 +121,7 @@ class Overview:
 
 
 def _overview(console: Console, today: date) -> Overview:
-    with session(console.engine) as db:
+    with session(console.services.engine) as db:
         months = [Month(start, end, figures(db, ReportFilter(start, end)))
                   for start, end in last_months(today)]
         waiting = db.exec(select(func.count(col(Suggestion.id))).where(
@@ -138,7 +138,7 @@ async def index(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     if viewer.role == Role.MEMBER:
         return render(request, viewer, "admin/dashboard.html", member=True)
     console = console_of(request)
-    today = console.clock().astimezone(console.settings.zone).date()
+    today = console.services.clock().astimezone(console.settings.zone).date()
     overview = await asyncio.to_thread(_overview, console, today)
     current = overview.months[-1]
     return render(request, viewer, "admin/dashboard.html", member=False, month=current,

@@ -20,7 +20,7 @@ from bot.admin.core import (
 )
 from bot.core.db import session
 from bot.core.models import Group, Member, Role
-from bot.domain.members import grant_role
+from bot.domain.members import find_member, grant_role
 from lessons.profiles import PROFILES
 from scheduler.schedules import move_group_zone
 
@@ -41,7 +41,7 @@ def _group(db: Session, request: web.Request) -> Group:
 @page(Role.ADMIN)
 async def group_list(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Every group with its hamlet, platform and how many hold a role in it."""
-    with session(console_of(request).engine) as db:
+    with session(console_of(request).services.engine) as db:
         groups = list(db.exec(select(Group).order_by(col(Group.name))))
         members = dict(db.exec(select(Member.group_id, func.count(col(Member.id)))
                                .group_by(col(Member.group_id))).all())
@@ -56,7 +56,7 @@ async def group_list(request: web.Request, viewer: Viewer) -> web.StreamResponse
 async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One group: its settings, its role holders, and a search among its members."""
     query = request.query.get("q", "").strip()[:USER_MAX]
-    with session(console_of(request).engine) as db:
+    with session(console_of(request).services.engine) as db:
         group = _group(db, request)
         holders = list(db.exec(select(Member).where(
             Member.group_id == group.id, col(Member.role) != Role.MEMBER)
@@ -79,7 +79,7 @@ async def save_group(request: web.Request, viewer: Viewer) -> web.StreamResponse
     data = await form(request)
     name, hamlet = field_text(data, "name", 200), field_text(data, "hamlet", 200)
     timezone, profile = field_text(data, "timezone", 64), field_text(data, "speech_profile", 20)
-    with session(console_of(request).engine) as db:
+    with session(console_of(request).services.engine) as db:
         group = _group(db, request)
         back = f"/admin/groups/{group.id}"
         problem = None
@@ -110,14 +110,12 @@ async def set_role(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         role = Role(field_text(data, "role"))
     except ValueError:
         role = None
-    with session(console_of(request).engine) as db:
+    with session(console_of(request).services.engine) as db:
         group = _group(db, request)
         back = f"/admin/groups/{group.id}"
         if role is None or not user_id:
             raise redirect(back, texts.ADMIN_ROLE_BAD, error=True)
-        known = db.exec(select(Member).where(Member.group_id == group.id,
-                                             Member.user_id == user_id)).first()
-        if known is None and role == Role.MEMBER:
+        if find_member(db, group, user_id) is None and role == Role.MEMBER:
             raise redirect(back, texts.ADMIN_ROLE_NO_MEMBER.format(user=user_id), error=True)
         member = grant_role(db, group, user_id, role, name or None)
         message = texts.ADMIN_ROLE_SET.format(name=member.display_name, group=group.name,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +30,6 @@ from bot.core.models import Group, Role
 from lessons.dialect import flavour_pairs
 from lessons.library import Lesson, load_library
 from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile
-from lessons.spoken import spoken_text
 from scheduler.models import ScheduleKind
 from scheduler.schedules import ScheduleError, add_schedule, list_schedules
 
@@ -50,7 +48,7 @@ class Voice:
 
 
 def _lesson(console: Console, slug: str) -> Lesson:
-    lesson = console.poster.find_lesson(slug) if SLUG.fullmatch(slug) else None
+    lesson = console.services.voice.find_lesson(slug) if SLUG.fullmatch(slug) else None
     if lesson is None:
         raise web.HTTPNotFound()
     return lesson
@@ -65,19 +63,11 @@ def _job_key(slug: str, profile: str) -> str:
     return f"voice:{slug}:{profile}"
 
 
-@functools.lru_cache(maxsize=256)
-def _spoken(lesson: Lesson, profile: SpeechProfile, flavoured: bool) -> str:
-    """The spoken text, kept: flavouring a lesson segments every sentence (slow-ish)."""
-    return spoken_text(lesson, profile, flavoured=flavoured)
-
-
 def _ready_urls(console: Console, lesson: Lesson) -> dict[str, str]:
     """Profile name -> /media URL of every voice of `lesson` already in the cache."""
     urls = {}
     for profile in PROFILES.values():
-        tuned = console.poster.tune(profile)
-        cached = console.poster.speech.cached(
-            _spoken(lesson, tuned, console.poster.flavoured), tuned.voice)
+        cached = console.services.voice.cached(lesson, console.services.voice.tune(profile))
         if cached is not None:
             urls[profile.name] = f"/media/{cached.path.name}"
     return urls
@@ -101,8 +91,10 @@ async def voices_of(console: Console, lesson: Lesson) -> list[Voice]:
 def side_by_side(console: Console, lesson: Lesson, profile: SpeechProfile
                  ) -> list[tuple[str, str]]:
     """Each sentence as posted beside the words the voice says for `profile`."""
-    flavoured = console.poster.flavoured and profile.flavour
-    return flavour_pairs(lesson.plain_text, profile.name if flavoured else DEFAULT_PROFILE)
+    voice = console.services.voice
+    flavoured = voice.flavoured and profile.flavour
+    return flavour_pairs(lesson.plain_text, profile.name if flavoured else DEFAULT_PROFILE,
+                         voice.flavourer)
 
 
 @page(Role.FACILITATOR)
@@ -110,7 +102,7 @@ async def library(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Every lesson in the library, newest first, with broken files named."""
     console = console_of(request)
     loaded = await asyncio.to_thread(load_library, console.settings.lessons_dir)
-    with session(console.engine) as db:
+    with session(console.services.engine) as db:
         views = list_schedules(db)
     next_due: dict[str, datetime] = {}
     for view in views:
@@ -128,10 +120,10 @@ async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamRespons
     lesson = _lesson(console, request.match_info["slug"])
     chosen = _profile(request.query.get("profile"), lesson)
     pairs = await asyncio.to_thread(side_by_side, console, lesson, chosen)
-    spoken = await asyncio.to_thread(_spoken, lesson, console.poster.tune(chosen),
-                                     console.poster.flavoured)
+    voice = console.services.voice
+    spoken = await asyncio.to_thread(voice.spoken, lesson, voice.tune(chosen))
     voices = await voices_of(console, lesson)
-    with session(console.engine) as db:
+    with session(console.services.engine) as db:
         groups = list(db.exec(select(Group).order_by(col(Group.name))))
         views = [v for v in list_schedules(db) if v.lesson_slug == lesson.slug]
     names = {group.id: group.name for group in groups}
@@ -155,8 +147,9 @@ async def make_voice(request: web.Request, viewer: Viewer) -> web.StreamResponse
                        error=True)
     ready = {v.profile.name for v in await voices_of(console, lesson) if v.state == "ready"}
     if profile.name not in ready:
+        voice = console.services.voice
         console.jobs.start(_job_key(lesson.slug, profile.name),
-                           console.poster.render(lesson, console.poster.tune(profile)))
+                           voice.render(lesson, voice.tune(profile)))
     raise redirect(f"/admin/lessons/{lesson.slug}#voices",
                    texts.ADMIN_VOICE_STARTED.format(profile=profile.name))
 
@@ -206,9 +199,9 @@ async def schedule(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     mode = field_text(data, "mode")
     if mode not in MODES:
         mode = "once"
-    now = console.clock()
+    now = console.services.clock()
     try:
-        with session(console.engine) as db:
+        with session(console.services.engine) as db:
             groups = list(db.exec(select(Group).where(col(Group.id).in_(ids)))) if ids else []
             if not groups:
                 raise ScheduleError(texts.ADMIN_SCHEDULE_NO_GROUPS)
@@ -219,7 +212,7 @@ async def schedule(request: web.Request, viewer: Viewer) -> web.StreamResponse:
                          run_at=run_at, cron=cron, now=now)
     except ScheduleError as exc:
         raise redirect(back + "#schedule", str(exc), error=True) from exc
-    console.scheduler.rearm()
+    console.services.scheduler.rearm()
     when = (local_time(run_at, groups[0].timezone, now=now) if run_at
             else texts.ADMIN_SCHEDULE_REPEATING)
     raise redirect(back, texts.ADMIN_SCHEDULED.format(

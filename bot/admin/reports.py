@@ -99,7 +99,7 @@ def parse_report_request(query: Mapping[str, str], today: date) -> ReportRequest
 
 def _today(request: web.Request) -> date:
     console = request.app[CONSOLE]
-    return console.clock().astimezone(console.settings.zone).date()
+    return console.services.clock().astimezone(console.settings.zone).date()
 
 
 def figure_cells(fig: Figures) -> list[str]:
@@ -114,7 +114,7 @@ async def reports_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
     """The filter form, the figures it gives, and a download button per format."""
     asked = parse_report_request(request.query, _today(request))
     context: dict[str, Any] = {"total": None, "parts": [], "scope": "", "period": ""}
-    with session(request.app[CONSOLE].engine) as db:
+    with session(request.app[CONSOLE].services.engine) as db:
         if asked.report is not None:
             total = figures(db, asked.report)
             context = {
@@ -169,8 +169,8 @@ async def download(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     with tempfile.TemporaryDirectory(prefix="yehua-report-") as folder:
         # Writing a big report takes seconds: off the event loop, so the bot keeps answering.
         try:
-            path = await asyncio.to_thread(produce, console.engine, asked.report, asked.kind,
-                                           console.settings.base_url, Path(folder))
+            path = await asyncio.to_thread(produce, console.services.engine, asked.report,
+                                           asked.kind, console.settings.base_url, Path(folder))
         except ReportError as exc:  # e.g. too many suggestions for a Word table
             raise web.HTTPBadRequest(text=str(exc), content_type="text/plain") from exc
         response = web.StreamResponse(headers={

@@ -21,38 +21,32 @@ from bot.admin.core import (
     render,
     whole_number,
 )
-from bot.chat.commands.suggestions import award_adoption
 from bot.core.adapter import AdapterError
 from bot.core.db import session
 from bot.core.models import Group, NightTalk, Role, Suggestion, SuggestionStatus
+from bot.domain.adoption import move_suggestion
 from bot.domain.board import (
     PER_PAGE,
     board,
-    duplicates_of,
     groups,
     hamlets,
-    is_merge_step,
-    merge_suggestion,
     page_count,
     parse_board_filter,
     room_url,
-    unmerge_suggestion,
 )
+from bot.domain.merging import duplicates_of, is_merge_step, merge_suggestion, unmerge_suggestion
 from bot.domain.notices import notify_status_change
-from bot.domain.points import PointsRules
 from bot.domain.suggestions import (
     CATEGORIES,
     STATUS_LABELS,
     TRANSITIONS,
     SuggestionError,
-    change_status,
     get_suggestion,
     history,
     set_category,
     set_text,
 )
 from bot.reports.rows import voice_link
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +58,6 @@ MAX_NUMBER = 2**63 - 1  # larger cannot be a row id, on any database
 def actor(viewer: Viewer) -> tuple[str, str]:
     """Who a console user is in a suggestion's history: an id of their own, their name."""
     return f"console:{viewer.user.username}", viewer.user.display_name
-
-
-def points_rules(settings: Settings) -> PointsRules:
-    """The site's points rules, as the chat commands use them."""
-    return PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
-                       adopted=settings.points_adopted)
 
 
 def _number(request: web.Request) -> int:
@@ -90,7 +78,7 @@ async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
     f = parse_board_filter(request.query)
     number = request.query.get("page", "1")
     current = int(number) if number.isdigit() and len(number) <= 6 else 1
-    with session(request.app[CONSOLE].engine) as db:
+    with session(request.app[CONSOLE].services.engine) as db:
         rows, total = board(db, f, current, PER_PAGE)
         if not rows and current > page_count(total, PER_PAGE):  # an old link past the end
             current = page_count(total, PER_PAGE)
@@ -141,7 +129,7 @@ def _detail(db: Session, number: int) -> dict[str, Any]:
 async def detail_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One suggestion: its words (or voice), where it stands, what can be done, its history."""
     number = _number(request)
-    with session(request.app[CONSOLE].engine) as db:
+    with session(request.app[CONSOLE].services.engine) as db:
         context = _detail(db, number)
     return render(request, viewer, "admin/suggestions_detail.html", base=BASE, **context,
                   **_choices())
@@ -159,18 +147,17 @@ async def change_status_action(request: web.Request, viewer: Viewer) -> web.Stre
     to = SuggestionStatus(to_text)
     actor_id, actor_name = actor(viewer)
     try:
-        with session(console.engine) as db:
-            row = change_status(db, number, to, actor_id=actor_id, actor_name=actor_name,
-                                reply=field_text(data, "reply"))
-            if to is SuggestionStatus.ADOPTED:
-                award_adoption(db, points_rules(console.settings), row)
+        with session(console.services.engine) as db:
+            row = move_suggestion(db, number, to, rules=console.services.rules,
+                                  actor_id=actor_id, actor_name=actor_name,
+                                  reply=field_text(data, "reply"))
             group = db.get(Group, row.group_id)
     except SuggestionError as exc:
         raise redirect(f"{BASE}/{number}", str(exc), error=True) from exc
     flash = texts.ADMIN_SUG_STATUS_DONE.format(number=number, status=STATUS_LABELS[to])
     if group is not None:
         try:
-            await notify_status_change(console.outbox, group, row)
+            await notify_status_change(console.services.outbox, group, row)
         except AdapterError as exc:
             log.warning("suggestion %s: telling group %s failed: %s", number, group.id, exc)
             flash = texts.ADMIN_SUG_NOT_TOLD.format(number=number, status=STATUS_LABELS[to])
@@ -189,7 +176,7 @@ def _edit_action(field: str, edit: Edit, done: str) -> Action:
         number = _number(request)
         data = await form(request)
         try:
-            with session(request.app[CONSOLE].engine) as db:
+            with session(request.app[CONSOLE].services.engine) as db:
                 edit(db, number, field_text(data, field), viewer)
         except SuggestionError as exc:
             raise redirect(f"{BASE}/{number}", str(exc), error=True) from exc

@@ -22,7 +22,7 @@ from bot.domain.board import (
     talk_size,
     talk_suggestions_after,
 )
-from bot.domain.nighttalks import NightTalkError, NightTalkHost, schedule_night_talk
+from bot.domain.nighttalks import NightTalkError, schedule_night_talk
 from bot.domain.suggestions import CATEGORIES, STATUS_LABELS
 from bot.domain.talk_texts import local_zone, when_text
 from bot.reports.rows import voice_link
@@ -107,8 +107,8 @@ def _list_context(db: Session, now: datetime) -> dict[str, Any]:
 async def list_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Night talks to come and past ones, and the form to schedule one."""
     console = request.app[CONSOLE]
-    with session(console.engine) as db:
-        context = _list_context(db, console.clock())
+    with session(console.services.engine) as db:
+        context = _list_context(db, console.services.clock())
     values = dict.fromkeys(FIELDS, "") | {"host": viewer.user.display_name}
     return render(request, viewer, "admin/talks.html", values=values, error=None, base=BASE,
                   **context)
@@ -134,18 +134,18 @@ async def schedule_action(request: web.Request, viewer: Viewer) -> web.StreamRes
     raw = await form(request)
     data = {name: str(raw.get(name, ""))[:200] for name in FIELDS}
     try:
-        with session(console.engine) as db:
-            talk = _schedule(db, data, f"console:{viewer.user.username}", console.clock())
+        with session(console.services.engine) as db:
+            talk = _schedule(db, data, f"console:{viewer.user.username}", console.services.clock())
     except (FormProblem, NightTalkError) as exc:
-        with session(console.engine) as db:
-            context = _list_context(db, console.clock())
+        with session(console.services.engine) as db:
+            context = _list_context(db, console.services.clock())
         return render(request, viewer, "admin/talks.html", status=400, values=data,
                       error=str(exc), base=BASE, **context)
     assert talk.id is not None
     log.info("night talk %s scheduled from the console by %s", talk.id, viewer.user.username)
     # A failed post is logged and kept on the announce timer by the host; the talk stands.
-    await NightTalkHost(console.engine, console.outbox).announce(talk.id, now=console.clock())
-    console.scheduler.rearm()
+    await console.services.talks.announce(talk.id, now=console.services.clock())
+    console.services.scheduler.rearm()
     raise redirect(f"{BASE}/{talk.id}", texts.ADMIN_TALK_SCHEDULED.format(id=talk.id))
 
 
@@ -168,8 +168,8 @@ def _detail(db: Session, talk_id: int, now: datetime) -> dict[str, Any]:
 async def detail_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One night talk: its facts, its buttons, and its suggestions (live while it is open)."""
     console = request.app[CONSOLE]
-    with session(console.engine) as db:
-        context = _detail(db, _talk_id(request), console.clock())
+    with session(console.services.engine) as db:
+        context = _detail(db, _talk_id(request), console.services.clock())
     return render(request, viewer, "admin/talks_detail.html", base=BASE, **context)
 
 
@@ -179,7 +179,7 @@ async def live_feed(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     talk_id = _talk_id(request)
     after_text = request.query.get("after", "0")
     after = int(after_text) if after_text.isdigit() and len(after_text) <= 9 else 0
-    with session(request.app[CONSOLE].engine) as db:
+    with session(request.app[CONSOLE].services.engine) as db:
         talk = db.get(NightTalk, talk_id)
         if talk is None:
             raise web.HTTPNotFound(text=texts.ADMIN_TALK_NOT_FOUND)
@@ -197,15 +197,15 @@ def _step_action(step_name: str, done: str) -> Callable[..., Awaitable[web.Strea
         talk_id = _talk_id(request)
         await form(request)
         console = request.app[CONSOLE]
-        host = NightTalkHost(console.engine, console.outbox)
+        host = console.services.talks
         step: Step = getattr(host, step_name)
         try:
-            await step(talk_id, now=console.clock())
+            await step(talk_id, now=console.services.clock())
         except NightTalkError as exc:
             raise redirect(f"{BASE}/{talk_id}", str(exc), error=True) from exc
         log.info("night talk %s: %s from the console by %s", talk_id, step_name,
                  viewer.user.username)
-        console.scheduler.rearm()
+        console.services.scheduler.rearm()
         raise redirect(f"{BASE}/{talk_id}", done.format(id=talk_id))
 
     return action

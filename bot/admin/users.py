@@ -9,7 +9,6 @@ from aiohttp import web
 from sqlmodel import Session, col, select
 
 from bot import texts
-from bot.admin.auth import AccountError, create_user, set_disabled, set_password
 from bot.admin.core import (
     Console,
     FormData,
@@ -24,6 +23,7 @@ from bot.admin.core import (
 )
 from bot.core.db import session
 from bot.core.models import ConsoleUser, Role
+from bot.domain.accounts import AccountError, create_user, set_disabled, set_password
 
 ROLES = (Role.MEMBER, Role.FACILITATOR, Role.SECRETARY, Role.ADMIN)
 BACK = "/admin/users"
@@ -32,7 +32,7 @@ BACK = "/admin/users"
 @page(Role.ADMIN)
 async def user_list(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Every account, with a form to add one."""
-    with session(console_of(request).engine) as db:
+    with session(console_of(request).services.engine) as db:
         accounts = list(db.exec(select(ConsoleUser).order_by(col(ConsoleUser.username))))
     return render(request, viewer, "admin/users.html", accounts=accounts, roles=ROLES)
 
@@ -54,7 +54,7 @@ def _new_password(data: FormData) -> str:
 def _change(console: Console, user_id: int | None,
             change: Callable[[Session, ConsoleUser], str]) -> str:
     """Run `change` on one account in a transaction; its message, or AccountError."""
-    with session(console.engine) as db:
+    with session(console.services.engine) as db:
         user = db.get(ConsoleUser, user_id) if user_id is not None else None
         if user is None:
             raise AccountError(texts.ADMIN_USER_MISSING)
@@ -78,7 +78,7 @@ async def add_user(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     username, name = field_text(data, "username", 64), field_text(data, "display_name", 100)
 
     def add() -> str:
-        with session(console_of(request).engine) as db:
+        with session(console_of(request).services.engine) as db:
             user = create_user(db, username, name, _new_password(data), _role(data))
             return texts.ADMIN_USER_ADDED.format(username=user.username,
                                                  role=texts.ADMIN_ROLE_LABELS[user.role.value])

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -16,87 +14,18 @@ from bot import texts
 from bot.chat.ingest import Ingest
 from bot.core.messages import IncomingMessage, OutgoingText
 from bot.core.models import Group, Role
-from bot.domain.points import PointsRules
-from bot.domain.posting import LessonPoster
+from bot.core.roles import ROLE_RANK, allows
+from bot.domain.services import Services
 from bot.outbox import Outbox
-from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
 
-ROLE_RANK = {Role.MEMBER: 0, Role.FACILITATOR: 1, Role.SECRETARY: 2, Role.ADMIN: 3}
 PLATFORM_ROLES = {"owner": Role.ADMIN, "admin": Role.FACILITATOR}
 COMMAND_PREFIXES = ("/", "／")
 _HEAD = re.compile(r"\s*[/／](\S*)\s*(.*)", re.DOTALL)
 
 CommandHandler = Callable[["Context", str], Awaitable[None]]
 TextHandler = Callable[["Context"], Awaitable[bool]]
-
-
-@dataclass(frozen=True)
-class Services:
-    """What handlers may use beyond the message: storage, sending, lessons, points rules."""
-
-    engine: Engine
-    outbox: Outbox
-    poster: LessonPoster
-    rules: PointsRules = field(default_factory=PointsRules)
-    clock: Callable[[], datetime] = utcnow
-    # Set by the app once the scheduler exists: re-arm its alarm after something new is due.
-    rearm: Callable[[], None] = lambda: None
-    replies: Replies = field(default_factory=lambda: Replies())
-    ingest: Ingest = field(init=False)  # the inbound path's batched writes, on `engine`
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ingest", Ingest(self.engine))
-
-
-class Replies:
-    """The bot's answers, sent in the background: a platform's webhook is acknowledged as soon
-    as what it brought is stored, however long the outbox's pacing keeps the answer waiting.
-
-    Each chat has one queue and one task sending from it, in order, so a thousand waiting
-    answers cost a list entry each rather than a task and a lock waiter each.
-    """
-
-    def __init__(self) -> None:
-        self._queues: dict[tuple[str, str], deque[OutgoingText]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def send(self, outbox: Outbox, platform: str, chat_id: str, message: OutgoingText) -> None:
-        """Queue one answer after the chat's earlier ones."""
-        key = (platform, chat_id)
-        queue = self._queues.get(key)
-        if queue is not None:
-            queue.append(message)
-            return
-        self._queues[key] = deque([message])
-        task = asyncio.create_task(self._send_all(outbox, key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send_all(self, outbox: Outbox, key: tuple[str, str]) -> None:
-        platform, chat_id = key
-        queue = self._queues[key]
-        try:
-            while queue:
-                try:
-                    await outbox.send(platform, chat_id, [queue.popleft()])
-                except Exception:  # the error boundary of one answer: log it, go on
-                    log.exception("could not answer in %s/%s", platform, chat_id)
-        finally:
-            del self._queues[key]
-
-    async def drain(self, within: float | None = None) -> None:
-        """Wait for the answers under way (at most `within` seconds)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=within)
-
-    async def close(self, within: float = 5.0) -> None:
-        """Let queued answers go out for a moment, then cancel the rest."""
-        await self.drain(within)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 @dataclass
@@ -110,6 +39,7 @@ class Context:
     name: str  # the sender's current display name
     role: Role
     services: Services
+    ingest: Ingest  # the inbound path's batched writes
 
     @property
     def group_id(self) -> int:
@@ -121,7 +51,7 @@ class Context:
 
     def allows(self, role: Role) -> bool:
         """Whether the sender holds `role` or a higher one."""
-        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+        return allows(self.role, role)
 
     async def reply(self, text: str) -> None:
         """Answer the message in its chat, quoting it where the platform can."""
@@ -168,6 +98,7 @@ class Router:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.ingest = Ingest(services.engine)
         self.commands: list[Command] = []
         self._by_name: dict[str, Command] = {}
         self._text_handlers: list[TextHandler] = []
@@ -204,7 +135,7 @@ class Router:
 
     def commands_for(self, role: Role) -> list[Command]:
         """The commands someone with `role` may use, in registration order."""
-        return [c for c in self.commands if ROLE_RANK[role] >= ROLE_RANK[c.role]]
+        return [c for c in self.commands if allows(role, c.role)]
 
     async def handle(self, message: IncomingMessage) -> None:
         """The app's `on_event`: never raises, whatever a handler does."""
@@ -243,7 +174,7 @@ class Router:
                 return
 
     async def _context(self, message: IncomingMessage) -> Context | None:
-        ingest = self.services.ingest
+        ingest = self.ingest
         sender = await ingest.sender(message.platform, message.chat_id, message.user_id)
         if sender is None or sender.group.id is None:
             log.info("message from unknown group %s/%s ignored", message.platform,
@@ -256,7 +187,7 @@ class Router:
             name = message.user_name
         role = resolve_role(sender.role or Role.MEMBER, message.platform_role)
         return Context(self.services.engine, self.services.outbox, message, sender.group, name,
-                       role, self.services)
+                       role, self.services, ingest)
 
     async def _apologise(self, ctx: Context) -> None:
         try:

@@ -10,7 +10,10 @@ from dotenv import load_dotenv
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
+from sqlmodel import Session, col, or_, select
 
+from bot import texts
+from bot.core.models import Group
 from bot.settings import Settings, SettingsError, load_settings
 
 console = Console()
@@ -44,3 +47,21 @@ def fail(message: str) -> typer.Exit:
     """Print `message` in red; the caller raises the returned Exit (code 1)."""
     console.print(f"[bold red]{message}[/]")
     return typer.Exit(1)
+
+
+def say(message: str, style: str = "green") -> None:
+    """Print `message` (escaped, so brackets in names stay as typed) in `style`."""
+    console.print(f"[{style}]{escape(message)}[/]")
+
+
+def find_group(db: Session, key: str) -> Group:
+    """The one group whose number, chat id or name is `key`; else exit with a Chinese message."""
+    condition = or_(Group.chat_id == key, Group.name == key)
+    if key.isdigit():
+        condition = or_(condition, Group.id == int(key))
+    found = list(db.exec(select(Group).where(condition).order_by(col(Group.id))))
+    if not found:
+        raise fail(texts.CLI_NIGHT_NO_GROUP.format(key=key))
+    if len({group.id for group in found}) > 1:
+        raise fail(texts.CLI_NIGHT_MANY_GROUPS.format(key=key))
+    return found[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Annotated
 
 import typer
@@ -11,12 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import select
 
-from bot.app import build_speech, tuned_profile
 from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group
+from bot.domain.voice import build_flavour_worker, build_speech, tuned_profile
 from bot.settings import Settings
-from lessons.dialect import flavour_pairs
+from lessons.dialect import Flavourer, flavour_pairs
 from lessons.library import Lesson, load_library
 from lessons.numbers import spoken_numbers
 from lessons.profiles import CHINESE_VOICES, PROFILES, SpeechProfile, UnknownProfile, get_profile
@@ -101,20 +102,22 @@ def lessons_speak(
     settings = load_cli_settings()
     lesson = _lesson(settings, slug)
     chosen = _profile(settings, profile, lesson)
-    if show_text:
-        flavoured = settings.flavour and chosen.flavour
-        table = Table(title=f"《{lesson.title}》· {chosen.name}", show_lines=True)
-        table.add_column("原文（发到群里）", ratio=1)
-        table.add_column("朗读稿（念给大家听）", ratio=1)
-        pairs = flavour_pairs(lesson.plain_text, chosen.name if flavoured else "普通话")
-        for original, spoken in pairs:
-            said = spoken_numbers(spoken)
-            table.add_row(original, said if said == original else f"[bold yellow]{said}[/]")
-        console.print(table)
-    if not audio:
-        return
+    with contextlib.closing(build_flavour_worker(settings)) as worker:
+        if show_text:
+            flavoured = settings.flavour and chosen.flavour
+            table = Table(title=f"《{lesson.title}》· {chosen.name}", show_lines=True)
+            table.add_column("原文（发到群里）", ratio=1)
+            table.add_column("朗读稿（念给大家听）", ratio=1)
+            pairs = flavour_pairs(lesson.plain_text, chosen.name if flavoured else "普通话",
+                                  worker.flavour)
+            for original, spoken in pairs:
+                said = spoken_numbers(spoken)
+                table.add_row(original, said if said == original else f"[bold yellow]{said}[/]")
+            console.print(table)
+        if not audio:
+            return
+        text = spoken_text(lesson, chosen, flavoured=settings.flavour, flavourer=worker.flavour)
     speech = build_speech(settings)
-    text = spoken_text(lesson, chosen, flavoured=settings.flavour)
     with console.status(f"正在合成《{lesson.title}》（{chosen.name}）…"):
         try:
             result = asyncio.run(_render_and_close(speech, text, chosen))
@@ -164,14 +167,15 @@ def lessons_render(
     jobs = [(lesson, _profile(settings, name)) for lesson in lessons
             for name in sorted(names | {lesson.speech_profile or "普通话"})]
     speech = build_speech(settings)
-    failed = asyncio.run(_render_all(speech, jobs, settings))
+    with contextlib.closing(build_flavour_worker(settings)) as worker:
+        failed = asyncio.run(_render_all(speech, jobs, settings, worker.flavour))
     console.print(_stats_table(speech))
     if failed:
         raise fail(f"{len(failed)} 课没能合成：" + "、".join(failed) + "。" + SPEECH_HINT)
 
 
 async def _render_all(speech: SpeechService, jobs: list[tuple[Lesson, SpeechProfile]],
-                      settings: Settings) -> list[str]:
+                      settings: Settings, flavourer: Flavourer) -> list[str]:
     failed: list[str] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
@@ -179,7 +183,7 @@ async def _render_all(speech: SpeechService, jobs: list[tuple[Lesson, SpeechProf
         task = progress.add_task("合成语音", total=len(jobs))
 
         async def one(lesson: Lesson, chosen: SpeechProfile) -> None:
-            text = spoken_text(lesson, chosen, flavoured=settings.flavour)
+            text = spoken_text(lesson, chosen, flavoured=settings.flavour, flavourer=flavourer)
             try:
                 await speech.render(text, chosen.voice)
             except SpeechUnavailable as exc:

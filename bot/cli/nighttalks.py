@@ -1,4 +1,4 @@
-"""`yehua nighttalk` and `yehua roles`: night talks and who may run them, from the shell."""
+"""`yehua nighttalk`: night talks from the shell (schedule, list, open, close, cancel)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, or_, select
+from sqlmodel import select
 
 from bot import texts
-from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
+from bot.cli.kit import COMMANDS_PANEL, console, fail, find_group, load_cli_settings, say
 from bot.core.db import open_database, session
-from bot.core.models import Group, Member, NightTalk, Role
-from bot.domain.members import find_member, grant_role
+from bot.core.models import Group, NightTalk
 from bot.domain.nighttalks import (
     CANCEL,
     CLOSE,
@@ -39,35 +38,14 @@ from scheduler.dbtypes import utcnow
 from scheduler.timers import add_timer
 
 nighttalk_app = typer.Typer(help="夜话：安排、查看、开始、结束、取消。", no_args_is_help=True)
-roles_app = typer.Typer(help="角色：谁是话事佬、书记或文书、管理员。", no_args_is_help=True)
 
 CLOCK_ONLY = re.compile(r"\d{1,2}:\d{2}")
-ROLE_WORDS = {"facilitator": Role.FACILITATOR, "话事佬": Role.FACILITATOR,
-              "主持": Role.FACILITATOR, "secretary": Role.SECRETARY, "书记": Role.SECRETARY,
-              "文书": Role.SECRETARY, "admin": Role.ADMIN, "管理员": Role.ADMIN}
 MIN_HOURS, MAX_HOURS = 0.5, 12.0
 GROUP_HELP = "群的编号、名称或 chat id"
 
 
 def _engine() -> Engine:
     return open_database(load_cli_settings().db_url)
-
-
-def _say(message: str, style: str = "green") -> None:
-    console.print(f"[{style}]{escape(message)}[/]")
-
-
-def find_group(db: Session, key: str) -> Group:
-    """The one group whose number, chat id or name is `key`; else exit with a Chinese message."""
-    condition = or_(Group.chat_id == key, Group.name == key)
-    if key.isdigit():
-        condition = or_(condition, Group.id == int(key))
-    found = list(db.exec(select(Group).where(condition).order_by(col(Group.id))))
-    if not found:
-        raise fail(texts.CLI_NIGHT_NO_GROUP.format(key=key))
-    if len({group.id for group in found}) > 1:
-        raise fail(texts.CLI_NIGHT_MANY_GROUPS.format(key=key))
-    return found[0]
 
 
 def parse_talk_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
@@ -106,7 +84,7 @@ def nighttalk_add(
         message = texts.CLI_NIGHT_ADDED.format(
             id=talk.id, when=when_text(talk.starts_at, chosen.timezone, now), group=chosen.name,
             topic=talk.topic)
-    _say(message)
+    say(message)
 
 
 @nighttalk_app.command("list", rich_help_panel=COMMANDS_PANEL,
@@ -120,7 +98,7 @@ def nighttalk_list(
         talks = list_talks(db, include_past=all_)
         groups = {g.id: g for g in db.exec(select(Group))}
     if not talks:
-        _say(texts.CLI_NIGHT_NONE, "yellow")
+        say(texts.CLI_NIGHT_NONE, "yellow")
         return
     table = Table(title=texts.CLI_NIGHT_LIST_TITLE)
     for column in texts.CLI_NIGHT_LIST_COLUMNS:
@@ -146,11 +124,11 @@ def _change(talk_id: int, change: Callable[..., NightTalk], kind: str, done: str
         except NightTalkError as exc:
             raise fail(str(exc)) from exc
         if talk.status == status:
-            _say(texts.CLI_NIGHT_ALREADY.format(
+            say(texts.CLI_NIGHT_ALREADY.format(
                 id=talk_id, status=texts.NIGHT_STATUS_LABELS[talk.status.value]), "yellow")
             return
         add_timer(db, kind, talk_ref(talk_id), now)
-    _say(done.format(id=talk_id))
+    say(done.format(id=talk_id))
 
 
 @nighttalk_app.command("open", rich_help_panel=COMMANDS_PANEL,
@@ -172,70 +150,3 @@ def nighttalk_close(talk_id: Annotated[int, typer.Argument(help="夜话编号")]
 def nighttalk_cancel(talk_id: Annotated[int, typer.Argument(help="夜话编号")]) -> None:
     """Call a night talk off; if it was announced, the bot tells the group."""
     _change(talk_id, cancel_night_talk, CANCEL, texts.CLI_NIGHT_CANCELLED)
-
-
-@roles_app.command(
-    "grant", rich_help_panel=COMMANDS_PANEL,
-    help="给某人在群里设一个角色：话事佬、书记或文书、管理员。\n\n"
-         "例：yehua roles grant 10086 -g 枫树屋场 --role 话事佬")
-def roles_grant(
-    user_id: Annotated[str, typer.Argument(help="用户在平台上的编号")],
-    group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)],
-    role: Annotated[str, typer.Option(help="facilitator（话事佬）、 secretary（书记或文书）"
-                                           "或 admin（管理员）")],
-    name: Annotated[str | None, typer.Option(help="名字，还没在群里说过话的人可以写上")] = None,
-) -> None:
-    """Give someone a role in a group."""
-    chosen_role = ROLE_WORDS.get(role.strip().lower())
-    if chosen_role is None:
-        raise fail(texts.CLI_ROLE_BAD.format(role=role))
-    with session(_engine()) as db:
-        chosen = find_group(db, group)
-        member = grant_role(db, chosen, user_id, chosen_role, name)
-        message = texts.CLI_ROLE_GRANTED.format(
-            name=member.display_name, user=user_id, group=chosen.name,
-            role=texts.CLI_ROLE_LABELS[chosen_role.value])
-    _say(message)
-
-
-@roles_app.command("revoke", rich_help_panel=COMMANDS_PANEL,
-                   help="取消某人在群里的角色，变回普通成员。")
-def roles_revoke(
-    user_id: Annotated[str, typer.Argument(help="用户在平台上的编号")],
-    group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)],
-) -> None:
-    """Take someone's role away: they become a plain member."""
-    with session(_engine()) as db:
-        chosen = find_group(db, group)
-        member = find_member(db, chosen, user_id)
-        if member is None:
-            raise fail(texts.CLI_ROLE_NO_MEMBER.format(group=chosen.name, user=user_id))
-        fields = {"name": member.display_name, "user": user_id, "group": chosen.name,
-                  "role": texts.CLI_ROLE_LABELS[member.role.value]}
-        if member.role == Role.MEMBER:
-            _say(texts.CLI_ROLE_ALREADY_MEMBER.format(**fields), "yellow")
-            return
-        member.role = Role.MEMBER
-        db.add(member)
-    _say(texts.CLI_ROLE_REVOKED.format(**fields))
-
-
-@roles_app.command("list", rich_help_panel=COMMANDS_PANEL,
-                   help="查看一个群里谁是话事佬、书记或文书、管理员。")
-def roles_list(group: Annotated[str, typer.Option("--group", "-g", help=GROUP_HELP)]) -> None:
-    """List who holds a role in a group."""
-    with session(_engine()) as db:
-        chosen = find_group(db, group)
-        holders = list(db.exec(select(Member).where(Member.group_id == chosen.id,
-                                                    Member.role != Role.MEMBER)
-                               .order_by(col(Member.role), col(Member.display_name))))
-    if not holders:
-        _say(texts.CLI_ROLE_NONE.format(group=chosen.name), "yellow")
-        return
-    table = Table(title=escape(texts.CLI_ROLE_LIST_TITLE.format(group=chosen.name)))
-    for column in texts.CLI_ROLE_LIST_COLUMNS:
-        table.add_column(column)
-    for member in holders:
-        table.add_row(escape(member.user_id), escape(member.display_name),
-                      texts.CLI_ROLE_LABELS[member.role.value])
-    console.print(table)

@@ -14,8 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 
 from bot import texts
-from bot.cli.kit import DAILY_PANEL, console, fail, load_cli_settings
-from bot.cli.main import app
+from bot.cli.kit import console, fail, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group, Suggestion
 from bot.domain.suggestions import SuggestionError, category_key
@@ -34,6 +33,8 @@ from bot.reports import (
 )
 from bot.settings import Settings
 
+REPORT_HELP = ("导出一段时间的建议办理情况报表：Excel、Word 或 CSV 文件。\n\n"
+               "例：yehua report --from 2026-01-01 --to 2026-06-30 -f docx")
 FROM_HELP = "开始日期，如 2026-01-01"
 TO_HELP = "结束日期（含这一天），如 2026-12-31"
 GROUP_HELP = "只统计这个群：群的编号、名称或 chat id"
@@ -104,10 +105,6 @@ def _export(engine: Engine, f: ReportFilter, kind: str, out: Path, media_base: s
                media_base=media_base)
 
 
-@app.command(
-    "report", rich_help_panel=DAILY_PANEL,
-    help="导出一段时间的建议办理情况报表：Excel、Word 或 CSV 文件。\n\n"
-         "例：yehua report --from 2026-01-01 --to 2026-06-30 -f docx")
 def report(
     start: Annotated[str, typer.Option("--from", help=FROM_HELP)],
     end: Annotated[str, typer.Option("--to", help=TO_HELP)],

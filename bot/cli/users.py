@@ -12,15 +12,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot import texts
-from bot.admin.auth import AccountError, create_user, find_user, set_disabled, set_password
-from bot.cli.kit import COMMANDS_PANEL, SETUP_PANEL, console, fail, load_cli_settings
-from bot.cli.main import app
+from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import ConsoleUser, Role
+from bot.domain.accounts import AccountError, create_user, find_user, set_disabled, set_password
 
 users_app = typer.Typer(help="管理后台（/admin）的账号：添加、查看、停用、改密码。",
                         no_args_is_help=True)
-app.add_typer(users_app, name="users", rich_help_panel=SETUP_PANEL)
 
 ROLE_WORDS = {"member": Role.MEMBER, "普通成员": Role.MEMBER, "成员": Role.MEMBER,
               "facilitator": Role.FACILITATOR, "话事佬": Role.FACILITATOR,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -15,11 +14,10 @@ from bot import texts
 from bot.core.db import session
 from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.core.models import Group
+from bot.domain.voice import LessonVoice
 from bot.outbox import Outbox
-from lessons.library import Lesson, read_lesson
-from lessons.profiles import SpeechProfile, effective_profile
-from lessons.speech import Speech, SpeechService, SpeechUnavailable
-from lessons.spoken import spoken_text
+from lessons.library import Lesson
+from lessons.speech import Speech
 from lessons.variants import AudioVariants
 from scheduler import ledger
 from scheduler.models import Delivery, DeliveryStatus
@@ -69,41 +67,17 @@ def done_clips(delivery: Delivery) -> list[str]:
 
 
 class LessonPoster:
-    """Turns claimed deliveries into posts; owns the background tasks doing it."""
+    """Turns claimed deliveries into posts (voice from `voice`); owns the tasks doing it."""
 
-    def __init__(self, engine: Engine, lessons_dir: Path, speech: SpeechService, outbox: Outbox,
-                 *, tune: Callable[[SpeechProfile], SpeechProfile] = lambda p: p,
-                 flavoured: bool = True,
+    def __init__(self, engine: Engine, voice: LessonVoice, outbox: Outbox, *,
                  audio_retry_delays: tuple[float, ...] = AUDIO_RETRY_DELAYS) -> None:
         self.engine = engine
-        self.lessons_dir = lessons_dir
-        self.speech = speech
+        self.voice = voice
         self.outbox = outbox
-        self.tune = tune
-        self.flavoured = flavoured
         self.variants = AudioVariants()
         self.audio_retry_delays = audio_retry_delays
         self._tasks: set[asyncio.Task[None]] = set()
         self.posted = asyncio.Event()  # set after every completed post; handy for waiting callers
-
-    def find_lesson(self, slug: str) -> Lesson | None:
-        """Read the lesson file fresh, so an edit made while the bot runs is what gets posted."""
-        path = self.lessons_dir / f"{slug}.md"
-        try:
-            lesson, problems = read_lesson(path)
-        except OSError as exc:
-            log.error("lesson %s cannot be read: %s", slug, exc)
-            return None
-        for problem in problems:
-            log.error("lesson %s: %s", slug, problem)
-        return lesson
-
-    def profile_for(self, group: Group, lesson: Lesson) -> SpeechProfile:
-        """The group's speech profile, unless the lesson names its own."""
-        return self._profile(group.speech_profile, lesson)
-
-    def _profile(self, group_profile: str | None, lesson: Lesson) -> SpeechProfile:
-        return self.tune(effective_profile(group_profile, lesson.speech_profile))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -130,39 +104,17 @@ class LessonPoster:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def render(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
-        """The lesson's voice from the cache or freshly synthesized; None if no engine works."""
-        # Flavouring may wait for the flavour worker to start (a second or two): not on the loop.
-        text = await asyncio.to_thread(spoken_text, lesson, profile, flavoured=self.flavoured)
-        try:
-            return await self.speech.render(text, profile.voice)
-        except SpeechUnavailable as exc:
-            log.error("no voice for lesson %s: %s", lesson.slug, exc)
-            return None
-
     async def lesson_messages(self, group: Group, slug: str) -> list[OutgoingMessage] | None:
         """A lesson's post for one group again (重听): text, then its voice if it can be made."""
-        lesson = self.find_lesson(slug)
+        lesson = self.voice.find_lesson(slug)
         if lesson is None:
             return None
         messages: list[OutgoingMessage] = [
             OutgoingText(lesson_post_text(lesson), lesson_slug=lesson.slug)]
-        speech = await self.render(lesson, self.profile_for(group, lesson))
+        speech = await self.voice.render(lesson, self.voice.profile_for(group, lesson))
         if speech is not None:
             messages.extend(await self._audio(group, lesson, speech))
         return messages
-
-    async def prerender(self, slug: str) -> None:
-        """Render a lesson's voice ahead of its posting time, in every profile groups use."""
-        lesson = self.find_lesson(slug)
-        if lesson is None:
-            return
-        # The profile names only: loading every group (a thousand rows, for each lesson due)
-        # left ~1.4 MB of the Python heap behind.
-        with session(self.engine) as db:
-            names = db.exec(select(Group.speech_profile).distinct()).all()
-        for profile in {self._profile(name, lesson) for name in names}:
-            await self.render(lesson, profile)
 
     async def post(self, delivery_id: int) -> None:
         """Post one claimed delivery: text, then its voice (or a notice that voice will follow)."""
@@ -184,10 +136,10 @@ class LessonPoster:
         assert delivery.id is not None
         if group is None:
             raise LookupError(f"group {delivery.group_id} no longer exists")
-        lesson = self.find_lesson(delivery.lesson_slug)
+        lesson = self.voice.find_lesson(delivery.lesson_slug)
         if lesson is None:
             raise LookupError(f"lesson file {delivery.lesson_slug}.md is missing or broken")
-        speech = await self.render(lesson, self.profile_for(group, lesson))
+        speech = await self.voice.render(lesson, self.voice.profile_for(group, lesson))
         # A crash may have interrupted this post after its text or some clips went out.
         with_text = delivery.text_message_id is None
         messages: list[OutgoingMessage] = [
@@ -233,10 +185,10 @@ class LessonPoster:
                 group = db.get(Group, delivery.group_id) if delivery else None
             if delivery is None or group is None or not delivery.audio_pending:
                 return
-            lesson = self.find_lesson(delivery.lesson_slug)
+            lesson = self.voice.find_lesson(delivery.lesson_slug)
             if lesson is None:
                 return
-            speech = await self.render(lesson, self.profile_for(group, lesson))
+            speech = await self.voice.render(lesson, self.voice.profile_for(group, lesson))
             if speech is None:
                 continue
             ids = await self.outbox.send(group.platform, group.chat_id,

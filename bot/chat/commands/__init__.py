@@ -8,9 +8,11 @@ from bot import texts
 from bot.chat.commands import lessons as commands_lessons
 from bot.chat.commands import suggestions as commands_suggestions
 from bot.chat.commands import talks as commands_talks
-from bot.chat.router import ROLE_RANK, Context, Router, Services
+from bot.chat.router import Context, Router
 from bot.core.db import session
+from bot.core.roles import ROLE_RANK
 from bot.domain.points import standing
+from bot.domain.services import Services
 
 
 def help_text(router: Router, ctx: Context) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 
 from sqlmodel import Session, select
 
@@ -12,14 +11,13 @@ from bot import texts
 from bot.chat.router import CommandHandler, Context, Router
 from bot.core.db import session
 from bot.core.models import Member, Role, Suggestion, SuggestionStatus
+from bot.domain.adoption import move_suggestion
 from bot.domain.nighttalks import open_talk
 from bot.domain.notices import notify_status_change
-from bot.domain.points import ADOPTED, PointsRules, award
 from bot.domain.suggestions import (
     STATUS_LABELS,
     Raised,
     SuggestionError,
-    change_status,
     prepare_suggestion,
     suggestions_by,
 )
@@ -58,14 +56,6 @@ def parse_number(args: str) -> tuple[int, str] | None:
     return int(match.group(1)), match.group(2).strip()
 
 
-def award_adoption(db: Session, rules: PointsRules, suggestion: Suggestion,
-                   now: datetime | None = None) -> bool:
-    """Points to the author of an adopted suggestion, once per suggestion (chat or console)."""
-    return award(db, group_id=suggestion.group_id, user_id=suggestion.author_id,
-                 user_name=suggestion.author_name, reason=ADOPTED, ref=str(suggestion.id),
-                 points=rules.adopted, now=now)
-
-
 async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] | None = None,
                            voice_path: str | None = None) -> int | None:
     """Store a suggestion from this message (once), award points, answer with its number.
@@ -83,7 +73,7 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     except SuggestionError as exc:
         await ctx.reply(str(exc))
         return None
-    number, created = await ctx.services.ingest.suggestion(
+    number, created = await ctx.ingest.suggestion(
         Raised(row, points=ctx.services.rules.suggest, join_open_talk=True))
     if not created:  # a redelivered message: stored and answered the first time
         return number
@@ -204,11 +194,9 @@ def _status_command(to: SuggestionStatus, usage: str) -> CommandHandler:
             return
         try:
             with session(ctx.engine) as db:
-                suggestion = change_status(db, number, to, actor_id=ctx.message.user_id,
-                                           actor_name=ctx.name, reply=reply,
-                                           group_id=ctx.group_id, now=ctx.now())
-                if to is SuggestionStatus.ADOPTED:
-                    award_adoption(db, ctx.services.rules, suggestion, ctx.now())
+                suggestion = move_suggestion(db, number, to, rules=ctx.services.rules,
+                                             actor_id=ctx.message.user_id, actor_name=ctx.name,
+                                             reply=reply, group_id=ctx.group_id, now=ctx.now())
         except SuggestionError as exc:
             await ctx.reply(str(exc))
             return

@@ -13,7 +13,6 @@ from bot.core.db import session
 from bot.core.models import NightTalk, NightTalkStatus, Role
 from bot.domain.nighttalks import (
     NightTalkError,
-    NightTalkHost,
     next_talk,
     open_talk,
     schedule_night_talk,
@@ -62,8 +61,8 @@ def register(router: Router) -> None:
             return
         assert talk.id is not None
         log.info("night talk %s scheduled by %s", talk.id, ctx.message.user_id)
-        await NightTalkHost(ctx.engine, ctx.outbox).announce(talk.id, now=ctx.now())
-        ctx.services.rearm()
+        await ctx.services.talks.announce(talk.id, now=ctx.now())
+        ctx.services.scheduler.rearm()
 
     @router.command(("夜话", "nighttalk"), summary=texts.CMD_HELP_TALK)
     async def show(ctx: Context, args: str) -> None:
@@ -82,7 +81,7 @@ def register(router: Router) -> None:
         elif talk.status is NightTalkStatus.OPEN:
             await ctx.reply(texts.CMD_TALK_ALREADY_OPEN)
         else:
-            await _step(ctx, NightTalkHost(ctx.engine, ctx.outbox).open, talk.id)
+            await _step(ctx, ctx.services.talks.open, talk.id)
 
     @router.command(("结束夜话", "close_talk"), role=Role.FACILITATOR,
                     summary=texts.CMD_HELP_CLOSE)
@@ -92,7 +91,7 @@ def register(router: Router) -> None:
         if talk is None or talk.id is None:
             await ctx.reply(texts.CMD_TALK_NOTHING_TO_CLOSE)
         else:
-            await _step(ctx, NightTalkHost(ctx.engine, ctx.outbox).close, talk.id)
+            await _step(ctx, ctx.services.talks.close, talk.id)
 
 
 async def _step(ctx: Context, step: Callable[..., Awaitable[NightTalk]], talk_id: int) -> None:

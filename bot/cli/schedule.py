@@ -1,0 +1,117 @@
+"""`yehua schedule …`: post a lesson to groups at a set time, once or repeatedly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, or_, select
+
+from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
+from bot.core.db import open_database, session
+from bot.core.models import Group
+from bot.domain.talk_time import TalkTimeError, parse_talk_time
+from bot.settings import Settings
+from lessons.library import load_library
+from scheduler.dbtypes import utcnow
+from scheduler.schedules import ScheduleError, add_schedule, cancel_schedule, list_schedules
+
+schedule_app = typer.Typer(help="定时推送课程：安排、查看、取消。", no_args_is_help=True)
+
+
+def _engine(settings: Settings) -> Engine:
+    return open_database(settings.db_url)
+
+
+def _find_groups(db: Session, keys: list[str]) -> list[Group]:
+    groups: list[Group] = []
+    for key in keys:
+        condition = or_(Group.chat_id == key, Group.name == key)
+        if key.isdigit():
+            condition = or_(condition, Group.id == int(key))
+        found = db.exec(select(Group).where(condition)).all()
+        if not found:
+            raise fail(f"找不到群「{key}」。用 yehua groups list 查看有哪些群。")
+        groups.extend(g for g in found if g not in groups)
+    return groups
+
+
+def parse_local_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """'2026-12-01 20:00' or '20:00' (the next one) in `zone`, as aware UTC."""
+    try:
+        return parse_talk_time(text.replace("/", "-"), zone, now)
+    except TalkTimeError as exc:
+        raise ScheduleError(f"时间「{text}」看不懂，请写成 2026-12-01 20:00 或 20:00") from exc
+
+
+GROUP_HELP = "群的编号、名称或 chat id，可写多次"
+AT_HELP = "一次性：2026-12-01 20:00 或 20:00"
+CRON_HELP = "按周期：如 \"0 20 * * 5\"（每周五晚八点）"
+
+
+@schedule_app.command(
+    "add", rich_help_panel=COMMANDS_PANEL,
+    help="安排定时推送：把一课发到一个或几个群，发一次用 --at，按周期发用 --cron。\n\n"
+         "例：yehua schedule add telecom-fraud -g 枫树屋场 --cron \"0 20 * * 5\"")
+def schedule_add(
+    lesson: Annotated[str, typer.Argument(help="课程编号，见 yehua lessons list")],
+    group: Annotated[list[str], typer.Option("--group", "-g", help=GROUP_HELP)],
+    at: Annotated[str | None, typer.Option(help=AT_HELP)] = None,
+    cron: Annotated[str | None, typer.Option(help=CRON_HELP)] = None,
+) -> None:
+    """Schedule a lesson to one or more groups, once (--at) or repeatedly (--cron)."""
+    settings = load_cli_settings()
+    if (at is None) == (cron is None):
+        raise fail("请用 --at 或 --cron 二选一指定时间。")
+    if load_library(settings.lessons_dir).get(lesson) is None:
+        raise fail(f"课程库里没有「{lesson}」。用 yehua lessons list 查看课程编号。")
+    now = utcnow()
+    with session(_engine(settings)) as db:
+        groups = _find_groups(db, group)
+        try:
+            run_at = parse_local_time(at, ZoneInfo(groups[0].timezone), now) if at else None
+            schedule = add_schedule(db, lesson, [(g.id, g.timezone) for g in groups if g.id],
+                                    run_at=run_at, cron=cron, now=now)
+        except ScheduleError as exc:
+            raise fail(str(exc)) from exc
+    names = "、".join(g.name for g in groups)
+    console.print(f"[green]已安排[/] #{schedule.id}：「{lesson}」→ {names}")
+
+
+@schedule_app.command("list", rich_help_panel=COMMANDS_PANEL,
+                      help="查看所有定时推送，和下次发送的时间。")
+def schedule_list(
+    all_: Annotated[bool, typer.Option("--all", help="也显示已取消的")] = False,
+) -> None:
+    """List schedules with their next due time."""
+    settings = load_cli_settings()
+    zone = settings.zone
+    with session(_engine(settings)) as db:
+        views = list_schedules(db, include_cancelled=all_)
+        names = {g.id: g.name for g in db.exec(select(Group)).all()}
+    table = Table(title="定时推送")
+    for column in ("#", "课程", "规则", "群", "下次", "状态"):
+        table.add_column(column)
+    for v in views:
+        due = v.next_due.astimezone(zone).strftime("%Y-%m-%d %H:%M") if v.next_due else "—"
+        table.add_row(str(v.id), v.lesson_slug, v.rule,
+                      "、".join(names.get(g, str(g)) for g in v.group_ids), due,
+                      "已取消" if v.cancelled else "有效")
+    console.print(table)
+
+
+@schedule_app.command("cancel", rich_help_panel=COMMANDS_PANEL,
+                      help="取消一个定时推送；已经发出去的课不会撤回。")
+def schedule_cancel(schedule_id: Annotated[int, typer.Argument(help="定时推送的编号 #")]) -> None:
+    """Cancel a schedule; what was already sent stays sent."""
+    settings = load_cli_settings()
+    with session(_engine(settings)) as db:
+        try:
+            cancel_schedule(db, schedule_id)
+        except ScheduleError as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"[green]已取消[/] #{schedule_id}")

@@ -1,0 +1,33 @@
+"""The services every face works with, built once by the app: storage, sending, lessons, talks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.domain.nighttalks import NightTalkHost
+from bot.domain.points import PointsRules
+from bot.domain.posting import LessonPoster
+from bot.domain.voice import LessonVoice
+from bot.outbox import Outbox
+from bot.outbox.replies import Replies
+from scheduler.dbtypes import utcnow
+from scheduler.service import Scheduler
+
+
+@dataclass
+class Services:
+    """What chat commands and console pages may use beyond their request."""
+
+    engine: Engine
+    outbox: Outbox
+    voice: LessonVoice
+    poster: LessonPoster
+    talks: NightTalkHost
+    scheduler: Scheduler  # re-armed after something new is due; retries a failed delivery
+    rules: PointsRules = field(default_factory=PointsRules)
+    clock: Callable[[], datetime] = utcnow
+    replies: Replies = field(default_factory=Replies)
