@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, and_, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
-from sqlalchemy.sql.dml import Insert
 
 from bot.core.models import Group, Member, Role
+from bot.domain.members import Seen, remember_members
 from bot.domain.suggestions import Raised, store_suggestions
-from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -137,34 +135,6 @@ class Sender:
     group: Group
     role: Role | None  # None: never seen in this group
     name: str | None
-
-
-@dataclass(frozen=True)
-class Seen:
-    """A sender to remember: created on first sight, the display name kept current."""
-
-    group_id: int
-    user_id: str
-    name: str
-
-
-def _member_upsert(dialect: str) -> Insert:
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    statement = insert(_MEMBERS)
-    return statement.on_conflict_do_update(
-        index_elements=["group_id", "user_id"],
-        set_={"display_name": statement.excluded.display_name})
-
-
-def remember_members(connection: Connection, seen: Sequence[Seen]) -> list[None]:
-    """Create or rename the members in `seen` (one statement)."""
-    now = utcnow()
-    latest = {(s.group_id, s.user_id): s.name for s in seen}  # the last name given wins
-    rows = [{"group_id": group_id, "user_id": user_id, "display_name": name,
-             "role": Role.MEMBER, "joined_at": now}
-            for (group_id, user_id), name in latest.items()]
-    connection.execute(_member_upsert(connection.dialect.name), rows)
-    return [None] * len(seen)
 
 
 class Ingest:

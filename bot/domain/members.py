@@ -1,10 +1,23 @@
-"""Roles in a group: the bot's own table, shared by the chat, the CLI and the console."""
+"""Members of a group: created on first sight, names kept current, roles granted.
+
+Shared by the chat, the CLI and the console.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, select
 
 from bot.core.models import Group, Member, Role
+from scheduler.dbtypes import utcnow
+
+MEMBERS: Table = Member.__table__  # type: ignore[attr-defined]
 
 
 def find_member(db: Session, group: Group, user_id: str) -> Member | None:
@@ -25,3 +38,31 @@ def grant_role(db: Session, group: Group, user_id: str, role: Role,
     db.add(member)
     db.flush()
     return member
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A sender to remember: created on first sight, the display name kept current."""
+
+    group_id: int
+    user_id: str
+    name: str
+
+
+def _member_upsert(dialect: str) -> Insert:
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    statement = insert(MEMBERS)
+    return statement.on_conflict_do_update(
+        index_elements=["group_id", "user_id"],
+        set_={"display_name": statement.excluded.display_name})
+
+
+def remember_members(connection: Connection, seen: Sequence[Seen]) -> list[None]:
+    """Create or rename the members in `seen` (one statement)."""
+    now = utcnow()
+    latest = {(s.group_id, s.user_id): s.name for s in seen}  # the last name given wins
+    rows = [{"group_id": group_id, "user_id": user_id, "display_name": name,
+             "role": Role.MEMBER, "joined_at": now}
+            for (group_id, user_id), name in latest.items()]
+    connection.execute(_member_upsert(connection.dialect.name), rows)
+    return [None] * len(seen)

@@ -17,11 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot import texts
-from bot.chat.ingest import Seen, remember_members
 from bot.core.adapter import StorageError
 from bot.core.db import session
 from bot.core.messages import OutgoingText
 from bot.core.models import ChatMessage, Group, LessonRecord, Member
+from bot.domain.members import Seen, remember_members
 
 log = logging.getLogger(__name__)
 
