@@ -21,7 +21,7 @@ from bot.core.models import Group, Suggestion
 from bot.domain.suggestions import prepare_suggestion
 from bot.reports.docx_export import DOCX_MAX_ROWS
 from bot.settings import Settings
-from tests.conftest import running
+from tests.support.servers import running
 from tests.test_admin_suggestions import (
     FACILITATOR_LOGIN,
     PASSWORD,

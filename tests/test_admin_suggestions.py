@@ -31,9 +31,15 @@ from bot.domain.suggestions import SuggestionError, add_suggestion, change_statu
 from bot.domain.webchat import prepare_voice, save_voice
 from bot.reports import ReportFilter, figures
 from bot.settings import Settings
-from tests.conftest import running
-from tests.test_commands import ROOM, ZHANG, joined, points_of, prepare_village
-from tests.test_webchat_voice import recording
+from tests.support.recordings import recording
+from tests.support.servers import running
+from tests.support.village import (
+    ROOM,
+    ZHANG,
+    joined,
+    points_of,
+    prepare_village,
+)
 
 S = SuggestionStatus
 PASSWORD = "correct horse 2026"

@@ -13,7 +13,7 @@ import openpyxl
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from bot.settings import Settings
-from tests.conftest import running
+from tests.support.servers import running
 from tests.test_admin_suggestions import PASSWORD, SECRETARY_LOGIN, prepare_console
 
 

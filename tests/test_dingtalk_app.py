@@ -20,8 +20,9 @@ from lessons.audio import probe
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
-from tests.conftest import RunningApp, eventually, running
 from tests.fakes.dingtalk import FakeDingTalk, fake_dingtalk
+from tests.support.polling import eventually
+from tests.support.servers import RunningApp, running
 from tests.test_dingtalk import APP_SECRET, CHAT, SECRET, TOKEN, ZHANG, Clock
 
 SECRETARY = ("manager7420", "王书记")

@@ -12,8 +12,9 @@ from bot.app import SERVICES
 from bot.core.models import Member, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from scheduler.models import Delivery, DeliveryStatus
-from tests.conftest import eventually, running
 from tests.fakes.feishu import FakeFeishu, fake_feishu
+from tests.support.polling import eventually
+from tests.support.servers import running
 from tests.test_dingtalk import Clock
 from tests.test_dingtalk_app import add_group, rows, schedule_lesson, served_mp3_seconds
 from tests.test_feishu import CHAT, ENCRYPT_KEY, SECRET, TOKEN, VERIFICATION, ZHANG

@@ -9,8 +9,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.conftest import eventually
 from tests.fakes.telegram import FakeTelegram, start_fake_telegram
+from tests.support.polling import eventually
 from tests.test_webchat_voice import recording
 
 ROOT = Path(__file__).resolve().parent.parent

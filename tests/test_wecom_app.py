@@ -21,7 +21,6 @@ from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
-from tests.conftest import RunningApp, eventually, running
 from tests.fakes.wecom import (
     FakeWeCom,
     ManualClock,
@@ -29,6 +28,8 @@ from tests.fakes.wecom import (
     start_fake_wecom,
 )
 from tests.fakes.wecom_callback import WeComCallbackClient
+from tests.support.polling import eventually
+from tests.support.servers import RunningApp, running
 from tests.test_wecom_crypto import (
     AES_KEY,
     CORP_ID,
