@@ -20,6 +20,7 @@ from bot.core.db import open_database, session
 from bot.core.models import ConsoleSession, ConsoleUser, Group, Role
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
+from tests.support.app import RunningApp
 from tests.support.console import (
     CSRF,
     PASSWORD,
@@ -28,7 +29,6 @@ from tests.support.console import (
     console_app,
     visitor,
 )
-from tests.support.servers import RunningApp
 
 
 def sessions(bot: RunningApp) -> list[ConsoleSession]:

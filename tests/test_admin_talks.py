@@ -13,20 +13,20 @@ from bot.app import ENGINE
 from bot.core.db import session
 from bot.core.models import NightTalk, NightTalkStatus
 from bot.settings import Settings
-from tests.support.servers import running
+from tests.support.app import running
+from tests.support.console_village import (
+    FACILITATOR_LOGIN,
+    Signed,
+    bot_messages,
+    prepare_console,
+    signed_in,
+)
 from tests.support.village import (
     LI,
     ZHANG,
     bot_texts,
     joined,
     say_by_voice,
-)
-from tests.test_admin_suggestions import (
-    FACILITATOR_LOGIN,
-    Signed,
-    bot_messages,
-    prepare_console,
-    signed_in,
 )
 
 VILLAGE = ZoneInfo("Asia/Shanghai")

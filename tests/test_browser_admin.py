@@ -11,6 +11,7 @@ from bot.core.db import session
 from bot.core.models import Member, Role, SuggestionStatus
 from bot.settings import Settings
 from scheduler.models import DeliveryStatus
+from tests.support.app import RunningApp
 from tests.support.console import (
     PASSWORD,
     add_account,
@@ -19,7 +20,6 @@ from tests.support.console import (
     add_suggestions,
     console_app,
 )
-from tests.support.servers import RunningApp
 
 
 def prepare_village(bot: RunningApp) -> tuple[int, int]:

@@ -13,8 +13,12 @@ import openpyxl
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from bot.settings import Settings
-from tests.support.servers import running
-from tests.test_admin_suggestions import PASSWORD, SECRETARY_LOGIN, prepare_console
+from tests.support.app import running
+from tests.support.console_village import (
+    PASSWORD,
+    SECRETARY_LOGIN,
+    prepare_console,
+)
 
 
 async def raise_in_room(context: BrowserContext, url: str, text: str) -> Page:

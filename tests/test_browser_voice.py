@@ -17,8 +17,8 @@ from bot.domain.nighttalks import NightTalkHost, schedule_night_talk
 from bot.settings import Settings
 from lessons.audio import probe
 from scheduler.dbtypes import utcnow
+from tests.support.app import RunningApp, running
 from tests.support.browser import CHROMIUM_ARGS, launch_chromium
-from tests.support.servers import RunningApp, running
 
 ROOM = "fengshu"
 START = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)

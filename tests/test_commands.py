@@ -19,7 +19,7 @@ from bot.core.models import (
 )
 from bot.domain.points import PointsRules
 from bot.settings import Settings
-from tests.support.servers import RunningApp, running
+from tests.support.app import RunningApp, running
 from tests.support.village import (
     FACILITATOR,
     LI,

@@ -14,7 +14,7 @@ from bot.core.models import Group, NightTalk, NightTalkStatus
 from bot.domain.nighttalks import schedule_night_talk
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
-from tests.support.servers import RunningApp, running
+from tests.support.app import RunningApp, running
 from tests.support.village import (
     FACILITATOR,
     LI,

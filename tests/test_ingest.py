@@ -15,6 +15,7 @@ from bot.core.models import Group, Member, PointsEntry, Suggestion
 from bot.domain.suggestions import Raised, prepare_suggestion
 from bot.settings import Settings
 from tests.fakes.onebot import FakeNapCat
+from tests.support.app import running
 from tests.support.onebot import (
     GROUP,
     OTHER_GROUP,
@@ -25,7 +26,6 @@ from tests.support.onebot import (
     with_onebot,
 )
 from tests.support.polling import eventually
-from tests.support.servers import running
 
 
 def a_group(engine: Engine) -> Group:

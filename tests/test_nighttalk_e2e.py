@@ -13,7 +13,7 @@ from bot.app import ENGINE, SCHEDULER
 from bot.core.db import session
 from bot.core.models import NightTalk, NightTalkStatus, SuggestionStatus
 from bot.settings import Settings
-from tests.support.servers import running
+from tests.support.app import running
 from tests.support.village import (
     FACILITATOR,
     LI,

@@ -21,6 +21,7 @@ from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
 from tests.fakes.onebot import FakeNapCat
+from tests.support.app import running
 from tests.support.onebot import (
     ADMIN,
     GROUP,
@@ -35,7 +36,6 @@ from tests.support.onebot import (
 )
 from tests.support.polling import eventually
 from tests.support.recordings import recording
-from tests.support.servers import running
 
 
 def schedule_lesson(app: web.Application, *groups: int) -> None:

@@ -12,6 +12,7 @@ from bot.core.db import session
 from bot.core.models import Member, SuggestionStatus
 from bot.settings import Settings, SettingsError
 from tests.fakes.onebot import SECRET, SELF_ID, FakeNapCat, fake_napcat
+from tests.support.app import running
 from tests.support.onebot import (
     GROUP,
     LI,
@@ -23,7 +24,6 @@ from tests.support.onebot import (
     with_onebot,
 )
 from tests.support.polling import eventually
-from tests.support.servers import running
 
 
 def members(app: object) -> list[Member]:

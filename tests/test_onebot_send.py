@@ -13,10 +13,10 @@ from bot.core.adapter import AdapterError, RateLimits, RetryAfter
 from bot.core.messages import OutgoingAudio, OutgoingText
 from bot.settings import Settings
 from tests.fakes.onebot import TOKEN, FakeNapCat, fake_napcat
+from tests.support.app import running
 from tests.support.onebot import GROUP, ZHANG, adapter_of, with_onebot
 from tests.support.polling import eventually
 from tests.support.recordings import recording
-from tests.support.servers import running
 
 LESSON = ("乡亲们好！今天这堂微党课讲电动车充电安全。" * 4 + "\n") * 60  # about 5,000 characters
 

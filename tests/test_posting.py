@@ -19,8 +19,8 @@ from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
 from tests.fake_edge import FakeEdge, closed_port_url
+from tests.support.app import running
 from tests.support.polling import eventually
-from tests.support.servers import running
 
 ESPEAK = shutil.which("espeak-ng")
 

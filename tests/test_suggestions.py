@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -31,13 +29,6 @@ from bot.domain.suggestions import (
 
 S = SuggestionStatus
 T0 = datetime(2026, 12, 5, 11, 30, tzinfo=UTC)  # 19:30 in the village
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path}/t.db")
-    yield engine
-    engine.dispose()
 
 
 def make_group(engine: Engine, chat_id: str = "fengshu", name: str = "枫树屋场") -> Group:

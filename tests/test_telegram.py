@@ -15,8 +15,8 @@ from bot.core.models import SuggestionStatus
 from bot.settings import Settings
 from scheduler.models import DeliveryStatus
 from tests.fakes.telegram import FakeTelegram, start_fake_telegram
+from tests.support.app import running
 from tests.support.polling import eventually
-from tests.support.servers import running
 from tests.support.telegram import (
     FAST,
     LI,

@@ -11,7 +11,7 @@ import aiohttp
 
 from tests.fakes.telegram import FakeTelegram, start_fake_telegram
 from tests.support.polling import eventually
-from tests.test_webchat_voice import recording
+from tests.support.recordings import recording
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = -1001234567890

@@ -19,9 +19,10 @@ from bot.core.db import session
 from bot.core.models import Group, NightTalk
 from bot.settings import Settings
 from tests.fakes.telegram import FakeTelegram, start_fake_telegram
+from tests.support.app import RunningApp, running
+from tests.support.loopback import free_port
 from tests.support.polling import eventually
 from tests.support.recordings import recording
-from tests.support.servers import RunningApp, free_port, running
 from tests.support.telegram import (
     FAST,
     HOST,

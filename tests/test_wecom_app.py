@@ -28,9 +28,9 @@ from tests.fakes.wecom import (
     start_fake_wecom,
 )
 from tests.fakes.wecom_callback import WeComCallbackClient
+from tests.support.app import RunningApp, running
 from tests.support.polling import eventually
-from tests.support.servers import RunningApp, running
-from tests.test_wecom_crypto import (
+from tests.support.wecom import (
     AES_KEY,
     CORP_ID,
     ECHO_SIGNATURE,
@@ -38,7 +38,7 @@ from tests.test_wecom_crypto import (
     ENCRYPT,
     MSG_SIGNATURE,
 )
-from tests.test_wecom_crypto import TOKEN as VECTOR_TOKEN
+from tests.support.wecom import TOKEN as VECTOR_TOKEN
 
 KEY = "8a2f6c1e-3b4d-4f5a-9c7e-fengshu"
 CHAT = "wrkSFfCgAAfengshu"  # the group's chatid, as the smart-robot callback names it

@@ -23,6 +23,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.support.loopback import serve
+
 MAX_BODY = 20_000  # bytes per message
 PER_MINUTE = 20
 SIGN_WINDOW_MS = 3600 * 1000
@@ -220,19 +222,6 @@ def _checked_body(raw: bytes) -> tuple[Any, dict[str, Any] | None]:
             or not all(isinstance(part.get(k), str) and part[k] for k in needed):
         return body, BAD_JSON
     return body, None
-
-
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Serve `app` (a fake, or an adapter alone) on a free 127.0.0.1 port; yield its URL."""
-    runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager

@@ -20,7 +20,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tests.fakes.dingtalk import FakeRobot, RobotFake, serve
+from tests.fakes.dingtalk import FakeRobot, RobotFake
+from tests.support.loopback import serve
 
 MAX_BODY = 20 * 1024
 PER_SECOND, PER_MINUTE = 5, 100

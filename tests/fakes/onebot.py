@@ -26,7 +26,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ from typing import Any
 import aiohttp
 import av
 from aiohttp import web
+
+from tests.support.loopback import serve
 
 SELF_ID = 123456789
 TOKEN = "napcat-test-token-0123456789"
@@ -90,22 +92,17 @@ class FakeNapCat:
     _window: deque[float] = field(default_factory=deque)
     _next_id: int = 1000
     _hang: asyncio.Event = field(default_factory=asyncio.Event)
-    _runner: web.AppRunner | None = None
+    _server: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def start(self) -> None:
         app = web.Application(client_max_size=self.max_body)
         app.router.add_route("*", "/{action}", self._http)
         app.router.add_route("*", "/{action}/", self._http)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self.url = await self._server.enter_async_context(serve(app, shutdown_timeout=0.5))
 
     async def close(self) -> None:
         self._hang.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.aclose()
 
     def fail_next(self, count: int, kind: str, *, after: int = 0) -> None:
         """Fail `count` sends, `after` good ones from now: "frequency", "server_error",

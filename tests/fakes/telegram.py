@@ -27,6 +27,8 @@ import av
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from tests.support.loopback import serve
+
 TOKEN = "7000001:AAHfakeTokenForYehuaTests_0123456789"
 BOT = {"id": 7000001, "is_bot": True, "first_name": "夜话", "username": "yehua_bot"}
 MAX_TEXT, MAX_CAPTION = 4096, 1024
@@ -405,13 +407,9 @@ async def start_fake_telegram(**options: Any) -> AsyncIterator[FakeTelegram]:
     app = web.Application(client_max_size=60 * 1024 * 1024)
     app.router.add_route("*", "/bot{token}/{method}", fake.api)
     app.router.add_get("/file/bot{token}/{path:.+}", fake.file)
-    runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield fake
-    finally:
-        await fake.close()
-        await runner.cleanup()
+    async with serve(app, shutdown_timeout=0.5) as url:
+        fake.url = url
+        try:
+            yield fake
+        finally:
+            await fake.close()  # before the server stops, so held long polls return

@@ -20,7 +20,7 @@ from bot.core.models import Group, Role, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
-from tests.support.servers import RunningApp, running
+from tests.support.app import RunningApp, running
 
 PASSWORD = "村里的路灯2026"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

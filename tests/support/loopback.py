@@ -1,17 +1,12 @@
-"""Loopback servers: a free port, any aiohttp app on 127.0.0.1, and the real bot."""
+"""Loopback servers: a free port, and any aiohttp app served on 127.0.0.1 for a block."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
-
-from bot.app import create_app
-from bot.settings import Settings
 
 
 def free_port() -> int:
@@ -32,22 +27,3 @@ async def serve(app: web.Application, *, port: int = 0, shutdown_timeout: float 
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
-
-
-@dataclass
-class RunningApp:
-    """The real bot serving HTTP on 127.0.0.1."""
-
-    app: web.Application
-    url: str
-
-
-@asynccontextmanager
-async def running(settings: Settings, prepare: Callable[[web.Application], Any] | None = None,
-                  *, port: int = 0) -> AsyncIterator[RunningApp]:
-    """Start the whole bot (scheduler included) and stop it cleanly after the block."""
-    app = create_app(settings)
-    if prepare is not None:
-        prepare(app)
-    async with serve(app, port=port) as url:
-        yield RunningApp(app, url)
