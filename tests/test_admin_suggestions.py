@@ -25,6 +25,7 @@ from bot.domain.webchat import prepare_voice, save_voice
 from bot.reports import ReportFilter, figures
 from bot.settings import Settings
 from tests.support.app import running
+from tests.support.builders import add_group
 from tests.support.console_village import (
     FACILITATOR_LOGIN,
     bot_messages,
@@ -87,9 +88,8 @@ def seed_board(engine: Engine) -> None:
 @pytest.fixture
 def engine(engine: Engine) -> Engine:
     """The shared migrated engine, with two rooms and six suggestions over three months."""
-    with session(engine) as db:
-        db.add(Group(platform="web", chat_id=ROOM, name="枫树村大群", hamlet="上屋场"))
-        db.add(Group(platform="web", chat_id="yangliu", name="杨柳村群", hamlet="杨柳屋场"))
+    add_group(engine, "枫树村大群", chat_id=ROOM, hamlet="上屋场")
+    add_group(engine, "杨柳村群", chat_id="yangliu", hamlet="杨柳屋场")
     seed_board(engine)
     return engine
 

@@ -23,6 +23,7 @@ from bot.domain.points import (
     standing,
 )
 from bot.domain.suggestions import add_suggestion, change_status
+from tests.support.builders import add_group, add_member
 
 RULES = PointsRules()
 NOVEMBER, DECEMBER, OCTOBER = date(2026, 11, 1), date(2026, 12, 1), date(2026, 10, 1)
@@ -31,15 +32,11 @@ PEOPLE = {"u-zhang": "张大爷", "u-li": "李婶", "u-wang": "王伯", "u-liu":
 
 def make_group(engine: Engine, timezone: str = "Asia/Shanghai", chat_id: str = "fengshu"
                ) -> int:
-    with session(engine) as db:
-        group = Group(platform="web", chat_id=chat_id, name="枫树屋场", hamlet="枫树屋场",
-                      timezone=timezone)
-        db.add(group)
-        db.flush()
-        for user_id, name in PEOPLE.items():
-            db.add(Member(group_id=group.id or 0, user_id=user_id, display_name=name))
-        assert group.id is not None
-        return group.id
+    group = add_group(engine, "枫树屋场", chat_id=chat_id, hamlet="枫树屋场", timezone=timezone)
+    assert group.id is not None
+    for user_id, name in PEOPLE.items():
+        add_member(engine, group.id, user_id, name)
+    return group.id
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ from bot.admin import CONSOLE, setup_admin
 from bot.admin.auth import create_user
 from bot.app import ENGINE, OUTBOX, POSTER, SCHEDULER, SETTINGS
 from bot.core.db import session
-from bot.core.models import Group, Role, Suggestion, SuggestionStatus
+from bot.core.models import Role, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
+from tests.support import builders
 from tests.support.app import RunningApp, running
 
 PASSWORD = "村里的路灯2026"
@@ -42,12 +43,9 @@ def add_account(bot: RunningApp, username: str, role: Role, name: str | None = N
 def add_group(bot: RunningApp, name: str, chat_id: str = "fengshu", hamlet: str = "枫树屋场"
               ) -> int:
     """A web-chat group; returns its id."""
-    with session(bot.app[ENGINE]) as db:
-        group = Group(platform="web", chat_id=chat_id, name=name, hamlet=hamlet)
-        db.add(group)
-        db.flush()
-        assert group.id is not None
-        return group.id
+    group = builders.add_group(bot.app[ENGINE], name, chat_id=chat_id, hamlet=hamlet)
+    assert group.id is not None
+    return group.id
 
 
 @asynccontextmanager

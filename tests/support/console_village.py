@@ -14,7 +14,8 @@ from sqlmodel import col, select
 from bot.admin.auth import create_user
 from bot.app import ENGINE
 from bot.core.db import session
-from bot.core.models import ChatMessage, Group, Role
+from bot.core.models import ChatMessage, Role
+from tests.support.builders import add_group
 from tests.support.console import CSRF, with_console
 from tests.support.village import prepare_village
 
@@ -28,8 +29,8 @@ def prepare_console(app: web.Application) -> None:
     accounts."""
     prepare_village(app)
     with_console(app)
+    add_group(app[ENGINE], "杨柳村群", chat_id="yangliu", hamlet="杨柳屋场")
     with session(app[ENGINE]) as db:
-        db.add(Group(platform="web", chat_id="yangliu", name="杨柳村群", hamlet="杨柳屋场"))
         for username, name, role in (SECRETARY_LOGIN, FACILITATOR_LOGIN):
             create_user(db, username, name, PASSWORD, role)
 

@@ -11,9 +11,10 @@ from sqlmodel import col, select
 from bot.adapters.onebot.adapter import OneBotAdapter
 from bot.app import ENGINE, OUTBOX
 from bot.core.db import session
-from bot.core.models import Group, Suggestion
+from bot.core.models import Suggestion
 from bot.settings import Settings
 from tests.fakes.onebot import SECRET, SELF_ID, TOKEN, FakeNapCat
+from tests.support.builders import add_group
 
 GROUP, OTHER_GROUP = 987654321, 987654322
 OWNER, ADMIN, ZHANG, LI = 345678900, 345678904, 345678901, 345678902
@@ -30,9 +31,8 @@ def with_onebot(settings: Settings, napcat: FakeNapCat, **extra: str) -> Setting
 
 def prepare_qq_groups(app: web.Application) -> None:
     """Two QQ groups the admin added with `yehua groups add … --platform onebot`."""
-    with session(app[ENGINE]) as db:
-        db.add(Group(platform="onebot", chat_id=str(GROUP), name="枫树村QQ群", hamlet="上屋场"))
-        db.add(Group(platform="onebot", chat_id=str(OTHER_GROUP), name="樟树村QQ群"))
+    add_group(app[ENGINE], "枫树村QQ群", platform="onebot", chat_id=str(GROUP), hamlet="上屋场")
+    add_group(app[ENGINE], "樟树村QQ群", platform="onebot", chat_id=str(OTHER_GROUP))
 
 
 def said(text: str, *, at_bot: bool = False) -> list[dict[str, Any]]:

@@ -16,11 +16,12 @@ from bot.app import ENGINE, SCHEDULER
 from bot.core.adapter import Adapter
 from bot.core.db import session
 from bot.core.messages import IncomingMessage
-from bot.core.models import Group, Member, Role
+from bot.core.models import Group, Role
 from bot.settings import Settings
 from lessons.audio import probe
 from scheduler.dbtypes import utcnow
 from scheduler.schedules import add_schedule
+from tests.support import builders
 from tests.support.app import RunningApp
 from tests.support.loopback import serve
 
@@ -53,13 +54,9 @@ async def serving(adapter: Adapter) -> AsyncIterator[tuple[str, list[IncomingMes
 def add_group(app: web.Application, platform: str, chat_id: str,
               secretary: tuple[str, str]) -> None:
     """A village group, added as `yehua groups add` would, with its secretary."""
-    with session(app[ENGINE]) as db:
-        group = Group(platform=platform, chat_id=chat_id, name="枫树村党员群")
-        db.add(group)
-        db.flush()
-        assert group.id is not None
-        db.add(Member(group_id=group.id, user_id=secretary[0], display_name=secretary[1],
-                      role=Role.SECRETARY))
+    group = builders.add_group(app[ENGINE], "枫树村党员群", platform=platform, chat_id=chat_id)
+    assert group.id is not None
+    builders.add_member(app[ENGINE], group.id, *secretary, role=Role.SECRETARY)
 
 
 def schedule_lesson(bot: RunningApp, platform: str, slug: str = "ebike-charging") -> None:

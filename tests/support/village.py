@@ -14,7 +14,8 @@ from sqlmodel import col, select
 from bot.app import ENGINE, SERVICES, WEBCHAT
 from bot.core.db import session
 from bot.core.messages import IncomingMessage
-from bot.core.models import ChatMessage, Group, Member, PointsEntry, Role, Suggestion
+from bot.core.models import ChatMessage, Group, PointsEntry, Role, Suggestion
+from tests.support.builders import add_group, add_member
 from tests.support.recordings import recording
 
 ROOM = "village"
@@ -27,15 +28,10 @@ LI = ("user-li-0000002", "李婶")
 
 def prepare_village(app: web.Application) -> None:
     """The village group, with a secretary and a facilitator granted in the member table."""
-    with session(app[ENGINE]) as db:
-        group = Group(platform="web", chat_id=ROOM, name="枫树村大群", hamlet="上屋场")
-        db.add(group)
-        db.flush()
-        assert group.id is not None
-        db.add(Member(group_id=group.id, user_id=SECRETARY[0], display_name=SECRETARY[1],
-                      role=Role.SECRETARY))
-        db.add(Member(group_id=group.id, user_id=FACILITATOR[0], display_name=FACILITATOR[1],
-                      role=Role.FACILITATOR))
+    group = add_group(app[ENGINE], "枫树村大群", chat_id=ROOM, hamlet="上屋场")
+    assert group.id is not None
+    add_member(app[ENGINE], group.id, *SECRETARY, role=Role.SECRETARY)
+    add_member(app[ENGINE], group.id, *FACILITATOR, role=Role.FACILITATOR)
 
 
 @dataclass

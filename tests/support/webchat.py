@@ -14,7 +14,8 @@ from sqlmodel import col, select
 from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.core.db import session
 from bot.core.messages import IncomingMessage
-from bot.core.models import ChatMessage, Group
+from bot.core.models import ChatMessage
+from tests.support.builders import add_group
 
 ROOM = "demo"
 WAIT = 10
@@ -34,10 +35,9 @@ class Chat:
 
 def seed_rooms(engine: Engine) -> None:
     """The rooms the web chat serves, and one group on another platform it must not."""
-    with session(engine) as db:
-        db.add(Group(platform="web", chat_id=ROOM, name="枫树村大群", hamlet="上屋场"))
-        db.add(Group(platform="web", chat_id="quiet", name="下屋场群"))
-        db.add(Group(platform="telegram", chat_id="-100", name="电报群"))
+    add_group(engine, "枫树村大群", chat_id=ROOM, hamlet="上屋场")
+    add_group(engine, "下屋场群", chat_id="quiet")
+    add_group(engine, "电报群", platform="telegram", chat_id="-100")
 
 
 async def join(chat: Chat, name: str, user_id: str) -> Any:
