@@ -1,4 +1,4 @@
-"""A local fake of the edge-tts websocket service (tts.md §1.9, §1.10), able to misbehave."""
+"""A local fake of the edge-tts websocket service, able to misbehave on request."""
 
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def _boundary(sentence: str, offset: int, duration: int) -> dict[str, Any]:
 
 
 def _audio(rid: str, sid: str, payload: bytes, *, final: bool = False) -> bytes:
-    # Every header line ends with one CRLF: edge-tts's parser depends on it (tts.md §1.9).
+    # Every header line ends with one CRLF: edge-tts's parser splits on it.
     header = f"X-RequestId:{rid}\r\n"
     if not final:
         header += "Content-Type:audio/mpeg\r\n"

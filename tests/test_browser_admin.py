@@ -1,5 +1,4 @@
-"""The console in a real headless Chromium: sign in, figures, a lesson side by side, a retry
-from the calendar, a role changed on the groups page, and the same pages on a phone."""
+"""The console in headless Chromium: sign-in, figures, lessons, retries, roles, on a phone too."""
 
 from __future__ import annotations
 

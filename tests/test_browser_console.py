@@ -1,5 +1,4 @@
-"""The console in a real headless Chromium: a secretary replies to a suggestion and the chat
-room open in another tab is told; each report downloads and opens; a night talk runs live."""
+"""The console in headless Chromium: replies reach the chat tab, reports open, a talk runs."""
 
 from __future__ import annotations
 

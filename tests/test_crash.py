@@ -1,5 +1,4 @@
-"""Kill -9 in the middle of sending a lesson to 200 Telegram groups, start again: every group
-ends up with the lesson, and only sends in flight at the kill may have gone out twice."""
+"""Kill -9 mid-fanout to 200 Telegram groups and restart: each gets the lesson, few twice."""
 
 from __future__ import annotations
 

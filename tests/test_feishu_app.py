@@ -1,5 +1,4 @@
-"""Feishu through the real app: a lesson arrives, suggestions are taken and answered, a
-secretary's decision reaches the group, forgeries are refused, and a flood is survived."""
+"""Feishu through the real app: lessons, suggestions, decisions, forgeries and floods."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""A whole night talk through the real app: scheduled in the chat, reminded, opened, five
-members raise suggestions (one on someone's behalf, one by voice, one delivered twice), closed
-with a numbered summary, then the secretary adopts, declines and finishes, and people are told."""
+"""A whole night talk in the real app, from scheduling in the chat to decisions people are told."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""QQ through OneBot v11, end to end: the real app against a fake NapCat.
-
-The helpers at the top are shared by the other tests/test_onebot_*.py files.
-"""
+"""QQ through OneBot v11, end to end: the real app against a fake NapCat."""
 
 from __future__ import annotations
 

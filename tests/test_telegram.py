@@ -1,7 +1,4 @@
-"""Telegram through the real app and the fake Bot API: lessons, suggestions, commands, notices.
-
-The helpers at the top are shared by the other tests/test_telegram_*.py files.
-"""
+"""Telegram through the real app and the fake Bot API: lessons, suggestions, commands, notices."""
 
 from __future__ import annotations
 

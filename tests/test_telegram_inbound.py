@@ -1,5 +1,4 @@
-"""Telegram updates in through the real app: the webhook and its secret, voice suggestions,
-long polling through faults and conflicts, and groups that became supergroups."""
+"""Telegram updates through the real app: webhook secret, voice, polling faults, migrations."""
 
 from __future__ import annotations
 

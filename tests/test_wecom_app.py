@@ -1,5 +1,4 @@
-"""WeCom end to end: the real app posting through the fake group robot and hearing members
-through the encrypted smart-robot callback."""
+"""WeCom end to end: the real app sends through the fake robot and hears the encrypted callback."""
 
 from __future__ import annotations
 
@@ -55,7 +54,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def fake_wecom(clock: ManualClock) -> AsyncIterator[FakeWeCom]:
-    # Started before the app, so it outlives it (STYLE trap 3).
+    # Started before the app, so it is torn down after it and the app never sees it vanish.
     async with start_fake_wecom([KEY], clock=clock) as fake:
         yield fake
 

@@ -1,10 +1,4 @@
-"""A fake DingTalk: custom-robot and session webhooks as reference/platforms.md §4 documents
-them, and a client posting signed (or forged) enterprise-bot @-messages to the bot.
-
-`RobotFake`, `SlidingWindow` and `serve` are shared with the fake Feishu (tests/fakes/feishu.py).
-Where the documents are silent the fake picks an answer and says so: the size error's code
-(460101) and the expired-session answer are the fake's own.
-"""
+"""A fake DingTalk: robot and session webhooks, and a client posting signed @-messages."""
 
 from __future__ import annotations
 
@@ -24,6 +18,10 @@ import aiohttp
 from aiohttp import web
 
 from tests.support.loopback import serve
+
+# `RobotFake` and `SlidingWindow` are shared with the fake Feishu (tests/fakes/feishu.py).
+# Where DingTalk's documents are silent the fake picks an answer: the size error's code
+# (460101) and the expired-session answer are the fake's own.
 
 MAX_BODY = 20_000  # bytes per message
 PER_MINUTE = 20

@@ -1,5 +1,4 @@
-"""A fake WeCom group robot webhook (send, upload_media) as reference/platforms.md §3 describes;
-the callback side (WeCom posting members' messages to the bot) is in wecom_callback.py."""
+"""A fake WeCom group robot webhook (send, upload_media); the callback is wecom_callback.py."""
 
 from __future__ import annotations
 
