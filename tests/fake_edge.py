@@ -1,4 +1,4 @@
-"""A local fake of the edge-tts websocket service (tts.md §1.9, §1.10), able to misbehave."""
+"""A local fake of the edge-tts websocket service, able to misbehave on request."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import re
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,8 @@ from xml.sax.saxutils import unescape
 
 import av
 from aiohttp import WSMsgType, web
+
+from tests.support.loopback import free_port, serve
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ def _boundary(sentence: str, offset: int, duration: int) -> dict[str, Any]:
 
 
 def _audio(rid: str, sid: str, payload: bytes, *, final: bool = False) -> bytes:
-    # Every header line ends with one CRLF: edge-tts's parser depends on it (tts.md §1.9).
+    # Every header line ends with one CRLF: edge-tts's parser splits on it.
     header = f"X-RequestId:{rid}\r\n"
     if not final:
         header += "Content-Type:audio/mpeg\r\n"
@@ -197,10 +198,7 @@ def _audio(rid: str, sid: str, payload: bytes, *, final: bool = False) -> bytes:
 
 def closed_port_url() -> str:
     """A ws:// URL on 127.0.0.1 where nothing listens: the service is down."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"ws://127.0.0.1:{port}{PATH_WS}"
+    return f"ws://127.0.0.1:{free_port()}{PATH_WS}"
 
 
 @asynccontextmanager
@@ -209,17 +207,12 @@ async def start_fake_edge() -> AsyncIterator[FakeEdge]:
     fake = FakeEdge()
     app = web.Application()
     app.router.add_get(PATH_WS, fake.handle)
-    runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    fake.url = f"ws://127.0.0.1:{port}{PATH_WS}"
-    try:
-        yield fake
-    finally:
-        fake._closing.set()
-        await runner.cleanup()
+    async with serve(app) as url:
+        fake.url = url.replace("http://", "ws://", 1) + PATH_WS
+        try:
+            yield fake
+        finally:
+            fake._closing.set()
 
 
 __all__ = ["MODES", "MP3_FRAME", "FakeEdge", "FakeRequest", "closed_port_url", "start_fake_edge"]

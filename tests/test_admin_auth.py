@@ -4,118 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot.admin import CONSOLE, setup_admin
-from bot.app import ENGINE, SERVICES, SETTINGS
+from bot.admin import CONSOLE
+from bot.app import ENGINE
 from bot.cli.main import app as cli_app
 from bot.core.db import open_database, session
 from bot.core.models import ConsoleSession, ConsoleUser, Group, Role
 from bot.domain.accounts import create_user, load_session, set_disabled, start_session
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
-from tests.conftest import RunningApp, running
-
-PASSWORD = "村里的路灯2026"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-# --- helpers the other console tests share ----------------------------------------------------
-
-def with_console(app: web.Application) -> None:
-    """Add the console to the app under test (until bot/app.py does it itself)."""
-    if CONSOLE not in app:
-        setup_admin(app, app[SERVICES], settings=app[SETTINGS])
-
-
-def add_account(bot: RunningApp, username: str, role: Role, name: str | None = None) -> None:
-    """A console account with the shared test password."""
-    with session(bot.app[ENGINE]) as db:
-        create_user(db, username, name or username, PASSWORD, role)
-
-
-def add_group(bot: RunningApp, name: str, chat_id: str = "fengshu", hamlet: str = "枫树屋场"
-              ) -> int:
-    """A web-chat group; returns its id."""
-    with session(bot.app[ENGINE]) as db:
-        group = Group(platform="web", chat_id=chat_id, name=name, hamlet=hamlet)
-        db.add(group)
-        db.flush()
-        assert group.id is not None
-        return group.id
-
-
-@asynccontextmanager
-async def console_app(settings: Settings) -> AsyncIterator[RunningApp]:
-    """The whole bot with its console, serving HTTP on 127.0.0.1."""
-    async with running(settings, with_console) as bot:
-        yield bot
-
-
-@dataclass
-class Visitor:
-    """A browser without JavaScript: a cookie jar, GETs and form POSTs."""
-
-    http: aiohttp.ClientSession
-    url: str
-
-    async def get(self, path: str) -> tuple[int, str]:
-        async with self.http.get(self.url + path, allow_redirects=False) as response:
-            return response.status, await response.text()
-
-    async def token(self, path: str = "/admin") -> str:
-        """The CSRF token of a form on the page at `path`, read as a browser would."""
-        status, html = await self.get(path)
-        assert status == 200, html
-        found = CSRF.search(html)
-        assert found, html
-        return found[1]
-
-    async def post(self, path: str, data: dict[str, str] | list[tuple[str, str]],
-                   token: str | None = None) -> aiohttp.ClientResponse:
-        """POST a form; with `token`, as the page's own form would send it."""
-        fields = list(data.items()) if isinstance(data, dict) else list(data)
-        if token is not None:
-            fields.append(("csrf_token", token))
-        response = await self.http.post(self.url + path, data=fields, allow_redirects=False)
-        await response.read()
-        return response
-
-    async def sign_in(self, username: str, password: str = PASSWORD,
-                      next_path: str = "") -> aiohttp.ClientResponse:
-        """Fill in and send the sign-in form."""
-        page = "/admin/login" + (f"?next={next_path}" if next_path else "")
-        status, html = await self.get(page)
-        assert status == 200, html
-        found = CSRF.search(html)
-        assert found
-        fields = {"username": username, "password": password, "csrf_token": found[1],
-                  "next": next_path or "/admin"}
-        response = await self.http.post(self.url + "/admin/login", data=fields,
-                                        allow_redirects=False)
-        await response.read()
-        return response
-
-
-@asynccontextmanager
-async def visitor(bot: RunningApp, username: str | None = None) -> AsyncIterator[Visitor]:
-    """A visitor, signed in as `username` when given."""
-    # An IP-address host needs the unsafe jar, or aiohttp drops every cookie.
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        guest = Visitor(http, bot.url)
-        if username is not None:
-            response = await guest.sign_in(username)
-            assert response.status == 302, await response.text()
-        yield guest
+from tests.support.app import RunningApp
+from tests.support.console import (
+    CSRF,
+    PASSWORD,
+    add_account,
+    add_group,
+    console_app,
+    visitor,
+)
 
 
 def sessions(bot: RunningApp) -> list[ConsoleSession]:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import uuid
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import TypeVar
 
 from sqlmodel import select
 
@@ -21,74 +16,29 @@ from bot.core.models import (
     Group,
     Member,
     Role,
-    Suggestion,
     SuggestionStatus,
 )
 from bot.settings import Settings
-from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus, Schedule
-from tests.conftest import RunningApp
-from tests.test_admin_auth import (
+from tests.support.console import (
     PASSWORD,
     Visitor,
     add_account,
+    add_delivery,
     add_group,
+    add_suggestions,
     console_app,
     visitor,
 )
+from tests.support.polling import eventually
 
 S = SuggestionStatus
-T = TypeVar("T")
 
 
 def figure(html: str, name: str) -> str:
     found = re.search(rf'data-testid="figure-{name}">([^<]*)<', html)
     assert found, name
     return found[1]
-
-
-def add_suggestions(bot: RunningApp, group_id: int, statuses: list[S], *, days_ago: int = 0,
-                    merged_into: int | None = None) -> list[int]:
-    when = bot.app[CONSOLE].services.clock() - timedelta(days=days_ago)
-    ids = []
-    with session(bot.app[ENGINE]) as db:
-        for status in statuses:
-            row = Suggestion(group_id=group_id, hamlet="枫树屋场", platform="web",
-                             chat_id="fengshu", message_id=uuid.uuid4().hex,
-                             author_id="u1", author_name="张大爷", text="村口路灯坏了",
-                             status=status, merged_into=merged_into, created_at=when,
-                             updated_at=when)
-            db.add(row)
-            db.flush()
-            assert row.id is not None
-            ids.append(row.id)
-    return ids
-
-
-def add_delivery(bot: RunningApp, group_id: int, status: DeliveryStatus,
-                 slug: str = "telecom-fraud", days_ago: int = 0) -> int:
-    when = utcnow() - timedelta(days=days_ago, hours=1)
-    with session(bot.app[ENGINE]) as db:
-        row = Delivery(lesson_slug=slug, group_id=group_id, occurrence=when, status=status,
-                       sent_at=when if status == DeliveryStatus.SENT else None,
-                       error="AdapterError: 503 from the platform"
-                       if status == DeliveryStatus.FAILED else None)
-        db.add(row)
-        db.flush()
-        assert row.id is not None
-        return row.id
-
-
-async def until(check: Callable[[], Awaitable[T]], within: float = 20.0) -> T:
-    """Poll an async check until it is truthy (the work it waits for runs in the app)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not met within {within} s (last: {value!r})")
-        await asyncio.sleep(0.1)
 
 
 # --- dashboard ---------------------------------------------------------------------------------
@@ -169,7 +119,7 @@ async def test_a_lessons_voice_is_made_in_the_background_and_then_plays(
             assert state["state"] in ("working", "ready"), state
             return str(state["url"]) if state["state"] == "ready" else ""
 
-        url = await until(ready)
+        url = await eventually(ready, within=20.0)
         async with guest.http.get(bot.url + url) as audio:
             assert audio.status == 200 and audio.headers["Content-Type"] == "audio/mpeg"
             assert len(await audio.read()) > 6000
@@ -244,7 +194,7 @@ async def test_the_retry_button_sends_a_failed_lesson_to_the_group(settings: Set
         async def sent() -> bool:
             return status() == DeliveryStatus.SENT
 
-        await until(sent)
+        await eventually(sent, within=20.0)
         with session(bot.app[ENGINE]) as db:
             posted = db.exec(select(ChatMessage).where(ChatMessage.group_id == group_id,
                                                        ChatMessage.lesson_slug == "telecom-fraud"))

@@ -21,15 +21,15 @@ from bot.domain.accounts import create_user
 from bot.domain.suggestions import prepare_suggestion
 from bot.reports.docx_export import DOCX_MAX_ROWS
 from bot.settings import Settings
-from tests.conftest import running
-from tests.test_admin_suggestions import (
+from tests.support.app import running
+from tests.support.console_village import (
     FACILITATOR_LOGIN,
     PASSWORD,
     SECRETARY_LOGIN,
     Signed,
     signed_in,
 )
-from tests.test_reports import seed
+from tests.support.reports import seed
 
 YEAR = "from=2026-01-01&to=2026-12-31"
 

@@ -3,38 +3,39 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.adapters.media import prepare_voice, save_voice
-from bot.admin import CONSOLE, setup_admin
-from bot.app import ENGINE, SERVICES, SETTINGS
-from bot.core.db import open_database, session
-from bot.core.models import ChatMessage, Group, Role, SuggestionChange, SuggestionStatus
-from bot.domain.accounts import create_user
+from bot.app import ENGINE
+from bot.core.db import session
+from bot.core.models import ChatMessage, Group, SuggestionChange, SuggestionStatus
 from bot.domain.board import BoardFilter, board, parse_board_filter
 from bot.domain.merging import merge_suggestion, unmerge_suggestion
 from bot.domain.suggestions import SuggestionError, add_suggestion, change_status, get_suggestion
 from bot.reports import ReportFilter, figures
 from bot.settings import Settings
-from tests.conftest import running
-from tests.test_commands import ROOM, ZHANG, joined, points_of, prepare_village
-from tests.test_webchat_voice import recording
+from tests.support.app import running
+from tests.support.builders import add_group
+from tests.support.console_village import (
+    FACILITATOR_LOGIN,
+    bot_messages,
+    prepare_console,
+    signed_in,
+)
+from tests.support.recordings import recording
+from tests.support.village import (
+    ROOM,
+    ZHANG,
+    joined,
+    points_of,
+)
 
 S = SuggestionStatus
-PASSWORD = "correct horse 2026"
-SECRETARY_LOGIN = ("wang", "王书记", Role.SECRETARY)
-FACILITATOR_LOGIN = ("libo", "李伯", Role.FACILITATOR)
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW_NUMBER = re.compile(r'data-testid="suggestion-row" data-number="(\d+)"')
 
 
@@ -43,75 +44,9 @@ def at(month: int, day: int, hour: int = 20) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=UTC) - timedelta(hours=8)
 
 
-# --- the real app with the console, and a signed-in browser over HTTP -------------------------
-
-def prepare_console(app: web.Application) -> None:
-    """The village room and a second group, the console, and a secretary's and facilitator's
-    accounts."""
-    prepare_village(app)
-    if CONSOLE not in app:  # once bot/app.py wires the console itself, it is already there
-        setup_admin(app, app[SERVICES], settings=app[SETTINGS])
-    with session(app[ENGINE]) as db:
-        db.add(Group(platform="web", chat_id="yangliu", name="杨柳村群", hamlet="杨柳屋场"))
-        for username, name, role in (SECRETARY_LOGIN, FACILITATOR_LOGIN):
-            create_user(db, username, name, PASSWORD, role)
-
-
-@dataclass
-class Signed:
-    """A browser signed in to the console: a cookie jar that keeps the session."""
-
-    http: aiohttp.ClientSession
-    url: str
-
-    async def get(self, path: str) -> tuple[int, str]:
-        async with self.http.get(self.url + path) as response:
-            return response.status, await response.text()
-
-    async def token(self, path: str) -> str:
-        """The CSRF token of the form on the page at `path`, as a browser would read it."""
-        status, html = await self.get(path)
-        assert status == 200, html
-        found = CSRF.search(html)
-        assert found, f"no form with a CSRF token on {path}"
-        return found.group(1)
-
-    async def post(self, path: str, data: dict[str, str], *, form_on: str | None = None,
-                   csrf: bool = True) -> tuple[int, str]:
-        """Submit a form (taking its token from the page `form_on`); follow the redirect."""
-        fields = dict(data)
-        if csrf:
-            fields["csrf_token"] = await self.token(form_on or path.rsplit("/", 1)[0])
-        async with self.http.post(self.url + path, data=fields) as response:
-            return response.status, await response.text()
-
-
-@asynccontextmanager
-async def signed_in(url: str, login: tuple[str, str, Role] = SECRETARY_LOGIN
-                    ) -> AsyncIterator[Signed]:
-    """Sign in through the login form like a person does."""
-    # Cookies from an IP address (127.0.0.1) are only kept by an "unsafe" jar.
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        async with http.get(url + "/admin/login") as response:
-            found = CSRF.search(await response.text())
-        assert found
-        fields = {"username": login[0], "password": PASSWORD, "csrf_token": found.group(1),
-                  "next": "/admin/suggestions"}
-        async with http.post(url + "/admin/login", data=fields,
-                             allow_redirects=False) as response:
-            assert response.status == 302, await response.text()
-        yield Signed(http, url)
-
-
 def numbers_on(html: str) -> list[int]:
     """The suggestion numbers listed on a board page, top to bottom."""
     return [int(n) for n in ROW_NUMBER.findall(html)]
-
-
-def bot_messages(engine: Engine) -> int:
-    """How many messages the bot has posted in the web rooms."""
-    with session(engine) as db:
-        return len(db.exec(select(ChatMessage).where(col(ChatMessage.from_bot))).all())
 
 
 def raise_in(engine: Engine, chat_id: str, message_id: str, text: str, when: datetime,
@@ -146,11 +81,10 @@ def seed_board(engine: Engine) -> None:
 # --- the board and merging, as plain functions over a session -----------------------------------
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = open_database(f"sqlite:///{tmp_path}/t.db")
-    with session(engine) as db:
-        db.add(Group(platform="web", chat_id=ROOM, name="枫树村大群", hamlet="上屋场"))
-        db.add(Group(platform="web", chat_id="yangliu", name="杨柳村群", hamlet="杨柳屋场"))
+def engine(engine: Engine) -> Engine:
+    """The shared migrated engine, with two rooms and six suggestions over three months."""
+    add_group(engine, "枫树村大群", chat_id=ROOM, hamlet="上屋场")
+    add_group(engine, "杨柳村群", chat_id="yangliu", hamlet="杨柳屋场")
     seed_board(engine)
     return engine
 

@@ -13,16 +13,21 @@ from bot.app import ENGINE
 from bot.core.db import session
 from bot.core.models import NightTalk, NightTalkStatus
 from bot.settings import Settings
-from tests.conftest import running
-from tests.test_admin_suggestions import (
+from tests.support.app import running
+from tests.support.console_village import (
     FACILITATOR_LOGIN,
     Signed,
     bot_messages,
     prepare_console,
     signed_in,
 )
-from tests.test_commands import LI, ZHANG, bot_texts, joined
-from tests.test_nighttalk_e2e import say_by_voice
+from tests.support.village import (
+    LI,
+    ZHANG,
+    bot_texts,
+    joined,
+    say_by_voice,
+)
 
 VILLAGE = ZoneInfo("Asia/Shanghai")
 

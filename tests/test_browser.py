@@ -7,7 +7,7 @@ from dataclasses import replace
 from playwright.async_api import Browser, expect
 
 from bot.settings import Settings
-from tests.conftest import running
+from tests.support.app import running
 
 
 async def test_member_joins_demo_room_hears_the_lesson_posts_and_sees_history_after_reload(

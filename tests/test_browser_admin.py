@@ -1,5 +1,4 @@
-"""The console in a real headless Chromium: sign in, figures, a lesson side by side, a retry
-from the calendar, a role changed on the groups page, and the same pages on a phone."""
+"""The console in headless Chromium: sign-in, figures, lessons, retries, roles, on a phone too."""
 
 from __future__ import annotations
 
@@ -8,12 +7,18 @@ from sqlmodel import select
 
 from bot.app import ENGINE
 from bot.core.db import session
-from bot.core.models import Member, Role
+from bot.core.models import Member, Role, SuggestionStatus
 from bot.settings import Settings
 from scheduler.models import DeliveryStatus
-from tests.conftest import RunningApp
-from tests.test_admin_auth import PASSWORD, add_account, add_group, console_app
-from tests.test_admin_pages import S, add_delivery, add_suggestions
+from tests.support.app import RunningApp
+from tests.support.console import (
+    PASSWORD,
+    add_account,
+    add_delivery,
+    add_group,
+    add_suggestions,
+    console_app,
+)
 
 
 def prepare_village(bot: RunningApp) -> tuple[int, int]:
@@ -22,7 +27,8 @@ def prepare_village(bot: RunningApp) -> tuple[int, int]:
     group_id = add_group(bot, "枫树屋场群")
     with session(bot.app[ENGINE]) as db:
         db.add(Member(group_id=group_id, user_id="u-zhang", display_name="张大爷"))
-    add_suggestions(bot, group_id, [S.ADOPTED, S.NEW, S.DONE])
+    add_suggestions(bot, group_id, [SuggestionStatus.ADOPTED, SuggestionStatus.NEW,
+                                    SuggestionStatus.DONE])
     return group_id, add_delivery(bot, group_id, DeliveryStatus.FAILED)
 
 

@@ -1,5 +1,4 @@
-"""The console in a real headless Chromium: a secretary replies to a suggestion and the chat
-room open in another tab is told; each report downloads and opens; a night talk runs live."""
+"""The console in headless Chromium: replies reach the chat tab, reports open, a talk runs."""
 
 from __future__ import annotations
 
@@ -13,8 +12,12 @@ import openpyxl
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from bot.settings import Settings
-from tests.conftest import running
-from tests.test_admin_suggestions import PASSWORD, SECRETARY_LOGIN, prepare_console
+from tests.support.app import running
+from tests.support.console_village import (
+    PASSWORD,
+    SECRETARY_LOGIN,
+    prepare_console,
+)
 
 
 async def raise_in_room(context: BrowserContext, url: str, text: str) -> Page:

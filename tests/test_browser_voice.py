@@ -17,7 +17,8 @@ from bot.domain.nighttalks import NightTalkHost, schedule_night_talk
 from bot.settings import Settings
 from lessons.audio import probe
 from scheduler.dbtypes import utcnow
-from tests.conftest import CHROMIUM_ARGS, RunningApp, launch_chromium, running
+from tests.support.app import RunningApp, running
+from tests.support.browser import CHROMIUM_ARGS, launch_chromium
 
 ROOM = "fengshu"
 START = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)

@@ -22,8 +22,9 @@ from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus, Timer
 from scheduler.schedules import add_schedule
-from tests.conftest import RunningApp, eventually, running
-from tests.test_commands import (
+from tests.support.app import RunningApp, running
+from tests.support.polling import eventually
+from tests.support.village import (
     LI,
     SECRETARY,
     ZHANG,

@@ -14,8 +14,8 @@ from bot.core.models import Group, NightTalk, NightTalkStatus
 from bot.domain.nighttalks import schedule_night_talk
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
-from tests.conftest import RunningApp, running
-from tests.test_commands import (
+from tests.support.app import RunningApp, running
+from tests.support.village import (
     FACILITATOR,
     LI,
     ZHANG,

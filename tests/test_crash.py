@@ -1,12 +1,10 @@
-"""Kill -9 in the middle of sending a lesson to 200 Telegram groups, start again: every group
-ends up with the lesson, and only sends in flight at the kill may have gone out twice."""
+"""Kill -9 mid-fanout to 200 Telegram groups and restart: each gets the lesson, few twice."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections import Counter
 from datetime import timedelta
@@ -18,15 +16,11 @@ from scheduler.dbtypes import utcnow
 from scheduler.schedules import add_schedule
 from tests.fake_edge import FakeEdge
 from tests.fakes.telegram import TOKEN, FakeTelegram, start_fake_telegram
+from tests.support.loopback import free_port
+from tests.support.polling import eventually
 
 GROUPS = 200
 IN_FLIGHT_BOUND = 30  # the pacer never has more Telegram sends in flight than its global rate
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _seed(data: Path) -> None:
@@ -47,15 +41,6 @@ async def _start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
         stderr=asyncio.subprocess.DEVNULL)
 
 
-async def _until(check: object, within: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():  # type: ignore[operator]
-        if loop.time() > deadline:
-            raise AssertionError(f"not reached within {within} s")
-        await asyncio.sleep(0.05)
-
-
 def _complete(fake: FakeTelegram) -> bool:
     kinds = {(s.chat_id, s.kind) for s in fake.sent}
     return len(kinds) == 2 * GROUPS
@@ -68,13 +53,13 @@ async def test_kill_9_mid_fanout_then_restart_every_group_gets_the_lesson(
     data.mkdir()
     _seed(data)
     async with start_fake_telegram() as fake:
-        env = {**os.environ, "YEHUA_DATA_DIR": str(data), "YEHUA_PORT": str(_free_port()),
+        env = {**os.environ, "YEHUA_DATA_DIR": str(data), "YEHUA_PORT": str(free_port()),
                "YEHUA_DEMO": "false", "YEHUA_ESPEAK": "false", "YEHUA_TTS_ENDPOINT": fake_edge.url,
                "YEHUA_TELEGRAM_TOKEN": TOKEN, "YEHUA_TELEGRAM_API_BASE": fake.url,
                "YEHUA_LOG_LEVEL": "WARNING", "NO_PROXY": "127.0.0.1,localhost"}
         bot = await _start_bot(env)
         try:
-            await _until(lambda: len(fake.sent) >= GROUPS // 2, 60)
+            await eventually(lambda: len(fake.sent) >= GROUPS // 2, 60)
         finally:
             os.kill(bot.pid, signal.SIGKILL)
             await bot.wait()
@@ -83,7 +68,7 @@ async def test_kill_9_mid_fanout_then_restart_every_group_gets_the_lesson(
 
         bot = await _start_bot(env)
         try:
-            await _until(lambda: _complete(fake), 90)
+            await eventually(lambda: _complete(fake), 90)
         finally:
             bot.terminate()
             await bot.wait()

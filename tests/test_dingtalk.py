@@ -10,7 +10,6 @@ from urllib.parse import quote_plus
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.adapters.media import Media
 from bot.adapters.robots.common import Robot, split_for_robot
@@ -22,42 +21,17 @@ from bot.adapters.robots.dingtalk import (
     parse_message,
     sign,
 )
-from bot.core.adapter import Adapter, AdapterError, RetryAfter
+from bot.core.adapter import AdapterError, RetryAfter
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingText
 from bot.settings import SettingsError
-from tests.fakes.dingtalk import FakeDingTalk, fake_dingtalk, serve
+from tests.fakes.dingtalk import FakeDingTalk, fake_dingtalk
+from tests.support.dingtalk import APP_SECRET, CHAT, SECRET, TOKEN, ZHANG
+from tests.support.robots import (
+    Clock,
+    serving,
+)
 
 DATA = Path(__file__).parent / "data" / "dingtalk"
-CHAT = "cidqO7Ne7jYJ8dqvkfzGD6ZgA=="
-TOKEN = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
-SECRET = "SEC5d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e"
-APP_SECRET = "Xq9yZ2cV7bN1mL4kJ8hG3fD6sA0pO5iU-TrEwQyUiOpAsDfGhJkLzXcVbNm"
-ZHANG = ("0123456789123456", "张大爷")
-
-
-class Clock:
-    """A hand-moved clock for the fake's rate windows."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@asynccontextmanager
-async def serving(adapter: Adapter) -> AsyncIterator[tuple[str, list[IncomingMessage]]]:
-    """A robot adapter alone on an aiohttp app: its URL, and the messages it dispatched."""
-    heard: list[IncomingMessage] = []
-
-    async def hear(message: IncomingMessage) -> None:
-        heard.append(message)
-
-    adapter.on_event = hear
-    app = web.Application()
-    adapter.setup(app)
-    async with serve(app) as url:
-        yield url, heard
 
 
 @asynccontextmanager

@@ -1,28 +1,27 @@
-"""DingTalk through the real app: a lesson arrives, suggestions are taken and answered, a
-secretary's decision reaches the group, forgeries are refused, and a flood is survived."""
+"""DingTalk through the real app: lessons, suggestions, decisions, forgeries and floods."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import timedelta
-from typing import Any
 
-import aiohttp
 from aiohttp import web
-from sqlmodel import select
 
-from bot.app import ENGINE, SCHEDULER, SERVICES
-from bot.core.db import session
-from bot.core.models import Group, Member, Role, Suggestion, SuggestionStatus
+from bot.app import SERVICES
+from bot.core.models import Member, Suggestion, SuggestionStatus
 from bot.settings import Settings
-from lessons.audio import probe
-from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
-from scheduler.schedules import add_schedule
-from tests.conftest import RunningApp, eventually, running
 from tests.fakes.dingtalk import FakeDingTalk, fake_dingtalk
-from tests.test_dingtalk import APP_SECRET, CHAT, SECRET, TOKEN, ZHANG, Clock
+from tests.support.app import running
+from tests.support.dingtalk import APP_SECRET, CHAT, SECRET, TOKEN, ZHANG
+from tests.support.polling import eventually
+from tests.support.robots import (
+    Clock,
+    add_group,
+    rows,
+    schedule_lesson,
+    served_mp3_seconds,
+)
 
 SECRETARY = ("manager7420", "王书记")
 
@@ -35,49 +34,8 @@ def dingtalk_settings(settings: Settings, fake: FakeDingTalk) -> Settings:
         "YEHUA_DINGTALK_FLOOD_WAIT": "0.5"})
 
 
-def add_group(app: web.Application, platform: str, chat_id: str,
-              secretary: tuple[str, str]) -> None:
-    """A village group, added as `yehua groups add` would, with its secretary."""
-    with session(app[ENGINE]) as db:
-        group = Group(platform=platform, chat_id=chat_id, name="枫树村党员群")
-        db.add(group)
-        db.flush()
-        assert group.id is not None
-        db.add(Member(group_id=group.id, user_id=secretary[0], display_name=secretary[1],
-                      role=Role.SECRETARY))
-
-
 def prepare_group(app: web.Application) -> None:
     add_group(app, "dingtalk", CHAT, SECRETARY)
-
-
-def schedule_lesson(bot: RunningApp, platform: str, slug: str = "ebike-charging") -> None:
-    """Schedule a lesson for the platform's one group, due in a second."""
-    with session(bot.app[ENGINE]) as db:
-        group = db.exec(select(Group).where(Group.platform == platform)).one()
-        add_schedule(db, slug, [(group.id or 0, group.timezone)],
-                     run_at=utcnow() + timedelta(seconds=1))
-    bot.app[SCHEDULER].rearm()
-
-
-def rows(bot: RunningApp, model: Any) -> list[Any]:
-    """Every stored row of a table."""
-    with session(bot.app[ENGINE]) as db:
-        return list(db.exec(select(model)).all())
-
-
-async def served_mp3_seconds(bot: RunningApp, settings: Settings, link: str) -> float:
-    """Open a voice link as a phone would (on the bot's real address): the MP3's length."""
-    assert link.startswith(f"{settings.base_url}/media/"), link
-    name = link.removeprefix(f"{settings.base_url}/media/")
-    assert re.fullmatch(r"[0-9a-f]+\.mp3", name), name
-    async with aiohttp.ClientSession() as http, \
-            http.get(f"{bot.url}/media/{name}") as response:
-        assert response.status == 200
-        assert response.headers["Content-Type"] == "audio/mpeg"
-        info = probe(await response.read())
-    assert info.codec == "mp3"
-    return info.duration_s
 
 
 async def test_a_scheduled_lesson_arrives_as_text_and_a_link_to_its_mp3(

@@ -23,15 +23,13 @@ from bot.core.adapter import AdapterError, RetryAfter
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingText
 from bot.settings import SettingsError
 from tests.fakes.feishu import FakeFeishu, fake_feishu
-from tests.test_dingtalk import Clock, serving
+from tests.support.feishu import CHAT, ENCRYPT_KEY, SECRET, TOKEN, VERIFICATION, ZHANG
+from tests.support.robots import (
+    Clock,
+    serving,
+)
 
 DATA = Path(__file__).parent / "data" / "feishu"
-CHAT = "oc_5ce6d572455d361153b7xx51da133945"
-TOKEN = "2f9c1b7e-4d3a-4c8b-9e6f-0a1b2c3d4e5f"
-SECRET = "qH7sK2mN9pL4vX1c"
-VERIFICATION = "v3rificationT0kenF0rTests"
-ENCRYPT_KEY = "kJ8fD3sA6gH1lZ5x"
-ZHANG = "ou_84aad35d084aa403a838cf73ee18467a"
 
 
 @asynccontextmanager

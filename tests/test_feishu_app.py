@@ -1,5 +1,4 @@
-"""Feishu through the real app: a lesson arrives, suggestions are taken and answered, a
-secretary's decision reaches the group, forgeries are refused, and a flood is survived."""
+"""Feishu through the real app: lessons, suggestions, decisions, forgeries and floods."""
 
 from __future__ import annotations
 
@@ -12,11 +11,17 @@ from bot.app import SERVICES
 from bot.core.models import Member, Suggestion, SuggestionStatus
 from bot.settings import Settings
 from scheduler.models import Delivery, DeliveryStatus
-from tests.conftest import eventually, running
 from tests.fakes.feishu import FakeFeishu, fake_feishu
-from tests.test_dingtalk import Clock
-from tests.test_dingtalk_app import add_group, rows, schedule_lesson, served_mp3_seconds
-from tests.test_feishu import CHAT, ENCRYPT_KEY, SECRET, TOKEN, VERIFICATION, ZHANG
+from tests.support.app import running
+from tests.support.feishu import CHAT, ENCRYPT_KEY, SECRET, TOKEN, VERIFICATION, ZHANG
+from tests.support.polling import eventually
+from tests.support.robots import (
+    Clock,
+    add_group,
+    rows,
+    schedule_lesson,
+    served_mp3_seconds,
+)
 
 SECRETARY = ("ou_7d8a6e6df7621556ce0d21922b676706", "王书记")
 

@@ -14,20 +14,18 @@ from bot.core.db import session
 from bot.core.models import Group, Member, PointsEntry, Suggestion
 from bot.domain.suggestions import Raised, prepare_suggestion
 from bot.settings import Settings
-from tests.conftest import eventually, running
 from tests.fakes.onebot import FakeNapCat
-from tests.test_onebot_app import (
+from tests.support.app import running
+from tests.support.onebot import (
     GROUP,
     OTHER_GROUP,
     ZHANG,
-    napcat,
     prepare_qq_groups,
     said,
     stored,
     with_onebot,
 )
-
-__all__ = ["napcat"]  # the fixture, shared
+from tests.support.polling import eventually
 
 
 def a_group(engine: Engine) -> Group:

@@ -1,25 +1,20 @@
-"""A whole night talk through the real app: scheduled in the chat, reminded, opened, five
-members raise suggestions (one on someone's behalf, one by voice, one delivered twice), closed
-with a numbered summary, then the secretary adopts, declines and finishes, and people are told."""
+"""A whole night talk in the real app, from scheduling in the chat to decisions people are told."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
 
-import aiohttp
-from aiohttp import FormData
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot.app import ENGINE, SCHEDULER
 from bot.core.db import session
-from bot.core.models import NightTalk, NightTalkStatus, Suggestion, SuggestionStatus
+from bot.core.models import NightTalk, NightTalkStatus, SuggestionStatus
 from bot.settings import Settings
-from tests.conftest import running
-from tests.test_commands import (
+from tests.support.app import running
+from tests.support.village import (
     FACILITATOR,
     LI,
-    ROOM,
     SECRETARY,
     ZHANG,
     bot_texts,
@@ -27,8 +22,9 @@ from tests.test_commands import (
     event,
     joined,
     prepare_village,
+    say_by_voice,
+    suggestions,
 )
-from tests.test_webchat_voice import recording
 
 WANG = ("user-wang-0000003", "王叔")
 ZHAO = ("user-zhao-0000004", "赵婶")
@@ -37,22 +33,6 @@ ZHAO = ("user-zhao-0000004", "赵婶")
 def talk_row(app: object) -> NightTalk:
     with session(app[ENGINE]) as db:  # type: ignore[index]
         return db.exec(select(NightTalk)).one()
-
-
-def suggestions(app: object) -> list[Suggestion]:
-    with session(app[ENGINE]) as db:  # type: ignore[index]
-        return list(db.exec(select(Suggestion).order_by(col(Suggestion.id))))
-
-
-async def say_by_voice(url: str, who: tuple[str, str]) -> int:
-    form = FormData()
-    form.add_field("user_id", who[0])
-    form.add_field("name", who[1])
-    form.add_field("audio", recording(3.0), filename="voice.webm", content_type="audio/webm")
-    async with aiohttp.ClientSession() as http, \
-            http.post(f"{url}/api/rooms/{ROOM}/voice", data=form) as response:
-        assert response.status == 201, await response.text()
-        return int((await response.json())["message"]["id"])
 
 
 async def test_a_whole_night_talk_from_the_chat_to_adopted_and_told(settings: Settings) -> None:

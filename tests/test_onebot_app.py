@@ -1,73 +1,38 @@
-"""QQ through OneBot v11, end to end: the real app against a fake NapCat.
-
-The helpers at the top are shared by the other tests/test_onebot_*.py files.
-"""
+"""QQ through OneBot v11, end to end: the real app against a fake NapCat."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import pytest
 from aiohttp import web
 from sqlmodel import col, select
 
-from bot.adapters.onebot.adapter import OneBotAdapter
-from bot.app import ENGINE, OUTBOX, SCHEDULER, SERVICES
+from bot.app import ENGINE, SCHEDULER, SERVICES
 from bot.core.db import session
-from bot.core.models import Group, Member, NightTalk, Suggestion, SuggestionStatus
+from bot.core.models import Group, Member, NightTalk, SuggestionStatus
 from bot.settings import Settings
 from lessons.audio import probe
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
-from tests.conftest import eventually, running
-from tests.fakes.onebot import SECRET, SELF_ID, TOKEN, FakeNapCat, fake_napcat
-from tests.test_webchat_voice import recording
-
-GROUP, OTHER_GROUP = 987654321, 987654322
-OWNER, ADMIN, ZHANG, LI = 345678900, 345678904, 345678901, 345678902
-
-
-@pytest.fixture
-async def napcat() -> AsyncIterator[FakeNapCat]:
-    async with fake_napcat() as fake:  # started before the app, so it outlives the app
-        yield fake
-
-
-def with_onebot(settings: Settings, napcat: FakeNapCat, **extra: str) -> Settings:
-    """Settings with OneBot on, pointed at the fake, and a short flood pause for tests."""
-    env = {"YEHUA_ONEBOT_API_ROOT": napcat.url, "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN,
-           "YEHUA_ONEBOT_SECRET": SECRET, "YEHUA_ONEBOT_FLOOD_PAUSE": "0.3",
-           "YEHUA_ONEBOT_TIMEOUT": "5"}
-    return replace(settings, extra={**env, **extra})
-
-
-def prepare_qq_groups(app: web.Application) -> None:
-    """Two QQ groups the admin added with `yehua groups add … --platform onebot`."""
-    with session(app[ENGINE]) as db:
-        db.add(Group(platform="onebot", chat_id=str(GROUP), name="枫树村QQ群", hamlet="上屋场"))
-        db.add(Group(platform="onebot", chat_id=str(OTHER_GROUP), name="樟树村QQ群"))
-
-
-def said(text: str, *, at_bot: bool = False) -> list[dict[str, Any]]:
-    segments = [{"type": "at", "data": {"qq": str(SELF_ID)}}] if at_bot else []
-    return [*segments, {"type": "text", "data": {"text": text}}]
-
-
-def stored(app: web.Application) -> list[Suggestion]:
-    with session(app[ENGINE]) as db:
-        return list(db.exec(select(Suggestion).order_by(col(Suggestion.id))))
-
-
-def adapter_of(app: web.Application) -> OneBotAdapter:
-    adapter = app[OUTBOX].adapter("onebot")
-    assert isinstance(adapter, OneBotAdapter)
-    return adapter
+from tests.fakes.onebot import FakeNapCat
+from tests.support.app import running
+from tests.support.onebot import (
+    ADMIN,
+    GROUP,
+    LI,
+    OTHER_GROUP,
+    OWNER,
+    ZHANG,
+    prepare_qq_groups,
+    said,
+    stored,
+    with_onebot,
+)
+from tests.support.polling import eventually
+from tests.support.recordings import recording
 
 
 def schedule_lesson(app: web.Application, *groups: int) -> None:

@@ -11,21 +11,19 @@ from bot.app import ENGINE, SERVICES, create_app
 from bot.core.db import session
 from bot.core.models import Member, SuggestionStatus
 from bot.settings import Settings, SettingsError
-from tests.conftest import eventually, running
 from tests.fakes.onebot import SECRET, SELF_ID, FakeNapCat, fake_napcat
-from tests.test_onebot_app import (
+from tests.support.app import running
+from tests.support.onebot import (
     GROUP,
     LI,
     OWNER,
     ZHANG,
-    napcat,
     prepare_qq_groups,
     said,
     stored,
     with_onebot,
 )
-
-__all__ = ["napcat"]  # the fixture, shared
+from tests.support.polling import eventually
 
 
 def members(app: object) -> list[Member]:

@@ -12,12 +12,11 @@ from bot.adapters.onebot.adapter import MAX_TEXT
 from bot.core.adapter import AdapterError, RateLimits, RetryAfter
 from bot.core.messages import OutgoingAudio, OutgoingText
 from bot.settings import Settings
-from tests.conftest import eventually, running
 from tests.fakes.onebot import TOKEN, FakeNapCat, fake_napcat
-from tests.test_onebot_app import GROUP, ZHANG, adapter_of, napcat, with_onebot
-from tests.test_webchat_voice import recording
-
-__all__ = ["napcat"]  # the fixture, shared
+from tests.support.app import running
+from tests.support.onebot import GROUP, ZHANG, adapter_of, with_onebot
+from tests.support.polling import eventually
+from tests.support.recordings import recording
 
 LESSON = ("乡亲们好！今天这堂微党课讲电动车充电安全。" * 4 + "\n") * 60  # about 5,000 characters
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import func, select
 
-from bot.core.db import open_database, session
+from bot.core.db import session
 from bot.core.models import Group, Member, PointsEntry, SuggestionStatus
 from bot.domain.points import (
     ADOPTED,
@@ -25,30 +23,20 @@ from bot.domain.points import (
     standing,
 )
 from bot.domain.suggestions import add_suggestion, change_status
+from tests.support.builders import add_group, add_member
 
 RULES = PointsRules()
 NOVEMBER, DECEMBER, OCTOBER = date(2026, 11, 1), date(2026, 12, 1), date(2026, 10, 1)
 PEOPLE = {"u-zhang": "张大爷", "u-li": "李婶", "u-wang": "王伯", "u-liu": "刘姐", "u-zhao": "赵叔"}
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path}/t.db")
-    yield engine
-    engine.dispose()
-
-
 def make_group(engine: Engine, timezone: str = "Asia/Shanghai", chat_id: str = "fengshu"
                ) -> int:
-    with session(engine) as db:
-        group = Group(platform="web", chat_id=chat_id, name="枫树屋场", hamlet="枫树屋场",
-                      timezone=timezone)
-        db.add(group)
-        db.flush()
-        for user_id, name in PEOPLE.items():
-            db.add(Member(group_id=group.id or 0, user_id=user_id, display_name=name))
-        assert group.id is not None
-        return group.id
+    group = add_group(engine, "枫树屋场", chat_id=chat_id, hamlet="枫树屋场", timezone=timezone)
+    assert group.id is not None
+    for user_id, name in PEOPLE.items():
+        add_member(engine, group.id, user_id, name)
+    return group.id
 
 
 @pytest.fixture

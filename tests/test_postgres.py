@@ -1,5 +1,4 @@
-"""PostgreSQL instead of SQLite: migrations, aware times, the ledger's atomic claim, and the
-batched inbound writes."""
+"""PostgreSQL instead of SQLite: migrations, aware times, the ledger's claim, batched writes."""
 
 from __future__ import annotations
 

@@ -18,8 +18,9 @@ from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
-from tests.conftest import eventually, running
 from tests.fake_edge import FakeEdge, closed_port_url
+from tests.support.app import running
+from tests.support.polling import eventually
 
 ESPEAK = shutil.which("espeak-ng")
 

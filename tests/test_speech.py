@@ -28,8 +28,8 @@ from lessons.speech import (
     segments,
 )
 from lessons.synthesizers import EdgeSynthesizer, EspeakSynthesizer
-from tests.conftest import eventually
 from tests.fake_edge import FakeEdge, closed_port_url
+from tests.support.polling import eventually
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is not installed "

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -28,24 +26,14 @@ from bot.domain.suggestions import (
     suggestions_by,
     suggestions_in_talk,
 )
+from tests.support.builders import add_group
 
 S = SuggestionStatus
 T0 = datetime(2026, 12, 5, 11, 30, tzinfo=UTC)  # 19:30 in the village
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path}/t.db")
-    yield engine
-    engine.dispose()
-
-
 def make_group(engine: Engine, chat_id: str = "fengshu", name: str = "枫树屋场") -> Group:
-    with session(engine) as db:
-        group = Group(platform="web", chat_id=chat_id, name=name, hamlet=name)
-        db.add(group)
-        db.flush()
-        return group
+    return add_group(engine, name, chat_id=chat_id, hamlet=name)
 
 
 @pytest.fixture

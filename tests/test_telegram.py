@@ -1,108 +1,35 @@
-"""Telegram through the real app and the fake Bot API: lessons, suggestions, commands, notices.
-
-The helpers at the top are shared by the other tests/test_telegram_*.py files.
-"""
+"""Telegram through the real app and the fake Bot API: lessons, suggestions, commands, notices."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
-from typing import Any, cast
-
 import pytest
-from aiohttp import web
-from sqlmodel import col, select
 
 from bot import texts
-from bot.adapters.telegram.adapter import TelegramAdapter
-from bot.app import ENGINE, OUTBOX, SCHEDULER
+from bot.app import OUTBOX
 from bot.core.adapter import AdapterError, RetryAfter
-from bot.core.db import session
 from bot.core.messages import OutgoingText
-from bot.core.models import Group, Suggestion, SuggestionStatus
+from bot.core.models import SuggestionStatus
 from bot.settings import Settings
-from scheduler.dbtypes import utcnow
-from scheduler.models import Delivery, DeliveryStatus
-from scheduler.schedules import add_schedule
-from tests.conftest import eventually, running
-from tests.fakes.telegram import FakeTelegram, Sent, start_fake_telegram
-
-VILLAGE = -1001234567890
-ZHANG: dict[str, Any] = {"id": 5123456789, "first_name": "张大爷"}
-LI: dict[str, Any] = {"id": 6001002003, "first_name": "李婶", "username": "li_shen"}
-SECRETARY: dict[str, Any] = {"id": 6001002009, "first_name": "王书记"}
-HOST: dict[str, Any] = {"id": 6001002010, "first_name": "李伯"}
-FAST = 0.05  # the fake's windows at 1/20 of Telegram's, so tests run quickly
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    """The fake Bot API, started before the app (so it outlives the app's poller)."""
-    async with start_fake_telegram(time_scale=FAST) as fake:
-        yield fake
-
-
-def on_telegram(settings: Settings, fake: FakeTelegram, **extra: str) -> Settings:
-    """Settings that switch Telegram on, pointed at the fake."""
-    return replace(settings, extra={"YEHUA_TELEGRAM_TOKEN": fake.token,
-                                    "YEHUA_TELEGRAM_API_BASE": fake.url,
-                                    "YEHUA_TELEGRAM_POLL_TIMEOUT": "5", **extra})
-
-
-def quick(app: web.Application) -> None:
-    """A prepare hook: retries and the pieces of a long text paced for the scaled fake."""
-    app[OUTBOX].backoff = 0.05
-    adapter = telegram_of(app)
-    adapter.backoff, adapter.piece_gap = 0.05, FAST
-
-
-def groups(*chat_ids: int) -> Any:
-    """A prepare hook: Telegram groups with these ids (the village by default), and `quick`."""
-
-    def prepare(app: web.Application) -> None:
-        with session(app[ENGINE]) as db:
-            for n, chat_id in enumerate(chat_ids or (VILLAGE,)):
-                db.add(Group(platform="telegram", chat_id=str(chat_id), name=f"村民{n}群"))
-        quick(app)
-
-    return prepare
-
-
-def telegram_of(app: web.Application) -> TelegramAdapter:
-    return cast(TelegramAdapter, app[OUTBOX].adapters["telegram"])
-
-
-def stored(app: web.Application) -> list[Suggestion]:
-    with session(app[ENGINE]) as db:
-        return list(db.exec(select(Suggestion).order_by(col(Suggestion.id))))
-
-
-def deliveries(app: web.Application) -> list[Delivery]:
-    with session(app[ENGINE]) as db:
-        return list(db.exec(select(Delivery).order_by(col(Delivery.id))))
-
-
-async def post_lesson(app: web.Application, slug: str = "ebike-charging") -> None:
-    """Schedule a lesson for every Telegram group now, and let the scheduler fire it."""
-    with session(app[ENGINE]) as db:
-        targets = db.exec(select(Group).where(Group.platform == "telegram")).all()
-        add_schedule(db, slug, [(g.id or 0, g.timezone) for g in targets], run_at=utcnow())
-    await app[SCHEDULER].run_due()
-
-
-async def answer_to(fake: FakeTelegram, update: dict[str, Any], fragment: str = "") -> Sent:
-    """The bot's text that replies to `update`'s message (containing `fragment`)."""
-    message = update["message"]
-
-    def found() -> Sent | None:
-        return next((s for s in fake.to(message["chat"]["id"], "text")
-                     if s.reply_to == message["message_id"] and fragment in s.text), None)
-
-    return cast(Sent, await eventually(found))
-
-
-def texts_with(fake: FakeTelegram, fragment: str, chat_id: int = VILLAGE) -> Sequence[Sent]:
-    return [s for s in fake.to(chat_id, "text") if fragment in s.text]
+from scheduler.models import DeliveryStatus
+from tests.fakes.telegram import FakeTelegram, start_fake_telegram
+from tests.support.app import running
+from tests.support.polling import eventually
+from tests.support.telegram import (
+    FAST,
+    LI,
+    SECRETARY,
+    VILLAGE,
+    ZHANG,
+    answer_to,
+    deliveries,
+    groups,
+    on_telegram,
+    post_lesson,
+    quick,
+    stored,
+    telegram_of,
+    texts_with,
+)
 
 
 async def test_a_scheduled_lesson_arrives_as_text_then_an_ogg_opus_voice_note(

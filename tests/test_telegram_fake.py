@@ -9,9 +9,9 @@ from typing import Any
 
 import aiohttp
 
-from tests.conftest import eventually
 from tests.fakes.telegram import FakeTelegram, start_fake_telegram
-from tests.test_webchat_voice import recording
+from tests.support.polling import eventually
+from tests.support.recordings import recording
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = -1001234567890

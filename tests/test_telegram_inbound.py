@@ -1,9 +1,7 @@
-"""Telegram updates in through the real app: the webhook and its secret, voice suggestions,
-long polling through faults and conflicts, and groups that became supergroups."""
+"""Telegram updates through the real app: webhook secret, voice, polling faults, migrations."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -12,17 +10,19 @@ from typing import Any
 
 import aiohttp
 import av
-import pytest
 from aiohttp import web
 from sqlmodel import select
 
-from bot.app import ENGINE, SCHEDULER, create_app
+from bot.app import ENGINE, SCHEDULER
 from bot.core.db import session
 from bot.core.models import Group, NightTalk
 from bot.settings import Settings
-from tests.conftest import RunningApp, eventually, running
 from tests.fakes.telegram import FakeTelegram, start_fake_telegram
-from tests.test_telegram import (
+from tests.support.app import RunningApp, running
+from tests.support.loopback import free_port
+from tests.support.polling import eventually
+from tests.support.recordings import recording
+from tests.support.telegram import (
     FAST,
     HOST,
     LI,
@@ -35,35 +35,19 @@ from tests.test_telegram import (
     stored,
     texts_with,
 )
-from tests.test_webchat_voice import recording
 
 SECRET = "village-webhook-secret_2026"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    """The fake Bot API, started before the app (so it outlives the app's poller)."""
-    async with start_fake_telegram(time_scale=FAST) as fake:
-        yield fake
-
 
 @asynccontextmanager
 async def running_at_its_url(settings: Settings, prepare: Any) -> AsyncIterator[RunningApp]:
     """The app listening on the port its YEHUA_PUBLIC_URL names, so a webhook can reach it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    app = create_app(replace(settings, port=port, public_url=url))
-    prepare(app)
-    runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield RunningApp(app, runner, url)
-    finally:
-        await runner.cleanup()
+    async with running(replace(settings, port=port, public_url=url), prepare, port=port) as bot:
+        yield bot
 
 
 def hooked(settings: Settings, fake: FakeTelegram) -> Settings:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,47 +12,23 @@ from typing import Any
 import av
 import pytest
 from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import select
 from yarl import URL
 
 from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.core.adapter import AdapterError
-from bot.core.db import open_database, session
+from bot.core.db import session
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingText
 from bot.core.models import ChatMessage, Group, LessonRecord, Member
 from bot.domain.webchat import WebChatStore
-
-ROOM = "demo"
-WAIT = 10
-
-
-@dataclass
-class Chat:
-    """The adapter under test, an HTTP client for its app, and what on_event received."""
-
-    adapter: WebChatAdapter
-    client: TestClient[Any, Any]
-    events: asyncio.Queue[IncomingMessage]
-    engine: Engine
-    audio_dir: Path
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path}/t.db")
-    with session(engine) as db:
-        db.add(Group(platform="web", chat_id=ROOM, name="枫树村大群", hamlet="上屋场"))
-        db.add(Group(platform="web", chat_id="quiet", name="下屋场群"))
-        db.add(Group(platform="telegram", chat_id="-100", name="电报群"))
-    yield engine
-    engine.dispose()
+from tests.support.webchat import ROOM, WAIT, Chat, join, next_message, seed_rooms, stored_messages
 
 
 @pytest.fixture
 async def chat(aiohttp_client: Any, engine: Engine, tmp_path: Path) -> AsyncIterator[Chat]:
+    seed_rooms(engine)
     audio_dir = tmp_path / "audio"
     audio_dir.mkdir()
     events: asyncio.Queue[IncomingMessage] = asyncio.Queue()
@@ -64,27 +39,6 @@ async def chat(aiohttp_client: Any, engine: Engine, tmp_path: Path) -> AsyncIter
     adapter.setup(app)
     client = await aiohttp_client(app)
     yield Chat(adapter, client, events, engine, audio_dir)
-
-
-async def join(chat: Chat, name: str, user_id: str) -> Any:
-    """Open a socket and say hello; return it once the server has accepted the name."""
-    ws = await chat.client.ws_connect(f"/ws/{ROOM}")
-    await ws.send_json({"type": "hello", "user_id": user_id, "name": name})
-    ready = await ws.receive_json(timeout=WAIT)
-    assert ready["type"] == "ready"
-    return ws
-
-
-async def next_message(ws: Any) -> dict[str, Any]:
-    reply = await ws.receive_json(timeout=WAIT)
-    assert reply["type"] == "message", reply
-    message: dict[str, Any] = reply["message"]
-    return message
-
-
-def stored_messages(engine: Engine) -> list[ChatMessage]:
-    with session(engine) as db:
-        return list(db.exec(select(ChatMessage).order_by(col(ChatMessage.id))))
 
 
 def write_mp3(path: Path, seconds: float = 1.0, rate: int = 24000) -> bytes:

@@ -1,5 +1,4 @@
-"""WeCom end to end: the real app posting through the fake group robot and hearing members
-through the encrypted smart-robot callback."""
+"""WeCom end to end: the real app sends through the fake robot and hears the encrypted callback."""
 
 from __future__ import annotations
 
@@ -21,7 +20,6 @@ from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
-from tests.conftest import RunningApp, eventually, running
 from tests.fakes.wecom import (
     FakeWeCom,
     ManualClock,
@@ -29,7 +27,9 @@ from tests.fakes.wecom import (
     start_fake_wecom,
 )
 from tests.fakes.wecom_callback import WeComCallbackClient
-from tests.test_wecom_crypto import (
+from tests.support.app import RunningApp, running
+from tests.support.polling import eventually
+from tests.support.wecom import (
     AES_KEY,
     CORP_ID,
     ECHO_SIGNATURE,
@@ -37,7 +37,7 @@ from tests.test_wecom_crypto import (
     ENCRYPT,
     MSG_SIGNATURE,
 )
-from tests.test_wecom_crypto import TOKEN as VECTOR_TOKEN
+from tests.support.wecom import TOKEN as VECTOR_TOKEN
 
 KEY = "8a2f6c1e-3b4d-4f5a-9c7e-fengshu"
 CHAT = "wrkSFfCgAAfengshu"  # the group's chatid, as the smart-robot callback names it
@@ -54,7 +54,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def fake_wecom(clock: ManualClock) -> AsyncIterator[FakeWeCom]:
-    # Started before the app, so it outlives it (STYLE trap 3).
+    # Started before the app, so it is torn down after it and the app never sees it vanish.
     async with start_fake_wecom([KEY], clock=clock) as fake:
         yield fake
 

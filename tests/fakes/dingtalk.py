@@ -1,10 +1,4 @@
-"""A fake DingTalk: custom-robot and session webhooks as reference/platforms.md §4 documents
-them, and a client posting signed (or forged) enterprise-bot @-messages to the bot.
-
-`RobotFake`, `SlidingWindow` and `serve` are shared with the fake Feishu (tests/fakes/feishu.py).
-Where the documents are silent the fake picks an answer and says so: the size error's code
-(460101) and the expired-session answer are the fake's own.
-"""
+"""A fake DingTalk: robot and session webhooks, and a client posting signed @-messages."""
 
 from __future__ import annotations
 
@@ -22,6 +16,12 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from tests.support.loopback import serve
+
+# `RobotFake` and `SlidingWindow` are shared with the fake Feishu (tests/fakes/feishu.py).
+# Where DingTalk's documents are silent the fake picks an answer: the size error's code
+# (460101) and the expired-session answer are the fake's own.
 
 MAX_BODY = 20_000  # bytes per message
 PER_MINUTE = 20
@@ -220,19 +220,6 @@ def _checked_body(raw: bytes) -> tuple[Any, dict[str, Any] | None]:
             or not all(isinstance(part.get(k), str) and part[k] for k in needed):
         return body, BAD_JSON
     return body, None
-
-
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Serve `app` (a fake, or an adapter alone) on a free 127.0.0.1 port; yield its URL."""
-    runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager

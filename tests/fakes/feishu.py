@@ -1,6 +1,4 @@
-"""A fake Feishu: custom-bot webhooks as reference/platforms.md §5 documents them (HTTP 200
-always, 19021/19024/11232 errors, 5/s and 100/min per bot, 20 KB bodies), and an event sender
-posting im.message.receive_v1 events to the bot: plain or encrypted, signed or forged."""
+"""A fake Feishu: custom-bot webhooks, and an event sender posting messages to the bot."""
 
 from __future__ import annotations
 
@@ -20,7 +18,11 @@ from aiohttp import web
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tests.fakes.dingtalk import FakeRobot, RobotFake, serve
+from tests.fakes.dingtalk import FakeRobot, RobotFake
+from tests.support.loopback import serve
+
+# As Feishu documents them: HTTP 200 always, errors 19021/19024/11232, 5/s and 100/min per bot,
+# 20 KB bodies; im.message.receive_v1 events plain or encrypted, signed or forged.
 
 MAX_BODY = 20 * 1024
 PER_SECOND, PER_MINUTE = 5, 100

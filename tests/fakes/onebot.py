@@ -1,18 +1,4 @@
-"""A fake NapCat (OneBot v11), faithful to the wire format in reference/platforms.md §2.
-
-The HTTP API at `/:action` (GET or POST; query, JSON or form parameters, strings coerced to
-numbers; `_async` suffix) behind a Bearer/`access_token` check that answers as NapCat does (403
-`token verify failed!` for a missing or wrong token) or as the spec says (401 missing, 403
-wrong); `send_group_msg`/`send_msg` with text, at, reply and record segments (array or CQ
-string), `get_record`, `get_group_member_info`, `get_login_info`, `can_send_record`. It
-reports events to the bot by HTTP POST with `X-Self-ID` and `X-Signature`, and connects to the
-bot as a reverse-WebSocket client answering API frames by `echo`. Record segments are decoded
-(base64://, http(s)://, file://) and must be audio ffmpeg can read. Limits: a body size cap
-(413), a text length cap and a per-account send frequency cap that fail the call as NapCat
-(retcode 200 over HTTP, 1200 over WebSocket) or go-cqhttp (retcode 100 SEND_MSG_API_ERROR) do;
-QQ's own wording is undocumented, the fake's is illustrative. Faults on request: 5xx,
-frequency refusals, ffmpeg missing, hanging.
-"""
+"""A fake NapCat (OneBot v11), faithful to its HTTP API, event posts and reverse WebSocket."""
 
 from __future__ import annotations
 
@@ -26,7 +12,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +20,21 @@ from typing import Any
 import aiohttp
 import av
 from aiohttp import web
+
+from tests.support.loopback import serve
+
+# The HTTP API at `/:action` (GET or POST; query, JSON or form parameters, strings coerced to
+# numbers; `_async` suffix) behind a Bearer/`access_token` check that answers as NapCat does (403
+# `token verify failed!` for a missing or wrong token) or as the spec says (401 missing, 403
+# wrong); `send_group_msg`/`send_msg` with text, at, reply and record segments (array or CQ
+# string), `get_record`, `get_group_member_info`, `get_login_info`, `can_send_record`. It
+# reports events to the bot by HTTP POST with `X-Self-ID` and `X-Signature`, and connects to the
+# bot as a reverse-WebSocket client answering API frames by `echo`. Record segments are decoded
+# (base64://, http(s)://, file://) and must be audio ffmpeg can read. Limits: a body size cap
+# (413), a text length cap and a per-account send frequency cap that fail the call as NapCat
+# (retcode 200 over HTTP, 1200 over WebSocket) or go-cqhttp (retcode 100 SEND_MSG_API_ERROR) do;
+# QQ's own wording is undocumented, the fake's is illustrative. Faults on request: 5xx,
+# frequency refusals, ffmpeg missing, hanging.
 
 SELF_ID = 123456789
 TOKEN = "napcat-test-token-0123456789"
@@ -90,22 +91,17 @@ class FakeNapCat:
     _window: deque[float] = field(default_factory=deque)
     _next_id: int = 1000
     _hang: asyncio.Event = field(default_factory=asyncio.Event)
-    _runner: web.AppRunner | None = None
+    _server: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def start(self) -> None:
         app = web.Application(client_max_size=self.max_body)
         app.router.add_route("*", "/{action}", self._http)
         app.router.add_route("*", "/{action}/", self._http)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self.url = await self._server.enter_async_context(serve(app, shutdown_timeout=0.5))
 
     async def close(self) -> None:
         self._hang.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.aclose()
 
     def fail_next(self, count: int, kind: str, *, after: int = 0) -> None:
         """Fail `count` sends, `after` good ones from now: "frequency", "server_error",

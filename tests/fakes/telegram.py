@@ -1,12 +1,4 @@
-"""A fake Telegram Bot API server, faithful to the wire format in reference/platforms.md §1.
-
-Routes `/bot<token>/<method>` (any case; query, JSON, form and multipart parameters) and
-`/file/bot<token>/<path>`; enforces 4,096-character texts, 1,024-character captions, OGG/Opus
-voice uploads and the published flood limits (30/s overall, 1/s per chat, 20/min per group,
-answered with 429 and `parameters.retry_after`); long polling with offset confirmation and 409
-conflicts; webhook delivery with the secret header; group→supergroup migration; injected 5xx
-and slowness. `time_scale` shrinks every window and wait (0.1: ten times faster than real).
-"""
+"""A fake Telegram Bot API server, faithful to Telegram's wire format and flood limits."""
 
 from __future__ import annotations
 
@@ -26,6 +18,15 @@ import aiohttp
 import av
 from aiohttp import web
 from aiohttp.web_request import FileField
+
+from tests.support.loopback import serve
+
+# Routes `/bot<token>/<method>` (any case; query, JSON, form and multipart parameters) and
+# `/file/bot<token>/<path>`; enforces 4,096-character texts, 1,024-character captions, OGG/Opus
+# voice uploads and the published flood limits (30/s overall, 1/s per chat, 20/min per group,
+# answered with 429 and `parameters.retry_after`); long polling with offset confirmation and 409
+# conflicts; webhook delivery with the secret header; group->supergroup migration; injected 5xx
+# and slowness. `time_scale` shrinks every window and wait (0.1: ten times faster than real).
 
 TOKEN = "7000001:AAHfakeTokenForYehuaTests_0123456789"
 BOT = {"id": 7000001, "is_bot": True, "first_name": "夜话", "username": "yehua_bot"}
@@ -405,13 +406,9 @@ async def start_fake_telegram(**options: Any) -> AsyncIterator[FakeTelegram]:
     app = web.Application(client_max_size=60 * 1024 * 1024)
     app.router.add_route("*", "/bot{token}/{method}", fake.api)
     app.router.add_get("/file/bot{token}/{path:.+}", fake.file)
-    runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield fake
-    finally:
-        await fake.close()
-        await runner.cleanup()
+    async with serve(app, shutdown_timeout=0.5) as url:
+        fake.url = url
+        try:
+            yield fake
+        finally:
+            await fake.close()  # before the server stops, so held long polls return

@@ -1,5 +1,4 @@
-"""A fake WeCom group robot webhook (send, upload_media) as reference/platforms.md §3 describes;
-the callback side (WeCom posting members' messages to the bot) is in wecom_callback.py."""
+"""A fake WeCom group robot webhook (send, upload_media); the callback is wecom_callback.py."""
 
 from __future__ import annotations
 
@@ -16,6 +15,8 @@ from typing import Any
 import av
 import av.error
 from aiohttp import BodyPartReader, web
+
+from tests.support.loopback import serve
 
 AMR_MAGIC = b"#!AMR\n"
 TEXT_BYTES, MARKDOWN_BYTES = 2048, 4096
@@ -258,12 +259,6 @@ async def start_fake_wecom(keys: Iterable[str], **options: Any) -> AsyncIterator
     app = web.Application(client_max_size=FILE_BYTES + 64 * 1024)
     app.router.add_post("/cgi-bin/webhook/send", fake.send)
     app.router.add_post("/cgi-bin/webhook/upload_media", fake.upload_media)
-    runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serve(app, shutdown_timeout=0.5) as url:
+        fake.url = url
         yield fake
-    finally:
-        await runner.cleanup()

@@ -1,0 +1,1 @@
+"""What the tests share: builders, loopback servers, polling, recordings and fixtures."""
