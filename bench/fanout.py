@@ -30,8 +30,8 @@ from lessons.profiles import get_profile
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
-from tests.fake_edge import start_fake_edge
-from tests.fakes.telegram import GLOBAL_PER_SECOND, TOKEN, start_fake_telegram
+from tests.support.fake_edge import start_fake_edge
+from tests.support.fakes.telegram import GLOBAL_PER_SECOND, TOKEN, start_fake_telegram
 
 LESSON = "telecom-fraud"
 

@@ -38,7 +38,7 @@ from lessons.flavour_worker import IDLE_SECONDS
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
-from tests.fake_edge import FakeEdge, start_fake_edge
+from tests.support.fake_edge import FakeEdge, start_fake_edge
 
 GROUPS = 1000
 POSTS = 10_000

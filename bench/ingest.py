@@ -33,7 +33,7 @@ from bot.app import ENGINE, INGEST, create_app
 from bot.core.db import session
 from bot.core.models import Group, Suggestion
 from bot.settings import Settings
-from tests.fakes.onebot import SECRET, SELF_ID, TOKEN, fake_napcat
+from tests.support.fakes.onebot import SECRET, SELF_ID, TOKEN, fake_napcat
 
 GROUP = 987654321
 

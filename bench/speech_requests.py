@@ -30,7 +30,7 @@ from lessons.spoken import spoken_text
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
-from tests.fake_edge import start_fake_edge
+from tests.support.fake_edge import start_fake_edge
 
 LESSON = "telecom-fraud"
 

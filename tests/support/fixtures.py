@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 
 from bot.core.db import open_database
 from bot.settings import DEFAULT_LESSONS_DIR, Settings
-from tests.fake_edge import FakeEdge, start_fake_edge
-from tests.fakes.onebot import FakeNapCat, fake_napcat
-from tests.fakes.telegram import FakeTelegram, start_fake_telegram
 from tests.support.browser import launch_chromium
+from tests.support.fake_edge import FakeEdge, start_fake_edge
+from tests.support.fakes.onebot import FakeNapCat, fake_napcat
+from tests.support.fakes.telegram import FakeTelegram, start_fake_telegram
 from tests.support.telegram import FAST
 
 

@@ -13,8 +13,8 @@ from bot.app import ENGINE, OUTBOX
 from bot.core.db import session
 from bot.core.models import Suggestion
 from bot.settings import Settings
-from tests.fakes.onebot import SECRET, SELF_ID, TOKEN, FakeNapCat
 from tests.support.builders import add_group
+from tests.support.fakes.onebot import SECRET, SELF_ID, TOKEN, FakeNapCat
 
 GROUP, OTHER_GROUP = 987654321, 987654322
 OWNER, ADMIN, ZHANG, LI = 345678900, 345678904, 345678901, 345678902

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery
 from scheduler.schedules import add_schedule
-from tests.fakes.telegram import FakeTelegram, Sent
+from tests.support.fakes.telegram import FakeTelegram, Sent
 from tests.support.polling import eventually
 
 VILLAGE = -1001234567890

@@ -1,0 +1,154 @@
+"""Inbound messages written in batches: together, once, and a bad one never costs the others."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from bot.app import ENGINE, INGEST
+from bot.chat.ingest import Ingest
+from bot.core.db import session
+from bot.core.models import Group, Member, PointsEntry, Suggestion
+from bot.domain.suggestions import Raised, prepare_suggestion
+from bot.settings import Settings
+from tests.support.app import running
+from tests.support.fakes.onebot import FakeNapCat
+from tests.support.onebot import (
+    GROUP,
+    OTHER_GROUP,
+    ZHANG,
+    prepare_qq_groups,
+    said,
+    stored,
+    with_onebot,
+)
+from tests.support.polling import eventually
+
+
+def a_group(engine: Engine) -> Group:
+    with session(engine) as db:
+        group = Group(platform="onebot", chat_id="1001", name="枫树村QQ群", hamlet="上屋场")
+        db.add(group)
+    return group
+
+
+def raised(group: Group, message_id: str, text: str = "村口路灯坏了", *,
+           author: str = "u1") -> Raised:
+    row = prepare_suggestion(group=group, platform="onebot", chat_id=group.chat_id,
+                             message_id=message_id, author_id=author, author_name="张大爷",
+                             text=text)
+    return Raised(row, points=2, join_open_talk=True)
+
+
+def count(engine: Engine, model: type) -> int:
+    with Session(engine) as db:
+        return int(db.exec(select(func.count()).select_from(model)).one())
+
+
+async def test_messages_arriving_together_are_committed_in_one_transaction(
+    engine: Engine
+) -> None:
+    group = a_group(engine)
+    ingest = Ingest(engine)
+
+    results = await asyncio.gather(*(ingest.suggestion(raised(group, f"m{n}", f"第{n}条建议"))
+                                     for n in range(20)))
+
+    assert sorted(number for number, _created in results) == list(range(1, 21))
+    assert all(created for _number, created in results)
+    assert ingest.suggestions.batches == 1
+    with Session(engine) as db:
+        rows = list(db.exec(select(Suggestion).order_by(col(Suggestion.id))))
+        points = list(db.exec(select(PointsEntry)))
+    assert [row.text for row in rows] == [f"第{n}条建议" for n in range(20)]
+    assert {row.hamlet for row in rows} == {"上屋场"}
+    assert sorted(int(p.ref) for p in points) == list(range(1, 21))
+    assert {p.points for p in points} == {2}
+
+
+async def test_the_same_message_twice_in_one_batch_is_one_suggestion_with_one_award(
+    engine: Engine
+) -> None:
+    group = a_group(engine)
+    ingest = Ingest(engine)
+
+    first, again = await asyncio.gather(ingest.suggestion(raised(group, "m1")),
+                                        ingest.suggestion(raised(group, "m1")))
+    later = await ingest.suggestion(raised(group, "m1"))
+
+    assert first == (1, True) and again == (1, False) and later == (1, False)
+    assert count(engine, Suggestion) == 1 and count(engine, PointsEntry) == 1
+
+
+async def test_a_broken_item_fails_alone_and_the_rest_of_its_batch_is_stored(
+    engine: Engine
+) -> None:
+    group = a_group(engine)
+    good = raised(group, "m2")
+    broken = Raised({**good.row, "author_name": None}, points=2)  # violates NOT NULL
+    ingest = Ingest(engine)
+
+    outcomes = await asyncio.gather(ingest.suggestion(raised(group, "m1")),
+                                    ingest.suggestion(broken),
+                                    ingest.suggestion(raised(group, "m3")),
+                                    return_exceptions=True)
+
+    assert outcomes[0] == (1, True) and isinstance(outcomes[1], IntegrityError)
+    assert outcomes[2][1] is True  # type: ignore[index]
+    with Session(engine) as db:
+        assert sorted(s.message_id for s in db.exec(select(Suggestion))) == ["m1", "m3"]
+    assert count(engine, PointsEntry) == 2
+
+
+async def test_senders_looked_up_together_keep_their_own_group_role_and_name(
+    engine: Engine
+) -> None:
+    group = a_group(engine)
+    with session(engine) as db:
+        db.add(Member(group_id=group.id or 0, user_id="u1", display_name="张大爷"))
+    ingest = Ingest(engine)
+
+    known, stranger, elsewhere = await asyncio.gather(
+        ingest.sender("onebot", "1001", "u1"), ingest.sender("onebot", "1001", "u2"),
+        ingest.sender("onebot", "404", "u1"))
+
+    assert known is not None and known.name == "张大爷" and known.group.name == "枫树村QQ群"
+    assert stranger is not None and stranger.name is None and stranger.role is None
+    assert elsewhere is None  # a group the bot does not serve
+    await asyncio.gather(ingest.remember(group.id or 0, "u2", "李婶"),
+                         ingest.remember(group.id or 0, "u1", "张大伯"))
+    with Session(engine) as db:
+        names = {m.user_id: m.display_name for m in db.exec(select(Member))}
+    assert names == {"u1": "张大伯", "u2": "李婶"}
+
+
+async def test_a_burst_of_qq_suggestions_is_stored_once_each_and_every_event_answered(
+    settings: Settings, napcat: FakeNapCat
+) -> None:
+    async with running(with_onebot(settings, napcat), prepare_qq_groups) as bot:
+        events = [napcat.group_message(group, ZHANG + n % 3, said(f"建议 第{n}号路灯不亮"),
+                                       nickname=f"村民{n % 3}")
+                  for n in range(30) for group in (GROUP, OTHER_GROUP)]
+        answers = await asyncio.gather(*(napcat.post_event(bot.url, e) for e in events))
+        # NapCat retries when unsure: the same events again change nothing.
+        again = await asyncio.gather(*(napcat.post_event(bot.url, e) for e in events[:10]))
+
+        assert {status for status, _body in answers + again} == {204}
+        rows = stored(bot.app)
+        assert len(rows) == 60 and len({r.message_id for r in rows}) == 60
+        assert sorted(r.text for r in rows if r.chat_id == str(GROUP)) == sorted(
+            f"第{n}号路灯不亮" for n in range(30))
+        assert bot.app[INGEST].suggestions.batches < 60, "the burst was batched"
+        with session(bot.app[ENGINE]) as db:
+            members = list(db.exec(select(Member)))
+        assert len(members) == 6 and {m.display_name for m in members} == {
+            "村民0", "村民1", "村民2"}
+        # Each group is answered, suggestion by suggestion, in the order they were stored.
+        await eventually(lambda: len(napcat.in_group(GROUP)) >= 2, within=10)
+        first_two = [s.text for s in napcat.in_group(GROUP)[:2]]
+        numbers = sorted(r.id for r in rows if r.chat_id == str(GROUP))[:2]
+        assert [f"第 {n} 号" in text for n, text in zip(numbers, first_two, strict=True)] == [
+            True, True], first_two
