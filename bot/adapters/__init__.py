@@ -1,0 +1,1 @@
+"""Platform adapters: one package per platform, knowing the wire and never the bot's tables."""

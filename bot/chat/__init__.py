@@ -1,0 +1,1 @@
+"""The chat face: the router, batched inbound writes, one module of commands per feature."""

@@ -1,0 +1,1 @@
+"""The `yehua` command: one module per command group, assembled in main."""

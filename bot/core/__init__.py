@@ -1,0 +1,1 @@
+"""What every layer stands on: storage, tables, messages, roles, the Adapter protocol."""

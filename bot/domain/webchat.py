@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -230,28 +230,26 @@ class WebChatStore:
 
     def add_bot_text(self, chat_id: str, message: OutgoingText) -> dict[str, Any] | None:
         """Store a bot text with its mention and quoted reply; None if no such room."""
-        with self._db() as db:
-            group = web_group(db, chat_id)
-            if group is None:
-                return None
-            return store_message(db, ChatMessage(
-                group_id=group_id(group), sender_id=BOT_SENDER_ID, sender_name=texts.BOT_NAME,
-                from_bot=True, lesson_slug=message.lesson_slug,
-                **bot_text(db, group_id(group), message)))
+        return self._add_bot(chat_id, lambda db, group: {
+            "lesson_slug": message.lesson_slug, **bot_text(db, group, message)})
 
     def add_bot_audio(self, chat_id: str, *, caption: str, audio_url: str, duration_s: float,
                       lesson_slug: str | None, subtitle_url: str | None
                       ) -> dict[str, Any] | None:
         """Store a bot voice clip; None if there is no such room."""
+        return self._add_bot(chat_id, lambda _db, _group: {
+            "text": caption, "audio_url": audio_url, "audio_duration": duration_s,
+            "lesson_slug": lesson_slug, "subtitle_url": subtitle_url})
+
+    def _add_bot(self, chat_id: str, fields: Callable[[Session, int], dict[str, Any]]
+                 ) -> dict[str, Any] | None:
         with self._db() as db:
             group = web_group(db, chat_id)
             if group is None:
                 return None
             return store_message(db, ChatMessage(
                 group_id=group_id(group), sender_id=BOT_SENDER_ID, sender_name=texts.BOT_NAME,
-                from_bot=True, text=caption, audio_url=audio_url, audio_duration=duration_s,
-                lesson_slug=lesson_slug, subtitle_url=subtitle_url))
-
+                from_bot=True, **fields(db, group_id(group))))
 
 def _room(db: Session, chat_id: str) -> int:
     """The id of the web room a member is talking in (it was there when they started)."""

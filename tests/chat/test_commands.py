@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlmodel import col, select
 
 from bot.app import ENGINE
@@ -18,8 +15,7 @@ from bot.core.models import (
     SuggestionStatus,
 )
 from bot.domain.points import PointsRules
-from bot.settings import Settings
-from tests.support.app import RunningApp, running
+from tests.support.app import RunningApp
 from tests.support.village import (
     FACILITATOR,
     LI,
@@ -30,15 +26,8 @@ from tests.support.village import (
     event,
     joined,
     points_of,
-    prepare_village,
     suggestions,
 )
-
-
-@pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[RunningApp]:
-    async with running(settings, prepare_village) as app:
-        yield app
 
 
 async def test_members_raise_suggestions_in_every_written_form_and_hear_the_number(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
-import pytest
 from sqlmodel import col, select
 
 from bot.app import ENGINE, OUTBOX, SCHEDULER, SETTINGS
@@ -18,11 +16,10 @@ from bot.domain.notices import (
     leaderboard_due,
     leaderboard_ref,
 )
-from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus, Timer
 from scheduler.schedules import add_schedule
-from tests.support.app import RunningApp, running
+from tests.support.app import RunningApp
 from tests.support.polling import eventually
 from tests.support.village import (
     LI,
@@ -31,17 +28,11 @@ from tests.support.village import (
     deliver_event,
     event,
     joined,
-    prepare_village,
     village_id,
 )
 
 LESSON = "telecom-fraud"
 
-
-@pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[RunningApp]:
-    async with running(settings, prepare_village) as app:
-        yield app
 
 
 async def post_lesson(bot: RunningApp, slug: str = LESSON) -> Delivery:

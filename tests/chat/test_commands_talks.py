@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlmodel import select
 
 from bot.app import ENGINE, SETTINGS
 from bot.core.db import session
 from bot.core.models import Group, NightTalk, NightTalkStatus
 from bot.domain.nighttalks import schedule_night_talk
-from bot.settings import Settings
 from scheduler.dbtypes import utcnow
-from tests.support.app import RunningApp, running
+from tests.support.app import RunningApp
 from tests.support.village import (
     FACILITATOR,
     LI,
@@ -22,15 +19,8 @@ from tests.support.village import (
     deliver_event,
     event,
     joined,
-    prepare_village,
     suggestions,
 )
-
-
-@pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[RunningApp]:
-    async with running(settings, prepare_village) as app:
-        yield app
 
 
 def schedule_talk(bot: RunningApp, hours_ahead: float = 24) -> int:

@@ -1,0 +1,1 @@
+"""QQ through OneBot v11 (NapCat and compatible): HTTP or reverse WebSocket."""

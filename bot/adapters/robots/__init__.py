@@ -1,0 +1,1 @@
+"""DingTalk and Feishu group robots: signed webhooks out, event callbacks in."""

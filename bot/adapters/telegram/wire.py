@@ -49,7 +49,7 @@ def check_response(status: int, body: object, *, chat_id: str = "") -> Any:
     parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
     assert isinstance(parameters, dict)
     retry_after = parameters.get("retry_after")
-    if retry_after is not None:  # 0 is a valid answer too (STYLE trap 4)
+    if retry_after is not None:  # 0 is a valid answer too, and falsy
         raise RetryAfter(float(retry_after))
     moved = parameters.get("migrate_to_chat_id")
     if moved is not None:

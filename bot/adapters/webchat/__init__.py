@@ -1,0 +1,1 @@
+"""The built-in web group chat, always on."""

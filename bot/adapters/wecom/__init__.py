@@ -1,0 +1,1 @@
+"""WeCom: group robots to send, an app callback to receive."""
