@@ -201,3 +201,27 @@ class ConsoleSession(SQLModel, table=True):
     csrf_token: str
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SeenRequest(SQLModel, table=True):
+    """A signed request accepted once: a replay of the same signature is refused, across
+    restarts and instances, for as long as the platform's time window would accept it."""
+
+    __tablename__ = "seen_request"
+    __table_args__ = (UniqueConstraint("platform", "signature"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    signature: str
+    seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed console sign-in, kept for the lockout window so a restart forgets nothing."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True)
+    address: str
+    failed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
