@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
+from bot.adapters.webchat.limits import ChatLimits
 from bot.admin import setup_admin
 from bot.chat.commands import build_router
 from bot.chat.ingest import Ingest
@@ -23,10 +24,12 @@ from bot.core.db import open_database, session
 from bot.core.models import LessonRecord
 from bot.domain.demo import seed_demo
 from bot.domain.directory import GroupDirectory
+from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
+from bot.domain.retention import VoiceRetention
 from bot.domain.services import Services
 from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tuned_profile
 from bot.domain.webchat import WebChatStore
@@ -58,6 +61,7 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 LIBRARY = web.AppKey("library", LoadResult)
 SERVICES = web.AppKey("services", Services)
 INGEST = web.AppKey("ingest", Ingest)
+RETENTION = web.AppKey("retention", VoiceRetention)
 
 
 def build_platform_adapters(settings: Settings, directory: Directory, media: Media
@@ -99,7 +103,11 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     media = Media(settings.audio_dir, settings.base_url)
     media.setup(app)
-    webchat = WebChatAdapter(WebChatStore(engine), media)
+    webchat = WebChatAdapter(WebChatStore(engine), media, limits=ChatLimits(
+        messages=settings.webchat_messages, window_s=settings.webchat_window,
+        voices_per_day=settings.webchat_voices_per_day,
+        voice_quota_bytes=settings.webchat_voice_quota_mb * 1024 * 1024,
+        new_ids_per_hour=settings.webchat_new_ids_per_hour))
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}
     for adapter in build_platform_adapters(settings, GroupDirectory(engine), media):
@@ -112,7 +120,10 @@ def create_app(settings: Settings) -> web.Application:
                         flavourer=flavour_worker.flavour)
     poster = LessonPoster(engine, voice, outbox)
     talks = NightTalkHost(engine, outbox)
-    timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers()}
+    retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
+                               timezone=settings.timezone)
+    timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers(),
+                      **retention.handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
@@ -120,7 +131,11 @@ def create_app(settings: Settings) -> web.Application:
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
     services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,
-                        scheduler=scheduler, rules=rules)
+                        scheduler=scheduler, rules=rules, webchat_caps=WebChatCaps(
+                            suggestions_per_day=settings.webchat_suggestions_per_day,
+                            points_per_day=settings.webchat_points_per_day))
+    # One clock for the whole bot, so a test moving the services' clock moves every limit.
+    webchat.clock = retention.clock = lambda: services.clock()
     router = build_router(services)
     for adapter in adapters.values():
         adapter.on_event = router.handle
@@ -131,7 +146,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS], app[ENGINE], app[LIBRARY] = settings, engine, library
     app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
     app[VOICE], app[FLAVOUR_WORKER] = voice, flavour_worker
-    app[SERVICES], app[INGEST] = services, router.ingest
+    app[SERVICES], app[INGEST], app[RETENTION] = services, router.ingest, retention
     setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -142,6 +157,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     scheduler, poster = app[SCHEDULER], app[POSTER]
     with session(app[ENGINE]) as db:
         ensure_leaderboard_timers(db)
+        app[RETENTION].ensure_timer(db)
     await scheduler.start()
     await poster.resume_pending_audio()
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)

@@ -53,6 +53,14 @@ class Settings:
     points_listen: int = 1
     points_suggest: int = 2
     points_adopted: int = 5
+    webchat_messages: int = 5  # per member and per socket within webchat_window seconds
+    webchat_window: int = 10
+    webchat_suggestions_per_day: int = 10
+    webchat_points_per_day: int = 20
+    webchat_voices_per_day: int = 30
+    webchat_voice_quota_mb: int = 1024
+    webchat_voice_days: int = 90
+    webchat_new_ids_per_hour: int = 20
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -215,5 +223,25 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                              "a whole number of points ≥ 0"),
         points_adopted=read("YEHUA_POINTS_ADOPTED", d.points_adopted, _positive_int,
                              "a whole number of points ≥ 0"),
+        webchat_messages=read("YEHUA_WEBCHAT_MESSAGES", d.webchat_messages, _positive_int,
+                              "a whole number of messages ≥ 0 (0: no limit)"),
+        webchat_window=read("YEHUA_WEBCHAT_WINDOW", d.webchat_window, _at_least_one,
+                            "a whole number of seconds ≥ 1"),
+        webchat_suggestions_per_day=read(
+            "YEHUA_WEBCHAT_SUGGESTIONS_PER_DAY", d.webchat_suggestions_per_day, _positive_int,
+            "a whole number of suggestions ≥ 0 (0: no limit)"),
+        webchat_points_per_day=read("YEHUA_WEBCHAT_POINTS_PER_DAY", d.webchat_points_per_day,
+                                    _positive_int, "a whole number of points ≥ 0 (0: no limit)"),
+        webchat_voices_per_day=read("YEHUA_WEBCHAT_VOICES_PER_DAY", d.webchat_voices_per_day,
+                                    _positive_int,
+                                    "a whole number of voice messages ≥ 0 (0: no limit)"),
+        webchat_voice_quota_mb=read(
+            "YEHUA_WEBCHAT_VOICE_QUOTA_MB", d.webchat_voice_quota_mb, _positive_int,
+            "a whole number of megabytes ≥ 0 (0: no limit)"),
+        webchat_voice_days=read("YEHUA_WEBCHAT_VOICE_DAYS", d.webchat_voice_days, _positive_int,
+                                "a whole number of days ≥ 0 (0: keep voices forever)"),
+        webchat_new_ids_per_hour=read(
+            "YEHUA_WEBCHAT_NEW_IDS_PER_HOUR", d.webchat_new_ids_per_hour, _positive_int,
+            "a whole number of new members ≥ 0 (0: no limit)"),
         extra=extra,
     )

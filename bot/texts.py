@@ -541,3 +541,15 @@ CLI_USERS_DISABLED = "已停用"
 CLI_USERS_DISABLED_DONE = "账号 {username} 已停用，已在所有地方退出登录。"
 CLI_USERS_ENABLED_DONE = "账号 {username} 已恢复使用。"
 CLI_USERS_PASSWORD_SET = "账号 {username} 的密码已改好，已在所有地方退出登录。"
+
+# --- the web chat's limits: too fast, daily caps, voice storage, names, new identities --------
+WEB_LIMIT_TOO_FAST = "您发得有点快，请歇一歇，{seconds} 秒后再发。"
+WEB_LIMIT_VOICES_TODAY = "今天已经发了 {limit} 段语音，明天 0 点以后可以再发。先打字说吧。"
+WEB_LIMIT_VOICE_FULL = "语音存放的地方已经满了，暂时发不了语音，请先打字，并告诉管理员。"
+WEB_LIMIT_NEW_NAMES = "这台网络上新来的人太多了，请过一个小时再进群，或者请管理员帮忙。"
+WEB_NAME_LIKE_BOT = "「{name}」像是小助手或管理人员的名字，容易让人认错，请换一个名字。"
+WEB_NAME_LIKE_HOLDER = "群里的{role}已经叫「{name}」了，请换一个名字，免得大家认错。"
+WEB_VOICE_EXPIRED = "这段语音已过期，已删除。"
+LIMIT_SUGGESTIONS_TODAY = ("今天您已经提了 {limit} 条建议，这条先记作普通留言，没有算成建议。"
+                           "明天 0 点以后可以再提。")
+LIMIT_POINTS_TODAY = "今天的积分已经满 {limit} 分了，这次不再加分，明天 0 点以后重新算。"

@@ -79,6 +79,8 @@ class ChatMessage(SQLModel, table=True):
     reply_to_id: int | None = Field(default=None, foreign_key="chat_message.id")
     lesson_slug: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A member's voice deleted under the retention rule: shown as expired, not as a player.
+    voice_expired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class NightTalkStatus(StrEnum):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
@@ -31,3 +32,4 @@ class Services:
     rules: PointsRules = field(default_factory=PointsRules)
     clock: Callable[[], datetime] = utcnow
     replies: Replies = field(default_factory=Replies)
+    webchat_caps: WebChatCaps = field(default_factory=WebChatCaps)  # what web members earn a day

@@ -21,6 +21,7 @@ from bot.core.adapter import StorageError
 from bot.core.db import session
 from bot.core.messages import OutgoingText
 from bot.core.models import ChatMessage, Group, LessonRecord, Member
+from bot.domain.limits import name_refusal, voices_today
 from bot.domain.members import Seen, remember_members
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,9 @@ def describe(db: Session, rows: list[ChatMessage]) -> list[dict[str, Any]]:
         described.append({
             "id": row.id, "sender_name": row.sender_name, "from_bot": row.from_bot,
             "sender_tag": "" if row.from_bot else sender_tag(row.sender_id), "text": row.text,
-            "audio_url": row.audio_url, "audio_duration": row.audio_duration,
+            "audio_url": None if row.voice_expired_at else row.audio_url,
+            "voice_expired": row.voice_expired_at is not None,
+            "audio_duration": row.audio_duration,
             "subtitle_url": row.subtitle_url, "lesson_slug": row.lesson_slug,
             "lesson_title": titles.get(row.lesson_slug or "", ""),
             "quote": _quote(original) if original is not None else None,
@@ -210,6 +213,29 @@ class WebChatStore:
             group = web_group(db, chat_id)
             member = find_member(db, group_id(group), user_id) if group is not None else None
             return member.display_name if member is not None else None
+
+    def name_refusal(self, chat_id: str, user_id: str, name: str) -> str | None:
+        """Why this name may not be used in the room (it passes for the bot or a role holder)."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            return name_refusal(db, group_id(group), user_id, name) if group else None
+
+    def voices_today(self, chat_id: str, user_id: str, now: datetime) -> int:
+        """How many voice messages the member sent to the room today, in the room's time."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            if group is None:
+                return 0
+            return voices_today(db, group_id(group), group.timezone, user_id, now)
+
+    def voice_files(self) -> list[str]:
+        """The file names of every member's voice still kept in any web room."""
+        with self._db() as db:
+            urls = db.exec(select(ChatMessage.audio_url).join(Group).where(
+                Group.platform == PLATFORM, col(ChatMessage.from_bot).is_(False),
+                col(ChatMessage.audio_url).is_not(None),
+                col(ChatMessage.voice_expired_at).is_(None)))
+            return [url.rsplit("/", 1)[-1] for url in urls if url]
 
     def add_text(self, chat_id: str, user_id: str, name: str, text: str) -> dict[str, Any]:
         """Store what a member wrote."""

@@ -7,8 +7,11 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from bot import texts
 from bot.adapters.media import MAX_VOICE_BYTES, Media, VoiceRefused, prepare_voice
+from bot.adapters.webchat.limits import ChatLimits, Refused, Window
 from bot.adapters.webchat.store import ChatStore, Payload, Room
 from bot.core.adapter import NO_LIMITS, AdapterError, EventHandler, StorageError, Unsupported
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
@@ -69,12 +73,19 @@ class WebChatAdapter:
     audio_format = "mp3"
     limits = NO_LIMITS
 
-    def __init__(self, store: ChatStore, media: Media, on_event: EventHandler | None = None
-                 ) -> None:
+    def __init__(self, store: ChatStore, media: Media, on_event: EventHandler | None = None,
+                 *, limits: ChatLimits | None = None) -> None:
         self.store = store
         self.media = media
         self.on_event = on_event
         self.notice: str | None = None
+        self.chat_limits = limits or ChatLimits()
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        burst = timedelta(seconds=self.chat_limits.window_s)
+        # Keyed by member (any number of sockets) and by socket (any number of names).
+        self._posts = Window(self.chat_limits.messages, burst)
+        self._hellos = Window(self.chat_limits.messages, burst)
+        self._new_ids = Window(self.chat_limits.new_ids_per_hour, timedelta(hours=1))
         self._rooms: dict[str, set[web.WebSocketResponse]] = {}
         self._templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
@@ -163,22 +174,25 @@ class WebChatAdapter:
         room = self._rooms.setdefault(chat_id, set())
         room.add(ws)
         speaker: Speaker | None = None
+        address = request.remote or ""
         try:
             async for frame in ws:
                 if frame.type is not WSMsgType.TEXT:
                     await _reply_error(ws, texts.WEB_ERROR_FORMAT)
                     continue
                 try:
-                    speaker = await self._on_frame(ws, group, speaker, frame.data)
+                    speaker = await self._on_frame(ws, group, speaker, frame.data, address)
                 except StorageError:
                     log.exception("web chat: database error in room %s", chat_id)
                     await _reply_error(ws, texts.WEB_ERROR_BUSY)
         finally:
             room.discard(ws)
+            self._posts.forget(("socket", id(ws)))
+            self._hellos.forget(id(ws))
         return ws
 
     async def _on_frame(self, ws: web.WebSocketResponse, group: Room, speaker: Speaker | None,
-                        data: str) -> Speaker | None:
+                        data: str, address: str = "") -> Speaker | None:
         """Handle one client frame; return who is speaking on this socket afterwards."""
         try:
             request = json.loads(data)
@@ -186,7 +200,7 @@ class WebChatAdapter:
             request = None
         kind = request.get("type") if isinstance(request, dict) else None
         if kind == "hello" and isinstance(request, dict):
-            return await self._hello(ws, group, request) or speaker
+            return await self._hello(ws, group, request, address) or speaker
         if kind != "post" or not isinstance(request, dict):
             await _reply_error(ws, texts.WEB_ERROR_FORMAT)
         elif speaker is None:
@@ -197,13 +211,17 @@ class WebChatAdapter:
             await _reply_error(ws, texts.WEB_ERROR_EMPTY)
         elif len(text) > MAX_TEXT:
             await _reply_error(ws, texts.WEB_ERROR_TOO_LONG.format(limit=MAX_TEXT))
+        elif wait := self._post_wait(group, speaker.user_id, ws):
+            # Not stored, not handed on: the browser puts the words back in the box.
+            await _reply_error(ws, texts.WEB_LIMIT_TOO_FAST.format(seconds=math.ceil(wait)),
+                               draft=text)
         else:
             payload = self.store.add_text(group.chat_id, speaker.user_id, speaker.name, text)
             await self._deliver(group, speaker, payload, text=text)
         return speaker
 
-    async def _hello(self, ws: web.WebSocketResponse, group: Room, request: dict[str, Any]
-                     ) -> Speaker | None:
+    async def _hello(self, ws: web.WebSocketResponse, group: Room, request: dict[str, Any],
+                     address: str = "") -> Speaker | None:
         """Check a hello and record the member; None (after telling why) if it is refused."""
         user_id, name = request.get("user_id"), request.get("name")
         if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id):
@@ -211,7 +229,17 @@ class WebChatAdapter:
             return None
         name = clean_name(name)
         if not 1 <= len(name) <= MAX_NAME:
-            await _reply_error(ws, texts.WEB_ERROR_NAME)
+            await _reply_error(ws, texts.WEB_ERROR_NAME, about="name")
+            return None
+        now = self.clock()
+        if wait := self._hellos.wait(id(ws), now):
+            await _reply_error(ws, texts.WEB_LIMIT_TOO_FAST.format(seconds=math.ceil(wait)))
+            return None
+        self._hellos.count(id(ws), now)
+        try:
+            self._admit(group, user_id, name, address)
+        except Refused as refused:
+            await _reply_error(ws, refused.text, about=refused.about)
             return None
         tag = self.store.join(group.chat_id, user_id, name)
         await ws.send_str(_dumps({"type": "ready", "name": name, "tag": tag}))
@@ -240,8 +268,11 @@ class WebChatAdapter:
         try:
             upload = await _read_voice(request)
             speaker = Speaker(upload.user_id, self._voice_sender(group, upload))
+            self._admit(group, speaker.user_id, speaker.name, request.remote or "")
+            self._check_voice_today(group, speaker)
             async with self._transcoding:
                 mp3, seconds = await asyncio.to_thread(prepare_voice, upload.audio)
+            await self._check_voice_room(len(mp3))
         except VoiceRefused as refused:
             return _json_error(refused.status, refused.text)
         path = await asyncio.to_thread(self.media.save_voice, mp3)
@@ -268,6 +299,57 @@ class WebChatAdapter:
         if not 1 <= len(name) <= MAX_NAME:
             raise VoiceRefused(400, texts.WEB_ERROR_NAME)
         return name
+
+    def _post_wait(self, group: Room, user_id: str, ws: web.WebSocketResponse | None) -> float:
+        """Seconds this member (and socket) must wait before posting; else 0, the post counted."""
+        now = self.clock()
+        keys: list[Any] = [("member", group.chat_id, user_id)]
+        if ws is not None:
+            keys.append(("socket", id(ws)))
+        wait = max(self._posts.wait(key, now) for key in keys)
+        if not wait:
+            for key in keys:
+                self._posts.count(key, now)
+        return wait
+
+    def _admit(self, group: Room, user_id: str, name: str, address: str) -> None:
+        """Refuse a misleading name, or one address making too many new members (Refused)."""
+        refusal = self.store.name_refusal(group.chat_id, user_id, name)
+        if refusal is not None:
+            raise Refused(400, refusal, about="name")
+        if self.store.member_name(group.chat_id, user_id) is not None:
+            return
+        now = self.clock()
+        if self._new_ids.wait(address, now):
+            log.info("web chat: too many new members from %s in %s", address, group.chat_id)
+            raise Refused(429, texts.WEB_LIMIT_NEW_NAMES)
+        self._new_ids.count(address, now)
+
+    def _check_voice_today(self, group: Room, speaker: Speaker) -> None:
+        """Refuse a voice over the member's burst or daily number; else count it."""
+        limit = self.chat_limits.voices_per_day
+        if limit and self.store.voices_today(group.chat_id, speaker.user_id,
+                                             self.clock()) >= limit:
+            raise Refused(429, texts.WEB_LIMIT_VOICES_TODAY.format(limit=limit))
+        if wait := self._post_wait(group, speaker.user_id, None):
+            raise Refused(429, texts.WEB_LIMIT_TOO_FAST.format(seconds=math.ceil(wait)))
+
+    async def _check_voice_room(self, size: int) -> None:
+        """Refuse a voice that would take the members' voices over the storage quota."""
+        quota = self.chat_limits.voice_quota_bytes
+        if quota and await asyncio.to_thread(self._voice_bytes) + size > quota:
+            log.warning("web chat: voice storage quota of %d bytes reached", quota)
+            raise Refused(507, texts.WEB_LIMIT_VOICE_FULL)
+
+    def _voice_bytes(self) -> int:
+        """Bytes the members' kept voice files take in the audio folder."""
+        total = 0
+        for name in self.store.voice_files():
+            try:
+                total += (self.media.audio_dir / Path(name).name).stat().st_size
+            except OSError:
+                continue  # gone already: takes no room
+        return total
 
     async def _close_sockets(self, _app: web.Application) -> None:
         sockets = [ws for room in self._rooms.values() for ws in room]
@@ -328,8 +410,16 @@ def _number(request: web.Request, name: str, high: int = 2**62) -> int | None:
     return int(raw)
 
 
-async def _reply_error(ws: web.WebSocketResponse, text: str) -> None:
-    await ws.send_str(_dumps({"type": "error", "text": text}))
+async def _reply_error(ws: web.WebSocketResponse, text: str, *, draft: str | None = None,
+                       about: str | None = None) -> None:
+    """Tell one socket what went wrong; `draft`: a post not taken, for the box to keep;
+    `about`: "name" when the name was refused, so the page asks for another."""
+    frame: dict[str, str] = {"type": "error", "text": text}
+    if draft is not None:
+        frame["draft"] = draft
+    if about is not None:
+        frame["about"] = about
+    await ws.send_str(_dumps(frame))
 
 
 def _asset_version(folder: Path) -> str:

@@ -6,6 +6,7 @@ them to the page and the sockets. Failures of the storage come as `StorageError`
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.core.messages import OutgoingText
@@ -51,6 +52,18 @@ class ChatStore(Protocol):
 
     def member_name(self, chat_id: str, user_id: str) -> str | None:
         """The name a member said hello with, if they ever did."""
+        ...
+
+    def name_refusal(self, chat_id: str, user_id: str, name: str) -> str | None:
+        """Why a member may not go by `name` in the room (Chinese), or None if they may."""
+        ...
+
+    def voices_today(self, chat_id: str, user_id: str, now: datetime) -> int:
+        """How many voice messages the member sent to the room today, in the room's time."""
+        ...
+
+    def voice_files(self) -> list[str]:
+        """The file names (in the audio folder) of the members' voices still kept."""
         ...
 
     def add_text(self, chat_id: str, user_id: str, name: str, text: str) -> Payload:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot import texts
+from bot.chat.commands.caps import first_time_today, web_allowance
 from bot.chat.router import Context, Router
 from bot.core.db import session
 from bot.core.messages import OutgoingText
@@ -92,7 +93,14 @@ def register(router: Router) -> None:
     async def listened(ctx: Context) -> bool:
         if not _LISTENED.fullmatch(ctx.message.text):
             return False
-        points = ctx.services.rules.listen
+        points, left = ctx.services.rules.listen, web_allowance(ctx)
+        if left is not None and left.points is not None:
+            points = min(points, left.points)
+            if not points:  # today's points are used up: nothing to award
+                if first_time_today(ctx, left, "points"):
+                    await ctx.reply(texts.LIMIT_POINTS_TODAY.format(
+                        limit=ctx.services.webchat_caps.points_per_day))
+                return True
         with session(ctx.engine) as db:
             latest = latest_delivery(db, ctx.group_id)
             earned = latest is not None and award(

@@ -8,6 +8,7 @@ import re
 from sqlmodel import Session, select
 
 from bot import texts
+from bot.chat.commands.caps import first_time_today, web_allowance
 from bot.chat.router import CommandHandler, Context, Router
 from bot.core.db import session
 from bot.core.models import Member, Role, Suggestion, SuggestionStatus
@@ -65,6 +66,15 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     """
     author_id, author_name = author or (ctx.message.user_id, ctx.name)
     raised_by = (ctx.message.user_id, ctx.name) if author else None
+    points, left = ctx.services.rules.suggest, web_allowance(ctx)
+    if left is not None and left.suggestions == 0:  # over today's cap: it stays plain chat
+        if first_time_today(ctx, left, "suggestions"):
+            await ctx.reply(texts.LIMIT_SUGGESTIONS_TODAY.format(
+                limit=ctx.services.webchat_caps.suggestions_per_day))
+        return None
+    capped = False
+    if left is not None and left.points is not None and left.points < points:
+        points, capped = left.points, True  # what is left of today's points, perhaps none
     try:
         row = prepare_suggestion(
             group=ctx.group, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
@@ -74,7 +84,7 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         await ctx.reply(str(exc))
         return None
     number, created = await ctx.ingest.suggestion(
-        Raised(row, points=ctx.services.rules.suggest, join_open_talk=True))
+        Raised(row, points=points, join_open_talk=True))
     if not created:  # a redelivered message: stored and answered the first time
         return number
     if author:
@@ -83,6 +93,9 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         answer = texts.CMD_SUGGESTION_RAISED_VOICE.format(number=number)
     else:
         answer = texts.CMD_SUGGESTION_RAISED.format(number=number)
+    if capped and left is not None and first_time_today(ctx, left, "points"):
+        answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
+            limit=ctx.services.webchat_caps.points_per_day)
     await ctx.reply(answer)
     return number
 

@@ -318,6 +318,11 @@
       if (m.text) { bubble.appendChild(node("span", "text", m.text)); }
       // A member's voice plays with the same big button as a lesson.
       if (m.audio_url) { bubble.appendChild(player(m, "voice-audio")); }
+      if (m.voice_expired) {
+        var gone = node("span", "expired", T.voice_expired);
+        gone.setAttribute("data-testid", "voice-expired");
+        bubble.appendChild(gone);
+      }
       li.appendChild(bubble);
     }
     return li;
@@ -446,7 +451,7 @@
       } else if (msg.type === "message") {
         receive(msg.message);
       } else if (msg.type === "error") {
-        toast(msg.text);
+        refused(msg);
       }
     };
     ws.onclose = function () {
@@ -455,6 +460,21 @@
       setStatus(T.reconnecting);
       reconnectLater();
     };
+  }
+
+  /* A refusal: a post not taken goes back in the box; a refused name asks for another. */
+  function refused(msg) {
+    if (msg.about === "name") {
+      askName();
+      els.joinError.textContent = msg.text;
+      els.joinError.hidden = false;
+      return;
+    }
+    if (typeof msg.draft === "string" && !els.box.value.trim()) {
+      els.box.value = msg.draft;
+      grow();
+    }
+    toast(msg.text);
   }
 
   function reconnectNow() {

@@ -1,0 +1,105 @@
+"""Web-chat voice messages kept for a while: a daily timer deletes old ones that are no suggestion.
+
+Anyone may post voice to the web chat, and files kept forever fill the disk. A member's voice
+that became a suggestion is the village's record and stays; any other is deleted after the
+retention period, and its message is marked expired so the history says so instead of showing
+a player with nothing behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.core.db import session
+from bot.core.models import ChatMessage, Group, Suggestion
+from scheduler.dbtypes import utcnow
+from scheduler.models import Timer
+from scheduler.timers import AlwaysDue, add_timer
+
+log = logging.getLogger(__name__)
+
+RETENTION_KIND = "webchat.voice_retention"
+RUN_AT = time(4, 0)  # local time: the quietest hour in a village
+# Only names the media folder itself gives: a stored URL never leads outside the folder.
+VOICE_NAME = re.compile(r"[0-9a-f]{16,64}\.mp3")
+
+
+def next_run(now: datetime, timezone: str) -> datetime:
+    """The next 04:00 where the bot lives, after `now`."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    run = datetime.combine(local.date(), RUN_AT, tzinfo=zone)
+    if run <= local:
+        run = datetime.combine(local.date() + timedelta(days=1), RUN_AT, tzinfo=zone)
+    return run
+
+
+def expire_voices(db: Session, audio_dir: Path, cutoff: datetime, now: datetime) -> int:
+    """Delete the web members' voice files older than `cutoff` that no suggestion keeps.
+
+    Each file goes before its message is marked, so a crash in between leaves a message the
+    next run marks again rather than a file nobody would ever delete.
+    """
+    kept = {Path(path).name for path in db.exec(
+        select(Suggestion.voice_path).where(col(Suggestion.voice_path).is_not(None)))
+        if path}
+    rows = db.exec(select(ChatMessage).join(Group).where(
+        Group.platform == "web", col(ChatMessage.from_bot).is_(False),
+        col(ChatMessage.audio_url).is_not(None), col(ChatMessage.voice_expired_at).is_(None),
+        col(ChatMessage.created_at) < cutoff)).all()
+    expired = 0
+    for row in rows:
+        name = (row.audio_url or "").rsplit("/", 1)[-1]
+        if name in kept or not VOICE_NAME.fullmatch(name):
+            continue
+        (audio_dir / name).unlink(missing_ok=True)
+        row.voice_expired_at = now
+        db.add(row)
+        expired += 1
+    return expired
+
+
+class VoiceRetention:
+    """Runs the daily retention sweep of web-chat voices when its timer fires."""
+
+    def __init__(self, engine: Engine, audio_dir: Path, *, days: int, timezone: str,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.audio_dir = audio_dir
+        self.days = days  # 0: keep every voice
+        self.timezone = timezone
+        self.clock = clock
+
+    def handlers(self) -> dict[str, Callable[[Timer], Awaitable[None]]]:
+        """Timer kinds this sweep handles, for `Scheduler(timer_handlers=...)`."""
+        return {RETENTION_KIND: AlwaysDue(self.run)}  # a late sweep is as good as one on time
+
+    def ensure_timer(self, db: Session) -> Timer | None:
+        """At start: the next sweep is set, unless voices are kept forever."""
+        if not self.days:
+            return None
+        due = next_run(self.clock(), self.timezone)
+        return add_timer(db, RETENTION_KIND, f"day:{due.date().isoformat()}", due)
+
+    async def run(self, timer: Timer) -> None:
+        """Sweep now and set tomorrow's sweep."""
+        count = await asyncio.to_thread(self.sweep)
+        log.info("voice retention: %d web-chat voice message(s) expired", count)
+
+    def sweep(self) -> int:
+        """Expire what is past the retention period; set the next sweep; how many expired."""
+        now = self.clock()
+        with session(self.engine) as db:
+            count = (expire_voices(db, self.audio_dir, now - timedelta(days=self.days), now)
+                     if self.days else 0)
+            self.ensure_timer(db)
+        return count
