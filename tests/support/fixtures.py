@@ -48,9 +48,13 @@ async def fake_edge() -> AsyncIterator[FakeEdge]:
 
 @pytest.fixture
 def settings(tmp_path: Path, fake_edge: FakeEdge) -> Settings:
-    """Settings for one test: its own data folder, the fake speech service, no espeak."""
+    """Settings for one test: its own data folder, the fake speech service, no espeak.
+
+    Scripted members type faster than any villager: the web chat's burst limit is off here and
+    on in its own tests (tests/adapters/test_webchat_limits.py).
+    """
     return Settings(data_dir=tmp_path / "data", tts_endpoint=fake_edge.url, tts_timeout=5.0,
-                    espeak=False, demo=False)
+                    espeak=False, demo=False, webchat_messages=0)
 
 
 @pytest.fixture
