@@ -37,6 +37,7 @@ from tests.support.village import (
     SECRETARY,
     WAIT,
     ZHANG,
+    bot_texts,
     points_of,
     prepare_village,
     suggestions,
@@ -60,10 +61,12 @@ async def hello(ws: aiohttp.ClientWebSocketResponse, who: Who) -> dict[str, Any]
 
 
 async def post(ws: aiohttp.ClientWebSocketResponse, text: str) -> dict[str, Any]:
-    """Post `text`; the first frame back: the message shown to the room, or an error."""
+    """Post `text`; the first frame back that is not the bot's: the post shown, or an error."""
     await ws.send_json({"type": "post", "text": text})
-    answer: dict[str, Any] = await ws.receive_json(timeout=WAIT)
-    return answer
+    while True:
+        answer: dict[str, Any] = await ws.receive_json(timeout=WAIT)
+        if answer["type"] != "message" or not answer["message"]["from_bot"]:
+            return answer
 
 
 async def bot_answer(ws: aiohttp.ClientWebSocketResponse) -> str:
@@ -75,9 +78,9 @@ async def bot_answer(ws: aiohttp.ClientWebSocketResponse) -> str:
 
 
 async def ask(ws: aiohttp.ClientWebSocketResponse, text: str) -> str:
-    """Post `text` and return the bot's answer (nothing of the bot's came before it)."""
+    """Post `text` and return what the bot posts after it (its answer)."""
     shown = await post(ws, text)
-    assert shown["type"] == "message" and not shown["message"]["from_bot"], shown
+    assert shown["type"] == "message", shown
     return await bot_answer(ws)
 
 
@@ -175,6 +178,7 @@ async def test_suggestions_beyond_the_daily_cap_stay_plain_chat_even_after_a_res
         # Told once a day: the next one over the cap gets no notice, only the chat line.
         assert (await post(ws, "建议 修桥"))["type"] == "message"
         assert "积分" in await ask(ws, "/积分")
+        assert sum("今天您已经提了" in text for text in bot_texts(bot.app)) == 1
         assert member_texts(bot)[2:4] == ["建议 多装几个垃圾桶", "建议 修桥"]
         assert [s.text for s in suggestions(bot.app)] == ["修村口的路", "清理水渠"]
         assert points_of(bot.app, ZHANG[0]) == 4
