@@ -474,6 +474,7 @@
       els.box.value = msg.draft;
       grow();
     }
+    if (!state.ready) { setStatus(msg.text); }  // a refused hello: say why until it changes
     toast(msg.text);
   }
 
