@@ -541,3 +541,6 @@ CLI_USERS_DISABLED = "已停用"
 CLI_USERS_DISABLED_DONE = "账号 {username} 已停用，已在所有地方退出登录。"
 CLI_USERS_ENABLED_DONE = "账号 {username} 已恢复使用。"
 CLI_USERS_PASSWORD_SET = "账号 {username} 的密码已改好，已在所有地方退出登录。"
+
+# Dates a report or the suggestion board can be asked for (issue 10: odd input).
+DATE_OUT_OF_RANGE = "日期 {day} 超出范围了，请选 {first} 到 {last} 之间的日子。"
