@@ -315,6 +315,9 @@ YEAR_ARGS = ("--from", "2026-01-01", "--to", "2026-12-31")
         ([*YEAR_ARGS, "--hamlet", "月亮湾"], "没有叫「月亮湾」的屋场"),
         ([*YEAR_ARGS, "--format", "pdf"], "不支持「pdf」"),
         ([*YEAR_ARGS, "--out", "no/such/folder/r.xlsx"], "无法写入文件「no/such/folder/r.xlsx」"),
+        (["--from", "0001-01-01", "--to", "2026-12-31"],
+         "日期 0001-01-01 超出范围了，请选 2000-01-01 到 2100-12-31 之间的日子。"),
+        (["--from", "2026-01-01", "--to", "9999-12-31"], "日期 9999-12-31 超出范围了"),
     ],
 )
 def test_cli_refuses_bad_requests_in_plain_chinese_and_writes_nothing(
@@ -326,3 +329,16 @@ def test_cli_refuses_bad_requests_in_plain_chinese_and_writes_nothing(
     assert code == 1
     assert message in out.replace("\n", "")
     assert not list(tmp_path.glob("建议办理情况_*")) and not list(tmp_path.rglob("*.part"))
+
+
+@pytest.mark.parametrize(("far", "day"), [
+    (("--from", "0001-01-01", "--to", "2026-12-31"), "0001-01-01"),
+    (("--from", "2026-01-01", "--to", "9999-12-31"), "9999-12-31")])
+def test_cli_names_a_date_out_of_range_in_one_line_and_exits_1(
+    env: dict[str, str], far: tuple[str, ...], day: str
+) -> None:
+    result = CliRunner().invoke(app, ["report", *far], env=env)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a refusal, not a crash
+    assert result.output.strip().splitlines() == [
+        f"日期 {day} 超出范围了，请选 2000-01-01 到 2100-12-31 之间的日子。"]

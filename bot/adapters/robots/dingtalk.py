@@ -104,7 +104,7 @@ def check_response(status: int, data: Any, *, flood_wait: float) -> None:
 def verify_callback(headers: Mapping[str, str], app_secret: str, now: float) -> None:
     """Refuse a callback unless its `timestamp`/`sign` headers prove DingTalk sent it lately."""
     timestamp, signature = headers.get("timestamp", ""), headers.get("sign", "")
-    if not timestamp.isdigit() or not signature:
+    if not (timestamp.isascii() and timestamp.isdigit()) or not signature:
         raise web.HTTPUnauthorized(text="unsigned request")
     if not same_secret(signature, sign(app_secret, timestamp)):
         raise web.HTTPUnauthorized(text="bad sign")
