@@ -210,7 +210,8 @@ class DingTalkAdapter(RobotAdapter):
         return url if url and expires - SESSION_MARGIN_S > self.clock() else None
 
     def _remember_session(self, payload: Mapping[str, Any]) -> None:
-        """Keep the session webhook to answer through, if it is DingTalk's own and still live.
+        """Keep the session webhook to answer through, if it is DingTalk's own (`_session`
+        uses it only while it lives).
 
         The webhook comes in the body, which the callback's signature does not cover: any other
         host could be a forger's, and the bot would post members' words to it."""
@@ -221,9 +222,6 @@ class DingTalkAdapter(RobotAdapter):
         if origin(url) != origin(self.config.api_base):
             log.warning("dingtalk: a session webhook for %s on another host than %s ignored: "
                         "answering through the group's robot", chat_id, self.config.api_base)
-            return
-        if int(str(expires)) / 1000 - SESSION_MARGIN_S <= self.clock():
-            log.info("dingtalk: the session webhook for %s has expired: not used", chat_id)
             return
         self._sessions[chat_id] = (url, int(str(expires)) / 1000)
 
