@@ -553,3 +553,6 @@ WEB_VOICE_EXPIRED = "这段语音已过期，已删除。"
 LIMIT_SUGGESTIONS_TODAY = ("今天您已经提了 {limit} 条建议，这条先记作普通留言，没有算成建议。"
                            "明天 0 点以后可以再提。")
 LIMIT_POINTS_TODAY = "今天的积分已经满 {limit} 分了，这次不再加分，明天 0 点以后重新算。"
+
+# Dates a report or the suggestion board can be asked for.
+DATE_OUT_OF_RANGE = "日期 {day} 超出范围了，请选 {first} 到 {last} 之间的日子。"

@@ -27,6 +27,7 @@ from bot.reports import (
     ReportError,
     ReportFilter,
     breakdown,
+    check_day,
     describe_period,
     describe_scope,
     figures,
@@ -63,7 +64,10 @@ def _date(text: str, fallback: date, problems: list[str]) -> date:
     if not text:
         return fallback
     try:
-        return date.fromisoformat(text)
+        return check_day(date.fromisoformat(text))
+    except ReportError as exc:  # a real date, but out of the range reports cover
+        problems.append(str(exc))
+        return fallback
     except ValueError:
         problems.append(texts.ADMIN_SUG_BAD_DATE.format(text=text))
         return fallback
@@ -126,7 +130,9 @@ async def reports_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
                 "scope": describe_scope(db, asked.report),
                 "period": describe_period(asked.report)}
         group_list, hamlet_list = groups(db), hamlets(db)
-    return render(request, viewer, "admin/reports.html", values=asked.values,
+    # A request that cannot be read as asked is answered 400, with the page naming why.
+    return render(request, viewer, "admin/reports.html", status=400 if asked.problems else 200,
+                  values=asked.values,
                   problems=asked.problems, groups=group_list, hamlets=hamlet_list,
                   categories=[(key, label) for key, (label, _w) in CATEGORIES.items()],
                   formats=FORMATS, headers=texts.REPORT_FIGURE_HEADERS, base=BASE,

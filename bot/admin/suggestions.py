@@ -88,7 +88,9 @@ async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
         hamlet_list = hamlets(db)
     pages = page_count(total, PER_PAGE)
     items = [_row(row, names.get(row.group_id), None) for row in rows]
-    return render(request, viewer, "admin/suggestions.html", filter=f, rows=items, total=total,
+    # A filter that cannot be read as asked is answered 400, with the page naming why.
+    return render(request, viewer, "admin/suggestions.html", status=400 if f.problems else 200,
+                  filter=f, rows=items, total=total,
                   page=current, pages=pages, groups=group_list, hamlets=hamlet_list,
                   base=BASE, **_choices())
 

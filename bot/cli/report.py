@@ -23,6 +23,7 @@ from bot.reports import (
     Figures,
     ReportError,
     ReportFilter,
+    check_day,
     describe_period,
     describe_scope,
     figures,
@@ -46,9 +47,13 @@ OUT_HELP = "保存到哪个文件； 不写就用 建议办理情况_开始_结�
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError as exc:
         raise fail(texts.REPORT_BAD_DATE.format(text=text)) from exc
+    try:
+        return check_day(day)
+    except ReportError as exc:  # e.g. 0001-01-01: no report reaches so far, nor can a clock
+        raise fail(str(exc)) from exc
 
 
 def _group_id(db: Session, key: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from aiohttp import web
@@ -76,6 +77,14 @@ class Directory(Protocol):
 
     def chat_moved(self, moved: ChatMoved) -> None:
         """Follow a group to its new chat id."""
+        ...
+
+    def accept_once(self, platform: str, signature: str, seen_at: datetime,
+                    keep_for: timedelta) -> bool:
+        """Record a signed request's signature: True the first time, False for a replay.
+
+        Atomic across instances; signatures older than `keep_for` are forgotten (the platform's
+        time window refuses them by then). StorageError when the database cannot answer."""
         ...
 
 

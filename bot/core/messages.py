@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that
+# make a name or a text display as something else than it says.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without control characters; tabs and newlines stay (a CR LF becomes LF)."""
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+
+
+def one_line(text: str) -> str:
+    """A name: controls dropped, runs of whitespace (newlines too) made one space."""
+    return " ".join(strip_controls(text).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +34,11 @@ class IncomingMessage:
     reply_to: str | None = None  # the message this one replies to, if the platform says
     voice: Path | None = None  # a voice message, saved as MP3 in the audio folder
     platform_role: str | None = None  # "owner", "admin" or "member", as the platform reports it
+
+    def __post_init__(self) -> None:
+        # Every platform's messages pass here: what is stored and exported is clean from here on.
+        object.__setattr__(self, "user_name", one_line(self.user_name))
+        object.__setattr__(self, "text", strip_controls(self.text))
 
 
 @dataclass(frozen=True, slots=True)

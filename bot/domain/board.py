@@ -14,16 +14,21 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.models import Group, NightTalk, Suggestion, SuggestionStatus
-from bot.domain.figures import ReportFilter, group_zones, in_period
+from bot.domain.figures import (
+    FIRST_DAY,
+    LAST_DAY,
+    ReportError,
+    ReportFilter,
+    check_day,
+    group_zones,
+    in_period,
+)
 from bot.domain.nighttalks import LIVE
 from bot.domain.suggestions import CATEGORIES
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
 MAX_QUERY = 100
-# A period open at one end is closed with these, far enough to hold every suggestion.
-EARLIEST = date(2000, 1, 1)
-LATEST = date(9000, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,10 @@ def _date(text: str, problems: list[str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return check_day(date.fromisoformat(text))
+    except ReportError as exc:
+        problems.append(str(exc))
+        return None
     except ValueError:
         problems.append(texts.ADMIN_SUG_BAD_DATE.format(text=text))
         return None
@@ -97,7 +105,8 @@ def board_conditions(db: Session, f: BoardFilter) -> list[ColumnElement[bool]]:
         conditions.append(col(Suggestion.merged_into).is_(None))
     if f.start is not None or f.end is not None:
         # The same days as the reports: each group's own time zone decides the day.
-        period = ReportFilter(f.start or EARLIEST, f.end or LATEST, group_id=f.group_id)
+        # A period open at one end reaches as far as a report can.
+        period = ReportFilter(f.start or FIRST_DAY, f.end or LAST_DAY, group_id=f.group_id)
         conditions.append(in_period(col(Suggestion.created_at), col(Suggestion.group_id),
                                     period, group_zones(db)))
     if f.group_id is not None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session, col, select
 
-from bot.core.adapter import ChatMoved
+from bot.core.adapter import ChatMoved, StorageError
 from bot.core.db import session
-from bot.core.models import Group, Member
+from bot.core.models import Group, Member, SeenRequest
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +66,21 @@ class GroupDirectory:
         """Store the group's new chat id."""
         with session(self.engine) as db:
             move_chat(db, moved)
+
+    def accept_once(self, platform: str, signature: str, seen_at: datetime,
+                    keep_for: timedelta) -> bool:
+        """Insert the signature, or find it is there already (the unique key decides, so two
+        instances cannot both accept it); forget the platform's signatures past `keep_for`."""
+        try:
+            with session(self.engine) as db:
+                db.execute(delete(SeenRequest).where(
+                    col(SeenRequest.platform) == platform,
+                    col(SeenRequest.seen_at) < seen_at - keep_for))
+                db.add(SeenRequest(platform=platform, signature=signature, seen_at=seen_at))
+                db.flush()
+        except IntegrityError:
+            return False
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not record a {platform} request signature: {exc}") \
+                from exc
+        return True

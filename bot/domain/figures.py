@@ -22,10 +22,22 @@ LISTEN = "listen"  # PointsEntry.reason for a member who pressed 听完了; ref 
 TAKEN_UP = (SuggestionStatus.ADOPTED, SuggestionStatus.IN_PROGRESS, SuggestionStatus.DONE)
 
 Dimension = Literal["hamlet", "topic", "night_talk"]
+# The days a report or the board may be asked about: wide enough for any village record, and
+# narrow enough that every day's midnight, in any time zone, is a datetime Python can hold.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
 
 
 class ReportError(ValueError):
     """A report request that cannot be met; the message is Chinese and shown as is."""
+
+
+def check_day(day: date) -> date:
+    """`day` if it lies from FIRST_DAY to LAST_DAY; else ReportError saying so in Chinese."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ReportError(texts.DATE_OUT_OF_RANGE.format(day=day.isoformat(), first=FIRST_DAY,
+                                                         last=LAST_DAY))
+    return day
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,8 @@ class ReportFilter:
     topic: str | None = None
 
     def __post_init__(self) -> None:
+        check_day(self.start)
+        check_day(self.end)
         if self.start > self.end:
             raise ReportError(texts.REPORT_BAD_PERIOD.format(start=self.start, end=self.end))
 

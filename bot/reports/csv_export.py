@@ -10,18 +10,20 @@ from sqlalchemy.engine import Engine
 
 from bot import texts
 from bot.domain.figures import ReportFilter
-from bot.reports.rows import Progress, detail_rows, is_formula_like, replacing
+from bot.reports.rows import Progress, detail_rows, is_formula_like, replacing, safe_text
 
 DATE_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def csv_cell(value: str | int | float | datetime | None) -> str:
-    """A value as CSV text; one a spreadsheet would take for a formula gets a leading quote."""
+    """A value as CSV text, control characters dropped; one a spreadsheet would take for a
+    formula gets a leading quote."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.strftime(DATE_FORMAT)
     if isinstance(value, str):
+        value = safe_text(value)
         return "'" + value if is_formula_like(value) else value
     return str(value)
 

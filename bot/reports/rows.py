@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from bot import texts
+from bot.core.messages import strip_controls
 from bot.core.models import NightTalk, Suggestion, SuggestionChange, SuggestionStatus
 from bot.domain.figures import (
     DEFAULT_TIMEZONE,
@@ -34,7 +34,6 @@ BATCH = 2000
 Progress = Callable[[int, int], None]
 # A text starting with one of these could be taken for a formula by a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Which change's time goes in which dated column, in column order.
 CHANGE_COLUMNS = (SuggestionStatus.ADOPTED, SuggestionStatus.IN_PROGRESS,
                   SuggestionStatus.DONE, SuggestionStatus.DECLINED)
@@ -74,8 +73,9 @@ def is_formula_like(text: str) -> bool:
 
 
 def safe_text(text: str) -> str:
-    """`text` without the control characters XML (so XLSX and DOCX) cannot hold."""
-    return CONTROL_CHARACTERS.sub("", text)
+    """`text` without control characters: XML (so XLSX and DOCX) cannot hold most of them, and
+    in a CSV they only hide or garble what a member wrote. Tabs and newlines stay."""
+    return strip_controls(text)
 
 
 def voice_link(voice_path: str | None, media_base: str = "") -> str:

@@ -431,4 +431,5 @@ async def test_a_member_cannot_forge_a_quote(chat: Chat) -> None:
     await ws.send_json({"type": "post", "text": f"好\x1e{first['id']}\x1e假装回复"})
     forged = await next_message(ws)
     assert forged["quote"] is None
-    assert forged["text"] == f"好\x1e{first['id']}\x1e假装回复"
+    # The separators are control characters: dropped on the way in, so nothing is quoted.
+    assert forged["text"] == f"好{first['id']}假装回复"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -150,7 +151,8 @@ async def test_a_secretarys_status_change_reaches_the_group_mentioning_the_autho
         assert suggestions(bot)[0].status is SuggestionStatus.ADOPTED
 
 
-@pytest.mark.parametrize("forge", ["unsigned", "bad_signature", "wrong_key", "wrong_receiver"])
+@pytest.mark.parametrize("forge", ["unsigned", "bad_signature", "wrong_key", "wrong_receiver",
+                                   "stale"])
 async def test_a_forged_or_unsigned_callback_is_refused_and_nothing_is_stored(
     wecom_settings: Settings, fake_wecom: FakeWeCom, forge: str
 ) -> None:
@@ -223,18 +225,26 @@ async def test_flood_control_is_survived_with_nothing_lost_and_nothing_doubled(
 async def test_the_official_vectors_pass_through_the_running_app(
     settings: Settings, fake_wecom: FakeWeCom
 ) -> None:
+    """WeCom's published vectors, signed afresh: their own 2014 timestamps are long past the
+    five-minute window, so as published they are refused."""
     official = replace(settings, extra={
         "YEHUA_WECOM_ROBOTS": f"218:{KEY}", "YEHUA_WECOM_API_BASE": fake_wecom.url,
         "YEHUA_WECOM_TOKEN": VECTOR_TOKEN, "YEHUA_WECOM_AES_KEY": AES_KEY,
         "YEHUA_WECOM_RECEIVE_ID": CORP_ID})
+    signer = WeComCallbackClient("", VECTOR_TOKEN, AES_KEY, CORP_ID)
+    now = str(int(time.time()))
     async with running(official) as bot, aiohttp.ClientSession() as http:
         url = f"{bot.url}/wecom/callback"
         query = {"msg_signature": ECHO_SIGNATURE, "timestamp": "1409659589",
                  "nonce": "263014780", "echostr": ECHOSTR}
         async with http.get(url, params=query) as response:
+            assert (response.status, await response.text()) == (403, "")
+        fresh = signer.sign(now, "263014780", ECHOSTR)
+        query |= {"msg_signature": fresh, "timestamp": now}
+        async with http.get(url, params=query) as response:
             assert (response.status, await response.text()) == (200, "1616140317555161061")
         # WeCom may leave + and / unescaped in the query: still verified.
-        raw = URL(f"{url}?msg_signature={ECHO_SIGNATURE}&timestamp=1409659589"
+        raw = URL(f"{url}?msg_signature={fresh}&timestamp={now}"
                   f"&nonce=263014780&echostr={ECHOSTR}", encoded=True)
         async with http.get(raw) as response:
             assert (response.status, await response.text()) == (200, "1616140317555161061")
@@ -242,6 +252,9 @@ async def test_the_official_vectors_pass_through_the_running_app(
                 f"{ENCRYPT}]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>")
         query = {"msg_signature": MSG_SIGNATURE, "timestamp": "1409659813",
                  "nonce": "1372623149"}
+        async with http.post(url, params=query, data=body.encode()) as response:
+            assert response.status == 403
+        query |= {"msg_signature": signer.sign(now, "1372623149", ENCRYPT), "timestamp": now}
         async with http.post(url, params=query, data=body.encode()) as response:
             assert response.status == 200  # "hello" from mycreate, handed to the router
         query["nonce"] = "1372623150"

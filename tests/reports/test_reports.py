@@ -42,6 +42,8 @@ from tests.support.reports import (
 
 YEAR = ReportFilter(date(2026, 1, 1), date(2026, 12, 31))
 MEDIA = "http://127.0.0.1:8080"
+# What the exports keep of the tricky reply: its tab and newline, not its CR or its \x01.
+CLEAN_REPLY = TRICKY_REPLY.replace("\r", "").replace("\x01", "")
 S = SuggestionStatus
 
 
@@ -164,7 +166,7 @@ def test_excel_never_turns_a_suggestion_into_a_formula(data: Seeded, tmp_path: P
         cell = texts[text]
         assert cell.data_type == "s" and cell.quotePrefix, text
     reply = book["明细"]["K9"]
-    assert reply.value == TRICKY_REPLY.replace("\x01", "") and reply.quotePrefix
+    assert reply.value == CLEAN_REPLY and reply.quotePrefix
 
 
 def test_excel_summary_labels_are_never_formulas_either(tmp_path: Path) -> None:
@@ -232,7 +234,7 @@ def test_csv_opens_in_excel_with_chinese_intact_and_formulas_quoted(
     contents = [r[6] for r in rows[1:]]
     for text in FORMULAS:
         assert "'" + text in contents
-    assert rows[8][10] == "'" + TRICKY_REPLY
+    assert rows[8][10] == "'" + CLEAN_REPLY
 
 
 def test_postgres_gives_the_same_report(pg_url: str, tmp_path: Path) -> None:
@@ -313,6 +315,9 @@ YEAR_ARGS = ("--from", "2026-01-01", "--to", "2026-12-31")
         ([*YEAR_ARGS, "--hamlet", "月亮湾"], "没有叫「月亮湾」的屋场"),
         ([*YEAR_ARGS, "--format", "pdf"], "不支持「pdf」"),
         ([*YEAR_ARGS, "--out", "no/such/folder/r.xlsx"], "无法写入文件「no/such/folder/r.xlsx」"),
+        (["--from", "0001-01-01", "--to", "2026-12-31"],
+         "日期 0001-01-01 超出范围了，请选 2000-01-01 到 2100-12-31 之间的日子。"),
+        (["--from", "2026-01-01", "--to", "9999-12-31"], "日期 9999-12-31 超出范围了"),
     ],
 )
 def test_cli_refuses_bad_requests_in_plain_chinese_and_writes_nothing(
@@ -324,3 +329,16 @@ def test_cli_refuses_bad_requests_in_plain_chinese_and_writes_nothing(
     assert code == 1
     assert message in out.replace("\n", "")
     assert not list(tmp_path.glob("建议办理情况_*")) and not list(tmp_path.rglob("*.part"))
+
+
+@pytest.mark.parametrize(("far", "day"), [
+    (("--from", "0001-01-01", "--to", "2026-12-31"), "0001-01-01"),
+    (("--from", "2026-01-01", "--to", "9999-12-31"), "9999-12-31")])
+def test_cli_names_a_date_out_of_range_in_one_line_and_exits_1(
+    env: dict[str, str], far: tuple[str, ...], day: str
+) -> None:
+    result = CliRunner().invoke(app, ["report", *far], env=env)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a refusal, not a crash
+    assert result.output.strip().splitlines() == [
+        f"日期 {day} 超出范围了，请选 2000-01-01 到 2100-12-31 之间的日子。"]

@@ -5,7 +5,6 @@ answer (400/401/403/413) before anything is read as an event."""
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from typing import Any
 
@@ -13,6 +12,7 @@ from aiohttp import web
 
 from bot.adapters.onebot.config import OneBotConfig
 from bot.adapters.onebot.wire import signature_ok
+from bot.adapters.wire import BadJson, read_object
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def checked_self_id(config: OneBotConfig, request: web.Request) -> str:
 
 async def signed_event(config: OneBotConfig, request: web.Request) -> dict[str, Any]:
     """An HTTP POST event whose signature holds: 413 too big, 401/403 unsigned or forged,
-    400 not a JSON object."""
+    400 not a JSON object (or nested too deeply, or with a number that is not finite)."""
     if (request.content_length or 0) > MAX_EVENT_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_EVENT_BYTES, request.content_length or 0)
     body = bytearray()
@@ -41,12 +41,9 @@ async def signed_event(config: OneBotConfig, request: web.Request) -> dict[str, 
             raise web.HTTPRequestEntityTooLarge(MAX_EVENT_BYTES, len(body))
     check_signature(config, request, bytes(body))
     try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text="the body is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise web.HTTPBadRequest(text="the body is not a JSON object")
-    return payload
+        return read_object(body)
+    except BadJson as exc:
+        raise web.HTTPBadRequest(text=f"the body is refused: {exc}") from exc
 
 
 def check_signature(config: OneBotConfig, request: web.Request, body: bytes) -> None:

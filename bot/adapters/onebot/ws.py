@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.adapters.onebot.wire import check_response
+from bot.adapters.wire import BadJson, read_json
 from bot.core.adapter import AdapterError
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,10 @@ class ReverseConnection:
                 if frame.type is not WSMsgType.TEXT:
                     continue
                 try:
-                    data = json.loads(frame.data)
-                except ValueError:
-                    log.warning("onebot: a frame that is not JSON from %s", self.self_id)
+                    data = read_json(frame.data)
+                except BadJson as exc:
+                    # One bad frame is dropped; the socket and the frames after it go on.
+                    log.warning("onebot: a frame refused from %s: %s", self.self_id, exc)
                     continue
                 if not isinstance(data, dict):
                     continue

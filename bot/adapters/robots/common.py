@@ -20,6 +20,7 @@ from aiohttp import web
 from bot import texts
 from bot.adapters.media import Media
 from bot.adapters.splitting import split_text
+from bot.adapters.wire import BadJson, read_object
 from bot.core.adapter import AdapterError, EventHandler
 from bot.settings import SettingsError
 
@@ -123,14 +124,12 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 
 
 def json_object(body: bytes) -> dict[str, Any]:
-    """A JSON object from a request body; 400 if it is anything else."""
+    """A JSON object from a request body; 400 if it is anything else (or nested too deeply,
+    or holds a number that is not finite)."""
     try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text="body is not JSON") from exc
-    if not isinstance(value, dict):
-        raise web.HTTPBadRequest(text="body is not a JSON object")
-    return value
+        return read_object(body)
+    except BadJson as exc:
+        raise web.HTTPBadRequest(text=f"body refused: {exc}") from exc
 
 
 class RobotAdapter:

@@ -7,8 +7,9 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 from aiohttp import web
 
@@ -27,7 +28,14 @@ from bot.adapters.robots.common import (
     same_secret,
     split_for_robot,
 )
-from bot.core.adapter import AdapterError, Directory, RateLimits, RetryAfter, Unsupported
+from bot.core.adapter import (
+    AdapterError,
+    Directory,
+    RateLimits,
+    RetryAfter,
+    StorageError,
+    Unsupported,
+)
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.settings import SettingsError
 
@@ -40,6 +48,9 @@ BUSY_ERRCODES = frozenset({-1})  # "系统繁忙"
 MAX_PIECE_BYTES = 18_000  # a robot takes bodies up to 20,000 bytes: room for the envelope
 MAX_CALLBACK_BYTES = 64 * 1024
 SIGN_WINDOW_S = 3600.0  # signed requests older or newer than an hour are refused
+# A timestamp up to an hour ahead stays acceptable until an hour after it: a signature must be
+# remembered for two windows from when it was first seen.
+REMEMBER_SIGNATURES = timedelta(seconds=2 * SIGN_WINDOW_S)
 SESSION_MARGIN_S = 60.0  # a session webhook this close to expiring is not used
 _LEADING_MENTIONS = re.compile(r"^\s*(?:[@＠]\S+\s+)*")
 
@@ -93,12 +104,22 @@ def check_response(status: int, data: Any, *, flood_wait: float) -> None:
 def verify_callback(headers: Mapping[str, str], app_secret: str, now: float) -> None:
     """Refuse a callback unless its `timestamp`/`sign` headers prove DingTalk sent it lately."""
     timestamp, signature = headers.get("timestamp", ""), headers.get("sign", "")
-    if not timestamp.isdigit() or not signature:
+    if not (timestamp.isascii() and timestamp.isdigit()) or not signature:
         raise web.HTTPUnauthorized(text="unsigned request")
     if not same_secret(signature, sign(app_secret, timestamp)):
         raise web.HTTPUnauthorized(text="bad sign")
     if abs(now - int(timestamp) / 1000) > SIGN_WINDOW_S:
         raise web.HTTPForbidden(text="stale timestamp")
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of a URL (the port spelled out), to compare where URLs point."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:  # a port that is not a number
+        return ("", "", None)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
 def parse_message(payload: Mapping[str, Any]) -> IncomingMessage | None:
@@ -125,8 +146,10 @@ class DingTalkAdapter(RobotAdapter):
     limits = RateLimits(chat_per_minute=20)
     config: DingTalkConfig
 
-    def __init__(self, config: DingTalkConfig, **parts: Any) -> None:
+    def __init__(self, config: DingTalkConfig, *, directory: Directory | None = None,
+                 **parts: Any) -> None:
         super().__init__(config, **parts)
+        self.directory = directory
         self._sessions: dict[str, tuple[str, float]] = {}  # chat -> (webhook, expires at)
 
     def setup(self, app: web.Application) -> None:
@@ -187,14 +210,44 @@ class DingTalkAdapter(RobotAdapter):
         return url if url and expires - SESSION_MARGIN_S > self.clock() else None
 
     def _remember_session(self, payload: Mapping[str, Any]) -> None:
+        """Keep the session webhook to answer through, if it is DingTalk's own (`_session`
+        uses it only while it lives).
+
+        The webhook comes in the body, which the callback's signature does not cover: any other
+        host could be a forger's, and the bot would post members' words to it."""
         url, expires = payload.get("sessionWebhook"), payload.get("sessionWebhookExpiredTime")
-        if isinstance(url, str) and url.startswith(("http://", "https://")) \
-                and str(expires).isdigit():
-            self._sessions[str(payload["conversationId"])] = (url, int(str(expires)) / 1000)
+        if not isinstance(url, str) or not str(expires).isdigit():
+            return
+        chat_id = str(payload["conversationId"])
+        if origin(url) != origin(self.config.api_base):
+            log.warning("dingtalk: a session webhook for %s on another host than %s ignored: "
+                        "answering through the group's robot", chat_id, self.config.api_base)
+            return
+        self._sessions[chat_id] = (url, int(str(expires)) / 1000)
+
+    def _first_time(self, headers: Mapping[str, str]) -> bool:
+        """Whether this (timestamp, sign) pair is new: it signs no part of the body, so a
+        captured pair would otherwise carry any body for an hour. Remembered in the database,
+        so a restart or another instance refuses it too."""
+        if self.directory is None:
+            return True
+        signature = f"{headers.get('timestamp', '')}:{headers.get('sign', '')}"
+        seen_at = datetime.fromtimestamp(self.clock(), UTC)
+        try:
+            return self.directory.accept_once(PLATFORM, signature, seen_at,
+                                              REMEMBER_SIGNATURES)
+        except StorageError as exc:
+            log.warning("dingtalk: could not check the callback's signature was new: %s", exc)
+            raise web.HTTPServiceUnavailable(text="storage busy, try again") from exc
 
     async def _callback(self, request: web.Request) -> web.Response:
         verify_callback(request.headers, self.config.app_secret, self.clock())
         payload = json_object(await read_body(request, MAX_CALLBACK_BYTES))
+        if not self._first_time(request.headers):
+            # A replayed signature: refused before anything in the body is looked at.
+            log.warning("dingtalk: a callback signature used before came again from %s: "
+                        "refused", request.remote)
+            raise web.HTTPConflict(text="request already accepted")
         message = parse_message(payload)
         if message is None:
             log.debug("dingtalk: ignored a %s message", payload.get("msgtype"))
@@ -208,5 +261,6 @@ class DingTalkAdapter(RobotAdapter):
 def create_adapter(config: DingTalkConfig, *, directory: Directory, media: Media,
                    base_url: str) -> DingTalkAdapter:
     """The app's entry point: a DingTalk adapter for these settings."""
-    # A robot knows its groups from its own settings, and `media` builds the public URLs.
-    return DingTalkAdapter(config, media=media)
+    # A robot knows its groups from its own settings, and `media` builds the public URLs; the
+    # directory remembers which callback signatures were already accepted.
+    return DingTalkAdapter(config, directory=directory, media=media)

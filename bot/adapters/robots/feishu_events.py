@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +12,7 @@ from aiohttp import web
 
 from bot import texts
 from bot.adapters.robots.common import same_secret
+from bot.adapters.wire import BadJson, read_json
 from bot.core.messages import IncomingMessage
 
 PLATFORM = "feishu"
@@ -87,9 +87,10 @@ def parse_event(payload: Mapping[str, Any]) -> IncomingMessage | None:
         return None
     ids = sender.get("sender_id")
     open_id = ids.get("open_id") if isinstance(ids, dict) else None
+    raw = message.get("content")
     try:
-        content = json.loads(message.get("content") or "")
-    except (TypeError, ValueError):
+        content = read_json(raw) if isinstance(raw, str) else None
+    except BadJson:
         return None
     text = content.get("text") if isinstance(content, dict) else None
     chat_id, message_id = message.get("chat_id"), message.get("message_id")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +31,7 @@ from bot.adapters.telegram.wire import (
     username_of,
     voice_note,
 )
+from bot.adapters.wire import BadJson, read_json
 from bot.core.adapter import AdapterError, ChatMoved, Directory, EventHandler, RetryAfter
 
 log = logging.getLogger(__name__)
@@ -146,8 +146,8 @@ class TelegramInbound:
         if (request.content_length or 0) > MAX_UPDATE_BYTES:
             return web.json_response({"ok": False, "error": "too large"}, status=413)
         try:
-            update = json.loads(await request.read())
-        except ValueError:
+            update = read_json(await request.read())
+        except BadJson:
             update = None
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return web.json_response({"ok": False, "error": "not an update"}, status=400)

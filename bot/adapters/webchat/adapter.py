@@ -23,8 +23,16 @@ from bot import texts
 from bot.adapters.media import MAX_VOICE_BYTES, Media, VoiceRefused, prepare_voice
 from bot.adapters.webchat.limits import ChatLimits, Refused, Window
 from bot.adapters.webchat.store import ChatStore, Payload, Room
+from bot.adapters.wire import BadJson, read_json
 from bot.core.adapter import NO_LIMITS, AdapterError, EventHandler, StorageError, Unsupported
-from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.messages import (
+    IncomingMessage,
+    OutgoingAudio,
+    OutgoingMessage,
+    OutgoingText,
+    one_line,
+    strip_controls,
+)
 
 log = logging.getLogger(__name__)
 
@@ -195,8 +203,8 @@ class WebChatAdapter:
                         data: str, address: str = "") -> Speaker | None:
         """Handle one client frame; return who is speaking on this socket afterwards."""
         try:
-            request = json.loads(data)
-        except ValueError:
+            request = read_json(data)
+        except BadJson:  # answered below with an error frame; the socket stays up
             request = None
         kind = request.get("type") if isinstance(request, dict) else None
         if kind == "hello" and isinstance(request, dict):
@@ -207,7 +215,7 @@ class WebChatAdapter:
             await _reply_error(ws, texts.WEB_ERROR_NO_HELLO)
         elif not isinstance(text := request.get("text"), str):
             await _reply_error(ws, texts.WEB_ERROR_FORMAT)
-        elif not (text := text.replace("\x00", "").strip()):
+        elif not (text := strip_controls(text).strip()):
             await _reply_error(ws, texts.WEB_ERROR_EMPTY)
         elif len(text) > MAX_TEXT:
             await _reply_error(ws, texts.WEB_ERROR_TOO_LONG.format(limit=MAX_TEXT))
@@ -390,8 +398,9 @@ async def _read_form(request: web.Request) -> dict[str, bytes]:
 
 
 def clean_name(name: object) -> str:
-    """A display name with its spaces tidied; empty when it is not text."""
-    return " ".join(name.split()) if isinstance(name, str) else ""
+    """A display name with control characters dropped and its spaces tidied; empty when it is
+    not text."""
+    return one_line(name) if isinstance(name, str) else ""
 
 
 def _json_error(status: int, text: str) -> web.Response:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bot.adapters.wecom.crypto import CryptoError, MessageCrypto
 from bot.adapters.wecom.messages import parse_app_message, parse_robot_message, xml_fields
+from bot.adapters.wire import read_json, read_object
 from bot.core.messages import IncomingMessage
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024  # a text message is at most a few KiB even encrypted
+# A signed callback is taken only within five minutes of its timestamp (seconds): WeCom retries
+# within seconds, the margin is for clock drift, and a captured callback is useless after.
+SIGN_WINDOW_S = 300.0
 Dispatch = Callable[[IncomingMessage], Awaitable[None]]
 
 
@@ -29,9 +33,11 @@ class CallbackRefused(Exception):
 class CallbackHandler:
     """Answers WeCom's GET (URL check) and POST (a member's message) on the callback URL."""
 
-    def __init__(self, crypto: MessageCrypto, dispatch: Dispatch) -> None:
+    def __init__(self, crypto: MessageCrypto, dispatch: Dispatch,
+                 clock: Callable[[], float] = time.time) -> None:
         self.crypto = crypto
         self.dispatch = dispatch
+        self.clock = clock
 
     async def verify_url(self, request: web.Request) -> web.Response:
         """Check the signature over echostr, decrypt it and answer its plain text."""
@@ -69,8 +75,14 @@ class CallbackHandler:
         return web.Response(text="")
 
     def _open(self, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> bytes:
+        """Verify the signature, then the time window, then decrypt; 403 if any fails."""
         try:
-            return self.crypto.open(msg_signature, timestamp, nonce, encrypt)
+            self.crypto.verify(msg_signature, timestamp, nonce, encrypt)
+            if not timestamp.isascii() or not timestamp.isdigit() \
+                    or abs(self.clock() - int(timestamp)) > SIGN_WINDOW_S:
+                raise CallbackRefused(403, f"timestamp {timestamp[:20]!r} is not within "
+                                           f"{SIGN_WINDOW_S:.0f} s of now")
+            return self.crypto.decrypt(encrypt)
         except CryptoError as exc:
             raise CallbackRefused(403, str(exc)) from exc
 
@@ -98,12 +110,12 @@ def _envelope(body: bytes) -> tuple[str, bool]:
     try:
         text = body.decode("utf-8").strip()
         if text.startswith("{"):
-            data = json.loads(text)
+            data = read_json(text)
             encrypt = data.get("encrypt") if isinstance(data, dict) else None
             is_json = True
         else:
             encrypt, is_json = xml_fields(text).get("Encrypt"), False
-    except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
+    except ValueError as exc:  # includes UnicodeDecodeError and BadJson
         raise CallbackRefused(400, f"malformed envelope: {exc}") from exc
     if not isinstance(encrypt, str) or not encrypt:
         raise CallbackRefused(400, "the envelope has no encrypt field")
@@ -114,12 +126,9 @@ def _parse(plain: bytes, is_json: bool) -> IncomingMessage | None:
     try:
         text = plain.decode("utf-8")
         if is_json:
-            payload = json.loads(text)
-            if not isinstance(payload, dict):
-                raise ValueError("not a JSON object")
-            return parse_robot_message(payload)
+            return parse_robot_message(read_object(text))
         return parse_app_message(text)
-    except ValueError as exc:
+    except ValueError as exc:  # includes UnicodeDecodeError and BadJson
         raise CallbackRefused(400, f"malformed message: {exc}") from exc
 
 

@@ -249,9 +249,11 @@ class FakeNapCat:
 
     async def post_event(self, bot_url: str, event: dict[str, Any], *, secret: str | None = SECRET,
                          signature: str | None = None, self_id: str | None = None,
-                         path: str = "/onebot/v11/") -> tuple[int, str]:
-        """POST an event as NapCat's HTTP client does; answer the bot's (status, body)."""
-        body = _dumps(event).encode()
+                         path: str = "/onebot/v11/", body: bytes | None = None
+                         ) -> tuple[int, str]:
+        """POST an event as NapCat's HTTP client does (or `body`, raw, signed the same way);
+        answer the bot's (status, body)."""
+        body = _dumps(event).encode() if body is None else body
         headers = {"Content-Type": "application/json"}
         headers["X-Self-ID"] = str(self.self_id) if self_id is None else self_id
         if not headers["X-Self-ID"]:

@@ -56,6 +56,8 @@ class WeComCallbackClient:
 
     def _query(self, encrypt: str, forge: str) -> dict[str, str]:
         timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
+        if forge == "stale":  # signed rightly, but in 2001
+            timestamp = "1000000000"
         if forge == "unsigned":
             return {"timestamp": timestamp, "nonce": nonce}
         token = "WrongToken" if forge == "bad_signature" else None
@@ -77,7 +79,8 @@ class WeComCallbackClient:
         return await self._request("GET", {**self._query(echostr, forge), "echostr": echostr})
 
     async def post(self, plain: bytes, *, xml: bool = False, forge: str = "") -> tuple[int, str]:
-        """POST one message; forge: "unsigned", "bad_signature", "wrong_key", "wrong_receiver"."""
+        """POST one message; forge: "unsigned", "bad_signature", "wrong_key", "wrong_receiver",
+        "stale"."""
         wrong_key = base64.b64encode(b"k" * 32).decode()[:43] if forge == "wrong_key" else None
         receiver = "wx-someone-else" if forge == "wrong_receiver" else None
         encrypt = self.seal(plain, receive_id=receiver, aes_key=wrong_key)

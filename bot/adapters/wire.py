@@ -1,0 +1,43 @@
+"""The one JSON reader every adapter uses for what comes in from outside."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+
+class BadJson(ValueError):
+    """A body or frame that is not JSON the bot will take; the adapter answers 400."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as inf, and would be stored as "inf"
+        raise BadJson(f"number out of range: {text[:40]}")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise BadJson(f"{name} is not a number JSON allows")
+
+
+def read_json(data: bytes | bytearray | str) -> Any:
+    """`data` parsed as strict JSON: no NaN or Infinity, no number that overflows a float, no
+    nesting deeper than Python can read. BadJson for anything else."""
+    try:
+        return json.loads(data, parse_float=_finite, parse_constant=_refuse_constant)
+    except RecursionError as exc:  # e.g. 60 KB of "[": the parser recurses once per level
+        raise BadJson("nested too deeply") from exc
+    except BadJson:
+        raise
+    except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
+        raise BadJson(f"not JSON: {exc}") from exc
+
+
+def read_object(data: bytes | bytearray | str) -> dict[str, Any]:
+    """`data` as a JSON object (see read_json); BadJson if it is anything else."""
+    value = read_json(data)
+    if not isinstance(value, dict):
+        raise BadJson("not a JSON object")
+    return value
