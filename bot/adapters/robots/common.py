@@ -46,8 +46,9 @@ def parse_robots(raw: str, variable: str) -> dict[str, Robot]:
         chat_id, _, rest = (part.strip() for part in entry.partition(":"))
         token, _, secret = (part.strip() for part in rest.partition(":"))
         if not chat_id or not token or chat_id in robots:
+            # Tokens and secrets are passwords: the message shows the shape, not the value.
             raise SettingsError(variable, "chat:token:secret entries separated by commas, "
-                                "one per chat", raw)
+                                "one per chat", "…")
         robots[chat_id] = Robot(chat_id, token, secret)
     return robots
 
