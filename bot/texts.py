@@ -576,6 +576,7 @@ BACKUP_DATABASE_DAMAGED = ("数据库文件检查没通过，可能已经损坏�
                            "请找技术人员看看，不要覆盖旧的备份。")
 BACKUP_DATABASE_UNREACHABLE = ("连不上数据库：{error}。"
                                "请检查 YEHUA_DATABASE_URL，以及数据库是否在运行。")
+BACKUP_SQLITE_FAILED = "读数据库没成功：{error}。请稍后再试；一直不行就找技术人员看看。"
 BACKUP_NO_PG_TOOL = ("没找到 {tool}：备份和恢复 PostgreSQL 要用它。"
                      "请安装 PostgreSQL 客户端（如 apt-get install postgresql-client）再试。")
 BACKUP_PG_TOOL_FAILED = "{tool} 没做成：{error}"

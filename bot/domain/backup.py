@@ -125,6 +125,8 @@ def snapshot_sqlite(source: Path, target: Path) -> dict[str, int]:
         if copy.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise BackupError(texts.BACKUP_DATABASE_DAMAGED)
         return sqlite_counts(copy)
+    except sqlite3.Error as exc:
+        raise BackupError(texts.BACKUP_SQLITE_FAILED.format(error=exc)) from exc
     finally:
         copy.close()
         live.close()
@@ -282,7 +284,7 @@ def _add_file(archive: zipfile.ZipFile, path: Path, name: str) -> int | None:
     """Copy one file into the archive; its size, or None if it vanished meanwhile."""
     try:
         info = _zip_info(path, name)
-        with open(path, "rb") as source, archive.open(info, "w", force_zip64=True) as sink:
+        with open(path, "rb") as source, archive.open(info, "w") as sink:
             shutil.copyfileobj(source, sink, CHUNK)
     except FileNotFoundError:
         return None

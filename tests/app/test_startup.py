@@ -43,7 +43,7 @@ async def test_a_bad_setting_of_any_platform_is_one_line_naming_it_and_exit_2(
         extra |= {"YEHUA_WECOM_WEBHOOK_KEY": "693a91f6-7xxx", "YEHUA_WECOM_TOKEN": "tok"}
     if variable == "YEHUA_FEISHU_FLOOD_WAIT":
         extra["YEHUA_FEISHU_ROBOTS"] = "oc_1:hook-token"
-    finished = await yehua(env=bot_env(data, YEHUA_PORT=str(free_port()), **extra))
+    finished = await yehua(env=bot_env(data, **{"YEHUA_PORT": str(free_port()), **extra}))
     assert finished.code == 2, finished
     assert len(finished.err_lines) == 1, finished.err
     line = finished.err_lines[0]
