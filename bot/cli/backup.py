@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.filesize import decimal
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -33,15 +34,23 @@ RESTORE_HELP = texts.RESTORE_HELP
 
 @contextmanager
 def _bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A byte progress bar; yields the callback the domain reports (done, total) to."""
-    with Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  TimeRemainingColumn(), console=console, transient=False) as progress:
-        task = progress.add_task(label, total=None)
+    """A byte progress bar; yields the callback the domain reports (done, total) to.
 
-        def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+    The bar appears with the first report, so a refusal before any work shows no empty bar.
+    """
+    progress = Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                        TimeRemainingColumn(), console=console)
+    task = progress.add_task(label, total=None)
 
+    def report(done: int, total: int) -> None:
+        progress.start()  # does nothing once started
+        progress.update(task, completed=done, total=total)
+
+    try:
         yield report
+    finally:
+        if progress.live.is_started:
+            progress.stop()
 
 
 def _failed(message: str) -> typer.Exit:
@@ -65,7 +74,7 @@ def backup(to: Annotated[Path | None, typer.Option(
         raise stop(str(exc)) from exc
     except BackupError as exc:
         raise _failed(str(exc)) from exc
-    say(texts.BACKUP_DONE.format(path=result.path.resolve(), size=_size(result.size),
+    say(texts.BACKUP_DONE.format(path=result.path.resolve(), size=decimal(result.size),
                                  files=result.files))
     if result.tables:
         say(texts.BACKUP_COUNTS.format(counts=_counts(result.tables)), "default")
@@ -88,7 +97,3 @@ def restore(file: Annotated[Path, typer.Argument(help=texts.RESTORE_FILE_HELP,
     say(texts.RESTORE_DONE.format(counts=_counts(result.tables), files=result.files))
     if result.moved_aside is not None:
         say(texts.RESTORE_MOVED_ASIDE.format(path=result.moved_aside.resolve()), "yellow")
-
-
-def _size(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB"

@@ -35,8 +35,10 @@ class Finished:
 
 async def start_yehua(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
     """`python -m bot ARGS` running in the background, its output piped."""
+    cwd = Path(env["YEHUA_DATA_DIR"]).parent  # the data folder itself may not exist yet
+    cwd.mkdir(parents=True, exist_ok=True)
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env, cwd=Path(env["YEHUA_DATA_DIR"]).parent,
+        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 
