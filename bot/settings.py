@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -132,9 +133,9 @@ def _at_least_one(raw: str) -> int:
 
 
 def positive_float(raw: str) -> float:
-    """A number above zero."""
+    """A finite number above zero."""
     value = float(raw)
-    if value <= 0:
+    if not 0 < value < math.inf:
         raise ValueError(raw)
     return value
 

@@ -25,6 +25,7 @@ from bot.domain.backup import (
     Progress,
     audio_files,
     database_kind,
+    dump_postgres,
     postgres_counts,
     run_postgres_tool,
     sqlite_counts,
@@ -96,6 +97,8 @@ def _move_aside(settings: Settings, kind: str, when: datetime) -> Path:
             old = path.with_name(path.name + suffix)
             if old.exists():
                 os.replace(old, aside / old.name)
+    else:  # pg_restore replaces the tables in place: keep a dump of what they held
+        dump_postgres(settings.db_url, aside / "yehua.pgdump")
     if settings.audio_dir.exists():
         os.replace(settings.audio_dir, aside / AUDIO)
     return aside

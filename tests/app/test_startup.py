@@ -25,6 +25,8 @@ TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # well-formed, 
         ("YEHUA_WECOM_AES_KEY", "short-secret-key", "short-secret-key"),
         ("YEHUA_DINGTALK_ROBOTS", "just-a-secret-token", "just-a-secret-token"),
         ("YEHUA_FEISHU_FLOOD_WAIT", "soon", None),
+        ("YEHUA_DINGTALK_FLOOD_WAIT", "inf", None),  # a pause that never ends
+        ("YEHUA_ONEBOT_TIMEOUT", "nan", None),
         ("YEHUA_PORT", "eighty", None),
         ("YEHUA_DATABASE_URL", "yehua:hunter2@db/yehua", "hunter2"),
         ("YEHUA_BACKUP_AT", "25:00", None),
@@ -43,6 +45,10 @@ async def test_a_bad_setting_of_any_platform_is_one_line_naming_it_and_exit_2(
         extra |= {"YEHUA_WECOM_WEBHOOK_KEY": "693a91f6-7xxx", "YEHUA_WECOM_TOKEN": "tok"}
     if variable == "YEHUA_FEISHU_FLOOD_WAIT":
         extra["YEHUA_FEISHU_ROBOTS"] = "oc_1:hook-token"
+    if variable == "YEHUA_DINGTALK_FLOOD_WAIT":
+        extra["YEHUA_DINGTALK_APP_SECRET"] = "app-secret"
+    if variable == "YEHUA_ONEBOT_TIMEOUT":
+        extra["YEHUA_ONEBOT_ACCESS_TOKEN"] = "onebot-token"
     finished = await yehua(env=bot_env(data, **{"YEHUA_PORT": str(free_port()), **extra}))
     assert finished.code == 2, finished
     assert len(finished.err_lines) == 1, finished.err

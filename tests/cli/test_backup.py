@@ -200,3 +200,8 @@ async def test_a_postgres_backup_restores_into_an_empty_database(
     refused = await yehua("restore", str(archive),
                           env=bot_env(tmp_path / "fresh", YEHUA_DATABASE_URL=target))
     assert refused.code == 2 and "--force" in refused.err
+    forced = await yehua("restore", str(archive), "--force",
+                         env=bot_env(tmp_path / "fresh", YEHUA_DATABASE_URL=target))
+    assert forced.code == 0, forced
+    [aside] = (tmp_path / "fresh").glob("before-restore-*")
+    assert (aside / "yehua.pgdump").stat().st_size > 0, "what the database held is kept"

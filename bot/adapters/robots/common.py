@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
@@ -62,7 +63,7 @@ def read_seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = 0.0
-    if not value > 0:
+    if not 0 < value < math.inf:  # nan and inf too: a flood pause must end
         raise SettingsError(name, "a number of seconds > 0", raw)
     return value
 
