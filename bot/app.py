@@ -22,6 +22,7 @@ from bot.chat.ingest import Ingest
 from bot.core.adapter import Adapter, Directory
 from bot.core.db import open_database, session
 from bot.core.models import LessonRecord
+from bot.domain.backup import NightlyBackup, arm_nightly_backup
 from bot.domain.demo import seed_demo
 from bot.domain.directory import GroupDirectory
 from bot.domain.limits import WebChatCaps
@@ -78,6 +79,12 @@ def build_platform_adapters(settings: Settings, directory: Directory, media: Med
     return adapters
 
 
+def check_platform_settings(settings: Settings) -> None:
+    """Read every platform's settings once, so a bad one stops start-up before anything runs."""
+    for module_name in PLATFORMS.values():
+        importlib.import_module(module_name).load_config(settings.extra)
+
+
 def sync_library(engine: Engine, library: LoadResult) -> None:
     """Record every loaded lesson, so history keeps titles even if a file goes away."""
     with session(engine) as db:
@@ -123,7 +130,7 @@ def create_app(settings: Settings) -> web.Application:
     retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
                                timezone=settings.timezone)
     timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers(),
-                      **retention.handlers()}
+                      **retention.handlers(), **NightlyBackup(engine, settings).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
@@ -158,6 +165,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     with session(app[ENGINE]) as db:
         ensure_leaderboard_timers(db)
         app[RETENTION].ensure_timer(db)
+        arm_nightly_backup(db, app[SETTINGS])
     await scheduler.start()
     await poster.resume_pending_audio()
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,6 +15,8 @@ T = TypeVar("T")
 
 PROSODY_PERCENT = re.compile(r"^[+-]\d{1,3}%$")
 PROSODY_HZ = re.compile(r"^[+-]\d{1,3}Hz$")
+CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}")
+DATABASE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+]*://.*")
 DEFAULT_LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons" / "library"
 
 
@@ -61,6 +65,9 @@ class Settings:
     webchat_voice_quota_mb: int = 1024
     webchat_voice_days: int = 90
     webchat_new_ids_per_hour: int = 20
+    backup_dir: Path | None = None  # where backups go; default: the data folder's backups/
+    backup_keep: int = 7  # nightly backups kept; 0 turns the nightly backup off
+    backup_at: time = time(3, 30)  # local time (YEHUA_TIMEZONE) of the nightly backup
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -78,20 +85,28 @@ class Settings:
         return self.data_dir / "audio"
 
     @property
+    def backups(self) -> Path:
+        """Where `yehua backup` and the nightly backup write: YEHUA_BACKUP_DIR or data/backups."""
+        return self.backup_dir or self.data_dir / "backups"
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
 
 def read_setting(env: Mapping[str, str], name: str, default: T, convert: Callable[[str], T],
-                 expected: str) -> T:
-    """One variable converted, its default when unset or blank; SettingsError names it."""
+                 expected: str, *, secret: bool = False) -> T:
+    """One variable converted, its default when unset or blank; SettingsError names it.
+
+    A `secret` value (it may hold a password) is not repeated in the error.
+    """
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
         return convert(raw.strip())
     except (ValueError, TypeError) as exc:
-        raise SettingsError(name, expected, raw) from exc
+        raise SettingsError(name, expected, "…" if secret else raw) from exc
 
 
 def boolean(raw: str) -> bool:
@@ -126,9 +141,9 @@ def _at_least_one(raw: str) -> int:
 
 
 def positive_float(raw: str) -> float:
-    """A number above zero."""
+    """A finite number above zero."""
     value = float(raw)
-    if value <= 0:
+    if not 0 < value < math.inf:
         raise ValueError(raw)
     return value
 
@@ -164,6 +179,13 @@ def http_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _clock_time(raw: str) -> time:
+    if not CLOCK_TIME.fullmatch(raw):
+        raise ValueError(raw)
+    hours, minutes = raw.split(":")
+    return time(int(hours), int(minutes))
+
+
 def _log_level(raw: str) -> str:
     value = raw.upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -175,14 +197,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping, raising SettingsError on the first bad value."""
     d = Settings()
 
-    def read(name: str, default: T, convert: Callable[[str], T], expected: str) -> T:
-        return read_setting(env, name, default, convert, expected)
+    def read(name: str, default: T, convert: Callable[[str], T], expected: str, *,
+             secret: bool = False) -> T:
+        return read_setting(env, name, default, convert, expected, secret=secret)
 
     extra = {k: v for k, v in env.items() if k.startswith("YEHUA_")}
     return Settings(
         data_dir=read("YEHUA_DATA_DIR", d.data_dir, Path, "a folder path"),
-        database_url=read("YEHUA_DATABASE_URL", d.database_url, str,
-                           "an SQLAlchemy URL such as postgresql+psycopg://user@host/db"),
+        database_url=read("YEHUA_DATABASE_URL", d.database_url, matching(DATABASE_URL),
+                           "an SQLAlchemy URL such as postgresql+psycopg://user@host/db",
+                           secret=True),
         host=read("YEHUA_HOST", d.host, str, "a host name or IP address"),
         port=read("YEHUA_PORT", d.port, _port, "a port number 0–65535"),
         public_url=read("YEHUA_PUBLIC_URL", d.public_url, http_url,
@@ -243,5 +267,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webchat_new_ids_per_hour=read(
             "YEHUA_WEBCHAT_NEW_IDS_PER_HOUR", d.webchat_new_ids_per_hour, _positive_int,
             "a whole number of new members ≥ 0 (0: no limit)"),
+        backup_dir=read("YEHUA_BACKUP_DIR", d.backup_dir, Path, "a folder path"),
+        backup_keep=read("YEHUA_BACKUP_KEEP", d.backup_keep, _positive_int,
+                          "a whole number of nightly backups to keep ≥ 0 (0: none)"),
+        backup_at=read("YEHUA_BACKUP_AT", d.backup_at, _clock_time,
+                        "a time of day such as 03:30"),
         extra=extra,
     )

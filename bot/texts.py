@@ -556,3 +556,56 @@ LIMIT_POINTS_TODAY = "今天的积分已经满 {limit} 分了，这次不再加�
 
 # Dates a report or the suggestion board can be asked for.
 DATE_OUT_OF_RANGE = "日期 {day} 超出范围了，请选 {first} 到 {last} 之间的日子。"
+
+# --- start-up, backup and restore (yehua run / backup / restore) ------------------------------
+CLI_SETTING_BAD = "设置有误：{problem}。请改一下 .env 文件或环境变量。"
+CLI_PORT_BUSY = ("端口 {port} 已经被占用了（可能夜话已经在运行）。请先停掉它，"
+                 "或在 .env 里用 YEHUA_PORT 换一个端口，如 YEHUA_PORT={other}。")
+CLI_PORT_DENIED = ("没有权限使用端口 {port}（1024 以下的端口要管理员权限）。"
+                   "请在 .env 里用 YEHUA_PORT 换一个，如 YEHUA_PORT=8080。")
+CLI_HOST_BAD = ("没法在地址 {host} 上等人来访：这台电脑没有这个地址。"
+                "请检查 .env 里的 YEHUA_HOST，一般写 127.0.0.1（只给本机）或 0.0.0.0（给全村）。")
+CLI_LISTEN_FAILED = "没法在 {host}:{port} 上启动：{error}。请检查 YEHUA_HOST 和 YEHUA_PORT。"
+CLI_DATA_DIR_BAD = ("数据文件夹 {path} 用不了：{error}。"
+                    "请检查 YEHUA_DATA_DIR，或给这个文件夹写入权限。")
+CLI_DATABASE_FAILED = "数据库打不开：{error}。请检查 YEHUA_DATABASE_URL，以及数据库是否在运行。"
+BACKUP_HELP = ("备份：把数据库和语音文件打成一个 zip 文件，机器人运行时也能做。\n\n"
+               "例：yehua backup --to /media/u盘/夜话备份.zip")
+BACKUP_TO_HELP = ("保存到哪个文件或文件夹；"
+                  "不写就放在备份文件夹（YEHUA_BACKUP_DIR，默认 data/backups）")
+RESTORE_HELP = ("从备份恢复：把 zip 里的数据库和语音放回数据文件夹。请先停掉机器人。\n\n"
+                "例：yehua restore 夜话备份.zip")
+RESTORE_FILE_HELP = "yehua backup 做出来的 zip 文件"
+RESTORE_FORCE_HELP = "数据文件夹里已有数据也恢复：旧的挪到 before-restore-… 文件夹，不删除"
+BACKUP_PROGRESS = "正在备份"
+RESTORE_PROGRESS = "正在恢复"
+BACKUP_DONE = "备份好了：{path}（{size}，{files} 个语音文件）"
+BACKUP_COUNTS = "其中有：{counts}"
+BACKUP_COUNT_NAMES = {"suggestion": "建议", "member": "成员", "chat_group": "群",
+                      "chat_message": "聊天记录", "console_user": "后台账号"}
+BACKUP_COUNT = "{name} {count} 条"
+BACKUP_KEEP_SAFE = "请把这个文件另存一份到 U 盘或别的电脑上，这台电脑坏了也不怕。"
+BACKUP_UNSUPPORTED = "现在只能备份 SQLite 和 PostgreSQL 数据库，这里用的是 {backend}。"
+BACKUP_NO_DATABASE = "找不到数据库文件 {path}：请检查 YEHUA_DATA_DIR 和 YEHUA_DATABASE_URL。"
+BACKUP_DATABASE_DAMAGED = ("数据库文件检查没通过，可能已经损坏。"
+                           "请找技术人员看看，不要覆盖旧的备份。")
+BACKUP_DATABASE_UNREACHABLE = ("连不上数据库：{error}。"
+                               "请检查 YEHUA_DATABASE_URL，以及数据库是否在运行。")
+BACKUP_SQLITE_FAILED = "读数据库没成功：{error}。请稍后再试；一直不行就找技术人员看看。"
+BACKUP_NO_PG_TOOL = ("没找到 {tool}：备份和恢复 PostgreSQL 要用它。"
+                     "请安装 PostgreSQL 客户端（如 apt-get install postgresql-client）再试。")
+BACKUP_PG_TOOL_FAILED = "{tool} 没做成：{error}"
+BACKUP_NO_ROOM = ("{folder} 所在的磁盘空间不够：需要约 {need}，只剩 {free}。"
+                  "请换个地方（--to）或腾出空间。")
+BACKUP_TARGET_EXISTS = "{path} 已经有了，没有覆盖它。请换个文件名。"
+BACKUP_WRITE_FAILED = ("备份没写成（{path}）：{error}。"
+                       "没有留下半截文件，请腾出空间或换个地方再试。")
+RESTORE_NO_FILE = "找不到备份文件 {path}。"
+RESTORE_NOT_A_BACKUP = "这个文件不是夜话的备份（或已经损坏），没有恢复任何东西。"
+RESTORE_OTHER_DATABASE = ("这个备份里是 {archived} 数据库，而现在设置的是 {configured}，"
+                          "没法直接恢复。请检查 YEHUA_DATABASE_URL。")
+RESTORE_NOT_EMPTY = ("数据文件夹 {path} 里已经有数据，没有覆盖。要用备份替换，请先停掉机器人，"
+                     "再加 --force（旧数据会挪到 before-restore-… 文件夹，不会删除）。")
+RESTORE_WRITE_FAILED = "恢复没做完（{path}）：{error}。请腾出空间后再试。"
+RESTORE_DONE = "恢复好了：{counts}，{files} 个语音文件。现在可以启动 yehua 了。"
+RESTORE_MOVED_ASIDE = "原来的数据挪到了 {path}，确认没问题后可以删掉。"

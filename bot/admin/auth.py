@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import hmac
-from collections import deque
 from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from bot.core.db import session
+from bot.domain.accounts import (
+    clear_login_failures,
+    count_login_failures,
+    prune_login_failures,
+    record_login_failure,
+)
 
 SESSION_COOKIE = "yehua_session"
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
-MAX_TRACKED = 10_000  # login-failure keys kept in memory; the oldest go first
 
 
 def tokens_match(expected: str, given: str | None) -> bool:
@@ -18,34 +26,30 @@ def tokens_match(expected: str, given: str | None) -> bool:
 
 
 class LoginLimiter:
-    """Counts failed logins per (username, address); too many in the window lock that pair."""
+    """Counts failed logins per (username, address); too many in the window lock that pair.
 
-    def __init__(self, max_failures: int = MAX_FAILURES,
+    The counts live in the database, so a restart or another instance sees the same lockout.
+    """
+
+    def __init__(self, engine: Engine, max_failures: int = MAX_FAILURES,
                  window: timedelta = FAILURE_WINDOW) -> None:
+        self.engine = engine
         self.max_failures = max_failures
         self.window = window
-        self._failures: dict[tuple[str, str], deque[datetime]] = {}
-
-    def _recent(self, key: tuple[str, str], now: datetime) -> deque[datetime]:
-        times = self._failures.get(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
 
     def locked(self, username: str, address: str, now: datetime) -> bool:
         """Whether this pair has failed too often lately."""
-        return len(self._recent((username.strip().lower(), address), now)) >= self.max_failures
+        with session(self.engine) as db:
+            recent = count_login_failures(db, username, address, now - self.window)
+        return recent >= self.max_failures
 
     def failed(self, username: str, address: str, now: datetime) -> None:
-        """Record one failed attempt."""
-        key = (username.strip().lower(), address)
-        times = self._recent(key, now)
-        times.append(now)
-        self._failures.pop(key, None)
-        self._failures[key] = times  # re-inserted, so dict order is oldest activity first
-        while len(self._failures) > MAX_TRACKED:
-            self._failures.pop(next(iter(self._failures)))
+        """Record one failed attempt; failures older than the window are let go."""
+        with session(self.engine) as db:
+            prune_login_failures(db, now - self.window)
+            record_login_failure(db, username, address, now)
 
     def succeeded(self, username: str, address: str) -> None:
         """Forget the failures of a pair that just signed in."""
-        self._failures.pop((username.strip().lower(), address), None)
+        with session(self.engine) as db:
+            clear_login_failures(db, username, address)

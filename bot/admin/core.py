@@ -73,8 +73,11 @@ class Console:
     services: Services
     settings: Settings
     templates: jinja2.Environment
-    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    limiter: LoginLimiter = field(init=False)
     jobs: Jobs = field(default_factory=Jobs)
+
+    def __post_init__(self) -> None:
+        self.limiter = LoginLimiter(self.services.engine)
 
 
 CONSOLE = web.AppKey("console", Console)

@@ -17,6 +17,8 @@ from bot.core.models import Group
 from bot.settings import Settings, SettingsError, load_settings
 
 console = Console()
+# Start-up problems go to stderr as one unwrapped line, so a service log shows them whole.
+errors = Console(stderr=True, soft_wrap=True, highlight=False)
 
 # Headings that group the commands in `--help` (Typer's own "Options" heading stays).
 DAILY_PANEL = "日常使用"
@@ -30,10 +32,7 @@ def load_cli_settings() -> Settings:
     try:
         settings = load_settings(os.environ)
     except SettingsError as exc:
-        console.print(f"[bold red]设置有误[/]：{escape(exc.variable)} 的值用不了，"
-                      "请改一下 .env 文件或环境变量。")
-        console.print(escape(str(exc)), style="dim", highlight=False)
-        raise typer.Exit(2) from exc
+        raise settings_failed(exc) from exc
     logging.basicConfig(level=settings.log_level, format="%(name)s: %(message)s",
                         handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
     if settings.log_level != "DEBUG":
@@ -41,6 +40,17 @@ def load_cli_settings() -> Settings:
         for noisy in ("apscheduler", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
+
+
+def settings_failed(exc: SettingsError) -> typer.Exit:
+    """One line on stderr naming the variable and what it needs; the caller raises Exit(2)."""
+    return stop(texts.CLI_SETTING_BAD.format(problem=exc))
+
+
+def stop(message: str) -> typer.Exit:
+    """One red line on stderr; the caller raises the returned Exit (code 2: nothing was done)."""
+    errors.print(f"[bold red]{escape(message)}[/]")
+    return typer.Exit(2)
 
 
 def fail(message: str) -> typer.Exit:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
+
 import typer
 
 from bot import texts
-from bot.cli import groups, lessons, nighttalks, report, roles, schedule, users
-from bot.cli.kit import DAILY_PANEL, SETUP_PANEL, console, load_cli_settings
+from bot.cli import backup, groups, lessons, nighttalks, report, roles, schedule, users
+from bot.cli.kit import (
+    DAILY_PANEL,
+    SETUP_PANEL,
+    console,
+    load_cli_settings,
+    settings_failed,
+    stop,
+)
+from bot.settings import Settings, SettingsError
+
+LISTEN_BACKLOG = 128
 
 app = typer.Typer(help="夜话：村里群聊的微党课、夜话和建议助手。\n\n"
                        "不写命令，直接运行 yehua，就是启动机器人（和 yehua run 一样）。",
@@ -26,24 +40,93 @@ def main_callback(ctx: typer.Context) -> None:
         run()
 
 
+def _listen_failed(exc: OSError, host: str, port: int) -> typer.Exit:
+    if exc.errno == errno.EADDRINUSE:
+        return stop(texts.CLI_PORT_BUSY.format(port=port, other=port + 1 if port < 65535
+                                               else 8080))
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return stop(texts.CLI_PORT_DENIED.format(port=port))
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return stop(texts.CLI_HOST_BAD.format(host=host))
+    return stop(texts.CLI_LISTEN_FAILED.format(host=host, port=port, error=exc.strerror or exc))
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets listening on host:port, taken before anything starts; exit 2 when they can't be.
+
+    Listening at once (not only binding) is what makes the port ours: Linux lets a second
+    SO_REUSEADDR socket bind a port nobody listens on yet.
+    """
+    sockets: list[socket.socket] = []
+    try:
+        found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        addresses = list(dict.fromkeys((family, address) for family, _, _, _, address in found))
+        for family, address in addresses[:1] if port == 0 else addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            if os.name == "posix":  # as asyncio does: on Windows it would let ports be stolen
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(LISTEN_BACKLOG)
+            sock.setblocking(False)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise _listen_failed(exc, host, port) from exc
+    return sockets
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    try:
+        settings.audio_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".yehua-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise stop(texts.CLI_DATA_DIR_BAD.format(path=settings.data_dir.resolve(),
+                                                 error=exc.strerror or exc)) from exc
+
+
 @app.command("run", rich_help_panel=DAILY_PANEL,
              help="启动机器人：网页群聊、定时推送、课程语音都开始工作，按 Ctrl+C 停止。")
 def run() -> None:
-    """Start the bot: web chat, scheduler, lessons."""
+    """Start the bot: every setting checked, the port taken, then web chat, scheduler, lessons."""
     from aiohttp import web
+    from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.app import create_app
+    from bot.app import check_platform_settings, create_app
 
     settings = load_cli_settings()
-    application = create_app(settings)
-    console.print(texts.CLI_STARTED.format(host=settings.host, port=settings.port))
-    web.run_app(application, host=settings.host, port=settings.port, print=None,
-                access_log=None)
+    try:
+        check_platform_settings(settings)
+    except SettingsError as exc:
+        raise settings_failed(exc) from exc
+    sockets = listen(settings.host, settings.port)
+    try:
+        _prepare_data_dir(settings)
+        application = create_app(settings)
+    except (typer.Exit, SettingsError, SQLAlchemyError) as exc:
+        for sock in sockets:
+            sock.close()
+        if isinstance(exc, SettingsError):
+            raise settings_failed(exc) from exc
+        if isinstance(exc, SQLAlchemyError):
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise stop(texts.CLI_DATABASE_FAILED.format(error=reason)) from exc
+        raise
+    port = sockets[0].getsockname()[1]
+    console.print(texts.CLI_STARTED.format(host=settings.host, port=port))
+    web.run_app(application, sock=sockets, print=None, access_log=None)
 
 
 app.command("voices", rich_help_panel=SETUP_PANEL,
             help="查看语音风格（如 湘、东北）和可用的中文声音。")(lessons.voices)
 app.command("report", rich_help_panel=DAILY_PANEL, help=report.REPORT_HELP)(report.report)
+app.command("backup", rich_help_panel=DAILY_PANEL, help=backup.BACKUP_HELP)(backup.backup)
+app.command("restore", rich_help_panel=DAILY_PANEL, help=backup.RESTORE_HELP)(backup.restore)
 
 
 def main() -> None:

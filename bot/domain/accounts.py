@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from bot import texts
-from bot.core.models import ConsoleSession, ConsoleUser, Role
+from bot.core.models import ConsoleSession, ConsoleUser, LoginFailure, Role
 from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ USERNAME = re.compile(r"[A-Za-z0-9_.-]{2,32}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 NAME_MAX = 40
 TOKEN_MAX = 100
+ADDRESS_MAX = 64  # an IPv6 address with its zone fits; anything longer is cut
 
 # argon2-cffi's defaults are argon2id with the RFC 9106 low-memory parameters.
 _hasher = PasswordHasher()
@@ -161,3 +163,38 @@ def end_session(db: Session, token: str | None) -> None:
     if token and len(token) <= TOKEN_MAX:
         db.exec(delete(ConsoleSession).where(
             col(ConsoleSession.token_hash) == _digest(token)))
+
+
+# --- failed sign-ins: kept in the database, so a restart or a second instance forgets none ---
+
+def _failure_key(username: str, address: str) -> tuple[str, str]:
+    return username.strip().lower(), address[:ADDRESS_MAX]
+
+
+def record_login_failure(db: Session, username: str, address: str, now: datetime) -> None:
+    """Remember one failed sign-in of `username` from `address`."""
+    name, where = _failure_key(username, address)
+    db.add(LoginFailure(username=name, address=where, failed_at=now))
+    db.flush()
+
+
+def count_login_failures(db: Session, username: str, address: str, since: datetime) -> int:
+    """How many times `username` failed to sign in from `address` after `since`."""
+    name, where = _failure_key(username, address)
+    query = select(func.count()).select_from(LoginFailure).where(
+        col(LoginFailure.username) == name, col(LoginFailure.address) == where,
+        col(LoginFailure.failed_at) > since)
+    return int(db.exec(query).one())
+
+
+def clear_login_failures(db: Session, username: str, address: str) -> None:
+    """Forget the failures of a pair that just signed in."""
+    name, where = _failure_key(username, address)
+    db.exec(delete(LoginFailure).where(col(LoginFailure.username) == name,
+                                       col(LoginFailure.address) == where))
+
+
+def prune_login_failures(db: Session, before: datetime) -> int:
+    """Delete failures at or before `before` (outside every lockout window); how many."""
+    done = db.exec(delete(LoginFailure).where(col(LoginFailure.failed_at) <= before))
+    return int(done.rowcount)

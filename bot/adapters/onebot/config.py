@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -54,7 +55,7 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
 
 def _positive(raw: str) -> float:
     value = float(raw)
-    if not value > 0:
+    if not 0 < value < math.inf:
         raise ValueError(raw)
     return value
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
@@ -47,8 +48,9 @@ def parse_robots(raw: str, variable: str) -> dict[str, Robot]:
         chat_id, _, rest = (part.strip() for part in entry.partition(":"))
         token, _, secret = (part.strip() for part in rest.partition(":"))
         if not chat_id or not token or chat_id in robots:
+            # Tokens and secrets are passwords: the message shows the shape, not the value.
             raise SettingsError(variable, "chat:token:secret entries separated by commas, "
-                                "one per chat", raw)
+                                "one per chat", "…")
         robots[chat_id] = Robot(chat_id, token, secret)
     return robots
 
@@ -62,7 +64,7 @@ def read_seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = 0.0
-    if not value > 0:
+    if not 0 < value < math.inf:  # nan and inf too: a flood pause must end
         raise SettingsError(name, "a number of seconds > 0", raw)
     return value
 

@@ -42,7 +42,7 @@ def robot_key(variable: str, raw: str) -> str:
         key = (parse_qs(urlsplit(key).query).get("key") or [""])[0]
     if not ROBOT_KEY.fullmatch(key):
         raise SettingsError(variable, "a group robot's webhook key (or its whole webhook URL "
-                            "with ?key=…)", raw)
+                            "with ?key=…)", "…")  # a key is a password: never echoed
     return key
 
 
@@ -61,7 +61,7 @@ def _robots(env: Mapping[str, str]) -> dict[str, str]:
         if not colon or not CHAT_LABEL.fullmatch(label) or label in robots:
             raise SettingsError("YEHUA_WECOM_ROBOTS", "chat:key pairs separated by commas, "
                                 "each chat id once, e.g. wrkSFfCgAA1:KEY1,wrkSFfCgAA2:KEY2",
-                                listed)
+                                "…")
         robots[label] = robot_key("YEHUA_WECOM_ROBOTS", key)
     return robots
 
@@ -78,13 +78,13 @@ def load_config(env: Mapping[str, str]) -> WeComConfig | None:
         return None
     if token and not TOKEN.fullmatch(token):
         raise SettingsError("YEHUA_WECOM_TOKEN", "the callback Token: 1–32 letters or digits",
-                            token)
+                            "…")
     if bool(token) != bool(aes):
         missing = "YEHUA_WECOM_AES_KEY" if token else "YEHUA_WECOM_TOKEN"
         raise SettingsError(missing, "set together with the other callback setting", "")
     if aes and not ENCODING_AES_KEY.fullmatch(aes):
         raise SettingsError("YEHUA_WECOM_AES_KEY", "the callback EncodingAESKey: 43 letters, "
-                            "digits, + or /", aes)
+                            "digits, + or /", "…")
     api_base = env.get("YEHUA_WECOM_API_BASE", "").strip().rstrip("/") or DEFAULT_API_BASE
     if not api_base.startswith(("http://", "https://")):
         raise SettingsError("YEHUA_WECOM_API_BASE", "an http:// or https:// URL", api_base)
