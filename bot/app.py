@@ -89,7 +89,7 @@ def create_app(settings: Settings) -> web.Application:
     """Build the whole bot as an aiohttp application; background work starts with the app."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.audio_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_database(settings.db_url)
+    engine = open_database(settings.db_url, busy_timeout_ms=settings.db_busy_timeout_ms)
     library = load_library(settings.lessons_dir)
     for problem in library.problems:
         log.error("broken lesson file: %s", problem)
@@ -99,7 +99,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     media = Media(settings.audio_dir, settings.base_url)
     media.setup(app)
-    webchat = WebChatAdapter(WebChatStore(engine), media)
+    webchat = WebChatAdapter(WebChatStore(engine), media,
+                             retry_window=settings.storage_retry_seconds)
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}
     for adapter in build_platform_adapters(settings, GroupDirectory(engine), media):

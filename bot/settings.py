@@ -53,6 +53,8 @@ class Settings:
     points_listen: int = 1
     points_suggest: int = 2
     points_adopted: int = 5
+    db_busy_timeout_ms: int = 5000  # how long a write waits for another writer's lock
+    storage_retry_seconds: float = 120.0  # how long an event no platform resends is retried
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -163,6 +165,13 @@ def _log_level(raw: str) -> str:
     return value
 
 
+def storage_retry_seconds(env: Mapping[str, str]) -> float:
+    """YEHUA_STORAGE_RETRY_SECONDS: how long an event the platform never sends again is kept
+    and written again while the bot's storage fails (OneBot, DingTalk, the web chat)."""
+    return read_setting(env, "YEHUA_STORAGE_RETRY_SECONDS", Settings.storage_retry_seconds,
+                        positive_float, "a number of seconds > 0")
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping, raising SettingsError on the first bad value."""
     d = Settings()
@@ -215,5 +224,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                              "a whole number of points ≥ 0"),
         points_adopted=read("YEHUA_POINTS_ADOPTED", d.points_adopted, _positive_int,
                              "a whole number of points ≥ 0"),
+        db_busy_timeout_ms=read("YEHUA_DB_BUSY_TIMEOUT_MS", d.db_busy_timeout_ms, _positive_int,
+                                "a whole number of milliseconds ≥ 0"),
+        storage_retry_seconds=storage_retry_seconds(env),
         extra=extra,
     )

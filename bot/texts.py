@@ -541,3 +541,8 @@ CLI_USERS_DISABLED = "已停用"
 CLI_USERS_DISABLED_DONE = "账号 {username} 已停用，已在所有地方退出登录。"
 CLI_USERS_ENABLED_DONE = "账号 {username} 已恢复使用。"
 CLI_USERS_PASSWORD_SET = "账号 {username} 的密码已改好，已在所有地方退出登录。"
+
+# Storage faults: what a member is told when what they sent could not be saved.
+STORAGE_NOT_SAVED = "抱歉，系统刚才出了故障，您刚发的这条没能记下来，请过一会儿再发一次。"
+WEB_NOT_SAVED = "这条消息没能保存，已放回输入框，请稍等一下再发送。"
+WEB_VOICE_NOT_SAVED = "语音没能保存，请稍等一下再录一次。"

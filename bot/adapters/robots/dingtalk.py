@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot import texts
 from bot.adapters.media import Media
+from bot.adapters.redelivery import Redelivery
 from bot.adapters.robots.common import (
     Robot,
     RobotAdapter,
@@ -27,9 +28,16 @@ from bot.adapters.robots.common import (
     same_secret,
     split_for_robot,
 )
-from bot.core.adapter import AdapterError, Directory, RateLimits, RetryAfter, Unsupported
+from bot.core.adapter import (
+    AdapterError,
+    Directory,
+    RateLimits,
+    RetryAfter,
+    StorageError,
+    Unsupported,
+)
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
-from bot.settings import SettingsError
+from bot.settings import SettingsError, storage_retry_seconds
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +60,7 @@ class DingTalkConfig:
     app_secret: str = ""
     api_base: str = DEFAULT_API_BASE
     flood_wait: float = 60.0  # seconds to hold off after "send too fast"
+    retry_window: float = 120.0  # seconds an event is written again while storage fails
 
 
 def load_config(env: Mapping[str, str]) -> DingTalkConfig | None:
@@ -70,7 +79,8 @@ def load_config(env: Mapping[str, str]) -> DingTalkConfig | None:
     return DingTalkConfig(
         robots=robots, app_secret=app_secret,
         api_base=read_url(env, "YEHUA_DINGTALK_API_BASE", DEFAULT_API_BASE),
-        flood_wait=read_seconds(env, "YEHUA_DINGTALK_FLOOD_WAIT", 60.0))
+        flood_wait=read_seconds(env, "YEHUA_DINGTALK_FLOOD_WAIT", 60.0),
+        retry_window=storage_retry_seconds(env))
 
 
 def sign(secret: str, timestamp: str) -> str:
@@ -128,11 +138,13 @@ class DingTalkAdapter(RobotAdapter):
     def __init__(self, config: DingTalkConfig, **parts: Any) -> None:
         super().__init__(config, **parts)
         self._sessions: dict[str, tuple[str, float]] = {}  # chat -> (webhook, expires at)
+        self.redelivery = Redelivery(config.retry_window, self.send)
 
     def setup(self, app: web.Application) -> None:
         """The HTTP session with the app; the callback route when an app secret is set."""
         self.setup_route(app, "/dingtalk/callback",
                          self._callback if self.config.app_secret else None)
+        app.on_shutdown.append(self.redelivery.shutdown)
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> str:
         """Post to the chat's robot, or answer through a live session webhook."""
@@ -201,7 +213,14 @@ class DingTalkAdapter(RobotAdapter):
             return web.json_response({})
         self._remember_session(payload)
         if self.on_event is not None:
-            await self.on_event(message)
+            try:
+                await self.on_event(message)
+            except StorageError:
+                # DingTalk's HTTP robot is not known to send a message twice: it is kept and
+                # written again here. Should DingTalk resend it all the same, it is stored once.
+                self.redelivery.keep(functools.partial(self.on_event, message), message)
+                return web.json_response({"errcode": 503, "errmsg": "not stored yet"},
+                                         status=503)
         return web.json_response({})
 
 

@@ -447,6 +447,9 @@
         receive(msg.message);
       } else if (msg.type === "error") {
         toast(msg.text);
+      } else if (msg.type === "not_saved") {
+        toast(msg.text);
+        restoreDraft(msg.draft);
       }
     };
     ws.onclose = function () {
@@ -514,6 +517,15 @@
     grow();
     els.box.focus();
   });
+
+  /* A message the server could not save goes back in the box, ready to be sent again. */
+  function restoreDraft(draft) {
+    if (typeof draft !== "string" || !draft) { return; }
+    var typed = els.box.value.trim();
+    if (typed === draft) { return; }
+    els.box.value = typed ? draft + "\n" + typed : draft;
+    grow();
+  }
 
   function grow() {
     els.box.style.height = "auto";
