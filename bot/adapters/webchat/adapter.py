@@ -205,8 +205,9 @@ class WebChatAdapter:
         else:
             try:
                 payload = self.store.add_text(group.chat_id, speaker.user_id, speaker.name, text)
-            except StorageError:
-                log.exception("web chat: a message in %s could not be stored", group.chat_id)
+            except StorageError as exc:
+                log.warning("web chat: a message in %s could not be stored: %s", group.chat_id,
+                            exc)
                 # The page puts the text back in the box, so the member can send it again.
                 await ws.send_str(_dumps({"type": "not_saved", "text": texts.WEB_NOT_SAVED,
                                           "draft": text}))
