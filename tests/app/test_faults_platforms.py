@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot import texts
 from bot.app import ENGINE, SERVICES
-from bot.core.models import Suggestion
+from bot.core.models import PointsEntry, Suggestion
 from bot.settings import Settings
 from tests.support.app import RunningApp, running
 from tests.support.dingtalk import APP_SECRET
@@ -107,6 +107,9 @@ async def test_a_wecom_callback_during_a_held_lock_is_refused_and_its_retry_stor
             status, _ = await member.say(WECOM_CHAT, "ZhangDaYe", "建议 河边装个护栏",
                                          msgid="msg-0001")
             assert status >= 500 and rows(bot, Suggestion) == []
+            # What the bot deliberately ignores is still taken: nothing of it needs storing.
+            assert (await member.say(WECOM_CHAT, "LiShen", "大家晚上好"))[0] == 200
+            assert (await member.say("wrkSomeOtherGroup", "LiShen", "建议 别的群"))[0] == 200
         # WeCom calls back again with the same message; and once more, by its own mistake.
         for _ in range(2):
             status, _ = await member.say(WECOM_CHAT, "ZhangDaYe", "建议 河边装个护栏",
@@ -114,6 +117,7 @@ async def test_a_wecom_callback_during_a_held_lock_is_refused_and_its_retry_stor
             assert status == 200
     [suggestion] = rows(bot, Suggestion)
     assert (suggestion.text, suggestion.message_id) == ("河边装个护栏", "msg-0001")
+    assert [(p.user_id, p.points) for p in rows(bot, PointsEntry)] == [("ZhangDaYe", 2)]
 
 
 async def test_a_dingtalk_message_during_a_held_lock_is_kept_and_stored_once(
@@ -136,6 +140,7 @@ async def test_a_dingtalk_message_during_a_held_lock_is_kept_and_stored_once(
             answers = fake.delivered(f"session:{DING_CHAT}")
     [suggestion] = rows(bot, Suggestion)
     assert (suggestion.text, suggestion.message_id) == ("村口装个凸面镜", message["msgId"])
+    assert [(p.user_id, p.points) for p in rows(bot, PointsEntry)] == [(DING_ZHANG[0], 2)]
     assert [a["text"]["content"] for a in answers] == [
         f"收到，您的建议是第 {suggestion.id} 号，我们会尽快研究。"]
 
