@@ -3,6 +3,7 @@ was taken, and what they send again once the fault clears is stored exactly once
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -32,7 +33,15 @@ from tests.support.loopback import free_port
 from tests.support.polling import eventually
 from tests.support.recordings import recording
 from tests.support.telegram import VILLAGE, ZHANG, answer_to, groups, on_telegram, stored
-from tests.support.village import ROOM, joined, prepare_village, say_by_voice, suggestions
+from tests.support.village import (
+    ROOM,
+    deliver_event,
+    event,
+    joined,
+    prepare_village,
+    say_by_voice,
+    suggestions,
+)
 from tests.support.village import ZHANG as VILLAGER
 
 WEBHOOK_SECRET = "village-webhook-secret_2026"
@@ -77,6 +86,36 @@ async def test_a_web_chat_message_the_full_database_cannot_take_goes_back_to_its
     assert [s.text for s in suggestions(bot.app)] == [LONG_A[3:], LONG_B[3:]]
 
 
+async def test_a_stored_web_message_whose_suggestion_cannot_be_written_is_written_again(
+        settings: Settings) -> None:
+    async with running(replace(faulty(settings), storage_retry_seconds=30.0),
+                       prepare_village) as bot, joined(bot.url, VILLAGER) as zhang:
+        full = FullDatabase(bot.app[ENGINE])
+        # Another message's suggestion takes most of the suggestions' page: the room's own
+        # page still has room for one more message, the suggestions' page has none.
+        await deliver_event(bot.app, event(VILLAGER, "earlier", LONG_A))
+        full.fill()
+        said = await zhang.say(LONG_B)  # stored and shown: the bot's own write fails
+        assert len(suggestions(bot.app)) == 1
+        full.clear()
+        answer = await zhang.sees("第 2 号")  # written again a moment later, and answered
+    assert [s.message_id for s in suggestions(bot.app)] == ["earlier", str(said)]
+    assert chat_texts(bot) == [LONG_B] and texts.STORAGE_NOT_SAVED not in answer
+
+
+async def test_a_web_message_that_cannot_be_stored_in_time_is_handed_back_in_the_room(
+        settings: Settings) -> None:
+    async with running(replace(faulty(settings), storage_retry_seconds=1.5),
+                       prepare_village) as bot, joined(bot.url, VILLAGER) as zhang:
+        full = FullDatabase(bot.app[ENGINE])
+        await deliver_event(bot.app, event(VILLAGER, "earlier", LONG_A))
+        full.fill()
+        await zhang.say(LONG_B)
+        notice = await zhang.sees(texts.STORAGE_NOT_SAVED)
+    assert notice == f"@{VILLAGER[1]} {texts.STORAGE_NOT_SAVED}"
+    assert [s.message_id for s in suggestions(bot.app)] == ["earlier"]
+
+
 async def test_a_web_chat_message_during_a_held_write_lock_is_refused_then_taken(
         settings: Settings) -> None:
     async with running(faulty(settings), prepare_village) as bot, \
@@ -92,15 +131,9 @@ async def test_a_web_chat_message_during_a_held_write_lock_is_refused_then_taken
 async def test_a_voice_upload_on_a_full_disk_is_refused_and_leaves_no_partial_file(
         settings: Settings) -> None:
     async with running(faulty(settings), prepare_village) as bot:
-        form = FormData()
-        form.add_field("user_id", VILLAGER[0])
-        form.add_field("name", VILLAGER[1])
-        form.add_field("audio", recording(3.0), filename="voice.webm", content_type="audio/webm")
         before = set(settings.audio_dir.iterdir())
-        async with aiohttp.ClientSession() as http:
-            with disk_fills_at(4096):
-                async with http.post(f"{bot.url}/api/rooms/{ROOM}/voice", data=form) as response:
-                    status, body = response.status, await response.json()
+        with disk_fills_at(4096):
+            status, body = await upload_voice(bot.url)
         assert (status, body) == (507, {"error": texts.WEB_VOICE_NOT_SAVED})
         assert set(settings.audio_dir.iterdir()) == before  # no truncated .mp3, no scratch file
         assert chat_texts(bot) == []
@@ -110,6 +143,31 @@ async def test_a_voice_upload_on_a_full_disk_is_refused_and_leaves_no_partial_fi
         with session(bot.app[ENGINE]) as db:
             row = db.get(ChatMessage, said)
             assert row is not None and row.audio_url == f"/media/{voice.name}"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder anyway")
+async def test_a_voice_upload_to_a_read_only_audio_folder_is_refused_and_stores_nothing(
+        settings: Settings) -> None:
+    async with running(faulty(settings), prepare_village) as bot:
+        before = set(settings.audio_dir.iterdir())
+        settings.audio_dir.chmod(0o555)
+        try:
+            status, body = await upload_voice(bot.url)
+        finally:
+            settings.audio_dir.chmod(0o755)
+        assert (status, body) == (507, {"error": texts.WEB_VOICE_NOT_SAVED})
+        assert set(settings.audio_dir.iterdir()) == before and chat_texts(bot) == []
+
+
+async def upload_voice(url: str) -> tuple[int, Any]:
+    """A member sends a three-second recording to the room: the status and the answer."""
+    form = FormData()
+    form.add_field("user_id", VILLAGER[0])
+    form.add_field("name", VILLAGER[1])
+    form.add_field("audio", recording(3.0), filename="voice.webm", content_type="audio/webm")
+    async with aiohttp.ClientSession() as http, \
+            http.post(f"{url}/api/rooms/{ROOM}/voice", data=form) as response:
+        return response.status, await response.json()
 
 
 @asynccontextmanager
