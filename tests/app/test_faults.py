@@ -15,7 +15,7 @@ from aiohttp import FormData
 from sqlmodel import col, select
 
 from bot import texts
-from bot.app import ENGINE
+from bot.app import ENGINE, WEBCHAT
 from bot.core.db import session
 from bot.core.models import ChatMessage
 from bot.settings import Settings, SettingsError, load_settings
@@ -96,6 +96,7 @@ async def test_a_stored_web_message_whose_suggestion_cannot_be_written_is_writte
         await deliver_event(bot.app, event(VILLAGER, "earlier", LONG_A))
         full.fill()
         said = await zhang.say(LONG_B)  # stored and shown: the bot's own write fails
+        await eventually(lambda: bot.app[WEBCHAT].redelivery.pending == 1)
         assert len(suggestions(bot.app)) == 1
         full.clear()
         answer = await zhang.sees("第 2 号")  # written again a moment later, and answered
