@@ -546,3 +546,4 @@ CLI_USERS_PASSWORD_SET = "账号 {username} 的密码已改好，已在所有地
 STORAGE_NOT_SAVED = "抱歉，系统刚才出了故障，您刚发的这条没能记下来，请过一会儿再发一次。"
 WEB_NOT_SAVED = "这条消息没能保存，已放回输入框，请稍等一下再发送。"
 WEB_VOICE_NOT_SAVED = "语音没能保存，请稍等一下再录一次。"
+ADMIN_REPORT_NO_ROOM = "磁盘空间不够，报表没能生成。请清理出一些空间后再下载。"
