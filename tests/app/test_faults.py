@@ -223,6 +223,21 @@ async def test_a_long_polled_update_is_not_confirmed_until_it_is_stored(
     assert len(answers) == 1
 
 
+async def test_a_telegram_voice_the_full_disk_cannot_take_is_fetched_again_and_kept_whole(
+        settings: Settings, telegram: FakeTelegram) -> None:
+    async with running(on_telegram(faulty(settings), telegram), groups()) :
+        hello = telegram.say(VILLAGE, ZHANG, "大家好")
+        await eventually(lambda: max(telegram.offsets) > hello["update_id"])
+        before = set(settings.audio_dir.iterdir())
+        with disk_fills_at(4096):
+            said = telegram.say_voice(VILLAGE, ZHANG, recording(3.0, container="ogg"), 3)
+            await eventually(lambda: telegram.offsets.count(said["update_id"]) >= 3)
+            assert set(settings.audio_dir.iterdir()) == before  # nothing half-written
+        await eventually(lambda: max(telegram.offsets) > said["update_id"])
+    [voice] = [p for p in settings.audio_dir.iterdir() if p not in before]
+    assert voice.suffix == ".mp3" and voice.stat().st_size > 4096
+
+
 def test_the_busy_timeout_and_the_retry_window_are_settings() -> None:
     env = {"YEHUA_DB_BUSY_TIMEOUT_MS": "250", "YEHUA_STORAGE_RETRY_SECONDS": "45"}
     loaded = load_settings(env)
