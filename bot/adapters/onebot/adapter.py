@@ -214,8 +214,8 @@ class OneBotAdapter:
         self_id = checked_self_id(self.config, request)
         payload = await signed_event(self.config, request)
         if not await self._taken(payload, self_id):
-            # The implementation only logs a failed POST and never sends the event again
-            # (go-cqhttp, NapCat): it is kept here and written again; the status says it all.
+            # OneBot v11 has no redelivery: the implementation will not POST the event again,
+            # so it is kept here and written again; the status tells the implementation's log.
             return web.Response(status=503, text="not stored yet: kept and retried")
         return web.Response(status=204)
 
