@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import FormData
 from sqlmodel import col, select
 
 from bot import texts
@@ -33,16 +32,16 @@ from tests.support.loopback import free_port
 from tests.support.polling import eventually
 from tests.support.recordings import recording
 from tests.support.telegram import VILLAGE, ZHANG, answer_to, groups, on_telegram, stored
+from tests.support.village import ZHANG as VILLAGER
 from tests.support.village import (
-    ROOM,
     deliver_event,
     event,
     joined,
+    post_voice,
     prepare_village,
     say_by_voice,
     suggestions,
 )
-from tests.support.village import ZHANG as VILLAGER
 
 WEBHOOK_SECRET = "village-webhook-secret_2026"
 
@@ -162,13 +161,7 @@ async def test_a_voice_upload_to_a_read_only_audio_folder_is_refused_and_stores_
 
 async def upload_voice(url: str) -> tuple[int, Any]:
     """A member sends a three-second recording to the room: the status and the answer."""
-    form = FormData()
-    form.add_field("user_id", VILLAGER[0])
-    form.add_field("name", VILLAGER[1])
-    form.add_field("audio", recording(3.0), filename="voice.webm", content_type="audio/webm")
-    async with aiohttp.ClientSession() as http, \
-            http.post(f"{url}/api/rooms/{ROOM}/voice", data=form) as response:
-        return response.status, await response.json()
+    return await post_voice(url, VILLAGER)
 
 
 @asynccontextmanager
