@@ -6,6 +6,8 @@ the same few turns of the event loop joins one batch, the batch is written with 
 per table and one commit, and then each handler goes on with its own result. Should the batch
 fail, its items are written again one by one, so a bad item fails alone and loses nobody else's.
 Who sent a message is looked up the same way: one query for the messages that arrive together.
+Queries and commits run in the engine's database threads (`run_db`), so a write lock held by
+another process keeps the waiting messages waiting, never the event loop.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Table, and_, bindparam, select
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
+from bot.core.db import run_db
 from bot.core.models import Group, Member, Role
 from bot.domain.members import Seen, remember_members
 from bot.domain.suggestions import Raised, store_suggestions
@@ -63,8 +66,7 @@ class Batcher(Generic[ItemT, ResultT]):
     """Collects the items submitted in the same few turns of the event loop and writes them
     in one transaction: the busier the bot, the larger the batches.
 
-    The writes run on the loop itself. A writer thread was measured too: handing each batch
-    over and back cost more than it saved, since SQLAlchemy holds the interpreter lock.
+    One batch is written at a time, in a database thread; the next one gathers meanwhile.
     """
 
     def __init__(self, engine: Engine, write: Write[ItemT, ResultT], what: str) -> None:
@@ -89,7 +91,8 @@ class Batcher(Generic[ItemT, ResultT]):
             while self._pending:
                 await while_growing(self._pending)
                 pending, self._pending = self._pending, []
-                outcomes = self._write_all([item for item, _future in pending])
+                outcomes = await run_db(self.engine, self._write_all,
+                                        [item for item, _future in pending])
                 for (_item, future), outcome in zip(pending, outcomes, strict=True):
                     _settle(future, outcome)
         finally:
@@ -170,7 +173,8 @@ class Ingest:
             self._looking = None
         lookups, self._lookups = self._lookups, []
         try:
-            found = self._senders({key for key, _future in lookups})
+            found = await run_db(self.engine, self._senders,
+                                 {key for key, _future in lookups})
         except Exception as exc:  # each message's own error boundary reports it
             for _key, future in lookups:
                 _settle(future, exc)

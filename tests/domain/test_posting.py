@@ -135,7 +135,7 @@ async def test_one_lesson_to_many_groups_is_synthesized_once(
             db.flush()
             add_schedule(db, "ebike-charging", [(g.id or 0, g.timezone) for g in groups],
                          run_at=utcnow() + timedelta(seconds=1))
-        bot.app[SCHEDULER].rearm()
+        await bot.app[SCHEDULER].rearm()
         await eventually(lambda: len([d for d in _deliveries(bot.app)
                                       if d.status == DeliveryStatus.SENT]) == 5)
         pieces = {r.text for r in fake_edge.requests}
@@ -163,7 +163,7 @@ async def test_a_lesson_voiced_ahead_for_each_profile_posts_without_new_speech_r
         asked = len(fake_edge.requests)
         with session(bot.app[ENGINE]) as db:
             add_schedule(db, "ebike-charging", targets, run_at=utcnow() + timedelta(seconds=1))
-        bot.app[SCHEDULER].rearm()
+        await bot.app[SCHEDULER].rearm()
         await eventually(lambda: len([d for d in _deliveries(bot.app)
                                       if d.status == DeliveryStatus.SENT]) == 6)
         assert len(fake_edge.requests) == asked, "every voice was ready before its post"
@@ -180,7 +180,7 @@ async def test_a_hunan_group_hears_hunan_wording_while_the_posted_text_stays_sta
             db.flush()
             add_schedule(db, "village-rules", [(group.id or 0, group.timezone)],
                          run_at=utcnow() + timedelta(seconds=1))
-        bot.app[SCHEDULER].rearm()
+        await bot.app[SCHEDULER].rearm()
         await eventually(lambda: [m for m in _room_messages(bot.app, "fengshu") if m.audio_url])
         text, audio = _room_messages(bot.app, "fengshu")
         said = "".join(r.text for r in fake_edge.requests)
@@ -208,7 +208,7 @@ async def test_numbers_are_spoken_as_words(settings: Settings, fake_edge: FakeEd
             db.flush()
             add_schedule(db, "hotline", [(group.id or 0, group.timezone)],
                          run_at=utcnow() + timedelta(seconds=1))
-        bot.app[SCHEDULER].rearm()
+        await bot.app[SCHEDULER].rearm()
         await eventually(lambda: [m for m in _room_messages(bot.app, "g") if m.audio_url])
         said = "".join(r.text for r in fake_edge.requests)
         assert "九六幺幺零" in said and "96110" not in said

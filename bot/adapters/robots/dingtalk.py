@@ -225,7 +225,7 @@ class DingTalkAdapter(RobotAdapter):
             return
         self._sessions[chat_id] = (url, int(str(expires)) / 1000)
 
-    def _first_time(self, headers: Mapping[str, str]) -> bool:
+    async def _first_time(self, headers: Mapping[str, str]) -> bool:
         """Whether this (timestamp, sign) pair is new: it signs no part of the body, so a
         captured pair would otherwise carry any body for an hour. Remembered in the database,
         so a restart or another instance refuses it too."""
@@ -234,8 +234,8 @@ class DingTalkAdapter(RobotAdapter):
         signature = f"{headers.get('timestamp', '')}:{headers.get('sign', '')}"
         seen_at = datetime.fromtimestamp(self.clock(), UTC)
         try:
-            return self.directory.accept_once(PLATFORM, signature, seen_at,
-                                              REMEMBER_SIGNATURES)
+            return await self.directory.accept_once(PLATFORM, signature, seen_at,
+                                                    REMEMBER_SIGNATURES)
         except StorageError as exc:
             log.warning("dingtalk: could not check the callback's signature was new: %s", exc)
             raise web.HTTPServiceUnavailable(text="storage busy, try again") from exc
@@ -243,7 +243,7 @@ class DingTalkAdapter(RobotAdapter):
     async def _callback(self, request: web.Request) -> web.Response:
         verify_callback(request.headers, self.config.app_secret, self.clock())
         payload = json_object(await read_body(request, MAX_CALLBACK_BYTES))
-        if not self._first_time(request.headers):
+        if not await self._first_time(request.headers):
             # A replayed signature: refused before anything in the body is looked at.
             log.warning("dingtalk: a callback signature used before came again from %s: "
                         "refused", request.remote)
