@@ -49,7 +49,9 @@ async def test_a_scheduled_lesson_arrives_as_text_and_a_link_to_its_mp3(
             link = re.search(r"\]\((\S+)\)", audio["markdown"]["text"])
             assert link is not None
             seconds = await served_mp3_seconds(bot, settings, link.group(1))
-            [delivery] = rows(bot, Delivery)
+            # The ledger records the post once the robot has answered for its last message.
+            [delivery] = await eventually(lambda: [d for d in rows(bot, Delivery)
+                                                   if d.status == DeliveryStatus.SENT])
     assert text["msgtype"] == "text" and text["text"]["content"].startswith("【微党课】")
     assert audio["msgtype"] == "markdown" and "点这里听语音" in audio["markdown"]["text"]
     assert seconds > 1

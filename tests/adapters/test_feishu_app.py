@@ -56,7 +56,9 @@ async def test_a_scheduled_lesson_arrives_as_text_and_a_link_to_its_mp3(
                                            and fake.delivered(TOKEN))
             [[link]] = audio["content"]["post"]["zh_cn"]["content"]
             seconds = await served_mp3_seconds(bot, settings, link["href"])
-            [delivery] = rows(bot, Delivery)
+            # The ledger records the post once the robot has answered for its last message.
+            [delivery] = await eventually(lambda: [d for d in rows(bot, Delivery)
+                                                   if d.status == DeliveryStatus.SENT])
     assert text["msg_type"] == "text" and text["content"]["text"].startswith("【微党课】")
     assert link["tag"] == "a" and "点这里听语音" in link["text"] and seconds > 1
     assert delivery.status == DeliveryStatus.SENT and all(s.ok for s in fake.sent)

@@ -55,7 +55,9 @@ async def test_a_scheduled_lesson_reaches_the_qq_group_as_text_then_mp3_voice(
         await schedule_lesson(bot.app, GROUP)
         text, voice = await eventually(lambda: len(napcat.in_group(GROUP)) >= 2
                                        and napcat.in_group(GROUP))
-        [delivery] = deliveries(bot.app)
+        # The ledger records the post once NapCat has answered for its last message.
+        [delivery] = await eventually(lambda: [d for d in deliveries(bot.app)
+                                               if d.status == DeliveryStatus.SENT])
     assert text.text.startswith("【微党课】") and "充电" in text.text
     assert [s["type"] for s in voice.segments] == ["record"]  # a QQ voice carries nothing else
     assert voice.record_file.startswith("base64://")
