@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> web.Application:
     """Build the whole bot as an aiohttp application; background work starts with the app."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.audio_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_database(settings.db_url)
+    engine = open_database(settings.db_url, busy_timeout_ms=settings.db_busy_timeout_ms)
     db_threads = open_pool(engine)
     library = load_library(settings.lessons_dir)
     for problem in library.problems:
@@ -115,7 +115,8 @@ def create_app(settings: Settings) -> web.Application:
         messages=settings.webchat_messages, window_s=settings.webchat_window,
         voices_per_day=settings.webchat_voices_per_day,
         voice_quota_bytes=settings.webchat_voice_quota_mb * 1024 * 1024,
-        new_ids_per_hour=settings.webchat_new_ids_per_hour))
+        new_ids_per_hour=settings.webchat_new_ids_per_hour),
+        retry_window=settings.storage_retry_seconds)
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}
     for adapter in build_platform_adapters(settings, GroupDirectory(engine), media):

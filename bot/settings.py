@@ -68,6 +68,8 @@ class Settings:
     backup_dir: Path | None = None  # where backups go; default: the data folder's backups/
     backup_keep: int = 7  # nightly backups kept; 0 turns the nightly backup off
     backup_at: time = time(3, 30)  # local time (YEHUA_TIMEZONE) of the nightly backup
+    db_busy_timeout_ms: int = 5000  # how long a write waits for another writer's lock
+    storage_retry_seconds: float = 120.0  # how long an event no platform resends is retried
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -193,6 +195,13 @@ def _log_level(raw: str) -> str:
     return value
 
 
+def storage_retry_seconds(env: Mapping[str, str]) -> float:
+    """YEHUA_STORAGE_RETRY_SECONDS: how long an event the platform never sends again is kept
+    and written again while the bot's storage fails (OneBot, DingTalk, the web chat)."""
+    return read_setting(env, "YEHUA_STORAGE_RETRY_SECONDS", Settings.storage_retry_seconds,
+                        positive_float, "a number of seconds > 0")
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping, raising SettingsError on the first bad value."""
     d = Settings()
@@ -272,5 +281,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                           "a whole number of nightly backups to keep ≥ 0 (0: none)"),
         backup_at=read("YEHUA_BACKUP_AT", d.backup_at, _clock_time,
                         "a time of day such as 03:30"),
+        db_busy_timeout_ms=read("YEHUA_DB_BUSY_TIMEOUT_MS", d.db_busy_timeout_ms, _positive_int,
+                                "a whole number of milliseconds ≥ 0"),
+        storage_retry_seconds=storage_retry_seconds(env),
         extra=extra,
     )

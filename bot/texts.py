@@ -609,3 +609,9 @@ RESTORE_NOT_EMPTY = ("数据文件夹 {path} 里已经有数据，没有覆盖�
 RESTORE_WRITE_FAILED = "恢复没做完（{path}）：{error}。请腾出空间后再试。"
 RESTORE_DONE = "恢复好了：{counts}，{files} 个语音文件。现在可以启动 yehua 了。"
 RESTORE_MOVED_ASIDE = "原来的数据挪到了 {path}，确认没问题后可以删掉。"
+
+# Storage faults: what a member is told when what they sent could not be saved.
+STORAGE_NOT_SAVED = "抱歉，系统刚才出了故障，您刚发的这条没能记下来，请过一会儿再发一次。"
+WEB_NOT_SAVED = "这条消息没能保存，已放回输入框，请稍等一下再发送。"
+WEB_VOICE_NOT_SAVED = "语音没能保存，请稍等一下再录一次。"
+ADMIN_REPORT_NO_ROOM = "磁盘空间不够，报表没能生成。请清理出一些空间后再下载。"

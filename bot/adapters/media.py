@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import secrets
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 from aiohttp import hdrs, web
 
 from bot import texts
-from bot.core.adapter import AdapterError
+from bot.core.adapter import AdapterError, StorageError
 from lessons.audio import any_to_mp3, loudness, probe
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,8 @@ class Media:
         return resolved
 
     def save_voice(self, mp3: bytes) -> Path:
-        """Write a voice message under a random name /media/ serves."""
+        """Write a voice message under a random name /media/ serves (StorageError if it
+        cannot be written whole)."""
         return save_voice(self.audio_dir, mp3)
 
     async def _serve(self, request: web.Request) -> web.FileResponse:
@@ -108,7 +111,21 @@ def prepare_voice(audio: bytes) -> tuple[bytes, float]:
 
 
 def save_voice(audio_dir: Path, mp3: bytes) -> Path:
-    """Write a voice message under a random name the media route serves."""
-    path = audio_dir / f"{secrets.token_hex(16)}.mp3"
-    path.write_bytes(mp3)
+    """Write a voice message under a random name the media route serves; StorageError if the
+    folder cannot take it (full, read-only), with nothing left behind."""
+    name = secrets.token_hex(16)
+    path = audio_dir / f"{name}.mp3"
+    # Written whole under a name /media/ never serves, then renamed: a full disk leaves no
+    # truncated recording under a real name.
+    partial = audio_dir / f".{name}.part"
+    try:
+        with partial.open("wb") as out:
+            out.write(mp3)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise StorageError(f"voice message not saved in {audio_dir}: {exc}") from exc
     return path

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
+from lxml.etree import SerialisationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -185,6 +186,10 @@ async def download(request: web.Request, viewer: Viewer) -> web.StreamResponse:
                                            asked.kind, console.settings.base_url, Path(folder))
         except ReportError as exc:  # e.g. too many suggestions for a Word table
             raise web.HTTPBadRequest(text=str(exc), content_type="text/plain") from exc
+        except (OSError, SerialisationError) as exc:  # the disk is full (lxml says it its way)
+            log.error("a %s report could not be written: %s", asked.kind, exc)
+            raise web.HTTPInsufficientStorage(text=texts.ADMIN_REPORT_NO_ROOM,
+                                              content_type="text/plain") from exc
         response = web.StreamResponse(headers={
             "Content-Type": CONTENT_TYPES[asked.kind],
             "Content-Disposition": disposition(asked.report, asked.kind)})

@@ -4,7 +4,9 @@ A platform's webhook is answered only once what it brought is committed. Committ
 message on its own costs a transaction apiece; here every handler that reaches a write within
 the same few turns of the event loop joins one batch, the batch is written with one statement
 per table and one commit, and then each handler goes on with its own result. Should the batch
-fail, its items are written again one by one, so a bad item fails alone and loses nobody else's.
+fail, its items are written again one by one, so a bad item fails alone and loses nobody else's;
+should the storage itself fail (busy, full, down), every item fails at once with StorageError,
+which the router passes on so the platform delivers the message again.
 Who sent a message is looked up the same way: one query for the messages that arrive together.
 Queries and commits run in the engine's database threads (`run_db`), so a write lock held by
 another process keeps the waiting messages waiting, never the event loop.
@@ -21,7 +23,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Table, and_, bindparam, select
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from bot.core.db import run_db
+from bot.core.adapter import StorageError
+from bot.core.db import is_storage_fault, run_db
 from bot.core.models import Group, Member, Role
 from bot.domain.members import Seen, remember_members
 from bot.domain.suggestions import Raised, store_suggestions
@@ -103,6 +106,8 @@ class Batcher(Generic[ItemT, ResultT]):
         try:
             return list(self._commit(items))
         except Exception as exc:  # retried item by item below
+            if is_storage_fault(exc):  # not one bad item: the others would fail alike
+                return [storage_error(exc) for _item in items]
             if len(items) == 1:
                 return [exc]
             log.warning("a batch of %d %s failed (%s); writing them one by one", len(items),
@@ -112,7 +117,7 @@ class Batcher(Generic[ItemT, ResultT]):
             try:
                 outcomes.extend(self._commit([item]))
             except Exception as one:  # goes to that item's own handler
-                outcomes.append(one)
+                outcomes.append(storage_error(one) if is_storage_fault(one) else one)
         return outcomes
 
     def _commit(self, items: list[ItemT]) -> list[ResultT]:
@@ -120,6 +125,13 @@ class Batcher(Generic[ItemT, ResultT]):
             results = self.write(connection, items)
         self.batches += 1
         return results
+
+
+def storage_error(error: Exception) -> StorageError:
+    """A storage fault as a new StorageError (one per waiting handler), its cause kept."""
+    wrapped = StorageError(f"storage failed: {error}")
+    wrapped.__cause__ = error
+    return wrapped
 
 
 def _settle(future: asyncio.Future[ResultT], outcome: ResultT | BaseException) -> None:
@@ -177,7 +189,7 @@ class Ingest:
                                  {key for key, _future in lookups})
         except Exception as exc:  # each message's own error boundary reports it
             for _key, future in lookups:
-                _settle(future, exc)
+                _settle(future, storage_error(exc) if is_storage_fault(exc) else exc)
             return
         for key, future in lookups:
             _settle(future, found.get(key))

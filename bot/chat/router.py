@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 
 from bot import texts
 from bot.chat.ingest import Ingest
+from bot.core.adapter import StorageError
+from bot.core.db import is_storage_fault
 from bot.core.messages import IncomingMessage, OutgoingText
 from bot.core.models import Group, Role
 from bot.core.roles import ROLE_RANK, allows
@@ -138,13 +140,22 @@ class Router:
         return [c for c in self.commands if allows(role, c.role)]
 
     async def handle(self, message: IncomingMessage) -> None:
-        """The app's `on_event`: never raises, whatever a handler does."""
+        """The app's `on_event`: raises only StorageError, when the bot's storage could not
+        take what the message needed (the adapter then has it delivered again); any other
+        fault is logged and apologised for."""
         ctx: Context | None = None
         try:
             ctx = await self._context(message)
             if ctx is not None:
                 await self.dispatch(ctx)
-        except Exception:  # the router is an error boundary: log, answer kindly, keep running
+        except Exception as exc:  # the router is an error boundary: log, answer kindly, go on
+            if is_storage_fault(exc):
+                # Nothing of it was committed: the platform must not be told it was taken.
+                log.warning("message %s in %s/%s not stored: %s", message.message_id,
+                            message.platform, message.chat_id, exc)
+                if isinstance(exc, StorageError):
+                    raise
+                raise StorageError(f"storage failed: {exc}") from exc
             log.exception("handling message %s in %s/%s failed", message.message_id,
                           message.platform, message.chat_id)
             if ctx is not None:
@@ -183,7 +194,13 @@ class Router:
         name = sender.name
         # Created on first sight; the display name kept current (an empty one changes nothing).
         if name is None or (message.user_name and message.user_name != name):
-            await ingest.remember(sender.group.id, message.user_id, message.user_name)
+            try:
+                await ingest.remember(sender.group.id, message.user_id, message.user_name)
+            except StorageError as exc:
+                # Only the sender's name is lost, and it comes again with their next message;
+                # whatever this message itself needs stored fails on its own and says so.
+                log.warning("member %s in %s/%s not remembered: %s", message.user_id,
+                            message.platform, message.chat_id, exc)
             name = message.user_name
         role = resolve_role(sender.role or Role.MEMBER, message.platform_role)
         return Context(self.services.engine, self.services.outbox, message, sender.group, name,

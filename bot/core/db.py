@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import weakref
 from collections.abc import Callable, Iterator
@@ -14,12 +15,13 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 import bot.core.models  # noqa: F401  (register the bot's tables)
 import scheduler.models  # noqa: F401  (register the scheduler's tables)
+from bot.core.adapter import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +33,45 @@ DB_THREADS = 4
 P = ParamSpec("P")
 T = TypeVar("T")
 _pools: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyDictionary()
+# How long an SQLite write waits for another writer's lock before it fails as busy.
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+# The disk said no: full, over quota, read-only, failing or not ours to write.
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES,
+                             errno.EPERM, errno.EFBIG})
+# Faults of the database itself, not of what we asked of it: a bad statement or a broken
+# constraint (ProgrammingError, IntegrityError, DataError) is our bug and would fail again.
+_STORAGE_FAULTS = (StorageError, exc.OperationalError, exc.InterfaceError, exc.InternalError,
+                   exc.TimeoutError)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def is_storage_fault(error: BaseException) -> bool:
+    """Whether `error` says the storage could not take a write now (busy, full, down), so the
+    same write may succeed later."""
+    if isinstance(error, _STORAGE_FAULTS):
+        return True
+    if isinstance(error, exc.DBAPIError):  # e.g. sqlite3.DatabaseError "disk I/O error"
+        return type(error) is exc.DatabaseError or type(error) is exc.DBAPIError
+    return isinstance(error, OSError) and error.errno in _STORAGE_ERRNOS
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
     """Create an engine for `url`; SQLite gets WAL mode and its parent folder."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect",
+                     partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms))
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -63,9 +85,9 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str) -> Engine:
+def open_database(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
     """Create the engine and migrate: the one call the app and the CLI make."""
-    engine = make_engine(url)
+    engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
     migrate(engine)
     return engine
 

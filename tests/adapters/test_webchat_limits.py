@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import FormData
 from sqlmodel import col, select
 
 from bot import texts
@@ -29,7 +28,6 @@ from scheduler.schedules import add_schedule
 from scheduler.timers import TimerStatus
 from tests.support.app import RunningApp, running
 from tests.support.polling import eventually
-from tests.support.recordings import recording
 from tests.support.village import (
     FACILITATOR,
     LI,
@@ -39,6 +37,7 @@ from tests.support.village import (
     ZHANG,
     bot_texts,
     points_of,
+    post_voice,
     prepare_village,
     suggestions,
     village_id,
@@ -85,13 +84,7 @@ async def ask(ws: aiohttp.ClientWebSocketResponse, text: str) -> str:
 
 
 async def send_voice(url: str, who: Who) -> tuple[int, dict[str, Any]]:
-    form = FormData()
-    form.add_field("user_id", who[0])
-    form.add_field("name", who[1])
-    form.add_field("audio", recording(2.0), filename="voice.webm", content_type="audio/webm")
-    async with aiohttp.ClientSession() as http, \
-            http.post(f"{url}/api/rooms/{ROOM}/voice", data=form) as response:
-        return response.status, await response.json()
+    return await post_voice(url, who, 2.0)
 
 
 def member_texts(bot: RunningApp) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -32,8 +33,16 @@ from bot.adapters.onebot.wire import (
     voice_of,
 )
 from bot.adapters.onebot.ws import MAX_FRAME, ReverseConnection
+from bot.adapters.redelivery import Redelivery
 from bot.adapters.splitting import split_text
-from bot.core.adapter import AdapterError, Directory, EventHandler, RateLimits, Unsupported
+from bot.core.adapter import (
+    AdapterError,
+    Directory,
+    EventHandler,
+    RateLimits,
+    StorageError,
+    Unsupported,
+)
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
 
 log = logging.getLogger(__name__)
@@ -71,6 +80,7 @@ class OneBotAdapter:
         self._posted: dict[tuple[str, OutgoingText], list[str]] = {}
         self._voice_cache: tuple[Path, str] | None = None
         self._served: set[str] = set()
+        self.redelivery = Redelivery(config.retry_window, self.send)
 
     def setup(self, app: web.Application) -> None:
         """Register the event endpoints and the client session's lifecycle."""
@@ -91,6 +101,7 @@ class OneBotAdapter:
         try:
             yield
         finally:
+            await self.redelivery.shutdown()
             await self._close_sockets(_app)
             await self._http.close()
             self._http = None
@@ -202,7 +213,10 @@ class OneBotAdapter:
         """An event by HTTP POST: checked, handed to the bot, and only then answered."""
         self_id = checked_self_id(self.config, request)
         payload = await signed_event(self.config, request)
-        await self._dispatch(payload, self_id)
+        if not await self._taken(payload, self_id):
+            # OneBot v11 has no redelivery: the implementation will not POST the event again,
+            # so it is kept here and written again; the status tells the implementation's log.
+            return web.Response(status=503, text="not stored yet: kept and retried")
         return web.Response(status=204)
 
     async def _reverse_ws(self, request: web.Request) -> web.StreamResponse:
@@ -228,9 +242,24 @@ class OneBotAdapter:
 
     async def _ws_event(self, payload: dict[str, Any], self_id: str) -> None:
         try:
-            await self._dispatch(payload, self_id)
+            await self._taken(payload, self_id)  # a WebSocket event has no answer to withhold
         except Exception:  # one bad event must not end the connection or go unlogged
             log.exception("onebot: handling an event from %s failed", self_id)
+
+    async def _taken(self, payload: dict[str, Any], self_id: str) -> bool:
+        """Hand an event to the bot; False if the storage failed and it is kept to retry.
+
+        OneBot has no redelivery (HTTP POST or WebSocket), so nothing else would bring it back.
+        """
+        try:
+            await self._dispatch(payload, self_id)
+        except StorageError:
+            message = parse_event(payload)
+            if message is None:
+                raise
+            self.redelivery.keep(functools.partial(self._dispatch, payload, self_id), message)
+            return False
+        return True
 
     async def _dispatch(self, payload: dict[str, Any], self_id: str) -> None:
         """Turn an event into an IncomingMessage (voice fetched) and hand it to the bot."""

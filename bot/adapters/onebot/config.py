@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bot.settings import SettingsError, boolean, http_url, read_setting
+from bot.settings import SettingsError, boolean, http_url, read_setting, storage_retry_seconds
 
 T = TypeVar("T")
 
@@ -36,6 +36,7 @@ class OneBotConfig:
     timeout: float = 30.0  # seconds one API call may take (voice goes through ffmpeg)
     sends_per_second: float = 5.0
     flood_pause: float = 5.0  # seconds every send waits after QQ says "too fast"
+    retry_window: float = 120.0  # seconds an event is written again while storage fails
 
 
 def _qq(raw: str) -> str:
@@ -84,4 +85,5 @@ def load_config(env: Mapping[str, str]) -> OneBotConfig | None:
                                _positive, "a number of messages per second > 0"),
         flood_pause=read_setting(env, "YEHUA_ONEBOT_FLOOD_PAUSE", d.flood_pause, _positive,
                           "a number of seconds > 0"),
+        retry_window=storage_retry_seconds(env),
     )

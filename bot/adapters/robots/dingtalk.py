@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot import texts
 from bot.adapters.media import Media
+from bot.adapters.redelivery import Redelivery
 from bot.adapters.robots.common import (
     Robot,
     RobotAdapter,
@@ -37,7 +38,7 @@ from bot.core.adapter import (
     Unsupported,
 )
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
-from bot.settings import SettingsError
+from bot.settings import SettingsError, storage_retry_seconds
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class DingTalkConfig:
     app_secret: str = ""
     api_base: str = DEFAULT_API_BASE
     flood_wait: float = 60.0  # seconds to hold off after "send too fast"
+    retry_window: float = 120.0  # seconds an event is written again while storage fails
 
 
 def load_config(env: Mapping[str, str]) -> DingTalkConfig | None:
@@ -81,7 +83,8 @@ def load_config(env: Mapping[str, str]) -> DingTalkConfig | None:
     return DingTalkConfig(
         robots=robots, app_secret=app_secret,
         api_base=read_url(env, "YEHUA_DINGTALK_API_BASE", DEFAULT_API_BASE),
-        flood_wait=read_seconds(env, "YEHUA_DINGTALK_FLOOD_WAIT", 60.0))
+        flood_wait=read_seconds(env, "YEHUA_DINGTALK_FLOOD_WAIT", 60.0),
+        retry_window=storage_retry_seconds(env))
 
 
 def sign(secret: str, timestamp: str) -> str:
@@ -151,11 +154,13 @@ class DingTalkAdapter(RobotAdapter):
         super().__init__(config, **parts)
         self.directory = directory
         self._sessions: dict[str, tuple[str, float]] = {}  # chat -> (webhook, expires at)
+        self.redelivery = Redelivery(config.retry_window, self.send)
 
     def setup(self, app: web.Application) -> None:
         """The HTTP session with the app; the callback route when an app secret is set."""
         self.setup_route(app, "/dingtalk/callback",
                          self._callback if self.config.app_secret else None)
+        app.on_shutdown.append(self.redelivery.shutdown)
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> str:
         """Post to the chat's robot, or answer through a live session webhook."""
@@ -228,35 +233,62 @@ class DingTalkAdapter(RobotAdapter):
     async def _first_time(self, headers: Mapping[str, str]) -> bool:
         """Whether this (timestamp, sign) pair is new: it signs no part of the body, so a
         captured pair would otherwise carry any body for an hour. Remembered in the database,
-        so a restart or another instance refuses it too."""
+        so a restart or another instance refuses it too; StorageError when that fails."""
         if self.directory is None:
             return True
         signature = f"{headers.get('timestamp', '')}:{headers.get('sign', '')}"
         seen_at = datetime.fromtimestamp(self.clock(), UTC)
-        try:
-            return await self.directory.accept_once(PLATFORM, signature, seen_at,
-                                                    REMEMBER_SIGNATURES)
-        except StorageError as exc:
-            log.warning("dingtalk: could not check the callback's signature was new: %s", exc)
-            raise web.HTTPServiceUnavailable(text="storage busy, try again") from exc
+        return await self.directory.accept_once(PLATFORM, signature, seen_at,
+                                                REMEMBER_SIGNATURES)
 
     async def _callback(self, request: web.Request) -> web.Response:
         verify_callback(request.headers, self.config.app_secret, self.clock())
         payload = json_object(await read_body(request, MAX_CALLBACK_BYTES))
-        if not await self._first_time(request.headers):
-            # A replayed signature: refused before anything in the body is looked at.
+        message = parse_message(payload)
+        checked = False
+
+        async def take() -> None:
+            # The signature is recorded before anything in the body is used; on a retry after
+            # a storage fault it is recorded once, and a pair someone else used meanwhile is
+            # dropped quietly (that copy was taken).
+            nonlocal checked
+            if not checked:
+                if not await self._first_time(request.headers):
+                    raise Replayed
+                checked = True
+                self._remember_session(payload)
+            if message is not None and self.on_event is not None:
+                await self.on_event(message)
+
+        try:
+            await take()
+        except Replayed:
             log.warning("dingtalk: a callback signature used before came again from %s: "
                         "refused", request.remote)
-            raise web.HTTPConflict(text="request already accepted")
-        message = parse_message(payload)
+            raise web.HTTPConflict(text="request already accepted") from None
+        except StorageError as exc:
+            if message is None:  # nothing to keep: an ignored message
+                return web.json_response({})
+            # DingTalk's HTTP robot is not known to send a message twice: it is kept and
+            # written again here. Should DingTalk resend it all the same, it is stored once.
+            log.warning("dingtalk: message %s not stored yet: %s", message.message_id, exc)
+            self.redelivery.keep(functools.partial(_quietly_replayed, take), message)
+            return web.json_response({"errcode": 503, "errmsg": "not stored yet"}, status=503)
         if message is None:
             log.debug("dingtalk: ignored a %s message", payload.get("msgtype"))
-            return web.json_response({})
-        self._remember_session(payload)
-        if self.on_event is not None:
-            await self.on_event(message)
         return web.json_response({})
 
+
+class Replayed(Exception):
+    """A callback whose (timestamp, sign) pair was accepted before."""
+
+
+async def _quietly_replayed(take: Callable[[], Awaitable[None]]) -> None:
+    """A kept event's retry: a signature recorded meanwhile by a copy of it ends the retry."""
+    try:
+        await take()
+    except Replayed:
+        log.info("dingtalk: a kept callback was taken by a copy of it meanwhile")
 
 def create_adapter(config: DingTalkConfig, *, directory: Directory, media: Media,
                    base_url: str) -> DingTalkAdapter:

@@ -33,7 +33,14 @@ from bot.adapters.robots.feishu_events import (
     parse_event,
     verify_signature,
 )
-from bot.core.adapter import AdapterError, Directory, RateLimits, RetryAfter, Unsupported
+from bot.core.adapter import (
+    AdapterError,
+    Directory,
+    RateLimits,
+    RetryAfter,
+    StorageError,
+    Unsupported,
+)
 from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.settings import SettingsError
 
@@ -187,7 +194,13 @@ class FeishuAdapter(RobotAdapter):
             return web.json_response({})
         message = parse_event(event)
         if message is not None and self.on_event is not None:
-            await self.on_event(message)
+            try:
+                await self.on_event(message)
+            except StorageError:
+                # Feishu pushes an event again when it is not answered 200 (after 15 s, 5 min,
+                # 1 h and 6 h): so forget having seen it, and say it was not taken.
+                self._seen.pop(str(event_id), None)
+                return web.json_response({"code": 503, "msg": "not stored yet"}, status=503)
         return web.json_response({})
 
 

@@ -32,7 +32,14 @@ from bot.adapters.telegram.wire import (
     voice_note,
 )
 from bot.adapters.wire import BadJson, read_json
-from bot.core.adapter import AdapterError, ChatMoved, Directory, EventHandler, RetryAfter
+from bot.core.adapter import (
+    AdapterError,
+    ChatMoved,
+    Directory,
+    EventHandler,
+    RetryAfter,
+    StorageError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +105,7 @@ class TelegramInbound:
         """Long polling: fetch, handle each update, confirm by asking with a higher offset."""
         await self._until_done("deleteWebhook", {"drop_pending_updates": False})
         offset: int | None = None
-        delay = self.backoff
+        delay = stalled = self.backoff
         while True:
             try:
                 updates = await self.api.call(
@@ -117,12 +124,21 @@ class TelegramInbound:
             for update in updates if isinstance(updates, list) else ():
                 if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
                     continue
-                # Confirmed only by the next call, after it is handled (and committed).
-                offset = max(offset or 0, update["update_id"] + 1)
                 try:
                     await self.handle_update(update)
+                except StorageError as exc:
+                    # Telegram keeps an update until a getUpdates offset passes it: leave the
+                    # offset here, and this update and the ones after it come again.
+                    log.warning("telegram update %s not stored, asking for it again in %.1f s: "
+                                "%s", update["update_id"], stalled, exc)
+                    await asyncio.sleep(stalled)
+                    stalled = min(stalled * 2, self.max_backoff)
+                    break
                 except Exception:  # one bad update must not stop the poller
                     log.exception("telegram update %s could not be handled", update["update_id"])
+                stalled = self.backoff
+                # Confirmed only by the next call, now that it is handled (and committed).
+                offset = max(offset or 0, update["update_id"] + 1)
 
     async def _until_done(self, method: str, params: dict[str, Any]) -> Any:
         """Call `method` until it succeeds, backing off between tries."""
@@ -151,7 +167,14 @@ class TelegramInbound:
             update = None
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return web.json_response({"ok": False, "error": "not an update"}, status=400)
-        await self.handle_update(update)
+        try:
+            await self.handle_update(update)
+        except StorageError as exc:
+            # Telegram posts an update again after any answer other than 2xx.
+            log.warning("telegram update %s not stored; Telegram will send it again: %s",
+                        update["update_id"], exc)
+            return web.json_response({"ok": False, "error": "not stored, send again"},
+                                     status=503)
         return web.json_response({"ok": True})
 
     async def _fetch_voice(self, note: VoiceNote) -> Path | None:

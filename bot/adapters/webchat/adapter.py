@@ -21,6 +21,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from bot import texts
 from bot.adapters.media import MAX_VOICE_BYTES, Media, VoiceRefused, prepare_voice
+from bot.adapters.redelivery import Redelivery
 from bot.adapters.webchat.limits import ChatLimits, Refused, Window
 from bot.adapters.webchat.store import ChatStore, Payload, Room
 from bot.adapters.wire import BadJson, read_json
@@ -82,10 +83,13 @@ class WebChatAdapter:
     limits = NO_LIMITS
 
     def __init__(self, store: ChatStore, media: Media, on_event: EventHandler | None = None,
-                 *, limits: ChatLimits | None = None) -> None:
+                 *, limits: ChatLimits | None = None, retry_window: float = 120.0) -> None:
         self.store = store
         self.media = media
         self.on_event = on_event
+        # A member's message is stored before the bot handles it: when the bot's own write
+        # then fails, nobody would send it again, so it is handed on again from here.
+        self.redelivery = Redelivery(retry_window, self.send)
         self.notice: str | None = None
         self.chat_limits = limits or ChatLimits()
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -111,6 +115,7 @@ class WebChatAdapter:
         app.router.add_get("/ws/{chat_id}", self._socket)
         app.router.add_static("/static/", WEB_DIR / "static")
         app.on_shutdown.append(self._close_sockets)
+        app.on_shutdown.append(self.redelivery.shutdown)
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> str:
         """Store a bot message in the room and show it live to everyone there."""
@@ -224,7 +229,16 @@ class WebChatAdapter:
             await _reply_error(ws, texts.WEB_LIMIT_TOO_FAST.format(seconds=math.ceil(wait)),
                                draft=text)
         else:
-            payload = await self.store.add_text(group.chat_id, speaker.user_id, speaker.name, text)
+            try:
+                payload = await self.store.add_text(group.chat_id, speaker.user_id, speaker.name,
+                                                    text)
+            except StorageError as exc:
+                log.warning("web chat: a message in %s could not be stored: %s", group.chat_id,
+                            exc)
+                # The page puts the text back in the box, so the member can send it again.
+                await ws.send_str(_dumps({"type": "not_saved", "text": texts.WEB_NOT_SAVED,
+                                          "draft": text}))
+                return speaker
             await self._deliver(group, speaker, payload, text=text)
         return speaker
 
@@ -264,6 +278,8 @@ class WebChatAdapter:
                                 user_name=speaker.name, text=text, voice=voice)
         try:
             await self.on_event(event)
+        except StorageError:
+            self.redelivery.keep(functools.partial(self.on_event, event), event)
         except Exception:  # the handler's faults must not lose the post or close the socket
             log.exception("web chat: handling message %s in %s failed", event.message_id,
                           group.chat_id)
@@ -283,14 +299,20 @@ class WebChatAdapter:
             await self._check_voice_room(len(mp3))
         except VoiceRefused as refused:
             return _json_error(refused.status, refused.text)
-        path = await asyncio.to_thread(self.media.save_voice, mp3)
+        # Not saved: a 5xx answer, which the page shows and after which the member may send
+        # the recording again (507: the audio folder is full or cannot be written).
+        try:
+            path = await asyncio.to_thread(self.media.save_voice, mp3)
+        except StorageError:
+            log.exception("web chat: could not save a voice file for %s", group.chat_id)
+            return _json_error(507, texts.WEB_VOICE_NOT_SAVED)
         try:
             payload = await self.store.add_voice(group.chat_id, speaker.user_id, speaker.name,
                                            self.media.link(path), seconds)
         except StorageError:
             log.exception("web chat: could not store a voice message in %s", group.chat_id)
             path.unlink(missing_ok=True)
-            return _json_error(503, texts.WEB_ERROR_BUSY)
+            return _json_error(503, texts.WEB_VOICE_NOT_SAVED)
         await self._deliver(group, speaker, payload, voice=path)
         return web.json_response({"message": payload}, status=201, dumps=_dumps)
 

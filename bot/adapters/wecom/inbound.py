@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.adapters.wecom.crypto import CryptoError, MessageCrypto
 from bot.adapters.wecom.messages import parse_app_message, parse_robot_message, xml_fields
 from bot.adapters.wire import read_json, read_object
+from bot.core.adapter import StorageError
 from bot.core.messages import IncomingMessage
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,12 @@ class CallbackHandler:
             return web.Response(text="")
         try:
             await self.dispatch(event)
-        except Exception:  # the router's faults: answer 500 so WeCom retries (deduplicated)
-            log.exception("WeCom: handling message %s in %s failed", event.message_id,
-                          event.chat_id)
-            return web.Response(status=500, text="")
+        except StorageError:
+            # Not stored: WeCom calls back again (three tries) when a callback is not answered
+            # well; the message id keeps a second delivery from being stored twice.
+            log.warning("WeCom: message %s in %s not stored; WeCom is asked to send it again",
+                        event.message_id, event.chat_id)
+            return web.Response(status=503, text="")
         # An empty answer: no passive reply, the bot answers through the group robot.
         return web.Response(text="")
 

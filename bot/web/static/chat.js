@@ -452,6 +452,9 @@
         receive(msg.message);
       } else if (msg.type === "error") {
         refused(msg);
+      } else if (msg.type === "not_saved") {
+        toast(msg.text);
+        restoreDraft(msg.draft);
       }
     };
     ws.onclose = function () {
@@ -470,10 +473,7 @@
       els.joinError.hidden = false;
       return;
     }
-    if (typeof msg.draft === "string" && !els.box.value.trim()) {
-      els.box.value = msg.draft;
-      grow();
-    }
+    restoreDraft(msg.draft);
     if (!state.ready) { setStatus(msg.text); }  // a refused hello: say why until it changes
     toast(msg.text);
   }
@@ -535,6 +535,15 @@
     grow();
     els.box.focus();
   });
+
+  /* A message the server could not save goes back in the box, ready to be sent again. */
+  function restoreDraft(draft) {
+    if (typeof draft !== "string" || !draft) { return; }
+    var typed = els.box.value.trim();
+    if (typed === draft) { return; }
+    els.box.value = typed ? draft + "\n" + typed : draft;
+    grow();
+  }
 
   function grow() {
     els.box.style.height = "auto";
