@@ -130,7 +130,8 @@ class Scheduler:
             dues = await self._off_loop(self._next_dues)
         except Exception:  # the alarm must stay armed whatever the database does
             log.exception("could not read the next due time; trying again shortly")
-            self._arm(datetime.now(UTC) + RETRY_AFTER_ERROR)
+            if self._alarm is not None:  # not stopped meanwhile
+                self._arm(datetime.now(UTC) + RETRY_AFTER_ERROR)
             return
         if self._alarm is None:  # stopped meanwhile
             return

@@ -8,12 +8,11 @@ fail, its items are written again one by one, so a bad item fails alone and lose
 should the storage itself fail (busy, full, down), every item fails at once with StorageError,
 which the router passes on so the platform delivers the message again.
 Who sent a message is looked up the same way: one query for the messages that arrive together.
-The event loop never waits for the database: lookups and writes run in the engine's database
-threads (`run_db`) whenever they might have to wait. SQLite's readers never wait for its writer
-(WAL), so the senders are looked up on the loop there. And on SQLite a batch is
-first written on the loop with the busy timeout at zero, which is as fast as writing gets; should
-another writer hold the lock, SQLite says so at once and the batch goes to a database thread to
-wait its turn there. Other databases write in the threads always.
+The event loop never waits for the database: whatever might wait runs in the engine's database
+threads (`run_db`). On SQLite, readers never wait for the writer (WAL), so senders are looked up
+on the loop; and a batch is first written on the loop with the busy timeout at zero, which is as
+fast as writing gets: should another process hold the write lock, SQLite says so at once and the
+batch goes to a database thread to wait its turn there. Other databases do both in the threads.
 """
 
 from __future__ import annotations
@@ -83,8 +82,8 @@ class Batcher(Generic[ItemT, ResultT]):
         self._pending: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
         self._runner: asyncio.Task[None] | None = None
         self.batches = 0  # how many transactions it took (for benchmarks and tests)
-        # Handing every batch to a thread and back slowed the inbound path by a third (the
-        # interpreter lock is shared); trying first on the loop costs nothing when it succeeds.
+        # Handing every batch to a thread and back is slow (the threads share the interpreter
+        # lock); trying first on the loop costs nothing when it succeeds.
         self._try_on_loop = engine.dialect.name == "sqlite"
 
     async def submit(self, item: ItemT) -> ResultT:

@@ -33,6 +33,7 @@ DB_THREADS = 4
 P = ParamSpec("P")
 T = TypeVar("T")
 _pools: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyDictionary()
+
 # How long an SQLite write waits for another writer's lock before it fails as busy.
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 # The disk said no: full, over quota, read-only, failing or not ours to write.
