@@ -11,7 +11,7 @@ from functools import partial
 
 from aiohttp import web
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
@@ -20,7 +20,7 @@ from bot.admin import setup_admin
 from bot.chat.commands import build_router
 from bot.chat.ingest import Ingest
 from bot.core.adapter import Adapter, Directory
-from bot.core.db import open_database, session
+from bot.core.db import close_pool, in_session, open_database, open_pool, session
 from bot.core.models import LessonRecord
 from bot.domain.backup import NightlyBackup, arm_nightly_backup
 from bot.domain.demo import seed_demo
@@ -101,6 +101,7 @@ def create_app(settings: Settings) -> web.Application:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.audio_dir.mkdir(parents=True, exist_ok=True)
     engine = open_database(settings.db_url, busy_timeout_ms=settings.db_busy_timeout_ms)
+    db_threads = open_pool(engine)
     library = load_library(settings.lessons_dir)
     for problem in library.problems:
         log.error("broken lesson file: %s", problem)
@@ -135,7 +136,7 @@ def create_app(settings: Settings) -> web.Application:
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
-                          timer_handlers=timer_handlers)
+                          timer_handlers=timer_handlers, executor=db_threads)
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
     services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,
@@ -163,10 +164,13 @@ def create_app(settings: Settings) -> web.Application:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Start the alarm clock and owed work with the app; stop and await them on shutdown."""
     scheduler, poster = app[SCHEDULER], app[POSTER]
-    with session(app[ENGINE]) as db:
+
+    def arm(db: Session) -> None:
         ensure_leaderboard_timers(db)
         app[RETENTION].ensure_timer(db)
         arm_nightly_backup(db, app[SETTINGS])
+
+    await in_session(app[ENGINE], arm)
     await scheduler.start()
     await poster.resume_pending_audio()
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)
@@ -176,4 +180,5 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await poster.close()
     await app[VOICE].close()
     await asyncio.to_thread(app[FLAVOUR_WORKER].close)
+    await close_pool(app[ENGINE])
     app[ENGINE].dispose()

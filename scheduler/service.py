@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,7 +24,7 @@ from scheduler.schedules import (
     lessons_due,
     next_occurrence,
 )
-from scheduler.timers import TimerHandler, TimerRunner
+from scheduler.timers import OffLoop, TimerHandler, TimerRunner
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +60,19 @@ class Scheduler:
         prerender_ahead: timedelta = timedelta(hours=12),
         clock: Callable[[], datetime] = utcnow,
         timer_handlers: Mapping[str, TimerHandler] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self._engine = engine
+        # Database work runs in these threads (the loop's default ones when None), never on
+        # the loop: a write lock held elsewhere must not stall everything else.
+        self._off_loop = OffLoop(executor)
         self._deliver = deliver
         self._grace = grace
         self._prerender = prerender
         self._prerender_ahead = prerender_ahead
         self._clock = clock
-        self._timers = TimerRunner(self._session, timer_handlers or {}, grace)
+        self._timers = TimerRunner(self._session, timer_handlers or {}, grace,
+                                   off_loop=self._off_loop)
         self._alarm: AsyncIOScheduler | None = None
         self._alarm_lock = asyncio.Lock()
         self._jobs: set[asyncio.Task[None]] = set()
@@ -99,7 +105,7 @@ class Scheduler:
             coalesce=True,
             misfire_grace_time=None,
         )
-        self.rearm()
+        await self.rearm()
         log.info("scheduler started")
 
     async def stop(self) -> None:
@@ -116,16 +122,18 @@ class Scheduler:
         await asyncio.gather(*jobs, return_exceptions=True)
         log.info("scheduler stopped")
 
-    def rearm(self) -> None:
+    async def rearm(self) -> None:
         """Set the alarm to the earliest next due time in the database (call after add/cancel)."""
         if self._alarm is None:
             return
         try:
-            with self._session() as db:
-                dues = [earliest_due(db), self._timers.next_due(db)]
+            dues = await self._off_loop(self._next_dues)
         except Exception:  # the alarm must stay armed whatever the database does
             log.exception("could not read the next due time; trying again shortly")
-            self._arm(datetime.now(UTC) + RETRY_AFTER_ERROR)
+            if self._alarm is not None:  # not stopped meanwhile
+                self._arm(datetime.now(UTC) + RETRY_AFTER_ERROR)
+            return
+        if self._alarm is None:  # stopped meanwhile
             return
         due = min((d for d in dues if d is not None), default=None)
         if due is None:
@@ -133,6 +141,10 @@ class Scheduler:
                 self._alarm.remove_job(ALARM_JOB)
             return
         self._arm(due)
+
+    def _next_dues(self) -> list[datetime | None]:
+        with self._session() as db:
+            return [earliest_due(db), self._timers.next_due(db)]
 
     def _arm(self, when: datetime) -> None:
         assert self._alarm is not None
@@ -172,15 +184,15 @@ class Scheduler:
                 if self._alarm is not None:
                     self._arm(datetime.now(UTC) + RETRY_AFTER_ERROR)
                 return
-            self.rearm()
+            await self.rearm()
 
     async def _resync(self) -> None:
-        self.rearm()
+        await self.rearm()
 
     async def resume_in_flight(self) -> list[Delivery]:
         """Hand rows claimed before a crash to deliver again; mark older than grace failed."""
         now = self._clock()
-        rows = await asyncio.to_thread(self._in_flight, now)
+        rows = await self._off_loop(self._in_flight, now)
         for row in rows:
             log.info("resuming delivery %s of %s to group %s", row.id, row.lesson_slug,
                      row.group_id)
@@ -209,7 +221,7 @@ class Scheduler:
                 db.commit()
                 return row
 
-        row = await asyncio.to_thread(claim_again)
+        row = await self._off_loop(claim_again)
         await self._hand_over(row)
         return row
 
@@ -219,7 +231,7 @@ class Scheduler:
         Then fire the timers due by `now` the same way.
         """
         now = now or self._clock()
-        claimed = await asyncio.to_thread(self._claim_due, now)
+        claimed = await self._off_loop(self._claim_due, now)
         for row in claimed:
             await self._hand_over(row)
         await self._timers.fire(now)
@@ -304,7 +316,7 @@ class Scheduler:
             with self._session() as db:
                 return lessons_due(db, until)
 
-        due = await asyncio.to_thread(slugs)
+        due = await self._off_loop(slugs)
         for slug in due:
             try:
                 await self._prerender(slug)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from functools import partial
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,6 +37,8 @@ class TimerStatus(StrEnum):
 REVIVABLE = (TimerStatus.PENDING, TimerStatus.CANCELLED)
 
 TimerHandler = Callable[[Timer], Awaitable[None]]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -200,12 +204,24 @@ def miss_timer(db: Session, timer_id: int, reason: str, *,
     return bool(done.rowcount)
 
 
+class OffLoop:
+    """Runs blocking database work in an executor's threads (None: the loop's default ones)."""
+
+    def __init__(self, executor: Executor | None) -> None:
+        self.executor = executor
+
+    async def __call__(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
+
+
 class TimerRunner:
     """Fires due timers for the Scheduler: claims each once, runs its handler, records the end."""
 
     def __init__(self, session: Callable[[], Session], handlers: Mapping[str, TimerHandler],
-                 grace: timedelta) -> None:
+                 grace: timedelta, *, off_loop: OffLoop | None = None) -> None:
         self._session = session
+        self._off_loop = off_loop or OffLoop(None)
         self.handlers = dict(handlers)
         self._grace = grace
 
@@ -223,7 +239,7 @@ class TimerRunner:
         """Claim the timers due by `now` (late within grace, else missed) and run them."""
         if not self.handlers:
             return []
-        claimed = await asyncio.to_thread(self._claim_due, now)
+        claimed = await self._off_loop(self._claim_due, now)
         for timer in claimed:
             await self._run(timer)
         return claimed
@@ -260,13 +276,13 @@ class TimerRunner:
                 finish_timer(db, timer_id, error)
                 db.commit()
 
-        await asyncio.to_thread(finish)
+        await self._off_loop(finish)
 
     async def resume(self, now: datetime) -> list[Timer]:
         """Run again the timers claimed before a crash; those older than grace become missed."""
         if not self.handlers:
             return []
-        resumed = await asyncio.to_thread(self._interrupted, now)
+        resumed = await self._off_loop(self._interrupted, now)
         for timer in resumed:
             log.info("resuming timer %s %s", timer.kind, timer.ref)
             await self._run(timer)

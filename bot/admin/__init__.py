@@ -40,7 +40,7 @@ from bot.admin.core import (
     secure_cookies,
     viewer_of,
 )
-from bot.core.db import session
+from bot.core.db import in_session, session
 from bot.core.models import ConsoleUser, Role
 from bot.domain.accounts import TOKEN_MAX, authenticate, end_session, start_session
 from bot.domain.services import Services
@@ -131,7 +131,7 @@ def _login_form(request: web.Request, *, username: str = "", error: str | None =
 
 
 async def _login_page(request: web.Request) -> web.StreamResponse:
-    if viewer_of(request) is not None:
+    if await viewer_of(request) is not None:
         raise web.HTTPFound(_safe_next(request.query.get("next")))
     return _login_form(request)
 
@@ -155,18 +155,18 @@ async def _login(request: web.Request) -> web.StreamResponse:
         return _login_form(request, username=username, error=texts.ADMIN_LOGIN_EMPTY,
                            status=400)
     address, now = request.remote or "", console.services.clock()
-    if console.limiter.locked(username, address, now):
+    if await console.limiter.locked(username, address, now):
         return _login_form(request, username=username, error=texts.ADMIN_LOGIN_LOCKED,
                            status=429)
     token = await asyncio.to_thread(_check_password, console, username, password)
     if token is None:
-        console.limiter.failed(username, address, now)
-        locked = console.limiter.locked(username, address, now)
+        await console.limiter.failed(username, address, now)
+        locked = await console.limiter.locked(username, address, now)
         return _login_form(request, username=username, status=429 if locked else 401,
                            error=texts.ADMIN_LOGIN_LOCKED if locked else texts.ADMIN_LOGIN_WRONG)
-    console.limiter.succeeded(username, address)
-    with session(console.services.engine) as db:
-        end_session(db, request.cookies.get(SESSION_COOKIE))  # a fresh token on every sign-in
+    await console.limiter.succeeded(username, address)
+    # A fresh token on every sign-in.
+    await in_session(console.services.engine, end_session, request.cookies.get(SESSION_COOKIE))
     next_path = data.get("next")
     found = web.HTTPFound(_safe_next(next_path if isinstance(next_path, str) else None))
     found.set_cookie(SESSION_COOKIE, token, path=COOKIE_PATH, httponly=True, samesite="Lax",
@@ -177,8 +177,8 @@ async def _login(request: web.Request) -> web.StreamResponse:
 
 @page(Role.MEMBER)
 async def _logout(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    with session(console_of(request).services.engine) as db:
-        end_session(db, request.cookies.get(SESSION_COOKIE))
+    await in_session(console_of(request).services.engine, end_session,
+                     request.cookies.get(SESSION_COOKIE))
     found = redirect(LOGIN_PATH, texts.ADMIN_LOGGED_OUT)
     found.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     raise found

@@ -6,8 +6,9 @@ import hmac
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.domain.accounts import (
     clear_login_failures,
     count_login_failures,
@@ -37,19 +38,21 @@ class LoginLimiter:
         self.max_failures = max_failures
         self.window = window
 
-    def locked(self, username: str, address: str, now: datetime) -> bool:
+    async def locked(self, username: str, address: str, now: datetime) -> bool:
         """Whether this pair has failed too often lately."""
-        with session(self.engine) as db:
-            recent = count_login_failures(db, username, address, now - self.window)
+        recent = await in_session(self.engine, count_login_failures, username, address,
+                                  now - self.window)
         return recent >= self.max_failures
 
-    def failed(self, username: str, address: str, now: datetime) -> None:
+    async def failed(self, username: str, address: str, now: datetime) -> None:
         """Record one failed attempt; failures older than the window are let go."""
-        with session(self.engine) as db:
+
+        def record(db: Session) -> None:
             prune_login_failures(db, now - self.window)
             record_login_failure(db, username, address, now)
 
-    def succeeded(self, username: str, address: str) -> None:
+        await in_session(self.engine, record)
+
+    async def succeeded(self, username: str, address: str) -> None:
         """Forget the failures of a pair that just signed in."""
-        with session(self.engine) as db:
-            clear_login_failures(db, username, address)
+        await in_session(self.engine, clear_login_failures, username, address)

@@ -19,7 +19,7 @@ from bot.admin.core import (
     render,
     whole_number,
 )
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import Group, LessonRecord, Role
 from scheduler import ledger
 from scheduler.models import Delivery, DeliveryStatus, ScheduleKind
@@ -122,10 +122,9 @@ async def calendar(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     console = console_of(request)
     group_id = whole_number(request.query.get("group"))
     status = _status(request.query.get("status"))
-    with session(console.services.engine) as db:
-        groups = list(db.exec(select(Group).order_by(col(Group.name))))
-        due = upcoming(db, console.services.clock(), group_id)
-        sent = history(db, group_id, status)
+    groups, due, sent = await in_session(console.services.engine, lambda db: (
+        list(db.exec(select(Group).order_by(col(Group.name)))),
+        upcoming(db, console.services.clock(), group_id), history(db, group_id, status)))
     return render(request, viewer, "admin/calendar.html", groups=groups, group_id=group_id,
                   status_filter=status.value if status else "", due=due, sent=sent,
                   statuses=texts.ADMIN_DELIVERY_STATUS, back=request.path_qs,
@@ -161,11 +160,11 @@ async def cancel(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     if schedule_id is None:
         raise web.HTTPNotFound()
     try:
-        with session(console.services.engine) as db:
-            cancel_schedule(db, schedule_id, now=console.services.clock())
+        await in_session(console.services.engine, cancel_schedule, schedule_id,
+                         now=console.services.clock())
     except ScheduleError as exc:
         raise redirect(back, str(exc), error=True) from exc
-    console.services.scheduler.rearm()
+    await console.services.scheduler.rearm()
     raise redirect(back, texts.ADMIN_SCHEDULE_CANCELLED)
 
 

@@ -18,7 +18,7 @@ from multidict import MultiDictProxy
 
 from bot import texts
 from bot.admin.auth import SESSION_COOKIE, LoginLimiter, tokens_match
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import ConsoleUser, Role
 from bot.core.roles import allows
 from bot.domain.accounts import load_session
@@ -126,11 +126,11 @@ def secure_cookies(request: web.Request) -> bool:
     return request.secure or console_of(request).settings.public_url.startswith("https://")
 
 
-def viewer_of(request: web.Request) -> Viewer | None:
+async def viewer_of(request: web.Request) -> Viewer | None:
     """The signed-in account of this request's session cookie, or None."""
     console = console_of(request)
-    with session(console.services.engine) as db:
-        found = load_session(db, request.cookies.get(SESSION_COOKIE), console.services.clock())
+    found = await in_session(console.services.engine, load_session,
+                             request.cookies.get(SESSION_COOKIE), console.services.clock())
     if found is None:
         return None
     user, row = found
@@ -143,7 +143,7 @@ def page(role: Role) -> Callable[[PageHandler], Handler]:
     def decorate(handler: PageHandler) -> Handler:
         @functools.wraps(handler)
         async def guarded(request: web.Request) -> web.StreamResponse:
-            viewer = viewer_of(request)
+            viewer = await viewer_of(request)
             if viewer is None:
                 target = request.path_qs if request.method == "GET" else request.path
                 raise web.HTTPFound(f"/admin/login?next={quote(target, safe='/')}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -12,7 +11,7 @@ from sqlmodel import col, select
 
 from bot import texts
 from bot.admin.core import Console, Viewer, console_of, page, render
-from bot.core.db import session
+from bot.core.db import run_db, session
 from bot.core.models import Role, Suggestion, SuggestionStatus
 from bot.reports import Figures, ReportFilter, figures
 from scheduler.models import Delivery, DeliveryStatus
@@ -139,7 +138,7 @@ async def index(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         return render(request, viewer, "admin/dashboard.html", member=True)
     console = console_of(request)
     today = console.services.clock().astimezone(console.settings.zone).date()
-    overview = await asyncio.to_thread(_overview, console, today)
+    overview = await run_db(console.services.engine, _overview, console, today)
     current = overview.months[-1]
     return render(request, viewer, "admin/dashboard.html", member=False, month=current,
                   f=current.figures, overview=overview, chart=trend_chart(overview.months),

@@ -18,7 +18,7 @@ from bot.admin.core import (
     whole_number,
     zone_of,
 )
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import Group, Member, Role
 from bot.domain.members import find_member, grant_role
 from lessons.profiles import PROFILES
@@ -41,13 +41,17 @@ def _group(db: Session, request: web.Request) -> Group:
 @page(Role.ADMIN)
 async def group_list(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Every group with its hamlet, platform and how many hold a role in it."""
-    with session(console_of(request).services.engine) as db:
+
+    def read(db: Session) -> tuple[list[Group], dict[int, int], dict[int, int]]:
         groups = list(db.exec(select(Group).order_by(col(Group.name))))
         members = dict(db.exec(select(Member.group_id, func.count(col(Member.id)))
                                .group_by(col(Member.group_id))).all())
         holders = dict(db.exec(select(Member.group_id, func.count(col(Member.id)))
                                .where(col(Member.role) != Role.MEMBER)
                                .group_by(col(Member.group_id))).all())
+        return groups, members, holders
+
+    groups, members, holders = await in_session(console_of(request).services.engine, read)
     return render(request, viewer, "admin/groups.html", groups=groups, members=members,
                   holders=holders)
 
@@ -56,7 +60,8 @@ async def group_list(request: web.Request, viewer: Viewer) -> web.StreamResponse
 async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One group: its settings, its role holders, and a search among its members."""
     query = request.query.get("q", "").strip()[:USER_MAX]
-    with session(console_of(request).services.engine) as db:
+
+    def read(db: Session) -> tuple[Group, list[Member], list[Member]]:
         group = _group(db, request)
         holders = list(db.exec(select(Member).where(
             Member.group_id == group.id, col(Member.role) != Role.MEMBER)
@@ -67,6 +72,9 @@ async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
                 Member.group_id == group.id,
                 or_(col(Member.display_name).contains(query), col(Member.user_id) == query))
                 .order_by(col(Member.display_name)).limit(SEARCH_LIMIT)))
+        return group, holders, found
+
+    group, holders, found = await in_session(console_of(request).services.engine, read)
     zones = ZONES if group.timezone in ZONES else (group.timezone, *ZONES)
     return render(request, viewer, "admin/groups_detail.html", group=group, holders=holders,
                   found=found, query=query, zones=zones, profiles=list(PROFILES.values()),
@@ -79,7 +87,8 @@ async def save_group(request: web.Request, viewer: Viewer) -> web.StreamResponse
     data = await form(request)
     name, hamlet = field_text(data, "name", 200), field_text(data, "hamlet", 200)
     timezone, profile = field_text(data, "timezone", 64), field_text(data, "speech_profile", 20)
-    with session(console_of(request).services.engine) as db:
+
+    def save(db: Session) -> str:
         group = _group(db, request)
         back = f"/admin/groups/{group.id}"
         problem = None
@@ -98,6 +107,9 @@ async def save_group(request: web.Request, viewer: Viewer) -> web.StreamResponse
             move_group_zone(db, group.id or 0, timezone)
         group.timezone, group.speech_profile = timezone, profile
         db.add(group)
+        return back
+
+    back = await in_session(console_of(request).services.engine, save)
     raise redirect(back, texts.ADMIN_GROUP_SAVED.format(name=name))
 
 
@@ -110,7 +122,8 @@ async def set_role(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         role = Role(field_text(data, "role"))
     except ValueError:
         role = None
-    with session(console_of(request).services.engine) as db:
+
+    def grant(db: Session) -> tuple[str, str]:
         group = _group(db, request)
         back = f"/admin/groups/{group.id}"
         if role is None or not user_id:
@@ -118,8 +131,10 @@ async def set_role(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         if find_member(db, group, user_id) is None and role == Role.MEMBER:
             raise redirect(back, texts.ADMIN_ROLE_NO_MEMBER.format(user=user_id), error=True)
         member = grant_role(db, group, user_id, role, name or None)
-        message = texts.ADMIN_ROLE_SET.format(name=member.display_name, group=group.name,
-                                              role=texts.ADMIN_ROLE_LABELS[role.value])
+        return back, texts.ADMIN_ROLE_SET.format(name=member.display_name, group=group.name,
+                                                 role=texts.ADMIN_ROLE_LABELS[role.value])
+
+    back, message = await in_session(console_of(request).services.engine, grant)
     raise redirect(back, message)
 
 

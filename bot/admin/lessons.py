@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.admin.calendar import describe_rule
@@ -25,13 +25,13 @@ from bot.admin.core import (
     whole_number,
     zone_of,
 )
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import Group, Role
 from lessons.dialect import flavour_pairs
 from lessons.library import Lesson, load_library
 from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile
 from scheduler.models import ScheduleKind
-from scheduler.schedules import ScheduleError, add_schedule, list_schedules
+from scheduler.schedules import ScheduleError, ScheduleView, add_schedule, list_schedules
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,100}")
 CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
@@ -102,8 +102,7 @@ async def library(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Every lesson in the library, newest first, with broken files named."""
     console = console_of(request)
     loaded = await asyncio.to_thread(load_library, console.settings.lessons_dir)
-    with session(console.services.engine) as db:
-        views = list_schedules(db)
+    views = await in_session(console.services.engine, list_schedules)
     next_due: dict[str, datetime] = {}
     for view in views:
         if view.next_due is not None:
@@ -123,9 +122,12 @@ async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamRespons
     voice = console.services.voice
     spoken = await asyncio.to_thread(voice.spoken, lesson, voice.tune(chosen))
     voices = await voices_of(console, lesson)
-    with session(console.services.engine) as db:
-        groups = list(db.exec(select(Group).order_by(col(Group.name))))
-        views = [v for v in list_schedules(db) if v.lesson_slug == lesson.slug]
+
+    def read(db: Session) -> tuple[list[Group], list[ScheduleView]]:
+        return (list(db.exec(select(Group).order_by(col(Group.name)))),
+                [v for v in list_schedules(db) if v.lesson_slug == lesson.slug])
+
+    groups, views = await in_session(console.services.engine, read)
     names = {group.id: group.name for group in groups}
     schedules = [(v, "、".join(names.get(g, str(g)) for g in v.group_ids),
                   describe_rule(v.kind, v.rule if v.kind == ScheduleKind.CRON else None))
@@ -200,19 +202,23 @@ async def schedule(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     if mode not in MODES:
         mode = "once"
     now = console.services.clock()
+
+    def schedule(db: Session) -> tuple[list[Group], datetime | None]:
+        groups = list(db.exec(select(Group).where(col(Group.id).in_(ids)))) if ids else []
+        if not groups:
+            raise ScheduleError(texts.ADMIN_SCHEDULE_NO_GROUPS)
+        run_at, cron = _rule(mode, field_text(data, "date"), field_text(data, "time"),
+                             field_text(data, "weekday"), field_text(data, "cron", 100),
+                             groups[0].timezone)
+        add_schedule(db, lesson.slug, [(g.id, g.timezone) for g in groups if g.id],
+                     run_at=run_at, cron=cron, now=now)
+        return groups, run_at
+
     try:
-        with session(console.services.engine) as db:
-            groups = list(db.exec(select(Group).where(col(Group.id).in_(ids)))) if ids else []
-            if not groups:
-                raise ScheduleError(texts.ADMIN_SCHEDULE_NO_GROUPS)
-            run_at, cron = _rule(mode, field_text(data, "date"), field_text(data, "time"),
-                                 field_text(data, "weekday"), field_text(data, "cron", 100),
-                                 groups[0].timezone)
-            add_schedule(db, lesson.slug, [(g.id, g.timezone) for g in groups if g.id],
-                         run_at=run_at, cron=cron, now=now)
+        groups, run_at = await in_session(console.services.engine, schedule)
     except ScheduleError as exc:
         raise redirect(back + "#schedule", str(exc), error=True) from exc
-    console.services.scheduler.rearm()
+    await console.services.scheduler.rearm()
     when = (local_time(run_at, groups[0].timezone, now=now) if run_at
             else texts.ADMIN_SCHEDULE_REPEATING)
     raise redirect(back, texts.ADMIN_SCHEDULED.format(

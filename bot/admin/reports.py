@@ -15,11 +15,12 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 from lxml.etree import SerialisationError
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot import texts
 from bot.admin.core import CONSOLE, Viewer, page, render
-from bot.core.db import session
-from bot.core.models import Role
+from bot.core.db import in_session
+from bot.core.models import Group, Role
 from bot.domain.board import groups, hamlets
 from bot.domain.suggestions import CATEGORIES
 from bot.reports import (
@@ -119,10 +120,12 @@ async def reports_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
     """The filter form, the figures it gives, and a download button per format."""
     asked = parse_report_request(request.query, _today(request))
     context: dict[str, Any] = {"total": None, "parts": [], "scope": "", "period": ""}
-    with session(request.app[CONSOLE].services.engine) as db:
+
+    def read(db: Session) -> tuple[dict[str, Any], list[Group], list[str]]:
+        found = context
         if asked.report is not None:
             total = figures(db, asked.report)
-            context = {
+            found = {
                 "total": total, "total_cells": figure_cells(total),
                 "parts": [(texts.REPORT_BY[by], texts.REPORT_BY_COLUMN[by],
                            [(label, figure_cells(fig)) for label, fig
@@ -130,7 +133,10 @@ async def reports_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
                           for by in ("hamlet", "topic", "night_talk")],
                 "scope": describe_scope(db, asked.report),
                 "period": describe_period(asked.report)}
-        group_list, hamlet_list = groups(db), hamlets(db)
+        return found, groups(db), hamlets(db)
+
+    context, group_list, hamlet_list = await in_session(
+        request.app[CONSOLE].services.engine, read)
     # A request that cannot be read as asked is answered 400, with the page naming why.
     return render(request, viewer, "admin/reports.html", status=400 if asked.problems else 200,
                   values=asked.values,

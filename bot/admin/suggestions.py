@@ -22,7 +22,7 @@ from bot.admin.core import (
     whole_number,
 )
 from bot.core.adapter import AdapterError
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import Group, NightTalk, Role, Suggestion, SuggestionStatus
 from bot.domain.adoption import move_suggestion
 from bot.domain.board import (
@@ -78,14 +78,18 @@ async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
     f = parse_board_filter(request.query)
     number = request.query.get("page", "1")
     current = int(number) if number.isdigit() and len(number) <= 6 else 1
-    with session(request.app[CONSOLE].services.engine) as db:
-        rows, total = board(db, f, current, PER_PAGE)
-        if not rows and current > page_count(total, PER_PAGE):  # an old link past the end
-            current = page_count(total, PER_PAGE)
-            rows, total = board(db, f, current, PER_PAGE)
-        group_list = groups(db)
-        names = {g.id: g for g in group_list}
-        hamlet_list = hamlets(db)
+
+    def read(db: Session) -> tuple[list[Suggestion], int, int, list[Group], list[str]]:
+        page_number = current
+        rows, total = board(db, f, page_number, PER_PAGE)
+        if not rows and page_number > page_count(total, PER_PAGE):  # an old link past the end
+            page_number = page_count(total, PER_PAGE)
+            rows, total = board(db, f, page_number, PER_PAGE)
+        return rows, total, page_number, groups(db), hamlets(db)
+
+    rows, total, current, group_list, hamlet_list = await in_session(
+        request.app[CONSOLE].services.engine, read)
+    names = {g.id: g for g in group_list}
     pages = page_count(total, PER_PAGE)
     items = [_row(row, names.get(row.group_id), None) for row in rows]
     # A filter that cannot be read as asked is answered 400, with the page naming why.
@@ -131,8 +135,7 @@ def _detail(db: Session, number: int) -> dict[str, Any]:
 async def detail_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One suggestion: its words (or voice), where it stands, what can be done, its history."""
     number = _number(request)
-    with session(request.app[CONSOLE].services.engine) as db:
-        context = _detail(db, number)
+    context = await in_session(request.app[CONSOLE].services.engine, _detail, number)
     return render(request, viewer, "admin/suggestions_detail.html", base=BASE, **context,
                   **_choices())
 
@@ -149,11 +152,13 @@ async def change_status_action(request: web.Request, viewer: Viewer) -> web.Stre
     to = SuggestionStatus(to_text)
     actor_id, actor_name = actor(viewer)
     try:
-        with session(console.services.engine) as db:
+        def move(db: Session) -> tuple[Suggestion, Group | None]:
             row = move_suggestion(db, number, to, rules=console.services.rules,
                                   actor_id=actor_id, actor_name=actor_name,
                                   reply=field_text(data, "reply"))
-            group = db.get(Group, row.group_id)
+            return row, db.get(Group, row.group_id)
+
+        row, group = await in_session(console.services.engine, move)
     except SuggestionError as exc:
         raise redirect(f"{BASE}/{number}", str(exc), error=True) from exc
     flash = texts.ADMIN_SUG_STATUS_DONE.format(number=number, status=STATUS_LABELS[to])
@@ -178,8 +183,8 @@ def _edit_action(field: str, edit: Edit, done: str) -> Action:
         number = _number(request)
         data = await form(request)
         try:
-            with session(request.app[CONSOLE].services.engine) as db:
-                edit(db, number, field_text(data, field), viewer)
+            await in_session(request.app[CONSOLE].services.engine, edit, number,
+                             field_text(data, field), viewer)
         except SuggestionError as exc:
             raise redirect(f"{BASE}/{number}", str(exc), error=True) from exc
         raise redirect(f"{BASE}/{number}", done.format(number=number))

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot import texts
 from bot.admin.core import CONSOLE, Viewer, form, page, redirect, render
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import Group, NightTalk, NightTalkStatus, Role, Suggestion
 from bot.domain.board import (
     groups,
@@ -107,8 +107,8 @@ def _list_context(db: Session, now: datetime) -> dict[str, Any]:
 async def list_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Night talks to come and past ones, and the form to schedule one."""
     console = request.app[CONSOLE]
-    with session(console.services.engine) as db:
-        context = _list_context(db, console.services.clock())
+    context = await in_session(console.services.engine, _list_context,
+                               console.services.clock())
     values = dict.fromkeys(FIELDS, "") | {"host": viewer.user.display_name}
     return render(request, viewer, "admin/talks.html", values=values, error=None, base=BASE,
                   **context)
@@ -134,18 +134,18 @@ async def schedule_action(request: web.Request, viewer: Viewer) -> web.StreamRes
     raw = await form(request)
     data = {name: str(raw.get(name, ""))[:200] for name in FIELDS}
     try:
-        with session(console.services.engine) as db:
-            talk = _schedule(db, data, f"console:{viewer.user.username}", console.services.clock())
+        talk = await in_session(console.services.engine, _schedule, data,
+                                f"console:{viewer.user.username}", console.services.clock())
     except (FormProblem, NightTalkError) as exc:
-        with session(console.services.engine) as db:
-            context = _list_context(db, console.services.clock())
+        context = await in_session(console.services.engine, _list_context,
+                                   console.services.clock())
         return render(request, viewer, "admin/talks.html", status=400, values=data,
                       error=str(exc), base=BASE, **context)
     assert talk.id is not None
     log.info("night talk %s scheduled from the console by %s", talk.id, viewer.user.username)
     # A failed post is logged and kept on the announce timer by the host; the talk stands.
     await console.services.talks.announce(talk.id, now=console.services.clock())
-    console.services.scheduler.rearm()
+    await console.services.scheduler.rearm()
     raise redirect(f"{BASE}/{talk.id}", texts.ADMIN_TALK_SCHEDULED.format(id=talk.id))
 
 
@@ -168,8 +168,8 @@ def _detail(db: Session, talk_id: int, now: datetime) -> dict[str, Any]:
 async def detail_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One night talk: its facts, its buttons, and its suggestions (live while it is open)."""
     console = request.app[CONSOLE]
-    with session(console.services.engine) as db:
-        context = _detail(db, _talk_id(request), console.services.clock())
+    context = await in_session(console.services.engine, _detail, _talk_id(request),
+                               console.services.clock())
     return render(request, viewer, "admin/talks_detail.html", base=BASE, **context)
 
 
@@ -179,12 +179,14 @@ async def live_feed(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     talk_id = _talk_id(request)
     after_text = request.query.get("after", "0")
     after = int(after_text) if after_text.isdigit() and len(after_text) <= 9 else 0
-    with session(request.app[CONSOLE].services.engine) as db:
+
+    def read(db: Session) -> tuple[NightTalk, list[Suggestion], int]:
         talk = db.get(NightTalk, talk_id)
         if talk is None:
             raise web.HTTPNotFound(text=texts.ADMIN_TALK_NOT_FOUND)
-        rows = talk_suggestions_after(db, talk_id, after)
-        total = talk_size(db, talk_id)
+        return talk, talk_suggestions_after(db, talk_id, after), talk_size(db, talk_id)
+
+    talk, rows, total = await in_session(request.app[CONSOLE].services.engine, read)
     return web.json_response(
         {"status": talk.status.value, "status_label": texts.NIGHT_STATUS_LABELS[talk.status.value],
          "count": total, "suggestions": [_item(row) for row in rows]},
@@ -205,7 +207,7 @@ def _step_action(step_name: str, done: str) -> Callable[..., Awaitable[web.Strea
             raise redirect(f"{BASE}/{talk_id}", str(exc), error=True) from exc
         log.info("night talk %s: %s from the console by %s", talk_id, step_name,
                  viewer.user.username)
-        console.services.scheduler.rearm()
+        await console.services.scheduler.rearm()
         raise redirect(f"{BASE}/{talk_id}", done.format(id=talk_id))
 
     return action

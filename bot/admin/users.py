@@ -21,7 +21,7 @@ from bot.admin.core import (
     render,
     whole_number,
 )
-from bot.core.db import session
+from bot.core.db import in_session, session
 from bot.core.models import ConsoleUser, Role
 from bot.domain.accounts import AccountError, create_user, set_disabled, set_password
 
@@ -32,8 +32,8 @@ BACK = "/admin/users"
 @page(Role.ADMIN)
 async def user_list(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Every account, with a form to add one."""
-    with session(console_of(request).services.engine) as db:
-        accounts = list(db.exec(select(ConsoleUser).order_by(col(ConsoleUser.username))))
+    accounts = await in_session(console_of(request).services.engine, lambda db: list(
+        db.exec(select(ConsoleUser).order_by(col(ConsoleUser.username)))))
     return render(request, viewer, "admin/users.html", accounts=accounts, roles=ROLES)
 
 

@@ -8,6 +8,11 @@ fail, its items are written again one by one, so a bad item fails alone and lose
 should the storage itself fail (busy, full, down), every item fails at once with StorageError,
 which the router passes on so the platform delivers the message again.
 Who sent a message is looked up the same way: one query for the messages that arrive together.
+The event loop never waits for the database: whatever might wait runs in the engine's database
+threads (`run_db`). On SQLite, readers never wait for the writer (WAL), so senders are looked up
+on the loop; and a batch is first written on the loop with the busy timeout at zero, which is as
+fast as writing gets: should another process hold the write lock, SQLite says so at once and the
+batch goes to a database thread to wait its turn there. Other databases do both in the threads.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from sqlalchemy import Table, and_, bindparam, select
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from bot.core.adapter import StorageError
-from bot.core.db import is_storage_fault
+from bot.core.db import is_storage_fault, run_db
 from bot.core.models import Group, Member, Role
 from bot.domain.members import Seen, remember_members
 from bot.domain.suggestions import Raised, store_suggestions
@@ -67,8 +72,7 @@ class Batcher(Generic[ItemT, ResultT]):
     """Collects the items submitted in the same few turns of the event loop and writes them
     in one transaction: the busier the bot, the larger the batches.
 
-    The writes run on the loop itself. A writer thread was measured too: handing each batch
-    over and back cost more than it saved, since SQLAlchemy holds the interpreter lock.
+    One batch is written at a time; the next one gathers meanwhile.
     """
 
     def __init__(self, engine: Engine, write: Write[ItemT, ResultT], what: str) -> None:
@@ -78,6 +82,9 @@ class Batcher(Generic[ItemT, ResultT]):
         self._pending: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
         self._runner: asyncio.Task[None] | None = None
         self.batches = 0  # how many transactions it took (for benchmarks and tests)
+        # Handing every batch to a thread and back is slow (the threads share the interpreter
+        # lock); trying first on the loop costs nothing when it succeeds.
+        self._try_on_loop = engine.dialect.name == "sqlite"
 
     async def submit(self, item: ItemT) -> ResultT:
         """Write `item` with whatever else arrives meanwhile; its result once committed."""
@@ -93,11 +100,30 @@ class Batcher(Generic[ItemT, ResultT]):
             while self._pending:
                 await while_growing(self._pending)
                 pending, self._pending = self._pending, []
-                outcomes = self._write_all([item for item, _future in pending])
+                items = [item for item, _future in pending]
+                outcomes = self._write_at_once(items) if self._try_on_loop else None
+                if outcomes is None:
+                    outcomes = await run_db(self.engine, self._write_all, items)
                 for (_item, future), outcome in zip(pending, outcomes, strict=True):
                     _settle(future, outcome)
         finally:
             self._runner = None
+
+    def _write_at_once(self, items: list[ItemT]) -> list[ResultT | BaseException] | None:
+        """The batch in one SQLite transaction that waits for no lock; None if it did not go
+        through (another writer holds the lock, or anything else): `_write_all` then decides."""
+        try:
+            with self.engine.begin() as connection:
+                waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                connection.exec_driver_sql("PRAGMA busy_timeout=0")
+                try:
+                    results = self.write(connection, items)
+                finally:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waits or 0)}")
+        except Exception:  # written again in a database thread, with the full busy timeout
+            return None
+        self.batches += 1
+        return list(results)
 
     def _write_all(self, items: list[ItemT]) -> list[ResultT | BaseException]:
         """One transaction, or one per item if the batch fails."""
@@ -163,6 +189,7 @@ class Ingest:
         self._groups: dict[int, tuple[tuple[Any, ...], Group]] = {}
         self._lookups: list[tuple[SenderKey, asyncio.Future[Sender | None]]] = []
         self._looking: asyncio.Task[None] | None = None
+        self._read_at_once = engine.dialect.name == "sqlite"
 
     async def sender(self, platform: str, chat_id: str, user_id: str) -> Sender | None:
         """The group the message came from and its sender's role and name; None if unknown.
@@ -183,7 +210,10 @@ class Ingest:
             self._looking = None
         lookups, self._lookups = self._lookups, []
         try:
-            found = self._senders({key for key, _future in lookups})
+            keys = {key for key, _future in lookups}
+            # SQLite's readers never wait for its writer (WAL): read at once on the loop there.
+            found = (self._senders(keys) if self._read_at_once
+                     else await run_db(self.engine, self._senders, keys))
         except Exception as exc:  # each message's own error boundary reports it
             for _key, future in lookups:
                 _settle(future, storage_error(exc) if is_storage_fault(exc) else exc)

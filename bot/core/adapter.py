@@ -65,22 +65,24 @@ class ChatMoved:
 
 
 class Directory(Protocol):
-    """What an adapter may learn about the bot's groups and members, without their tables."""
+    """What an adapter may learn about the bot's groups and members, without their tables.
 
-    def serves(self, platform: str, chat_id: str) -> bool:
+    Each answer is awaited: the database work behind it runs off the event loop."""
+
+    async def serves(self, platform: str, chat_id: str) -> bool:
         """Whether the chat is one of the bot's groups (else nothing is fetched for it)."""
         ...
 
-    def member_name(self, platform: str, chat_id: str, user_id: str) -> str | None:
+    async def member_name(self, platform: str, chat_id: str, user_id: str) -> str | None:
         """The display name the bot knows a member of that chat by, if any."""
         ...
 
-    def chat_moved(self, moved: ChatMoved) -> None:
+    async def chat_moved(self, moved: ChatMoved) -> None:
         """Follow a group to its new chat id."""
         ...
 
-    def accept_once(self, platform: str, signature: str, seen_at: datetime,
-                    keep_for: timedelta) -> bool:
+    async def accept_once(self, platform: str, signature: str, seen_at: datetime,
+                          keep_for: timedelta) -> bool:
         """Record a signed request's signature: True the first time, False for a replay.
 
         Atomic across instances; signatures older than `keep_for` are forgotten (the platform's

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -23,6 +26,14 @@ from bot.core.adapter import StorageError
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Threads that run the database work reached from the event loop. A few suffice: SQLite takes
+# one writer at a time, and the interpreter lock serialises most of SQLAlchemy's own work.
+DB_THREADS = 4
+
+P = ParamSpec("P")
+T = TypeVar("T")
+_pools: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyDictionary()
+
 # How long an SQLite write waits for another writer's lock before it fails as busy.
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 # The disk said no: full, over quota, read-only, failing or not ours to write.
@@ -92,3 +103,39 @@ def session(engine: Engine) -> Iterator[Session]:
         except BaseException:
             db.rollback()
             raise
+
+
+def open_pool(engine: Engine, threads: int = DB_THREADS) -> ThreadPoolExecutor:
+    """Give `engine` its own bounded worker threads (the app does, at start-up)."""
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="yehua-db")
+    _pools[engine] = pool
+    return pool
+
+
+async def close_pool(engine: Engine) -> None:
+    """Let the engine's workers finish what they hold, then stop them."""
+    pool = _pools.pop(engine, None)
+    if pool is not None:
+        await asyncio.to_thread(pool.shutdown)
+
+
+async def run_db(engine: Engine, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run blocking database work off the event loop, in the engine's worker threads.
+
+    A query waiting out another writer's lock then holds a worker, never the loop: the bot
+    keeps answering everything else meanwhile. An engine without workers of its own (a test
+    driving one part alone) uses the loop's default threads.
+    """
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_pools.get(engine), partial(fn, *args, **kwargs))
+
+
+async def in_session(engine: Engine, fn: Callable[Concatenate[Session, P], T],
+                     *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(db, *args)` in a committing `session`, off the event loop (see `run_db`)."""
+
+    def work() -> T:
+        with session(engine) as db:
+            return fn(db, *args, **kwargs)
+
+    return await run_db(engine, work)

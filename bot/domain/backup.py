@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot import texts
-from bot.core.db import make_engine, session
+from bot.core.db import in_session, make_engine
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
@@ -358,5 +358,6 @@ class NightlyBackup:
         except BackupError as exc:
             log.error("nightly backup not made: %s", exc)
         finally:
-            with session(self.engine) as db:  # tomorrow's, even if this one fired early
-                arm_nightly_backup(db, self.settings, max(utcnow(), timer.due_at))
+            # Tomorrow's, even if this one fired early.
+            await in_session(self.engine, arm_nightly_backup, self.settings,
+                             max(utcnow(), timer.due_at))

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.core.adapter import ChatMoved, StorageError
-from bot.core.db import session
+from bot.core.db import in_session, run_db, session
 from bot.core.models import Group, Member, SeenRequest
 
 log = logging.getLogger(__name__)
@@ -42,35 +42,41 @@ class GroupDirectory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def serves(self, platform: str, chat_id: str) -> bool:
+    async def serves(self, platform: str, chat_id: str) -> bool:
         """Whether an admin added this chat as a group."""
+        return await run_db(self.engine, self._serves, platform, chat_id)
+
+    def _serves(self, platform: str, chat_id: str) -> bool:
         with session(self.engine) as db:
             return db.exec(select(Group.id).where(Group.platform == platform,
                                                   Group.chat_id == chat_id)).first() is not None
 
-    def member_name(self, platform: str, chat_id: str, user_id: str) -> str | None:
+    async def member_name(self, platform: str, chat_id: str, user_id: str) -> str | None:
         """The display name the member table holds, if any (None too when the lookup fails)."""
         query = (select(Member.display_name).join(Group)
                  .where(Group.platform == platform, Group.chat_id == chat_id,
                         Member.user_id == user_id))
         try:
-            with session(self.engine) as db:
-                return db.exec(query).first() or None
+            return await in_session(self.engine, lambda db: db.exec(query).first() or None)
         except SQLAlchemyError:
             # A missing name only makes the message plainer; it must not lose the message.
             log.warning("%s: could not look up the name of %s in %s", platform, user_id,
                         chat_id)
             return None
 
-    def chat_moved(self, moved: ChatMoved) -> None:
+    async def chat_moved(self, moved: ChatMoved) -> None:
         """Store the group's new chat id."""
-        with session(self.engine) as db:
-            move_chat(db, moved)
+        await in_session(self.engine, move_chat, moved)
 
-    def accept_once(self, platform: str, signature: str, seen_at: datetime,
-                    keep_for: timedelta) -> bool:
+    async def accept_once(self, platform: str, signature: str, seen_at: datetime,
+                          keep_for: timedelta) -> bool:
         """Insert the signature, or find it is there already (the unique key decides, so two
         instances cannot both accept it); forget the platform's signatures past `keep_for`."""
+        return await run_db(self.engine, self._accept_once, platform, signature, seen_at,
+                            keep_for)
+
+    def _accept_once(self, platform: str, signature: str, seen_at: datetime,
+                     keep_for: timedelta) -> bool:
         try:
             with session(self.engine) as db:
                 db.execute(delete(SeenRequest).where(

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.adapter import AdapterError
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.messages import OutgoingText
 from bot.core.models import Group, NightTalk, NightTalkStatus
 from bot.domain.talk_texts import (
@@ -262,13 +262,16 @@ class NightTalkHost:
     async def _by_hand(self, kind: str, talk_id: int, now: datetime | None,
                        change: Change | None, step: Step) -> NightTalk:
         now = now or utcnow()
-        with session(self.engine) as db:
+
+        def take(db: Session) -> Timer | None:
             if change is not None:
                 change(db, talk_id, now=now)
             else:
                 _get(db, talk_id)
             # Taking the step's timer makes it ours alone: the alarm will not post it again.
-            timer = take_timer(db, kind, talk_ref(talk_id), now)
+            return take_timer(db, kind, talk_ref(talk_id), now)
+
+        timer = await in_session(self.engine, take)
         if timer is not None and timer.id is not None:
             error = None
             try:
@@ -276,34 +279,28 @@ class NightTalkHost:
             except AdapterError as exc:
                 log.warning("night talk %s: posting %s failed: %s", talk_id, kind, exc)
                 error = f"{type(exc).__name__}: {exc}"
-            with session(self.engine) as db:
-                finish_timer(db, timer.id, error)
-        with session(self.engine) as db:
-            return _get(db, talk_id)
+            await in_session(self.engine, finish_timer, timer.id, error)
+        return await in_session(self.engine, _get, talk_id)
 
-    def _load(self, talk_id: int) -> tuple[NightTalk, Group]:
-        with session(self.engine) as db:
-            talk = _get(db, talk_id)
-            group = db.get(Group, talk.group_id)
-            assert group is not None, "a night talk's group is kept"
-            return talk, group
+    async def _load(self, talk_id: int) -> tuple[NightTalk, Group]:
+        return await in_session(self.engine, _talk_and_group, talk_id)
 
     async def _post(self, group: Group, *messages: str) -> list[str]:
         return await self.outbox.send(group.platform, group.chat_id,
                                       [OutgoingText(text) for text in messages])
 
     async def _announce(self, talk_id: int, now: datetime) -> None:
-        talk, group = self._load(talk_id)
+        talk, group = await self._load(talk_id)
         if talk.status == NightTalkStatus.SCHEDULED and now < talk.starts_at:
             await self._post(group, texts.NIGHT_ANNOUNCE.format(**talk_fields(talk, group, now)))
 
     async def _remind_eve(self, talk_id: int, now: datetime) -> None:
-        talk, group = self._load(talk_id)
+        talk, group = await self._load(talk_id)
         if talk.status == NightTalkStatus.SCHEDULED and now < talk.starts_at - REMIND_BEFORE:
             await self._post(group, texts.NIGHT_REMIND_EVE.format(**talk_fields(talk, group, now)))
 
     async def _remind_soon(self, talk_id: int, now: datetime) -> None:
-        talk, group = self._load(talk_id)
+        talk, group = await self._load(talk_id)
         if talk.status != NightTalkStatus.SCHEDULED or now >= talk.starts_at:
             return
         minutes = math.ceil((talk.starts_at - now).total_seconds() / 60)
@@ -312,38 +309,47 @@ class NightTalkHost:
                                                                **talk_fields(talk, group, now)))
 
     async def _open(self, talk_id: int, now: datetime) -> None:
-        with session(self.engine) as db:
-            try:
-                talk = open_night_talk(db, talk_id, now=now)
-            except NightTalkError as exc:  # over, called off, or another talk is still on
-                log.info("night talk %s not opened: %s", talk_id, exc)
-                return
+        try:
+            talk = await in_session(self.engine, open_night_talk, talk_id, now=now)
+        except NightTalkError as exc:  # over, called off, or another talk is still on
+            log.info("night talk %s not opened: %s", talk_id, exc)
+            return
         if talk.open_message_id is not None:
             return
-        talk, group = self._load(talk_id)
+        talk, group = await self._load(talk_id)
         [message_id] = await self._post(group, texts.NIGHT_OPEN.format(
             **talk_fields(talk, group, now)))
-        with session(self.engine) as db:
-            talk = _get(db, talk_id)
-            talk.open_message_id = message_id
-            db.add(talk)
+        await in_session(self.engine, _note_opening, talk_id, message_id)
 
     async def _close(self, talk_id: int, now: datetime) -> None:
-        with session(self.engine) as db:
-            try:
-                talk = close_night_talk(db, talk_id, now=now)
-            except NightTalkError as exc:  # called off meanwhile: nothing to sum up
-                log.info("night talk %s not closed: %s", talk_id, exc)
-                return
-            summary = summary_text(db, talk)
-        _, group = self._load(talk_id)
+        def close(db: Session) -> str:
+            return summary_text(db, close_night_talk(db, talk_id, now=now))
+
+        try:
+            summary = await in_session(self.engine, close)
+        except NightTalkError as exc:  # called off meanwhile: nothing to sum up
+            log.info("night talk %s not closed: %s", talk_id, exc)
+            return
+        _, group = await self._load(talk_id)
         await self._post(group, *message_parts(summary))
 
     async def _cancel(self, talk_id: int, now: datetime) -> None:
-        talk, group = self._load(talk_id)
-        with session(self.engine) as db:
-            announced = get_timer(db, ANNOUNCE, talk_ref(talk_id))
+        talk, group = await self._load(talk_id)
+        announced = await in_session(self.engine, get_timer, ANNOUNCE, talk_ref(talk_id))
         if talk.status != NightTalkStatus.CANCELLED or announced is None or (
                 announced.status != TimerStatus.FIRED or announced.error):
             return  # nobody was told it was on, so nobody needs telling it is off
         await self._post(group, texts.NIGHT_CANCEL.format(**talk_fields(talk, group, now)))
+
+
+def _talk_and_group(db: Session, talk_id: int) -> tuple[NightTalk, Group]:
+    talk = _get(db, talk_id)
+    group = db.get(Group, talk.group_id)
+    assert group is not None, "a night talk's group is kept"
+    return talk, group
+
+
+def _note_opening(db: Session, talk_id: int, message_id: str) -> None:
+    talk = _get(db, talk_id)
+    talk.open_message_id = message_id
+    db.add(talk)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot import texts
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.messages import OutgoingText
 from bot.core.models import Group, Suggestion
 from bot.domain.points import leaderboard
@@ -134,13 +134,19 @@ class LeaderboardPoster:
     async def post(self, timer: Timer) -> None:
         """Post the top of the month named by the timer and arm next month's timer."""
         group_id, month = parse_leaderboard_ref(timer.ref)
-        with session(self.engine) as db:
+
+        def board(db: Session) -> tuple[Group | None, list[tuple[str, int]]]:
             group = db.get(Group, group_id)
             if group is None:
-                log.warning("leaderboard for group %s skipped: the group is gone", group_id)
-                return
+                return None, []
             rows = leaderboard(db, group_id, month, limit=self.size)
             ensure_leaderboard_timer(db, group, next_month(month))
+            return group, rows
+
+        group, rows = await in_session(self.engine, board)
+        if group is None:
+            log.warning("leaderboard for group %s skipped: the group is gone", group_id)
+            return
         await self.outbox.send(group.platform, group.chat_id,
                                [OutgoingText(leaderboard_text(month, rows))])
         log.info("leaderboard of %s posted to group %s (%d names)", month, group_id, len(rows))

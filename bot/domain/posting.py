@@ -8,10 +8,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot import texts
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.core.models import Group
 from bot.domain.voice import LessonVoice
@@ -47,16 +47,21 @@ class Progress:
         self.text_id = delivery.text_message_id
         self.audio_ids = done_clips(delivery)
 
-    def sent(self, index: int, message_id: str) -> None:
-        """The outbox's hook, called after each message of the batch."""
-        with session(self.engine) as db:
-            if self.with_text and index == 0:
-                self.text_id = message_id
-                ledger.record_progress(db, self.delivery_id, text_message_id=message_id)
-            elif self.with_audio:
-                self.audio_ids.append(message_id)
-                ledger.record_progress(db, self.delivery_id,
-                                       audio_message_id=",".join(self.audio_ids))
+    async def sent(self, index: int, message_id: str) -> None:
+        """The outbox's hook, awaited after each message of the batch."""
+        if self.with_text and index == 0:
+            self.text_id = message_id
+            await in_session(self.engine, ledger.record_progress, self.delivery_id,
+                             text_message_id=message_id)
+        elif self.with_audio:
+            self.audio_ids.append(message_id)
+            await in_session(self.engine, ledger.record_progress, self.delivery_id,
+                             audio_message_id=",".join(self.audio_ids))
+
+
+def _delivery_and_group(db: Session, delivery_id: int) -> tuple[Delivery | None, Group | None]:
+    delivery = db.get(Delivery, delivery_id)
+    return delivery, db.get(Group, delivery.group_id) if delivery else None
 
 
 def done_clips(delivery: Delivery) -> list[str]:
@@ -91,9 +96,8 @@ class LessonPoster:
 
     async def resume_pending_audio(self) -> None:
         """At start: voices that were still owed when the bot stopped are retried."""
-        with session(self.engine) as db:
-            owed = db.exec(select(Delivery).where(Delivery.status == DeliveryStatus.SENT,
-                                                  Delivery.audio_pending)).all()
+        owed = await in_session(self.engine, lambda db: db.exec(select(Delivery).where(
+            Delivery.status == DeliveryStatus.SENT, Delivery.audio_pending)).all())
         for delivery in owed:
             assert delivery.id is not None
             self._spawn(self._retry_audio(delivery.id))
@@ -118,17 +122,15 @@ class LessonPoster:
 
     async def post(self, delivery_id: int) -> None:
         """Post one claimed delivery: text, then its voice (or a notice that voice will follow)."""
-        with session(self.engine) as db:
-            delivery = db.get(Delivery, delivery_id)
-            group = db.get(Group, delivery.group_id) if delivery else None
+        delivery, group = await in_session(self.engine, _delivery_and_group, delivery_id)
         if delivery is None or delivery.status != DeliveryStatus.CLAIMED:
             return
         try:
             await self._post(delivery, group)
         except Exception as exc:  # the error boundary of one post: record it, keep the bot running
             log.exception("posting delivery %s failed", delivery_id)
-            with session(self.engine) as db:
-                ledger.mark_failed(db, delivery_id, f"{type(exc).__name__}: {exc}")
+            await in_session(self.engine, ledger.mark_failed, delivery_id,
+                             f"{type(exc).__name__}: {exc}")
         finally:
             self.posted.set()
 
@@ -152,11 +154,11 @@ class LessonPoster:
         progress = Progress(self.engine, delivery, with_text=with_text,
                             with_audio=speech is not None)
         await self.outbox.send(group.platform, group.chat_id, messages, on_sent=progress.sent)
-        with session(self.engine) as db:
-            ledger.mark_sent(db, delivery.id, text_message_id=progress.text_id,
-                             audio_message_id=",".join(progress.audio_ids) if speech else None,
-                             speech_engine=speech.engine if speech else None,
-                             audio_pending=speech is None)
+        await in_session(self.engine, ledger.mark_sent, delivery.id,
+                         text_message_id=progress.text_id,
+                         audio_message_id=",".join(progress.audio_ids) if speech else None,
+                         speech_engine=speech.engine if speech else None,
+                         audio_pending=speech is None)
         log.info("lesson %s posted to %s/%s (%s)", lesson.slug, group.platform, group.chat_id,
                  speech.engine if speech else "voice pending")
         if speech is None:
@@ -180,9 +182,7 @@ class LessonPoster:
         """Keep trying to synthesize a lesson's owed voice and post it when it works."""
         for delay in (0.0, *self.audio_retry_delays):
             await sleep(delay)
-            with session(self.engine) as db:
-                delivery = db.get(Delivery, delivery_id)
-                group = db.get(Group, delivery.group_id) if delivery else None
+            delivery, group = await in_session(self.engine, _delivery_and_group, delivery_id)
             if delivery is None or group is None or not delivery.audio_pending:
                 return
             lesson = self.voice.find_lesson(delivery.lesson_slug)
@@ -193,10 +193,10 @@ class LessonPoster:
                 continue
             ids = await self.outbox.send(group.platform, group.chat_id,
                                          await self._audio(group, lesson, speech))
-            with session(self.engine) as db:
-                ledger.mark_sent(db, delivery_id, text_message_id=delivery.text_message_id,
-                                 audio_message_id=",".join(ids), speech_engine=speech.engine,
-                                 audio_pending=False)
+            await in_session(self.engine, ledger.mark_sent, delivery_id,
+                             text_message_id=delivery.text_message_id,
+                             audio_message_id=",".join(ids), speech_engine=speech.engine,
+                             audio_pending=False)
             log.info("owed voice of %s posted to %s/%s", lesson.slug, group.platform,
                      group.chat_id)
             return

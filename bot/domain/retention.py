@@ -8,7 +8,6 @@ a player with nothing behind it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.core.db import session
+from bot.core.db import run_db, session
 from bot.core.models import ChatMessage, Group, Suggestion
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
@@ -92,7 +91,7 @@ class VoiceRetention:
 
     async def run(self, timer: Timer) -> None:
         """Sweep now and set tomorrow's sweep."""
-        count = await asyncio.to_thread(self.sweep)
+        count = await run_db(self.engine, self.sweep)
         log.info("voice retention: %d web-chat voice message(s) expired", count)
 
     def sweep(self) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import Group
 from bot.settings import Settings
 from lessons.dialect import Flavourer, flavour_sentences
@@ -117,8 +117,8 @@ class LessonVoice:
             return
         # The profile names only: loading every group (a thousand rows, for each lesson due)
         # left ~1.4 MB of the Python heap behind.
-        with session(self.engine) as db:
-            names = db.exec(select(Group.speech_profile).distinct()).all()
+        names = await in_session(self.engine, lambda db: db.exec(
+            select(Group.speech_profile).distinct()).all())
         for profile in {self._profile(name, lesson) for name in names}:
             await self.render(lesson, profile)
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.adapter import StorageError
-from bot.core.db import session
+from bot.core.db import run_db, session
 from bot.core.messages import OutgoingText
 from bot.core.models import ChatMessage, Group, LessonRecord, Member
 from bot.domain.limits import name_refusal, voices_today
@@ -164,8 +164,8 @@ def _when(moment: datetime, zone_name: str, now: datetime) -> str:
     return f"{day} {local:%H:%M}"
 
 
-class WebChatStore:
-    """The web chat adapter's `ChatStore`, kept in the bot's database."""
+class WebChatTables:
+    """The web chat's rooms, members and messages in the bot's database (blocking calls)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -276,6 +276,73 @@ class WebChatStore:
             return store_message(db, ChatMessage(
                 group_id=group_id(group), sender_id=BOT_SENDER_ID, sender_name=texts.BOT_NAME,
                 from_bot=True, **fields(db, group_id(group))))
+
+
+class WebChatStore:
+    """The web chat adapter's `ChatStore`: `WebChatTables` asked from the database threads,
+    so a busy database keeps the member waiting, never the event loop."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.tables = WebChatTables(engine)
+
+    async def room(self, chat_id: str) -> Group | None:
+        """See `WebChatTables.room`."""
+        return await run_db(self.engine, self.tables.room, chat_id)
+
+    async def rooms(self) -> list[dict[str, str]]:
+        """See `WebChatTables.rooms`."""
+        return await run_db(self.engine, self.tables.rooms)
+
+    async def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int
+                      ) -> tuple[list[dict[str, Any]], bool]:
+        """See `WebChatTables.history`."""
+        return await run_db(self.engine, self.tables.history, chat_id, before=before,
+                            after=after, limit=limit)
+
+    async def join(self, chat_id: str, user_id: str, name: str) -> str:
+        """See `WebChatTables.join`."""
+        return await run_db(self.engine, self.tables.join, chat_id, user_id, name)
+
+    async def member_name(self, chat_id: str, user_id: str) -> str | None:
+        """See `WebChatTables.member_name`."""
+        return await run_db(self.engine, self.tables.member_name, chat_id, user_id)
+
+    async def name_refusal(self, chat_id: str, user_id: str, name: str) -> str | None:
+        """See `WebChatTables.name_refusal`."""
+        return await run_db(self.engine, self.tables.name_refusal, chat_id, user_id, name)
+
+    async def voices_today(self, chat_id: str, user_id: str, now: datetime) -> int:
+        """See `WebChatTables.voices_today`."""
+        return await run_db(self.engine, self.tables.voices_today, chat_id, user_id, now)
+
+    async def voice_files(self) -> list[str]:
+        """See `WebChatTables.voice_files`."""
+        return await run_db(self.engine, self.tables.voice_files)
+
+    async def add_text(self, chat_id: str, user_id: str, name: str, text: str) -> dict[str, Any]:
+        """See `WebChatTables.add_text`."""
+        return await run_db(self.engine, self.tables.add_text, chat_id, user_id, name, text)
+
+    async def add_voice(self, chat_id: str, user_id: str, name: str, audio_url: str,
+                        duration_s: float) -> dict[str, Any]:
+        """See `WebChatTables.add_voice`."""
+        return await run_db(self.engine, self.tables.add_voice, chat_id, user_id, name, audio_url,
+                            duration_s)
+
+    async def add_bot_text(self, chat_id: str, message: OutgoingText) -> dict[str, Any] | None:
+        """See `WebChatTables.add_bot_text`."""
+        return await run_db(self.engine, self.tables.add_bot_text, chat_id, message)
+
+    async def add_bot_audio(self, chat_id: str, *, caption: str, audio_url: str,
+                            duration_s: float, lesson_slug: str | None,
+                            subtitle_url: str | None) -> dict[str, Any] | None:
+        """See `WebChatTables.add_bot_audio`."""
+        return await run_db(self.engine, self.tables.add_bot_audio, chat_id, caption=caption,
+                            audio_url=audio_url,
+                            duration_s=duration_s, lesson_slug=lesson_slug,
+                            subtitle_url=subtitle_url)
+
 
 def _room(db: Session, chat_id: str) -> int:
     """The id of the web room a member is talking in (it was there when they started)."""

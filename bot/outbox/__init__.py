@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot.core.adapter import Adapter, AdapterError, RetryAfter
 from bot.core.messages import OutgoingMessage
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 # Called after each message of a batch is sent, with its index and the platform's message id,
 # so a caller can record progress (a crash then resends only what had not gone out).
-SentHook = Callable[[int, str], None]
+SentHook = Callable[[int, str], Awaitable[None]]
 
 
 class Outbox:
@@ -52,7 +52,7 @@ class Outbox:
                                             priority=0 if index else 1)
                 ids.append(sent)
                 if on_sent is not None:
-                    on_sent(index, sent)
+                    await on_sent(index, sent)
         return ids
 
     async def _send_one(self, adapter: Adapter, pacer: Pacer, chat_id: str,

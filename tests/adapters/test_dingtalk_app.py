@@ -43,13 +43,15 @@ async def test_a_scheduled_lesson_arrives_as_text_and_a_link_to_its_mp3(
     async with fake_dingtalk() as fake:
         fake.add_robot(TOKEN, SECRET, keywords=["微党课", "语音"])
         async with running(dingtalk_settings(settings, fake), prepare_group) as bot:
-            schedule_lesson(bot, "dingtalk")
+            await schedule_lesson(bot, "dingtalk")
             text, audio = await eventually(lambda: len(fake.delivered(TOKEN)) == 2
                                            and fake.delivered(TOKEN))
             link = re.search(r"\]\((\S+)\)", audio["markdown"]["text"])
             assert link is not None
             seconds = await served_mp3_seconds(bot, settings, link.group(1))
-            [delivery] = rows(bot, Delivery)
+            # The ledger records the post once the robot has answered for its last message.
+            [delivery] = await eventually(lambda: [d for d in rows(bot, Delivery)
+                                                   if d.status == DeliveryStatus.SENT])
     assert text["msgtype"] == "text" and text["text"]["content"].startswith("【微党课】")
     assert audio["msgtype"] == "markdown" and "点这里听语音" in audio["markdown"]["text"]
     assert seconds > 1
@@ -121,7 +123,7 @@ async def test_flood_control_is_survived_with_nothing_lost_and_nothing_doubled(
         fake.add_robot(TOKEN, SECRET)
         fake.spend(TOKEN, 19)  # an alerting system shares the robot: one send left this minute
         async with running(dingtalk_settings(settings, fake), prepare_group) as bot:
-            schedule_lesson(bot, "dingtalk")
+            await schedule_lesson(bot, "dingtalk")
             await eventually(lambda: fake.rejected(130101))
             clock.now += 60  # the minute passes
             await eventually(lambda: rows(bot, Delivery)[0].status == DeliveryStatus.SENT)

@@ -51,12 +51,14 @@ async def test_a_scheduled_lesson_arrives_as_text_and_a_link_to_its_mp3(
     async with fake_feishu() as fake:
         fake.add_bot(TOKEN, SECRET, keywords=["微党课", "语音"])
         async with running(feishu_settings(settings, fake), prepare_group) as bot:
-            schedule_lesson(bot, "feishu")
+            await schedule_lesson(bot, "feishu")
             text, audio = await eventually(lambda: len(fake.delivered(TOKEN)) == 2
                                            and fake.delivered(TOKEN))
             [[link]] = audio["content"]["post"]["zh_cn"]["content"]
             seconds = await served_mp3_seconds(bot, settings, link["href"])
-            [delivery] = rows(bot, Delivery)
+            # The ledger records the post once the robot has answered for its last message.
+            [delivery] = await eventually(lambda: [d for d in rows(bot, Delivery)
+                                                   if d.status == DeliveryStatus.SENT])
     assert text["msg_type"] == "text" and text["content"]["text"].startswith("【微党课】")
     assert link["tag"] == "a" and "点这里听语音" in link["text"] and seconds > 1
     assert delivery.status == DeliveryStatus.SENT and all(s.ok for s in fake.sent)
@@ -119,7 +121,7 @@ async def test_flood_control_is_survived_with_nothing_lost_and_nothing_doubled(
         fake.add_bot(TOKEN, SECRET)
         fake.spend(TOKEN, 100)  # the bot's minute is used up by an alerting system
         async with running(feishu_settings(settings, fake), prepare_group) as bot:
-            schedule_lesson(bot, "feishu")
+            await schedule_lesson(bot, "feishu")
             await eventually(lambda: fake.rejected(11232))  # the lesson meets the flood
             # A suggestion is stored at once; its acknowledgement waits out the flood.
             raising = asyncio.create_task(say(fake, bot.url, ZHANG, "建议 路灯晚上十点就灭了"))

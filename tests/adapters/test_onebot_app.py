@@ -35,12 +35,12 @@ from tests.support.polling import eventually
 from tests.support.recordings import recording
 
 
-def schedule_lesson(app: web.Application, *groups: int) -> None:
+async def schedule_lesson(app: web.Application, *groups: int) -> None:
     with session(app[ENGINE]) as db:
         rows = db.exec(select(Group).where(col(Group.chat_id).in_([str(g) for g in groups])))
         add_schedule(db, "ebike-charging", [(g.id or 0, g.timezone) for g in rows],
                      run_at=utcnow() + timedelta(seconds=1))
-    app[SCHEDULER].rearm()
+    await app[SCHEDULER].rearm()
 
 
 def deliveries(app: web.Application) -> list[Delivery]:
@@ -52,10 +52,12 @@ async def test_a_scheduled_lesson_reaches_the_qq_group_as_text_then_mp3_voice(
     settings: Settings, napcat: FakeNapCat
 ) -> None:
     async with running(with_onebot(settings, napcat), prepare_qq_groups) as bot:
-        schedule_lesson(bot.app, GROUP)
+        await schedule_lesson(bot.app, GROUP)
         text, voice = await eventually(lambda: len(napcat.in_group(GROUP)) >= 2
                                        and napcat.in_group(GROUP))
-        [delivery] = deliveries(bot.app)
+        # The ledger records the post once NapCat has answered for its last message.
+        [delivery] = await eventually(lambda: [d for d in deliveries(bot.app)
+                                               if d.status == DeliveryStatus.SENT])
     assert text.text.startswith("【微党课】") and "充电" in text.text
     assert [s["type"] for s in voice.segments] == ["record"]  # a QQ voice carries nothing else
     assert voice.record_file.startswith("base64://")
@@ -163,7 +165,7 @@ async def test_flood_control_is_survived_with_nothing_lost_and_nothing_doubled(
 ) -> None:
     napcat.fail_next(3, "frequency")  # QQ says "too fast" to the first three sends
     async with running(with_onebot(settings, napcat), prepare_qq_groups) as bot:
-        schedule_lesson(bot.app, GROUP, OTHER_GROUP)
+        await schedule_lesson(bot.app, GROUP, OTHER_GROUP)
         await eventually(lambda: len(napcat.sent) >= 4
                          and all(d.status == DeliveryStatus.SENT for d in deliveries(bot.app)))
     assert napcat.refused == ["frequency"] * 3

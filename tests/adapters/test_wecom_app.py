@@ -97,7 +97,7 @@ async def schedule_lesson(bot: RunningApp, slug: str) -> None:
         group = db.exec(select(Group).where(Group.chat_id == CHAT)).one()
         add_schedule(db, slug, [(group.id or 0, group.timezone)],
                      run_at=utcnow() + timedelta(seconds=1))
-    bot.app[SCHEDULER].rearm()
+    await bot.app[SCHEDULER].rearm()
 
 
 def lesson_posted(bot: RunningApp) -> Callable[[], bool]:

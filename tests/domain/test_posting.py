@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,11 @@ def _deliveries(app: object) -> list[Delivery]:
         return list(db.exec(select(Delivery).order_by(Delivery.id)).all())
 
 
+async def _recorded(app: object, done: Callable[[Delivery], bool]) -> list[Delivery]:
+    """The deliveries once `done` holds for one: the ledger follows the room's messages."""
+    return await eventually(lambda: [d for d in _deliveries(app) if done(d)])
+
+
 async def test_first_start_creates_the_demo_room_and_its_lesson_arrives_with_voice(
     settings: Settings, fake_edge: FakeEdge
 ) -> None:
@@ -52,7 +58,7 @@ async def test_first_start_creates_the_demo_room_and_its_lesson_arrives_with_voi
             assert resp.headers["Content-Type"] == "audio/mpeg"
             body = await resp.read()
         assert len(body) > 6000  # more than a second of edge-tts audio
-        [delivery] = _deliveries(bot.app)
+        [delivery] = await _recorded(bot.app, lambda d: d.status == DeliveryStatus.SENT)
         assert delivery.status == DeliveryStatus.SENT
         assert delivery.speech_engine == "edge-tts"
         assert fake_edge.requests, "the voice came from the speech service"
@@ -82,7 +88,7 @@ async def test_speech_service_down_falls_back_to_espeak_and_says_so_in_the_recor
                        espeak=True)
     async with running(settings) as bot:
         await eventually(lambda: [m for m in _room_messages(bot.app) if m.audio_url], 30)
-        [delivery] = _deliveries(bot.app)
+        [delivery] = await _recorded(bot.app, lambda d: d.status == DeliveryStatus.SENT)
         assert delivery.speech_engine == "espeak-ng"
         assert not delivery.audio_pending
 
@@ -100,11 +106,11 @@ async def test_without_any_voice_the_text_goes_out_with_a_notice_and_the_voice_f
         await eventually(lambda: len(_room_messages(bot.app)) >= 2)
         first = _room_messages(bot.app)
         assert "语音稍后" in first[1].text and first[1].audio_url is None
-        [delivery] = _deliveries(bot.app)
+        [delivery] = await _recorded(bot.app, lambda d: d.status == DeliveryStatus.SENT)
         assert delivery.status == DeliveryStatus.SENT and delivery.audio_pending
         fake_edge.set_mode("ok")
         await eventually(lambda: [m for m in _room_messages(bot.app) if m.audio_url])
-        [delivery] = _deliveries(bot.app)
+        [delivery] = await _recorded(bot.app, lambda d: not d.audio_pending)
         assert not delivery.audio_pending and delivery.audio_message_id
         assert len([m for m in _room_messages(bot.app) if "微党课" in m.text]) == 1
 
@@ -135,7 +141,7 @@ async def test_one_lesson_to_many_groups_is_synthesized_once(
             db.flush()
             add_schedule(db, "ebike-charging", [(g.id or 0, g.timezone) for g in groups],
                          run_at=utcnow() + timedelta(seconds=1))
-        bot.app[SCHEDULER].rearm()
+        await bot.app[SCHEDULER].rearm()
         await eventually(lambda: len([d for d in _deliveries(bot.app)
                                       if d.status == DeliveryStatus.SENT]) == 5)
         pieces = {r.text for r in fake_edge.requests}
@@ -163,7 +169,7 @@ async def test_a_lesson_voiced_ahead_for_each_profile_posts_without_new_speech_r
         asked = len(fake_edge.requests)
         with session(bot.app[ENGINE]) as db:
             add_schedule(db, "ebike-charging", targets, run_at=utcnow() + timedelta(seconds=1))
-        bot.app[SCHEDULER].rearm()
+        await bot.app[SCHEDULER].rearm()
         await eventually(lambda: len([d for d in _deliveries(bot.app)
                                       if d.status == DeliveryStatus.SENT]) == 6)
         assert len(fake_edge.requests) == asked, "every voice was ready before its post"
@@ -180,7 +186,7 @@ async def test_a_hunan_group_hears_hunan_wording_while_the_posted_text_stays_sta
             db.flush()
             add_schedule(db, "village-rules", [(group.id or 0, group.timezone)],
                          run_at=utcnow() + timedelta(seconds=1))
-        bot.app[SCHEDULER].rearm()
+        await bot.app[SCHEDULER].rearm()
         await eventually(lambda: [m for m in _room_messages(bot.app, "fengshu") if m.audio_url])
         text, audio = _room_messages(bot.app, "fengshu")
         said = "".join(r.text for r in fake_edge.requests)
@@ -208,7 +214,7 @@ async def test_numbers_are_spoken_as_words(settings: Settings, fake_edge: FakeEd
             db.flush()
             add_schedule(db, "hotline", [(group.id or 0, group.timezone)],
                          run_at=utcnow() + timedelta(seconds=1))
-        bot.app[SCHEDULER].rearm()
+        await bot.app[SCHEDULER].rearm()
         await eventually(lambda: [m for m in _room_messages(bot.app, "g") if m.audio_url])
         said = "".join(r.text for r in fake_edge.requests)
         assert "九六幺幺零" in said and "96110" not in said

@@ -253,7 +253,7 @@ async def test_alarm_clock_really_fires_a_one_off(engine: Engine, inbox: Inbox) 
     await scheduler.start()
     try:
         schedule(engine, run_at=utcnow() + timedelta(seconds=0.3), groups=(5,))
-        scheduler.rearm()
+        await scheduler.rearm()
         await asyncio.wait_for(inbox.arrived.wait(), 5)
     finally:
         await scheduler.stop()
@@ -270,7 +270,7 @@ async def test_scheduler_can_start_again_after_stop(engine: Engine, inbox: Inbox
     await scheduler.start()
     try:
         schedule(engine, run_at=utcnow() + timedelta(seconds=0.2))
-        scheduler.rearm()
+        await scheduler.rearm()
         await asyncio.wait_for(inbox.arrived.wait(), 5)
     finally:
         await scheduler.stop()

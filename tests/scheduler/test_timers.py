@@ -203,7 +203,7 @@ async def test_alarm_clock_really_fires_a_timer(engine: Engine) -> None:
     await scheduler.start()
     try:
         timer(engine, "talk.remind", "talk:9", utcnow() + timedelta(seconds=0.3))
-        scheduler.rearm()
+        await scheduler.rearm()
         await asyncio.wait_for(alarms.arrived.wait(), 5)
     finally:
         await scheduler.stop()

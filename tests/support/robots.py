@@ -59,13 +59,13 @@ def add_group(app: web.Application, platform: str, chat_id: str,
     builders.add_member(app[ENGINE], group.id, *secretary, role=Role.SECRETARY)
 
 
-def schedule_lesson(bot: RunningApp, platform: str, slug: str = "ebike-charging") -> None:
+async def schedule_lesson(bot: RunningApp, platform: str, slug: str = "ebike-charging") -> None:
     """Schedule a lesson for the platform's one group, due in a second."""
     with session(bot.app[ENGINE]) as db:
         group = db.exec(select(Group).where(Group.platform == platform)).one()
         add_schedule(db, slug, [(group.id or 0, group.timezone)],
                      run_at=utcnow() + timedelta(seconds=1))
-    bot.app[SCHEDULER].rearm()
+    await bot.app[SCHEDULER].rearm()
 
 
 def rows(bot: RunningApp, model: Any) -> list[Any]:

@@ -273,7 +273,7 @@ class OneBotAdapter:
         segment = voice_of(payload)
         needs_role = message.platform_role is None and message.user_id.isdigit()
         # The account may sit in many groups the bot does not serve: no downloads for those.
-        if (segment is not None or needs_role) and self._serves(message.chat_id):
+        if (segment is not None or needs_role) and await self._serves(message.chat_id):
             if needs_role:
                 message = await self._with_role(message)
             voice = await self._voice.fetch(segment) if segment is not None else None
@@ -283,11 +283,11 @@ class OneBotAdapter:
         if handler is not None:
             await handler(message)
 
-    def _serves(self, chat_id: str) -> bool:
+    async def _serves(self, chat_id: str) -> bool:
         """Whether the group is in the bot's group table (added with `yehua groups add`)."""
         if chat_id in self._served:
             return True
-        found = self.directory.serves(self.platform, chat_id)
+        found = await self.directory.serves(self.platform, chat_id)
         if found:  # only hits are kept: a group may be added while we run
             self._served.add(chat_id)
         return found

@@ -230,7 +230,7 @@ class DingTalkAdapter(RobotAdapter):
             return
         self._sessions[chat_id] = (url, int(str(expires)) / 1000)
 
-    def _first_time(self, headers: Mapping[str, str]) -> bool:
+    async def _first_time(self, headers: Mapping[str, str]) -> bool:
         """Whether this (timestamp, sign) pair is new: it signs no part of the body, so a
         captured pair would otherwise carry any body for an hour. Remembered in the database,
         so a restart or another instance refuses it too; StorageError when that fails."""
@@ -238,7 +238,8 @@ class DingTalkAdapter(RobotAdapter):
             return True
         signature = f"{headers.get('timestamp', '')}:{headers.get('sign', '')}"
         seen_at = datetime.fromtimestamp(self.clock(), UTC)
-        return self.directory.accept_once(PLATFORM, signature, seen_at, REMEMBER_SIGNATURES)
+        return await self.directory.accept_once(PLATFORM, signature, seen_at,
+                                                REMEMBER_SIGNATURES)
 
     async def _callback(self, request: web.Request) -> web.Response:
         verify_callback(request.headers, self.config.app_secret, self.clock())
@@ -252,7 +253,7 @@ class DingTalkAdapter(RobotAdapter):
             # dropped quietly (that copy was taken).
             nonlocal checked
             if not checked:
-                if not self._first_time(request.headers):
+                if not await self._first_time(request.headers):
                     raise Replayed
                 checked = True
                 self._remember_session(payload)

@@ -113,14 +113,14 @@ class TelegramAdapter(TelegramInbound):
         except ChatMigrated as exc:
             # Stored before raising: the outbox's retry goes to the new id.
             log.warning("telegram group %s is now supergroup %s", target, exc.new_chat_id)
-            self.follow_migration(target, exc.new_chat_id)
+            await self.follow_migration(target, exc.new_chat_id)
             self._moved[chat_id] = exc.new_chat_id
             raise
 
     async def _send_text(self, chat_id: str, target: str, message: OutgoingText) -> str:
         text, entities = message.text, None
         if message.mention:
-            prefix, entities = self._mention(target, message.mention)
+            prefix, entities = await self._mention(target, message.mention)
             text = prefix + text
         pieces = split_text(text)
         if not pieces:
@@ -143,14 +143,15 @@ class TelegramAdapter(TelegramInbound):
         self._partial.pop(key, None)
         return done[0]
 
-    def _mention(self, chat_id: str, user_id: str) -> tuple[str, list[dict[str, Any]] | None]:
+    async def _mention(self, chat_id: str, user_id: str
+                       ) -> tuple[str, list[dict[str, Any]] | None]:
         """`@username ` when known; else `@名字 ` linked to the user by a text_mention entity."""
         if not user_id.isdigit():
             return "", None
         username = self._usernames.get(user_id)
         if username:
             return f"@{username} ", None
-        name = self.directory.member_name(PLATFORM, chat_id, user_id)
+        name = await self.directory.member_name(PLATFORM, chat_id, user_id)
         if not name:
             return "", None
         label = f"@{name}"

@@ -73,7 +73,7 @@ class TelegramInbound:
         """Follow a migration, or turn a group message into an event for the router."""
         moved = migration(update)
         if moved is not None:
-            self.follow_migration(*moved)
+            await self.follow_migration(*moved)
             return
         if (named := username_of(update)) is not None:
             _remember(self._usernames, *named)
@@ -84,7 +84,7 @@ class TelegramInbound:
         asks_role = event.platform_role is None and is_command(event.text) and \
             event.chat_id.startswith("-")
         if (note is not None or asks_role) and \
-                not self.directory.serves(PLATFORM, event.chat_id):
+                not await self.directory.serves(PLATFORM, event.chat_id):
             await self.on_event(event)  # the router logs and ignores it: no download, no lookup
             return
         if note is not None:
@@ -96,10 +96,10 @@ class TelegramInbound:
             event = replace(event, platform_role=await self._role(event.chat_id, event.user_id))
         await self.on_event(event)
 
-    def follow_migration(self, old: str, new: str) -> None:
+    async def follow_migration(self, old: str, new: str) -> None:
         """A group became a supergroup: send to its new id from now on, and report the move."""
         self._moved[old] = new
-        self.directory.chat_moved(ChatMoved(PLATFORM, old, new))
+        await self.directory.chat_moved(ChatMoved(PLATFORM, old, new))
 
     async def _poll(self) -> None:
         """Long polling: fetch, handle each update, confirm by asking with a higher offset."""

@@ -122,12 +122,12 @@ class WebChatAdapter:
         try:
             match message:
                 case OutgoingText():
-                    payload = self.store.add_bot_text(chat_id, message)
+                    payload = await self.store.add_bot_text(chat_id, message)
                 case OutgoingAudio():
                     audio = self.media.servable(message.path)
                     srt = (self.media.servable(message.subtitles)
                            if message.subtitles is not None else None)
-                    payload = self.store.add_bot_audio(
+                    payload = await self.store.add_bot_audio(
                         chat_id, caption=message.caption, audio_url=self.media.link(audio),
                         duration_s=message.duration_s, lesson_slug=message.lesson_slug,
                         subtitle_url=self.media.link(srt) if srt is not None else None)
@@ -156,13 +156,13 @@ class WebChatAdapter:
                             headers=SECURITY_HEADERS)
 
     async def _rooms_page(self, request: web.Request) -> web.Response:
-        return self._render("chat_rooms.html", rooms=self.store.rooms())
+        return self._render("chat_rooms.html", rooms=await self.store.rooms())
 
     async def _room_page(self, request: web.Request) -> web.Response:
-        room = self.store.room(request.match_info["chat_id"])
+        room = await self.store.room(request.match_info["chat_id"])
         if room is None:
             return self._render("chat_not_found.html", status=404)
-        messages, more = self.store.history(room.chat_id, before=None, after=None,
+        messages, more = await self.store.history(room.chat_id, before=None, after=None,
                                             limit=DEFAULT_LIMIT)
         history = {"messages": messages, "has_more": more}
         return self._render("chat_room.html", group=room, history=history, strings=BROWSER_TEXTS)
@@ -170,16 +170,16 @@ class WebChatAdapter:
     async def _history(self, request: web.Request) -> web.Response:
         limit = _number(request, "limit", MAX_LIMIT) or DEFAULT_LIMIT
         before, after = _number(request, "before"), _number(request, "after")
-        room = self.store.room(request.match_info["chat_id"])
+        room = await self.store.room(request.match_info["chat_id"])
         if room is None:
             return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
-        messages, more = self.store.history(room.chat_id, before=before, after=after,
+        messages, more = await self.store.history(room.chat_id, before=before, after=after,
                                             limit=limit)
         return web.json_response({"messages": messages, "has_more": more}, dumps=_dumps)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         chat_id = request.match_info["chat_id"]
-        group = self.store.room(chat_id)
+        group = await self.store.room(chat_id)
         if group is None:
             raise web.HTTPNotFound(text=texts.WEB_NOT_FOUND_TITLE)
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
@@ -230,7 +230,8 @@ class WebChatAdapter:
                                draft=text)
         else:
             try:
-                payload = self.store.add_text(group.chat_id, speaker.user_id, speaker.name, text)
+                payload = await self.store.add_text(group.chat_id, speaker.user_id, speaker.name,
+                                                    text)
             except StorageError as exc:
                 log.warning("web chat: a message in %s could not be stored: %s", group.chat_id,
                             exc)
@@ -258,11 +259,11 @@ class WebChatAdapter:
             return None
         self._hellos.count(id(ws), now)
         try:
-            self._admit(group, user_id, name, address)
+            await self._admit(group, user_id, name, address)
         except Refused as refused:
             await _reply_error(ws, refused.text, about=refused.about)
             return None
-        tag = self.store.join(group.chat_id, user_id, name)
+        tag = await self.store.join(group.chat_id, user_id, name)
         await ws.send_str(_dumps({"type": "ready", "name": name, "tag": tag}))
         return Speaker(user_id, name)
 
@@ -285,14 +286,14 @@ class WebChatAdapter:
 
     async def _voice(self, request: web.Request) -> web.Response:
         """A member's voice message: checked, transcoded to MP3, stored, shown, handed on."""
-        group = self.store.room(request.match_info["chat_id"])
+        group = await self.store.room(request.match_info["chat_id"])
         if group is None:
             return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
         try:
             upload = await _read_voice(request)
-            speaker = Speaker(upload.user_id, self._voice_sender(group, upload))
-            self._admit(group, speaker.user_id, speaker.name, request.remote or "")
-            self._check_voice_today(group, speaker)
+            speaker = Speaker(upload.user_id, await self._voice_sender(group, upload))
+            await self._admit(group, speaker.user_id, speaker.name, request.remote or "")
+            await self._check_voice_today(group, speaker)
             async with self._transcoding:
                 mp3, seconds = await asyncio.to_thread(prepare_voice, upload.audio)
             await self._check_voice_room(len(mp3))
@@ -306,7 +307,7 @@ class WebChatAdapter:
             log.exception("web chat: could not save a voice file for %s", group.chat_id)
             return _json_error(507, texts.WEB_VOICE_NOT_SAVED)
         try:
-            payload = self.store.add_voice(group.chat_id, speaker.user_id, speaker.name,
+            payload = await self.store.add_voice(group.chat_id, speaker.user_id, speaker.name,
                                            self.media.link(path), seconds)
         except StorageError:
             log.exception("web chat: could not store a voice message in %s", group.chat_id)
@@ -315,13 +316,13 @@ class WebChatAdapter:
         await self._deliver(group, speaker, payload, voice=path)
         return web.json_response({"message": payload}, status=201, dumps=_dumps)
 
-    def _voice_sender(self, group: Room, upload: VoiceUpload) -> str:
+    async def _voice_sender(self, group: Room, upload: VoiceUpload) -> str:
         """The name to show on a voice message: the one sent with it, or the one from hello."""
         if not USER_ID.fullmatch(upload.user_id):
             raise VoiceRefused(400, texts.WEB_ERROR_USER_ID)
         name = clean_name(upload.name)
         if not name:
-            known = self.store.member_name(group.chat_id, upload.user_id)
+            known = await self.store.member_name(group.chat_id, upload.user_id)
             if known is None:
                 raise VoiceRefused(400, texts.WEB_ERROR_NO_HELLO)
             name = known
@@ -341,12 +342,12 @@ class WebChatAdapter:
                 self._posts.count(key, now)
         return wait
 
-    def _admit(self, group: Room, user_id: str, name: str, address: str) -> None:
+    async def _admit(self, group: Room, user_id: str, name: str, address: str) -> None:
         """Refuse a misleading name, or one address making too many new members (Refused)."""
-        refusal = self.store.name_refusal(group.chat_id, user_id, name)
+        refusal = await self.store.name_refusal(group.chat_id, user_id, name)
         if refusal is not None:
             raise Refused(400, refusal, about="name")
-        if self.store.member_name(group.chat_id, user_id) is not None:
+        if await self.store.member_name(group.chat_id, user_id) is not None:
             return
         now = self.clock()
         if self._new_ids.wait(address, now):
@@ -354,10 +355,10 @@ class WebChatAdapter:
             raise Refused(429, texts.WEB_LIMIT_NEW_NAMES)
         self._new_ids.count(address, now)
 
-    def _check_voice_today(self, group: Room, speaker: Speaker) -> None:
+    async def _check_voice_today(self, group: Room, speaker: Speaker) -> None:
         """Refuse a voice over the member's burst or daily number; else count it."""
         limit = self.chat_limits.voices_per_day
-        if limit and self.store.voices_today(group.chat_id, speaker.user_id,
+        if limit and await self.store.voices_today(group.chat_id, speaker.user_id,
                                              self.clock()) >= limit:
             raise Refused(429, texts.WEB_LIMIT_VOICES_TODAY.format(limit=limit))
         if wait := self._post_wait(group, speaker.user_id, None):
@@ -366,14 +367,15 @@ class WebChatAdapter:
     async def _check_voice_room(self, size: int) -> None:
         """Refuse a voice that would take the members' voices over the storage quota."""
         quota = self.chat_limits.voice_quota_bytes
-        if quota and await asyncio.to_thread(self._voice_bytes) + size > quota:
+        if quota and await asyncio.to_thread(self._voice_bytes,
+                                             await self.store.voice_files()) + size > quota:
             log.warning("web chat: voice storage quota of %d bytes reached", quota)
             raise Refused(507, texts.WEB_LIMIT_VOICE_FULL)
 
-    def _voice_bytes(self) -> int:
-        """Bytes the members' kept voice files take in the audio folder."""
+    def _voice_bytes(self, names: list[str]) -> int:
+        """Bytes the members' kept voice files (`names`) take in the audio folder."""
         total = 0
-        for name in self.store.voice_files():
+        for name in names:
             try:
                 total += (self.media.audio_dir / Path(name).name).stat().st_size
             except OSError:

@@ -31,55 +31,57 @@ class Room(Protocol):
 
 
 class ChatStore(Protocol):
-    """Where the web chat's rooms, members and messages live."""
+    """Where the web chat's rooms, members and messages live; every call is awaited, as the
+    storage may have to wait (for another writer, say) and the event loop must not."""
 
-    def room(self, chat_id: str) -> Room | None:
+    async def room(self, chat_id: str) -> Room | None:
         """The web room with this chat id, if there is one."""
         ...
 
-    def rooms(self) -> list[dict[str, str]]:
+    async def rooms(self) -> list[dict[str, str]]:
         """Every web room for the room list: link, name, hamlet, when it last spoke."""
         ...
 
-    def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int
+    async def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int
                 ) -> tuple[list[Payload], bool]:
         """One page of a room's messages, oldest first, and whether more lies beyond it."""
         ...
 
-    def join(self, chat_id: str, user_id: str, name: str) -> str:
+    async def join(self, chat_id: str, user_id: str, name: str) -> str:
         """Record a member (or their new name); the tag browsers know their messages by."""
         ...
 
-    def member_name(self, chat_id: str, user_id: str) -> str | None:
+    async def member_name(self, chat_id: str, user_id: str) -> str | None:
         """The name a member said hello with, if they ever did."""
         ...
 
-    def name_refusal(self, chat_id: str, user_id: str, name: str) -> str | None:
+    async def name_refusal(self, chat_id: str, user_id: str, name: str) -> str | None:
         """Why a member may not go by `name` in the room (Chinese), or None if they may."""
         ...
 
-    def voices_today(self, chat_id: str, user_id: str, now: datetime) -> int:
+    async def voices_today(self, chat_id: str, user_id: str, now: datetime) -> int:
         """How many voice messages the member sent to the room today, in the room's time."""
         ...
 
-    def voice_files(self) -> list[str]:
+    async def voice_files(self) -> list[str]:
         """The file names (in the audio folder) of the members' voices still kept."""
         ...
 
-    def add_text(self, chat_id: str, user_id: str, name: str, text: str) -> Payload:
+    async def add_text(self, chat_id: str, user_id: str, name: str, text: str) -> Payload:
         """Store what a member wrote."""
         ...
 
-    def add_voice(self, chat_id: str, user_id: str, name: str, audio_url: str,
+    async def add_voice(self, chat_id: str, user_id: str, name: str, audio_url: str,
                   duration_s: float) -> Payload:
         """Store a member's voice message, recording the member too."""
         ...
 
-    def add_bot_text(self, chat_id: str, message: OutgoingText) -> Payload | None:
+    async def add_bot_text(self, chat_id: str, message: OutgoingText) -> Payload | None:
         """Store a bot text (its mention and quoted reply resolved); None if no such room."""
         ...
 
-    def add_bot_audio(self, chat_id: str, *, caption: str, audio_url: str, duration_s: float,
-                      lesson_slug: str | None, subtitle_url: str | None) -> Payload | None:
+    async def add_bot_audio(self, chat_id: str, *, caption: str, audio_url: str,
+                            duration_s: float,
+                            lesson_slug: str | None, subtitle_url: str | None) -> Payload | None:
         """Store a bot voice clip; None if there is no such room."""
         ...

@@ -222,7 +222,8 @@ class WeComAdapter:
             self._authors.popitem(last=False)
         if self.directory is not None:
             # WeCom sends only the userid: keep the name an admin gave the member.
-            name = self.directory.member_name(self.platform, message.chat_id, message.user_id)
+            name = await self.directory.member_name(self.platform, message.chat_id,
+                                                    message.user_id)
             if name:
                 message = dataclasses.replace(message, user_name=name)
         if self.on_event is not None:

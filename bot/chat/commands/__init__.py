@@ -9,7 +9,7 @@ from bot.chat.commands import lessons as commands_lessons
 from bot.chat.commands import suggestions as commands_suggestions
 from bot.chat.commands import talks as commands_talks
 from bot.chat.router import Context, Router
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.roles import ROLE_RANK
 from bot.domain.points import standing
 from bot.domain.services import Services
@@ -47,9 +47,9 @@ def build_router(services: Services) -> Router:
     @router.command(("积分", "points"), summary=texts.CMD_HELP_POINTS)
     async def points(ctx: Context, args: str) -> None:
         month = ctx.now().astimezone(ZoneInfo(ctx.group.timezone)).date().replace(day=1)
-        with session(ctx.engine) as db:
-            overall = standing(db, ctx.group_id, ctx.message.user_id)
-            this_month = standing(db, ctx.group_id, ctx.message.user_id, month=month)
+        overall, this_month = await in_session(ctx.engine, lambda db: (
+            standing(db, ctx.group_id, ctx.message.user_id),
+            standing(db, ctx.group_id, ctx.message.user_id, month=month)))
         await ctx.reply(points_text(ctx.name, overall, this_month))
 
     @router.command(("帮助", "help", "start"), summary=texts.CMD_HELP_HELP)

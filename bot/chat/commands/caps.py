@@ -9,18 +9,17 @@ platforms' accounts are vouched for by the platform and the group's own admins.
 from __future__ import annotations
 
 from bot.chat.router import Context
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import Role
 from bot.domain.limits import WEB, Allowance, allowance
 
 
-def web_allowance(ctx: Context) -> Allowance | None:
+async def web_allowance(ctx: Context) -> Allowance | None:
     """What the sender may still earn today; None when no cap applies to them."""
     if ctx.message.platform != WEB or ctx.role != Role.MEMBER:
         return None
-    with session(ctx.engine) as db:
-        return allowance(db, ctx.group_id, ctx.group.timezone, ctx.message.user_id, ctx.now(),
-                         ctx.services.webchat_caps)
+    return await in_session(ctx.engine, allowance, ctx.group_id, ctx.group.timezone,
+                            ctx.message.user_id, ctx.now(), ctx.services.webchat_caps)
 
 
 def first_time_today(ctx: Context, left: Allowance, what: str) -> bool:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot import texts
 from bot.chat.commands.caps import first_time_today, web_allowance
 from bot.chat.router import Context, Router
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.messages import OutgoingText
 from bot.core.models import LessonRecord
 from bot.domain.points import LISTEN, award
@@ -67,8 +67,7 @@ def register(router: Router) -> None:
 
     @router.command(("重听", "replay"), summary=texts.CMD_HELP_REPLAY)
     async def replay(ctx: Context, args: str) -> None:
-        with session(ctx.engine) as db:
-            latest = latest_delivery(db, ctx.group_id)
+        latest = await in_session(ctx.engine, latest_delivery, ctx.group_id)
         if latest is None:
             await ctx.reply(texts.CMD_LESSONS_NONE)
             return
@@ -85,15 +84,15 @@ def register(router: Router) -> None:
 
     @router.command(("课程", "lessons"), summary=texts.CMD_HELP_LESSONS)
     async def lessons(ctx: Context, args: str) -> None:
-        with session(ctx.engine) as db:
-            answer = recent_lessons_text(db, ctx.group_id, ctx.group.timezone)
+        answer = await in_session(ctx.engine, recent_lessons_text, ctx.group_id,
+                                  ctx.group.timezone)
         await ctx.reply(answer)
 
     @router.text
     async def listened(ctx: Context) -> bool:
         if not _LISTENED.fullmatch(ctx.message.text):
             return False
-        points, left = ctx.services.rules.listen, web_allowance(ctx)
+        points, left = ctx.services.rules.listen, await web_allowance(ctx)
         if left is not None and left.points is not None:
             points = min(points, left.points)
             if not points:  # today's points are used up: nothing to award
@@ -101,11 +100,13 @@ def register(router: Router) -> None:
                     await ctx.reply(texts.LIMIT_POINTS_TODAY.format(
                         limit=ctx.services.webchat_caps.points_per_day))
                 return True
-        with session(ctx.engine) as db:
+        def listen(db: Session) -> bool:
             latest = latest_delivery(db, ctx.group_id)
-            earned = latest is not None and award(
+            return latest is not None and award(
                 db, group_id=ctx.group_id, user_id=ctx.message.user_id, user_name=ctx.name,
                 reason=LISTEN, ref=str(latest.id), points=points, now=ctx.now())
+
+        earned = await in_session(ctx.engine, listen)
         if earned:
             await ctx.reply(texts.CMD_LISTEN_EARNED.format(name=ctx.name, points=points))
         return True

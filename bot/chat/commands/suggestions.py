@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from bot import texts
 from bot.chat.commands.caps import first_time_today, web_allowance
 from bot.chat.router import CommandHandler, Context, Router
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import Member, Role, Suggestion, SuggestionStatus
 from bot.domain.adoption import move_suggestion
 from bot.domain.nighttalks import open_talk
@@ -66,7 +66,7 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     """
     author_id, author_name = author or (ctx.message.user_id, ctx.name)
     raised_by = (ctx.message.user_id, ctx.name) if author else None
-    points, left = ctx.services.rules.suggest, web_allowance(ctx)
+    points, left = ctx.services.rules.suggest, await web_allowance(ctx)
     if left is not None and left.suggestions == 0:  # over today's cap: it stays plain chat
         if first_time_today(ctx, left, "suggestions"):
             await ctx.reply(texts.LIMIT_SUGGESTIONS_TODAY.format(
@@ -150,8 +150,7 @@ def register(router: Router) -> None:
         if not name or not rest:
             await ctx.reply(texts.CMD_USAGE_PROXY)
             return
-        with session(ctx.engine) as db:
-            author = named_author(db, ctx.group_id, name)
+        author = await in_session(ctx.engine, named_author, ctx.group_id, name)
         await raise_suggestion(ctx, rest[0].strip(), author=author)
 
     for names, to, summary, usage in STATUS_COMMANDS:
@@ -160,8 +159,7 @@ def register(router: Router) -> None:
 
     @router.command(("我的建议", "mine"), summary=texts.CMD_HELP_MINE)
     async def mine(ctx: Context, args: str) -> None:
-        with session(ctx.engine) as db:
-            rows = suggestions_by(db, ctx.group_id, ctx.message.user_id)
+        rows = await in_session(ctx.engine, suggestions_by, ctx.group_id, ctx.message.user_id)
         await ctx.reply(mine_text(rows))
 
     @router.text
@@ -180,8 +178,7 @@ def register(router: Router) -> None:
         message = ctx.message
         if message.voice is None and message.reply_to is None:
             return False
-        with session(ctx.engine) as db:
-            talk = open_talk(db, ctx.group_id)
+        talk = await in_session(ctx.engine, open_talk, ctx.group_id)
         if talk is None:
             return False
         if message.voice is not None or (talk.open_message_id is not None
@@ -206,10 +203,10 @@ def _status_command(to: SuggestionStatus, usage: str) -> CommandHandler:
             await ctx.reply(texts.CMD_NO_SUCH_SUGGESTION.format(number=number))
             return
         try:
-            with session(ctx.engine) as db:
-                suggestion = move_suggestion(db, number, to, rules=ctx.services.rules,
-                                             actor_id=ctx.message.user_id, actor_name=ctx.name,
-                                             reply=reply, group_id=ctx.group_id, now=ctx.now())
+            suggestion = await in_session(
+                ctx.engine, move_suggestion, number, to, rules=ctx.services.rules,
+                actor_id=ctx.message.user_id, actor_name=ctx.name, reply=reply,
+                group_id=ctx.group_id, now=ctx.now())
         except SuggestionError as exc:
             await ctx.reply(str(exc))
             return

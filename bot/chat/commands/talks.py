@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot import texts
 from bot.chat.router import Context, Router
-from bot.core.db import session
+from bot.core.db import in_session
 from bot.core.models import NightTalk, NightTalkStatus, Role
 from bot.domain.nighttalks import (
     NightTalkError,
@@ -48,11 +48,10 @@ def register(router: Router) -> None:
             return
         try:
             starts_at = parse_talk_time(when, ZoneInfo(ctx.group.timezone), ctx.now())
-            with session(ctx.engine) as db:
-                talk = schedule_night_talk(
-                    db, group=ctx.group, topic=topic, starts_at=starts_at,
-                    place=place or ctx.group.hamlet, host=host or ctx.name,
-                    created_by=ctx.message.user_id, now=ctx.now())
+            talk = await in_session(
+                ctx.engine, schedule_night_talk, group=ctx.group, topic=topic,
+                starts_at=starts_at, place=place or ctx.group.hamlet, host=host or ctx.name,
+                created_by=ctx.message.user_id, now=ctx.now())
         except TalkTimeError:
             await ctx.reply(texts.CMD_TALK_BAD_TIME.format(when=when))
             return
@@ -62,20 +61,18 @@ def register(router: Router) -> None:
         assert talk.id is not None
         log.info("night talk %s scheduled by %s", talk.id, ctx.message.user_id)
         await ctx.services.talks.announce(talk.id, now=ctx.now())
-        ctx.services.scheduler.rearm()
+        await ctx.services.scheduler.rearm()
 
     @router.command(("夜话", "nighttalk"), summary=texts.CMD_HELP_TALK)
     async def show(ctx: Context, args: str) -> None:
-        with session(ctx.engine) as db:
-            talk = next_talk(db, ctx.group_id, ctx.now())
+        talk = await in_session(ctx.engine, next_talk, ctx.group_id, ctx.now())
         await ctx.reply(talk_text(talk, ctx.group.timezone, ctx.now()) if talk
                         else texts.CMD_TALK_NONE)
 
     @router.command(("开始夜话", "open_talk"), role=Role.FACILITATOR,
                     summary=texts.CMD_HELP_OPEN)
     async def open_(ctx: Context, args: str) -> None:
-        with session(ctx.engine) as db:
-            talk = next_talk(db, ctx.group_id, ctx.now())
+        talk = await in_session(ctx.engine, next_talk, ctx.group_id, ctx.now())
         if talk is None or talk.id is None:
             await ctx.reply(texts.CMD_TALK_NOTHING_TO_OPEN)
         elif talk.status is NightTalkStatus.OPEN:
@@ -86,8 +83,7 @@ def register(router: Router) -> None:
     @router.command(("结束夜话", "close_talk"), role=Role.FACILITATOR,
                     summary=texts.CMD_HELP_CLOSE)
     async def close(ctx: Context, args: str) -> None:
-        with session(ctx.engine) as db:
-            talk = open_talk(db, ctx.group_id)
+        talk = await in_session(ctx.engine, open_talk, ctx.group_id)
         if talk is None or talk.id is None:
             await ctx.reply(texts.CMD_TALK_NOTHING_TO_CLOSE)
         else:

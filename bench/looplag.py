@@ -1,0 +1,219 @@
+"""Event-loop lag: how long a static file takes while the database is busy.
+
+Starts the real app (OneBot on, a fake NapCat behind) and, from a second process, fetches a
+small static file every 15 ms; nothing in that request touches the database, so its time is the
+time the event loop kept it waiting. Three phases:
+  idle  — nothing else happening;
+  lock  — another process holds SQLite's write lock (BEGIN IMMEDIATE) for 10 s while members
+          post suggestions (5 a second), which must then wait out the busy timeout;
+  load  — bench.ingest's load generator posts 4,000 signed suggestions over 16 connections.
+Target: max lag under 100 ms in every phase.
+
+Run: .venv/bin/python -m bench.looplag [--hold 10] [--events 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from sqlmodel import func, select
+
+from bench.ingest import GROUP, _serve
+from bot.app import ENGINE, create_app
+from bot.core.db import session
+from bot.core.models import Group, Suggestion
+from bot.settings import Settings
+from tests.support.fakes.onebot import SECRET, SELF_ID, TOKEN, fake_napcat
+
+PROBE_EVERY_S = 0.015
+STATIC = "/static/chat-icon.svg"
+TARGET_MS = 100.0
+
+
+async def _probe(url: str, seconds: float) -> None:
+    """GET the static file every PROBE_EVERY_S for `seconds`, printing each one's milliseconds
+    as it comes (so a probe stopped early has told what it saw)."""
+    async with aiohttp.ClientSession() as http:
+        until = time.perf_counter() + seconds
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            async with http.get(url) as response:
+                await response.read()
+                if response.status != 200:
+                    raise SystemExit(f"static file: HTTP {response.status}")
+            took = time.perf_counter() - started
+            print(f"{took * 1000:.2f}", flush=True)
+            await asyncio.sleep(max(0.0, PROBE_EVERY_S - took))
+
+
+def _event(n: int) -> bytes:
+    """A member's suggestion, numbered apart from bench.ingest's."""
+    user = 20000 + n % 50
+    return json.dumps({
+        "self_id": SELF_ID, "user_id": user, "time": int(time.time()),
+        "message_id": 5_000_000 + n, "message_type": "group", "sub_type": "normal",
+        "post_type": "message", "group_id": GROUP, "font": 14,
+        "sender": {"user_id": user, "nickname": f"村民{user}", "role": "member"},
+        "message": [{"type": "text", "data": {"text": f"建议 锁住时第{n}条"}}],
+        "raw_message": f"建议 锁住时第{n}条"}, ensure_ascii=False).encode()
+
+
+async def _post(url: str, seconds: float, per_second: int) -> dict[str, int]:
+    """Post suggestions at `per_second` for `seconds`, each on its own; answers by status."""
+    statuses: dict[str, int] = {}
+
+    async def one(http: aiohttp.ClientSession, n: int) -> None:
+        body = _event(n)
+        signature = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+        async with http.post(url, data=body, headers={
+                "Content-Type": "application/json", "X-Self-ID": str(SELF_ID),
+                "X-Signature": signature}) as response:
+            statuses[str(response.status)] = statuses.get(str(response.status), 0) + 1
+
+    async with aiohttp.ClientSession() as http:
+        sent = []
+        for n in range(int(seconds * per_second)):
+            sent.append(asyncio.create_task(one(http, n)))
+            await asyncio.sleep(1 / per_second)
+        await asyncio.gather(*sent)
+    return statuses
+
+
+def _hold_lock(db_path: str, seconds: float) -> None:
+    """Take SQLite's write lock and keep it for `seconds`."""
+    import sqlite3
+
+    db = sqlite3.connect(db_path, isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    print("locked", flush=True)
+    time.sleep(seconds)
+    db.execute("COMMIT")
+    db.close()
+
+
+async def _child(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.looplag", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def _output(process: asyncio.subprocess.Process, stopped: bool = False) -> str:
+    out, err = await process.communicate()
+    if process.returncode != 0 and not stopped:
+        raise SystemExit(f"child failed: {err.decode()[-2000:]}")
+    return out.decode()
+
+
+def _lags(output: str) -> list[float]:
+    return [float(line) for line in output.split()]
+
+
+def _figures(name: str, lags: list[float]) -> str:
+    ordered = sorted(lags)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    verdict = "within" if ordered[-1] < TARGET_MS else "OVER"
+    return (f"  {name:<5} {len(lags):5d} probes  p50 {statistics.median(ordered):7.1f} ms  "
+            f"p99 {p99:7.1f} ms  max {ordered[-1]:7.1f} ms  ({verdict} the {TARGET_MS:.0f} ms "
+            f"target)")
+
+
+async def run(hold: float, events: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        async with fake_napcat() as napcat:
+            settings = replace(Settings(data_dir=Path(folder) / "data", espeak=False,
+                                        demo=False, log_level="ERROR"),
+                               extra={"YEHUA_ONEBOT_API_ROOT": napcat.url,
+                                      "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN,
+                                      "YEHUA_ONEBOT_SECRET": SECRET})
+            app = create_app(settings)
+            with session(app[ENGINE]) as db:
+                db.add(Group(platform="onebot", chat_id=str(GROUP), name="枫树村QQ群"))
+            runner, url = await _serve(app)
+            try:
+                await _phases(app, url, settings, hold, events)
+            finally:
+                await runner.cleanup()
+
+
+async def _phases(app: web.Application, url: str, settings: Settings, hold: float,
+                  events: int) -> None:
+    static, inbound = url + STATIC, url + "/onebot/v11/"
+    lines = []
+
+    idle = await _child("--probe", static, "--seconds", "5")
+    lines.append(_figures("idle", _lags(await _output(idle))))
+
+    probe = await _child("--probe", static, "--seconds", str(hold + 2))
+    await asyncio.sleep(0.5)
+    db_path = settings.db_url.split("///", 1)[-1]
+    locker = await _child("--hold-lock", db_path, "--seconds", str(hold))
+    assert locker.stdout is not None
+    await locker.stdout.readline()  # "locked"
+    poster = await _child("--post", inbound, "--seconds", str(hold - 1))
+    lines.append(_figures("lock", _lags(await _output(probe))))
+    statuses = json.loads(await _output(poster))
+    await _output(locker)
+    posted = sum(statuses.values())
+    stored = await _stored_eventually(app, posted)
+
+    probe = await _child("--probe", static, "--seconds", "60")
+    load = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.ingest", "--client", inbound, "--events", str(events),
+        "--connections", "16", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    seconds = float(await _output(load))
+    probe.terminate()  # the probe stops with the load: only lag under load counts here
+    lines.append(_figures("load", _lags(await _output(probe, stopped=True))))
+    lines.append(f"  (load: {events} suggestions in {seconds:.1f} s, {events / seconds:,.0f}/s)")
+
+    print(f"Static file GET every {PROBE_EVERY_S * 1000:.0f} ms from a second process "
+          f"(the loop's lag; target max < {TARGET_MS:.0f} ms)")
+    print("\n".join(lines))
+    print(f"  during the {hold:.0f} s lock {posted} suggestions were posted, answered "
+          f"{statuses}; {stored} stored once the lock was released")
+
+
+async def _stored_eventually(app: web.Application, wanted: int, seconds: float = 30) -> int:
+    """How many lock-phase suggestions are stored, waiting a while for retries to land."""
+    until = time.monotonic() + seconds
+    while True:
+        with session(app[ENGINE]) as db:
+            stored = db.exec(select(func.count()).select_from(Suggestion)
+                             .where(Suggestion.text.contains("锁住时"))).one()  # type: ignore[attr-defined]
+        if stored >= wanted or time.monotonic() > until:
+            return stored
+        await asyncio.sleep(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hold", type=float, default=10.0)
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    parser.add_argument("--post", help=argparse.SUPPRESS)
+    parser.add_argument("--hold-lock", help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.probe:
+        asyncio.run(_probe(args.probe, args.seconds))
+    elif args.post:
+        print(json.dumps(asyncio.run(_post(args.post, args.seconds, 5))))
+    elif args.hold_lock:
+        _hold_lock(args.hold_lock, args.seconds)
+    else:
+        asyncio.run(run(args.hold, args.events))
+
+
+if __name__ == "__main__":
+    main()
