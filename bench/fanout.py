@@ -64,7 +64,7 @@ async def run(groups: int) -> None:
                     db.flush()
                     add_schedule(db, LESSON, [(g.id or 0, g.timezone) for g in rows],
                                  run_at=utcnow() + timedelta(seconds=1))
-                app[SCHEDULER].rearm()
+                await app[SCHEDULER].rearm()
                 while _sent(app) < groups:
                     poster.posted.clear()
                     try:

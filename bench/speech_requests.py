@@ -58,7 +58,7 @@ async def one_run(groups: int) -> tuple[int, int, float]:
                     db.flush()
                     add_schedule(db, LESSON, [(g.id or 0, g.timezone) for g in rows],
                                  run_at=utcnow() + timedelta(seconds=1))
-                app[SCHEDULER].rearm()
+                await app[SCHEDULER].rearm()
                 started = time.perf_counter()
                 while await _sent(app) < groups:
                     app[POSTER].posted.clear()

@@ -1,11 +1,13 @@
 """Suggestion reports (建议办理情况): the figures, and exports to Excel, Word and CSV.
 
-The pieces live in `reports_figures` (counts and rates), `reports_rows` (the streamed detail),
-`reports_xlsx`, `reports_docx` and `reports_csv`; this module is the one to import.
+The pieces live in `bot.domain.figures` (counts and rates), `rows` (the streamed detail),
+`xlsx_export`, `docx_export` and `csv_export`; this module is the one to import.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -28,13 +30,25 @@ from bot.reports.rows import DetailRow, Progress, count_rows, detail_rows
 FORMATS = ("xlsx", "docx", "csv")
 
 
-# openpyxl and python-docx cost ~15 MB in every process: loaded on the first export only.
+# openpyxl, python-docx and lxml cost ~20 MB in every process: loaded on the first export only.
+@contextmanager
+def _writing() -> Iterator[None]:
+    """lxml reports a file the disk would not take as its own error: an OSError like any other."""
+    from lxml.etree import SerialisationError
+
+    try:
+        yield
+    except SerialisationError as exc:
+        raise OSError(f"the report could not be written: {exc}") from exc
+
+
 def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
                progress: Progress | None = None, *, media_base: str = "") -> Path:
-    """The Excel report (see bot.reports.xlsx_export)."""
+    """The Excel report (see bot.reports.xlsx_export); OSError if it cannot be written."""
     from bot.reports.xlsx_export import write_xlsx as write
 
-    return write(engine, f, path, progress, media_base=media_base)
+    with _writing():
+        return write(engine, f, path, progress, media_base=media_base)
 
 
 def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
@@ -42,8 +56,9 @@ def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
     """The Word report (see docx_export); more than `max_rows` rows is a ReportError."""
     from bot.reports.docx_export import write_docx as write
 
-    return write(engine, f, path) if max_rows is None else write(engine, f, path,
-                                                                max_rows=max_rows)
+    with _writing():
+        return write(engine, f, path) if max_rows is None else write(engine, f, path,
+                                                                    max_rows=max_rows)
 
 
 def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:
