@@ -111,17 +111,23 @@ async def bare(folder: Path, events: int, connections: int) -> float:
     return events / seconds
 
 
+def onebot_app(folder: Path, napcat_url: str, log_level: str) -> web.Application:
+    """The real app with OneBot on, answering through `napcat_url`, and its one QQ group."""
+    settings = replace(Settings(data_dir=folder / "data", espeak=False, demo=False,
+                                log_level=log_level),
+                       extra={"YEHUA_ONEBOT_API_ROOT": napcat_url,
+                              "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN,
+                              "YEHUA_ONEBOT_SECRET": SECRET})
+    app = create_app(settings)
+    with session(app[ENGINE]) as db:
+        db.add(Group(platform="onebot", chat_id=str(GROUP), name="枫树村QQ群"))
+    return app
+
+
 async def ours(folder: Path, events: int, connections: int) -> float:
     """The real app, OneBot on, suggestions committed before each 204."""
     async with fake_napcat() as napcat:
-        settings = replace(Settings(data_dir=folder / "data", espeak=False, demo=False,
-                                    log_level="WARNING"),
-                           extra={"YEHUA_ONEBOT_API_ROOT": napcat.url,
-                                  "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN,
-                                  "YEHUA_ONEBOT_SECRET": SECRET})
-        app = create_app(settings)
-        with session(app[ENGINE]) as db:
-            db.add(Group(platform="onebot", chat_id=str(GROUP), name="枫树村QQ群"))
+        app = onebot_app(folder, napcat.url, "WARNING")
         runner, url = await _serve(app)
         try:
             seconds = await asyncio.to_thread(_run_load, url + "/onebot/v11/", events,

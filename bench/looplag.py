@@ -23,19 +23,18 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 from sqlmodel import func, select
 
-from bench.ingest import GROUP, _serve
-from bot.app import ENGINE, create_app
+from bench.ingest import GROUP, _serve, onebot_app
+from bot.app import ENGINE, SETTINGS
 from bot.core.db import session
-from bot.core.models import Group, Suggestion
+from bot.core.models import Suggestion
 from bot.settings import Settings
-from tests.support.fakes.onebot import SECRET, SELF_ID, TOKEN, fake_napcat
+from tests.support.fakes.onebot import SECRET, SELF_ID, fake_napcat
 
 PROBE_EVERY_S = 0.015
 STATIC = "/static/chat-icon.svg"
@@ -132,14 +131,8 @@ def _figures(name: str, lags: list[float]) -> str:
 async def run(hold: float, events: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with fake_napcat() as napcat:
-            settings = replace(Settings(data_dir=Path(folder) / "data", espeak=False,
-                                        demo=False, log_level="ERROR"),
-                               extra={"YEHUA_ONEBOT_API_ROOT": napcat.url,
-                                      "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN,
-                                      "YEHUA_ONEBOT_SECRET": SECRET})
-            app = create_app(settings)
-            with session(app[ENGINE]) as db:
-                db.add(Group(platform="onebot", chat_id=str(GROUP), name="枫树村QQ群"))
+            app = onebot_app(Path(folder), napcat.url, "ERROR")
+            settings = app[SETTINGS]
             runner, url = await _serve(app)
             try:
                 await _phases(app, url, settings, hold, events)
