@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot import texts
 from bot.chat.ingest import Ingest
+from bot.chat.phrasing import bare_word
 from bot.core.adapter import StorageError
 from bot.core.db import is_storage_fault
 from bot.core.messages import IncomingMessage, OutgoingText
@@ -180,9 +181,23 @@ class Router:
                 return
             await command.handler(ctx, args)
             return
+        bare = self.bare_command(ctx.message.text)
+        if bare is not None:
+            await bare.handler(ctx, "")
+            return
         for handler in self._text_handlers:
             if await handler(ctx):
                 return
+
+    def bare_command(self, text: str) -> Command | None:
+        """The members' command a whole message names without the slash (「积分」「帮助。」).
+
+        Only members' commands: a facilitator's or secretary's command acts on the group, so it
+        needs the slash that shows it was meant.
+        """
+        word = bare_word(text)
+        command = self._by_name.get(word) if word and not word.isascii() else None
+        return command if command is not None and command.role == Role.MEMBER else None
 
     async def _context(self, message: IncomingMessage) -> Context | None:
         ingest = self.ingest

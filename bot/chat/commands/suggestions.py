@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from bot import texts
 from bot.chat.commands.caps import first_time_today, web_allowance
+from bot.chat.phrasing import suggestion_body
 from bot.chat.router import CommandHandler, Context, Router
 from bot.core.db import in_session
 from bot.core.models import Member, Role, Suggestion, SuggestionStatus
@@ -28,9 +29,6 @@ log = logging.getLogger(__name__)
 PROXY_PREFIX = "proxy:"
 MINE_LIMIT = 10
 MAX_NUMBER_DIGITS = 9
-# `建议 …`, `建议：…`, `#建议 …`, `#建议…`: a bare `建议…` needs a separator, so that a sentence
-# like 「建议很好」 about someone else's suggestion is not taken for a new one.
-_RAISE = re.compile(r"\s*(?:[#＃]\s*建议[\s:：,，]*|建议(?:[\s:：,，]+|$))(.*)", re.DOTALL)
 _NUMBER = re.compile(r"第?\s*(\d+)\s*(?:号[\s,，:：]*|[\s,，:：]+|$)(.*)", re.DOTALL)
 
 STATUS_COMMANDS: tuple[tuple[tuple[str, ...], SuggestionStatus, str, str], ...] = (
@@ -44,9 +42,8 @@ STATUS_COMMANDS: tuple[tuple[tuple[str, ...], SuggestionStatus, str, str], ...] 
 
 
 def raised_text(text: str) -> str | None:
-    """What follows 「建议」 in a message that raises a suggestion; None if it raises none."""
-    match = _RAISE.fullmatch(text)
-    return match.group(1).strip() if match else None
+    """What follows 「建议」「我建议」… in a message raising a suggestion, or None."""
+    return suggestion_body(text)
 
 
 def parse_number(args: str) -> tuple[int, str] | None:

@@ -1,0 +1,62 @@
+"""How people really start a message: simplified matching, suggestion lead-ins, bare commands."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+# Only the head of a message decides what it is; converting more would cost without changing it.
+HEAD_CHARS = 40
+# 「建议 …」 and the ways people lead into one, longest first (「我想提个建议」 before 「建议」).
+LEAD_INS = ("我想提个建议", "我有个建议", "提个建议", "有个建议", "我建议", "建议")
+# Without a space or colon, 建议 may be the subject of a remark about a suggestion already made
+# (「建议很好」「建议的事」「我建议过了」); these openings of the rest say it is such a remark.
+_REMARK = re.compile(
+    r"(?:很|挺|蛮|太|真|非常|特别|十分|不错|不好|不行|不对|好(?!好)|是|的|也|都|还|已|就|过|"
+    r"呢|吗|啊|吧|了|们|被|提了|有道理|我同意|收到|看了)")
+_LEAD = re.compile(
+    r"\s*(?P<hash>[#＃]\s*)?(?P<lead>" + "|".join(LEAD_INS) + r")(?P<sep>[\s:：,，]*)(?P<rest>.*)",
+    re.DOTALL)
+_TRAILING = "。.！!？?~～ \t\r\n"
+
+
+@cache
+def _converter() -> Any:
+    # Imported on first use: an idle bot that hears no message does not load the dictionaries.
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def simplified_head(text: str) -> str:
+    """`text` with its head in simplified characters, one character for one, so that positions
+    in the result are positions in `text`."""
+    head = text[:HEAD_CHARS]
+    if head.isascii():
+        return text
+    convert = _converter().convert
+    chars = []
+    for char in head:
+        out = convert(char) if not char.isascii() else char
+        chars.append(out if len(out) == 1 else char)
+    return "".join(chars) + text[HEAD_CHARS:]
+
+
+def suggestion_body(text: str) -> str | None:
+    """The suggestion a message raises, as the member wrote it; None if it raises none.
+
+    Matched on simplified characters (建議 is 建议), stored in the member's own characters.
+    """
+    match = _LEAD.fullmatch(simplified_head(text))
+    if match is None:
+        return None
+    rest = match.group("rest")
+    if not match.group("hash") and not match.group("sep") and rest and _REMARK.match(rest):
+        return None
+    return text[match.start("rest"):].strip()
+
+
+def bare_word(text: str) -> str:
+    """A whole message as a possible command name: trimmed, simplified, trailing marks dropped."""
+    return simplified_head(text.strip()).rstrip(_TRAILING).strip()
