@@ -14,7 +14,7 @@ LEAD_INS = ("我想提个建议", "我有个建议", "提个建议", "有个建�
 # (「建议很好」「建议的事」「我建议过了」); these openings of the rest say it is such a remark.
 _REMARK = re.compile(
     r"(?:很|挺|蛮|太|真|非常|特别|十分|不错|不好|不行|不对|好(?!好)|是|的|也|都|还|已|就|过|"
-    r"呢|吗|啊|吧|了|们|被|提了|有道理|我同意|收到|看了)")
+    r"呢|吗|啊|吧|了|们|被|提了|有道理|我同意|收到|看了|想(?:说|跟|和|问|提))")
 _LEAD = re.compile(
     r"\s*(?P<hash>[#＃]\s*)?(?P<lead>" + "|".join(LEAD_INS) + r")(?P<sep>[\s:：,，]*)(?P<rest>.*)",
     re.DOTALL)
