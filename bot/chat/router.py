@@ -60,6 +60,10 @@ class Context:
         """Answer the message in its chat, quoting it where the platform can."""
         await self.post(OutgoingText(text, reply_to=self.message.message_id))
 
+    async def tell(self, text: str) -> None:
+        """Answer the sender alone: privately where the platform allows, else a quoted reply."""
+        await self.reply(text)
+
     async def post(self, message: OutgoingText) -> None:
         """Post to the message's chat through the outbox, without waiting for it to go out."""
         self.services.replies.send(self.outbox, self.message.platform, self.message.chat_id,
