@@ -1,4 +1,8 @@
-"""Numbers as a Chinese speaker reads them: amounts, dates, times, hotlines, units and ranges."""
+"""Numbers as a local announcer reads them: amounts, dates, times, hotlines, units and ranges.
+
+First the numbers said digit by digit (phones, service numbers, codes, road and room numbers),
+then the rest as amounts, dates, times, ratios and ranges.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ _SECTIONS = ("", "万", "亿", "万亿")
 
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:[.．]\d+)?"
 _DASH = r"\s*[-~～—–]\s*"
+_DASHES = r"\s*[-~～—–]{1,2}\s*"
 _TO = r"\s*(?:[-~～—–]|至|到)\s*"
 _OPEN = r"(?<![\d.．A-Za-z])"
 _CLOSE = r"(?!\d|[.．]\d)"
@@ -21,7 +26,7 @@ _LIANG_AFTER = re.compile(
     r"(?!年级)(?:个|位|名|条|件|次|天|年|周|星期|小时|钟头|分钟|秒|岁|家|户|人|口|块|元|角|毛|斤"
     r"|公斤|千克|克|吨|公里|千米|里|米|厘米|亩|平方|倍|张|本|台|辆|头|只|把|杯|碗|顿|遍|趟|回"
     r"|句|点|万|千|百|亿|种|项|份|批|班|座|间|套|棵|株|袋|箱|瓶|包|双|对|样|招|步|成|节|堂|场"
-    r"|轮|群|组|片|封|篇|段|首|部|季|桌|餐|门|所|支|根|排|圈|下|声|分|度|摄氏度|公顷|升|毫升)"
+    r"|轮|群|组|片|封|篇|段|首|部|季|桌|餐|门|所|支|根|排|圈|下|声|分|度|摄氏度|公顷|升|毫升|层楼)"
 )
 # After these a number names a quantity, so a hotline-looking number is read as an amount.
 _COUNTED_AFTER = re.compile(
@@ -30,14 +35,27 @@ _COUNTED_AFTER = re.compile(
 _HOTLINES = frozenset((
     "110", "119", "120", "122", "12110", "12119", "12315", "12320", "12333", "12338", "12345",
     "12348", "12351", "12355", "12356", "12358", "12365", "12366", "12369", "12377", "12388",
-    "12393", "12395", "12396", "96110", "95119",
+    "12393", "12395", "12396", "96110", "95119", "10000", "10010", "10086", "12306", "12123",
+    "12319", "12321", "12328", "12329", "12380", "12381",
 ))
-_PHONE_CONTEXT = re.compile(r"(?:打|拨|电话|热线|专线|号码|手机|致电|呼叫|联系)[\s:：是为“\"]*$")
-_CODE_CONTEXT = re.compile(r"(?:邮编|编号|代码|卡号|账号|工号|验证码|车次|房间)[\s:：是为“\"]*$")
+_SERVICE = re.compile(r"9[56]\d{3}")  # banks' and carriers' five-digit service lines
+# After these a digit string is dialled or keyed in, so it is read digit by digit with 幺.
+_KEYED_CONTEXT = re.compile(
+    r"(?:打|拨|电话|热线|专线|号码|手机|致电|呼叫|联系|区号|客服|邮编|编号|代码|卡号|账号|工号"
+    r"|验证码|车次)[\s:：是为“\"]*$"
+)
 _PERIOD_BEFORE = re.compile(
     r"(?:凌晨|早上|早晨|清早|上午|中午|下午|傍晚|晚上|夜里|夜间|半夜|深夜|晚|早)\s*$"
 )
 _DURATION_YEARS = re.compile(r"\s*年(?:前|来|间|历史|左右|之久|多)")
+
+_LONG_DIGITS = re.compile(r"(?<![\d.．A-Za-z])\d{13,}[Xx]?(?![\d.．])")  # ID and card numbers
+_MARKED_DAY = re.compile(r"(?<![\d.．])(\d{1,2})[·•・](\d{1,2})(?!\d)")  # 3·15, 12·9
+_GENERATION = re.compile(r"(?<![\d.．])(?:[05-9]0|05)(?=后)")  # 80后, 00后
+_ROOM = re.compile(r"(?:(?<=[栋幢])|(?<=单元))\d{3,4}(?!\d)"
+                   r"|(?<![\d.．])\d{3,4}(?=\s*(?:室|房间|号房))")
+_ROAD = re.compile(r"(?<![\d.．])\d{1,4}(?=\s*(?:国道|省道|县道|乡道))")
+_CODED = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,3})(\d+)(?![\d.．])")  # S312, G4, A4
 
 _DATE = re.compile(rf"{_OPEN}(\d{{4}})([-/.])(\d{{1,2}})\2(\d{{1,2}}){_CLOSE}")
 _TIME = r"(\d{1,2})[:：]([0-5]\d)(?:[:：]([0-5]\d))?"
@@ -45,19 +63,30 @@ _TIMES = re.compile(rf"(?<![\d:：.])({_TIME})(?:{_TO}({_TIME}))?(?![\d:：])")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)((?:0\d{2,3}|400|800))[-－ ](\d{3,4})[-－ ]?(\d{4})(?!\d)")
 _BARE_DIGITS = re.compile(r"(?<![\d.．A-Za-z])\d{3,12}(?![\d.．])")
+_RATIO = re.compile(r"(?<![\d:：.．])(\d+)[:：](\d+)(?![\d:：.．])")  # 1:1, a 3:2 score
+_TIMES_SIGN = re.compile(r"(?<=\d)\s*[×✕]\s*(?=\d)")
+_PER = re.compile(
+    r"(\d\s*[万千亿]?\s*(?:元|块|角|斤|公斤|千克|克|吨|米|公里|个|次|人|户|天|小时|度|升|立方米"
+    r"|平方米|方|件|份|亩|袋|箱))/(?=[\u4e00-\u9fff])"
+)
+_DASH_RANGE = re.compile(rf"(?<=\d[万千亿元年月日号]){_DASHES}(?=\d)")  # 5万—6万元
 _PERCENT = re.compile(rf"{_OPEN}({_NUM})(?:[%％]?{_TO}({_NUM}))?\s*([%％‰])")
-_TEMPERATURE = re.compile(rf"(?<![\d.．])(-|零下)?({_NUM})(?:{_DASH}(-)?({_NUM}))?\s*(℃|°C|°)")
+_DEGREES = r"(?:℃|°C|°)"
+_TEMPERATURE = re.compile(
+    rf"(?<![\d.．])(-|零下)?({_NUM})(?:{_DEGREES}?{_DASH}(-|零下)?({_NUM}))?\s*{_DEGREES}"
+)
 _MONEY = re.compile(rf"[¥￥]\s*({_NUM})(?:{_DASH}({_NUM}))?\s*(万|亿|千)?(元)?")
 _UNIT_WORDS = {
     "km/h": "公里每小时", "kWh": "千瓦时", "mAh": "毫安时", "km²": "平方公里", "km": "公里",
     "kg": "公斤", "cm": "厘米", "mm": "毫米", "mg": "毫克", "ml": "毫升", "mL": "毫升",
     "m²": "平方米", "m2": "平方米", "㎡": "平方米", "m³": "立方米", "kW": "千瓦", "KW": "千瓦",
+    "kV": "千伏", "KV": "千伏", "kv": "千伏", "MW": "兆瓦",
     "min": "分钟", "W": "瓦", "V": "伏", "L": "升", "g": "克", "m": "米", "t": "吨", "h": "小时",
 }
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(_UNIT_WORDS, key=len, reverse=True))
 _UNITS = re.compile(rf"{_OPEN}({_NUM})(?:{_DASH}({_NUM}))?\s?({_UNIT_NAMES})(?![A-Za-z0-9])")
 _YEARS = re.compile(r"(?<![\d.．])([12]\d{3})(?:\s*[-~～—–至到]\s*([12]\d{3}))?(?=\s*学?年)")
-_YUAN = re.compile(rf"{_OPEN}(\d+)[.．](\d{{1,2}})\s*元")
+_YUAN = re.compile(rf"{_OPEN}(\d{{1,3}}(?:,\d{{3}})+|\d+)[.．](\d{{1,2}})\s*元")
 _FRACTION = re.compile(r"(?<![\d./])(\d{1,3})/(\d{1,3})(?![\d/])")
 _RANGE = re.compile(rf"{_OPEN}({_NUM}){_DASH}({_NUM}){_CLOSE}")
 _NUMBER = re.compile(rf"(?<![\d.．])({_NUM})")
@@ -123,11 +152,17 @@ def _is_count(m: re.Match[str], first: str) -> bool:
     return first.strip() != "2" or _LIANG_AFTER.match(m.string, m.end()) is not None
 
 
+def _period(hour: int) -> str:
+    """The part of the day said before a clock hour; a morning hour needs none."""
+    names = ((6, "凌晨"), (12, ""), (13, "中午"), (18, "下午"), (25, "晚上"))
+    return next(name for end, name in names if hour < end)
+
+
 def _clock(hour: int, minute: int, second: int, period: bool) -> str:
-    names = ((5, "凌晨"), (9, "早上"), (12, "上午"), (13, "中午"), (18, "下午"), (25, "晚上"))
-    prefix = next(name for end, name in names if hour < end) if period else ""
     twelve = hour if hour <= 12 else hour - 12
-    spoken = prefix + cardinal(twelve, liang=True) + "点"
+    spoken = (_period(hour) if period else "") + cardinal(twelve, liang=True) + "点"
+    if minute in (15, 30) and not second:
+        return spoken + ("一刻" if minute == 15 else "半")
     if minute:
         spoken += ("零" if minute < 10 else "") + cardinal(minute) + "分"
     if second:
@@ -146,8 +181,9 @@ def _times(m: re.Match[str]) -> str:
     end_hour, end_minute, end_second = (int(g or 0) for g in m.group(6, 7, 8))
     if end_hour > 24:
         return m.group()
-    same_half = (hour < 12) == (end_hour < 12)
-    return spoken + "到" + _clock(end_hour, end_minute, end_second, period and not same_half)
+    # 19:30-21:00 is 晚上七点半到九点: the part of the day is said once.
+    repeat = period and _period(end_hour) != _period(hour)
+    return spoken + "到" + _clock(end_hour, end_minute, end_second, repeat)
 
 
 def _date(m: re.Match[str]) -> str:
@@ -161,15 +197,26 @@ def _phone_groups(m: re.Match[str]) -> str:
     return " ".join(_digits(g, _PHONE_DIGITS) for g in m.groups())
 
 
+def _keyed(m: re.Match[str]) -> str:
+    """Digits dialled or keyed in, one by one with 幺; letters (S312, the X of an ID) kept."""
+    return "".join(_PHONE_DIGITS[int(c)] if c.isdigit() else c for c in m.group())
+
+
+def _each_digit(m: re.Match[str]) -> str:
+    return _digits(m.group())
+
+
 def _bare_digits(m: re.Match[str]) -> str:
     text, before = m.group(), m.string[: m.start()]
     if _COUNTED_AFTER.match(m.string, m.end()) or before.rstrip().endswith("第"):
         return text
-    if text in _HOTLINES or _PHONE_CONTEXT.search(before):
+    if text in _HOTLINES or _SERVICE.fullmatch(text) or _KEYED_CONTEXT.search(before):
         return _digits(text, _PHONE_DIGITS)
-    if _CODE_CONTEXT.search(before):
-        return _digits(text)
     return text
+
+
+def _ratio(m: re.Match[str]) -> str:
+    return _amount(m.group(1)) + "比" + _amount(m.group(2))
 
 
 def _percent(m: re.Match[str]) -> str:
@@ -180,7 +227,7 @@ def _percent(m: re.Match[str]) -> str:
 
 
 def _temperature(m: re.Match[str]) -> str:
-    unit = "度" if m.group(5) == "°" else "摄氏度"
+    unit = "度"  # what the weather forecast says, not 摄氏度
     low = ("零下" if m.group(1) else "") + _amount(m.group(2), liang=True)
     if m.group(4) is None:
         return low + unit
@@ -221,7 +268,7 @@ def _yuan_words(whole: str, cents: str) -> str:
 
 
 def _yuan(m: re.Match[str]) -> str:
-    return _yuan_words(m.group(1), m.group(2))
+    return _yuan_words(m.group(1).replace(",", ""), m.group(2))
 
 
 def _fraction(m: re.Match[str]) -> str:
@@ -240,12 +287,26 @@ def _number(m: re.Match[str]) -> str:
     return _amount(m.group(1), liang=_is_count(m, m.group(1)))
 
 
-_PASSES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (_DATE, _date),
-    (_TIMES, _times),
+_Pass = tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]
+
+_DIGIT_STRING_PASSES: tuple[_Pass, ...] = (
+    (_LONG_DIGITS, _keyed),
     (_MOBILE, _phone_groups),
     (_LANDLINE, _phone_groups),
+    (_MARKED_DAY, _each_digit),
+    (_GENERATION, _each_digit),
+    (_ROOM, _each_digit),
+    (_ROAD, _keyed),
+    (_CODED, _keyed),
     (_BARE_DIGITS, _bare_digits),
+)
+_PASSES: tuple[_Pass, ...] = (
+    (_DATE, _date),
+    (_TIMES, _times),
+    (_RATIO, _ratio),
+    (_TIMES_SIGN, "乘"),
+    (_PER, r"\1每"),
+    (_DASH_RANGE, "到"),
     (_PERCENT, _percent),
     (_TEMPERATURE, _temperature),
     (_MONEY, _money),
@@ -258,11 +319,21 @@ _PASSES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 )
 
 
-def spoken_numbers(text: str) -> str:
-    """Rewrite every number in `text` the way it is read aloud; other text is left as it is."""
+def read_digit_strings(text: str) -> str:
+    """Read only the numbers said digit by digit: phones, service numbers, codes, roads, rooms."""
     if not any(c.isdigit() for c in text):
         return text
     text = text.translate(_FULL_WIDTH_DIGITS)
+    for pattern, read in _DIGIT_STRING_PASSES:
+        text = pattern.sub(read, text)
+    return text
+
+
+def spoken_numbers(text: str) -> str:
+    """Rewrite every number in `text` the way it is read aloud; other text is left as it is."""
+    text = read_digit_strings(text)
+    if not any(c.isdigit() for c in text):
+        return text
     for pattern, read in _PASSES:
         text = pattern.sub(read, text)
     return text
