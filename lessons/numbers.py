@@ -26,7 +26,7 @@ _LIANG_AFTER = re.compile(
     r"(?!年级)(?:个|位|名|条|件|次|天|年|周|星期|小时|钟头|分钟|秒|岁|家|户|人|口|块|元|角|毛|斤"
     r"|公斤|千克|克|吨|公里|千米|里|米|厘米|亩|平方|倍|张|本|台|辆|头|只|把|杯|碗|顿|遍|趟|回"
     r"|句|点|万|千|百|亿|种|项|份|批|班|座|间|套|棵|株|袋|箱|瓶|包|双|对|样|招|步|成|节|堂|场"
-    r"|轮|群|组|片|封|篇|段|首|部|季|桌|餐|门|所|支|根|排|圈|下|声|分|度|摄氏度|公顷|升|毫升|层楼)"
+    r"|轮|群|组|片|封|篇|段|首|部|季|桌|餐|门|所|支|根|排|圈|下|声|分|度|摄氏度|公顷|升|毫升|层楼|夜)"
 )
 # After these a number names a quantity, so a hotline-looking number is read as an amount.
 _COUNTED_AFTER = re.compile(
@@ -42,7 +42,7 @@ _SERVICE = re.compile(r"9[56]\d{3}")  # banks' and carriers' five-digit service 
 # After these a digit string is dialled or keyed in, so it is read digit by digit with 幺.
 _KEYED_CONTEXT = re.compile(
     r"(?:打|拨|电话|热线|专线|号码|手机|致电|呼叫|联系|区号|客服|邮编|编号|代码|卡号|账号|工号"
-    r"|验证码|车次)[\s:：是为“\"]*$"
+    r"|验证码|车次|转)[\s:：是为“\"]*$"
 )
 _PERIOD_BEFORE = re.compile(
     r"(?:凌晨|早上|早晨|清早|上午|中午|下午|傍晚|晚上|夜里|夜间|半夜|深夜|晚|早)\s*$"
