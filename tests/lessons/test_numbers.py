@@ -10,7 +10,7 @@ from tests.support.number_table import load_number_table
 CASES = load_number_table()
 
 
-def test_the_table_has_a_case_for_every_kind_of_number() -> None:
+def test_the_table_holds_at_least_80_distinct_cases() -> None:
     written = [w for w, _ in CASES]
     assert len(CASES) >= 80
     assert len(set(written)) == len(written)
