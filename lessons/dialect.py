@@ -47,7 +47,7 @@ _SIGN_OFF = (
     "谢谢", "再见", "下次", "下回", "讲到这", "说到这", "就到这", "祝大家", "祝各位", "祝孩子",
 )
 _LISTENER_QUESTION = re.compile(r"(?:大家|各位|乡亲).*[吗呢]")
-# Kept whole: A-not-A questions, so that 要不要 never becomes 要莫 through its 不要, and
+# Kept whole: A-not-A questions, so that a lexicon's 不 or 不要 never reaches into 要不要, and
 # greetings, so that 晚上好 never becomes 夜间子好.
 _WHOLE_WORDS = (
     "早上好", "上午好", "中午好", "下午好", "晚上好",
@@ -270,8 +270,8 @@ def _flavour_sentence(sentence: str, entries: dict[str, str], kept: frozenset[st
 
 
 def _guarded_spans(sentence: str) -> list[tuple[int, int]]:
-    spans = [match.span() for match in _QUOTED.finditer(sentence)]
-    spans += [match.span() for match in _NUMBER.finditer(sentence)]
+    # Quotations and titles never get here: their sentences are kept whole (keeps_whole).
+    spans = [match.span() for match in _NUMBER.finditer(sentence)]
     for term in PROTECTED_TERMS:
         start = sentence.find(term)
         while start != -1:
