@@ -115,7 +115,9 @@ def test_a_sentence_naming_something_official_is_spoken_as_written(
         ("粤", "那我们具体该怎么做呢？", "我哋"),
         ("粤", "那我们具体该怎么做呢？", "点做"),
         ("粤", "今天跟大家说说红白喜事怎么办。", "点算"),
-        ("湘", "今天跟我们庄稼人有什么关系？", "咱"),
+        ("湘", "今天说说，这跟咱庄稼人有啥关系？", "咱"),
+        ("湘", "今天说说，这跟咱庄稼人有啥关系？", "啥"),
+        ("粤", "今天说说，这跟咱庄稼人有啥关系？", "啥"),
         ("湘", "今天想问问大家：咱们村谁家有啥困难？", "咱"),
     ],
 )
@@ -367,3 +369,25 @@ def test_a_malformed_lexicon_line_is_named(tmp_path: Path, bad_line: str, messag
 def test_a_lexicon_name_cannot_leave_the_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="bad lexicon name"):
         load_lexicon("../changsha", tmp_path)
+
+
+# What the voice used to say, word for word, and the plain wording that produced it.
+ISSUE_OUTPUTS = (
+    "宜居宜业跟美乡村", "镇中心学堂", "要信党和政府", "作田补贴", "习近平总书记讲了么子吗",
+    "晓得何解莫在耕地上盖房吗", "去过冇得", "跟咱庄稼人有啥关系", "我哋具体该点做呢",
+    "讲讲红白喜事点算",
+)
+ISSUE_INPUTS = ("今天说说，怎样建设宜居宜业和美乡村？", "大家说说，镇中心学校怎么样？",
+                "大家要相信党和政府，好不好？", "今天想问问大家：种地补贴领了吗？",
+                "习近平总书记讲了什么吗？", "大家知道为什么不要在耕地上盖房吗？",
+                "今天想问问大家：村里的新路，你去过没有？",
+                "那咱们具体该怎么做呢？", "今天这堂课，跟大家说说红白喜事怎么办。")
+
+
+@pytest.mark.parametrize("profile", sorted(REGIONS))
+def test_none_of_the_bad_outputs_is_said_any_more(profile: str) -> None:
+    said = [flavour(sentence, profile) for sentence in ISSUE_INPUTS]
+    said += [flavour(lesson.plain_text, profile) for lesson in load_library(LIBRARY).lessons]
+    for text in said:
+        for bad in ISSUE_OUTPUTS:
+            assert bad not in text, (profile, bad)
