@@ -18,7 +18,7 @@ from bot.core.db import open_database, session
 from bot.core.models import Group
 from bot.domain.voice import build_flavour_worker, build_speech, tuned_profile
 from bot.settings import Settings
-from lessons.dialect import Flavourer, flavour_pairs
+from lessons.dialect import Flavourer, flavour_pairs, keeps_whole
 from lessons.library import Lesson, load_library
 from lessons.numbers import spoken_numbers
 from lessons.profiles import CHINESE_VOICES, PROFILES, SpeechProfile, UnknownProfile, get_profile
@@ -29,6 +29,8 @@ lessons_app = typer.Typer(help="课程库：查看、检查、试听课程。", 
 
 PROFILE_HELP = "语音风格： " + "、 ".join(PROFILES)  # spaces let the help wrap
 SPEECH_HINT = "多半是连不上语音服务，请检查网络后再试。"
+_UNCHANGED = "（照原文念）"
+_UNCHANGED_OFFICIAL = "（照原文念：有官方说法、机构名或引文，不换方言词）"
 
 
 @lessons_app.command("list", rich_help_panel=COMMANDS_PANEL,
@@ -136,7 +138,8 @@ def _show_text(lesson: Lesson, chosen: SpeechProfile, flavoured: bool,
         said = spoken_numbers(spoken)
         grid.add_row(str(number), "原文", Text(original))
         grid.add_row("", "读作", Text(said, style="bold yellow") if said != original
-                     else Text("（照原文念）", style="dim"))
+                     else Text(_UNCHANGED_OFFICIAL if flavoured and keeps_whole(original)
+                               else _UNCHANGED, style="dim"))
     console.print(grid)
 
 

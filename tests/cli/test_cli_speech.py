@@ -39,6 +39,7 @@ async def test_speak_shows_the_flavoured_text_beside_the_original_and_makes_the_
     # The opening names 移风易俗, an official formulation: it is read exactly as posted.
     assert "原文 今天这堂微党课，跟大家讲讲移风易俗，说说红白喜事怎么办。" in out
     assert "今日这堂微党课" not in out
+    assert "照原文念：有官方说法" in out
     assert "引擎 edge-tts" in out
     assert list((tmp_path / "data" / "audio").glob("*.mp3"))
     assert fake_edge.requests
