@@ -22,24 +22,10 @@ Flavourer = Callable[[str, tuple[str, ...]], tuple[str | None, ...]]
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 REGIONS: dict[str, str] = {"湘": "changsha", "东北": "shenyang", "陕西": "xian", "粤": "guangzhou"}
-PROTECTED_TERMS: frozenset[str] = frozenset(
-    {
-        # Party and state formulations.
-        "习近平新时代中国特色社会主义思想", "中国特色社会主义", "党的二十大", "党中央", "国务院",
-        "为人民服务", "共同富裕", "全面小康", "小康社会", "全面建成小康社会", "小康",
-        "乡村振兴", "乡村振兴战略", "中央一号文件", "一号文件", "三农", "农民增收",
-        "粮食安全", "耕地保护", "保护耕地", "高标准农田", "宅基地", "惠农补贴", "一卡通",
-        # Village self-government and the product's own practices.
-        "村民委员会", "村民会议", "村民代表", "村规民约", "红白理事会", "移风易俗",
-        "微党课", "屋场夜话", "话事佬", "五老一新", "让百姓说话管用", "积分制",
-        # Environment, health insurance, safety.
-        "人居环境", "农村人居环境整治", "垃圾分类", "秸秆禁烧", "城乡居民医保",
-        "城乡居民基本医疗保险", "基本医疗保险", "职工医保", "大病保险", "医疗救助",
-        "异地就医备案", "国家医保服务平台", "医保电子凭证", "不听不信不转账",
-        "反诈预警劝阻专线", "安全账户", "公检法", "派出所", "消防救援大队", "森林火警",
-        "3C认证",
-    }
-)
+PROTECTED_FILE = LEXICON_DIR / "protected.tsv"
+# Kinds whose presence keeps the whole sentence as written; `term` keeps only its own span.
+WHOLE_SENTENCE_KINDS = frozenset({"leader", "body", "document", "formulation", "institution"})
+PROTECTED_KINDS = WHOLE_SENTENCE_KINDS | {"term"}
 
 _HEADER = ["mandarin", "local", "note"]
 _STEM = re.compile(r"[a-z][a-z0-9_-]*")
@@ -61,12 +47,46 @@ _SIGN_OFF = (
     "谢谢", "再见", "下次", "下回", "讲到这", "说到这", "就到这", "祝大家", "祝各位", "祝孩子",
 )
 _LISTENER_QUESTION = re.compile(r"(?:大家|各位|乡亲).*[吗呢]")
-# Kept whole: A-not-A questions, so that 要不要 never becomes 要莫 through its 不要, and
+# Kept whole: A-not-A questions, so that a lexicon's 不 or 不要 never reaches into 要不要, and
 # greetings, so that 晚上好 never becomes 夜间子好.
 _WHOLE_WORDS = (
     "早上好", "上午好", "中午好", "下午好", "晚上好",
     "要不要", "有没有", "是不是", "会不会", "能不能", "想不想", "对不对", "用不用",
     "好不好", "行不行", "可不可以", "知不知道", "去不去", "来不来", "懂不懂", "愿不愿意",
+)
+# Changsha asks yes/no questions with 啵 or 不, not 吗: a local question word inside a 吗-question
+# ("晓得何解……吗", "讲了么子吗") mixes two grammars, so there the Mandarin word stays.
+_QUESTION_WORDS = frozenset(
+    {"什么", "为什么", "干什么", "怎么", "怎么样", "怎么办", "谁", "哪里", "哪儿", "多少", "啥"}
+)
+_MANDARIN_QUESTION_WORDS_IN_MA_QUESTIONS = frozenset({"changsha"})
+
+
+def read_protected(path: Path) -> dict[str, str]:
+    """Read a `term<TAB>kind` file of protected wording; a bad line raises ValueError naming it."""
+    terms: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.rstrip("\r")
+        fields = [field.strip() for field in line.split("\t")]
+        if not line.strip() or line.lstrip().startswith("#") or fields == ["term", "kind"]:
+            continue
+        if len(fields) != 2 or not fields[0]:
+            problem = f"expected term<TAB>kind, found {line!r}"
+        elif fields[1] not in PROTECTED_KINDS:
+            problem = f"unknown kind {fields[1]!r} (known: {', '.join(sorted(PROTECTED_KINDS))})"
+        elif fields[0] in terms:
+            problem = f"{fields[0]!r} is listed twice"
+        else:
+            terms[fields[0]] = fields[1]
+            continue
+        raise ValueError(f"{path}:{number}: {problem}")
+    return terms
+
+
+PROTECTED: dict[str, str] = read_protected(PROTECTED_FILE)  # term -> kind
+PROTECTED_TERMS: frozenset[str] = frozenset(PROTECTED)
+_SENTENCE_TERMS: tuple[str, ...] = tuple(
+    term for term, kind in PROTECTED.items() if kind in WHOLE_SENTENCE_KINDS
 )
 
 
@@ -181,7 +201,20 @@ def flavour_sentences(stem: str, framing: tuple[str, ...]) -> tuple[str | None, 
     This is the part that needs jieba (about 130 MB): the flavour worker runs it.
     """
     entries = load_lexicon(stem).entries
-    return tuple(_flavour_sentence(sentence, entries) for sentence in framing)
+    return tuple(_flavour_sentence(sentence, entries, _kept_words(stem, sentence))
+                 for sentence in framing)
+
+
+def keeps_whole(sentence: str) -> bool:
+    """Whether a sentence is spoken as written: it names a leader, a party or state body, a
+    document, an official formulation or an institution, or it quotes or cites a title."""
+    return bool(_QUOTED.search(sentence)) or any(term in sentence for term in _SENTENCE_TERMS)
+
+
+def _kept_words(stem: str, sentence: str) -> frozenset[str]:
+    if stem in _MANDARIN_QUESTION_WORDS_IN_MA_QUESTIONS and "吗" in sentence:
+        return _QUESTION_WORDS
+    return frozenset()
 
 
 def _rewrite(text: str, stem: str, flavourer: Flavourer | None
@@ -213,13 +246,16 @@ def _flavoured(stem: str, framing: tuple[str, ...], flavourer: Flavourer) -> tup
     return tuple(kept)
 
 
-def _flavour_sentence(sentence: str, entries: dict[str, str]) -> str | None:
+def _flavour_sentence(sentence: str, entries: dict[str, str], kept: frozenset[str]
+                      ) -> str | None:
+    if keeps_whole(sentence):
+        return sentence
     guarded = _guarded_spans(sentence)
     words: list[str] = []
     end = 0
     for word, flag in _segmenter().cut(sentence):
         start, end = end, end + len(word)
-        local = entries.get(word)
+        local = None if word in kept else entries.get(word)
         if (
             local is None
             or flag.startswith(_NAME_FLAGS)
@@ -234,8 +270,8 @@ def _flavour_sentence(sentence: str, entries: dict[str, str]) -> str | None:
 
 
 def _guarded_spans(sentence: str) -> list[tuple[int, int]]:
-    spans = [match.span() for match in _QUOTED.finditer(sentence)]
-    spans += [match.span() for match in _NUMBER.finditer(sentence)]
+    # Quotations and titles never get here: their sentences are kept whole (keeps_whole).
+    spans = [match.span() for match in _NUMBER.finditer(sentence)]
     for term in PROTECTED_TERMS:
         start = sentence.find(term)
         while start != -1:

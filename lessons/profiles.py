@@ -38,7 +38,7 @@ PROFILES: dict[str, SpeechProfile] = {
                       _voice("zh-CN-liaoning-XiaobeiNeural"), True),
         SpeechProfile("陕西", "陕西话女声，关中说法",
                       _voice("zh-CN-shaanxi-XiaoniNeural"), True),
-        SpeechProfile("粤", "粤语女声（香港），广州说法",
+        SpeechProfile("粤", "粤语女声（香港），按书面语念，换少量书面也通的广州说法",
                       _voice("zh-HK-HiuMaanNeural"), True),
         SpeechProfile("台", "台湾腔普通话女声",
                       _voice("zh-TW-HsiaoChenNeural"), False),

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import select
 
 from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
@@ -17,7 +18,7 @@ from bot.core.db import open_database, session
 from bot.core.models import Group
 from bot.domain.voice import build_flavour_worker, build_speech, tuned_profile
 from bot.settings import Settings
-from lessons.dialect import Flavourer, flavour_pairs
+from lessons.dialect import Flavourer, flavour_pairs, keeps_whole
 from lessons.library import Lesson, load_library
 from lessons.numbers import spoken_numbers
 from lessons.profiles import CHINESE_VOICES, PROFILES, SpeechProfile, UnknownProfile, get_profile
@@ -28,6 +29,8 @@ lessons_app = typer.Typer(help="课程库：查看、检查、试听课程。", 
 
 PROFILE_HELP = "语音风格： " + "、 ".join(PROFILES)  # spaces let the help wrap
 SPEECH_HINT = "多半是连不上语音服务，请检查网络后再试。"
+_UNCHANGED = "（照原文念）"
+_UNCHANGED_OFFICIAL = "（照原文念：有官方说法、机构名或引文，不换方言词）"
 
 
 @lessons_app.command("list", rich_help_panel=COMMANDS_PANEL,
@@ -104,16 +107,7 @@ def lessons_speak(
     chosen = _profile(settings, profile, lesson)
     with contextlib.closing(build_flavour_worker(settings)) as worker:
         if show_text:
-            flavoured = settings.flavour and chosen.flavour
-            table = Table(title=f"《{lesson.title}》· {chosen.name}", show_lines=True)
-            table.add_column("原文（发到群里）", ratio=1)
-            table.add_column("朗读稿（念给大家听）", ratio=1)
-            pairs = flavour_pairs(lesson.plain_text, chosen.name if flavoured else "普通话",
-                                  worker.flavour)
-            for original, spoken in pairs:
-                said = spoken_numbers(spoken)
-                table.add_row(original, said if said == original else f"[bold yellow]{said}[/]")
-            console.print(table)
+            _show_text(lesson, chosen, settings.flavour and chosen.flavour, worker.flavour)
         if not audio:
             return
         text = spoken_text(lesson, chosen, flavoured=settings.flavour, flavourer=worker.flavour)
@@ -127,6 +121,26 @@ def lessons_speak(
             raise stop from exc
     console.print(f"[green]✓[/] {result.path}  {result.duration_s:.0f} 秒，引擎 {result.engine}")
     console.print(_stats_table(speech))
+
+
+def _show_text(lesson: Lesson, chosen: SpeechProfile, flavoured: bool,
+               flavourer: Flavourer) -> None:
+    # Whole sentences, folded at the terminal's width: a reviewer must see every word said.
+    pairs = flavour_pairs(lesson.plain_text, chosen.name if flavoured else "普通话", flavourer)
+    console.print(Text(f"《{lesson.title}》· {chosen.name}", style="bold"))
+    console.print(Text("原文是发到群里的字，读作是念给大家听的稿子；和原文不一样的标成黄色。",
+                       style="dim"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for number, (original, spoken) in enumerate(pairs, 1):
+        said = spoken_numbers(spoken)
+        grid.add_row(str(number), "原文", Text(original))
+        grid.add_row("", "读作", Text(said, style="bold yellow") if said != original
+                     else Text(_UNCHANGED_OFFICIAL if flavoured and keeps_whole(original)
+                               else _UNCHANGED, style="dim"))
+    console.print(grid)
 
 
 async def _render_and_close(speech: SpeechService, text: str, profile: SpeechProfile) -> Speech:

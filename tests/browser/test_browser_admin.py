@@ -58,7 +58,7 @@ async def test_an_admin_signs_in_reads_figures_compares_a_lesson_retries_and_gra
         await expect(page.get_by_test_id("trend-chart")).to_be_visible()
 
         await page.get_by_test_id("nav-lessons").click()
-        await page.get_by_role("link", name="不听不信不转账，守好咱的钱袋子").click()
+        await page.get_by_role("link", name="不听不信不转账，守好自己的钱袋子").click()
         await page.get_by_test_id("profile-tab").filter(has_text="湘").click()
         changed = page.locator(".pair.changed").first
         posted, said = changed.get_by_test_id("posted-text"), changed.get_by_test_id("spoken-text")

@@ -105,7 +105,7 @@ async def test_replay_posts_the_latest_lesson_again_with_its_voice(bot: RunningA
         assert len(db.exec(select(Delivery)).all()) == 2  # a replay is not a new delivery
     lines = recent.splitlines()
     assert lines[0] == "最近的微党课："
-    assert lines[1].startswith("1. ") and "《不听不信不转账，守好咱的钱袋子》" in lines[1]
+    assert lines[1].startswith("1. ") and "《不听不信不转账，守好自己的钱袋子》" in lines[1]
     assert lines[2].startswith("2. ") and "《红白喜事简单办，村规民约大家定》" in lines[2]
     assert "/重听" in lines[-1]
 

@@ -190,15 +190,17 @@ async def test_a_hunan_group_hears_hunan_wording_while_the_posted_text_stays_sta
         await eventually(lambda: [m for m in _room_messages(bot.app, "fengshu") if m.audio_url])
         text, audio = _room_messages(bot.app, "fengshu")
         said = "".join(r.text for r in fake_edge.requests)
-        assert "今天这堂微党课" in text.text and "今天这堂微党课" not in said
-        assert "今日这堂微党课" in said
-        assert "村规民约" in said and "移风易俗" in said  # official terms untouched
+        assert "今天就讲到这里，谢谢大家！" in text.text and "今天就讲到这里" not in said
+        assert "今日就讲到这里，谢谢大家！" in said
+        # The opening names 移风易俗, an official formulation: it is read exactly as posted.
+        assert "今天这堂微党课，跟大家讲讲移风易俗，说说红白喜事怎么办。" in said
+        assert "村规民约" in said  # official terms untouched
         assert {r.voice for r in fake_edge.requests} == {
             "Microsoft Server Speech Text to Speech Voice (zh-CN, YunyangNeural)"}
         assert audio.subtitle_url
         async with aiohttp.ClientSession() as http, http.get(bot.url + audio.subtitle_url) as r:
             srt = await r.text()
-        assert r.status == 200 and " --> " in srt and "今日这堂微党课" in srt
+        assert r.status == 200 and " --> " in srt and "今日就讲到这里" in srt
 
 
 async def test_numbers_are_spoken_as_words(settings: Settings, fake_edge: FakeEdge,

@@ -8,13 +8,18 @@ from pathlib import Path
 import pytest
 
 from lessons.dialect import (
+    PROTECTED,
     PROTECTED_TERMS,
     REGIONS,
+    WHOLE_SENTENCE_KINDS,
     flavour,
     flavour_pairs,
+    flavour_sentences,
     is_framing,
+    keeps_whole,
     load_lexicon,
     read_lexicon,
+    read_protected,
 )
 from lessons.library import load_library
 from lessons.shaping import sentences
@@ -24,15 +29,16 @@ LEXICONS = Path(__file__).resolve().parents[2] / "lessons" / "lexicons"
 
 
 def test_xiang_why_becomes_hejie_never_weimezi() -> None:
-    assert flavour("大家晓得为什么要搞垃圾分类吗？", "湘") == "大家晓得何解要搞垃圾分类吗？"
+    assert flavour("为什么秸秆不能烧？", "湘") == "何解秸秆不能烧？"
     spoken = flavour("想问问大家：为什么秸秆不能烧？你们知道是什么道理吗？", "湘")
-    assert spoken == "想问问大家：何解秸秆不能烧？你们晓得是么子道理吗？"
+    # A 吗-question keeps Mandarin question words: 么子……吗 is neither Changsha nor Mandarin.
+    assert spoken == "想问问大家：何解秸秆不能烧？你们晓得是什么道理吗？"
     assert "为么子" not in spoken
 
 
 def test_xiang_small_words_never_reach_into_longer_words() -> None:
-    spoken = flavour("今天想问问大家：咱们小组离全面小康还差什么？", "湘")
-    assert spoken == "今日想问问大家：咱们小组离全面小康还差么子？"
+    spoken = flavour("大家说说，今天的说明会上你们小组谁去？", "湘")
+    assert spoken == "大家讲讲，今日的说明会上你们小组哪个去？"
 
 
 @pytest.mark.parametrize(
@@ -40,50 +46,97 @@ def test_xiang_small_words_never_reach_into_longer_words() -> None:
     [
         (
             "湘",
-            "大家说说，今天咱们小组里谁知道全面建成小康社会是什么意思？",
-            "大家讲讲，今日咱们小组里哪个晓得全面建成小康社会是么子意思？",
-        ),
-        (
-            "湘",
-            "今天想问问大家：2026年的中央一号文件讲了什么？",
-            "今日想问问大家：2026年的中央一号文件讲了么子？",
-        ),
-        (
-            "湘",
-            "最后，大家记住《村规民约》和“不听不信不转账”，有事打96110，知道吗？",
-            "最后，大家记住《村规民约》跟“不听不信不转账”，有事打96110，晓得吗？",
-        ),
-        (
-            "湘",
-            "老话说“今天的事今天做，不知道就问”，大家知道吗？",
-            "老话讲“今天的事今天做，不知道就问”，大家晓得吗？",
-        ),
-        (
-            "湘",
-            "大家说说，怎样才能让百姓说话管用？",
-            "大家讲讲，怎样才能让百姓说话管用？",
-        ),
-        (
-            "湘",
             "谢谢长沙县黄兴镇的李明书记，咱们明天再见！",
-            "谢谢长沙县黄兴镇的李明书记，咱们明日再见！",
+            "谢谢长沙县黄兴镇的李明书记，我们明日再见！",
         ),
         (
             "粤",
             "今天东西湖区的王晓明同志也来了，谢谢大家！",
-            "今日东西湖区的王晓明同志也来了，谢谢大家！",
+            "今日东西湖区的王晓明同志也来了，多谢大家！",
         ),
         (
             "东北",
-            "还有，《今天说法》里说的“安全账户”，大家知道是什么吗？",
-            "还有，《今天说法》里说的“安全账户”，大伙儿知道是啥吗？",
+            "今天想问问大家：高标准农田建好以后，谁来管？",
+            "今儿个想问问大伙儿：高标准农田建好以后，谁来管？",
+        ),
+        (
+            "湘",
+            "今天想问问大家：种地补贴发了没有？",
+            "今日想问问大家：种地补贴发了没有？",
         ),
     ],
 )
-def test_protected_words_names_numbers_and_quotes_stay_in_framing_sentences(
+def test_names_numbers_and_terms_stay_inside_a_flavoured_sentence(
     profile: str, sentence: str, expected: str
 ) -> None:
     assert flavour(sentence, profile) == expected
+
+
+@pytest.mark.parametrize("profile", sorted(REGIONS))
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "习近平总书记讲了什么吗？",  # a leader
+        "今天想问问大家：党中央、国务院今年说了什么？",  # party and state bodies
+        "有事找村委会，知道吗？",
+        "今天想问问大家：2026年的中央一号文件讲了什么？",  # a document
+        "最后，大家记住《村规民约》，知道吗？",  # a title
+        "老话说“今天的事今天做”，大家知道吗？",  # a quotation
+        "今天说说，怎样建设宜居宜业和美乡村？",  # official formulations
+        "大家说说，今天我们小组里谁知道全面建成小康社会是什么意思？",
+        "大家要相信党和政府，有困难找村里，好不好？",
+        "大家说说，怎样才能让百姓说话管用？",
+        "今天想问问大家：孩子在镇中心学校吃得好不好？",  # an institution
+        "今天跟大家说说，镇卫生院什么时候上班？",
+    ],
+)
+def test_a_sentence_naming_something_official_is_spoken_as_written(
+    profile: str, sentence: str
+) -> None:
+    assert keeps_whole(sentence)
+    assert flavour(sentence, profile) == sentence
+
+
+@pytest.mark.parametrize(
+    ("profile", "sentence", "bad"),
+    [
+        ("湘", "今天说说，怎样建设宜居宜业和美乡村？", "跟美乡村"),
+        ("陕西", "今天说说，怎样建设宜居宜业和美乡村？", "跟美乡村"),
+        ("湘", "大家和村干部一起商量，好不好？", "跟村干部"),
+        ("湘", "今天想问问大家：孩子在镇中心学校吃得好不好？", "学堂"),
+        ("湘", "大家说说，孩子放学回学校没有？", "学堂"),
+        ("湘", "大家要相信党和政府，有困难找村里，好不好？", "要信党"),
+        ("东北", "大家要相信村里，有困难就说，好不好？", "要信村里"),
+        ("湘", "今天想问问大家：种地补贴发了没有？", "作田"),
+        ("湘", "习近平总书记讲了什么吗？", "么子"),
+        ("湘", "大家知道为什么不要在耕地上盖房吗？", "何解莫"),
+        ("湘", "大家知道为什么不要在耕地上盖房吗？", "莫在"),
+        ("湘", "今天想问问大家：村里的新路，你去过没有？", "冇得"),
+        ("粤", "那我们具体该怎么做呢？", "我哋"),
+        ("粤", "那我们具体该怎么做呢？", "点做"),
+        ("粤", "今天跟大家说说红白喜事怎么办。", "点算"),
+        ("湘", "今天说说，这跟咱庄稼人有啥关系？", "咱"),
+        ("湘", "今天说说，这跟咱庄稼人有啥关系？", "啥"),
+        ("粤", "今天说说，这跟咱庄稼人有啥关系？", "啥"),
+        ("湘", "今天想问问大家：咱们村谁家有啥困难？", "咱"),
+    ],
+)
+def test_the_substitutions_that_bent_wording_are_gone(
+    profile: str, sentence: str, bad: str
+) -> None:
+    assert bad not in flavour(sentence, profile)
+
+
+def test_xiang_asks_the_changsha_way_without_mixing_grammars() -> None:
+    assert flavour("今天想问问大家：咱们村谁家有啥困难？", "湘") == (
+        "今日想问问大家：我们村谁家有么子困难？"
+    )
+    assert flavour("大家知道为什么不要在耕地上盖房吗？", "湘") == (
+        "大家晓得为什么不要在耕地上盖房吗？"
+    )
+    assert flavour("今天想问问大家：村里的新路，你去过没有？", "湘") == (
+        "今日想问问大家：村里的新路，你去过没有？"
+    )
 
 
 LESSON = """乡亲们，大家好！今天跟大家说说防溺水。
@@ -98,7 +151,7 @@ def test_only_greeting_topic_and_sign_off_are_flavoured() -> None:
     assert flavour(LESSON, "湘") == (
         "乡亲们，大家好！今日跟大家讲讲防溺水。\n\n"
         f"{content}\n\n"
-        "今日就讲到这里，谢谢大家，咱们明日再见！"
+        "今日就讲到这里，谢谢大家，我们明日再见！"
     )
     assert flavour(LESSON, "东北") == (
         "乡亲们，大伙儿好！今儿个跟大伙儿说说防溺水。\n\n"
@@ -189,7 +242,7 @@ def test_every_shipped_lesson_keeps_its_wording_where_it_matters() -> None:
 def test_each_shipped_lexicon_loads_with_real_entries(stem: str) -> None:
     lexicon = load_lexicon(stem)
     assert lexicon.region == stem
-    assert len(lexicon.entries) >= 20
+    assert len(lexicon.entries) >= 15
     for mandarin, local in lexicon.entries.items():
         assert mandarin != local
         assert mandarin not in PROTECTED_TERMS
@@ -205,7 +258,90 @@ def test_lexicons_credit_their_source_and_licence() -> None:
 def test_xiang_lexicon_has_the_required_forms() -> None:
     entries = load_lexicon("changsha").entries
     assert entries["为什么"] == "何解"
-    assert "小" not in entries
+    assert entries["咱们"] == "我们"
+    for bent in ("小", "和", "学校", "相信", "种地", "没有", "不要"):
+        assert bent not in entries, bent
+
+
+def test_no_lexicon_swaps_a_conjunction_or_belief() -> None:
+    for stem in REGIONS.values():
+        entries = load_lexicon(stem).entries
+        assert "和" not in entries and "相信" not in entries, stem
+
+
+# Colloquial Cantonese grammar words: they need Cantonese word order around them, which a word
+# list cannot give, so 粤 keeps to words that are also written Chinese.
+CANTONESE_GRAMMAR = "嘅咗喺佢哋唔冇系嘢啲乜边呢嗰"
+
+
+def test_cantonese_keeps_to_words_that_read_right_in_written_chinese() -> None:
+    entries = load_lexicon("guangzhou").entries
+    for mandarin, local in entries.items():
+        assert not set(local) & set(CANTONESE_GRAMMAR), (mandarin, local)
+    for lesson in load_library(LIBRARY).lessons:
+        spoken = flavour(lesson.plain_text, "粤")
+        assert not set(spoken) & set(CANTONESE_GRAMMAR) - set(lesson.plain_text), lesson.slug
+
+
+NORTHERN = ("咱", "啥", "庄稼人", "俺", "这儿", "哪儿", "那儿")
+
+
+def test_lessons_are_written_in_plain_southern_mandarin() -> None:
+    for lesson in load_library(LIBRARY).lessons:
+        for field in (lesson.title, lesson.summary, lesson.plain_text):
+            for word in NORTHERN:
+                assert word not in field, (lesson.slug, word)
+
+
+def _as_framing(term: str) -> list[str]:
+    return [term, f"今天想问问大家：{term}是什么？", f"大家说说，{term}跟我们有什么关系？",
+            f"今天就讲到这里，{term}大家记住了吗？"]
+
+
+@pytest.mark.parametrize("stem", sorted(REGIONS.values()))
+def test_no_protected_wording_changes_in_any_sentence_or_official_formulation(
+    stem: str,
+) -> None:
+    # Every sentence of every lesson, each flavoured as if it framed the lesson, and every
+    # protected entry in framing sentences of its own.
+    library = load_library(LIBRARY)
+    lines = [s for lesson in library.lessons
+             for s in sentences(f"{lesson.title}。{lesson.summary}\n{lesson.plain_text}")]
+    lines += [s for term in PROTECTED for s in _as_framing(term)]
+    flavoured = flavour_sentences(stem, tuple(lines))
+    assert len(flavoured) == len(lines)
+    checked = 0
+    for before, after in zip(lines, flavoured, strict=True):
+        assert after is not None, before
+        if keeps_whole(before):
+            assert after == before, (stem, before, after)
+            checked += 1
+        for term in PROTECTED_TERMS:
+            assert after.count(term) == before.count(term), (stem, term, before, after)
+    assert checked > len(PROTECTED)
+
+
+def test_the_protected_list_is_reviewable_data() -> None:
+    kinds = set(PROTECTED.values())
+    assert kinds == WHOLE_SENTENCE_KINDS | {"term"}
+    for term in ("和美乡村", "宜居宜业和美乡村", "乡村振兴", "共同富裕", "基层治理", "党和政府",
+                 "人民群众", "全面从严治党", "习近平", "总书记", "党中央", "国务院", "村委会",
+                 "派出所", "中央一号文件", "学校", "医院", "卫生院", "银行", "政府"):
+        assert term in PROTECTED, term
+    assert PROTECTED["和美乡村"] == "formulation" and PROTECTED["宅基地"] == "term"
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [("乡村振兴", "term<TAB>kind"), ("乡村振兴\tslogan", "unknown kind"),
+     ("党中央\tbody", "twice")],
+)
+def test_a_malformed_protected_line_is_named(tmp_path: Path, bad_line: str, message: str
+                                            ) -> None:
+    path = tmp_path / "protected.tsv"
+    path.write_text(f"# c\nterm\tkind\n党中央\tbody\n{bad_line}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"protected\.tsv:4: .*{message}"):
+        read_protected(path)
 
 
 @pytest.mark.parametrize(
@@ -233,3 +369,25 @@ def test_a_malformed_lexicon_line_is_named(tmp_path: Path, bad_line: str, messag
 def test_a_lexicon_name_cannot_leave_the_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="bad lexicon name"):
         load_lexicon("../changsha", tmp_path)
+
+
+# What the voice used to say, word for word, and the plain wording that produced it.
+ISSUE_OUTPUTS = (
+    "宜居宜业跟美乡村", "镇中心学堂", "要信党和政府", "作田补贴", "习近平总书记讲了么子吗",
+    "晓得何解莫在耕地上盖房吗", "去过冇得", "跟咱庄稼人有啥关系", "我哋具体该点做呢",
+    "讲讲红白喜事点算",
+)
+ISSUE_INPUTS = ("今天说说，怎样建设宜居宜业和美乡村？", "大家说说，镇中心学校怎么样？",
+                "大家要相信党和政府，好不好？", "今天想问问大家：种地补贴领了吗？",
+                "习近平总书记讲了什么吗？", "大家知道为什么不要在耕地上盖房吗？",
+                "今天想问问大家：村里的新路，你去过没有？",
+                "那咱们具体该怎么做呢？", "今天这堂课，跟大家说说红白喜事怎么办。")
+
+
+@pytest.mark.parametrize("profile", sorted(REGIONS))
+def test_none_of_the_bad_outputs_is_said_any_more(profile: str) -> None:
+    said = [flavour(sentence, profile) for sentence in ISSUE_INPUTS]
+    said += [flavour(lesson.plain_text, profile) for lesson in load_library(LIBRARY).lessons]
+    for text in said:
+        for bad in ISSUE_OUTPUTS:
+            assert bad not in text, (profile, bad)

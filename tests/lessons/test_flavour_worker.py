@@ -20,10 +20,10 @@ from lessons.library import load_library
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "lessons" / "library"
-WHY = ("大家晓得为什么要搞垃圾分类吗？",)
-WHY_XIANG = ("大家晓得何解要搞垃圾分类吗？",)
-WHAT = ("今天想问问大家：咱们小组离全面小康还差什么？",)
-WHAT_XIANG = ("今日想问问大家：咱们小组离全面小康还差么子？",)
+WHY = ("大家说说，为什么要搞垃圾分类？",)
+WHY_XIANG = ("大家讲讲，何解要搞垃圾分类？",)
+WHAT = ("今天想问问大家：咱们小组还差什么？",)
+WHAT_XIANG = ("今日想问问大家：我们小组还差么子？",)
 
 # Every shipped lesson in every flavoured profile, as JSON: {slug: {profile: [text, pairs]}}.
 SHIPPED_FLAVOURED = """
@@ -102,7 +102,7 @@ def test_the_worker_flavours_every_shipped_lesson_exactly_as_in_process(
 def test_a_process_that_flavours_never_loads_jieba_itself() -> None:
     report = _run(FLAVOUR_AND_MEASURE, in_process=False)
     assert report["spoken"] == (
-        "乡亲们，大家好！今日跟大家讲讲防溺水。今日就讲到这里，谢谢大家，咱们明日再见！")
+        "乡亲们，大家好！今日跟大家讲讲防溺水。今日就讲到这里，谢谢大家，我们明日再见！")
     assert report["pair"] == ["今天跟大家说说防溺水。", "今日跟大家讲讲防溺水。"]
     assert isinstance(report["worker"], int)
     assert report["jieba"] == []
