@@ -615,3 +615,10 @@ STORAGE_NOT_SAVED = "抱歉，系统刚才出了故障，您刚发的这条没�
 WEB_NOT_SAVED = "这条消息没能保存，已放回输入框，请稍等一下再发送。"
 WEB_VOICE_NOT_SAVED = "语音没能保存，请稍等一下再录一次。"
 ADMIN_REPORT_NO_ROOM = "磁盘空间不够，报表没能生成。请清理出一些空间后再下载。"
+
+# --- a voice message outside a night talk: asked whether it is a suggestion ------------------
+CMD_VOICE_ASK = "要把这段语音记成建议吗？回「是」就记上。"
+WEB_VOICE_ASK = CMD_VOICE_ASK  # the web chat puts a button under this question
+WEB_VOICE_ASK_BUTTON = "是，记成建议"
+WEB_VOICE_ASK_ANSWER = "是"  # what the button says in the chat for the member
+WEB_VOICE_ASK_DONE = "已回复"

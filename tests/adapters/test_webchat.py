@@ -373,7 +373,8 @@ async def test_a_bot_reply_shows_a_quote_of_the_message_it_answers(chat: Chat) -
                                                reply_to=str(asked["id"])))
     live = await next_message(ws)
     quote = {"id": asked["id"], "sender_name": "张大爷",
-             "text": "建议 村口的路灯坏了好几天了，晚上出门看不见路，请村里派人修…"}
+             "text": "建议 村口的路灯坏了好几天了，晚上出门看不见路，请村里派人修…",
+             "sender_tag": asked["sender_tag"]}  # so the asker's page knows it is theirs
     assert live["quote"] == quote
     assert live["text"] == "收到，您的建议是第 12 号，我们会尽快研究。"
     history = await (await chat.client.get(f"/api/rooms/{ROOM}/messages")).json()

@@ -213,5 +213,5 @@ async def test_a_bot_reply_to_a_voice_message_quotes_it_as_voice(chat: Chat) -> 
                                                reply_to=str(body["message"]["id"])))
     reply = await next_message(ws)
     assert reply["quote"] == {"id": body["message"]["id"], "sender_name": "张大爷",
-                              "text": "[语音]"}
+                              "text": "[语音]", "sender_tag": body["message"]["sender_tag"]}
     assert reply["text"] == "收到您的语音建议，是第 3 号。"
