@@ -115,7 +115,7 @@ class SuggestionStatus(StrEnum):
     ADOPTED = "adopted"  # 采纳
     IN_PROGRESS = "in_progress"  # 办理中
     DONE = "done"  # 办结
-    DECLINED = "declined"  # 不采纳
+    DECLINED = "declined"  # 暂不采纳
 
 
 class Suggestion(SQLModel, table=True):

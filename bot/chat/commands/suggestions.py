@@ -39,7 +39,8 @@ STATUS_COMMANDS: tuple[tuple[tuple[str, ...], SuggestionStatus, str, str], ...] 
     (("办理", "progress"), SuggestionStatus.IN_PROGRESS, texts.CMD_HELP_PROGRESS,
      texts.CMD_USAGE_PROGRESS),
     (("办结", "done"), SuggestionStatus.DONE, texts.CMD_HELP_DONE, texts.CMD_USAGE_DONE),
-    (("不采纳", "decline"), SuggestionStatus.DECLINED, texts.CMD_HELP_DECLINE,
+    # 暂不采纳 is its one name; 不采纳 still works for those used to it.
+    (("暂不采纳", "不采纳", "decline"), SuggestionStatus.DECLINED, texts.CMD_HELP_DECLINE,
      texts.CMD_USAGE_DECLINE),
 )
 
