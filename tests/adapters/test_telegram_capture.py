@@ -3,12 +3,14 @@ plain chat left alone, and a voice outside a night talk offered as a suggestion.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.app import SERVICES
 from bot.settings import Settings
 from tests.support.app import RunningApp, running
 from tests.support.fakes.telegram import FakeTelegram
+from tests.support.faults import FAST_BUSY_MS, write_lock
 from tests.support.polling import eventually
 from tests.support.recordings import recording
 from tests.support.telegram import (
@@ -77,4 +79,23 @@ async def test_a_voice_outside_a_talk_is_asked_about_and_yes_makes_it_a_suggesti
         [row] = stored(bot.app)
     assert "语音建议" in answer.text
     assert row.author_name == "李婶" and row.voice_path is not None
+    assert len(texts_with(telegram, "记成建议")) == 1
+
+
+async def test_a_voice_the_database_cannot_take_is_asked_about_only_once_it_is_stored(
+    settings: Settings, telegram: FakeTelegram
+) -> None:
+    slow = replace(settings, db_busy_timeout_ms=FAST_BUSY_MS)
+    async with running(on_telegram(slow, telegram), groups()) as bot:
+        await handled(bot, telegram, telegram.say(VILLAGE, LI, "大家好"))
+        with write_lock(settings.data_dir / "yehua.db"):
+            said = telegram.say_voice(VILLAGE, LI, recording(2.0, container="ogg"), duration=2)
+            update_id = said["update_id"]
+            # Not confirmed, so Telegram hands it over again; and nobody was asked anything.
+            await eventually(lambda: telegram.offsets.count(update_id) >= 3)
+            assert texts_with(telegram, "记成建议") == []
+        await answer_to(telegram, said, "记成建议")
+        await handled(bot, telegram, telegram.say(VILLAGE, LI, "是"))
+        [row] = stored(bot.app)
+    assert row.voice_path is not None
     assert len(texts_with(telegram, "记成建议")) == 1
