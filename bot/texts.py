@@ -47,10 +47,10 @@ WEB_ERROR_NO_HELLO = "请先写上名字，再发言。"
 WEB_ERROR_EMPTY = "消息是空的，请写点内容再发送。"
 WEB_ERROR_TOO_LONG = "消息太长了，最多 {limit} 个字，请分几次发。"
 WEB_ERROR_NAME = "名字要写 1 到 20 个字。"
-WEB_ERROR_USER_ID = "身份信息不对，请刷新页面再试。"
-WEB_ERROR_FORMAT = "消息格式不对，请刷新页面再试。"
+WEB_ERROR_USER_ID = "认不出是谁在发，请刷新页面再试。"
+WEB_ERROR_FORMAT = "这条没发成，可能页面是旧的。请刷新页面再发一次。"
 WEB_ERROR_BUSY = "刚才没发出去，请稍等一下再试。"
-WEB_ERROR_PARAM = "参数 {name} 不对：要一个 {low} 到 {high} 之间的整数。"
+WEB_ERROR_PARAM = "没能加载消息：网址里“{name}=”后面的数字不对。请回到群列表，重新点进群里。"
 
 # --- lessons in the chat ----------------------------------------------------------------------
 LESSON_POST = "【微党课】{title}\n主讲：{speaker}\n\n{body}"
@@ -70,7 +70,7 @@ SUGGESTION_STATUS_LABELS = {
     "adopted": "已采纳",
     "in_progress": "办理中",
     "done": "已办结",
-    "declined": "不采纳",
+    "declined": "暂不采纳",
 }
 SUGGESTION_CATEGORY_LABELS = {
     "roads": "道路交通",
@@ -94,7 +94,7 @@ SUGGESTION_FINISHED = "第 {number} 号建议已经办结了，不能再改成�
 SUGGESTION_ADOPT_FIRST = "第 {number} 号建议现在是“{current}”，要先采纳，才能改成“{status}”。"
 SUGGESTION_BAD_STEP = "第 {number} 号建议现在是“{current}”，不能改成“{status}”。"
 SUGGESTION_NEEDS_RESULT = "办结要写上办理结果，让提建议的人知道办得怎么样。"
-SUGGESTION_NEEDS_REASON = "不采纳要写上理由，让提建议的人知道为什么。"
+SUGGESTION_NEEDS_REASON = "暂不采纳要写上理由，让提建议的人知道为什么。"
 SUGGESTION_UNKNOWN_CATEGORY = "没有“{name}”这个分类。可以选：{choices}。"
 
 # --- the web chat: voice messages, 听完了, quoted replies (sent to the browser as WEB_*) -------
@@ -114,7 +114,8 @@ WEB_VOICE_FAILED = "语音没发出去，请再试一次。"
 WEB_VOICE_NO_MIC = "没有拿到麦克风权限，请在浏览器设置里允许使用麦克风。"
 WEB_VOICE_MIC_READY = "麦克风可以用了，请再按住按钮说话。"
 WEB_VOICE_UNSUPPORTED = "这个浏览器不能录音，请打字，或者换个浏览器试试。"
-WEB_VOICE_NEEDS_HTTPS = "用这个网址打开不能录音，要用 https 开头的网址。请告诉管理员。"
+WEB_VOICE_NEEDS_HTTPS = ("这个网址不能录音，请先打字说，"
+                         "并告诉管理员：录音要用地址栏里带小锁的网址。")
 WEB_VOICE_TOO_SHORT = "说话时间太短了，没听清。请按住按钮，说完再松开。"
 WEB_VOICE_TOO_LONG = "一段语音最长 2 分钟，请分几次说。"
 WEB_VOICE_TOO_BIG = "这段语音太大了，请分几次说。"
@@ -126,23 +127,26 @@ WEB_LISTENED_DONE = "已听"
 # --- chat commands, status notices, points in the chat (命令、通知、积分) ------------------------
 CMD_ROLE_LABELS = {"member": "群成员", "facilitator": "话事佬", "secretary": "书记或文书",
                    "admin": "管理员"}
-CMD_UNKNOWN = "没有“/{name}”这个命令。发“/帮助”看看能用哪些。"
-CMD_REFUSED = "对不起，这个命令只有{who}才能用。您有想法，可以直接发“建议 + 内容”。"
+CMD_UNKNOWN = "没有“/{name}”这个命令。发“帮助”两个字，看看能用哪些。"
+CMD_REFUSED = ("对不起，这个只有{who}才能用。您有想法，先说“建议”两个字，再说事，"
+               "比如：建议 村口路灯坏了")
 CMD_FAILED = "刚才出了点小毛病，没办成，请过一会儿再试。"
 CMD_NO_SUCH_SUGGESTION = "没有第 {number} 号建议，请看看号码对不对。"
 
-CMD_SUGGESTION_RAISED = "收到，您的建议是第 {number} 号，我们会尽快研究。"
-CMD_SUGGESTION_RAISED_VOICE = "收到您的语音建议，是第 {number} 号，我们会尽快研究。"
-CMD_SUGGESTION_RAISED_FOR = "收到，已替{name}记下，是第 {number} 号建议，我们会尽快研究。"
+CMD_SUGGESTION_RAISED = ("收到，您的建议记下了，是第 {number} 号。村里看过后会在群里回您，"
+                         "想问进展就发“我的建议”。")
+CMD_SUGGESTION_RAISED_VOICE = ("收到您的语音建议，记下了，是第 {number} 号。"
+                               "村里听过后会在群里回您，想问进展就发“我的建议”。")
+CMD_SUGGESTION_RAISED_FOR = "收到，已替{name}记下，是第 {number} 号建议。村里看过后会在群里回复。"
 CMD_VOICE_SUGGESTION = "语音建议"
-CMD_USAGE_SUGGEST = "提建议请这样发：建议 村口路灯坏了"
+CMD_USAGE_SUGGEST = "提建议，先说“建议”两个字，再说事，比如：建议 村口路灯坏了"
 CMD_USAGE_PROXY = "替别人提建议请这样发：/代提 张大爷 修一下水渠"
 CMD_USAGE_ADOPT = "采纳请这样发：/采纳 12 已列入下月计划（12 是建议的号码）"
 CMD_USAGE_PROGRESS = "开始办理请这样发：/办理 12（12 是建议的号码，后面可以写几句话）"
 CMD_USAGE_DONE = "办结请这样发：/办结 12 路灯已经修好（12 是建议的号码）"
-CMD_USAGE_DECLINE = "不采纳请这样发：/不采纳 12 理由（12 是建议的号码）"
+CMD_USAGE_DECLINE = "暂不采纳请这样发：/暂不采纳 12 理由（12 是建议的号码）"
 
-CMD_MINE_NONE = "您还没有提过建议。想到什么，发“建议 + 内容”就行。"
+CMD_MINE_NONE = "您还没有提过建议。想到什么，先说“建议”两个字，再说事，比如：建议 村口路灯坏了"
 CMD_MINE_HEADING = "您提过 {count} 条建议："
 CMD_MINE_LINE = "第 {number} 号【{status}】{text}"
 CMD_MINE_REPLY = "    回复：{reply}"
@@ -166,8 +170,9 @@ CMD_TALK_WHEN = "时间：{when}"
 CMD_TALK_WHERE = "地点：{place}"
 CMD_TALK_TOPIC = "话题：{topic}"
 CMD_TALK_HOST = "主持：{host}"
-CMD_TALK_HOW_TO_SUGGEST = "有想法，直接发“建议 + 内容”。"
-CMD_TALK_NONE = "最近还没有安排夜话。有想法，也可以随时发“建议 + 内容”。"
+CMD_TALK_HOW_TO_SUGGEST = "有想法，先说“建议”两个字，再说事，比如：建议 村口路灯坏了"
+CMD_TALK_NONE = ("最近还没有安排夜话。有想法也可以随时提：先说“建议”两个字，再说事，"
+                 "比如：建议 村口路灯坏了")
 CMD_TALK_ALREADY_OPEN = "夜话已经开始了。"
 CMD_TALK_NOTHING_TO_OPEN = "现在没有安排好的夜话可以开始，请先安排一次。"
 CMD_TALK_NOTHING_TO_CLOSE = "现在没有正在进行的夜话。"
@@ -185,18 +190,18 @@ CMD_POINTS_MINE = "{name}，您一共有 {points} 分，在群里排第 {rank} �
 CMD_POINTS_MONTH = "这个月得了 {points} 分，排第 {rank} 名。"
 
 CMD_HELP_HEADING = "可以这样跟我说："
-CMD_HELP_RAISE = "建议 内容 —— 提建议，比如：建议 村口路灯坏了"
+CMD_HELP_RAISE = "提建议 —— 先说“建议”两个字，再说事，比如：建议 村口路灯坏了"
 CMD_HELP_LISTENED = "已听 —— 听完微党课回一句，加积分"
 CMD_HELP_LINE = "/{name} —— {summary}"
-CMD_HELP_FOOTER = "斜杠用“/”或者中文的“／”都行。"
+CMD_HELP_FOOTER = "积分、我的建议、重听、帮助这几样，不打“/”，直接发这几个字也行。"
 CMD_HELP_SUGGEST = ""  # 「建议 内容」 already heads the help
 CMD_HELP_PROXY = "替别人提建议：/代提 姓名 内容"
 CMD_HELP_ADOPT = "采纳建议：/采纳 号码 回复"
 CMD_HELP_PROGRESS = "开始办理：/办理 号码"
 CMD_HELP_DONE = "办结：/办结 号码 办理结果"
-CMD_HELP_DECLINE = "不采纳：/不采纳 号码 理由"
+CMD_HELP_DECLINE = "暂不采纳：/暂不采纳 号码 理由"
 CMD_HELP_MINE = "看看我提的建议办得怎么样"
-CMD_HELP_TALK = "下一次夜话的时间、地点、话题"
+CMD_HELP_TALK = "下一次夜话（屋场会）的时间、地点、话题"
 CMD_HELP_OPEN = "现在开始夜话"
 CMD_HELP_CLOSE = "结束夜话，列出收到的建议"
 CMD_HELP_REPLAY = "再听一遍最新的微党课"
@@ -217,21 +222,22 @@ NIGHT_CLOCK_MINUTES = "{period}{hour}点{minute}分"
 NIGHT_PLACE = "在{place}，"
 NIGHT_HOST = "主持：{host}。"
 NIGHT_ANNOUNCE = ("【夜话预告】{date}{time}，{place}聊聊“{topic}”。{host}"
-                  "大家有想法，到时候来坐坐，也可以在群里提。")
+                  "大家有想法，到时候搬条板凳来坐坐，也可以在群里提。")
 NIGHT_REMIND_EVE = ("【夜话提醒】明天{time}，{place}聊聊“{topic}”。{host}"
-                    "有空来坐坐，有想法也可以先在群里提。")
+                    "有空搬条板凳来坐坐，有想法也可以先在群里提。")
 NIGHT_REMIND_SOON = ("【夜话提醒】还有{left}，夜话就开始了：{time}，{place}聊聊“{topic}”。"
                      "来不了的，在群里提建议也一样。")
 NIGHT_HALF_HOUR = "半小时"
 NIGHT_MINUTES = "{n}分钟"
 NIGHT_OPEN = ("【夜话开始】“{topic}”夜话现在开始。{host}\n"
-              "有什么想法、难处，都可以说：发“建议 + 您的想法”，或者直接回复这条消息，语音也行。\n"
+              "有什么想法、难处，都可以说：先说“建议”两个字，再说您的想法，或者直接回复这条消息，"
+              "语音也行。\n"
               "每条建议都有编号，办得怎么样，会在群里告诉大家。{end}结束。")
 NIGHT_CLOSE_HEAD = "【夜话结束】“{topic}”夜话结束了，谢谢大家！本次夜话共收到 {count} 条建议："
 NIGHT_CLOSE_ITEM = "{n}. {text}（{author}，第{number}号）"
 NIGHT_CLOSE_TAIL = "村里会一条一条研究，办得怎么样，会在群里告诉大家。"
 NIGHT_CLOSE_NONE = ("【夜话结束】“{topic}”夜话结束了，谢谢大家来坐坐！这次没有收到建议。"
-                    "平时有想法，随时发“建议 + 您的想法”。")
+                    "平时有想法，随时在群里提，先说“建议”两个字就行。")
 NIGHT_VOICE_ONLY = "[语音建议]"
 NIGHT_VOICE_WITH_TEXT = "[语音] {text}"
 NIGHT_CANCEL = "【夜话取消】原定{date}{time}的夜话“{topic}”不开了。改了时间，再通知大家。"
@@ -288,7 +294,7 @@ REPORT_SCOPE_HAMLET = "屋场：{hamlet}"
 REPORT_SCOPE_TOPIC = "类别：{topic}"
 REPORT_TOTAL_HEADING = "总体情况"
 REPORT_TOTAL_ROW = "合计"
-REPORT_FIGURE_HEADERS = ("收集", "采纳", "办理中", "已办结", "不采纳", "待处理",
+REPORT_FIGURE_HEADERS = ("收集", "采纳", "办理中", "已办结", "暂不采纳", "待处理",
                          "采纳率", "办结率")
 REPORT_LESSON_HEADERS = ("推送微党课", "收听人次")
 REPORT_BY = {"hamlet": "按屋场", "topic": "按类别", "night_talk": "按夜话"}
@@ -301,14 +307,14 @@ REPORT_CHART_TITLE = "各屋场建议办理情况"
 REPORT_CHART_AXIS = "条数"
 REPORT_DETAIL_HEADERS = ("编号", "日期", "夜话", "屋场", "提出人", "代提人", "内容", "类别",
                          "状态", "经办人", "答复", "采纳时间", "办理时间", "办结时间",
-                         "不采纳时间", "语音")
+                         "暂不采纳时间", "语音")
 REPORT_DOCX_HEADERS = ("编号", "提出人", "屋场", "建议内容", "状态", "答复")
 REPORT_RAISED_BY = "{author}（{by}代提）"
 REPORT_SUMMARY_NONE = "本期没有收集到群众建议。"
 REPORT_SUMMARY = ("本期共收集群众建议{collected}条，采纳{adopted}条，采纳率{adoption}；"
                   "已办结{done}条，办结率{completion}")
 REPORT_SUMMARY_REST = "，其余{rest}条正在办理"
-REPORT_SUMMARY_TAIL = "；不采纳{declined}条，待处理{new}条。"
+REPORT_SUMMARY_TAIL = "；暂不采纳{declined}条，待处理{new}条。"
 REPORT_SUMMARY_TOPICS = "从类别看，{items}。"
 REPORT_SUMMARY_TOPIC = "{topic}{count}条"
 REPORT_SUMMARY_LESSONS = "本期推送微党课{lessons}次，群众收听{listeners}人次。"
@@ -377,7 +383,7 @@ ADMIN_SUG_VOICE = "听语音"
 ADMIN_SUG_CHANGE_STATUS = "办理：改状态并回复"
 ADMIN_SUG_NEW_STATUS = "改成"
 ADMIN_SUG_REPLY_LABEL = "回复（会发到群里）"
-ADMIN_SUG_REPLY_HINT = "比如：已列入下月计划。办结要写办理结果，不采纳要写理由。"
+ADMIN_SUG_REPLY_HINT = "比如：已列入下月计划。办结要写办理结果，暂不采纳要写理由。"
 ADMIN_SUG_SAVE_AND_TELL = "保存并通知群里"
 ADMIN_SUG_NO_STEPS = "这条建议已经办结，不能再改状态。"
 ADMIN_SUG_TYPE_TEXT = "把语音打成文字"
@@ -455,7 +461,7 @@ ADMIN_REPORT_DOWNLOAD = "下载文件"
 ADMIN_REPORT_GET = "下载："
 ADMIN_REPORT_SCOPE = "范围：{scope}"
 ADMIN_REPORT_BAD_FORMAT = "不支持「{format}」格式，可以选：xlsx、docx、csv。"
-ADMIN_REPORT_FAILED = "报表没有生成，请检查条件。"
+ADMIN_REPORT_FAILED = "报表没有生成，请看看日期、群和屋场选得对不对。"
 
 # --- console (/admin): sign-in, navigation, dashboard, lessons, calendar, groups, accounts ----
 ADMIN_SITE_NAME = "夜话管理"
@@ -475,17 +481,18 @@ ADMIN_TIME_YEAR = "{year}年{month}月{day}日 {clock}"
 ADMIN_FORBIDDEN_TITLE = "没有权限"
 ADMIN_FORBIDDEN_TEXT = "您的账号不能打开这个页面。如果需要，请联系管理员开通。"
 ADMIN_CSRF_TITLE = "没有保存"
-ADMIN_CSRF_TEXT = "这个表单已经过期或来历不明，所以什么都没有改。请回到上一页，刷新后再提交一次。"
+ADMIN_CSRF_TEXT = ("这一页打开太久了，或者不是从这个网站上交的，为了安全，什么都没有改。"
+                   "请回到上一页，刷新后再交一次。")
 ADMIN_NOT_FOUND_TITLE = "找不到"
 ADMIN_NOT_FOUND_TEXT = "要找的内容不存在，可能已经删掉了。"
 ADMIN_LOGIN_EMPTY = "请填写用户名和密码。"
 ADMIN_LOGIN_WRONG = "用户名或密码不对，请再试一次。"
 ADMIN_LOGIN_LOCKED = "登录失败次数太多，为了安全，请15分钟后再试。"
 ADMIN_LOGGED_OUT = "已经退出。"
-ADMIN_PASSWORD_SHORT = "密码至少要 {n} 个字符。"
-ADMIN_PASSWORD_LONG = "密码最多 {n} 个字符。"
+ADMIN_PASSWORD_SHORT = "密码至少要 {n} 位。"
+ADMIN_PASSWORD_LONG = "密码最多 {n} 位。"
 ADMIN_PASSWORDS_DIFFER = "两次输入的密码不一样，请重新输入。"
-ADMIN_USERNAME_BAD = "用户名要 2 到 32 个字符，只能用英文字母、数字和 . _ -"
+ADMIN_USERNAME_BAD = "用户名要 2 到 32 位，只能用英文字母、数字和 . _ - 这三个符号。"
 ADMIN_USERNAME_TAKEN = "用户名「{username}」已经有人用了。"
 ADMIN_DISPLAY_NAME_BAD = "请填写显示的名字，最多 {n} 个字。"
 ADMIN_DASH_COLLECTED = "收集"
@@ -549,7 +556,7 @@ WEB_LIMIT_VOICE_FULL = "语音存放的地方已经满了，暂时发不了语�
 WEB_LIMIT_NEW_NAMES = "从这个网络进群的新人太多了，请过一个小时再来，或者请管理员帮忙。"
 WEB_NAME_LIKE_BOT = "「{name}」像是小助手或管理人员的名字，容易让人认错，请换一个名字。"
 WEB_NAME_LIKE_HOLDER = "群里的{role}已经叫「{name}」了，请换一个名字，免得大家认错。"
-WEB_VOICE_EXPIRED = "这段语音已过期，已删除。"
+WEB_VOICE_EXPIRED = "这段语音放得太久，已经删掉了。"
 LIMIT_SUGGESTIONS_TODAY = ("今天您已经提了 {limit} 条建议，这条先记作普通留言，没有算成建议。"
                            "明天 0 点以后可以再提。")
 LIMIT_POINTS_TODAY = "今天的积分已经满 {limit} 分了，这次不再加分，明天 0 点以后重新算。"
@@ -615,3 +622,10 @@ STORAGE_NOT_SAVED = "抱歉，系统刚才出了故障，您刚发的这条没�
 WEB_NOT_SAVED = "这条消息没能保存，已放回输入框，请稍等一下再发送。"
 WEB_VOICE_NOT_SAVED = "语音没能保存，请稍等一下再录一次。"
 ADMIN_REPORT_NO_ROOM = "磁盘空间不够，报表没能生成。请清理出一些空间后再下载。"
+
+# --- a voice message outside a night talk: asked whether it is a suggestion ------------------
+CMD_VOICE_ASK = "要把这段语音记成建议吗？回「是」就记上。"
+WEB_VOICE_ASK = CMD_VOICE_ASK  # the web chat puts a button under this question
+WEB_VOICE_ASK_BUTTON = "是，记成建议"
+WEB_VOICE_ASK_ANSWER = "是"  # what the button says in the chat for the member
+WEB_VOICE_ASK_DONE = "已回复"

@@ -60,3 +60,14 @@ def suggestion_body(text: str) -> str | None:
 def bare_word(text: str) -> str:
     """A whole message as a possible command name: trimmed, simplified, trailing marks dropped."""
     return simplified_head(text.strip()).rstrip(_TRAILING).strip()
+
+
+# The short answers to 「要把这段语音记成建议吗？」; they count only while that question waits.
+AGREEMENTS = frozenset({"是", "是的", "是啊", "好", "好的", "要", "要的", "记上", "记上吧"})
+_AGREEMENT_CHARS = 12  # the longest answer with room for spaces and 「！！」
+
+
+def agrees(text: str) -> bool:
+    """Whether a whole message is a bare 「是」「好的」「记上」 (trailing marks allowed)."""
+    # Every message passes here: a longer one is no such answer, and is not converted for it.
+    return len(text) <= _AGREEMENT_CHARS and bare_word(text) in AGREEMENTS

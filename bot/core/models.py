@@ -115,7 +115,7 @@ class SuggestionStatus(StrEnum):
     ADOPTED = "adopted"  # 采纳
     IN_PROGRESS = "in_progress"  # 办理中
     DONE = "done"  # 办结
-    DECLINED = "declined"  # 不采纳
+    DECLINED = "declined"  # 暂不采纳
 
 
 class Suggestion(SQLModel, table=True):
@@ -227,3 +227,19 @@ class LoginFailure(SQLModel, table=True):
     username: str = Field(index=True)
     address: str
     failed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class PendingVoice(SQLModel, table=True):
+    """A voice message sent outside a night talk, waiting for its member to say 「是」 before it
+    becomes a suggestion; kept in the database so a restart does not lose the offer."""
+
+    __tablename__ = "pending_voice"
+    __table_args__ = (UniqueConstraint("group_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    user_id: str
+    message_id: str  # the voice message: a suggestion made of it is keyed by it too
+    voice_path: str
+    text: str = Field(default="", sa_type=Text)  # a caption sent with the voice, if any
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

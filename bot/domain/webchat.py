@@ -145,7 +145,8 @@ def _quote(original: ChatMessage) -> dict[str, Any]:
         text = texts.WEB_QUOTE_VOICE if original.audio_url else ""
     elif len(text) > QUOTE_CHARS:
         text = text[:QUOTE_CHARS] + "…"
-    return {"id": original.id, "sender_name": original.sender_name, "text": text}
+    return {"id": original.id, "sender_name": original.sender_name, "text": text,
+            "sender_tag": "" if original.from_bot else sender_tag(original.sender_id)}
 
 
 def _when(moment: datetime, zone_name: str, now: datetime) -> str:

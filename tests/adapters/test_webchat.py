@@ -369,13 +369,14 @@ async def test_a_bot_reply_shows_a_quote_of_the_message_it_answers(chat: Chat) -
     await ws.send_json({"type": "post",
                         "text": "建议 村口的路灯坏了好几天了，晚上出门看不见路，请村里派人修一修"})
     asked = await next_message(ws)
-    await chat.adapter.send(ROOM, OutgoingText("收到，您的建议是第 12 号，我们会尽快研究。",
+    await chat.adapter.send(ROOM, OutgoingText("收到，记下了，是第 12 号。",
                                                reply_to=str(asked["id"])))
     live = await next_message(ws)
     quote = {"id": asked["id"], "sender_name": "张大爷",
-             "text": "建议 村口的路灯坏了好几天了，晚上出门看不见路，请村里派人修…"}
+             "text": "建议 村口的路灯坏了好几天了，晚上出门看不见路，请村里派人修…",
+             "sender_tag": asked["sender_tag"]}  # so the asker's page knows it is theirs
     assert live["quote"] == quote
-    assert live["text"] == "收到，您的建议是第 12 号，我们会尽快研究。"
+    assert live["text"] == "收到，记下了，是第 12 号。"
     history = await (await chat.client.get(f"/api/rooms/{ROOM}/messages")).json()
     assert [m["quote"] for m in history["messages"]] == [None, quote]
     assert history["messages"][1]["text"] == live["text"]

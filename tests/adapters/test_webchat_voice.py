@@ -117,10 +117,10 @@ def garbage() -> bytes:
     ("silence", 400, "说话时间太短了"),
     ("a blink", 400, "说话时间太短了"),
     ("empty file", 400, "说话时间太短了"),
-    ("no audio field", 400, "格式不对"),
+    ("no audio field", 400, "这条没发成"),
     ("unknown room", 404, "找不到这个群"),
-    ("no user id", 400, "身份信息不对"),
-    ("forged user id", 400, "身份信息不对"),
+    ("no user id", 400, "认不出是谁在发"),
+    ("forged user id", 400, "认不出是谁在发"),
     ("stranger without a name", 400, "请先写上名字"),
     ("name too long", 400, "1 到 20 个字"),
 ])
@@ -201,7 +201,7 @@ async def test_a_malformed_upload_gets_a_chinese_400(
     response = await chat.client.post(f"/api/rooms/{ROOM}/voice", data=body,
                                       headers={"Content-Type": content_type})
     assert response.status == 400
-    assert (await response.json())["error"] == "消息格式不对，请刷新页面再试。"
+    assert (await response.json())["error"] == "这条没发成，可能页面是旧的。请刷新页面再发一次。"
     assert stored_messages(chat.engine) == []
 
 
@@ -213,5 +213,5 @@ async def test_a_bot_reply_to_a_voice_message_quotes_it_as_voice(chat: Chat) -> 
                                                reply_to=str(body["message"]["id"])))
     reply = await next_message(ws)
     assert reply["quote"] == {"id": body["message"]["id"], "sender_name": "张大爷",
-                              "text": "[语音]"}
+                              "text": "[语音]", "sender_tag": body["message"]["sender_tag"]}
     assert reply["text"] == "收到您的语音建议，是第 3 号。"

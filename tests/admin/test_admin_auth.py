@@ -316,7 +316,7 @@ def test_users_add_asks_for_the_password_twice(tmp_path: Path) -> None:
 
 def test_users_commands_refuse_bad_input_in_chinese(tmp_path: Path) -> None:
     assert yehua(tmp_path, "users", "add", "wang", "--name", "王", "--password-stdin",
-                 stdin="short\n")[1].count("至少要 8 个字符") == 1
+                 stdin="short\n")[1].count("至少要 8 位") == 1
     code, out = yehua(tmp_path, "users", "add", "wang", "--name", "王", "--role", "boss",
                       "--password-stdin", stdin=PASSWORD + "\n")
     assert code == 1 and "不认识" in out

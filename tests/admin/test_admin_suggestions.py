@@ -227,7 +227,7 @@ async def test_a_refused_step_is_explained_and_nobody_is_told(settings: Settings
         _, html = await secretary.post(f"/admin/suggestions/{number}/status",
                                        {"status": "declined", "reply": "  "},
                                        form_on=f"/admin/suggestions/{number}")
-        assert "不采纳要写上理由" in html
+        assert "暂不采纳要写上理由" in html
         with session(bot.app[ENGINE]) as db:
             assert get_suggestion(db, number).status is S.NEW
         assert bot_messages(bot.app[ENGINE]) == posted_before

@@ -142,7 +142,8 @@ async def test_a_dingtalk_message_during_a_held_lock_is_kept_and_stored_once(
     assert (suggestion.text, suggestion.message_id) == ("村口装个凸面镜", message["msgId"])
     assert [(p.user_id, p.points) for p in rows(bot, PointsEntry)] == [(DING_ZHANG[0], 2)]
     assert [a["text"]["content"] for a in answers] == [
-        f"收到，您的建议是第 {suggestion.id} 号，我们会尽快研究。"]
+        f"收到，您的建议记下了，是第 {suggestion.id} 号。"
+        "村里看过后会在群里回您，想问进展就发“我的建议”。"]
 
 
 async def test_a_feishu_event_the_full_database_cannot_take_is_refused_and_its_retry_stored(

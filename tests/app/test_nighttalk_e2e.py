@@ -88,7 +88,7 @@ async def test_a_whole_night_talk_from_the_chat_to_adopted_and_told(settings: Se
             told = await secretary.ask("/采纳 1 下个月装新路灯")
             assert "第 1 号建议" in told and "已采纳" in told and "下个月装新路灯" in told
             assert "@张大爷" in told  # the author is mentioned
-            await secretary.ask("/不采纳 2 水渠归水利站管，已经转给他们")
+            await secretary.ask("/暂不采纳 2 水渠归水利站管，已经转给他们")
             await secretary.ask("/采纳 3 跟镇里协调")
             done = await secretary.ask("/办结 3 垃圾车改成三天一趟了")
             assert "已办结" in done and "三天一趟" in done

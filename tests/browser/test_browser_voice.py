@@ -103,6 +103,33 @@ async def test_a_tap_starts_recording_and_a_second_tap_sends(
     assert [row.sender_name for row in voice_rows(bot)] == ["王奶奶"]
 
 
+async def test_a_voice_outside_a_talk_gets_a_button_that_makes_it_a_suggestion(
+        browser: Browser, bot: RunningApp) -> None:
+    page = await enter(browser, bot, "张大爷")
+    neighbour = await enter(browser, bot, "李婶")
+    button = page.get_by_test_id("record-button")
+    await button.click()
+    await expect(page.get_by_test_id("recording-seconds")).to_have_text("0:01", timeout=10_000)
+    await button.click()
+    ask = page.get_by_test_id("voice-ask-button")
+    await expect(ask).to_have_text("是，记成建议", timeout=15_000)
+    assert suggestions(bot) == []
+    await ask.click()
+    await expect(ask).to_be_disabled()
+    for viewer in (page, neighbour):
+        await expect(viewer.get_by_test_id("message").filter(has_text="第 1 号")).to_be_visible(
+            timeout=15_000)
+    # Everything up to the answer has reached her page: the question is never hers to answer.
+    await expect(neighbour.get_by_test_id("voice-ask-button")).to_be_hidden()
+    [row] = suggestions(bot)
+    assert row.author_name == "张大爷" and row.voice_path is not None
+
+
+def suggestions(bot: RunningApp) -> list[Suggestion]:
+    with session(bot.app[ENGINE]) as db:
+        return list(db.exec(select(Suggestion)))
+
+
 async def test_sliding_off_the_button_cancels_and_sends_nothing(
         browser: Browser, bot: RunningApp) -> None:
     page = await enter(browser, bot, "张大爷")

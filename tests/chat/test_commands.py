@@ -29,18 +29,21 @@ from tests.support.village import (
     suggestions,
 )
 
+RAISED_FIRST = ("收到，您的建议记下了，是第 1 号。村里看过后会在群里回您，"
+                "想问进展就发“我的建议”。")
+
 
 async def test_members_raise_suggestions_in_every_written_form_and_hear_the_number(
     bot: RunningApp
 ) -> None:
     async with joined(bot.url, ZHANG) as zhang, joined(bot.url, LI) as li:
-        assert await zhang.ask("建议 村口路灯坏了") == "收到，您的建议是第 1 号，我们会尽快研究。"
-        await li.sees("您的建议是第 1 号")  # the whole group sees the answer
+        assert await zhang.ask("建议 村口路灯坏了") == RAISED_FIRST
+        await li.sees("是第 1 号")  # the whole group sees the answer
         assert "第 2 号" in await li.ask("#建议 修一下东头的水渠")
         assert "第 3 号" in await zhang.ask("建议：垃圾好几天没人收了")
         assert "第 4 号" in await li.ask("/suggest 晚上巡逻多安排几个人")
         assert "第 5 号" in await zhang.ask("／建议 医保缴费能不能在村里办")
-        assert "提建议请这样发" in await zhang.ask("建议")
+        assert "先说“建议”两个字，再说事" in await zhang.ask("建议")
         await zhang.say("建议很好，我同意")  # talk about a suggestion is not a new one
         assert "您提过 3 条建议" in await zhang.ask("/我的建议")
     rows = suggestions(bot.app)
@@ -146,7 +149,7 @@ async def test_help_answers_with_a_bot_name_and_shows_each_person_their_own_comm
     async with joined(bot.url, ZHANG) as zhang, joined(bot.url, SECRETARY) as secretary:
         for_member = await zhang.ask("/help@yehua_bot")
         for_secretary = await secretary.ask("/帮助")
-    assert "建议 内容" in for_member and "/我的建议" in for_member and "/积分" in for_member
+    assert "先说“建议”两个字" in for_member and "/我的建议" in for_member and "/积分" in for_member
     assert "/采纳" not in for_member and "/代提" not in for_member
     assert "/采纳 号码 回复" in for_secretary and "/代提" in for_secretary
     assert for_secretary.index("/我的建议") < for_secretary.index("/采纳")
@@ -159,8 +162,7 @@ async def test_the_same_message_delivered_twice_makes_one_suggestion_and_one_ans
     await deliver_event(bot.app, message)
     await deliver_event(bot.app, message)
     assert [s.text for s in suggestions(bot.app)] == ["村口路灯坏了"]
-    assert [t for t in bot_texts(bot.app) if "第 1 号" in t] == [
-        "收到，您的建议是第 1 号，我们会尽快研究。"]
+    assert [t for t in bot_texts(bot.app) if "第 1 号" in t] == [RAISED_FIRST]
     assert points_of(bot.app, ZHANG[0]) == PointsRules().suggest
 
 
@@ -171,7 +173,7 @@ async def test_a_facilitator_raises_suggestions_on_behalf_of_people_who_keep_aut
                 joined(bot.url, FACILITATOR) as facilitator):
         assert "对不起" in await zhang.ask("/代提 李婶 修水渠")
         assert await facilitator.ask("/代提 张大爷 东头水渠堵了") == (
-            "收到，已替张大爷记下，是第 1 号建议，我们会尽快研究。")
+            "收到，已替张大爷记下，是第 1 号建议。村里看过后会在群里回复。")
         assert "第 2 号" in await facilitator.ask("/proxy 赵奶奶 村里的路灯太暗")
         assert "/代提 张大爷" in await facilitator.ask("/代提 张大爷")
         mine = await zhang.ask("/我的建议")

@@ -159,9 +159,11 @@ async def test_a_restart_after_the_month_end_arms_the_next_month(bot: RunningApp
     assert timer.due_at == datetime(2027, 1, 31, 12, tzinfo=UTC)
 
 
-async def test_a_voice_message_outside_a_night_talk_is_just_chat(bot: RunningApp) -> None:
+async def test_a_voice_message_outside_a_night_talk_earns_nothing_and_is_only_asked_about(
+        bot: RunningApp) -> None:
     await deliver_event(bot.app, event(ZHANG, "v-1", "", voice=bot.app[SETTINGS].audio_dir
                                        / "0123456789abcdef.mp3"))
     with session(bot.app[ENGINE]) as db:
         assert db.exec(select(PointsEntry)).all() == []
-    assert not [m for m in room(bot) if m.from_bot]
+    asked = [m.text for m in room(bot) if m.from_bot]
+    assert asked == ["要把这段语音记成建议吗？回「是」就记上。"]

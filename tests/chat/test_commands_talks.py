@@ -71,7 +71,7 @@ async def test_a_night_talk_opened_and_closed_by_command_collects_replies_and_vo
         await li.sees("第 2 号")
         voice = bot.app[SETTINGS].audio_dir / "0123456789abcdef0123.mp3"
         await deliver_event(bot.app, event(ZHANG, "zhang-voice", "", voice=voice))
-        await zhang.sees("收到您的语音建议，是第 3 号")
+        await zhang.sees("收到您的语音建议，记下了，是第 3 号")
         await deliver_event(bot.app, event(LI, "li-chat", "今天好冷", reply_to="some-other"))
 
         assert "对不起" in await zhang.ask("/结束夜话")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat.phrasing import bare_word, suggestion_body
+from bot.chat.phrasing import agrees, bare_word, suggestion_body
 
 RAISED = [
     ("建议 村口路灯坏了", "村口路灯坏了"),
@@ -67,3 +67,9 @@ def test_a_lead_in_alone_raises_an_empty_suggestion_to_ask_for_the_rest(line: st
     ("積分!", "积分"), ("帮助一下老人", "帮助一下老人")])
 def test_a_whole_message_reads_as_one_simplified_word(line: str, word: str) -> None:
     assert bare_word(line) == word
+
+
+def test_a_bare_yes_is_an_answer_and_a_sentence_starting_with_one_is_not() -> None:
+    assert all(agrees(line) for line in ["是", "是的。", " 好的！", "記上", "要", "记上吧~"])
+    assert not any(agrees(line) for line in [
+        "是不是", "好啊我明天去", "好好学习", "要不要", "是的，我明天去镇上", "好的话就去", ""])

@@ -43,8 +43,8 @@ from scheduler.timers import timers_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ANNOUNCEMENT = ("【夜话预告】12月5日（星期六）晚上7点半，在枫树屋场，聊聊“村里修路”。主持：李伯。"
-                "大家有想法，到时候来坐坐，也可以在群里提。")
-HOW_TO_RAISE = "发“建议 + 您的想法”，或者直接回复这条消息，语音也行。"
+                "大家有想法，到时候搬条板凳来坐坐，也可以在群里提。")
+HOW_TO_RAISE = "先说“建议”两个字，再说您的想法，或者直接回复这条消息，语音也行。"
 
 
 def local(day: int, hour: int, minute: int = 0) -> datetime:
@@ -138,7 +138,7 @@ async def test_a_whole_night_talk_from_announcement_to_numbered_summary(
 
     await village.scheduler.run_due(local(4, 20))
     assert village.seen()[-1] == ("【夜话提醒】明天晚上7点半，在枫树屋场，聊聊“村里修路”。"
-                                  "主持：李伯。有空来坐坐，有想法也可以先在群里提。")
+                                  "主持：李伯。有空搬条板凳来坐坐，有想法也可以先在群里提。")
     await village.scheduler.run_due(local(5, 19))
     assert village.seen()[-1].startswith("【夜话提醒】还有半小时，夜话就开始了：晚上7点半")
 
@@ -269,7 +269,7 @@ async def test_a_talk_set_the_same_day_skips_the_evening_before_reminder(
         await village.scheduler.run_due(local(5, hour, minute))
     seen = village.seen()
     assert seen[0] == ("【夜话预告】12月5日（星期六）晚上7点半，聊聊“村里修路”。"
-                       "大家有想法，到时候来坐坐，也可以在群里提。")
+                       "大家有想法，到时候搬条板凳来坐坐，也可以在群里提。")
     assert [text[:6] for text in seen] == ["【夜话预告】", "【夜话提醒】", "【夜话开始】"]
     assert "明天" not in "".join(seen)
 

@@ -100,7 +100,7 @@ def test_every_topic_has_a_chinese_label_and_other_comes_last() -> None:
     assert CATEGORIES["roads"][0] == "道路交通"
     assert CATEGORIES["medical_insurance"][0] == "医保医疗"
     assert all(label for label, _words in CATEGORIES.values())
-    assert [STATUS_LABELS[s] for s in S] == ["待处理", "已采纳", "办理中", "已办结", "不采纳"]
+    assert [STATUS_LABELS[s] for s in S] == ["待处理", "已采纳", "办理中", "已办结", "暂不采纳"]
 
 
 def test_raised_suggestion_gets_a_number_the_hamlet_and_a_topic(
@@ -312,7 +312,7 @@ def test_refusals_read_as_plain_chinese(engine: Engine, group: Group) -> None:
 
 def test_finishing_or_declining_needs_a_reply(engine: Engine, group: Group) -> None:
     number = raise_one(engine, group, "m-1", "路口装个减速带").id or 0
-    with pytest.raises(SuggestionError, match="不采纳要写上理由"), session(engine) as db:
+    with pytest.raises(SuggestionError, match="暂不采纳要写上理由"), session(engine) as db:
         change_status(db, number, S.DECLINED, actor_id="u-li", actor_name="李书记", reply="  ")
     move(engine, number, S.ADOPTED)
     with pytest.raises(SuggestionError, match="办结要写上办理结果"), session(engine) as db:

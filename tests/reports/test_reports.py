@@ -193,7 +193,7 @@ def test_word_report_states_the_figures_in_a_sentence_and_lists_each_suggestion(
     assert "统计时间：2026年1月1日至2026年12月31日" in paragraphs
     summary = next(p for p in paragraphs if p.startswith("本期"))
     assert summary.startswith("本期共收集群众建议12条，采纳7条，采纳率58.3%；"
-                              "已办结5条，办结率71.4%，其余2条正在办理；不采纳2条，待处理3条。")
+                              "已办结5条，办结率71.4%，其余2条正在办理；暂不采纳2条，待处理3条。")
     assert "道路交通6条" in summary and "推送微党课3次，群众收听6人次" in summary
     (table,) = document.tables
     cells = [[c.text for c in row.cells] for row in table.rows]

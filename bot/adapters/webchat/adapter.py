@@ -436,7 +436,7 @@ def _number(request: web.Request, name: str, high: int = 2**62) -> int | None:
     if raw is None:
         return None
     if not WHOLE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= high:
-        error = texts.WEB_ERROR_PARAM.format(name=name, low=1, high=high)
+        error = texts.WEB_ERROR_PARAM.format(name=name)
         raise web.HTTPBadRequest(text=_dumps({"error": error, "parameter": name}),
                                  content_type="application/json")
     return int(raw)

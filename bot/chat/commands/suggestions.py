@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
+from pathlib import Path
 
 from sqlmodel import Session, select
 
 from bot import texts
 from bot.chat.commands.caps import first_time_today, web_allowance
-from bot.chat.phrasing import suggestion_body
+from bot.chat.phrasing import agrees, suggestion_body
 from bot.chat.router import CommandHandler, Context, Router
 from bot.core.db import in_session
 from bot.core.models import Member, Role, Suggestion, SuggestionStatus
 from bot.domain.adoption import move_suggestion
 from bot.domain.nighttalks import open_talk
 from bot.domain.notices import notify_status_change
+from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
 from bot.domain.suggestions import (
     STATUS_LABELS,
     Raised,
@@ -36,7 +39,8 @@ STATUS_COMMANDS: tuple[tuple[tuple[str, ...], SuggestionStatus, str, str], ...] 
     (("办理", "progress"), SuggestionStatus.IN_PROGRESS, texts.CMD_HELP_PROGRESS,
      texts.CMD_USAGE_PROGRESS),
     (("办结", "done"), SuggestionStatus.DONE, texts.CMD_HELP_DONE, texts.CMD_USAGE_DONE),
-    (("不采纳", "decline"), SuggestionStatus.DECLINED, texts.CMD_HELP_DECLINE,
+    # 暂不采纳 is its one name; 不采纳 still works for those used to it.
+    (("暂不采纳", "不采纳", "decline"), SuggestionStatus.DECLINED, texts.CMD_HELP_DECLINE,
      texts.CMD_USAGE_DECLINE),
 )
 
@@ -159,6 +163,8 @@ def register(router: Router) -> None:
         rows = await in_session(ctx.engine, suggestions_by, ctx.group_id, ctx.message.user_id)
         await ctx.reply(mine_text(rows))
 
+    router.text(take_offered_voices)
+
     @router.text
     async def raise_by_keyword(ctx: Context) -> bool:
         text = raised_text(ctx.message.text)
@@ -183,6 +189,47 @@ def register(router: Router) -> None:
             await raise_suggestion(ctx, message.text.strip(), voice_path=_voice(ctx))
             return True
         return False
+
+    router.text(offer_voice)
+
+
+async def offer_voice(ctx: Context) -> bool:
+    """A voice outside a night talk: keep it on offer and ask whether it is a suggestion.
+
+    Asked only once it is stored, so the member's 「是」 always finds it.
+    """
+    message = ctx.message
+    if message.voice is None:
+        return False
+    ask = await in_session(ctx.engine, hold_voice, group_id=ctx.group_id,
+                           user_id=message.user_id, message_id=message.message_id,
+                           voice_path=str(message.voice), text=message.text.strip(),
+                           now=ctx.now())
+    if ask:
+        await ctx.tell(texts.CMD_VOICE_ASK)
+    return True
+
+
+async def take_offered_voices(ctx: Context) -> bool:
+    """The member's 「是」 to that question: their waiting voices become suggestions.
+
+    Anywhere else a bare 「好」 is ordinary chat and is left alone.
+    """
+    if ctx.message.voice is not None or not agrees(ctx.message.text):
+        return False
+    voices = await in_session(ctx.engine, waiting_voices, group_id=ctx.group_id,
+                              user_id=ctx.message.user_id, now=ctx.now())
+    if not voices:
+        return False
+    for voice in voices:
+        # Raised as the voice message itself: the answer quotes it, and a 「是」 delivered twice
+        # finds that suggestion already stored instead of making another.
+        said = replace(ctx.message, message_id=voice.message_id, text=voice.text,
+                       voice=Path(voice.voice_path), reply_to=None)
+        await raise_suggestion(replace(ctx, message=said), voice.text,
+                               voice_path=voice.voice_path)
+    await in_session(ctx.engine, drop_voices, [voice.id for voice in voices])
+    return True
 
 
 def _voice(ctx: Context) -> str | None:

@@ -280,6 +280,34 @@
     }
   }
 
+  /* 「要把这段语音记成建议吗？」 under a member's voice: a button for them to say 「是」. */
+  var ASKED_KEY = "yehua.voice-asked." + chatId;
+
+  function askedIds() {
+    try { return JSON.parse(store(ASKED_KEY) || "[]"); } catch (e) { return []; }
+  }
+
+  function voiceAskButton(m) {
+    var button = node("button", "voice-ask", T.voice_ask_button);
+    button.type = "button";
+    button.setAttribute("data-testid", "voice-ask-button");
+    button.setAttribute("data-for", m.quote ? m.quote.sender_tag || "" : "");
+    button.hidden = !!m.quote && m.quote.sender_tag !== state.myTag;
+    if (askedIds().indexOf(m.id) >= 0) { answered(button); }
+    button.addEventListener("click", function () {
+      if (!state.ready) { toast(T.not_connected); return; }
+      state.ws.send(JSON.stringify({ type: "post", text: T.voice_ask_answer }));
+      store(ASKED_KEY, JSON.stringify(askedIds().concat([m.id]).slice(-50)));
+      answered(button);
+    });
+    return button;
+  }
+
+  function answered(button) {
+    button.textContent = T.voice_ask_done;
+    button.disabled = true;
+  }
+
   function render(m) {
     var mine = !m.from_bot && state.myTag && m.sender_tag === state.myTag;
     var lesson = m.from_bot && (m.lesson_slug || m.audio_url);
@@ -316,6 +344,7 @@
       var bubble = node("div", "bubble");
       if (m.quote) { bubble.appendChild(quoteLine(m.quote)); }
       if (m.text) { bubble.appendChild(node("span", "text", m.text)); }
+      if (m.from_bot && m.text === T.voice_ask) { bubble.appendChild(voiceAskButton(m)); }
       // A member's voice plays with the same big button as a lesson.
       if (m.audio_url) { bubble.appendChild(player(m, "voice-audio")); }
       if (m.voice_expired) {
@@ -333,6 +362,11 @@
     for (var i = 0; i < items.length; i++) {
       var mine = items[i].getAttribute("data-tag") === state.myTag;
       items[i].classList.toggle("mine", mine);
+    }
+    var asks = els.list.querySelectorAll(".voice-ask[data-for]");
+    for (var j = 0; j < asks.length; j++) {
+      var whose = asks[j].getAttribute("data-for");
+      asks[j].hidden = !!whose && whose !== state.myTag;
     }
   }
 
