@@ -615,3 +615,12 @@ STORAGE_NOT_SAVED = "抱歉，系统刚才出了故障，您刚发的这条没�
 WEB_NOT_SAVED = "这条消息没能保存，已放回输入框，请稍等一下再发送。"
 WEB_VOICE_NOT_SAVED = "语音没能保存，请稍等一下再录一次。"
 ADMIN_REPORT_NO_ROOM = "磁盘空间不够，报表没能生成。请清理出一些空间后再下载。"
+
+# A quiet group: answers for one member alone, and listening tallies instead of one message
+# per listener.
+QUIET_TALLY_TODAY = "今天已有 {count} 位乡亲听完《{title}》。还没听的，抽空点开听一听。"
+QUIET_TALLY = "已有 {count} 位乡亲听完《{title}》。还没听的，抽空点开听一听。"
+QUIET_LISTEN_NOTED = "{name}，您听完了，积分加 {points} 分。谢谢您！"
+QUIET_MINE_SHORT = "您提过 {count} 条建议，最近的第 {number} 号：{status}。"
+QUIET_TELEGRAM_START = "（想让我私下回您，请点 @{bot} 发一句 /start。）"
+WEB_PRIVATE = "只有您能看到"

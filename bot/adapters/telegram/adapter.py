@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import re
@@ -11,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import texts
 from bot.adapters.media import Media
 from bot.adapters.telegram.api import TelegramApi
 from bot.adapters.telegram.config import TelegramConfig, load_config
@@ -18,13 +20,14 @@ from bot.adapters.telegram.inbound import ALLOWED_UPDATES, WEBHOOK_PATH, Telegra
 from bot.adapters.telegram.wire import (
     PLATFORM,
     ChatMigrated,
+    Forbidden,
     parse_update,
     split_text,
     trim_caption,
     utf16_len,
 )
 from bot.core.adapter import AdapterError, Directory, EventHandler, RateLimits, Unsupported
-from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText, group_line
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ class TelegramAdapter(TelegramInbound):
         self.piece_gap = 1.0 / (self.limits.chat_per_second or 1.0)
         # Pieces of a long text already sent, so a retry after a 429 does not repeat them.
         self._partial: dict[tuple[str, OutgoingText], list[str]] = {}
+        # Members already told how to start the bot for private answers (once is enough).
+        self._told_start: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._init_inbound()
 
@@ -104,6 +109,8 @@ class TelegramAdapter(TelegramInbound):
         target = self._moved.get(chat_id, chat_id)
         try:
             match message:
+                case OutgoingText(private_to=str()):
+                    return await self._send_private(target, message)
                 case OutgoingText():
                     return await self._send_text(chat_id, target, message)
                 case OutgoingAudio():
@@ -142,6 +149,26 @@ class TelegramAdapter(TelegramInbound):
                     self._partial.pop(next(iter(self._partial)))
         self._partial.pop(key, None)
         return done[0]
+
+    async def _send_private(self, target: str, message: OutgoingText) -> str:
+        """An answer for one member: a direct message, which Telegram allows once they have
+        started the bot; else (403) one short quoted line in the group, the first of them
+        saying how to start the bot, or nothing when the answer is not for the group."""
+        user = message.private_to or ""
+        if NUMERIC_ID.fullmatch(user):
+            direct = dataclasses.replace(message, reply_to=None, mention=None, private_to=None)
+            try:
+                return await self._send_text(user, user, direct)
+            except Forbidden as exc:
+                log.info("telegram: no direct message to %s (%s)", user, exc)
+        if not message.in_group:
+            return ""
+        line = group_line(message)
+        if self.bot_name and user not in self._told_start:
+            self._told_start.add(user)
+            line += texts.QUIET_TELEGRAM_START.format(bot=self.bot_name)
+        return await self._send_text(target, target, OutgoingText(line,
+                                                                  reply_to=message.reply_to))
 
     async def _mention(self, chat_id: str, user_id: str
                        ) -> tuple[str, list[dict[str, Any]] | None]:

@@ -30,7 +30,13 @@ from bot.core.adapter import (
     RetryAfter,
     Unsupported,
 )
-from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.messages import (
+    IncomingMessage,
+    OutgoingAudio,
+    OutgoingMessage,
+    OutgoingText,
+    as_group_reply,
+)
 
 __all__ = ["WeComAdapter", "check_response", "create_adapter", "load_config",
            "parse_app_message", "parse_robot_message"]
@@ -122,7 +128,9 @@ class WeComAdapter:
                                "(YEHUA_WECOM_ROBOTS or YEHUA_WECOM_CHAT_ID)")
         match message:
             case OutgoingText():
-                return await self._send_text(chat_id, key, message)
+                # No private messages through a group robot: one @-line in the group at most.
+                reply = as_group_reply(message)
+                return "" if reply is None else await self._send_text(chat_id, key, reply)
             case OutgoingAudio():
                 media_id = await self._voice_media(key, message)
                 try:
