@@ -75,7 +75,9 @@ async def test_a_suggestion_raised_in_the_group_is_stored_and_acknowledged_with_
         await bot.app[SERVICES].replies.drain()
         [ack] = fake.delivered(TOKEN)
     assert suggestion.text == "修一修枫树屋场的水渠" and suggestion.author_id == ZHANG
-    assert ack["content"]["text"] == f"收到，您的建议是第 {suggestion.id} 号，我们会尽快研究。"
+    # No private messages through a custom bot: one line in the group, @-mentioning the author.
+    assert ack["content"]["text"] == (
+        f'<at user_id="{ZHANG}"></at> 收到，您的建议是第 {suggestion.id} 号，我们会尽快研究。')
 
 
 async def test_a_secretary_adopting_it_tells_the_group_mentioning_the_author(
@@ -135,4 +137,5 @@ async def test_flood_control_is_survived_with_nothing_lost_and_nothing_doubled(
     texts = [b["content"].get("text", "") for b in bodies]
     assert sorted(b["msg_type"] for b in bodies) == ["post", "text", "text"]
     assert sum(t.startswith("【微党课】") for t in texts) == 1
-    assert texts.count(f"收到，您的建议是第 {suggestion.id} 号，我们会尽快研究。") == 1
+    assert sum(t.endswith(f"收到，您的建议是第 {suggestion.id} 号，我们会尽快研究。")
+               for t in texts) == 1
