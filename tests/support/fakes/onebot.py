@@ -59,7 +59,8 @@ class Sent:
     audio: bytes = b""  # a record segment's audio, decoded from its file
     audio_codec: str = ""
     audio_seconds: float = 0.0
-    user_id: int | None = None  # a private message's recipient (then group_id is 0)
+    # A private message's recipient; group_id is then the group of its temporary session.
+    user_id: int | None = None
 
     @property
     def text(self) -> str:
@@ -115,6 +116,10 @@ class FakeNapCat:
 
     def in_group(self, group_id: int) -> list[Sent]:
         return [s for s in self.sent if s.group_id == group_id and s.user_id is None]
+
+    def answered(self, group_id: int) -> list[Sent]:
+        """What the bot said to a group and, privately, to its members from it, in order."""
+        return [s for s in self.sent if s.group_id == group_id]
 
     def to_user(self, user_id: int) -> list[Sent]:
         """What the bot sent privately to one QQ user."""
@@ -177,7 +182,9 @@ class FakeNapCat:
         segments = _segments(params.get("message"))
         if not segments:
             return self._failed("消息体无法解析, 请检查是否发送了不支持的消息类型", via)
-        sent = Sent(0, self._new_id(), segments, via, user_id=user)
+        group = params.get("group_id")
+        sent = Sent(group if isinstance(group, int) else 0, self._new_id(), segments, via,
+                    user_id=user)
         self.sent.append(sent)
         return 200, _response("ok", 0, {"message_id": sent.message_id})
 
