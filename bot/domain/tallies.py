@@ -61,12 +61,13 @@ def _tally(db: Session, group_id: int, delivery_id: int) -> ListenTally:
 
 
 def note_listen(db: Session, group_id: int, delivery_id: int, now: datetime,
-                interval: timedelta = TALLY_INTERVAL) -> None:
-    """Arm the delivery's next tally (in the listen's own transaction) unless one is armed."""
+                interval: timedelta = TALLY_INTERVAL) -> bool:
+    """Arm the delivery's next tally (in the listen's own transaction) unless one is armed;
+    True when a timer was armed (the scheduler's alarm may need setting earlier)."""
     tally = _tally(db, group_id, delivery_id)
     timer = get_timer(db, TALLY_KIND, tally_ref(delivery_id, tally.rounds + 1))
     if timer is not None and timer.status in ARMED:
-        return
+        return False
     if timer is not None:  # that round is over (fired while its handler saw nothing new)
         tally.rounds += 1
         db.add(tally)
@@ -74,6 +75,7 @@ def note_listen(db: Session, group_id: int, delivery_id: int, now: datetime,
     if tally.told_at is not None:
         due = max(due, tally.told_at + interval)
     add_timer(db, TALLY_KIND, tally_ref(delivery_id, tally.rounds + 1), due)
+    return True
 
 
 def listeners(db: Session, group_id: int, delivery_id: int) -> int:

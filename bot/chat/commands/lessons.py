@@ -101,17 +101,19 @@ def register(router: Router) -> None:
                     await ctx.tell(texts.LIMIT_POINTS_TODAY.format(
                         limit=ctx.services.webchat_caps.points_per_day))
                 return True
-        def listen(db: Session) -> bool:
+        def listen(db: Session) -> tuple[bool, bool]:
+            """Whether points were earned, and whether a tally timer was armed."""
             latest = latest_delivery(db, ctx.group_id)
             if latest is None or latest.id is None or not award(
                     db, group_id=ctx.group_id, user_id=ctx.message.user_id, user_name=ctx.name,
                     reason=LISTEN, ref=str(latest.id), points=points, now=ctx.now()):
-                return False
+                return False, False
             # The group hears a tally now and then, not one message per listener.
-            note_listen(db, ctx.group_id, latest.id, ctx.now())
-            return True
+            return True, note_listen(db, ctx.group_id, latest.id, ctx.now())
 
-        earned = await in_session(ctx.engine, listen)
+        earned, armed = await in_session(ctx.engine, listen)
+        if armed:
+            await ctx.services.scheduler.rearm()
         if earned:  # a private thank-you where the platform has one, nothing in the group
             await ctx.tell(texts.QUIET_LISTEN_NOTED.format(name=ctx.name, points=points),
                            in_group=False)
