@@ -44,6 +44,7 @@ class TelegramAdapter(TelegramInbound):
     platform = PLATFORM
     audio_format = "ogg"
     limits = RateLimits(global_per_second=30, chat_per_second=1, chat_per_minute=20)
+    private_answers = True
 
     def __init__(self, config: TelegramConfig, *, directory: Directory, media: Media,
                  base_url: str, on_event: EventHandler | None = None) -> None:
@@ -164,11 +165,13 @@ class TelegramAdapter(TelegramInbound):
         if not message.in_group:
             return ""
         line = group_line(message)
-        if self.bot_name and user not in self._told_start:
-            self._told_start.add(user)
+        tell_how = bool(self.bot_name) and user not in self._told_start
+        if tell_how:
             line += texts.QUIET_TELEGRAM_START.format(bot=self.bot_name)
-        return await self._send_text(target, target, OutgoingText(line,
-                                                                  reply_to=message.reply_to))
+        sent = await self._send_text(target, target, OutgoingText(line, reply_to=message.reply_to))
+        if tell_how:  # only once it is out: a send retried after a 429 still says it
+            self._told_start.add(user)
+        return sent
 
     async def _mention(self, chat_id: str, user_id: str
                        ) -> tuple[str, list[dict[str, Any]] | None]:

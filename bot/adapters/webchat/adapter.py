@@ -82,6 +82,7 @@ class WebChatAdapter:
     platform = "web"
     audio_format = "mp3"
     limits = NO_LIMITS
+    private_answers = True
 
     def __init__(self, store: ChatStore, media: Media, on_event: EventHandler | None = None,
                  *, limits: ChatLimits | None = None, retry_window: float = 120.0) -> None:
