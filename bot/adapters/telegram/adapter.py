@@ -20,7 +20,6 @@ from bot.adapters.telegram.inbound import ALLOWED_UPDATES, WEBHOOK_PATH, Telegra
 from bot.adapters.telegram.wire import (
     PLATFORM,
     ChatMigrated,
-    Forbidden,
     parse_update,
     split_text,
     trim_caption,
@@ -160,7 +159,11 @@ class TelegramAdapter(TelegramInbound):
             direct = dataclasses.replace(message, reply_to=None, mention=None, private_to=None)
             try:
                 return await self._send_text(user, user, direct)
-            except Forbidden as exc:
+            except AdapterError as exc:
+                # 403 is the documented answer ("bot can't initiate conversation", "blocked");
+                # any other refusal (a chat Telegram does not know) ends the same way.
+                if exc.transient:
+                    raise
                 log.info("telegram: no direct message to %s (%s)", user, exc)
         if not message.in_group:
             return ""

@@ -28,11 +28,6 @@ class ChatMigrated(AdapterError):
         self.new_chat_id = new_chat_id
 
 
-class Forbidden(AdapterError):
-    """403: the bot may not write there (a member who never started it or blocked it, a group
-    that removed it)."""
-
-
 @dataclass(frozen=True, slots=True)
 class VoiceNote:
     """A voice message's file, as an update names it, before it is downloaded."""
@@ -60,8 +55,6 @@ def check_response(status: int, body: object, *, chat_id: str = "") -> Any:
     if moved is not None:
         raise ChatMigrated(chat_id, str(moved))
     code = code if isinstance(code, int) else status
-    if code == 403:
-        raise Forbidden(f"Telegram error 403: {description}")
     transient = code >= 500 or code == 429 or status >= 500
     raise AdapterError(f"Telegram error {code}: {description}", transient=transient)
 
