@@ -89,7 +89,8 @@ class Outbox:
 def _pace_key(adapter: Adapter, chat_id: str, message: OutgoingMessage) -> str:
     """The chat a send counts against: an answer the platform delivers privately goes to the
     member's own chat, so it leaves the group's per-minute budget alone (a few hundred
-    thank-yous must not hold the group's next post back a quarter of an hour)."""
+    thank-yous must not hold the group's next post back a quarter of an hour). The rare one
+    that falls back to a line in the group is then paced by the platform's flood answers."""
     if adapter.private_answers and isinstance(message, OutgoingText) and message.private_to:
         return f"{chat_id}>{message.private_to}"
     return chat_id
