@@ -32,6 +32,7 @@ from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
 from bot.domain.retention import VoiceRetention
 from bot.domain.services import Services
+from bot.domain.tallies import ListenTallies
 from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tuned_profile
 from bot.domain.webchat import WebChatStore
 from bot.outbox import Outbox
@@ -132,7 +133,8 @@ def create_app(settings: Settings) -> web.Application:
     retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
                                timezone=settings.timezone)
     timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers(),
-                      **retention.handlers(), **NightlyBackup(engine, settings).handlers()}
+                      **retention.handlers(), **NightlyBackup(engine, settings).handlers(),
+                      **ListenTallies(engine, outbox).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),

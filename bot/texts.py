@@ -629,3 +629,12 @@ WEB_VOICE_ASK = CMD_VOICE_ASK  # the web chat puts a button under this question
 WEB_VOICE_ASK_BUTTON = "是，记成建议"
 WEB_VOICE_ASK_ANSWER = "是"  # what the button says in the chat for the member
 WEB_VOICE_ASK_DONE = "已回复"
+
+# A quiet group: answers for one member alone, and listening tallies instead of one message
+# per listener.
+QUIET_TALLY_TODAY = "今天已有 {count} 位乡亲听完《{title}》。还没听的，抽空点开听一听。"
+QUIET_TALLY = "已有 {count} 位乡亲听完《{title}》。还没听的，抽空点开听一听。"
+QUIET_LISTEN_NOTED = "{name}，您听完了，积分加 {points} 分。谢谢您！"
+QUIET_MINE_SHORT = "您提过 {count} 条建议，最近的第 {number} 号：{status}。"
+QUIET_TELEGRAM_START = "（想让我私下回您，请点 @{bot} 发一句 /start。）"
+WEB_PRIVATE = "只有您能看到"

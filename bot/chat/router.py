@@ -60,9 +60,14 @@ class Context:
         """Answer the message in its chat, quoting it where the platform can."""
         await self.post(OutgoingText(text, reply_to=self.message.message_id))
 
-    async def tell(self, text: str) -> None:
-        """Answer the sender alone: privately where the platform allows, else a quoted reply."""
-        await self.reply(text)
+    async def tell(self, text: str, *, short: str | None = None, in_group: bool = True
+                   ) -> None:
+        """Answer the sender alone: privately where the platform allows, else one short
+        @-reply line in the group (`short`, or the text's first line); nothing there at all
+        when `in_group` is False."""
+        await self.post(OutgoingText(text, reply_to=self.message.message_id,
+                                     private_to=self.message.user_id, in_group=in_group,
+                                     short=short))
 
     async def post(self, message: OutgoingText) -> None:
         """Post to the message's chat through the outbox, without waiting for it to go out."""
@@ -180,7 +185,7 @@ class Router:
             if not ctx.allows(command.role):
                 log.info("refused /%s to %s (%s) in %s", command.names[0],
                          ctx.message.user_id, ctx.role, ctx.message.chat_id)
-                await ctx.reply(texts.CMD_REFUSED.format(
+                await ctx.tell(texts.CMD_REFUSED.format(
                     who=texts.CMD_ROLE_LABELS[command.role]))
                 return
             await command.handler(ctx, args)

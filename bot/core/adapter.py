@@ -96,6 +96,9 @@ class Adapter(Protocol):
     platform: str
     audio_format: str  # "mp3", "ogg" or "amr": what the platform plays as voice
     limits: RateLimits
+    # Whether an answer for one member (OutgoingText.private_to) can go to them privately, so
+    # it is paced as that member's chat; where not, it becomes a line in the group.
+    private_answers: bool
     on_event: EventHandler | None  # the app sets the router here once it is built
 
     def setup(self, app: web.Application) -> None:

@@ -49,6 +49,34 @@ class OutgoingText:
     reply_to: str | None = None  # answer this platform message (quote it) where possible
     lesson_slug: str | None = None
     mention: str | None = None  # a user id to @-mention where the platform allows
+    # An answer for one member alone: sent to `private_to` privately where the platform can;
+    # where it cannot, `group_line(...)` as an @-reply in the group, or nothing at all when
+    # `in_group` is False (a thank-you nobody else needs to read).
+    private_to: str | None = None
+    in_group: bool = True
+    short: str | None = None  # the one line to use in the group instead of `text`
+
+
+GROUP_LINE_CHARS = 60
+
+
+def group_line(message: OutgoingText) -> str:
+    """The one short line a private answer becomes where only the group can be answered."""
+    line = message.short or next((ln.strip() for ln in message.text.splitlines() if ln.strip()),
+                                 "")
+    line = " ".join(line.split())
+    return line if len(line) <= GROUP_LINE_CHARS else line[: GROUP_LINE_CHARS - 1] + "…"
+
+
+def as_group_reply(message: OutgoingText) -> OutgoingText | None:
+    """An answer for one member, as a platform without private messages sends it: one short
+    line @-mentioning them in the group; None when it is not for the group at all."""
+    if message.private_to is None:
+        return message
+    if not message.in_group:
+        return None
+    return OutgoingText(group_line(message), reply_to=message.reply_to,
+                        mention=message.private_to)
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,8 @@ class ChatMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # A member's voice deleted under the retention rule: shown as expired, not as a player.
     voice_expired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # An answer for one member alone: only they see it, live and in the history.
+    recipient_id: str | None = None
 
 
 class NightTalkStatus(StrEnum):
@@ -243,3 +245,17 @@ class PendingVoice(SQLModel, table=True):
     voice_path: str
     text: str = Field(default="", sa_type=Text)  # a caption sent with the voice, if any
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class ListenTally(SQLModel, table=True):
+    """What a group was last told about who listened to one lesson delivery.
+
+    Kept so a restart neither repeats a tally nor posts two within the interval."""
+
+    __tablename__ = "listen_tally"
+
+    delivery_id: int = Field(primary_key=True)  # the lesson delivery listened to
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    told_count: int = 0  # listeners the group was last told of
+    told_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rounds: int = 0  # tally timers armed so far; the next one's ref ends in rounds + 1

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -46,7 +46,10 @@ def web_group(db: Session, chat_id: str) -> Group | None:
 def room_list(db: Session, now: datetime) -> list[dict[str, str]]:
     """Every web room, oldest first, with when its latest message came in local time."""
     last = func.max(ChatMessage.created_at)
-    query = (select(Group, last).join(ChatMessage, isouter=True)
+    # Answers for one member alone say nothing to the room list.
+    public = and_(col(ChatMessage.group_id) == col(Group.id),
+                  col(ChatMessage.recipient_id).is_(None))
+    query = (select(Group, last).join(ChatMessage, public, isouter=True)
              .where(Group.platform == PLATFORM).group_by(col(Group.id))
              .order_by(col(Group.id)))
     return [{"href": f"/room/{quote(group.chat_id, safe='')}", "name": group.name,
@@ -74,12 +77,14 @@ def reply_target(db: Session, group: int, reply_to: str | None) -> int | None:
 
 
 def bot_text(db: Session, group: int, message: OutgoingText) -> dict[str, Any]:
-    """A bot text's fields as stored: @-mentioning a member, and the message it answers."""
+    """A bot text's fields as stored: @-mentioning a member, and the message it answers; an
+    answer for one member alone is stored with them as its recipient."""
     text = message.text
     member = find_member(db, group, message.mention) if message.mention else None
     if member is not None:
         text = f"@{member.display_name} {text}"
-    return {"text": text, "reply_to_id": reply_target(db, group, message.reply_to)}
+    return {"text": text, "reply_to_id": reply_target(db, group, message.reply_to),
+            "recipient_id": message.private_to}
 
 
 def store_message(db: Session, row: ChatMessage) -> dict[str, Any]:
@@ -89,10 +94,14 @@ def store_message(db: Session, row: ChatMessage) -> dict[str, Any]:
     return describe(db, [row])[0]
 
 
-def page(db: Session, group: int, *, before: int | None, after: int | None, limit: int
-         ) -> tuple[list[ChatMessage], bool]:
-    """One page of history, oldest first, and whether more lies beyond it."""
-    query = select(ChatMessage).where(ChatMessage.group_id == group)
+def page(db: Session, group: int, *, before: int | None, after: int | None, limit: int,
+         viewer: str | None = None) -> tuple[list[ChatMessage], bool]:
+    """One page of history, oldest first, and whether more lies beyond it; answers for one
+    member alone only when `viewer` is that member."""
+    seen: ColumnElement[bool] = col(ChatMessage.recipient_id).is_(None)
+    if viewer is not None:
+        seen = or_(seen, col(ChatMessage.recipient_id) == viewer)
+    query = select(ChatMessage).where(ChatMessage.group_id == group, seen)
     if after is not None:
         query = query.where(col(ChatMessage.id) > after).order_by(col(ChatMessage.id).asc())
     else:
@@ -124,6 +133,7 @@ def describe(db: Session, rows: list[ChatMessage]) -> list[dict[str, Any]]:
             "voice_expired": row.voice_expired_at is not None,
             "audio_duration": row.audio_duration,
             "subtitle_url": row.subtitle_url, "lesson_slug": row.lesson_slug,
+            "private": row.recipient_id is not None,
             "lesson_title": titles.get(row.lesson_slug or "", ""),
             "quote": _quote(original) if original is not None else None,
             "created_at": row.created_at.isoformat()})
@@ -190,14 +200,15 @@ class WebChatTables:
         with self._db() as db:
             return room_list(db, datetime.now(UTC))
 
-    def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int
-                ) -> tuple[list[dict[str, Any]], bool]:
-        """One page of a room's messages as the browser sees them; empty for no such room."""
+    def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int,
+                viewer: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """One page of a room's messages as `viewer` sees them; empty for no such room."""
         with self._db() as db:
             group = web_group(db, chat_id)
             if group is None:
                 return [], False
-            rows, more = page(db, group_id(group), before=before, after=after, limit=limit)
+            rows, more = page(db, group_id(group), before=before, after=after, limit=limit,
+                              viewer=viewer)
             return describe(db, rows), more
 
     def join(self, chat_id: str, user_id: str, name: str) -> str:
@@ -295,11 +306,11 @@ class WebChatStore:
         """See `WebChatTables.rooms`."""
         return await run_db(self.engine, self.tables.rooms)
 
-    async def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int
-                      ) -> tuple[list[dict[str, Any]], bool]:
+    async def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int,
+                      viewer: str | None = None) -> tuple[list[dict[str, Any]], bool]:
         """See `WebChatTables.history`."""
         return await run_db(self.engine, self.tables.history, chat_id, before=before,
-                            after=after, limit=limit)
+                            after=after, limit=limit, viewer=viewer)
 
     async def join(self, chat_id: str, user_id: str, name: str) -> str:
         """See `WebChatTables.join`."""

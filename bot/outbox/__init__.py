@@ -9,7 +9,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot.core.adapter import Adapter, AdapterError, RetryAfter
-from bot.core.messages import OutgoingMessage
+from bot.core.messages import OutgoingMessage, OutgoingText
 from bot.outbox.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -58,14 +58,15 @@ class Outbox:
     async def _send_one(self, adapter: Adapter, pacer: Pacer, chat_id: str,
                         message: OutgoingMessage, priority: int) -> str:
         delay = self.backoff
+        paced = _pace_key(adapter, chat_id, message)
         for attempt in range(1, self.attempts + 1):
-            await pacer.acquire(chat_id, priority)
+            await pacer.acquire(paced, priority)
             wait = 0.0
             try:
                 return await adapter.send(chat_id, message)
             except RetryAfter as exc:
                 if exc.chat_only:  # a group robot's own budget: only this group waits
-                    pacer.pause_chat(chat_id, exc.seconds)
+                    pacer.pause_chat(paced, exc.seconds)
                 else:  # the platform is flood-limited as a whole: every chat on it waits
                     pacer.pause(exc.seconds)
                 failure: AdapterError = exc
@@ -75,7 +76,7 @@ class Outbox:
                 failure, wait = exc, delay * (0.5 + random.random())
                 delay = min(delay * 2, self.max_backoff)
             finally:
-                pacer.release(chat_id)
+                pacer.release(paced)
             if attempt == self.attempts:
                 raise failure
             log.warning("send to %s/%s failed (%s), attempt %d of %d", adapter.platform,
@@ -83,3 +84,13 @@ class Outbox:
             await asyncio.sleep(wait)
             priority = 0  # a retry goes before new work
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _pace_key(adapter: Adapter, chat_id: str, message: OutgoingMessage) -> str:
+    """The chat a send counts against: an answer the platform delivers privately goes to the
+    member's own chat, so it leaves the group's per-minute budget alone (a few hundred
+    thank-yous must not hold the group's next post back a quarter of an hour). The rare one
+    that falls back to a line in the group is then paced by the platform's flood answers."""
+    if adapter.private_answers and isinstance(message, OutgoingText) and message.private_to:
+        return f"{chat_id}>{message.private_to}"
+    return chat_id

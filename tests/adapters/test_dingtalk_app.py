@@ -76,8 +76,11 @@ async def test_a_suggestion_raised_with_an_at_is_stored_and_acknowledged_with_it
     assert suggestion.text == "村口路灯坏了，晚上看不见路"
     assert (suggestion.author_id, suggestion.author_name) == ZHANG
     assert suggestion.message_id == said["msgId"]
-    assert ack["text"]["content"] == (f"收到，您的建议记下了，是第 {suggestion.id} 号。"
-                                      "村里看过后会在群里回您，想问进展就发“我的建议”。")
+    # No private messages on DingTalk: one line in the group, @-mentioning the author.
+    assert ack["text"]["content"] == (
+        f"@{ZHANG[0]} 收到，您的建议记下了，是第 {suggestion.id} 号。"
+        "村里看过后会在群里回您，想问进展就发“我的建议”。")
+    assert ack["at"]["atUserIds"] == [ZHANG[0]]
 
 
 async def test_a_secretary_adopting_it_tells_the_group_mentioning_the_author(

@@ -75,8 +75,10 @@ async def test_a_suggestion_raised_in_the_group_is_stored_and_acknowledged_with_
         await bot.app[SERVICES].replies.drain()
         [ack] = fake.delivered(TOKEN)
     assert suggestion.text == "修一修枫树屋场的水渠" and suggestion.author_id == ZHANG
-    assert ack["content"]["text"] == (f"收到，您的建议记下了，是第 {suggestion.id} 号。"
-                                      "村里看过后会在群里回您，想问进展就发“我的建议”。")
+    # No private messages through a custom bot: one line in the group, @-mentioning the author.
+    assert ack["content"]["text"] == (
+        f'<at user_id="{ZHANG}"></at> 收到，您的建议记下了，是第 {suggestion.id} 号。'
+        "村里看过后会在群里回您，想问进展就发“我的建议”。")
 
 
 async def test_a_secretary_adopting_it_tells_the_group_mentioning_the_author(
@@ -136,5 +138,6 @@ async def test_flood_control_is_survived_with_nothing_lost_and_nothing_doubled(
     texts = [b["content"].get("text", "") for b in bodies]
     assert sorted(b["msg_type"] for b in bodies) == ["post", "text", "text"]
     assert sum(t.startswith("【微党课】") for t in texts) == 1
-    assert texts.count(f"收到，您的建议记下了，是第 {suggestion.id} 号。"
-                       "村里看过后会在群里回您，想问进展就发“我的建议”。") == 1
+    assert sum(t.endswith(f"收到，您的建议记下了，是第 {suggestion.id} 号。"
+                          "村里看过后会在群里回您，想问进展就发“我的建议”。")
+               for t in texts) == 1

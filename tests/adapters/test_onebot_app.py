@@ -76,18 +76,22 @@ async def test_a_suggestion_raised_in_the_group_is_stored_before_qq_is_answered_
         event = napcat.group_message(GROUP, ZHANG, said(" 建议 村口路灯坏了", at_bot=True),
                                      card="张大爷")
         assert (await napcat.post_event(bot.url, event))[0] == 204
-        # QQ's answer came after the suggestion was stored; the acknowledgement follows.
+        # QQ's answer came after the suggestion was stored; the acknowledgement follows, to
+        # the author alone (a temporary session from the group), not to the whole group.
         [row] = stored(bot.app)
         await bot.app[SERVICES].replies.drain()
-        [ack] = napcat.in_group(GROUP)
+        [ack] = napcat.to_user(ZHANG)
         assert (await napcat.post_event(bot.url, event))[0] == 204  # QQ delivered it again
         await bot.app[SERVICES].replies.drain()
-        assert len(stored(bot.app)) == 1 and len(napcat.in_group(GROUP)) == 1
+        assert len(stored(bot.app)) == 1 and len(napcat.to_user(ZHANG)) == 1
+        assert napcat.in_group(GROUP) == []
     assert (row.text, row.author_name, row.author_id) == ("村口路灯坏了", "张大爷", str(ZHANG))
     assert row.platform == "onebot" and row.message_id == str(event["message_id"])
     assert row.hamlet == "上屋场"
     assert "第 1 号" in ack.text
-    assert ack.first("reply") == {"id": str(event["message_id"])}  # quoting the member
+    assert ("send_private_msg", {"user_id": ZHANG, "group_id": GROUP,
+                                 "message": [{"type": "text", "data": {"text": ack.text}}]},
+            "http") in napcat.calls
 
 
 async def test_a_cq_code_string_message_raises_a_suggestion_with_its_text_unescaped(
@@ -112,7 +116,7 @@ async def test_a_group_owner_adopts_and_the_author_is_told_quoted_and_mentioned(
         await napcat.post_event(bot.url, napcat.group_message(
             GROUP, ADMIN, said("/采纳 1 好"), role="admin", card="李伯"))
         await bot.app[SERVICES].replies.drain()
-        assert "对不起" in napcat.in_group(GROUP)[-1].text
+        assert "对不起" in napcat.to_user(ADMIN)[-1].text  # a refusal for the admin alone
         assert stored(bot.app)[0].status is SuggestionStatus.NEW
         await napcat.post_event(bot.url, napcat.group_message(
             GROUP, OWNER, said("/采纳 1 下个月装新路灯"), role="owner", card="王书记"))
@@ -150,7 +154,7 @@ async def test_a_reply_to_the_night_talk_opening_and_a_voice_message_become_sugg
         with session(bot.app[ENGINE]) as db:
             talk = db.exec(select(NightTalk)).one()
         rows = stored(bot.app)
-        acks = [s.text for s in napcat.in_group(GROUP)[-2:]]
+        acks = [napcat.to_user(LI)[-1].text, napcat.to_user(ZHANG)[-1].text]
     assert talk.open_message_id == str(opening.message_id)
     assert [(r.text, r.author_name, r.night_talk_id) for r in rows] == [
         ("东头的水渠该清一清了", "李婶", talk.id), ("", "张大爷", talk.id)]

@@ -24,7 +24,9 @@ async def test_qq_members_raise_suggestions_as_they_type_and_plain_chat_is_left_
             assert (await napcat.post_event(bot.url, event))[0] == 204
         await bot.app[SERVICES].replies.drain()
         rows = stored(bot.app)
-        answers = [sent.text for sent in napcat.in_group(GROUP)]
+        # Every answer is for its asker alone: a private message each, nothing in the group.
+        answers = [sent.text for sent in napcat.sent]
+        assert napcat.in_group(GROUP) == []
     assert [(r.author_name, r.text) for r in rows] == [
         ("张大爷", "河邊裝個護欄"), ("李婶", "村口修个路灯")]
     assert len(answers) == 3  # two numbers and the points; the two remarks got no answer

@@ -124,7 +124,7 @@ async def test_the_explicit_override_lets_an_open_reverse_websocket_in(
         async with running(open_one, prepare_qq_groups) as bot, \
                 fake.reverse_ws(bot.url, token=None) as ws:
             await ws.send_event(fake.group_message(GROUP, LI, said("建议 多装几个垃圾桶")))
-            await eventually(lambda: fake.in_group(GROUP))
+            await eventually(lambda: fake.answered(GROUP))
         assert [s.text for s in stored(bot.app)] == ["多装几个垃圾桶"]
 
 
@@ -136,17 +136,17 @@ async def test_reverse_websocket_delivers_a_suggestion_and_the_ack_goes_back_ove
             event = napcat.group_message(GROUP, LI, said(" 建议 修一下东头的水渠", at_bot=True),
                                          nickname="李婶")
             await ws.send_event(event)
-            [ack] = await eventually(lambda: napcat.in_group(GROUP))
+            [ack] = await eventually(lambda: napcat.answered(GROUP))
             await ws.send_event({"time": 1, "self_id": SELF_ID, "post_type": "meta_event",
                                  "meta_event_type": "heartbeat", "interval": 30000,
                                  "status": {"online": True, "good": True}})
         assert ack.via == "ws" and "第 1 号" in ack.text
-        assert ack.first("reply") == {"id": str(event["message_id"])}
+        assert ack.user_id == LI  # for the author alone
         assert [(s.text, s.author_name) for s in stored(bot.app)] == [("修一下东头的水渠", "李婶")]
         # With the socket gone, the next answer takes the HTTP API.
         await napcat.post_event(bot.url, napcat.group_message(GROUP, ZHANG, said("建议 修路")))
         await bot.app[SERVICES].replies.drain()
-        assert napcat.in_group(GROUP)[-1].via == "http"
+        assert napcat.answered(GROUP)[-1].via == "http"
 
 
 @pytest.mark.parametrize(("token", "self_id", "status"), [

@@ -62,12 +62,12 @@ async def test_a_qq_event_the_full_database_cannot_take_is_kept_and_stored_once(
         full.clear()
         # Nobody sends it again: the bot writes it again itself, and answers it then.
         await eventually(lambda: len(stored(bot.app)) == 2)
-        await eventually(lambda: any("第 2 号" in s.text for s in napcat.in_group(GROUP)))
+        await eventually(lambda: any("第 2 号" in s.text for s in napcat.answered(GROUP)))
         assert (await napcat.post_event(bot.url, event))[0] == 204  # QQ sent it twice after all
         await bot.app[SERVICES].replies.drain()
     assert [s.message_id for s in stored(bot.app)][1] == str(event["message_id"])
-    assert sum("第 2 号" in s.text for s in napcat.in_group(GROUP)) == 1
-    assert not any(texts.STORAGE_NOT_SAVED in s.text for s in napcat.in_group(GROUP))
+    assert sum("第 2 号" in s.text for s in napcat.answered(GROUP)) == 1
+    assert not any(texts.STORAGE_NOT_SAVED in s.text for s in napcat.answered(GROUP))
 
 
 async def test_a_qq_event_that_cannot_be_stored_in_time_is_given_back_to_its_sender(
@@ -142,7 +142,7 @@ async def test_a_dingtalk_message_during_a_held_lock_is_kept_and_stored_once(
     assert (suggestion.text, suggestion.message_id) == ("村口装个凸面镜", message["msgId"])
     assert [(p.user_id, p.points) for p in rows(bot, PointsEntry)] == [(DING_ZHANG[0], 2)]
     assert [a["text"]["content"] for a in answers] == [
-        f"收到，您的建议记下了，是第 {suggestion.id} 号。"
+        f"@{DING_ZHANG[0]} 收到，您的建议记下了，是第 {suggestion.id} 号。"
         "村里看过后会在群里回您，想问进展就发“我的建议”。"]
 
 

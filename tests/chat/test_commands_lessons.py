@@ -71,7 +71,7 @@ async def test_listening_earns_points_once_per_lesson_and_points_show_my_rank(
 ) -> None:
     delivery = await post_lesson(bot)
     async with joined(bot.url, ZHANG) as zhang, joined(bot.url, LI) as li:
-        assert await zhang.ask("已听") == "张大爷听完了，积分加 1 分。"
+        assert await zhang.ask("已听") == "张大爷，您听完了，积分加 1 分。谢谢您！"
         await zhang.say("听完了")  # the web chat's button: already counted, so no answer
         assert "一共有 1 分，在群里排第 1 名（共 1 人有积分）" in await zhang.ask("/积分")
         assert "积分加 1 分" in await li.ask("学习了！")

@@ -147,8 +147,8 @@ async def test_a_burst_of_qq_suggestions_is_stored_once_each_and_every_event_ans
         assert len(members) == 6 and {m.display_name for m in members} == {
             "村民0", "村民1", "村民2"}
         # Each group is answered, suggestion by suggestion, in the order they were stored.
-        await eventually(lambda: len(napcat.in_group(GROUP)) >= 2, within=10)
-        first_two = [s.text for s in napcat.in_group(GROUP)[:2]]
+        await eventually(lambda: len(napcat.answered(GROUP)) >= 2, within=10)
+        first_two = [s.text for s in napcat.answered(GROUP)[:2]]
         numbers = sorted(r.id for r in rows if r.chat_id == str(GROUP))[:2]
         assert [f"第 {n} 号" in text for n, text in zip(numbers, first_two, strict=True)] == [
             True, True], first_two

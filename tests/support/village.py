@@ -54,11 +54,15 @@ class Person:
 
     async def ask(self, text: str) -> str:
         """Say something and return what the bot posts next (its answer)."""
+        return str((await self.answer(text))["text"])
+
+    async def answer(self, text: str) -> dict[str, Any]:
+        """Say something and return the bot's next message whole, as this browser got it."""
         said = await self.say(text)
         while True:
             message = await self._next()
             if message["from_bot"] and message["id"] > said:
-                return str(message["text"])
+                return message
 
     async def sees(self, fragment: str) -> str:
         """Wait for a bot post containing `fragment` and return it whole."""

@@ -43,7 +43,13 @@ from bot.core.adapter import (
     StorageError,
     Unsupported,
 )
-from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.messages import (
+    IncomingMessage,
+    OutgoingAudio,
+    OutgoingMessage,
+    OutgoingText,
+    group_line,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,7 @@ class OneBotAdapter:
     platform = "onebot"
     audio_format = "mp3"  # the implementation turns it into QQ's SILK with ffmpeg
     limits = RateLimits(global_per_second=5, chat_per_second=1, chat_per_minute=20)
+    private_answers = True
 
     def __init__(self, config: OneBotConfig, *, directory: Directory, media: Media,
                  on_event: EventHandler | None = None) -> None:
@@ -119,6 +126,8 @@ class OneBotAdapter:
             raise AdapterError(f"not a QQ group number: {chat_id!r}")
         group = int(chat_id)
         match message:
+            case OutgoingText(private_to=str()):
+                return await self._send_private(chat_id, group, message)
             case OutgoingText():
                 return await self._send_text(chat_id, group, message)
             case OutgoingAudio():
@@ -142,6 +151,32 @@ class OneBotAdapter:
             ids.append(await self._send_group(group, segments))
         self._posted.pop(key, None)
         return ids[0]
+
+    async def _send_private(self, chat_id: str, group: int, message: OutgoingText) -> str:
+        """An answer for one member: a private message (a temporary session from the group if
+        they are no friend of the account); where QQ refuses it, one short @-reply line in the
+        group, or nothing when the answer is not for the group."""
+        user = message.private_to or ""
+        if user.isascii() and user.isdigit():
+            try:
+                ids = [await self._call_for_id("send_private_msg", {
+                    "user_id": int(user), "group_id": group, "message": [text_segment(piece)]})
+                    for piece in split_text(message.text, MAX_TEXT)]
+                return ids[0]
+            except AdapterError as exc:
+                if exc.transient:  # flood control, a timeout: the outbox tries again
+                    raise
+                log.info("onebot: no private message to %s: %s", user, exc)
+        if not message.in_group:
+            return ""
+        mention = user if user.isdigit() else None
+        return await self._send_text(chat_id, group, OutgoingText(
+            group_line(message), reply_to=message.reply_to, mention=mention))
+
+    async def _call_for_id(self, action: str, params: dict[str, Any]) -> str:
+        data = await self.call(action, params)
+        message_id = data.get("message_id") if isinstance(data, Mapping) else None
+        return "" if message_id is None else str(message_id)
 
     async def _send_group(self, group: int, segments: list[dict[str, Any]]) -> str:
         data = await self.call("send_group_msg", {"group_id": group, "message": segments})

@@ -139,6 +139,7 @@ class RobotAdapter:
 
     platform: str
     audio_format = "mp3"  # served as a link: both platforms open MP3 in their in-app browser
+    private_answers = False  # a custom robot only posts to its group
 
     def __init__(self, config: Any, *, media: Media, on_event: EventHandler | None = None,
                  clock: Callable[[], float] = time.time) -> None:

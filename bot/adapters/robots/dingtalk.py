@@ -37,7 +37,13 @@ from bot.core.adapter import (
     StorageError,
     Unsupported,
 )
-from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.messages import (
+    IncomingMessage,
+    OutgoingAudio,
+    OutgoingMessage,
+    OutgoingText,
+    as_group_reply,
+)
 from bot.settings import SettingsError, storage_retry_seconds
 
 log = logging.getLogger(__name__)
@@ -164,6 +170,12 @@ class DingTalkAdapter(RobotAdapter):
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> str:
         """Post to the chat's robot, or answer through a live session webhook."""
+        if isinstance(message, OutgoingText):
+            # No private messages through a robot: one @-line in the group at most.
+            reply = as_group_reply(message)
+            if reply is None:
+                return ""
+            message = reply
         target = self._target(chat_id, message)
         return await self.client.send_pieces(
             (chat_id, message), self._payloads(message), lambda payload: (target(), payload),

@@ -41,7 +41,7 @@ from bot.core.adapter import (
     StorageError,
     Unsupported,
 )
-from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText, as_group_reply
 from bot.settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,12 @@ class FeishuAdapter(RobotAdapter):
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> str:
         """Post to the chat's custom bot, signed when it has a secret."""
+        if isinstance(message, OutgoingText):
+            # No private messages through a custom bot: one @-line in the group at most.
+            reply = as_group_reply(message)
+            if reply is None:
+                return ""
+            message = reply
         robot = self.config.robots.get(chat_id)
         if robot is None:
             raise AdapterError(f"no Feishu bot for chat {chat_id!r} (YEHUA_FEISHU_ROBOTS)")

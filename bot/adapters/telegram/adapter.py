@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import re
@@ -11,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import texts
 from bot.adapters.media import Media
 from bot.adapters.telegram.api import TelegramApi
 from bot.adapters.telegram.config import TelegramConfig, load_config
@@ -24,7 +26,7 @@ from bot.adapters.telegram.wire import (
     utf16_len,
 )
 from bot.core.adapter import AdapterError, Directory, EventHandler, RateLimits, Unsupported
-from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText, group_line
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class TelegramAdapter(TelegramInbound):
     platform = PLATFORM
     audio_format = "ogg"
     limits = RateLimits(global_per_second=30, chat_per_second=1, chat_per_minute=20)
+    private_answers = True
 
     def __init__(self, config: TelegramConfig, *, directory: Directory, media: Media,
                  base_url: str, on_event: EventHandler | None = None) -> None:
@@ -57,6 +60,8 @@ class TelegramAdapter(TelegramInbound):
         self.piece_gap = 1.0 / (self.limits.chat_per_second or 1.0)
         # Pieces of a long text already sent, so a retry after a 429 does not repeat them.
         self._partial: dict[tuple[str, OutgoingText], list[str]] = {}
+        # Members already told how to start the bot for private answers (once is enough).
+        self._told_start: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._init_inbound()
 
@@ -104,6 +109,8 @@ class TelegramAdapter(TelegramInbound):
         target = self._moved.get(chat_id, chat_id)
         try:
             match message:
+                case OutgoingText(private_to=str()):
+                    return await self._send_private(target, message)
                 case OutgoingText():
                     return await self._send_text(chat_id, target, message)
                 case OutgoingAudio():
@@ -142,6 +149,32 @@ class TelegramAdapter(TelegramInbound):
                     self._partial.pop(next(iter(self._partial)))
         self._partial.pop(key, None)
         return done[0]
+
+    async def _send_private(self, target: str, message: OutgoingText) -> str:
+        """An answer for one member: a direct message, which Telegram allows once they have
+        started the bot; else (403) one short quoted line in the group, the first of them
+        saying how to start the bot, or nothing when the answer is not for the group."""
+        user = message.private_to or ""
+        if NUMERIC_ID.fullmatch(user):
+            direct = dataclasses.replace(message, reply_to=None, mention=None, private_to=None)
+            try:
+                return await self._send_text(user, user, direct)
+            except AdapterError as exc:
+                # 403 is the documented answer ("bot can't initiate conversation", "blocked");
+                # any other refusal (a chat Telegram does not know) ends the same way.
+                if exc.transient:
+                    raise
+                log.info("telegram: no direct message to %s (%s)", user, exc)
+        if not message.in_group:
+            return ""
+        line = group_line(message)
+        tell_how = bool(self.bot_name) and user not in self._told_start
+        if tell_how:
+            line += texts.QUIET_TELEGRAM_START.format(bot=self.bot_name)
+        sent = await self._send_text(target, target, OutgoingText(line, reply_to=message.reply_to))
+        if tell_how:  # only once it is out: a send retried after a 429 still says it
+            self._told_start.add(user)
+        return sent
 
     async def _mention(self, chat_id: str, user_id: str
                        ) -> tuple[str, list[dict[str, Any]] | None]:

@@ -42,6 +42,7 @@ USER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_NAME = 20
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 MAX_TEXT = 2000
+VIEWER_HEADER = "X-Yehua-User"  # who asks for the history, to include what is for them alone
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_FRAME = 64 * 1024
@@ -81,6 +82,7 @@ class WebChatAdapter:
     platform = "web"
     audio_format = "mp3"
     limits = NO_LIMITS
+    private_answers = True
 
     def __init__(self, store: ChatStore, media: Media, on_event: EventHandler | None = None,
                  *, limits: ChatLimits | None = None, retry_window: float = 120.0) -> None:
@@ -99,6 +101,7 @@ class WebChatAdapter:
         self._hellos = Window(self.chat_limits.messages, burst)
         self._new_ids = Window(self.chat_limits.new_ids_per_hour, timedelta(hours=1))
         self._rooms: dict[str, set[web.WebSocketResponse]] = {}
+        self._speakers: dict[web.WebSocketResponse, str] = {}  # socket -> member, after hello
         self._templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
             undefined=jinja2.StrictUndefined)
@@ -118,11 +121,14 @@ class WebChatAdapter:
         app.on_shutdown.append(self.redelivery.shutdown)
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> str:
-        """Store a bot message in the room and show it live to everyone there."""
+        """Store a bot message in the room and show it live to everyone there (an answer for one
+        member alone: to that member's sockets only)."""
+        only: str | None = None
         try:
             match message:
                 case OutgoingText():
                     payload = await self.store.add_bot_text(chat_id, message)
+                    only = message.private_to
                 case OutgoingAudio():
                     audio = self.media.servable(message.path)
                     srt = (self.media.servable(message.subtitles)
@@ -137,12 +143,15 @@ class WebChatAdapter:
             raise AdapterError(f"could not store the web message: {exc}", transient=True) from exc
         if payload is None:
             raise AdapterError(f"no such web room: {chat_id!r}")
-        await self._broadcast(chat_id, payload)
+        await self._broadcast(chat_id, payload, only=only)
         return str(payload["id"])
 
-    async def _broadcast(self, chat_id: str, payload: Payload) -> None:
+    async def _broadcast(self, chat_id: str, payload: Payload, *, only: str | None = None
+                         ) -> None:
+        """Show a message live in the room; `only`: to that member's sockets alone."""
         data = _dumps({"type": "message", "message": payload})
-        sockets = [ws for ws in self._rooms.get(chat_id, ()) if not ws.closed]
+        sockets = [ws for ws in self._rooms.get(chat_id, ()) if not ws.closed
+                   and (only is None or self._speakers.get(ws) == only)]
         results = await asyncio.gather(*(ws.send_str(data) for ws in sockets),
                                        return_exceptions=True)
         for result in results:
@@ -170,11 +179,15 @@ class WebChatAdapter:
     async def _history(self, request: web.Request) -> web.Response:
         limit = _number(request, "limit", MAX_LIMIT) or DEFAULT_LIMIT
         before, after = _number(request, "before"), _number(request, "after")
+        # The member's own id (their only credential) shows the answers meant for them alone.
+        viewer = request.headers.get(VIEWER_HEADER)
+        if viewer is not None and not USER_ID.fullmatch(viewer):
+            return _json_error(400, texts.WEB_ERROR_USER_ID)
         room = await self.store.room(request.match_info["chat_id"])
         if room is None:
             return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
         messages, more = await self.store.history(room.chat_id, before=before, after=after,
-                                            limit=limit)
+                                                  limit=limit, viewer=viewer)
         return web.json_response({"messages": messages, "has_more": more}, dumps=_dumps)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -195,11 +208,14 @@ class WebChatAdapter:
                     continue
                 try:
                     speaker = await self._on_frame(ws, group, speaker, frame.data, address)
+                    if speaker is not None:
+                        self._speakers[ws] = speaker.user_id
                 except StorageError:
                     log.exception("web chat: database error in room %s", chat_id)
                     await _reply_error(ws, texts.WEB_ERROR_BUSY)
         finally:
             room.discard(ws)
+            self._speakers.pop(ws, None)
             self._posts.forget(("socket", id(ws)))
             self._hellos.forget(id(ws))
         return ws

@@ -42,9 +42,11 @@ class ChatStore(Protocol):
         """Every web room for the room list: link, name, hamlet, when it last spoke."""
         ...
 
-    async def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int
-                ) -> tuple[list[Payload], bool]:
-        """One page of a room's messages, oldest first, and whether more lies beyond it."""
+    async def history(self, chat_id: str, *, before: int | None, after: int | None, limit: int,
+                      viewer: str | None = None) -> tuple[list[Payload], bool]:
+        """One page of a room's messages, oldest first, and whether more lies beyond it.
+
+        Answers meant for one member alone are in it only when `viewer` is that member."""
         ...
 
     async def join(self, chat_id: str, user_id: str, name: str) -> str:
@@ -77,7 +79,9 @@ class ChatStore(Protocol):
         ...
 
     async def add_bot_text(self, chat_id: str, message: OutgoingText) -> Payload | None:
-        """Store a bot text (its mention and quoted reply resolved); None if no such room."""
+        """Store a bot text (its mention and quoted reply resolved); None if no such room.
+
+        A text with `private_to` is stored for that member alone (its payload says "private")."""
         ...
 
     async def add_bot_audio(self, chat_id: str, *, caption: str, audio_url: str,

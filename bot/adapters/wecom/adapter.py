@@ -30,7 +30,13 @@ from bot.core.adapter import (
     RetryAfter,
     Unsupported,
 )
-from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingMessage, OutgoingText
+from bot.core.messages import (
+    IncomingMessage,
+    OutgoingAudio,
+    OutgoingMessage,
+    OutgoingText,
+    as_group_reply,
+)
 
 __all__ = ["WeComAdapter", "check_response", "create_adapter", "load_config",
            "parse_app_message", "parse_robot_message"]
@@ -70,6 +76,7 @@ class WeComAdapter:
     platform = "wecom"
     audio_format = "amr"
     limits = RateLimits(chat_per_minute=PER_WINDOW)
+    private_answers = False  # a group robot only posts to its group
     window = 60.0  # seconds WeCom counts 20 messages per robot over
     timeout = 30.0  # seconds one call to WeCom may take
 
@@ -122,7 +129,9 @@ class WeComAdapter:
                                "(YEHUA_WECOM_ROBOTS or YEHUA_WECOM_CHAT_ID)")
         match message:
             case OutgoingText():
-                return await self._send_text(chat_id, key, message)
+                # No private messages through a group robot: one @-line in the group at most.
+                reply = as_group_reply(message)
+                return "" if reply is None else await self._send_text(chat_id, key, reply)
             case OutgoingAudio():
                 media_id = await self._voice_media(key, message)
                 try:

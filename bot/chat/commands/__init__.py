@@ -50,7 +50,7 @@ def build_router(services: Services) -> Router:
         overall, this_month = await in_session(ctx.engine, lambda db: (
             standing(db, ctx.group_id, ctx.message.user_id),
             standing(db, ctx.group_id, ctx.message.user_id, month=month)))
-        await ctx.reply(points_text(ctx.name, overall, this_month))
+        await ctx.tell(points_text(ctx.name, overall, this_month))
 
     @router.command(("帮助", "help", "start"), summary=texts.CMD_HELP_HELP)
     async def help_(ctx: Context, args: str) -> None:

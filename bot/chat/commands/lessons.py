@@ -16,6 +16,7 @@ from bot.core.db import in_session
 from bot.core.messages import OutgoingText
 from bot.core.models import LessonRecord
 from bot.domain.points import LISTEN, award
+from bot.domain.tallies import note_listen
 from scheduler.models import Delivery, DeliveryStatus
 
 log = logging.getLogger(__name__)
@@ -97,16 +98,23 @@ def register(router: Router) -> None:
             points = min(points, left.points)
             if not points:  # today's points are used up: nothing to award
                 if first_time_today(ctx, left, "points"):
-                    await ctx.reply(texts.LIMIT_POINTS_TODAY.format(
+                    await ctx.tell(texts.LIMIT_POINTS_TODAY.format(
                         limit=ctx.services.webchat_caps.points_per_day))
                 return True
-        def listen(db: Session) -> bool:
+        def listen(db: Session) -> tuple[bool, bool]:
+            """Whether points were earned, and whether a tally timer was armed."""
             latest = latest_delivery(db, ctx.group_id)
-            return latest is not None and award(
-                db, group_id=ctx.group_id, user_id=ctx.message.user_id, user_name=ctx.name,
-                reason=LISTEN, ref=str(latest.id), points=points, now=ctx.now())
+            if latest is None or latest.id is None or not award(
+                    db, group_id=ctx.group_id, user_id=ctx.message.user_id, user_name=ctx.name,
+                    reason=LISTEN, ref=str(latest.id), points=points, now=ctx.now()):
+                return False, False
+            # The group hears a tally now and then, not one message per listener.
+            return True, note_listen(db, ctx.group_id, latest.id, ctx.now())
 
-        earned = await in_session(ctx.engine, listen)
-        if earned:
-            await ctx.reply(texts.CMD_LISTEN_EARNED.format(name=ctx.name, points=points))
+        earned, armed = await in_session(ctx.engine, listen)
+        if armed:
+            await ctx.services.scheduler.rearm()
+        if earned:  # a private thank-you where the platform has one, nothing in the group
+            await ctx.tell(texts.QUIET_LISTEN_NOTED.format(name=ctx.name, points=points),
+                           in_group=False)
         return True

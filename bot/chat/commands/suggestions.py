@@ -70,7 +70,7 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     points, left = ctx.services.rules.suggest, await web_allowance(ctx)
     if left is not None and left.suggestions == 0:  # over today's cap: it stays plain chat
         if first_time_today(ctx, left, "suggestions"):
-            await ctx.reply(texts.LIMIT_SUGGESTIONS_TODAY.format(
+            await ctx.tell(texts.LIMIT_SUGGESTIONS_TODAY.format(
                 limit=ctx.services.webchat_caps.suggestions_per_day))
         return None
     capped = False
@@ -82,7 +82,7 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
             message_id=ctx.message.message_id, author_id=author_id, author_name=author_name,
             text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now())
     except SuggestionError as exc:
-        await ctx.reply(str(exc))
+        await ctx.tell(str(exc))
         return None
     number, created = await ctx.ingest.suggestion(
         Raised(row, points=points, join_open_talk=True))
@@ -97,7 +97,7 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     if capped and left is not None and first_time_today(ctx, left, "points"):
         answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
             limit=ctx.services.webchat_caps.points_per_day)
-    await ctx.reply(answer)
+    await ctx.tell(answer)
     return number
 
 
@@ -125,6 +125,15 @@ def mine_text(rows: list[Suggestion]) -> str:
     if len(rows) > MINE_LIMIT:
         lines.append(texts.CMD_MINE_MORE.format(limit=MINE_LIMIT))
     return "\n".join(lines)
+
+
+def mine_line(rows: list[Suggestion]) -> str | None:
+    """/我的建议 in one line, for platforms that can only answer in the group."""
+    if not rows:
+        return None  # the answer's own text is one line already
+    newest = max(rows, key=lambda s: s.id or 0)
+    return texts.QUIET_MINE_SHORT.format(count=len(rows), number=newest.id,
+                                         status=STATUS_LABELS[newest.status])
 
 
 def shorten(text: str, limit: int) -> str:
@@ -161,7 +170,7 @@ def register(router: Router) -> None:
     @router.command(("我的建议", "mine"), summary=texts.CMD_HELP_MINE)
     async def mine(ctx: Context, args: str) -> None:
         rows = await in_session(ctx.engine, suggestions_by, ctx.group_id, ctx.message.user_id)
-        await ctx.reply(mine_text(rows))
+        await ctx.tell(mine_text(rows), short=mine_line(rows))
 
     router.text(take_offered_voices)
 

@@ -312,7 +312,8 @@
     var mine = !m.from_bot && state.myTag && m.sender_tag === state.myTag;
     var lesson = m.from_bot && (m.lesson_slug || m.audio_url);
     var li = node("li", "message" + (mine ? " mine" : "") + (m.from_bot ? " from-bot" : "") +
-      (lesson ? " lesson" : "") + (!m.from_bot && m.audio_url ? " voice" : ""));
+      (lesson ? " lesson" : "") + (!m.from_bot && m.audio_url ? " voice" : "") +
+      (m.private ? " private" : ""));
     li.setAttribute("data-testid", "message");
     li.setAttribute("data-id", String(m.id));
     if (m.sender_tag) { li.setAttribute("data-tag", m.sender_tag); }
@@ -320,6 +321,8 @@
     var meta = node("div", "meta");
     meta.appendChild(node("span", "who", mine ? T.me : m.sender_name));
     meta.appendChild(node("time", "when", when(m.created_at)));
+    // An answer for this member alone: the others in the room never see it.
+    if (m.private) { meta.appendChild(node("span", "private-note", T.private)); }
     li.appendChild(meta);
 
     if (lesson) {
@@ -416,7 +419,8 @@
 
   function api(query) {
     return fetch("/api/rooms/" + encodeURIComponent(chatId) + "/messages?" + query, {
-      headers: { "Accept": "application/json" }, cache: "no-store"
+      // Our own id brings the answers meant for us alone along with the room's messages.
+      headers: { "Accept": "application/json", "X-Yehua-User": userId() }, cache: "no-store"
     }).then(function (response) {
       if (!response.ok) { throw new Error("HTTP " + response.status); }
       return response.json();
@@ -452,6 +456,15 @@
     }).catch(function () { /* the next reconnect tries again */ });
   }
 
+  /* The page was drawn without the answers meant for us alone: fetch the latest page again. */
+  function mineToo() {
+    if (state.privateLoaded) { return; }
+    api("limit=" + PAGE).then(function (page) {
+      state.privateLoaded = true;
+      add(page.messages.filter(function (m) { return m.private; }));
+    }).catch(function () { /* the next hello tries again */ });
+  }
+
   /* --- the live connection --- */
   function hello() {
     if (!state.ws || state.ws.readyState !== 1) { return; }
@@ -482,6 +495,7 @@
         setStatus("");
         markMine();
         catchUp();
+        mineToo();
       } else if (msg.type === "message") {
         receive(msg.message);
       } else if (msg.type === "error") {

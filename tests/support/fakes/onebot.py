@@ -27,7 +27,9 @@ from tests.support.loopback import serve
 # numbers; `_async` suffix) behind a Bearer/`access_token` check that answers as NapCat does (403
 # `token verify failed!` for a missing or wrong token) or as the spec says (401 missing, 403
 # wrong); `send_group_msg`/`send_msg` with text, at, reply and record segments (array or CQ
-# string), `get_record`, `get_group_member_info`, `get_login_info`, `can_send_record`. It
+# string), `send_private_msg` (a friend, or a member of `group_id` by temporary session; failed
+# as NapCat fails an action for `no_private` users), `get_record`, `get_group_member_info`,
+# `get_login_info`, `can_send_record`. It
 # reports events to the bot by HTTP POST with `X-Self-ID` and `X-Signature`, and connects to the
 # bot as a reverse-WebSocket client answering API frames by `echo`. Record segments are decoded
 # (base64://, http(s)://, file://) and must be audio ffmpeg can read. Limits: a body size cap
@@ -42,6 +44,7 @@ SECRET = "s3cr3t"
 NUMERIC = {"group_id", "user_id", "message_id", "self_id"}
 FLOOD_TEXT = "发送失败：消息发送频率过快，请稍后再试"
 VOICE_FAILED = "语音转换失败, 请检查语音文件是否正常"
+PRIVATE_REFUSED = "发送私聊消息失败：对方不是好友，也不接受临时会话"
 Answer = tuple[int, dict[str, Any]]
 
 
@@ -56,6 +59,8 @@ class Sent:
     audio: bytes = b""  # a record segment's audio, decoded from its file
     audio_codec: str = ""
     audio_seconds: float = 0.0
+    # A private message's recipient; group_id is then the group of its temporary session.
+    user_id: int | None = None
 
     @property
     def text(self) -> str:
@@ -87,6 +92,7 @@ class FakeNapCat:
     refused: list[str] = field(default_factory=list)  # why each failed send failed
     members: dict[tuple[int, int], str] = field(default_factory=dict)  # -> role
     voices: dict[str, bytes] = field(default_factory=dict)  # get_record: file -> MP3
+    no_private: set[int] = field(default_factory=set)  # refuse private (and temporary) messages
     _faults: list[str] = field(default_factory=list)
     _window: deque[float] = field(default_factory=deque)
     _next_id: int = 1000
@@ -109,7 +115,15 @@ class FakeNapCat:
         self._faults += [""] * after + [kind] * count
 
     def in_group(self, group_id: int) -> list[Sent]:
+        return [s for s in self.sent if s.group_id == group_id and s.user_id is None]
+
+    def answered(self, group_id: int) -> list[Sent]:
+        """What the bot said to a group and, privately, to its members from it, in order."""
         return [s for s in self.sent if s.group_id == group_id]
+
+    def to_user(self, user_id: int) -> list[Sent]:
+        """What the bot sent privately to one QQ user."""
+        return [s for s in self.sent if s.user_id == user_id]
 
     # --- the HTTP API ---------------------------------------------------------------------
 
@@ -150,9 +164,29 @@ class FakeNapCat:
         return 200, _response("failed", code, None, message)
 
     async def _do_send_msg(self, params: dict[str, Any], via: str) -> Answer:
-        if params.get("message_type", "group") != "group" or "group_id" not in params:
-            return self._failed("the fake only takes group messages", via)
+        kind = params.get("message_type") or ("private" if "user_id" in params else "group")
+        if kind == "private":
+            return await self._do_send_private_msg(params, via)
+        if "group_id" not in params:
+            return self._failed("the fake only takes group or private messages", via)
         return await self._do_send_group_msg(params, via)
+
+    async def _do_send_private_msg(self, params: dict[str, Any], via: str) -> Answer:
+        user = params.get("user_id")
+        if not isinstance(user, int):
+            return 200, _response("failed", 1400 if via == "ws" else 400, None, "user_id")
+        if user in self.no_private:
+            # Neither a friend nor open to a temporary session from that group.
+            self.refused.append("private")
+            return self._failed(PRIVATE_REFUSED, via)
+        segments = _segments(params.get("message"))
+        if not segments:
+            return self._failed("消息体无法解析, 请检查是否发送了不支持的消息类型", via)
+        group = params.get("group_id")
+        sent = Sent(group if isinstance(group, int) else 0, self._new_id(), segments, via,
+                    user_id=user)
+        self.sent.append(sent)
+        return 200, _response("ok", 0, {"message_id": sent.message_id})
 
     async def _do_send_group_msg(self, params: dict[str, Any], via: str) -> Answer:
         fault = self._faults.pop(0) if self._faults else None

@@ -25,7 +25,9 @@ from tests.support.loopback import serve
 # `/file/bot<token>/<path>`; enforces 4,096-character texts, 1,024-character captions, OGG/Opus
 # voice uploads and the published flood limits (30/s overall, 1/s per chat, 20/min per group,
 # answered with 429 and `parameters.retry_after`); long polling with offset confirmation and 409
-# conflicts; webhook delivery with the secret header; group->supergroup migration; injected 5xx
+# conflicts; webhook delivery with the secret header; group->supergroup migration; private
+# messages only to users who started the bot (else 403 "bot can't initiate conversation with a
+# user", or "bot was blocked by the user"); injected 5xx
 # and slowness. `time_scale` shrinks every window and wait (0.1: ten times faster than real).
 
 TOKEN = "7000001:AAHfakeTokenForYehuaTests_0123456789"
@@ -73,6 +75,8 @@ class FakeTelegram:
     webhook_answers: list[int] = field(default_factory=list)
     statuses: dict[tuple[int, int], str] = field(default_factory=dict)
     moved: dict[int, int] = field(default_factory=dict)
+    started: set[int] = field(default_factory=set)  # users who opened a private chat
+    blocked: set[int] = field(default_factory=set)  # users who blocked the bot
     files: dict[str, bytes] = field(default_factory=dict)
     delay: float = 0.0
     _faults: list[list[Any]] = field(default_factory=list)
@@ -118,6 +122,16 @@ class FakeTelegram:
         voice = {"file_id": file_id, "file_unique_id": f"u{file_id}", "duration": duration,
                  "mime_type": "audio/ogg", "file_size": len(ogg)}
         return self.enqueue({"message": self._message(chat_id, user, voice=voice)})
+
+    def start_bot(self, user: dict[str, Any]) -> dict[str, Any]:
+        """Someone opens a private chat with the bot and sends /start: it may write to them."""
+        self.started.add(int(user["id"]))
+        self.blocked.discard(int(user["id"]))
+        return self.say(int(user["id"]), user, "/start")
+
+    def block_bot(self, user: dict[str, Any]) -> None:
+        """Someone blocks the bot: its private messages to them fail from now on."""
+        self.blocked.add(int(user["id"]))
 
     def migrate(self, old: int, new: int, by: dict[str, Any]) -> None:
         """A group becomes a supergroup: sends to `old` fail from now on, both notes arrive."""
@@ -217,6 +231,10 @@ class FakeTelegram:
         chat_id = _chat_id(params.get("chat_id"))
         if not isinstance(chat_id, int):
             return _fail(400, "Bad Request: chat not found")
+        if chat_id > 0 and chat_id in self.blocked:
+            return _fail(403, "Forbidden: bot was blocked by the user")
+        if chat_id > 0 and chat_id not in self.started:
+            return _fail(403, "Forbidden: bot can't initiate conversation with a user")
         if chat_id in self.moved:
             return _fail(400, "Bad Request: group chat was upgraded to a supergroup chat",
                          migrate_to_chat_id=self.moved[chat_id])

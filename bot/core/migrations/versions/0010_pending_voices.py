@@ -1,7 +1,7 @@
 """pending voice messages
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-06 03:40:00.000000
 """
 
@@ -17,7 +17,7 @@ import scheduler.dbtypes
 
 
 revision: str = '0010'
-down_revision: str | None = '0007'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
