@@ -52,8 +52,11 @@ async def test_a_qq_voice_outside_a_talk_is_asked_about_and_yes_makes_it_a_sugge
             assert (await napcat.post_event(bot.url, event))[0] == 204
         await bot.app[SERVICES].replies.drain()
         rows = stored(bot.app)
-        answers = [sent.text for sent in napcat.in_group(GROUP)]
+        in_group = [sent.text for sent in napcat.in_group(GROUP)]
+        answers = [sent.text for sent in napcat.to_user(ZHANG)]
     assert question.text == "要把这段语音记成建议吗？回「是」就记上。"
     assert question.first("reply") == {"id": str(voice["message_id"])}
     assert [(r.author_name, r.voice_path is not None) for r in rows] == [("张大爷", True)]
-    assert len(answers) == 2 and "语音建议" in answers[1] and "第 1 号" in answers[1]
+    # The number comes to him alone; the group saw only the question.
+    assert in_group == [question.text]
+    assert len(answers) == 1 and "语音建议" in answers[0] and "第 1 号" in answers[0]
