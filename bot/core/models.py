@@ -88,6 +88,7 @@ class NightTalkStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    DRAFT = "draft"  # awaiting the facilitator's 确认: never reminded, listed or announced
 
 
 class NightTalk(SQLModel, table=True):
@@ -108,6 +109,7 @@ class NightTalk(SQLModel, table=True):
     open_message_id: str | None = None  # replies to the opening message become suggestions
     created_by: str = ""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    series_id: int | None = Field(default=None, foreign_key="night_talk_series.id", index=True)
 
 
 class SuggestionStatus(StrEnum):
@@ -227,3 +229,31 @@ class LoginFailure(SQLModel, table=True):
     username: str = Field(index=True)
     address: str
     failed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class NightTalkSeriesStatus(StrEnum):
+    DRAFT = "draft"  # awaiting the facilitator's 确认
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class NightTalkSeries(SQLModel, table=True):
+    """Night talks that repeat (每周五, 每月第一个周五, 每月15号): one talk stands for the next."""
+
+    __tablename__ = "night_talk_series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    topic: str
+    place: str = ""
+    host: str = ""
+    kind: str  # weekly, monthly_weekday or monthly_day
+    weekday: int = 0  # Monday 0
+    ordinal: int = 1  # the nth weekday of the month; -1 the last
+    day: int = 1  # the day of the month
+    hour: int
+    minute: int
+    length_minutes: int = 120
+    status: NightTalkSeriesStatus = Field(default=NightTalkSeriesStatus.DRAFT, index=True)
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
