@@ -122,7 +122,7 @@ async def _draft(ctx: Context, args: str) -> None:
 
 
 def register(router: Router) -> None:
-    """Add /安排夜话, /确认, /夜话, /开始夜话 and /结束夜话."""
+    """Add /安排夜话, /确认, /取消夜话, /夜话, /开始夜话 and /结束夜话."""
 
     @router.command(("安排夜话", "schedule_talk"), role=Role.FACILITATOR,
                     summary=texts.CMD_HELP_SCHEDULE_TALK, usage=texts.CMD_USAGE_SCHEDULE_TALK)
@@ -136,6 +136,26 @@ def register(router: Router) -> None:
             await ctx.tell(texts.TALK_NOTHING_TO_CONFIRM)
         else:
             await _confirm(ctx, talk)
+
+    @router.command(("取消夜话", "cancel_talk"), role=Role.FACILITATOR,
+                    summary=texts.CMD_HELP_CANCEL_TALK)
+    async def cancel(ctx: Context, args: str) -> None:
+        talk = await in_session(ctx.engine, next_talk, ctx.group_id, ctx.now())
+        if talk is None or talk.id is None or talk.status is not NightTalkStatus.SCHEDULED:
+            await ctx.tell(texts.TALK_NOTHING_TO_CANCEL)
+            return
+        talks = ctx.services.talks
+        if args.strip() in texts.TALK_ALL_WORDS and talk.series_id is not None:
+            await talks.end_series(talk.series_id, now=ctx.now())
+            await ctx.tell(texts.TALK_SERIES_ENDED)
+        else:
+            await _step(ctx, talks.cancel, talk.id)
+            coming = await in_session(ctx.engine, next_talk, ctx.group_id, ctx.now())
+            await ctx.tell(texts.TALK_CANCELLED_NEXT.format(
+                when=when_text(coming.starts_at, ctx.group.timezone, ctx.now()))
+                if talk.series_id is not None and coming is not None
+                and coming.series_id == talk.series_id else texts.TALK_CANCELLED_ONE)
+        await ctx.services.scheduler.rearm()
 
     @router.command(("夜话", "nighttalk"), summary=texts.CMD_HELP_TALK)
     async def show(ctx: Context, args: str) -> None:
