@@ -74,11 +74,13 @@ def register_confirmation(router: Router) -> None:
     @router.text
     async def answer(ctx: Context) -> bool:
         word = bare_word(ctx.message.text)
-        if word not in CONFIRM_WORDS + DROP_WORDS or not ctx.allows(Role.FACILITATOR):
+        if word not in CONFIRM_WORDS + DROP_WORDS:
             return False
+        # Only the sender's own draft counts, and only a facilitator could make one; the role
+        # is not asked again (platforms look it up for slash commands only).
         talk = await _waiting(ctx)
         if talk is None:
-            return False  # nothing awaits: an ordinary 确认 in the chat
+            return False  # nothing of theirs awaits: an ordinary 确认 in the chat
         if word in CONFIRM_WORDS:
             await _confirm(ctx, talk)
         else:
