@@ -73,7 +73,7 @@ def _understood(read: TalkTime, group: Group, topic: str, now: datetime) -> str:
 def _agreed() -> bool:
     """The user's y/N; no answer to be had (no terminal, end of input) refuses."""
     try:
-        return typer.confirm(texts.CLI_NIGHT_ASK, default=False)
+        return click.confirm(texts.CLI_NIGHT_ASK, default=False)
     except click.Abort as exc:
         raise fail(texts.CLI_NIGHT_NEEDS_YES) from exc
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,3 +131,26 @@ def test_topic_place_and_host_are_picked_out_of_the_command() -> None:
     assert split_schedule_args("每月第一个周五晚上7点半 村务公开") == (
         "每月第一个周五晚上7点半", "村务公开", "", "")
     assert split_schedule_args("七点一刻 修路") == ("七点一刻", "修路", "", "")
+
+
+# The bot's modules as an idle bot loads them, then one time read: what was loaded, and printed.
+LOADS_LAZILY = """
+import json, sys
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+import bot.app, bot.chat.commands, bot.admin, bot.cli.main
+idle = "jionlp" in sys.modules
+from bot.domain.talk_time import parse_talk_time
+at = parse_talk_time("明晚7点半", ZoneInfo("Asia/Shanghai"), datetime(2026, 12, 5, 7, tzinfo=UTC))
+print(json.dumps({"idle": idle, "read": "jionlp" in sys.modules, "at": at.isoformat()}))
+"""
+
+
+def test_the_time_reader_loads_only_when_a_time_is_read_and_prints_nothing() -> None:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", LOADS_LAZILY], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    # Its banner would land in the CLI's output; only our own line is printed.
+    assert json.loads(done.stdout) == {"idle": False, "read": True,
+                                       "at": "2026-12-06T11:30:00+00:00"}
