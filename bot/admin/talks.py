@@ -177,7 +177,8 @@ def _detail(db: Session, talk_id: int, now: datetime) -> dict[str, Any]:
             "can_close": talk.status == NightTalkStatus.OPEN,
             "can_cancel": talk.status in (NightTalkStatus.SCHEDULED, NightTalkStatus.DRAFT),
             "can_confirm": talk.status == NightTalkStatus.DRAFT,
-            "series_id": talk.series_id if repeats else None, "repeats": repeats}
+            "series_id": talk.series_id if repeats and talk.status != NightTalkStatus.DRAFT
+            else None, "repeats": repeats}
 
 
 @page(Role.FACILITATOR)
