@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -17,15 +17,28 @@ from bot.core.messages import OutgoingText
 from bot.core.models import (
     Group,
     NightTalk,
-    NightTalkSeries,
-    NightTalkSeriesStatus,
     NightTalkStatus,
 )
-from bot.domain.talk_series import repeat_of
+from bot.domain.talk_schedule import (
+    ANNOUNCE,
+    CANCEL,
+    CLOSE,
+    LIVE,
+    OPEN,
+    REMIND_30,
+    REMIND_BEFORE,
+    REMIND_EVE,
+    NightTalkError,
+    confirm_night_talk,
+    end_series,
+    follow_series,
+    get_talk,
+    schedule_night_talk,
+    talk_ref,
+)
 from bot.domain.talk_texts import (
     clock_text,
     date_text,
-    local_zone,
     message_parts,
     summary_text,
     talk_fields,
@@ -38,7 +51,6 @@ from scheduler.timers import (
     AlwaysDue,
     TimerHandler,
     TimerStatus,
-    add_timer,
     cancel_timer,
     cancel_timers,
     finish_timer,
@@ -48,10 +60,14 @@ from scheduler.timers import (
 
 log = logging.getLogger(__name__)
 
+Change = Callable[..., NightTalk]
+Step = Callable[[int, datetime], Awaitable[None]]
+
 __all__ = [
     "ANNOUNCE",
     "CANCEL",
     "CLOSE",
+    "LIVE",
     "OPEN",
     "REMIND_30",
     "REMIND_EVE",
@@ -67,187 +83,11 @@ __all__ = [
     "next_talk",
     "open_night_talk",
     "open_talk",
-    "schedule_next_of_series",
     "schedule_night_talk",
     "summary_text",
     "talk_ref",
     "when_text",
 ]
-
-ANNOUNCE = "nighttalk.announce"
-REMIND_EVE = "nighttalk.remind_eve"
-REMIND_30 = "nighttalk.remind_30"
-OPEN = "nighttalk.open"
-CLOSE = "nighttalk.close"
-CANCEL = "nighttalk.cancel"
-DEFAULT_LENGTH = timedelta(hours=2)
-MAX_LENGTH = timedelta(hours=12)
-EVE_AT = time(20, 0)
-REMIND_BEFORE = timedelta(minutes=30)
-MIN_GAP = timedelta(minutes=30)  # a reminder this soon after the announcement is only noise
-PAST_TOLERANCE = timedelta(minutes=1)
-DRAFT_LIFE = timedelta(days=1)  # an unconfirmed talk is forgotten after this
-ANNOUNCE_AHEAD = timedelta(days=3)  # a series' talk is announced this long before it
-SERIES_TRIES = 6  # dates a series may skip for other talks before it waits for the next change
-MAX_TOPIC = 100
-LIVE = (NightTalkStatus.SCHEDULED, NightTalkStatus.OPEN)
-
-Change = Callable[..., NightTalk]
-Step = Callable[[int, datetime], Awaitable[None]]
-
-
-class NightTalkError(ValueError):
-    """A night-talk request that cannot be carried out; the message is for the user, in Chinese."""
-
-
-def talk_ref(talk_id: int) -> str:
-    """The timer ref of a night talk's steps."""
-    return f"nighttalk:{talk_id}"
-
-
-def _get(db: Session, talk_id: int) -> NightTalk:
-    talk = db.get(NightTalk, talk_id)
-    if talk is None:
-        raise NightTalkError(texts.NIGHT_ERR_NO_TALK.format(id=talk_id))
-    return talk
-
-
-def _id(talk: NightTalk) -> int:
-    assert talk.id is not None, "a stored night talk has an id"
-    return talk.id
-
-
-def _clash(db: Session, group_id: int, starts_at: datetime, ends_at: datetime,
-           exclude: int | None = None) -> NightTalk | None:
-    query = select(NightTalk).where(
-        NightTalk.group_id == group_id, col(NightTalk.status).in_(LIVE),
-        col(NightTalk.starts_at) < ends_at, col(NightTalk.ends_at) > starts_at)
-    if exclude is not None:
-        query = query.where(NightTalk.id != exclude)
-    return db.exec(query).first()
-
-
-def _check_times(db: Session, group: Group, starts_at: datetime, ends_at: datetime,
-                 now: datetime, exclude: int | None = None) -> None:
-    assert group.id is not None, "a stored group has an id"
-    if starts_at < now - PAST_TOLERANCE:
-        raise NightTalkError(texts.NIGHT_ERR_PAST.format(
-            when=when_text(starts_at, group.timezone, now)))
-    if ends_at <= starts_at:
-        raise NightTalkError(texts.NIGHT_ERR_END)
-    if ends_at - starts_at > MAX_LENGTH:
-        raise NightTalkError(texts.NIGHT_ERR_LENGTH.format(
-            hours=int(MAX_LENGTH.total_seconds() // 3600)))
-    clash = _clash(db, group.id, starts_at, ends_at, exclude)
-    if clash is not None:
-        raise NightTalkError(texts.NIGHT_ERR_OVERLAP.format(
-            id=clash.id, when=when_text(clash.starts_at, group.timezone, now), topic=clash.topic))
-
-
-def _arm(db: Session, talk: NightTalk, group: Group, now: datetime,
-         announce_at: datetime | None = None) -> None:
-    """Set the talk's steps: announce, remind the evening before and half an hour before, open,
-    close."""
-    ref = talk_ref(_id(talk))
-    add_timer(db, ANNOUNCE, ref, announce_at or now)
-    local_start = talk.starts_at.astimezone(local_zone(group.timezone))
-    eve = datetime.combine(local_start.date() - timedelta(days=1), EVE_AT,
-                           tzinfo=local_start.tzinfo)
-    if eve >= now + MIN_GAP:
-        add_timer(db, REMIND_EVE, ref, eve)
-    if talk.starts_at - REMIND_BEFORE >= now + MIN_GAP:
-        add_timer(db, REMIND_30, ref, talk.starts_at - REMIND_BEFORE)
-    add_timer(db, OPEN, ref, talk.starts_at)
-    add_timer(db, CLOSE, ref, talk.ends_at)
-
-
-def schedule_night_talk(db: Session, *, group: Group, topic: str, starts_at: datetime,
-                        ends_at: datetime | None = None, place: str = "", host: str = "",
-                        created_by: str = "", now: datetime | None = None, draft: bool = False,
-                        series_id: int | None = None, announce_at: datetime | None = None
-                        ) -> NightTalk:
-    """Schedule a night talk and its steps (announce, remind, open, close); a draft has none
-    until it is confirmed."""
-    now = now or utcnow()
-    assert group.id is not None, "a stored group has an id"
-    topic = " ".join(topic.split())
-    if not topic:
-        raise NightTalkError(texts.NIGHT_ERR_NO_TOPIC)
-    if len(topic) > MAX_TOPIC:
-        raise NightTalkError(texts.NIGHT_ERR_TOPIC_LONG.format(limit=MAX_TOPIC))
-    ends_at = ends_at or starts_at + DEFAULT_LENGTH
-    _check_times(db, group, starts_at, ends_at, now)
-    talk = NightTalk(group_id=group.id, topic=topic, place=place.strip(), host=host.strip(),
-                     starts_at=starts_at, ends_at=ends_at, created_by=created_by, created_at=now,
-                     series_id=series_id,
-                     status=NightTalkStatus.DRAFT if draft else NightTalkStatus.SCHEDULED)
-    db.add(talk)
-    db.flush()
-    if not draft:
-        _arm(db, talk, group, now, announce_at)
-    log.info("night talk %s %s for group %s at %s", talk.id,
-             "drafted" if draft else "scheduled", group.id, starts_at.isoformat())
-    return talk
-
-
-def confirm_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
-    """The facilitator's 确认: a draft becomes scheduled with its steps; its series goes on."""
-    now = now or utcnow()
-    talk = _get(db, talk_id)
-    if talk.status == NightTalkStatus.SCHEDULED:
-        return talk
-    if talk.status != NightTalkStatus.DRAFT or now - talk.created_at > DRAFT_LIFE:
-        raise NightTalkError(texts.TALK_ERR_NOT_DRAFT.format(id=talk_id))
-    group = db.get(Group, talk.group_id)
-    assert group is not None, "a night talk's group is kept"
-    _check_times(db, group, talk.starts_at, talk.ends_at, now, exclude=talk_id)
-    talk.status = NightTalkStatus.SCHEDULED
-    db.add(talk)
-    series = db.get(NightTalkSeries, talk.series_id) if talk.series_id else None
-    if series is not None:
-        series.status = NightTalkSeriesStatus.ACTIVE
-        db.add(series)
-    db.flush()
-    _arm(db, talk, group, now)
-    log.info("night talk %s confirmed", talk_id)
-    return talk
-
-
-def schedule_next_of_series(db: Session, series: NightTalkSeries, after: datetime,
-                            now: datetime) -> NightTalk | None:
-    """The series' next talk after `after`, scheduled; announced a few days ahead of it."""
-    group = db.get(Group, series.group_id)
-    assert group is not None, "a series' group is kept"
-    repeat = repeat_of(series)
-    zone = local_zone(group.timezone)
-    at = max(after, now).astimezone(zone)
-    for _ in range(SERIES_TRIES):
-        at = repeat.next_after(at)
-        starts = at.astimezone(UTC)
-        try:
-            return schedule_night_talk(
-                db, group=group, topic=series.topic, starts_at=starts,
-                ends_at=starts + timedelta(minutes=series.length_minutes), place=series.place,
-                host=series.host, created_by=series.created_by, now=now, series_id=series.id,
-                announce_at=max(now, starts - ANNOUNCE_AHEAD))
-        except NightTalkError as exc:  # another talk then: the series skips that date
-            log.info("series %s skips %s: %s", series.id, starts.isoformat(), exc)
-    return None
-
-
-def _follow_series(db: Session, talk: NightTalk, now: datetime) -> None:
-    """When one talk of a series is over or called off, the next one is put on."""
-    if talk.series_id is None:
-        return
-    series = db.get(NightTalkSeries, talk.series_id)
-    if series is None or series.status != NightTalkSeriesStatus.ACTIVE:
-        return
-    later = db.exec(select(NightTalk).where(
-        NightTalk.series_id == series.id, col(NightTalk.status).in_(LIVE),
-        col(NightTalk.starts_at) > talk.starts_at)).first()
-    if later is None:
-        schedule_next_of_series(db, series, talk.starts_at, now)
-
 
 def _refuse_if_over(talk: NightTalk) -> None:
     if talk.status == NightTalkStatus.DRAFT:
@@ -261,7 +101,7 @@ def _refuse_if_over(talk: NightTalk) -> None:
 def open_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
     """Open a night talk (at its time or early, by hand); opening an open one changes nothing."""
     now = now or utcnow()
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     if talk.status == NightTalkStatus.OPEN:
         return talk
     _refuse_if_over(talk)
@@ -281,7 +121,7 @@ def open_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -
 
 def close_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
     """Close a night talk (at its end or early, by hand); closing a closed one changes nothing."""
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     if talk.status == NightTalkStatus.CLOSED:
         return talk
     _refuse_if_over(talk)
@@ -290,13 +130,13 @@ def close_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) 
     db.flush()
     cancel_timers(db, talk_ref(talk_id))
     log.info("night talk %s closed", talk_id)
-    _follow_series(db, talk, talk.closed_at)
+    follow_series(db, talk, talk.closed_at)
     return talk
 
 
 def cancel_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
     """Call a night talk off: nothing more of it is posted but the notice that it is off."""
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     if talk.status == NightTalkStatus.CANCELLED:
         return talk
     if talk.status == NightTalkStatus.CLOSED:
@@ -308,23 +148,8 @@ def cancel_night_talk(db: Session, talk_id: int, *, now: datetime | None = None)
     cancel_timers(db, talk_ref(talk_id))
     log.info("night talk %s cancelled", talk_id)
     if not was_draft:
-        _follow_series(db, talk, now or utcnow())
+        follow_series(db, talk, now or utcnow())
     return talk
-
-
-def end_series(db: Session, series_id: int) -> list[int]:
-    """Stop a series: no more talks are put on. The ids of its coming talks, to call off."""
-    series = db.get(NightTalkSeries, series_id)
-    if series is None:
-        raise NightTalkError(texts.TALK_ERR_NO_SERIES.format(id=series_id))
-    series.status = NightTalkSeriesStatus.CANCELLED
-    db.add(series)
-    db.flush()
-    coming = db.exec(select(NightTalk.id).where(
-        NightTalk.series_id == series_id,
-        col(NightTalk.status).in_((NightTalkStatus.SCHEDULED, NightTalkStatus.DRAFT))))
-    log.info("night-talk series %s ended", series_id)
-    return [talk_id for talk_id in coming if talk_id is not None]
 
 
 def open_talk(db: Session, group_id: int) -> NightTalk | None:
@@ -419,7 +244,7 @@ class NightTalkHost:
             if change is not None:
                 change(db, talk_id, now=now)
             else:
-                _get(db, talk_id)
+                get_talk(db, talk_id)
             # Taking the step's timer makes it ours alone: the alarm will not post it again.
             return take_timer(db, kind, talk_ref(talk_id), now)
 
@@ -432,7 +257,7 @@ class NightTalkHost:
                 log.warning("night talk %s: posting %s failed: %s", talk_id, kind, exc)
                 error = f"{type(exc).__name__}: {exc}"
             await in_session(self.engine, finish_timer, timer.id, error)
-        return await in_session(self.engine, _get, talk_id)
+        return await in_session(self.engine, get_talk, talk_id)
 
     async def _load(self, talk_id: int) -> tuple[NightTalk, Group]:
         return await in_session(self.engine, _talk_and_group, talk_id)
@@ -495,13 +320,13 @@ class NightTalkHost:
 
 
 def _talk_and_group(db: Session, talk_id: int) -> tuple[NightTalk, Group]:
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     group = db.get(Group, talk.group_id)
     assert group is not None, "a night talk's group is kept"
     return talk, group
 
 
 def _note_opening(db: Session, talk_id: int, message_id: str) -> None:
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     talk.open_message_id = message_id
     db.add(talk)

@@ -15,13 +15,8 @@ from bot.core.models import (
     NightTalkSeriesStatus,
     NightTalkStatus,
 )
-from bot.domain.nighttalks import (
-    DEFAULT_LENGTH,
-    DRAFT_LIFE,
-    LIVE,
-    cancel_night_talk,
-    schedule_night_talk,
-)
+from bot.domain.nighttalks import cancel_night_talk
+from bot.domain.talk_schedule import DEFAULT_LENGTH, DRAFT_LIFE, LIVE, schedule_night_talk
 from bot.domain.talk_series import new_series, repeat_of, rhythm_text
 from bot.domain.talk_texts import talk_fields, when_text
 from bot.domain.talk_time import TalkTime
