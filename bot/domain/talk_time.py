@@ -11,6 +11,7 @@ import calendar
 import contextlib
 import io
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -103,11 +104,15 @@ class TalkTime:
     repeat: Repeat | None = None
 
 
+_LOADING = threading.Lock()
+
+
 @cache
 def _jio() -> Any:
     # Imported on first use, banner silenced: it costs half a second and tens of megabytes,
-    # which an idle bot that schedules nothing should not pay.
-    with contextlib.redirect_stdout(io.StringIO()):
+    # which an idle bot that schedules nothing should not pay. The lock keeps two first readers
+    # from swapping sys.stdout back in the wrong order.
+    with _LOADING, contextlib.redirect_stdout(io.StringIO()):
         import jionlp
 
     return jionlp
@@ -147,24 +152,31 @@ def _parse(text: str, local_now: datetime) -> dict[str, Any]:
     return result
 
 
-def _repeat(result: dict[str, Any], text: str) -> tuple[Repeat, str, datetime]:
+def _repeat(result: dict[str, Any], text: str, evening: bool) -> Repeat:
     period = result["time"]
     point, said = period["point"]["time"], period["point"].get("string", text)
-    at = _evening(_moment(point, text), said)
+    at = _moment(point, text)
+    if evening:
+        at = _evening(at, said)
     delta = period["delta"]
     if delta == {"day": 7}:
-        return Repeat(RepeatKind.WEEKLY, at.time(), weekday=at.weekday()), said, at
+        return Repeat(RepeatKind.WEEKLY, at.time(), weekday=at.weekday())
     if delta == {"month": 1} and re.search(r"周|星期|礼拜", said):
         ordinal = -1 if "最后" in said else (at.day - 1) // 7 + 1
-        return (Repeat(RepeatKind.MONTHLY_WEEKDAY, at.time(), weekday=at.weekday(),
-                       ordinal=ordinal), said, at)
+        return Repeat(RepeatKind.MONTHLY_WEEKDAY, at.time(), weekday=at.weekday(),
+                      ordinal=ordinal)
     if delta == {"month": 1}:
-        return Repeat(RepeatKind.MONTHLY_DAY, at.time(), day=at.day), said, at
+        return Repeat(RepeatKind.MONTHLY_DAY, at.time(), day=at.day)
     raise TalkTimeError(text)  # every day, every other week…: not a night talk's rhythm
 
 
-def read_talk_time(text: str, zone: ZoneInfo, now: datetime) -> TalkTime:
-    """What the facilitator wrote, in the group's zone; TalkTimeError if it is unclear or past."""
+def read_talk_time(text: str, zone: ZoneInfo, now: datetime, *, evening: bool = True
+                   ) -> TalkTime:
+    """What the facilitator wrote, in the group's zone; TalkTimeError if it is unclear or past.
+
+    With `evening` (a night talk), a bare hour from 1 to 11 is the evening's; without it, a
+    clock time alone (20:00) that has passed today means tomorrow's.
+    """
     words = _SPACE.sub("", text.strip())
     if not words:
         raise TalkTimeError(text)
@@ -172,18 +184,21 @@ def read_talk_time(text: str, zone: ZoneInfo, now: datetime) -> TalkTime:
     local_now = now.astimezone(zone)
     result = _parse(words, local_now.replace(tzinfo=None))
     if result.get("type") == "time_period":
-        repeat, _said, _ = _repeat(result, words)
-        first = repeat.next_after(local_now)
-        return TalkTime(first.astimezone(UTC), repeat)
+        repeat = _repeat(result, words, evening)
+        return TalkTime(repeat.next_after(local_now).astimezone(UTC), repeat)
     if result.get("type") != "time_point":
         raise TalkTimeError(text)
-    at = _evening(_moment(result["time"], words), words).replace(tzinfo=zone)
+    at = _moment(result["time"], words).replace(tzinfo=zone)
+    if evening:
+        at = _evening(at, words)
     if at <= local_now and _MONTH.search(words) and not _YEAR.search(words):
         next_year = at.replace(year=at.year + 1)
         if next_year - local_now <= ROLL_AHEAD:
             at = next_year
     elif at <= local_now and _BARE_WEEKDAY.search(words):
         at += timedelta(days=7)
+    elif at <= local_now and not evening and _CLOCK.fullmatch(words):
+        at += timedelta(days=1)
     if at <= local_now:
         raise TalkTimePast(text, at.astimezone(UTC))
     return TalkTime(at.astimezone(UTC))
@@ -192,6 +207,15 @@ def read_talk_time(text: str, zone: ZoneInfo, now: datetime) -> TalkTime:
 def parse_talk_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     """An aware UTC datetime for one night talk; TalkTimeError if unclear, past or repeating."""
     read = read_talk_time(text, zone, now)
+    if read.repeat is not None:
+        raise TalkTimeError(text)
+    return read.starts_at
+
+
+def parse_plain_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """A one-off time as written (9:00 is the morning), e.g. for posting a lesson; '20:00'
+    alone is the next 20:00. TalkTimeError if unclear, past or repeating."""
+    read = read_talk_time(text, zone, now, evening=False)
     if read.repeat is not None:
         raise TalkTimeError(text)
     return read.starts_at

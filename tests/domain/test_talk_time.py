@@ -16,6 +16,7 @@ from bot.domain.talk_time import (
     RepeatKind,
     TalkTimeError,
     TalkTimePast,
+    parse_plain_time,
     parse_talk_time,
     read_talk_time,
     split_schedule_args,
@@ -154,3 +155,13 @@ def test_the_time_reader_loads_only_when_a_time_is_read_and_prints_nothing() -> 
     # Its banner would land in the CLI's output; only our own line is printed.
     assert json.loads(done.stdout) == {"idle": False, "read": True,
                                        "at": "2026-12-06T11:30:00+00:00"}
+
+
+@pytest.mark.parametrize(
+    ("said", "meant"),
+    [("9:00", "2026-12-04 09:00"), ("20:00", "2026-12-03 20:00"), ("明天9点", "2026-12-04 09:00"),
+     ("2026-12-20 7:30", "2026-12-20 07:30")],
+)
+def test_a_lessons_time_is_read_as_written(said: str, meant: str) -> None:
+    at = parse_plain_time(said, SHANGHAI, THURSDAY)
+    assert at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") == meant
