@@ -146,10 +146,16 @@ def confirm_night_talk(db: Session, talk_id: int, *, now: datetime | None = None
         raise NightTalkError(texts.TALK_ERR_NOT_DRAFT.format(id=talk_id))
     group = db.get(Group, talk.group_id)
     assert group is not None, "a night talk's group is kept"
+    series = db.get(NightTalkSeries, talk.series_id) if talk.series_id else None
+    if series is not None and talk.starts_at <= now:
+        # Confirmed after its first date went by: the series begins with the next one.
+        length = talk.ends_at - talk.starts_at
+        local_now = now.astimezone(local_zone(group.timezone))
+        talk.starts_at = repeat_of(series).next_after(local_now).astimezone(UTC)
+        talk.ends_at = talk.starts_at + length
     _check_times(db, group, talk.starts_at, talk.ends_at, now, exclude=talk_id)
     talk.status = NightTalkStatus.SCHEDULED
     db.add(talk)
-    series = db.get(NightTalkSeries, talk.series_id) if talk.series_id else None
     if series is not None:
         series.status = NightTalkSeriesStatus.ACTIVE
         db.add(series)
