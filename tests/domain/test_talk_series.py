@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.core.db import session
+from bot.core.db import open_database, session
 from bot.core.models import Group, NightTalk, NightTalkStatus
 from bot.domain.nighttalks import (
     ANNOUNCE,
@@ -120,3 +120,16 @@ def test_an_unconfirmed_draft_is_never_put_on(engine: Engine) -> None:
         else:
             raise AssertionError("a day-old draft was confirmed")
     assert all_talks(engine)[0].status is NightTalkStatus.DRAFT
+
+
+def test_drafts_and_series_are_stored_on_postgres_too(pg_url: str) -> None:
+    engine = open_database(pg_url)  # built by the migrations, the new status included
+    try:
+        talk_id = draft(engine, "每月第一个周五晚上7点半")
+        assert all_talks(engine)[0].status is NightTalkStatus.DRAFT
+        with session(engine) as db:
+            confirm_night_talk(db, talk_id, now=SATURDAY)
+        [talk] = all_talks(engine)
+        assert talk.status is NightTalkStatus.SCHEDULED and talk.series_id is not None
+    finally:
+        engine.dispose()
