@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 CONFIRM_WORDS = ("确认", "确定")
 DROP_WORDS = ("取消",)
+BARE_LIMIT = 12
 
 
 def talk_text(talk: NightTalk, timezone: str, now: datetime, repeats: str = "") -> str:
@@ -73,7 +74,10 @@ def register_confirmation(router: Router) -> None:
 
     @router.text
     async def answer(ctx: Context) -> bool:
-        word = bare_word(ctx.message.text)
+        text = ctx.message.text
+        if len(text) > BARE_LIMIT:  # 「确认！」 at most: longer chat need not be looked at
+            return False
+        word = bare_word(text)
         if word not in CONFIRM_WORDS + DROP_WORDS:
             return False
         # Only the sender's own draft counts, and only a facilitator could make one; the role
