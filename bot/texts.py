@@ -669,3 +669,4 @@ TALK_NOTHING_TO_CANCEL = "现在没有安排好、还没开始的夜话可以取
 TALK_CANCELLED_ONE = "好，这一次夜话不开了。"
 TALK_CANCELLED_NEXT = "好，这一次不开了。下一次照常：{when}。"
 TALK_ALL_WORDS = ("全部", "以后都不开", "整个", "都不开")
+TALK_ANNOUNCE_REPEATS = "以后{rhythm}都开。"

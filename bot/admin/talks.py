@@ -24,8 +24,8 @@ from bot.domain.board import (
 )
 from bot.domain.nighttalks import NightTalkError, schedule_night_talk
 from bot.domain.suggestions import CATEGORIES, STATUS_LABELS
-from bot.domain.talk_drafts import list_drafts, list_series, repeat_note, series_next
-from bot.domain.talk_series import repeat_of, rhythm_text
+from bot.domain.talk_drafts import list_drafts, list_series, series_next
+from bot.domain.talk_series import repeat_note, repeat_of, rhythm_text
 from bot.domain.talk_texts import local_zone, when_text
 from bot.reports.rows import voice_link
 

@@ -36,6 +36,7 @@ from bot.domain.talk_schedule import (
     schedule_night_talk,
     talk_ref,
 )
+from bot.domain.talk_series import repeat_note
 from bot.domain.talk_texts import (
     clock_text,
     date_text,
@@ -269,7 +270,11 @@ class NightTalkHost:
     async def _announce(self, talk_id: int, now: datetime) -> None:
         talk, group = await self._load(talk_id)
         if talk.status == NightTalkStatus.SCHEDULED and now < talk.starts_at:
-            await self._post(group, texts.NIGHT_ANNOUNCE.format(**talk_fields(talk, group, now)))
+            text = texts.NIGHT_ANNOUNCE.format(**talk_fields(talk, group, now))
+            repeats = await in_session(self.engine, repeat_note, talk)
+            if repeats:
+                text += texts.TALK_ANNOUNCE_REPEATS.format(rhythm=repeats)
+            await self._post(group, text)
 
     async def _remind_eve(self, talk_id: int, now: datetime) -> None:
         talk, group = await self._load(talk_id)

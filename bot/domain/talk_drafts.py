@@ -99,11 +99,3 @@ def understood_text(db: Session, talk: NightTalk, group: Group, now: datetime) -
         return texts.TALK_CONFIRM_ONE.format(when=when, **fields)
     return texts.TALK_CONFIRM_SERIES.format(rhythm=rhythm_text(repeat_of(series)), when=when,
                                             **fields)
-
-
-def repeat_note(db: Session, talk: NightTalk) -> str:
-    """「每月第一个星期五 晚上7点半」 for a talk of a series not stopped; "" otherwise."""
-    series = db.get(NightTalkSeries, talk.series_id) if talk.series_id else None
-    if series is None or series.status == NightTalkSeriesStatus.CANCELLED:
-        return ""
-    return rhythm_text(repeat_of(series))

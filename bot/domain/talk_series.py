@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
+from sqlmodel import Session
+
 from bot import texts
-from bot.core.models import NightTalkSeries
+from bot.core.models import NightTalk, NightTalkSeries, NightTalkSeriesStatus
 from bot.domain.talk_texts import clock_text
 from bot.domain.talk_time import Repeat, RepeatKind
 
@@ -37,3 +39,11 @@ def rhythm_text(repeat: Repeat) -> str:
         return texts.TALK_EVERY_MONTH_DAY.format(day=repeat.day, time=clock)
     nth = texts.TALK_LAST if repeat.ordinal == -1 else texts.TALK_NTH[repeat.ordinal - 1]
     return texts.TALK_EVERY_MONTH_WEEKDAY.format(nth=nth, weekday=weekday, time=clock)
+
+
+def repeat_note(db: Session, talk: NightTalk) -> str:
+    """「每月第一个星期五 晚上7点半」 for a talk of a series not stopped; "" otherwise."""
+    series = db.get(NightTalkSeries, talk.series_id) if talk.series_id else None
+    if series is None or series.status == NightTalkSeriesStatus.CANCELLED:
+        return ""
+    return rhythm_text(repeat_of(series))

@@ -123,6 +123,7 @@ async def test_a_weekly_talk_goes_on_with_its_reminders_and_one_can_be_called_of
         [first] = talks(bot)
         assert first.starts_at.astimezone(VILLAGE).weekday() == 4
         assert day_words(first.starts_at) in first_notice
+        assert "以后每星期五 晚上7点半都开" in first_notice  # the group learns it repeats
         shown = await zhang.ask("/夜话")
         assert "每星期五 晚上7点半都开" in shown and day_words(first.starts_at) in shown
 

@@ -19,9 +19,9 @@ from bot.domain.talk_drafts import (
     draft_night_talk,
     drop_drafts,
     latest_draft,
-    repeat_note,
     understood_text,
 )
+from bot.domain.talk_series import repeat_note
 from bot.domain.talk_texts import local_zone
 from bot.domain.talk_time import TalkTimeError, TalkTimePast, read_talk_time, split_schedule_args
 
