@@ -41,7 +41,6 @@ MAX_TOPIC = 100
 LIVE = (NightTalkStatus.SCHEDULED, NightTalkStatus.OPEN)
 
 
-
 class NightTalkError(ValueError):
     """A night-talk request that cannot be carried out; the message is for the user, in Chinese."""
 
@@ -52,6 +51,7 @@ def talk_ref(talk_id: int) -> str:
 
 
 def get_talk(db: Session, talk_id: int) -> NightTalk:
+    """The night talk `talk_id`; NightTalkError if there is none."""
     talk = db.get(NightTalk, talk_id)
     if talk is None:
         raise NightTalkError(texts.NIGHT_ERR_NO_TALK.format(id=talk_id))
@@ -59,6 +59,7 @@ def get_talk(db: Session, talk_id: int) -> NightTalk:
 
 
 def talk_id_of(talk: NightTalk) -> int:
+    """A stored talk's id."""
     assert talk.id is not None, "a stored night talk has an id"
     return talk.id
 
