@@ -242,7 +242,7 @@ NIGHT_VOICE_ONLY = "[语音建议]"
 NIGHT_VOICE_WITH_TEXT = "[语音] {text}"
 NIGHT_CANCEL = "【夜话取消】原定{date}{time}的夜话“{topic}”不开了。改了时间，再通知大家。"
 NIGHT_STATUS_LABELS = {"scheduled": "待开始", "open": "进行中", "closed": "已结束",
-                       "cancelled": "已取消"}
+                       "cancelled": "已取消", "draft": "待确认"}
 
 NIGHT_ERR_NO_TALK = "没有第 {id} 号夜话。"
 NIGHT_ERR_NO_TOPIC = "请写上夜话要聊的话题。"
@@ -638,3 +638,58 @@ QUIET_LISTEN_NOTED = "{name}，您听完了，积分加 {points} 分。谢谢您
 QUIET_MINE_SHORT = "您提过 {count} 条建议，最近的第 {number} 号：{status}。"
 QUIET_TELEGRAM_START = "（想让我私下回您，请点 @{bot} 发一句 /start。）"
 WEB_PRIVATE = "只有您能看到"
+
+# --- night talks: times read, the facilitator's 确认, repeating talks -------------------------
+TALK_CONFIRM_ONE = ("我看到的是：{when}，{place}聊聊“{topic}”。{host}\n"
+                    "对的话回「确认」，我再发到群里；不对就重新发一遍，不办了回「取消」。")
+TALK_CONFIRM_SERIES = ("我看到的是：{rhythm}，下一次是{when}，{place}聊聊“{topic}”。{host}\n"
+                       "对的话回「确认」，我再发到群里；不对就重新发一遍，不办了回「取消」。")
+TALK_CONFIRMED = "好，已经在群里发了预告。"
+TALK_CONFIRMED_SERIES = "好，已经在群里发了预告。以后{rhythm}都开，每次提前几天预告。"
+TALK_DROPPED = "好，这次安排不算了，群里没有发。"
+TALK_NOTHING_TO_CONFIRM = "现在没有等您确认的夜话。先发：/安排夜话 明晚7点半 村里修路"
+TALK_PAST = "{when}已经过去了，请换一个还没到的时间。"
+TALK_BAD_REPEAT = ("“{when}”看不懂。重复的夜话请写成“每周五晚上7点半”“每月第一个周五晚上7点半”"
+                   "或“每月15号晚上8点”。")
+TALK_REPEATS = "（{rhythm}都开）"
+TALK_EVERY_WEEK = "每{weekday} {time}"
+TALK_EVERY_MONTH_DAY = "每月{day}号 {time}"
+TALK_EVERY_MONTH_WEEKDAY = "每月{nth}{weekday} {time}"
+TALK_NTH = ("第一个", "第二个", "第三个", "第四个", "第五个")
+TALK_LAST = "最后一个"
+TALK_ERR_DRAFT = "第 {id} 号夜话还没确认，确认以后才能开始。"
+TALK_ERR_NOT_DRAFT = "第 {id} 号夜话不是在等确认的（可能已经过了一天，请重新安排）。"
+TALK_ERR_NO_SERIES = "没有第 {id} 号重复夜话。"
+TALK_SERIES_ENDED = "好，这个重复的夜话以后不开了。"
+TALK_NO_SERIES = "现在没有重复的夜话。"
+CMD_HELP_CONFIRM = "确认刚安排的夜话，发到群里"
+CMD_HELP_END_SERIES = "不再重复开夜话（整个系列取消）"
+CLI_NIGHT_UNDERSTOOD = "看到的是：{when}，{group}，“{topic}”。"
+CLI_NIGHT_UNDERSTOOD_SERIES = "看到的是：{rhythm}，下一次是{when}，{group}，“{topic}”。"
+CLI_NIGHT_ASK = "对吗？确认后机器人会在群里预告"
+CLI_NIGHT_NEEDS_YES = "没有人在终端前确认。看清时间后，加 --yes 再运行一次。"
+CLI_NIGHT_NOT_DONE = "没有安排。"
+CLI_NIGHT_SERIES_ADDED = ("已安排重复夜话（系列 #{series}）：{rhythm}，{group}，“{topic}”。"
+                          "下一次是夜话 #{id}，{when}。")
+CLI_NIGHT_SERIES_TITLE = "重复的夜话"
+CLI_NIGHT_SERIES_COLUMNS = ("系列", "群", "什么时候", "话题", "下一次", "状态")
+CLI_NIGHT_SERIES_CANCELLED = "重复夜话系列 #{series} 已取消，以后不再开。"
+CLI_NIGHT_NOT_IN_SERIES = "夜话 #{id} 不是重复夜话，用不着 --series。"
+NIGHT_SERIES_STATUS_LABELS = {"draft": "待确认", "active": "重复中", "cancelled": "已取消"}
+ADMIN_TALK_DRAFTS = "等确认的夜话"
+ADMIN_TALK_DRAFTS_HINT = ("在群里安排、还没回「确认」的夜话。确认以后才在群里预告；"
+                          "一天不确认就作废。")
+ADMIN_TALK_CONFIRM = "确认并在群里预告"
+ADMIN_TALK_CONFIRMED = "第 {id} 号夜话已确认，预告已发到群里。"
+ADMIN_TALK_SERIES = "重复的夜话"
+ADMIN_TALK_COL_RHYTHM = "什么时候开"
+ADMIN_TALK_COL_NEXT = "下一次"
+ADMIN_TALK_END_SERIES = "整个系列不开了"
+ADMIN_TALK_SERIES_ENDED = "这个重复的夜话以后不开了。"
+ADMIN_TALK_REPEATS = "重复"
+CMD_HELP_CANCEL_TALK = "取消下一次夜话（重复的夜话加“全部”，以后都不开）"
+TALK_NOTHING_TO_CANCEL = "现在没有安排好、还没开始的夜话可以取消。"
+TALK_CANCELLED_ONE = "好，这一次夜话不开了。"
+TALK_CANCELLED_NEXT = "好，这一次不开了。下一次照常：{when}。"
+TALK_ALL_WORDS = ("全部", "以后都不开", "整个", "都不开")
+TALK_ANNOUNCE_REPEATS = "以后{rhythm}都开。"

@@ -1,4 +1,4 @@
-"""Console pages for night talks: schedule, open, close, cancel; an open one's live list."""
+"""Console pages for night talks: schedule, confirm, open, close, cancel; series; live list."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from bot.domain.board import (
 )
 from bot.domain.nighttalks import NightTalkError, schedule_night_talk
 from bot.domain.suggestions import CATEGORIES, STATUS_LABELS
+from bot.domain.talk_drafts import list_drafts, list_series, series_next
+from bot.domain.talk_series import repeat_note, repeat_of, rhythm_text
 from bot.domain.talk_texts import local_zone, when_text
 from bot.reports.rows import voice_link
 
@@ -95,12 +97,23 @@ def _item(row: Suggestion) -> dict[str, Any]:
 
 
 def _list_context(db: Session, now: datetime) -> dict[str, Any]:
-    talks = recent_talks(db)
+    talks = [t for t in recent_talks(db) if t.status != NightTalkStatus.DRAFT]
     counts = talk_counts(db, [t.id for t in talks if t.id is not None])
     group_list = groups(db)
     by_id = {g.id: g for g in group_list}
+    drafts = [_describe(t, by_id.get(t.group_id), 0, now) | {"repeats": repeat_note(db, t)}
+              for t in list_drafts(db, now)]
+    series = []
+    for one in list_series(db):
+        group = by_id.get(one.group_id)
+        coming = series_next(db, one.id or 0)
+        series.append({"id": one.id, "topic": one.topic, "group": group.name if group else "",
+                       "rhythm": rhythm_text(repeat_of(one)),
+                       "next": when_text(coming.starts_at, group.timezone if group
+                                         else "Asia/Shanghai", now) if coming else "",
+                       "next_id": coming.id if coming else None})
     return {"talks": [_describe(t, by_id.get(t.group_id), counts.get(t.id or 0, 0), now)
-                      for t in talks], "groups": group_list}
+                      for t in talks], "groups": group_list, "drafts": drafts, "series": series}
 
 
 @page(Role.FACILITATOR)
@@ -156,12 +169,16 @@ def _detail(db: Session, talk_id: int, now: datetime) -> dict[str, Any]:
     group = db.get(Group, talk.group_id)
     rows = talk_suggestions_after(db, talk_id)
     items = [_item(row) for row in rows]
+    repeats = repeat_note(db, talk)
     return {"talk": _describe(talk, group, len(rows), now), "items": items,
             "last": rows[-1].id if rows else 0,
             "live": talk.status == NightTalkStatus.OPEN, "poll_seconds": POLL_SECONDS,
             "can_open": talk.status == NightTalkStatus.SCHEDULED,
             "can_close": talk.status == NightTalkStatus.OPEN,
-            "can_cancel": talk.status == NightTalkStatus.SCHEDULED}
+            "can_cancel": talk.status in (NightTalkStatus.SCHEDULED, NightTalkStatus.DRAFT),
+            "can_confirm": talk.status == NightTalkStatus.DRAFT,
+            "series_id": talk.series_id if repeats and talk.status != NightTalkStatus.DRAFT
+            else None, "repeats": repeats}
 
 
 @page(Role.FACILITATOR)
@@ -213,6 +230,29 @@ def _step_action(step_name: str, done: str) -> Callable[..., Awaitable[web.Strea
     return action
 
 
+def _series_id(request: web.Request) -> int:
+    text = request.match_info["series"]
+    if not text.isdigit() or len(text) > 9:
+        raise web.HTTPNotFound(text=texts.ADMIN_TALK_NOT_FOUND)
+    return int(text)
+
+
+@page(Role.FACILITATOR)
+async def end_series_action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Stop a repeating night talk: its coming talk is called off, no more are put on."""
+    series_id = _series_id(request)
+    await form(request)
+    console = request.app[CONSOLE]
+    try:
+        await console.services.talks.end_series(series_id, now=console.services.clock())
+    except NightTalkError as exc:
+        raise redirect(BASE, str(exc), error=True) from exc
+    log.info("night-talk series %s ended from the console by %s", series_id,
+             viewer.user.username)
+    await console.services.scheduler.rearm()
+    raise redirect(BASE, texts.ADMIN_TALK_SERIES_ENDED)
+
+
 def routes(router: web.UrlDispatcher) -> None:
     """Register the night-talk pages and actions."""
     router.add_get(BASE, list_page)
@@ -222,3 +262,6 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_post(BASE + "/{talk}/open", _step_action("open", texts.ADMIN_TALK_OPENED))
     router.add_post(BASE + "/{talk}/close", _step_action("close", texts.ADMIN_TALK_CLOSED))
     router.add_post(BASE + "/{talk}/cancel", _step_action("cancel", texts.ADMIN_TALK_CANCELLED))
+    router.add_post(BASE + "/{talk}/confirm",
+                    _step_action("confirm", texts.ADMIN_TALK_CONFIRMED))
+    router.add_post(BASE + "/series/{series}/end", end_series_action)

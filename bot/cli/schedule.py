@@ -14,7 +14,7 @@ from sqlmodel import Session, or_, select
 from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group
-from bot.domain.talk_time import TalkTimeError, parse_talk_time
+from bot.domain.talk_time import TalkTimeError, parse_plain_time
 from bot.settings import Settings
 from lessons.library import load_library
 from scheduler.dbtypes import utcnow
@@ -43,7 +43,7 @@ def _find_groups(db: Session, keys: list[str]) -> list[Group]:
 def parse_local_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     """'2026-12-01 20:00' or '20:00' (the next one) in `zone`, as aware UTC."""
     try:
-        return parse_talk_time(text.replace("/", "-"), zone, now)
+        return parse_plain_time(text.replace("/", "-"), zone, now)
     except TalkTimeError as exc:
         raise ScheduleError(f"时间「{text}」看不懂，请写成 2026-12-01 20:00 或 20:00") from exc
 

@@ -90,6 +90,7 @@ class NightTalkStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    DRAFT = "draft"  # awaiting the facilitator's 确认: never reminded, listed or announced
 
 
 class NightTalk(SQLModel, table=True):
@@ -110,6 +111,7 @@ class NightTalk(SQLModel, table=True):
     open_message_id: str | None = None  # replies to the opening message become suggestions
     created_by: str = ""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    series_id: int | None = Field(default=None, foreign_key="night_talk_series.id", index=True)
 
 
 class SuggestionStatus(StrEnum):
@@ -259,3 +261,30 @@ class ListenTally(SQLModel, table=True):
     told_count: int = 0  # listeners the group was last told of
     told_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     rounds: int = 0  # tally timers armed so far; the next one's ref ends in rounds + 1
+
+class NightTalkSeriesStatus(StrEnum):
+    DRAFT = "draft"  # awaiting the facilitator's 确认
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class NightTalkSeries(SQLModel, table=True):
+    """Night talks that repeat (每周五, 每月第一个周五, 每月15号): one talk stands for the next."""
+
+    __tablename__ = "night_talk_series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    topic: str
+    place: str = ""
+    host: str = ""
+    kind: str  # weekly, monthly_weekday or monthly_day
+    weekday: int = 0  # Monday 0
+    ordinal: int = 1  # the nth weekday of the month; -1 the last
+    day: int = 1  # the day of the month
+    hour: int
+    minute: int
+    length_minutes: int = 120
+    status: NightTalkSeriesStatus = Field(default=NightTalkSeriesStatus.DRAFT, index=True)
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

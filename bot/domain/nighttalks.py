@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -14,11 +14,32 @@ from bot import texts
 from bot.core.adapter import AdapterError
 from bot.core.db import in_session
 from bot.core.messages import OutgoingText
-from bot.core.models import Group, NightTalk, NightTalkStatus
+from bot.core.models import (
+    Group,
+    NightTalk,
+    NightTalkStatus,
+)
+from bot.domain.talk_schedule import (
+    ANNOUNCE,
+    CANCEL,
+    CLOSE,
+    LIVE,
+    OPEN,
+    REMIND_30,
+    REMIND_BEFORE,
+    REMIND_EVE,
+    NightTalkError,
+    confirm_night_talk,
+    end_series,
+    follow_series,
+    get_talk,
+    schedule_night_talk,
+    talk_ref,
+)
+from bot.domain.talk_series import repeat_note
 from bot.domain.talk_texts import (
     clock_text,
     date_text,
-    local_zone,
     message_parts,
     summary_text,
     talk_fields,
@@ -31,7 +52,6 @@ from scheduler.timers import (
     AlwaysDue,
     TimerHandler,
     TimerStatus,
-    add_timer,
     cancel_timer,
     cancel_timers,
     finish_timer,
@@ -41,98 +61,38 @@ from scheduler.timers import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ANNOUNCE", "CANCEL", "CLOSE", "OPEN", "REMIND_30", "REMIND_EVE", "NightTalkError",
-           "NightTalkHost", "cancel_night_talk", "clock_text", "close_night_talk", "date_text",
-           "list_talks", "next_talk", "open_night_talk", "open_talk", "schedule_night_talk",
-           "summary_text", "talk_ref", "when_text"]
-
-ANNOUNCE = "nighttalk.announce"
-REMIND_EVE = "nighttalk.remind_eve"
-REMIND_30 = "nighttalk.remind_30"
-OPEN = "nighttalk.open"
-CLOSE = "nighttalk.close"
-CANCEL = "nighttalk.cancel"
-DEFAULT_LENGTH = timedelta(hours=2)
-MAX_LENGTH = timedelta(hours=12)
-EVE_AT = time(20, 0)
-REMIND_BEFORE = timedelta(minutes=30)
-MIN_GAP = timedelta(minutes=30)  # a reminder this soon after the announcement is only noise
-PAST_TOLERANCE = timedelta(minutes=1)
-MAX_TOPIC = 100
-LIVE = (NightTalkStatus.SCHEDULED, NightTalkStatus.OPEN)
-
 Change = Callable[..., NightTalk]
 Step = Callable[[int, datetime], Awaitable[None]]
 
-
-class NightTalkError(ValueError):
-    """A night-talk request that cannot be carried out; the message is for the user, in Chinese."""
-
-
-def talk_ref(talk_id: int) -> str:
-    """The timer ref of a night talk's steps."""
-    return f"nighttalk:{talk_id}"
-
-
-def _get(db: Session, talk_id: int) -> NightTalk:
-    talk = db.get(NightTalk, talk_id)
-    if talk is None:
-        raise NightTalkError(texts.NIGHT_ERR_NO_TALK.format(id=talk_id))
-    return talk
-
-
-def _id(talk: NightTalk) -> int:
-    assert talk.id is not None, "a stored night talk has an id"
-    return talk.id
-
-
-def schedule_night_talk(db: Session, *, group: Group, topic: str, starts_at: datetime,
-                        ends_at: datetime | None = None, place: str = "", host: str = "",
-                        created_by: str = "", now: datetime | None = None) -> NightTalk:
-    """Schedule a night talk and its steps: announce now, remind, open, close."""
-    now = now or utcnow()
-    assert group.id is not None, "a stored group has an id"
-    topic = " ".join(topic.split())
-    if not topic:
-        raise NightTalkError(texts.NIGHT_ERR_NO_TOPIC)
-    if len(topic) > MAX_TOPIC:
-        raise NightTalkError(texts.NIGHT_ERR_TOPIC_LONG.format(limit=MAX_TOPIC))
-    ends_at = ends_at or starts_at + DEFAULT_LENGTH
-    if starts_at < now - PAST_TOLERANCE:
-        raise NightTalkError(texts.NIGHT_ERR_PAST.format(
-            when=when_text(starts_at, group.timezone, now)))
-    if ends_at <= starts_at:
-        raise NightTalkError(texts.NIGHT_ERR_END)
-    if ends_at - starts_at > MAX_LENGTH:
-        raise NightTalkError(texts.NIGHT_ERR_LENGTH.format(
-            hours=int(MAX_LENGTH.total_seconds() // 3600)))
-    clash = db.exec(select(NightTalk).where(
-        NightTalk.group_id == group.id, col(NightTalk.status).in_(LIVE),
-        col(NightTalk.starts_at) < ends_at, col(NightTalk.ends_at) > starts_at)).first()
-    if clash is not None:
-        raise NightTalkError(texts.NIGHT_ERR_OVERLAP.format(
-            id=clash.id, when=when_text(clash.starts_at, group.timezone, now), topic=clash.topic))
-    talk = NightTalk(group_id=group.id, topic=topic, place=place.strip(), host=host.strip(),
-                     starts_at=starts_at, ends_at=ends_at, created_by=created_by, created_at=now)
-    db.add(talk)
-    db.flush()
-    ref = talk_ref(_id(talk))
-    add_timer(db, ANNOUNCE, ref, now)
-    local_start = starts_at.astimezone(local_zone(group.timezone))
-    eve = datetime.combine(local_start.date() - timedelta(days=1), EVE_AT,
-                           tzinfo=local_start.tzinfo)
-    if eve >= now + MIN_GAP:
-        add_timer(db, REMIND_EVE, ref, eve)
-    if starts_at - REMIND_BEFORE >= now + MIN_GAP:
-        add_timer(db, REMIND_30, ref, starts_at - REMIND_BEFORE)
-    add_timer(db, OPEN, ref, starts_at)
-    add_timer(db, CLOSE, ref, ends_at)
-    log.info("night talk %s scheduled for group %s at %s", talk.id, group.id,
-             starts_at.isoformat())
-    return talk
-
+__all__ = [
+    "ANNOUNCE",
+    "CANCEL",
+    "CLOSE",
+    "LIVE",
+    "OPEN",
+    "REMIND_30",
+    "REMIND_EVE",
+    "NightTalkError",
+    "NightTalkHost",
+    "cancel_night_talk",
+    "clock_text",
+    "close_night_talk",
+    "confirm_night_talk",
+    "date_text",
+    "end_series",
+    "list_talks",
+    "next_talk",
+    "open_night_talk",
+    "open_talk",
+    "schedule_night_talk",
+    "summary_text",
+    "talk_ref",
+    "when_text",
+]
 
 def _refuse_if_over(talk: NightTalk) -> None:
+    if talk.status == NightTalkStatus.DRAFT:
+        raise NightTalkError(texts.TALK_ERR_DRAFT.format(id=talk.id))
     if talk.status == NightTalkStatus.CANCELLED:
         raise NightTalkError(texts.NIGHT_ERR_CANCELLED.format(id=talk.id))
     if talk.status == NightTalkStatus.CLOSED:
@@ -142,7 +102,7 @@ def _refuse_if_over(talk: NightTalk) -> None:
 def open_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
     """Open a night talk (at its time or early, by hand); opening an open one changes nothing."""
     now = now or utcnow()
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     if talk.status == NightTalkStatus.OPEN:
         return talk
     _refuse_if_over(talk)
@@ -162,7 +122,7 @@ def open_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -
 
 def close_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
     """Close a night talk (at its end or early, by hand); closing a closed one changes nothing."""
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     if talk.status == NightTalkStatus.CLOSED:
         return talk
     _refuse_if_over(talk)
@@ -171,21 +131,25 @@ def close_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) 
     db.flush()
     cancel_timers(db, talk_ref(talk_id))
     log.info("night talk %s closed", talk_id)
+    follow_series(db, talk, talk.closed_at)
     return talk
 
 
 def cancel_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
     """Call a night talk off: nothing more of it is posted but the notice that it is off."""
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     if talk.status == NightTalkStatus.CANCELLED:
         return talk
     if talk.status == NightTalkStatus.CLOSED:
         raise NightTalkError(texts.NIGHT_ERR_CLOSED.format(id=talk_id))
+    was_draft = talk.status == NightTalkStatus.DRAFT
     talk.status = NightTalkStatus.CANCELLED
     db.add(talk)
     db.flush()
     cancel_timers(db, talk_ref(talk_id))
     log.info("night talk %s cancelled", talk_id)
+    if not was_draft:
+        follow_series(db, talk, now or utcnow())
     return talk
 
 
@@ -259,6 +223,20 @@ class NightTalkHost:
         """Cancel the talk and, if it was announced, tell the group (once)."""
         return await self._by_hand(CANCEL, talk_id, now, cancel_night_talk, self._cancel)
 
+    async def confirm(self, talk_id: int, *, now: datetime | None = None) -> NightTalk:
+        """The facilitator's 确认: the draft is scheduled and its announcement posted."""
+        now = now or utcnow()
+        await in_session(self.engine, confirm_night_talk, talk_id, now=now)
+        return await self.announce(talk_id, now=now)
+
+    async def end_series(self, series_id: int, *, now: datetime | None = None) -> list[int]:
+        """Stop a series and call off its coming talk, telling the group if it was announced."""
+        now = now or utcnow()
+        coming = await in_session(self.engine, end_series, series_id)
+        for talk_id in coming:
+            await self.cancel(talk_id, now=now)
+        return coming
+
     async def _by_hand(self, kind: str, talk_id: int, now: datetime | None,
                        change: Change | None, step: Step) -> NightTalk:
         now = now or utcnow()
@@ -267,7 +245,7 @@ class NightTalkHost:
             if change is not None:
                 change(db, talk_id, now=now)
             else:
-                _get(db, talk_id)
+                get_talk(db, talk_id)
             # Taking the step's timer makes it ours alone: the alarm will not post it again.
             return take_timer(db, kind, talk_ref(talk_id), now)
 
@@ -280,7 +258,7 @@ class NightTalkHost:
                 log.warning("night talk %s: posting %s failed: %s", talk_id, kind, exc)
                 error = f"{type(exc).__name__}: {exc}"
             await in_session(self.engine, finish_timer, timer.id, error)
-        return await in_session(self.engine, _get, talk_id)
+        return await in_session(self.engine, get_talk, talk_id)
 
     async def _load(self, talk_id: int) -> tuple[NightTalk, Group]:
         return await in_session(self.engine, _talk_and_group, talk_id)
@@ -292,7 +270,11 @@ class NightTalkHost:
     async def _announce(self, talk_id: int, now: datetime) -> None:
         talk, group = await self._load(talk_id)
         if talk.status == NightTalkStatus.SCHEDULED and now < talk.starts_at:
-            await self._post(group, texts.NIGHT_ANNOUNCE.format(**talk_fields(talk, group, now)))
+            text = texts.NIGHT_ANNOUNCE.format(**talk_fields(talk, group, now))
+            repeats = await in_session(self.engine, repeat_note, talk)
+            if repeats:
+                text += texts.TALK_ANNOUNCE_REPEATS.format(rhythm=repeats)
+            await self._post(group, text)
 
     async def _remind_eve(self, talk_id: int, now: datetime) -> None:
         talk, group = await self._load(talk_id)
@@ -343,13 +325,13 @@ class NightTalkHost:
 
 
 def _talk_and_group(db: Session, talk_id: int) -> tuple[NightTalk, Group]:
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     group = db.get(Group, talk.group_id)
     assert group is not None, "a night talk's group is kept"
     return talk, group
 
 
 def _note_opening(db: Session, talk_id: int, message_id: str) -> None:
-    talk = _get(db, talk_id)
+    talk = get_talk(db, talk_id)
     talk.open_message_id = message_id
     db.add(talk)

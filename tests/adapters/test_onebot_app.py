@@ -139,7 +139,7 @@ async def test_a_reply_to_the_night_talk_opening_and_a_voice_message_become_sugg
     napcat.voices["4f0c1d2e.amr"] = recording(3.0, container="mp3", codec="libmp3lame",
                                               rate=24_000, bit_rate=48_000)
     async with running(with_onebot(settings, napcat), prepare_qq_groups) as bot:
-        for command in ("/安排夜话 明晚7点半 村里修路 地点：枫树屋场", "/开始夜话"):
+        for command in ("/安排夜话 明晚7点半 村里修路 地点：枫树屋场", "确认", "/开始夜话"):
             await napcat.post_event(bot.url, napcat.group_message(
                 GROUP, ADMIN, said(command), role="admin", card="李伯"))  # a group admin hosts
         opening = next(s for s in napcat.in_group(GROUP) if "【夜话开始】" in s.text)

@@ -101,6 +101,7 @@ async def test_a_voice_message_during_an_open_night_talk_becomes_a_voice_suggest
     telegram.statuses[(VILLAGE, HOST["id"])] = "administrator"  # may host night talks
     async with running(on_telegram(settings, telegram), groups()) as bot:
         telegram.say(VILLAGE, HOST, "/安排夜话 明晚7点半 村里修路")
+        telegram.say(VILLAGE, HOST, "确认")
         await eventually(lambda: texts_with(telegram, "【夜话预告】"))
         with session(bot.app[ENGINE]) as db:
             talk = db.exec(select(NightTalk)).one()

@@ -41,8 +41,11 @@ async def test_a_whole_night_talk_from_the_chat_to_adopted_and_told(settings: Se
         async with joined(bot.url, FACILITATOR) as host, joined(bot.url, ZHANG) as zhang, \
                 joined(bot.url, LI) as li, joined(bot.url, WANG) as wang, \
                 joined(bot.url, SECRETARY) as secretary:
-            announced = await host.ask("/安排夜话 明晚7点半 村里修路 地点：枫树屋场")
-            assert announced.startswith("【夜话预告】") and "村里修路" in announced
+            understood = await host.ask("/安排夜话 明晚7点半 村里修路 地点：枫树屋场")
+            assert "晚上7点半" in understood and "「确认」" in understood
+            await host.say("确认")
+            announced = await li.sees("【夜话预告】")
+            assert "村里修路" in announced
             assert "晚上7点半" in announced and "枫树屋场" in announced
             talk = talk_row(bot.app)
 
@@ -107,6 +110,8 @@ async def test_a_restart_during_an_open_night_talk_loses_nothing_and_still_close
     async with running(settings, prepare_village) as bot, \
             joined(bot.url, FACILITATOR) as host, joined(bot.url, ZHANG) as zhang:
         await host.ask("/安排夜话 明晚8点 垃圾怎么收")
+        await host.say("确认")
+        await zhang.sees("【夜话预告】")
         talk = talk_row(bot.app)
         await bot.app[SCHEDULER].run_due(talk.starts_at)
         await zhang.sees("【夜话开始】")

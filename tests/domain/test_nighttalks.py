@@ -319,7 +319,7 @@ def yehua(env: dict[str, str], *args: str) -> tuple[int, str]:
 def test_cli_night_talk_add_list_open_close_cancel(env: dict[str, str]) -> None:
     assert yehua(env, "groups", "add", "枫树屋场", "--chat-id", "fengshu")[0] == 0
     code, out = yehua(env, "nighttalk", "add", "--group", "fengshu", "--at", "2030-12-05 19:30",
-                      "--topic", "村里修路", "--place", "枫树屋场", "--host", "李伯")
+                      "--topic", "村里修路", "--place", "枫树屋场", "--host", "李伯", "--yes")
     assert code == 0, out
     assert "已安排夜话 #1：2030年12月5日（星期四）晚上7点半" in out
     code, out = yehua(env, "nighttalk", "list")
@@ -333,7 +333,7 @@ def test_cli_night_talk_add_list_open_close_cancel(env: dict[str, str]) -> None:
     assert "村里修路" not in yehua(env, "nighttalk", "list")[1]
     assert "已结束" in yehua(env, "nighttalk", "list", "--all")[1]
     yehua(env, "nighttalk", "add", "-g", "枫树屋场", "--at", "2030-12-06 19:30",
-          "--topic", "修水渠")
+          "--topic", "修水渠", "--yes")
     code, out = yehua(env, "nighttalk", "cancel", "2")
     assert code == 0 and "夜话 #2 已取消" in out
     assert "已取消" in yehua(env, "nighttalk", "list", "--all")[1]
@@ -343,7 +343,8 @@ async def test_a_talk_closed_from_the_command_line_is_summed_up_by_the_running_b
     env: dict[str, str], tmp_path: Path
 ) -> None:
     yehua(env, "groups", "add", "枫树屋场", "--chat-id", "fengshu")
-    yehua(env, "nighttalk", "add", "-g", "fengshu", "--at", "2030-12-05 19:30", "--topic", "修路")
+    yehua(env, "nighttalk", "add", "-g", "fengshu", "--at", "2030-12-05 19:30", "--topic", "修路",
+          "--yes")
     village = start_village(f"sqlite:///{tmp_path / 'data' / 'yehua.db'}", tmp_path / "data")
     try:
         await village.scheduler.run_due()

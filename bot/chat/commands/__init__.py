@@ -40,6 +40,7 @@ def points_text(name: str, overall: tuple[int, int, int], month: tuple[int, int,
 def build_router(services: Services) -> Router:
     """A router with every chat command and text handler registered."""
     router = Router(services)
+    commands_talks.register_confirmation(router)  # a facilitator's 确认 is no chat to capture
     commands_lessons.register(router)  # 「已听」 before the night-talk reply handler
     commands_suggestions.register(router)
     commands_talks.register(router)

@@ -1,7 +1,7 @@
 """private web answers and listening tallies
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 03:40:00.000000
 """
 
@@ -17,7 +17,7 @@ import scheduler.dbtypes
 
 
 revision: str = '0009'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
