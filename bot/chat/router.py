@@ -69,6 +69,12 @@ class Context:
                                      private_to=self.message.user_id, in_group=in_group,
                                      short=short))
 
+    async def ask(self, text: str) -> None:
+        """Ask the sender something they answer here: for them alone where the chat can show
+        that (the web chat), else a quoted reply in the group."""
+        await self.post(OutgoingText(text, reply_to=self.message.message_id,
+                                     private_to=self.message.user_id, answered_here=True))
+
     async def post(self, message: OutgoingText) -> None:
         """Post to the message's chat through the outbox, without waiting for it to go out."""
         self.services.replies.send(self.outbox, self.message.platform, self.message.chat_id,

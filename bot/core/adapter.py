@@ -99,6 +99,9 @@ class Adapter(Protocol):
     # Whether an answer for one member (OutgoingText.private_to) can go to them privately, so
     # it is paced as that member's chat; where not, it becomes a line in the group.
     private_answers: bool
+    # Whether those private answers show inside the group's own chat (the web chat), so a
+    # member can answer a question there; elsewhere questions stay in the group.
+    private_in_chat: bool
     on_event: EventHandler | None  # the app sets the router here once it is built
 
     def setup(self, app: web.Application) -> None:

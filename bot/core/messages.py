@@ -55,6 +55,10 @@ class OutgoingText:
     private_to: str | None = None
     in_group: bool = True
     short: str | None = None  # the one line to use in the group instead of `text`
+    # A question the member answers in this chat (「确认」, 「是」): private only where the private
+    # answer shows inside the chat itself; elsewhere the whole text as a quoted group reply, since
+    # an answer typed in a private chat would never reach the group it belongs to.
+    answered_here: bool = False
 
 
 GROUP_LINE_CHARS = 60
@@ -66,6 +70,12 @@ def group_line(message: OutgoingText) -> str:
                                  "")
     line = " ".join(line.split())
     return line if len(line) <= GROUP_LINE_CHARS else line[: GROUP_LINE_CHARS - 1] + "…"
+
+
+def in_chat_question(message: OutgoingText) -> OutgoingText:
+    """A question for one member on a platform whose private messages leave the group's chat:
+    the whole text as a quoted reply in the group."""
+    return OutgoingText(message.text, reply_to=message.reply_to)
 
 
 def as_group_reply(message: OutgoingText) -> OutgoingText | None:

@@ -9,7 +9,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot.core.adapter import Adapter, AdapterError, RetryAfter
-from bot.core.messages import OutgoingMessage, OutgoingText
+from bot.core.messages import OutgoingMessage, OutgoingText, in_chat_question
 from bot.outbox.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class Outbox:
     async def _send_one(self, adapter: Adapter, pacer: Pacer, chat_id: str,
                         message: OutgoingMessage, priority: int) -> str:
         delay = self.backoff
+        if (isinstance(message, OutgoingText) and message.answered_here and message.private_to
+                and not adapter.private_in_chat):
+            message = in_chat_question(message)
         paced = _pace_key(adapter, chat_id, message)
         for attempt in range(1, self.attempts + 1):
             await pacer.acquire(paced, priority)

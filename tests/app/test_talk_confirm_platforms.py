@@ -48,6 +48,9 @@ async def test_on_telegram_the_group_hears_of_the_talk_only_after_the_hosts_conf
         understood = await eventually(lambda: told(telegram, "「确认」"))
         assert coming_wednesday() in understood.text and "星期三" in understood.text
         assert "晚上8点" in understood.text
+        # A 确认 typed in a direct chat could not reach the group: the question is asked there,
+        # quoting the host's message.
+        assert understood.chat_id == VILLAGE and understood.reply_to is not None
         telegram.say(VILLAGE, TG_ZHANG, "确认")  # a member's word confirms nothing
         telegram.say(VILLAGE, HOST, "/安排夜话 昨晚7点 修路")
         refused = await eventually(lambda: told(telegram, "已经过去了"))
@@ -74,6 +77,7 @@ async def test_on_qq_the_group_hears_of_the_talk_only_after_the_hosts_confirm(
         understood = await eventually(
             lambda: next((s for s in napcat.sent if "「确认」" in s.text), None))
         assert coming_wednesday() in understood.text and "晚上8点" in understood.text
+        assert understood.user_id is None and understood.group_id == GROUP  # asked in the group
         await say(ZHANG, "确认")
         await say(ADMIN, "/安排夜话 前天19:30 修路", role="admin")
         await eventually(lambda: any("已经过去了" in s.text for s in napcat.sent))

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from bot.app import ENGINE, SCHEDULER
 from bot.core.db import session
-from bot.core.models import NightTalk, NightTalkStatus
+from bot.core.models import ChatMessage, NightTalk, NightTalkStatus
 from bot.settings import Settings
 from tests.support.app import RunningApp, running
 from tests.support.village import (
@@ -29,6 +29,14 @@ VILLAGE = ZoneInfo("Asia/Shanghai")
 def talks(bot: RunningApp) -> list[NightTalk]:
     with session(bot.app[ENGINE]) as db:
         return list(db.exec(select(NightTalk).order_by(col(NightTalk.id))))
+
+
+def asked_of(bot: RunningApp, fragment: str) -> list[str | None]:
+    """Whom each bot message in the room containing `fragment` was shown to (None: everyone)."""
+    with session(bot.app[ENGINE]) as db:
+        rows = db.exec(select(ChatMessage).where(col(ChatMessage.from_bot)).order_by(
+            col(ChatMessage.id)))
+        return [row.recipient_id for row in rows if fragment in row.text]
 
 
 def announced(bot: RunningApp) -> list[str]:
@@ -61,6 +69,8 @@ async def test_the_group_hears_nothing_until_the_facilitator_confirms(bot: Runni
         assert f"{day_words(tomorrow)}" in understood and "晚上7点" in understood
         assert "枫树屋场" in understood and "村里修路" in understood and "「确认」" in understood
         assert talks(bot)[0].status is NightTalkStatus.DRAFT
+        # In the web chat the question is the host's alone.
+        assert asked_of(bot, "「确认」") == [FACILITATOR[0]]
         assert "最近还没有安排夜话" in await zhang.ask("/夜话")
         await zhang.say("确认")  # a member's 确认 is only chat
         assert "对不起" in await zhang.ask("/确认")

@@ -69,6 +69,7 @@ class OneBotAdapter:
     audio_format = "mp3"  # the implementation turns it into QQ's SILK with ffmpeg
     limits = RateLimits(global_per_second=5, chat_per_second=1, chat_per_minute=20)
     private_answers = True
+    private_in_chat = False  # a private message is a chat of its own
 
     def __init__(self, config: OneBotConfig, *, directory: Directory, media: Media,
                  on_event: EventHandler | None = None) -> None:

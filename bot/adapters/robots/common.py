@@ -140,6 +140,7 @@ class RobotAdapter:
     platform: str
     audio_format = "mp3"  # served as a link: both platforms open MP3 in their in-app browser
     private_answers = False  # a custom robot only posts to its group
+    private_in_chat = False
 
     def __init__(self, config: Any, *, media: Media, on_event: EventHandler | None = None,
                  clock: Callable[[], float] = time.time) -> None:

@@ -44,6 +44,7 @@ class TelegramAdapter(TelegramInbound):
     audio_format = "ogg"
     limits = RateLimits(global_per_second=30, chat_per_second=1, chat_per_minute=20)
     private_answers = True
+    private_in_chat = False  # a direct message is a chat of its own
 
     def __init__(self, config: TelegramConfig, *, directory: Directory, media: Media,
                  base_url: str, on_event: EventHandler | None = None) -> None:

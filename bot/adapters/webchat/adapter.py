@@ -83,6 +83,7 @@ class WebChatAdapter:
     audio_format = "mp3"
     limits = NO_LIMITS
     private_answers = True
+    private_in_chat = True  # shown in the room, to that member only
 
     def __init__(self, store: ChatStore, media: Media, on_event: EventHandler | None = None,
                  *, limits: ChatLimits | None = None, retry_window: float = 120.0) -> None:

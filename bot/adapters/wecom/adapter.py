@@ -77,6 +77,7 @@ class WeComAdapter:
     audio_format = "amr"
     limits = RateLimits(chat_per_minute=PER_WINDOW)
     private_answers = False  # a group robot only posts to its group
+    private_in_chat = False
     window = 60.0  # seconds WeCom counts 20 messages per robot over
     timeout = 30.0  # seconds one call to WeCom may take
 

@@ -215,8 +215,7 @@ async def offer_voice(ctx: Context) -> bool:
                            voice_path=str(message.voice), text=message.text.strip(),
                            now=ctx.now())
     if ask:
-        # Asked in the group, quoting the voice: the 「是」 is read where the voice waits.
-        await ctx.reply(texts.CMD_VOICE_ASK)
+        await ctx.ask(texts.CMD_VOICE_ASK)
     return True
 
 

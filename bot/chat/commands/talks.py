@@ -124,7 +124,7 @@ async def _draft(ctx: Context, args: str) -> None:
     except NightTalkError as exc:
         await ctx.tell(str(exc))
         return
-    await ctx.tell(understood)
+    await ctx.ask(understood)
 
 
 def register(router: Router) -> None:
