@@ -32,6 +32,9 @@ class Group(SQLModel, table=True):
     timezone: str = "Asia/Shanghai"
     speech_profile: str = "普通话"
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The public ledger's address for this group: unguessable, so only members who were given
+    # the link read it.
+    ledger_key: str | None = Field(default=None, unique=True, index=True)
 
 
 class Member(SQLModel, table=True):
@@ -46,6 +49,7 @@ class Member(SQLModel, table=True):
     display_name: str
     role: Role = Role.MEMBER
     joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    hamlet_id: int | None = Field(default=None, foreign_key="hamlet.id", index=True)
 
 
 class LessonRecord(SQLModel, table=True):
@@ -112,6 +116,8 @@ class NightTalk(SQLModel, table=True):
     created_by: str = ""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     series_id: int | None = Field(default=None, foreign_key="night_talk_series.id", index=True)
+    # People who came in person but were not named (`/到场 23人`): added to the checked-in ones.
+    walk_ins: int = 0
 
 
 class SuggestionStatus(StrEnum):
@@ -144,6 +150,14 @@ class Suggestion(SQLModel, table=True):
     category: str = Field(default="other", index=True)
     status: SuggestionStatus = Field(default=SuggestionStatus.NEW, index=True)
     handler_name: str | None = None
+    # Who handles an adopted suggestion: a member (by platform user id) or a named person
+    # outside the group (the grid worker, the road crew) reached by phone.
+    handler_user_id: str | None = None
+    handler_phone: str | None = None
+    handler_role: str | None = None  # shown on the public ledger instead of a phone number
+    assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reply: str | None = Field(default=None, sa_type=Text)
     merged_into: int | None = Field(default=None, foreign_key="suggestion.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -287,4 +301,64 @@ class NightTalkSeries(SQLModel, table=True):
     length_minutes: int = 120
     status: NightTalkSeriesStatus = Field(default=NightTalkSeriesStatus.DRAFT, index=True)
     created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Hamlet(SQLModel, table=True):
+    """A 屋场 (hamlet) a group covers: members may belong to one, suggestions are counted by it."""
+
+    __tablename__ = "hamlet"
+    __table_args__ = (UniqueConstraint("group_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    name: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PhotoKind(StrEnum):
+    RAISED = "raised"  # sent with the suggestion, or added to it by its members
+    DONE = "done"  # the handler's photo of the finished work
+
+
+class Photo(SQLModel, table=True):
+    """A picture attached to a suggestion: the file and its thumbnail in the media folder."""
+
+    __tablename__ = "photo"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    suggestion_id: int | None = Field(default=None, foreign_key="suggestion.id", index=True)
+    kind: PhotoKind = PhotoKind.RAISED
+    path: str  # relative to the media folder
+    thumb_path: str  # relative to the media folder
+    content_type: str  # image/jpeg, image/png, image/webp, image/gif
+    size_bytes: int
+    width: int
+    height: int
+    sha256: str = Field(index=True)
+    uploader_id: str = Field(index=True)
+    uploader_name: str
+    message_id: str | None = None  # the platform message it came in, if any
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class AttendanceHow(StrEnum):
+    CHECK_IN = "check_in"  # 到 / 签到 / the web chat's button
+    SUGGESTION = "suggestion"  # raised a suggestion during the talk
+    IN_PERSON = "in_person"  # named by the facilitator (`/到场 张三`)
+
+
+class Attendance(SQLModel, table=True):
+    """Someone counted present at a night talk, once each."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("night_talk_id", "person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    night_talk_id: int = Field(foreign_key="night_talk.id", index=True)
+    # "u:<platform user id>" for a member, "n:<name>" for someone named by the facilitator.
+    person: str
+    name: str
+    how: AttendanceHow
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
