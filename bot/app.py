@@ -27,6 +27,7 @@ from bot.domain.demo import seed_demo
 from bot.domain.directory import GroupDirectory
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
+from bot.domain.handling import OverdueDigest, ensure_digest_timers
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
@@ -132,7 +133,9 @@ def create_app(settings: Settings) -> web.Application:
     talks = NightTalkHost(engine, outbox)
     retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
                                timezone=settings.timezone)
+    digest = OverdueDigest(engine, outbox)
     timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers(),
+                      **digest.handlers(),
                       **retention.handlers(), **NightlyBackup(engine, settings).handlers(),
                       **ListenTallies(engine, outbox).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
@@ -144,9 +147,10 @@ def create_app(settings: Settings) -> web.Application:
     services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,
                         scheduler=scheduler, rules=rules, webchat_caps=WebChatCaps(
                             suggestions_per_day=settings.webchat_suggestions_per_day,
-                            points_per_day=settings.webchat_points_per_day))
+                            points_per_day=settings.webchat_points_per_day),
+                        handler_days=settings.handler_days)
     # One clock for the whole bot, so a test moving the services' clock moves every limit.
-    webchat.clock = retention.clock = lambda: services.clock()
+    webchat.clock = retention.clock = digest.clock = lambda: services.clock()
     router = build_router(services)
     for adapter in adapters.values():
         adapter.on_event = router.handle
@@ -169,6 +173,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
     def arm(db: Session) -> None:
         ensure_leaderboard_timers(db)
+        ensure_digest_timers(db, app[SERVICES].clock())
         app[RETENTION].ensure_timer(db)
         arm_nightly_backup(db, app[SETTINGS])
 
