@@ -25,9 +25,9 @@ from bot.core.models import LessonRecord
 from bot.domain.backup import NightlyBackup, arm_nightly_backup
 from bot.domain.demo import seed_demo
 from bot.domain.directory import GroupDirectory
+from bot.domain.handling import OverdueDigest, ensure_digest_timers
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
-from bot.domain.handling import OverdueDigest, ensure_digest_timers
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
