@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -146,6 +146,8 @@ def register(router: Router) -> None:
         if parsed is None or asked is None or len(str(parsed[0])) > MAX_NUMBER_DIGITS:
             await ctx.reply(texts.CMD_USAGE_ASSIGN)
             return
+        if asked.rest:  # /交办 carries no reply: what follows the handler is the deadline
+            asked = replace(asked, when=f"{asked.when} {asked.rest}".strip(), rest="")
         try:
             handler, due_at = await resolve(ctx, asked)
             suggestion, before = await in_session(ctx.engine, assign_in, ctx, parsed[0],
