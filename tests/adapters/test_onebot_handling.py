@@ -9,8 +9,16 @@ from bot.core.models import SuggestionStatus
 from bot.settings import Settings
 from tests.support.app import RunningApp, running
 from tests.support.fakes.onebot import FakeNapCat
-from tests.support.onebot import GROUP, LI, OWNER, ZHANG, prepare_qq_groups, said, stored,
-                                  with_onebot
+from tests.support.onebot import (
+    GROUP,
+    LI,
+    OWNER,
+    ZHANG,
+    prepare_qq_groups,
+    said,
+    stored,
+    with_onebot,
+)
 
 
 async def post(napcat: FakeNapCat, bot: RunningApp, who: int,
@@ -31,7 +39,8 @@ async def test_an_at_mentioned_member_is_told_privately_and_closes_the_item_with
             {"type": "at", "data": {"qq": str(LI)}},
             {"type": "text", "data": {"text": " 5天内 已列入计划"}}], role="owner", card="书记")
         told = [s.text for s in napcat.to_user(LI)]
-        assert len(told) == 1 and "李婶，交给您一件事：第 1 号建议（张大爷：村口路灯坏了）" in told[0]
+        assert len(told) == 1
+        assert "李婶，交给您一件事：第 1 号建议（张大爷：村口路灯坏了）" in told[0]
         assert not any("交给您" in s.text for s in napcat.in_group(GROUP))
         await post(napcat, bot, LI, "我的待办", card="李婶")
         assert "第 1 号：村口路灯坏了" in napcat.to_user(LI)[-1].text

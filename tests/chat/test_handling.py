@@ -1,4 +1,4 @@
-"""Handlers and deadlines in the web chat: assigning, the handler told alone, /我的待办, closing."""
+"""Handlers in the web chat: assigning, the handler told alone, /我的待办, closing."""
 
 from __future__ import annotations
 
