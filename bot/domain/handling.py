@@ -135,6 +135,11 @@ def find_member_handler(db: Session, group_id: int, who: str) -> Handler:
     raise SuggestionError(texts.HANDLING_NO_SUCH_MEMBER.format(name=name))
 
 
+def member_names(db: Session, group_id: int) -> list[str]:
+    """The display names of a group's members, offered when assigning in the console."""
+    return sorted(db.exec(select(Member.display_name).where(Member.group_id == group_id)))
+
+
 def outside_handler(name: str, phone: str, role: str | None = None) -> Handler:
     """Someone outside the group, reached by phone; SuggestionError if name or phone is off."""
     name, phone, role = name.strip(), phone.strip(), (role or "").strip() or None
