@@ -293,9 +293,16 @@ def read_day(text: str, zone: ZoneInfo, now: datetime) -> date:
     return day
 
 
+# Only the characters dates are written with: 「路灯明天就修」 is a reply, not a deadline.
+_DAY_CHARS = re.compile(r"[\d一二两三四五六七八九十零〇今明后昨大下上本这个周星期礼拜天日号"
+                        r"月底末初腊正冬年内前之以为止\-/.]+")
+_NAMED_DAYS = ("月底", "本月底", "这个月底", "周末", "本周末", "这周末", "本周内", "这周内",
+               "本周")
+
+
 def looks_like_day(word: str) -> bool:
     """Whether a word of a command reads as a deadline (下周五前, 12月20号, 3天内, 月底)."""
     bare = _DEADLINE_TAIL.sub("", word)
-    return bool(bare) and (bool(_TIME_WORD.search(bare)) or bool(_WITHIN_DAYS.fullmatch(bare))
-                           or bare in ("月底", "本月底", "这个月底", "周末", "本周末", "这周末",
-                                       "本周内", "这周内", "本周"))
+    if not bare or not _DAY_CHARS.fullmatch(word):
+        return False
+    return bool(_TIME_WORD.search(bare) or _WITHIN_DAYS.fullmatch(bare)) or bare in _NAMED_DAYS
