@@ -126,3 +126,12 @@ async def test_an_unknown_handler_or_a_past_deadline_is_asked_again_and_nothing_
     assert "只有已采纳、办理中的建议可以交办" in new
     [row] = suggestions(bot.app)
     assert row.status == SuggestionStatus.NEW and row.assigned_at is None
+
+
+async def test_help_shows_members_their_to_dos_and_secretaries_how_to_assign(
+        bot: RunningApp) -> None:
+    async with joined(bot.url, ZHANG) as zhang, joined(bot.url, SECRETARY) as secretary:
+        for_member = await zhang.ask("/帮助")
+        for_secretary = await secretary.ask("/帮助")
+    assert "/我的待办" in for_member and "/交办" not in for_member
+    assert "/交办 号码 李伯 下周五（不写期限就是 7 天）" in for_secretary
