@@ -179,6 +179,8 @@ def assign(db: Session, number: int, handler: Handler, *, due_at: datetime, acto
     group = db.get(Group, row.group_id)
     timezone = group.timezone if group else "Asia/Shanghai"
     before = row.handler_name if row.assigned_at is not None else None
+    if before == handler.name:
+        before = None  # the same handler, a new deadline: no one was replaced
     row.handler_name, row.handler_user_id = handler.name, handler.user_id
     row.handler_phone, row.handler_role = handler.phone, handler.role
     row.assigned_at, row.due_at, row.updated_at = now, due_at, now
@@ -404,8 +406,8 @@ class OverdueDigest:
         if any(t.due_at > timer.due_at for t in _digest_timers(db, group_id)):
             return None
         group = db.get(Group, group_id)
-        if group is None:
-            return None
+        if group is None or not open_assigned(db, group_id=group_id):
+            return None  # nothing left to chase: the next assignment arms the digest again
         now = self.clock()
         due = next_digest(max(now, timer.due_at), group.timezone)
         add_timer(db, DIGEST_KIND,
