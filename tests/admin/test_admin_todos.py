@@ -26,6 +26,7 @@ async def test_the_secretary_assigns_in_the_console_and_the_to_do_page_marks_the
                                        {"handler": "李伯", "due": "3天内"},
                                        form_on="/admin/suggestions/1")
         assert "第 1 号建议已交给 李伯 办" in html
+        assert "王书记：交给 李伯 办，期限" in html  # the history keeps who gave it to whom
         assert "第 1 号建议（张大爷：村口路灯坏了）" in await libo.sees("交给您一件事")
         _, html = await secretary.post("/admin/suggestions/2/assign",
                                        {"handler": "王师傅", "role": "修路队",
