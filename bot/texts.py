@@ -711,6 +711,7 @@ ATTEND_WALK_INS_SET = "记下了：现场另有 {n} 人（再发一次“/到场
 ATTEND_NAMES_ADDED = "记下了：{names} 到场。"
 ATTEND_NAMES_KNOWN = "这几位已经记过了。"
 ATTEND_NOBODY_YET = "还没有人签到。"
+ATTEND_SHORT = "记下了。{line}"
 ATTEND_TOO_MANY = "人数最多记 {n} 人，请再看看。"
 ATTEND_TOO_MANY_NAMES = "一次最多记 {n} 个名字，请分几次发。"
 ATTEND_BAD_NAME = "「{name}」不像一个名字，请用空格隔开名字，或者写人数，比如“/到场 23人”。"

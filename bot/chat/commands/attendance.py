@@ -96,4 +96,8 @@ def register(router: Router) -> None:
             return attend_answer(participants(db, talk), added, None)
 
         answer = await in_session(ctx.engine, record)
-        await ctx.tell(answer if answer is not None else texts.ATTEND_NO_TALK)
+        if answer is None:
+            await ctx.tell(texts.ATTEND_NO_TALK)
+            return
+        # In the group (where nothing goes privately) one line: the count so far.
+        await ctx.tell(answer, short=texts.ATTEND_SHORT.format(line=answer.splitlines()[-1]))
