@@ -231,7 +231,7 @@ async def member_hamlet_action(request: web.Request, viewer: Viewer) -> web.Stre
         chosen = whole_number(hamlet_id)
         hamlet = db.get(Hamlet, chosen) if chosen is not None else None
         if hamlet_id and (hamlet is None or hamlet.group_id != group.id):
-            raise redirect(back, texts.ADMIN_HAMLETS_NONE, error=True)
+            raise redirect(back, texts.ADMIN_MEMBER_BAD_HAMLET, error=True)
         assign_member(db, group.id or 0, member, hamlet.name if hamlet else "")
         if hamlet is None:
             return back, texts.ADMIN_MEMBER_HAMLET_CLEARED.format(name=member.display_name)

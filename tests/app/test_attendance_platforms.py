@@ -57,7 +57,8 @@ async def test_on_telegram_check_ins_are_quiet_and_the_summary_counts_who_came(
         [summary] = await eventually(
             lambda: [s for s in telegram.to(VILLAGE, "text") if "夜话结束" in s.text])
 
-    assert direct(telegram, ZHANG) == ["张大爷，签到好了，欢迎来夜话！", "张大爷，您已经签过到了。"]
+    assert direct(telegram, ZHANG) == ["张大爷，签到好了，欢迎来夜话！",
+                                       "张大爷，您已经签过到了。"]
     assert "到场 25 人（群里签到 2 人，现场 23 人）" in summary.text
     in_group = [s.text for s in telegram.to(VILLAGE, "text")]
     assert not any("签到好了" in text or "签过到" in text for text in in_group)
