@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func
+from sqlalchemy import Table, case, func, or_
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -133,8 +133,8 @@ def set_walk_ins(db: Session, talk: NightTalk, count: int) -> NightTalk:
 class Participants:
     """Who came to one talk: counted in the chat, and in person (named or counted)."""
 
-    in_chat: int  # checked in, or raised a suggestion during the talk
-    named: int  # named by the facilitator
+    in_chat: int  # members who checked in, or raised a suggestion during the talk
+    named: int  # named by the facilitator, or raised for by name (代提) without being a member
     walk_ins: int  # counted by the facilitator
 
     @property
@@ -147,13 +147,15 @@ class Participants:
 
 
 def participants(db: Session, talk: NightTalk) -> Participants:
-    """The participants of a talk, each person once."""
-    counts = dict(db.exec(select(Attendance.how, func.count(col(Attendance.id)))
-                          .where(Attendance.night_talk_id == talk.id)
-                          .group_by(col(Attendance.how))).all())
-    named = int(counts.get(AttendanceHow.IN_PERSON, 0))
-    in_chat = sum(int(n) for how, n in counts.items() if how != AttendanceHow.IN_PERSON)
-    return Participants(in_chat=in_chat, named=named, walk_ins=talk.walk_ins)
+    """The participants of a talk, each person once: members in the chat, and the people
+    counted in person (named by the facilitator, or raised for by name without being members)."""
+    counted_in_person = or_(col(Attendance.how) == AttendanceHow.IN_PERSON,
+                            col(Attendance.person).startswith("n:"))
+    named = func.sum(case((counted_in_person, 1), else_=0))
+    total, in_person = db.exec(select(func.count(col(Attendance.id)), named)
+                               .where(Attendance.night_talk_id == talk.id)).one()
+    in_person = int(in_person or 0)
+    return Participants(in_chat=int(total) - in_person, named=in_person, walk_ins=talk.walk_ins)
 
 
 def attendees(db: Session, talk_id: int) -> list[Attendance]:

@@ -61,30 +61,33 @@ async def test_five_check_ins_a_suggestion_and_the_hosts_count_make_the_summarys
         assert "话事佬" in await zhang.ask("/到场 23人")  # a member may not count people
         assert "记下了：王五、赵六 到场" in await host.ask("/到场 王五、赵六")
         assert "已经记过了" in await host.ask("/到场 张大爷")  # a member counted already
+        # Raised for someone outside the chat: they came in person.
+        assert "第 2 号" in await host.ask("/代提 孙婆婆 井水要修")
         counted = await host.ask("/到场 23人")
         assert "现场另有 23 人" in counted
-        assert "到场 31 人（群里签到 6 人，现场 25 人）" in counted
+        assert "到场 32 人（群里签到 6 人，现场 26 人）" in counted
         recounted = await host.ask("/到场 20人")  # said again, the new count replaces it
-        assert "到场 28 人（群里签到 6 人，现场 22 人）" in recounted
+        assert "到场 29 人（群里签到 6 人，现场 23 人）" in recounted
         assert "/到场" in await host.ask("/到场")  # the usage
 
         await host.say("/结束夜话")
         summary = await liu.sees("夜话结束")
 
-    assert "到场 28 人（群里签到 6 人，现场 22 人）" in summary
-    assert summary.index("到场 28 人") < summary.index("1. 我到了村部才知道路灯坏了")
+    assert "到场 29 人（群里签到 6 人，现场 23 人）" in summary
+    assert summary.index("到场 29 人") < summary.index("1. 我到了村部才知道路灯坏了")
     assert talk_of(bot, talk_id).walk_ins == 20
     assert attendance(bot) == [("张大爷", "check_in"), ("李婶", "check_in"),
                                ("王奶奶", "check_in"), ("赵叔", "check_in"),
                                ("陈嫂", "check_in"), ("刘哥", "suggestion"),
-                               ("王五", "in_person"), ("赵六", "in_person")]
+                               ("王五", "in_person"), ("赵六", "in_person"),
+                               ("孙婆婆", "suggestion")]
     # The group stayed quiet: every check-in answer went to its member alone.
     with session(bot.app[ENGINE]) as db:
         answers = db.exec(select(ChatMessage).where(col(ChatMessage.from_bot))).all()
     acks = [row for row in answers if "欢迎来夜话" in row.text or "签过到" in row.text]
     assert len(acks) == 6 and all(row.recipient_id for row in acks)
     # A check-in is no suggestion, even as a reply to the opening note.
-    assert [s.text for s in suggestions(bot.app)] == ["我到了村部才知道路灯坏了"]
+    assert [s.text for s in suggestions(bot.app)] == ["我到了村部才知道路灯坏了", "井水要修"]
 
 
 async def test_a_check_in_outside_a_night_talk_is_just_chat(bot: RunningApp) -> None:
