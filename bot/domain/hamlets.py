@@ -33,7 +33,7 @@ def list_hamlets(db: Session, group_id: int) -> list[Hamlet]:
 
 
 def hamlet_names(db: Session, group_id: int) -> list[str]:
-    """The names of the group's hamlets; the group's own default first when it has none."""
+    """The names of the group's hamlets, by name."""
     return [hamlet.name for hamlet in list_hamlets(db, group_id)]
 
 
@@ -105,11 +105,6 @@ def assign_member(db: Session, group_id: int, member: Member, name: str) -> Haml
     db.add(member)
     db.flush()
     return hamlet
-
-
-def members_hamlets(db: Session, group_id: int) -> dict[int, str]:
-    """The hamlet name of each hamlet id in the group."""
-    return {hamlet.id or 0: hamlet.name for hamlet in list_hamlets(db, group_id)}
 
 
 def set_suggestion_hamlet(db: Session, number: int, name: str, *, actor_id: str,

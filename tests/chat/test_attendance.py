@@ -3,6 +3,7 @@ the closing summary's participants line; and which 屋场 a suggestion is counte
 
 from __future__ import annotations
 
+import aiohttp
 from sqlmodel import col, select
 
 from bot.app import ENGINE
@@ -15,7 +16,10 @@ from tests.support.app import RunningApp
 from tests.support.village import (
     FACILITATOR,
     LI,
+    ROOM,
     ZHANG,
+    deliver_event,
+    event,
     joined,
     suggestions,
 )
@@ -53,7 +57,10 @@ async def test_five_check_ins_a_suggestion_and_the_hosts_count_make_the_summarys
         assert await li.ask("签到") == "李婶，签到好了，欢迎来夜话！"
         assert await wang.ask("到了！") == "王奶奶，签到好了，欢迎来夜话！"
         assert await zhao.ask("簽到") == "赵叔，签到好了，欢迎来夜话！"  # traditional too
-        assert await chen.ask("到。") == "陈嫂，签到好了，欢迎来夜话！"
+        # Answering the opening note with 到 checks in; it raises no suggestion.
+        opening = talk_of(bot, talk_id).open_message_id
+        await deliver_event(bot.app, event(CHEN, "chen-reply", "到。", reply_to=opening))
+        assert await chen.sees("欢迎来夜话") == "陈嫂，签到好了，欢迎来夜话！"
         assert await zhang.ask("到") == "张大爷，您已经签过到了。"  # counted once
         # Chat that merely contains 到 is chat.
         assert "第 1 号" in await liu.ask("建议 我到了村部才知道路灯坏了")
@@ -63,6 +70,8 @@ async def test_five_check_ins_a_suggestion_and_the_hosts_count_make_the_summarys
         assert "已经记过了" in await host.ask("/到场 张大爷")  # a member counted already
         # Raised for someone outside the chat: they came in person.
         assert "第 2 号" in await host.ask("/代提 孙婆婆 井水要修")
+        assert "最多记 9999 人" in await host.ask("/到场 10000人")
+        assert "不像一个名字" in await host.ask("/到场 2 3")
         counted = await host.ask("/到场 23人")
         assert "现场另有 23 人" in counted
         assert "到场 32 人（群里签到 6 人，现场 26 人）" in counted
@@ -86,7 +95,6 @@ async def test_five_check_ins_a_suggestion_and_the_hosts_count_make_the_summarys
         answers = db.exec(select(ChatMessage).where(col(ChatMessage.from_bot))).all()
     acks = [row for row in answers if "欢迎来夜话" in row.text or "签过到" in row.text]
     assert len(acks) == 6 and all(row.recipient_id for row in acks)
-    # A check-in is no suggestion, even as a reply to the opening note.
     assert [s.text for s in suggestions(bot.app)] == ["我到了村部才知道路灯坏了", "井水要修"]
 
 
@@ -165,3 +173,18 @@ async def test_a_group_without_listed_hamlets_takes_the_talks_place(bot: Running
         await li.sees("夜话开始")
         await li.ask("建议 再提一条")
     assert [s.hamlet for s in suggestions(bot.app)] == ["上屋场", "枫树湾"]
+
+
+async def test_the_web_chat_asks_whether_its_rooms_talk_is_open(bot: RunningApp) -> None:
+    talk_id = schedule_talk(bot)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{bot.url}/api/rooms/{ROOM}/talk") as response:
+            assert (response.status, await response.json()) == (200, {"open": False,
+                                                                      "talk": None})
+        async with joined(bot.url, FACILITATOR) as host:
+            await host.say("/开始夜话")
+            await host.sees("夜话开始")
+        async with http.get(f"{bot.url}/api/rooms/{ROOM}/talk") as response:
+            assert await response.json() == {"open": True, "talk": talk_id}
+        async with http.get(f"{bot.url}/api/rooms/nowhere/talk") as response:
+            assert response.status == 404
