@@ -20,13 +20,13 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.models import Attendance, AttendanceHow, Member, NightTalk
+from bot.domain.notices import PROXY_PREFIX
 from scheduler.dbtypes import ignoring_insert, utcnow
 
 log = logging.getLogger(__name__)
 
 ATTENDANCE: Table = Attendance.__table__  # type: ignore[attr-defined]
 _KEY = ("night_talk_id", "person")
-PROXY_PREFIX = "proxy:"  # a suggestion raised for someone who is not in the chat
 WALK_INS_MAX = 9999
 NAME_MAX = 20
 NAMES_MAX = 50

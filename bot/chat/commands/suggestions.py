@@ -17,7 +17,7 @@ from bot.core.db import in_session
 from bot.core.models import Hamlet, Member, Role, Suggestion, SuggestionStatus
 from bot.domain.adoption import move_suggestion
 from bot.domain.nighttalks import open_talk
-from bot.domain.notices import notify_status_change
+from bot.domain.notices import PROXY_PREFIX, notify_status_change
 from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
 from bot.domain.suggestions import (
     STATUS_LABELS,
@@ -29,7 +29,6 @@ from bot.domain.suggestions import (
 
 log = logging.getLogger(__name__)
 
-PROXY_PREFIX = "proxy:"
 MINE_LIMIT = 10
 MAX_NUMBER_DIGITS = 9
 _NUMBER = re.compile(r"第?\s*(\d+)\s*(?:号[\s,，:：]*|[\s,，:：]+|$)(.*)", re.DOTALL)
@@ -68,9 +67,10 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     """
     author_id, author_name = author or (ctx.message.user_id, ctx.name)
     raised_by = (ctx.message.user_id, ctx.name) if author else None
-    # The author's own 屋场 (read with the sender, so no query of its own); a name raised for
-    # someone else comes with theirs.
-    hamlet = ctx.hamlet if hamlet is None and not author else hamlet or ""
+    if hamlet is None:
+        # The sender's own 屋场, read with the sender (no query of its own); one raised for
+        # someone else comes with theirs.
+        hamlet = "" if author else ctx.hamlet
     points, left = ctx.services.rules.suggest, await web_allowance(ctx)
     if left is not None and left.suggestions == 0:  # over today's cap: it stays plain chat
         if first_time_today(ctx, left, "suggestions"):
