@@ -1,4 +1,5 @@
-"""Groups and roles: a group's name, hamlet, time zone and voice, and who holds which role."""
+"""Groups and roles: a group's name, hamlet, time zone and voice, its 屋场 and who is in which,
+and who holds which role."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from bot.domain.hamlets import (
     HamletError,
     add_hamlet,
     assign_member,
-    list_hamlets,
+    hamlet_sizes,
     remove_hamlet,
     rename_hamlet,
 )
@@ -81,12 +82,9 @@ async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
                 Member.group_id == group.id,
                 or_(col(Member.display_name).contains(query), col(Member.user_id) == query))
                 .order_by(col(Member.display_name)).limit(SEARCH_LIMIT)))
-        counts = dict(db.exec(select(Member.hamlet_id, func.count(col(Member.id)))
-                              .where(Member.group_id == group.id)
-                              .group_by(col(Member.hamlet_id))).all())
         hamlets: list[dict[str, object]] = [
-            {"id": h.id, "name": h.name, "members": counts.get(h.id, 0)}
-            for h in list_hamlets(db, group.id or 0)]
+            {"id": h.id, "name": h.name, "members": size}
+            for h, size in hamlet_sizes(db, group.id or 0)]
         return group, holders, found, hamlets
 
     group, holders, found, hamlets = await in_session(console_of(request).services.engine,
@@ -94,9 +92,7 @@ async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
     zones = ZONES if group.timezone in ZONES else (group.timezone, *ZONES)
     return render(request, viewer, "admin/groups_detail.html", group=group, holders=holders,
                   found=found, query=query, zones=zones, profiles=list(PROFILES.values()),
-                  roles=ROLES, hamlets=hamlets,
-                  hamlet_names={h["id"]: h["name"] for h in hamlets},
-                  hamlet_max=HAMLET_NAME_MAX)
+                  roles=ROLES, hamlets=hamlets, hamlet_max=HAMLET_NAME_MAX)
 
 
 @page(Role.ADMIN)

@@ -7,18 +7,17 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import texts
 from bot.cli.kit import COMMANDS_PANEL, console, fail, find_group, load_cli_settings, say
 from bot.core.db import open_database, session
-from bot.core.models import Group, Member
+from bot.core.models import Group
 from bot.domain.hamlets import (
     HamletError,
     add_hamlet,
     assign_member,
-    list_hamlets,
+    hamlet_sizes,
     remove_hamlet,
     rename_hamlet,
 )
@@ -108,18 +107,15 @@ def groups_hamlets(
                 return
         except HamletError as exc:
             raise fail(str(exc)) from exc
-        hamlets = list_hamlets(db, group.id)
-        counts = dict(db.exec(select(Member.hamlet_id, func.count(col(Member.id)))
-                              .where(Member.group_id == group.id)
-                              .group_by(col(Member.hamlet_id))).all())
+        hamlets = [(hamlet.name, size) for hamlet, size in hamlet_sizes(db, group.id)]
     if not hamlets:
         say(texts.CLI_HAMLETS_NONE.format(group=group.id), "yellow")
         return
     table = Table(title=f"群 #{group.id}「{group.name}」的屋场")
     for column in ("屋场", "人数"):
         table.add_column(column)
-    for hamlet in hamlets:
-        table.add_row(hamlet.name, str(counts.get(hamlet.id, 0)))
+    for name, size in hamlets:
+        table.add_row(name, str(size))
     console.print(table)
 
 

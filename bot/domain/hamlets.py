@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select, update
 
 from bot import texts
@@ -35,6 +36,14 @@ def list_hamlets(db: Session, group_id: int) -> list[Hamlet]:
 def hamlet_names(db: Session, group_id: int) -> list[str]:
     """The names of the group's hamlets, by name."""
     return [hamlet.name for hamlet in list_hamlets(db, group_id)]
+
+
+def hamlet_sizes(db: Session, group_id: int) -> list[tuple[Hamlet, int]]:
+    """The group's hamlets by name, each with how many members were placed in it."""
+    counts = dict(db.exec(select(Member.hamlet_id, func.count(col(Member.id)))
+                          .where(Member.group_id == group_id)
+                          .group_by(col(Member.hamlet_id))).all())
+    return [(hamlet, int(counts.get(hamlet.id, 0))) for hamlet in list_hamlets(db, group_id)]
 
 
 def clean_hamlet_name(name: str) -> str:
