@@ -93,7 +93,7 @@ def read_in_person(args: str) -> int | list[str]:
     if len(names) > NAMES_MAX:
         raise AttendanceError(texts.ATTEND_TOO_MANY_NAMES.format(n=NAMES_MAX))
     for name in names:
-        if len(name) > NAME_MAX or name.isdigit():
+        if len(name) > NAME_MAX or _COUNT.fullmatch(name):
             raise AttendanceError(texts.ATTEND_BAD_NAME.format(name=name[:NAME_MAX]))
     return names
 

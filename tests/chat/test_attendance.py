@@ -71,7 +71,7 @@ async def test_five_check_ins_a_suggestion_and_the_hosts_count_make_the_summarys
         # Raised for someone outside the chat: they came in person.
         assert "第 2 号" in await host.ask("/代提 孙婆婆 井水要修")
         assert "最多记 9999 人" in await host.ask("/到场 10000人")
-        assert "不像一个名字" in await host.ask("/到场 2 3")
+        assert "不像一个名字" in await host.ask("/到场 张三 3人")
         counted = await host.ask("/到场 23人")
         assert "现场另有 23 人" in counted
         assert "到场 32 人（群里签到 6 人，现场 26 人）" in counted
