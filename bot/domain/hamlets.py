@@ -124,7 +124,9 @@ def set_suggestion_hamlet(db: Session, number: int, name: str, *, actor_id: str,
     name = " ".join(name.split())
     group = db.get(Group, row.group_id)
     allowed = set(hamlet_names(db, row.group_id)) | ({group.hamlet} if group else set())
-    if name not in allowed - {""}:
+    if not name:
+        raise SuggestionError(texts.HAMLET_PICK)
+    if name not in allowed:
         raise SuggestionError(texts.HAMLET_NOT_OF_GROUP.format(name=name))
     if name == row.hamlet:
         return row

@@ -123,6 +123,8 @@ async def test_a_secretary_corrects_a_suggestions_hamlet_and_the_history_keeps_i
         token = await guest.token(page)
         wrong = await guest.post(page + "/hamlet", {"hamlet": "杨柳屋场"}, token)
         assert "不是这条建议所在群的屋场" in (await guest.get(wrong.headers["Location"]))[1]
+        unpicked = await guest.post(page + "/hamlet", {}, token)
+        assert "请从列表里选一个屋场" in (await guest.get(unpicked.headers["Location"]))[1]
         done = await guest.post(page + "/hamlet", {"hamlet": "下湾"}, token)
         html = (await guest.get(done.headers["Location"]))[1]
         assert f"第 {number} 号建议的屋场已改好" in html
