@@ -8,7 +8,7 @@
     var button = document.getElementById("check-in");
     if (!button) { return; }
     var KEY = "yehua.checked-in." + chat.chatId;
-    var asking = false;
+    var asking = false, again = false;
 
     function checkedTalk() {
       try { return window.localStorage.getItem(KEY) || ""; } catch (e) { return ""; }
@@ -22,15 +22,21 @@
       button.textContent = done ? T.check_in_done : T.check_in;
     }
 
-    /* The opening note and the closing summary come from the bot: ask again after its posts. */
+    /* The opening note and the closing summary come from the bot: ask again after its posts.
+       A post arriving while an answer is on its way asks once more after it, since that answer
+       may predate the post. */
     function refresh() {
-      if (asking) { return; }
+      if (asking) { again = true; return; }
       asking = true;
+      again = false;
       fetch("/api/rooms/" + encodeURIComponent(chat.chatId) + "/talk", { cache: "no-store" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (state) { if (state) { show(state.open ? state.talk : null); } })
         .catch(function () { /* the next bot post asks again */ })
-        .then(function () { asking = false; });
+        .then(function () {
+          asking = false;
+          if (again) { refresh(); }
+        });
     }
 
     button.addEventListener("click", function () {
