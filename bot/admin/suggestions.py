@@ -35,6 +35,7 @@ from bot.domain.board import (
     parse_board_filter,
     room_url,
 )
+from bot.domain.hamlets import hamlet_names, set_suggestion_hamlet
 from bot.domain.handling import OPEN, due_text, is_overdue, member_names
 from bot.domain.merging import duplicates_of, is_merge_step, merge_suggestion, unmerge_suggestion
 from bot.domain.notices import notify_status_change
@@ -134,7 +135,11 @@ def _detail(db: Session, number: int, now: datetime | None = None) -> dict[str, 
               "to": STATUS_LABELS[change.to_status], "reply": change.reply}
              for change in history(db, number)]
     dupes = [_row(d, group, None) for d in duplicates_of(db, number)]
-    return {"s": _row(row, group, talk, now), "members": member_names(db, row.group_id),
+    # The group's hamlets, its own default, and what was recorded (kept even if since renamed).
+    choices = [*hamlet_names(db, row.group_id), group.hamlet if group else ""]
+    hamlet_choices = [name for name in dict.fromkeys(choices) if name]
+    return {"hamlet_choices": hamlet_choices,
+            "s": _row(row, group, talk, now), "members": member_names(db, row.group_id),
             "voice_url": voice_link(row.voice_path),
             "next_steps": [(s.value, STATUS_LABELS[s]) for s in SuggestionStatus
                            if s in TRANSITIONS[row.status]],
@@ -212,6 +217,11 @@ def _set_text(db: Session, number: int, value: str, viewer: Viewer) -> object:
     return set_text(db, number, value)
 
 
+def _set_hamlet(db: Session, number: int, value: str, viewer: Viewer) -> object:
+    actor_id, actor_name = actor(viewer)
+    return set_suggestion_hamlet(db, number, value, actor_id=actor_id, actor_name=actor_name)
+
+
 def _merge(db: Session, number: int, value: str, viewer: Viewer) -> object:
     value = value.strip().lstrip("第").rstrip("号").strip()
     if not value.isdigit() or len(value) > 9:
@@ -234,6 +244,8 @@ def routes(router: web.UrlDispatcher) -> None:
                     _edit_action("category", _set_category, texts.ADMIN_SUG_CATEGORY_DONE))
     router.add_post(BASE + "/{number}/text",
                     _edit_action("text", _set_text, texts.ADMIN_SUG_TEXT_DONE))
+    router.add_post(BASE + "/{number}/hamlet",
+                    _edit_action("hamlet", _set_hamlet, texts.ADMIN_SUG_HAMLET_DONE))
     router.add_post(BASE + "/{number}/merge",
                     _edit_action("into", _merge, texts.ADMIN_SUG_MERGE_DONE))
     router.add_post(BASE + "/{number}/unmerge",

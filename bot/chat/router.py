@@ -45,6 +45,7 @@ class Context:
     role: Role
     services: Services
     ingest: Ingest  # the inbound path's batched writes
+    hamlet: str = ""  # the 屋场 the sender belongs to ("" for none)
 
     @property
     def group_id(self) -> int:
@@ -239,7 +240,7 @@ class Router:
             name = message.user_name
         role = resolve_role(sender.role or Role.MEMBER, message.platform_role)
         return Context(self.services.engine, self.services.outbox, message, sender.group, name,
-                       role, self.services, ingest)
+                       role, self.services, ingest, sender.hamlet)
 
     async def _apologise(self, ctx: Context) -> None:
         try:

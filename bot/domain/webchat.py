@@ -23,6 +23,7 @@ from bot.core.messages import OutgoingText
 from bot.core.models import ChatMessage, Group, LessonRecord, Member
 from bot.domain.limits import name_refusal, voices_today
 from bot.domain.members import Seen, remember_members
+from bot.domain.nighttalks import open_talk
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,13 @@ class WebChatTables:
                 return 0
             return voices_today(db, group_id(group), group.timezone, user_id, now)
 
+    def open_talk(self, chat_id: str) -> int | None:
+        """The number of the room's night talk that is open now, if one is."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            talk = open_talk(db, group.id) if group is not None and group.id else None
+            return talk.id if talk is not None else None
+
     def voice_files(self) -> list[str]:
         """The file names of every member's voice still kept in any web room."""
         with self._db() as db:
@@ -341,6 +349,10 @@ class WebChatStore:
         """See `WebChatTables.add_voice`."""
         return await run_db(self.engine, self.tables.add_voice, chat_id, user_id, name, audio_url,
                             duration_s)
+
+    async def open_talk(self, chat_id: str) -> int | None:
+        """See `WebChatTables.open_talk`."""
+        return await run_db(self.engine, self.tables.open_talk, chat_id)
 
     async def add_bot_text(self, chat_id: str, message: OutgoingText) -> dict[str, Any] | None:
         """See `WebChatTables.add_bot_text`."""

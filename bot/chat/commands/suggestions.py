@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.chat.commands.caps import first_time_today, web_allowance
@@ -22,11 +22,11 @@ from bot.chat.commands.handling import (
 from bot.chat.phrasing import MAX_NUMBER_DIGITS, agrees, parse_number, suggestion_body
 from bot.chat.router import CommandHandler, Context, Router
 from bot.core.db import in_session
-from bot.core.models import Member, Role, Suggestion, SuggestionStatus
+from bot.core.models import Hamlet, Member, Role, Suggestion, SuggestionStatus
 from bot.domain.adoption import move_suggestion
 from bot.domain.handling import Handler, may_handle
 from bot.domain.nighttalks import open_talk
-from bot.domain.notices import notify_status_change
+from bot.domain.notices import PROXY_PREFIX, notify_status_change
 from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
 from bot.domain.suggestions import (
     STATUS_LABELS,
@@ -39,7 +39,6 @@ from bot.domain.suggestions import (
 
 log = logging.getLogger(__name__)
 
-PROXY_PREFIX = "proxy:"
 MINE_LIMIT = 10
 
 STATUS_COMMANDS: tuple[tuple[tuple[str, ...], SuggestionStatus, str, str], ...] = (
@@ -59,7 +58,8 @@ def raised_text(text: str) -> str | None:
 
 
 async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] | None = None,
-                           voice_path: str | None = None) -> int | None:
+                           voice_path: str | None = None, hamlet: str | None = None
+                           ) -> int | None:
     """Store a suggestion from this message (once), award points, answer with its number.
 
     The write joins the other messages arriving now in one transaction (bot.chat.ingest), and this
@@ -67,6 +67,10 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     """
     author_id, author_name = author or (ctx.message.user_id, ctx.name)
     raised_by = (ctx.message.user_id, ctx.name) if author else None
+    if hamlet is None:
+        # The sender's own 屋场, read with the sender (no query of its own); one raised for
+        # someone else comes with theirs.
+        hamlet = "" if author else ctx.hamlet
     points, left = ctx.services.rules.suggest, await web_allowance(ctx)
     if left is not None and left.suggestions == 0:  # over today's cap: it stays plain chat
         if first_time_today(ctx, left, "suggestions"):
@@ -80,12 +84,13 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         row = prepare_suggestion(
             group=ctx.group, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
             message_id=ctx.message.message_id, author_id=author_id, author_name=author_name,
-            text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now())
+            text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now(),
+            hamlet=hamlet)
     except SuggestionError as exc:
         await ctx.tell(str(exc))
         return None
     number, created = await ctx.ingest.suggestion(
-        Raised(row, points=points, join_open_talk=True))
+        Raised(row, points=points, join_open_talk=True, hamlet_from_talk=not hamlet))
     if not created:  # a redelivered message: stored and answered the first time
         return number
     if author:
@@ -108,6 +113,13 @@ def named_author(db: Session, group_id: int, name: str) -> tuple[str, str]:
     if member is not None:
         return member.user_id, member.display_name
     return f"{PROXY_PREFIX}{name}", name
+
+
+def member_hamlet(db: Session, group_id: int, user_id: str) -> str:
+    """The 屋场 a member of the group was placed in; "" for none (or for a non-member)."""
+    hamlet = db.exec(select(Hamlet.name).join(Member, col(Member.hamlet_id) == Hamlet.id)
+                     .where(Member.group_id == group_id, Member.user_id == user_id)).first()
+    return hamlet or ""
 
 
 def mine_text(rows: list[Suggestion]) -> str:
@@ -161,7 +173,8 @@ def register(router: Router) -> None:
             await ctx.reply(texts.CMD_USAGE_PROXY)
             return
         author = await in_session(ctx.engine, named_author, ctx.group_id, name)
-        await raise_suggestion(ctx, rest[0].strip(), author=author)
+        hamlet = await in_session(ctx.engine, member_hamlet, ctx.group_id, author[0])
+        await raise_suggestion(ctx, rest[0].strip(), author=author, hamlet=hamlet)
 
     for names, to, summary, usage in STATUS_COMMANDS:
         # A handler who is a plain member moves (办理, 办结) the items given to them.
