@@ -33,3 +33,4 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     replies: Replies = field(default_factory=Replies)
     webchat_caps: WebChatCaps = field(default_factory=WebChatCaps)  # what web members earn a day
+    public_url: str = ""  # where members' phones reach the bot (the public ledger's links)

@@ -59,8 +59,9 @@ def _summary_line(suggestion: Suggestion) -> str:
     return text
 
 
-def summary_text(db: Session, talk: NightTalk) -> str:
-    """The closing summary: every suggestion raised in the talk, numbered, with its number."""
+def summary_text(db: Session, talk: NightTalk, ledger_url: str = "") -> str:
+    """The closing summary: every suggestion raised in the talk, numbered, with its number;
+    then where to follow them (the public ledger), when `ledger_url` is given."""
     query = select(Suggestion).where(Suggestion.night_talk_id == talk.id).order_by(
         col(Suggestion.id))
     rows = list(db.exec(query))
@@ -70,6 +71,8 @@ def summary_text(db: Session, talk: NightTalk) -> str:
     lines += [texts.NIGHT_CLOSE_ITEM.format(n=n, text=_summary_line(row), author=row.author_name,
                                             number=row.id) for n, row in enumerate(rows, 1)]
     lines.append(texts.NIGHT_CLOSE_TAIL)
+    if ledger_url:
+        lines.append(texts.LEDGER_CLOSE_LINE.format(url=ledger_url))
     return "\n".join(lines)
 
 
