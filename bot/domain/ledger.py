@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -54,20 +54,19 @@ def ledger_url(base_url: str, key: str) -> str:
 
 
 def ledger_key(db: Session, group: Group) -> str:
-    """The group's ledger key, made on first use."""
-    if group.ledger_key is None:
-        group.ledger_key = secrets.token_urlsafe(KEY_BYTES)
-        db.add(group)
-        db.flush()
-    return group.ledger_key
+    """The group's ledger key, made on first use (the first of two at once wins)."""
+    db.exec(update(Group).where(col(Group.id) == group.id, col(Group.ledger_key).is_(None))
+            .values(ledger_key=secrets.token_urlsafe(KEY_BYTES)))
+    key = db.exec(select(Group.ledger_key).where(col(Group.id) == group.id)).one()
+    assert key is not None, "just set if it was not"
+    return key
 
 
 def rotate_ledger_key(db: Session, group: Group) -> str:
     """A new key for the group: the old link stops working at once."""
-    group.ledger_key = secrets.token_urlsafe(KEY_BYTES)
-    db.add(group)
-    db.flush()
-    return group.ledger_key
+    key = secrets.token_urlsafe(KEY_BYTES)
+    db.exec(update(Group).where(col(Group.id) == group.id).values(ledger_key=key))
+    return key
 
 
 def group_for_key(db: Session, key: str) -> Group | None:

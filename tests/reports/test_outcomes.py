@@ -127,7 +127,7 @@ def test_the_word_report_states_the_figures_and_dates(engine: Engine, village: V
                         "期限", "办结日期", "用时(天)", "答复"]
     by_number = {row[0]: row for row in cells[1:]}
     assert by_number["1"][5:10] == ["2026-03-05", "李书记（村委会）", "", "2026-03-06", "1.0"]
-    assert by_number["4"][6:10] == ["王网格（网格员）", "2026-04-01（逾期）", "", ""]
+    assert by_number["4"][6:10] == ["王网格（网格员）", "2026-03-30（逾期）", "", ""]
     assert by_number["5"][6:8] == ["修路队老张", "2099-01-01"]
 
 
@@ -137,4 +137,4 @@ def test_csv_rows_carry_the_deadline_and_overdue_mark(engine: Engine, village: V
     lines = text.splitlines()
     assert "期限,用时（天）,逾期,语音" in lines[0]
     assert next(line for line in lines if line.startswith("4,")).endswith(
-        "2026-04-01 12:00,,逾期,")
+        "2026-03-30 12:00,,逾期,")

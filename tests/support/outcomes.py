@@ -53,7 +53,7 @@ ROWS = [
     (1, "f", "枫树屋场", "roads", local(3, 5), S.DONE, 1, None, ("李书记", "村委会")),
     (2, "f", "枫树屋场", "roads", local(3, 6), S.DONE, 3, None, None),
     (3, "f", "枫树屋场", "water", local(3, 7), S.DONE, 5, None, None),
-    (4, "f", "枫树屋场", "roads", local(3, 8), S.IN_PROGRESS, None, local(4, 1, 12),
+    (4, "f", "枫树屋场", "roads", local(3, 8), S.IN_PROGRESS, None, local(3, 30, 12),
      ("王网格", "网格员")),
     (5, "f", "枫树屋场", "roads", local(3, 9), S.ADOPTED, None, local(1, 1, 12, year=2099),
      ("修路队老张", "")),
