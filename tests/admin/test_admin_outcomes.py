@@ -29,6 +29,13 @@ async def test_the_dashboard_states_the_months_talks_people_and_days_to_done(
         add_account(bot, "wang", Role.SECRETARY)
         async with visitor(bot, "wang") as guest:
             status, html = await guest.get("/admin")
+            _, report = await guest.get("/admin/reports?from=2026-03-01&to=2026-03-31")
+            _, one = await guest.get("/admin/reports?from=2026-03-01&to=2026-03-31"
+                                     "&hamlet=%E6%9D%A8%E6%9F%B3%E5%B1%8B%E5%9C%BA")  # 杨柳屋场
+    # Any period on the reports page: the same figures, narrowed by the filter.
+    assert [by_testid(report, f"outcome-{n}") for n in range(12)] == [
+        "3", "21", "22", "10", "7", "5", "1", "70.0%", "71.4%", "3.0", "10.0", "1"]
+    assert [by_testid(one, f"outcome-{n}") for n in (0, 1, 3, 9)] == ["1", "14", "3", "10.0"]
     assert status == 200
     assert [by_testid(html, f"outcome-{name}") for name in
             ("talks", "people", "person-times", "median", "p90", "overdue")] == [
