@@ -23,6 +23,7 @@ from bot.admin import (
     reports,
     suggestions,
     talks,
+    todos,
     users,
 )
 from bot.admin.auth import SESSION_COOKIE, tokens_match
@@ -53,8 +54,8 @@ __all__ = ["CONSOLE", "Console", "setup_admin"]
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 LOGIN_COOKIE = "yehua_login"  # the sign-in form's CSRF token, before there is a session
 LOGIN_PATH = "/admin/login"
-PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, reports, groups, users,
-                ledger)
+PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, todos, reports, groups,
+                users, ledger)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +35,7 @@ from bot.domain.board import (
     parse_board_filter,
     room_url,
 )
+from bot.domain.handling import OPEN, due_text, is_overdue, member_names
 from bot.domain.merging import duplicates_of, is_merge_step, merge_suggestion, unmerge_suggestion
 from bot.domain.notices import notify_status_change
 from bot.domain.suggestions import (
@@ -47,6 +49,7 @@ from bot.domain.suggestions import (
     set_text,
 )
 from bot.reports.rows import voice_link
+from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,8 @@ async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
         request.app[CONSOLE].services.engine, read)
     names = {g.id: g for g in group_list}
     pages = page_count(total, PER_PAGE)
-    items = [_row(row, names.get(row.group_id), None) for row in rows]
+    now = request.app[CONSOLE].services.clock()
+    items = [_row(row, names.get(row.group_id), None, now) for row in rows]
     # A filter that cannot be read as asked is answered 400, with the page naming why.
     return render(request, viewer, "admin/suggestions.html", status=400 if f.problems else 200,
                   filter=f, rows=items, total=total,
@@ -99,8 +103,14 @@ async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
                   base=BASE, **_choices())
 
 
-def _row(row: Suggestion, group: Group | None, talk: NightTalk | None) -> dict[str, Any]:
+def _row(row: Suggestion, group: Group | None, talk: NightTalk | None,
+         now: datetime | None = None) -> dict[str, Any]:
     timezone = group.timezone if group else DEFAULT_ZONE
+    handling = {"handler": row.handler_name or "" if row.assigned_at else "",
+                "handler_role": row.handler_role or "", "handler_phone": row.handler_phone or "",
+                "due": due_text(row.due_at, timezone),
+                "overdue": is_overdue(row, now or utcnow()),
+                "can_assign": row.status in OPEN}
     return {"number": row.id, "when": local_time(row.created_at, timezone),
             "group": group.name if group else "", "author": row.author_name,
             "raised_by": row.raised_by_name or "", "hamlet": row.hamlet, "text": row.text,
@@ -108,10 +118,10 @@ def _row(row: Suggestion, group: Group | None, talk: NightTalk | None) -> dict[s
                                                                       (row.category,))[0],
             "status": row.status.value, "status_label": STATUS_LABELS[row.status],
             "reply": row.reply or "", "merged_into": row.merged_into,
-            "talk": talk.topic if talk else ""}
+            "talk": talk.topic if talk else "", **handling}
 
 
-def _detail(db: Session, number: int) -> dict[str, Any]:
+def _detail(db: Session, number: int, now: datetime | None = None) -> dict[str, Any]:
     try:
         row = get_suggestion(db, number)
     except SuggestionError as exc:
@@ -124,7 +134,8 @@ def _detail(db: Session, number: int) -> dict[str, Any]:
               "to": STATUS_LABELS[change.to_status], "reply": change.reply}
              for change in history(db, number)]
     dupes = [_row(d, group, None) for d in duplicates_of(db, number)]
-    return {"s": _row(row, group, talk), "voice_url": voice_link(row.voice_path),
+    return {"s": _row(row, group, talk, now), "members": member_names(db, row.group_id),
+            "voice_url": voice_link(row.voice_path),
             "next_steps": [(s.value, STATUS_LABELS[s]) for s in SuggestionStatus
                            if s in TRANSITIONS[row.status]],
             "category_key": row.category, "history": steps, "duplicates": dupes,
@@ -135,9 +146,10 @@ def _detail(db: Session, number: int) -> dict[str, Any]:
 async def detail_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One suggestion: its words (or voice), where it stands, what can be done, its history."""
     number = _number(request)
-    context = await in_session(request.app[CONSOLE].services.engine, _detail, number)
+    services = request.app[CONSOLE].services
+    context = await in_session(services.engine, _detail, number, services.clock())
     return render(request, viewer, "admin/suggestions_detail.html", base=BASE, **context,
-                  **_choices())
+                  handler_days=services.handler_days, **_choices())
 
 
 @page(Role.SECRETARY)

@@ -286,7 +286,11 @@ def change_status(
     if len(reply) > REPLY_LIMIT:
         raise SuggestionError(texts.SUGGESTION_REPLY_TOO_LONG.format(limit=REPLY_LIMIT))
     now = now or utcnow()
-    values: dict[str, Any] = {"status": to, "handler_name": actor_name, "updated_at": now}
+    values: dict[str, Any] = {"status": to, "updated_at": now}
+    if row.assigned_at is None:  # an assigned handler stays named whoever moves it
+        values["handler_name"] = actor_name
+    if to == SuggestionStatus.DONE:
+        values["done_at"] = now
     if reply:  # a step without words (办理) keeps the last reply people were given
         values["reply"] = reply
     # Only moves the row if nobody moved it meanwhile, so two secretaries cannot both adopt it.

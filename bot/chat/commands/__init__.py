@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot import texts
+from bot.chat.commands import handling as commands_handling
 from bot.chat.commands import lessons as commands_lessons
 from bot.chat.commands import suggestions as commands_suggestions
 from bot.chat.commands import talks as commands_talks
@@ -44,6 +45,7 @@ def build_router(services: Services) -> Router:
     commands_talks.register_confirmation(router)  # a facilitator's 确认 is no chat to capture
     commands_lessons.register(router)  # 「已听」 before the night-talk reply handler
     commands_suggestions.register(router)
+    commands_handling.register(router)
     commands_talks.register(router)
 
     @router.command(("积分", "points"), summary=texts.CMD_HELP_POINTS)
