@@ -25,8 +25,8 @@ from bot.core.db import in_session
 from bot.core.messages import OutgoingText
 from bot.core.models import Group, Member, Suggestion, SuggestionStatus
 from bot.domain.figures import TAKEN_UP
+from bot.domain.handling import is_overdue
 from bot.domain.notices import month_start, next_month
-from bot.domain.outcomes import FINISHED
 from bot.domain.points import month_span
 from bot.domain.suggestions import STATUS_LABELS
 from bot.domain.talk_texts import local_zone
@@ -142,8 +142,7 @@ def ledger_page(db: Session, group: Group, page: int = 1, *, size: int = PAGE_SI
             due=row.due_at.astimezone(zone).date() if row.due_at else None,
             done=(row.done_at.astimezone(zone).date()
                   if row.done_at and row.status == SuggestionStatus.DONE else None),
-            overdue=(row.due_at is not None and row.due_at < now
-                     and row.status not in FINISHED),
+            overdue=is_overdue(row, now),
             reply=row.reply or ""))
     return LedgerPage(group, entries, page, pages, total)
 

@@ -12,8 +12,8 @@ Definitions (README, "Figures"):
 - adoption_rate = adopted / raised; completion_rate = done / adopted (None when 0 / 0);
 - median_days and p90_days: days from raised to done (done_at - created_at) over the done ones;
   the 90th percentile is the nearest rank: the smallest time within which 90% were done;
-- overdue: those raised in the period whose deadline has passed and that are neither done nor
-  declined, at the moment the figures are made.
+- overdue: those raised in the period that are overdue (bot.domain.handling: past their
+  deadline and neither done nor declined) at the moment the figures are made.
 
 A talk belongs to the 屋场 named by its place when that is one of its group's hamlets, else
 to its group's. Topics (categories) are the suggestions' own: talks have none, so the per-topic
@@ -52,19 +52,18 @@ from bot.domain.figures import (
     in_period,
     suggestion_conditions,
 )
+from bot.domain.handling import overdue_clause
 from scheduler.dbtypes import utcnow
 
 Part = Literal["group", "hamlet", "topic"]
 PARTS: tuple[Part, ...] = ("group", "hamlet", "topic")
 HELD = (NightTalkStatus.OPEN, NightTalkStatus.CLOSED)
-FINISHED = (SuggestionStatus.DONE, SuggestionStatus.DECLINED)
 DAY_SECONDS = 86_400
 
 
 def overdue_now(now: datetime) -> list[Any]:
-    """WHERE conditions for a suggestion overdue at `now`: its deadline passed, not finished."""
-    return [col(Suggestion.due_at).is_not(None), col(Suggestion.due_at) < now,
-            col(Suggestion.status).not_in(FINISHED)]
+    """WHERE conditions for a suggestion overdue at `now` (the handlers' own rule)."""
+    return [overdue_clause(now)]
 
 
 def percentile(values: list[float], share: float) -> float | None:

@@ -28,7 +28,8 @@ from bot.domain.figures import (
     suggestion_conditions,
     talk_label,
 )
-from bot.domain.outcomes import DAY_SECONDS, FINISHED
+from bot.domain.handling import OPEN
+from bot.domain.outcomes import DAY_SECONDS
 from bot.domain.suggestions import STATUS_LABELS
 from scheduler.dbtypes import utcnow
 
@@ -194,7 +195,7 @@ def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
                     handler or "", reply or "", at[0], at[1], at[2], at[3],
                     voice_link(voice, media_base), role or "",
                     _local(due, zone) if due is not None else None, days,
-                    due is not None and due < now and status not in FINISHED)
+                    due is not None and due < now and status in OPEN)
             done += len(batch)
             if progress is not None:
                 progress(done, total)
