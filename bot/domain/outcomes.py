@@ -50,6 +50,7 @@ from bot.domain.figures import (
     group_zones,
     hamlet_label,
     in_period,
+    percent,
     suggestion_conditions,
 )
 from bot.domain.handling import overdue_clause
@@ -236,3 +237,17 @@ def outcomes(db: Session, f: ReportFilter, now: datetime | None = None) -> Outco
 def days_text(days: float | None) -> str:
     """Days as a report shows them: one decimal, a dash when there are none."""
     return texts.REPORT_NO_RATE if days is None else f"{days:.1f}"
+
+
+def outcome_text(o: Outcome) -> str:
+    """Talks, attendance, rates, time to done and overdue, in a sentence or two."""
+    text = texts.OUTCOME_SUMMARY.format(
+        talks=o.talks, people=o.people, person_times=o.person_times, raised=o.raised,
+        adopted=o.adopted, adoption=percent(o.adoption_rate), done=o.done,
+        completion=percent(o.completion_rate))
+    if o.median_days is not None:
+        text += texts.OUTCOME_SUMMARY_DAYS.format(median=days_text(o.median_days),
+                                                  p90=days_text(o.p90_days))
+    if o.overdue:
+        return text + texts.OUTCOME_SUMMARY_OVERDUE.format(overdue=o.overdue)
+    return text + texts.OUTCOME_SUMMARY_NONE_OVERDUE

@@ -30,7 +30,7 @@ from bot.domain.figures import (
     figures,
     percent,
 )
-from bot.domain.outcomes import Outcome, days_text, outcomes
+from bot.domain.outcomes import Outcome, days_text, outcome_text, outcomes
 from bot.reports.rows import (
     DetailRow,
     count_rows,
@@ -74,20 +74,6 @@ def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:
         text += texts.REPORT_SUMMARY_LESSONS.format(lessons=fig.lessons_sent,
                                                     listeners=fig.listeners)
     return text
-
-
-def outcome_text(o: Outcome) -> str:
-    """Talks, attendance, rates, time to done and overdue, in a sentence or two."""
-    text = texts.OUTCOME_SUMMARY.format(
-        talks=o.talks, people=o.people, person_times=o.person_times, raised=o.raised,
-        adopted=o.adopted, adoption=percent(o.adoption_rate), done=o.done,
-        completion=percent(o.completion_rate))
-    if o.median_days is not None:
-        text += texts.OUTCOME_SUMMARY_DAYS.format(median=days_text(o.median_days),
-                                                  p90=days_text(o.p90_days))
-    if o.overdue:
-        return text + texts.OUTCOME_SUMMARY_OVERDUE.format(overdue=o.overdue)
-    return text + texts.OUTCOME_SUMMARY_NONE_OVERDUE
 
 
 def _outcome_values(o: Outcome) -> list[str]:

@@ -292,6 +292,7 @@ def test_cli_exports_each_format_and_prints_the_figures(
     assert code == 0, out
     default = tmp_path / "建议办理情况_2026-01-01_2026-12-31.xlsx"
     assert "58.3%" in out and "71.4%" in out and default.name in out.replace("\n", "")
+    assert "提出建议12条，采纳7条（采纳率58.3%）" in out.replace("\n", "")
     assert _row(openpyxl.load_workbook(default)["汇总"], "合计")[1] == 12
     code, out = yehua(env, "--from", "2026-01-01", "--to", "2026-12-31", "--topic", "道路交通",
                       "--format", "csv", "--out", str(tmp_path / "roads.csv"))
