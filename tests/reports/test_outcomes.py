@@ -10,10 +10,12 @@ import openpyxl
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.core.db import session
+from bot.core.db import open_database, session
+from bot.core.models import Group
+from bot.domain.ledger import ledger_page
 from bot.domain.outcomes import Outcome, Outcomes, outcomes, percentile
 from bot.reports import ReportFilter, write_csv, write_docx, write_xlsx
-from tests.support.outcomes import Village, seed_village
+from tests.support.outcomes import Village, local, seed_village
 
 MARCH = ReportFilter(date(2026, 3, 1), date(2026, 3, 31))
 
@@ -138,3 +140,21 @@ def test_csv_rows_carry_the_deadline_and_overdue_mark(engine: Engine, village: V
     assert "期限,用时（天）,逾期,语音" in lines[0]
     assert next(line for line in lines if line.startswith("4,")).endswith(
         "2026-03-30 12:00,,逾期,")
+
+
+def test_postgresql_gives_the_same_figures_and_ledger(pg_url: str) -> None:
+    engine = open_database(pg_url)
+    try:
+        village = seed_village(engine)
+        result = _march(engine)
+        assert _figures(result.total) == (3, 21, 22, 10, 7, 5, 1, 3.0, 10.0, 1)
+        assert [label for label, _ in result.parts["hamlet"]] == ["枫树屋场", "杨柳屋场",
+                                                                  "石门屋场"]
+        with session(engine) as db:
+            group = db.get(Group, village.fengshu)
+            assert group is not None
+            page = ledger_page(db, group, now=local(3, 31, 12))
+        assert [e.number for e in page.entries] == [8, 7, 6, 5, 4, 3, 2, 1]
+        assert [e.number for e in page.entries if e.overdue] == [4]
+    finally:
+        engine.dispose()
