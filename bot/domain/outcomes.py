@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func
+from sqlalchemy import and_, case, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -155,19 +155,16 @@ def _count_suggestions(db: Session, f: ReportFilter, zones: Mapping[int, Any], n
     where = suggestion_conditions(f, zones)
     keys = (col(Suggestion.group_id), col(Suggestion.hamlet), col(Suggestion.category))
     run = db.connection().execute
-    rows = run(sa_select(*keys, col(Suggestion.status), func.count(col(Suggestion.id)))
+    late = func.sum(case((and_(*overdue_now(now)), 1), else_=0))
+    rows = run(sa_select(*keys, col(Suggestion.status), func.count(col(Suggestion.id)), late)
                .where(*where).group_by(*keys, col(Suggestion.status))).all()
-    for group_id, hamlet, category, status, n in rows:
+    for group_id, hamlet, category, status, n, overdue in rows:
         for tally in tallies.each(_suggestion_keys(group_id, hamlet, category)):
             tally.raised += n
             tally.adopted += n if status in TAKEN_UP else 0
             tally.done += n if status == SuggestionStatus.DONE else 0
             tally.declined += n if status == SuggestionStatus.DECLINED else 0
-    late = run(sa_select(*keys, func.count(col(Suggestion.id)))
-               .where(*where, *overdue_now(now)).group_by(*keys)).all()
-    for group_id, hamlet, category, n in late:
-        for tally in tallies.each(_suggestion_keys(group_id, hamlet, category)):
-            tally.overdue += n
+            tally.overdue += int(overdue or 0)
     done = run(sa_select(*keys, col(Suggestion.created_at), col(Suggestion.done_at))
                .where(*where, col(Suggestion.status) == SuggestionStatus.DONE,
                       col(Suggestion.done_at).is_not(None)))
