@@ -65,15 +65,14 @@ def summary_text(db: Session, talk: NightTalk, ledger_url: str = "") -> str:
     query = select(Suggestion).where(Suggestion.night_talk_id == talk.id).order_by(
         col(Suggestion.id))
     rows = list(db.exec(query))
+    link = [texts.LEDGER_CLOSE_LINE.format(url=ledger_url)] if ledger_url else []
     if not rows:
-        return texts.NIGHT_CLOSE_NONE.format(topic=talk.topic)
+        return "\n".join([texts.NIGHT_CLOSE_NONE.format(topic=talk.topic), *link])
     lines = [texts.NIGHT_CLOSE_HEAD.format(topic=talk.topic, count=len(rows))]
     lines += [texts.NIGHT_CLOSE_ITEM.format(n=n, text=_summary_line(row), author=row.author_name,
                                             number=row.id) for n, row in enumerate(rows, 1)]
     lines.append(texts.NIGHT_CLOSE_TAIL)
-    if ledger_url:
-        lines.append(texts.LEDGER_CLOSE_LINE.format(url=ledger_url))
-    return "\n".join(lines)
+    return "\n".join(lines + link)
 
 
 def message_parts(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.app import ENGINE, SCHEDULER, SERVICES
@@ -15,11 +16,13 @@ from bot.core.db import session
 from bot.core.models import Group, Member, NightTalk, NightTalkStatus, Suggestion
 from bot.core.models import SuggestionStatus as S
 from bot.domain.ledger import MONTHLY_KIND, ledger_key, monthly_ref, rotate_ledger_key
+from bot.domain.talk_texts import summary_text
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
 from scheduler.timers import TimerStatus
 from tests.support.app import RunningApp, running
+from tests.support.builders import add_group
 from tests.support.fakes.telegram import FakeTelegram
 from tests.support.outcomes import PHONE, Village, seed_village
 from tests.support.polling import eventually
@@ -188,3 +191,17 @@ def _key(bot: RunningApp, group_id: int) -> str:
         group = db.get(Group, group_id)
         assert group is not None and group.ledger_key
         return group.ledger_key
+
+
+def test_a_closing_summary_without_suggestions_still_links_the_ledger(engine: Engine) -> None:
+    group = add_group(engine, "枫树村大群")
+    now = utcnow()
+    with session(engine) as db:
+        talk = NightTalk(group_id=group.id or 0, topic="村里修路", starts_at=now,
+                         ends_at=now + timedelta(hours=2))
+        db.add(talk)
+        db.flush()
+        text = summary_text(db, talk, "http://村里.example/ledger/abc")
+    first, last = text.splitlines()
+    assert first.startswith("【夜话结束】“村里修路”夜话结束了，谢谢大家来坐坐！这次没有收到建议。")
+    assert last == "所有建议的办理进度，随时可以在公开台账查看：http://村里.example/ledger/abc"
