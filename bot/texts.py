@@ -307,8 +307,9 @@ REPORT_CHART_TITLE = "各屋场建议办理情况"
 REPORT_CHART_AXIS = "条数"
 REPORT_DETAIL_HEADERS = ("编号", "日期", "夜话", "屋场", "提出人", "代提人", "内容", "类别",
                          "状态", "经办人", "答复", "采纳时间", "办理时间", "办结时间",
-                         "暂不采纳时间", "语音")
-REPORT_DOCX_HEADERS = ("编号", "提出人", "屋场", "建议内容", "状态", "答复")
+                         "暂不采纳时间", "期限", "用时（天）", "逾期", "语音")
+REPORT_DOCX_HEADERS = ("编号", "提出人", "屋场", "建议内容", "状态", "提出日期", "承办人", "期限",
+                       "办结日期", "用时(天)", "答复")
 REPORT_RAISED_BY = "{author}（{by}代提）"
 REPORT_SUMMARY_NONE = "本期没有收集到群众建议。"
 REPORT_SUMMARY = ("本期共收集群众建议{collected}条，采纳{adopted}条，采纳率{adoption}；"
@@ -811,3 +812,54 @@ CLI_HAMLET_ASSIGNED = "{name} 现在属于「{hamlet}」。"
 CLI_HAMLET_UNASSIGNED = "{name} 现在不属于任何屋场。"
 CLI_GROUP_NOT_FOUND = "没有编号为 {group} 的群。"
 CLI_MEMBER_NOT_FOUND = "群 #{group} 里没有用户编号为 {user} 的人。"
+
+# --- the figures the seeds count by, and the public ledger (公开台账) -----------------------
+OUTCOME_HEADING = "夜话与办理成效"
+OUTCOME_HEADERS = ("夜话场次", "参与人数", "参与人次", "提出", "采纳", "办结", "暂不采纳",
+                   "采纳率", "办结率", "办结用时中位数（天）", "90%办结用时（天）", "目前逾期")
+OUTCOME_BY = {"group": "按群", "hamlet": "按屋场", "topic": "按类别"}
+OUTCOME_BY_COLUMN = {"group": "群", "hamlet": "屋场", "topic": "类别"}
+OUTCOME_SUMMARY = ("本期召开夜话{talks}场，参与群众{people}人、{person_times}人次；"
+                   "提出建议{raised}条，采纳{adopted}条（采纳率{adoption}），"
+                   "办结{done}条（办结率{completion}）")
+OUTCOME_SUMMARY_DAYS = "，办结用时中位数{median}天，90%的建议在{p90}天内办结"
+OUTCOME_SUMMARY_OVERDUE = "；目前逾期未办结{overdue}条。"
+OUTCOME_SUMMARY_NONE_OVERDUE = "；目前没有逾期未办结的建议。"
+OUTCOME_DOCX_HAMLETS = "各屋场情况"
+REPORT_DOCX_OVERDUE = "（逾期）"
+REPORT_OVERDUE_MARK = "逾期"
+DASH_OUTCOME_TITLE = "本月夜话与办理成效"
+DASH_OUTCOME_HINT = "夜话场次、参与人数和办结用时按本月统计；逾期是现在还没办完、已过期限的。"
+DASH_OUTCOME_TOTAL = "合计"
+LEDGER_TITLE = "{group} · 建议公开台账"
+LEDGER_INTRO = "大家提的建议都在这里，办到哪一步、谁在办、怎么答复的，一看就知道。"
+LEDGER_EMPTY = "还没有人提建议。夜话时说一说，或者在群里发「建议：……」就能记上。"
+LEDGER_NUMBER = "第 {number} 号"
+LEDGER_RAISED = "{date} 提出"
+LEDGER_BY = "提出人：{name}"
+LEDGER_HAMLET = "屋场：{hamlet}"
+LEDGER_HANDLER = "承办：{role}"
+LEDGER_HANDLER_GENERIC = "村里安排专人办理"
+LEDGER_DUE = "期限：{date}"
+LEDGER_DONE_AT = "{date} 办结"
+LEDGER_OVERDUE = "已超过期限"
+LEDGER_REPLY = "答复：{reply}"
+LEDGER_VOICE = "（语音建议）"
+LEDGER_NEWER = "← 更新的"
+LEDGER_OLDER = "更早的 →"
+LEDGER_PAGE = "第 {page} / {pages} 页"
+LEDGER_NOT_FOUND = "这个台账链接已经失效了。请在群里发「台账」获取新的链接。"
+LEDGER_LINK = "本群的建议公开台账（谁都能看，办到哪一步一目了然）：{url}"
+LEDGER_CLOSE_LINE = "所有建议的办理进度，随时可以在公开台账查看：{url}"
+CMD_HELP_LEDGER = "看本群建议公开台账的链接"
+LEDGER_MONTHLY = ("【{month}月建议小结】本月收到建议 {raised} 条，已采纳 {adopted} 条，"
+                  "已办结 {done} 条，还在办的有 {doing} 条。谢谢大家出主意！")
+LEDGER_MONTHLY_NONE = "【{month}月建议小结】这个月还没有收到建议。有什么想法，随时在群里说。"
+LEDGER_MONTHLY_LINK = "每一条的进度都在公开台账里：{url}"
+ADMIN_LEDGER_TITLE = "公开台账"
+ADMIN_LEDGER_HINT = "群成员用这个链接查看本群建议的办理情况，不用登录。换链接后，旧链接立即失效。"
+ADMIN_LEDGER_NONE = "还没有生成链接。在群里发「台账」，或者点下面的按钮生成。"
+ADMIN_LEDGER_MAKE = "生成链接"
+ADMIN_LEDGER_ROTATE = "换一个新链接（旧链接作废）"
+ADMIN_LEDGER_ROTATED = "已换成新链接，旧链接不能再打开了。"
+ADMIN_LEDGER_MADE = "台账链接已生成。"

@@ -30,6 +30,7 @@ from bot.domain.hamlets import (
     remove_hamlet,
     rename_hamlet,
 )
+from bot.domain.ledger import ledger_url, rotate_ledger_key
 from bot.domain.members import find_member, grant_role
 from lessons.profiles import PROFILES
 from scheduler.schedules import move_group_zone
@@ -87,12 +88,27 @@ async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
             for h, size in hamlet_sizes(db, group.id or 0)]
         return group, holders, found, hamlets
 
-    group, holders, found, hamlets = await in_session(console_of(request).services.engine,
-                                                      read)
+    console = console_of(request)
+    group, holders, found, hamlets = await in_session(console.services.engine, read)
     zones = ZONES if group.timezone in ZONES else (group.timezone, *ZONES)
+    link = ledger_url(console.settings.base_url, group.ledger_key) if group.ledger_key else None
     return render(request, viewer, "admin/groups_detail.html", group=group, holders=holders,
                   found=found, query=query, zones=zones, profiles=list(PROFILES.values()),
-                  roles=ROLES, hamlets=hamlets, hamlet_max=HAMLET_NAME_MAX)
+                  roles=ROLES, hamlets=hamlets, hamlet_max=HAMLET_NAME_MAX, ledger_link=link)
+
+
+@page(Role.ADMIN)
+async def change_ledger(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Make the group's ledger link, or replace it: the old link stops working."""
+
+    def change(db: Session) -> tuple[str, bool]:
+        group = _group(db, request)
+        had = group.ledger_key is not None
+        rotate_ledger_key(db, group)
+        return f"/admin/groups/{group.id}", had
+
+    back, had = await in_session(console_of(request).services.engine, change)
+    raise redirect(back, texts.ADMIN_LEDGER_ROTATED if had else texts.ADMIN_LEDGER_MADE)
 
 
 @page(Role.ADMIN)
@@ -248,3 +264,4 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_post("/admin/groups/{id}/hamlets/{hamlet}/rename", rename_hamlet_action)
     router.add_post("/admin/groups/{id}/hamlets/{hamlet}/remove", remove_hamlet_action)
     router.add_post("/admin/groups/{id}/member-hamlet", member_hamlet_action)
+    router.add_post("/admin/groups/{id}/ledger", change_ledger)

@@ -13,6 +13,7 @@ from bot.chat.commands import talks as commands_talks
 from bot.chat.router import Context, Router
 from bot.core.db import in_session
 from bot.core.roles import ROLE_RANK
+from bot.domain.ledger import ledger_key, ledger_url
 from bot.domain.points import standing
 from bot.domain.services import Services
 
@@ -56,6 +57,11 @@ def build_router(services: Services) -> Router:
             standing(db, ctx.group_id, ctx.message.user_id),
             standing(db, ctx.group_id, ctx.message.user_id, month=month)))
         await ctx.tell(points_text(ctx.name, overall, this_month))
+
+    @router.command(("台账", "ledger"), summary=texts.CMD_HELP_LEDGER)
+    async def ledger(ctx: Context, args: str) -> None:
+        key = await in_session(ctx.engine, lambda db: ledger_key(db, ctx.group))
+        await ctx.reply(texts.LEDGER_LINK.format(url=ledger_url(services.public_url, key)))
 
     @router.command(("帮助", "help", "start"), summary=texts.CMD_HELP_HELP)
     async def help_(ctx: Context, args: str) -> None:
