@@ -69,7 +69,8 @@ def summary_text(db: Session, talk: NightTalk, ledger_url: str = "") -> str:
     came = participants_line(participants(db, talk))
     link = [texts.LEDGER_CLOSE_LINE.format(url=ledger_url)] if ledger_url else []
     if not rows:
-        return "\n".join([texts.NIGHT_CLOSE_NONE.format(topic=talk.topic), came, *link]).strip()
+        return "\n".join(line for line in [texts.NIGHT_CLOSE_NONE.format(topic=talk.topic), came,
+                                             *link] if line)
     lines = [texts.NIGHT_CLOSE_HEAD.format(topic=talk.topic, count=len(rows))]
     if came:
         lines.append(came)
