@@ -135,8 +135,9 @@ def create_app(settings: Settings) -> web.Application:
     retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
                                timezone=settings.timezone)
     digest = OverdueDigest(engine, outbox)
-    timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers(),
-                      **digest.handlers(),
+    rankings = LeaderboardPoster(engine, outbox, size=settings.points_top,
+                                 last=settings.points_bottom)
+    timer_handlers = {**talks.handlers(), **rankings.handlers(), **digest.handlers(),
                       **retention.handlers(), **NightlyBackup(engine, settings).handlers(),
                       **ListenTallies(engine, outbox).handlers(),
                       **MonthlyLedger(engine, outbox, settings.base_url).handlers()}

@@ -57,6 +57,8 @@ class Settings:
     points_listen: int = 1
     points_suggest: int = 2
     points_adopted: int = 5
+    points_top: int = 10  # names on each posted ranking
+    points_bottom: int = 0  # the last names too, as some villages publish; 0: never
     handler_days: int = 7  # an assigned suggestion's deadline when none is typed
     webchat_messages: int = 5  # per member and per socket within webchat_window seconds
     webchat_window: int = 10
@@ -257,6 +259,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                              "a whole number of points ≥ 0"),
         points_adopted=read("YEHUA_POINTS_ADOPTED", d.points_adopted, _positive_int,
                              "a whole number of points ≥ 0"),
+        points_top=read("YEHUA_POINTS_TOP", d.points_top, _at_least_one,
+                        "a whole number of names ≥ 1"),
+        points_bottom=read("YEHUA_POINTS_BOTTOM", d.points_bottom, _positive_int,
+                           "a whole number of names ≥ 0 (0: no bottom list)"),
         handler_days=read("YEHUA_HANDLER_DAYS", d.handler_days, _at_least_one,
                           "a whole number of days ≥ 1"),
         webchat_messages=read("YEHUA_WEBCHAT_MESSAGES", d.webchat_messages, _positive_int,

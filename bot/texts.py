@@ -858,3 +858,59 @@ ADMIN_LEDGER_MAKE = "生成链接"
 ADMIN_LEDGER_ROTATE = "换一个新链接（旧链接作废）"
 ADMIN_LEDGER_ROTATED = "已换成新链接，旧链接不能再打开了。"
 ADMIN_LEDGER_MADE = "台账链接已生成。"
+
+# --- points rankings, /积分, the points export (积分排名、我的积分、积分导出) -------------------
+RANK_YEAR = "{year}年"
+RANK_MONTH = "{year}年{month}月"
+RANK_KINDS = {"listen": "听微党课", "suggest": "提建议", "adopted": "建议被采纳"}
+RANK_KIND_OTHER = "积分"
+RANK_MONTH_HEADING = "【{month}月积分榜】谢谢大家这个月的参与！"
+RANK_YEAR_HEADING = "【{year}年全年积分榜】一年辛苦了，谢谢大家！"
+RANK_PEOPLE = "个人前 {n} 名："
+RANK_HOUSEHOLDS = "户前 {n} 名："
+RANK_PEOPLE_BOTTOM = "个人后 {n} 名："
+RANK_HOUSEHOLDS_BOTTOM = "户后 {n} 名："
+RANK_LINE = "{rank}. {name}  {points} 分"
+RANK_EMPTY = "这段时间还没有人得积分。"
+RANK_FOOTER = "听完微党课回一句“已听”、提建议、建议被采纳，都能加分。"
+
+MY_POINTS_NONE = "{name}，您还没有积分。听完微党课回一句“已听”，或者提个建议，都能加分。"
+MY_POINTS_BALANCE = "{name}，您一共有 {points} 分。"
+MY_POINTS_RANK = "这个月在村里排第 {rank} 名（共 {people} 人）。"
+MY_POINTS_NO_RANK = "这个月还没有得分。"
+MY_POINTS_HOUSEHOLD = "您家（{household}）这个月排第 {rank} 名（共 {households} 户）。"
+MY_POINTS_RECENT = "最近："
+MY_POINTS_CHANGE = "{month}月{day}日 {what} {points:+d} 分"
+MY_POINTS_SHORT = "{name}，您一共有 {points} 分{rank}。"
+MY_POINTS_SHORT_RANK = "，这个月第 {rank} 名"
+
+EXPORT_SHEETS = ("个人排名", "户排名", "积分明细", "兑换记录")
+EXPORT_PEOPLE_HEADERS = ("村", "名次", "姓名", "户", "积分")
+EXPORT_HOUSEHOLD_HEADERS = ("村", "名次", "户", "积分")
+EXPORT_ENTRY_HEADERS = ("时间", "村", "群", "姓名", "项目", "积分", "理由", "给分人", "状态",
+                        "撤销时间", "撤销人", "撤销理由")
+EXPORT_REDEMPTION_HEADERS = ("时间", "村", "群", "姓名", "物品", "数量", "积分", "经手人")
+EXPORT_VALID = "有效"
+EXPORT_REVOKED = "已撤销"
+EXPORT_BOT = "自动"
+EXPORT_FILE_NAME = "积分_{period}.xlsx"
+EXPORT_UNKNOWN_GROUP = "没有找到群“{key}”。用 yehua groups list 看看有哪些群。"
+EXPORT_BAD_MONTH = "月份要写 1 到 12 之间的数，您写的是 {month}。"
+EXPORT_BAD_YEAR = "年份要写 2000 到 2100 之间的数，您写的是 {year}。"
+EXPORT_DONE = "积分表已保存到 {path}（{people} 人，{entries} 条积分，{redemptions} 条兑换）。"
+EXPORT_HELP = ("导出一年或一个月的积分排名、明细和兑换记录（Excel）。\n\n"
+               "例：yehua points export --year 2026")
+EXPORT_CANNOT_WRITE = "没法写入 {path}：{error}"
+
+ADMIN_POINTS_TITLE = "积分排名"
+ADMIN_POINTS_YEAR = "年"
+ADMIN_POINTS_MONTH = "月（不选就是全年）"
+ADMIN_POINTS_WHOLE_YEAR = "全年"
+ADMIN_POINTS_GROUP = "村（群）"
+ADMIN_POINTS_SHOW = "查看"
+ADMIN_POINTS_DOWNLOAD = "下载 Excel"
+ADMIN_POINTS_PEOPLE = "个人排名"
+ADMIN_POINTS_HOUSEHOLDS = "户排名"
+ADMIN_POINTS_NONE = "这段时间还没有积分。"
+ADMIN_POINTS_BAD = "年份或月份不对：{text}"
+ADMIN_POINTS_NO_GROUP = "还没有群。"

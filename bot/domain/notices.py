@@ -1,4 +1,5 @@
-"""Notices the bot posts on its own: a suggestion's new status, the monthly points leaderboard."""
+"""Notices the bot posts on its own: a suggestion's new status, the monthly and yearly points
+rankings."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bot import texts
 from bot.core.db import in_session
 from bot.core.messages import OutgoingText
 from bot.core.models import Group, Suggestion
-from bot.domain.points import leaderboard
+from bot.domain.rankings import Period, Place, bottom, household_ranking, person_ranking, top
 from bot.outbox import Outbox
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
@@ -108,45 +109,78 @@ def ensure_leaderboard_timers(db: Session, now: datetime | None = None) -> int:
     return added
 
 
-def leaderboard_text(month: date, rows: list[tuple[str, int]]) -> str:
-    """The monthly leaderboard post: the top names with their points, or a kind line."""
-    if not rows:
-        return texts.CMD_LEADERBOARD_EMPTY.format(month=month.month)
-    lines = [texts.CMD_LEADERBOARD_HEADING.format(month=month.month)]
-    lines += [texts.CMD_LEADERBOARD_LINE.format(rank=rank, name=name, points=points)
-              for rank, (name, points) in enumerate(rows, start=1)]
-    lines.append(texts.CMD_LEADERBOARD_FOOTER)
+def _lines(places: list[Place]) -> list[str]:
+    return [texts.RANK_LINE.format(rank=p.rank, name=p.name, points=p.points) for p in places]
+
+
+def ranking_lines(heading: str, people: list[Place], households: list[Place], *, size: int,
+                  last: int = 0) -> list[str]:
+    """One ranking: the heading, the top people, the top households if the village has any,
+    and the last ones too when the village publishes them (`last` > 0)."""
+    lines = [heading, *_lines(top(people, size))]
+    if households:
+        lines += [texts.RANK_HOUSEHOLDS.format(n=min(size, len(households))),
+                  *_lines(top(households, size))]
+    for label, places in ((texts.RANK_PEOPLE_BOTTOM, people),
+                          (texts.RANK_HOUSEHOLDS_BOTTOM, households)):
+        tail = bottom(places, last, size)
+        if tail:
+            lines += [label.format(n=len(tail)), *_lines(tail)]
+    return lines
+
+
+def leaderboard_text(db: Session, group: Group, month: date, *, size: int = LEADERBOARD_SIZE,
+                     last: int = 0) -> str:
+    """The post at a month's end: the month's ranking, and on 31 December the year's too."""
+    monthly = Period(month.year, month.month)
+    people = person_ranking(db, group, monthly)
+    if not people:
+        lines = [texts.CMD_LEADERBOARD_EMPTY.format(month=month.month)]
+    else:
+        lines = ranking_lines(texts.RANK_MONTH_HEADING.format(month=month.month), people,
+                              household_ranking(db, group, monthly), size=size, last=last)
+    if month.month == 12:
+        yearly = Period(month.year)
+        people = person_ranking(db, group, yearly)
+        if people:
+            lines += ["", *ranking_lines(texts.RANK_YEAR_HEADING.format(year=month.year),
+                                         people, household_ranking(db, group, yearly),
+                                         size=size, last=last)]
+    if len(lines) > 1:
+        lines.append(texts.RANK_FOOTER)
     return "\n".join(lines)
 
 
 class LeaderboardPoster:
-    """Posts each group's monthly points leaderboard when its timer fires."""
+    """Posts each group's monthly points ranking (and the year's on 31 December) when its timer
+    fires: one message per group, the village's list in each of its groups."""
 
-    def __init__(self, engine: Engine, outbox: Outbox, *, size: int = LEADERBOARD_SIZE) -> None:
+    def __init__(self, engine: Engine, outbox: Outbox, *, size: int = LEADERBOARD_SIZE,
+                 last: int = 0) -> None:
         self.engine = engine
         self.outbox = outbox
         self.size = size
+        self.last = last
 
     def handlers(self) -> dict[str, Callable[[Timer], Awaitable[None]]]:
         """Timer kinds this poster handles, for `Scheduler(timer_handlers=...)`."""
         return {LEADERBOARD_KIND: AlwaysDue(self.post)}  # last month's board, late, still counts
 
     async def post(self, timer: Timer) -> None:
-        """Post the top of the month named by the timer and arm next month's timer."""
+        """Post the ranking of the month named by the timer and arm next month's timer."""
         group_id, month = parse_leaderboard_ref(timer.ref)
 
-        def board(db: Session) -> tuple[Group | None, list[tuple[str, int]]]:
+        def board(db: Session) -> tuple[Group | None, str]:
             group = db.get(Group, group_id)
             if group is None:
-                return None, []
-            rows = leaderboard(db, group_id, month, limit=self.size)
+                return None, ""
+            text = leaderboard_text(db, group, month, size=self.size, last=self.last)
             ensure_leaderboard_timer(db, group, next_month(month))
-            return group, rows
+            return group, text
 
-        group, rows = await in_session(self.engine, board)
+        group, text = await in_session(self.engine, board)
         if group is None:
             log.warning("leaderboard for group %s skipped: the group is gone", group_id)
             return
-        await self.outbox.send(group.platform, group.chat_id,
-                               [OutgoingText(leaderboard_text(month, rows))])
-        log.info("leaderboard of %s posted to group %s (%d names)", month, group_id, len(rows))
+        await self.outbox.send(group.platform, group.chat_id, [OutgoingText(text)])
+        log.info("ranking of %s posted to group %s", month, group_id)

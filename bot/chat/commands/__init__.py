@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from bot import texts
 from bot.chat.commands import attendance as commands_attendance
 from bot.chat.commands import handling as commands_handling
@@ -14,7 +12,7 @@ from bot.chat.router import Context, Router
 from bot.core.db import in_session
 from bot.core.roles import ROLE_RANK
 from bot.domain.ledger import ledger_key, ledger_url
-from bot.domain.points import standing
+from bot.domain.rankings import MyPoints, my_points
 from bot.domain.services import Services
 
 
@@ -29,15 +27,27 @@ def help_text(router: Router, ctx: Context) -> str:
     return "\n".join(lines)
 
 
-def points_text(name: str, overall: tuple[int, int, int], month: tuple[int, int, int]) -> str:
-    """The answer to /积分: my points, my rank in the group, and this month's points."""
-    points, rank, people = overall
-    if points <= 0:
-        return texts.CMD_POINTS_NONE.format(name=name)
-    text = texts.CMD_POINTS_MINE.format(name=name, points=points, rank=rank, people=people)
-    if month[0] > 0:
-        text += texts.CMD_POINTS_MONTH.format(points=month[0], rank=month[1])
-    return text
+def points_text(name: str, mine: MyPoints) -> tuple[str, str]:
+    """The answer to /积分 (balance, this month's rank, the household's, the last changes) and
+    its one-line form for a group where nothing can be said privately."""
+    if mine.balance == 0 and mine.rank is None and not mine.changes:
+        text = texts.MY_POINTS_NONE.format(name=name)
+        return text, text
+    lines = [texts.MY_POINTS_BALANCE.format(name=name, points=mine.balance)]
+    lines.append(texts.MY_POINTS_RANK.format(rank=mine.rank.rank, people=mine.people)
+                 if mine.rank else texts.MY_POINTS_NO_RANK)
+    if mine.household:
+        lines.append(texts.MY_POINTS_HOUSEHOLD.format(household=mine.household.name,
+                                                      rank=mine.household.rank,
+                                                      households=mine.households))
+    if mine.changes:
+        lines.append(texts.MY_POINTS_RECENT)
+        lines += [texts.MY_POINTS_CHANGE.format(month=c.when.month, day=c.when.day,
+                                                what=c.what, points=c.points)
+                  for c in mine.changes]
+    rank = texts.MY_POINTS_SHORT_RANK.format(rank=mine.rank.rank) if mine.rank else ""
+    return "\n".join(lines), texts.MY_POINTS_SHORT.format(name=name, points=mine.balance,
+                                                           rank=rank)
 
 
 def build_router(services: Services) -> Router:
@@ -52,11 +62,10 @@ def build_router(services: Services) -> Router:
 
     @router.command(("积分", "points"), summary=texts.CMD_HELP_POINTS)
     async def points(ctx: Context, args: str) -> None:
-        month = ctx.now().astimezone(ZoneInfo(ctx.group.timezone)).date().replace(day=1)
-        overall, this_month = await in_session(ctx.engine, lambda db: (
-            standing(db, ctx.group_id, ctx.message.user_id),
-            standing(db, ctx.group_id, ctx.message.user_id, month=month)))
-        await ctx.tell(points_text(ctx.name, overall, this_month))
+        mine = await in_session(ctx.engine, lambda db: my_points(
+            db, ctx.group, ctx.message.user_id, ctx.now()))
+        text, short = points_text(ctx.name, mine)
+        await ctx.tell(text, short=short)
 
     @router.command(("台账", "ledger"), summary=texts.CMD_HELP_LEDGER)
     async def ledger(ctx: Context, args: str) -> None:
