@@ -38,7 +38,7 @@ def export(
     group: Annotated[str | None, typer.Option("--group", "-g", help=GROUP_HELP)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help=OUT_HELP)] = None,
 ) -> None:
-    """导出一年或一个月的积分排名、明细和兑换记录（Excel）。"""
+    """Export the rankings, every entry and every redemption of a year or month as Excel."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise fail(texts.EXPORT_BAD_YEAR.format(year=year))
     if month is not None and not 1 <= month <= 12:

@@ -73,12 +73,14 @@ async def test_listening_earns_points_once_per_lesson_and_points_show_my_rank(
     async with joined(bot.url, ZHANG) as zhang, joined(bot.url, LI) as li:
         assert await zhang.ask("已听") == "张大爷，您听完了，积分加 1 分。谢谢您！"
         await zhang.say("听完了")  # the web chat's button: already counted, so no answer
-        assert "一共有 1 分，在群里排第 1 名（共 1 人有积分）" in await zhang.ask("/积分")
+        assert "一共有 1 分。\n这个月在村里排第 1 名（共 1 人）" in await zhang.ask("/积分")
         assert "积分加 1 分" in await li.ask("学习了！")
         await li.ask("建议 村口路灯坏了")
-        assert "一共有 1 分，在群里排第 2 名（共 2 人有积分）" in await zhang.ask("/points")
+        assert "这个月在村里排第 2 名（共 2 人）" in await zhang.ask("/points")
         mine = await li.ask("／积分")
-    assert "李婶，您一共有 3 分，在群里排第 1 名" in mine and "这个月得了 3 分" in mine
+    assert mine.startswith("李婶，您一共有 3 分。\n这个月在村里排第 1 名")
+    assert "提建议 加 2 分" in mine and "听微党课 加 1 分" in mine  # the last changes, newest first
+    assert mine.index("提建议") < mine.index("听微党课")
     with session(bot.app[ENGINE]) as db:
         listens = db.exec(select(PointsEntry).where(PointsEntry.reason == "listen")).all()
     assert sorted((p.user_name, p.ref) for p in listens) == [
@@ -121,8 +123,8 @@ async def test_a_month_of_points_ends_in_a_leaderboard_posted_in_the_group(
         await li.ask("建议 修一下东头的水渠")
         await li.ask("已听")
         await secretary.ask("/采纳 2 下个月就修")
-        assert "一共有 8 分，在群里排第 1 名（共 2 人有积分）" in await li.ask("/积分")
-        assert "一共有 3 分，在群里排第 2 名" in await zhang.ask("/积分")
+        assert "一共有 8 分。\n这个月在村里排第 1 名（共 2 人）" in await li.ask("/积分")
+        assert "一共有 3 分。\n这个月在村里排第 2 名" in await zhang.ask("/积分")
 
     now = utcnow()
     with session(bot.app[ENGINE]) as db:

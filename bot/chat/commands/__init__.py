@@ -42,9 +42,9 @@ def points_text(name: str, mine: MyPoints) -> tuple[str, str]:
                                                       households=mine.households))
     if mine.changes:
         lines.append(texts.MY_POINTS_RECENT)
-        lines += [texts.MY_POINTS_CHANGE.format(month=c.when.month, day=c.when.day,
-                                                what=c.what, points=c.points)
-                  for c in mine.changes]
+        lines += [(texts.MY_POINTS_GAIN if c.points >= 0 else texts.MY_POINTS_LOSS).format(
+            month=c.when.month, day=c.when.day, what=c.what, points=abs(c.points))
+            for c in mine.changes]
     rank = texts.MY_POINTS_SHORT_RANK.format(rank=mine.rank.rank) if mine.rank else ""
     return "\n".join(lines), texts.MY_POINTS_SHORT.format(name=name, points=mine.balance,
                                                            rank=rank)
