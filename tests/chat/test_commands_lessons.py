@@ -79,8 +79,8 @@ async def test_listening_earns_points_once_per_lesson_and_points_show_my_rank(
         assert "这个月在村里排第 2 名（共 2 人）" in await zhang.ask("/points")
         mine = await li.ask("／积分")
     assert mine.startswith("李婶，您一共有 3 分。\n这个月在村里排第 1 名")
-    assert "提建议 加 2 分" in mine and "听微党课 加 1 分" in mine  # the last changes, newest first
-    assert mine.index("提建议") < mine.index("听微党课")
+    assert "提建议 加 2 分" in mine and "听微党课 加 1 分" in mine  # the last changes …
+    assert mine.index("提建议") < mine.index("听微党课")  # … newest first
     with session(bot.app[ENGINE]) as db:
         listens = db.exec(select(PointsEntry).where(PointsEntry.reason == "listen")).all()
     assert sorted((p.user_name, p.ref) for p in listens) == [
