@@ -3,7 +3,6 @@ the posted list with its bottom names only when the village publishes them, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -21,54 +20,15 @@ from bot.domain.rankings import (
     person_ranking,
     recent_changes,
 )
-from tests.support.builders import add_group, add_member
-from tests.support.points import add_household, add_item, give, local, make_village, redeem
+from tests.support.points import WANG, Seeded, give, local, seed_village
 
-ZHANG, LI, WANG = ("u-zhang", "张大爷"), ("u-li", "李婶"), ("u-wang", "王伯")
-LIU, ZHAO = ("u-liu", "刘姐"), ("u-zhao", "赵叔")
 NOVEMBER, YEAR = Period(2026, 11), Period(2026)
 NOVEMBER_FIRST, DECEMBER_FIRST = date(2026, 11, 1), date(2026, 12, 1)
 
 
-@dataclass(frozen=True)
-class Village:
-    fengshu: int
-    lianhua: int
-    elsewhere: int
-    village: int
-
-
 @pytest.fixture
-def village(engine: Engine) -> Village:
-    """枫树村: two groups; a November with a tie, a revoked award, a deduction, an October."""
-    fengshu = add_group(engine, "枫树屋场", chat_id="fengshu").id or 0
-    lianhua = add_group(engine, "莲花屋场", chat_id="lianhua").id or 0
-    elsewhere = add_group(engine, "隔壁村", chat_id="gebi").id or 0
-    for who in (ZHANG, LI, ZHAO):
-        add_member(engine, fengshu, *who)
-    for who in (WANG, LIU):
-        add_member(engine, lianhua, *who)
-    add_member(engine, elsewhere, *ZHANG)
-    village = make_village(engine, "枫树村", [fengshu, lianhua])
-    add_household(engine, village, "张家", ["u-zhang"])
-    add_household(engine, village, "李家", ["u-li", "u-zhao"])
-    add_household(engine, village, "王家", ["u-wang"])
-    add_household(engine, village, "陈家", [])
-    toilet = add_item(engine, village, "改厕", 10)
-    rules = add_item(engine, village, "红十条", -10)
-    give(engine, fengshu, ZHANG, 50, local(10, 20), item_id=toilet)  # October
-    give(engine, fengshu, ZHANG, 1, local(11, 2), reason="listen", by=None)
-    give(engine, fengshu, ZHANG, 10, local(11, 5), item_id=toilet)
-    give(engine, fengshu, LI, 10, local(11, 3), item_id=toilet)
-    give(engine, fengshu, LI, 1, local(11, 9), reason="listen", by=None)
-    give(engine, lianhua, WANG, 20, local(11, 4), item_id=toilet, revoked="记错人了")
-    give(engine, lianhua, WANG, 5, local(11, 8), note="帮五保户挑水")
-    give(engine, lianhua, LIU, 3, local(11, 2), reason="suggest", by=None)
-    give(engine, lianhua, LIU, -10, local(11, 10), item_id=rules, note="乱倒垃圾")
-    give(engine, fengshu, ZHAO, 2, local(11, 11), reason="suggest", by=None)
-    give(engine, elsewhere, ZHANG, 100, local(11, 12))  # another village's points
-    redeem(engine, village, fengshu, ZHANG, "洗衣粉", 8, local(11, 20))
-    return Village(fengshu, lianhua, elsewhere, village)
+def village(engine: Engine) -> Seeded:
+    return seed_village(engine)
 
 
 def group(engine: Engine, group_id: int) -> Group:
@@ -83,7 +43,7 @@ def lines(places: list[Place]) -> list[tuple[int, str, int]]:
 
 
 def test_a_month_ranks_everyone_in_the_village_with_ties_deductions_and_no_revoked_award(
-        engine: Engine, village: Village) -> None:
+        engine: Engine, village: Seeded) -> None:
     with session(engine) as db:
         from_fengshu = person_ranking(db, group(engine, village.fengshu), NOVEMBER)
         from_lianhua = person_ranking(db, group(engine, village.lianhua), NOVEMBER)
@@ -95,7 +55,7 @@ def test_a_month_ranks_everyone_in_the_village_with_ties_deductions_and_no_revok
 
 
 def test_the_year_adds_up_the_months_and_a_group_outside_the_village_stands_alone(
-        engine: Engine, village: Village) -> None:
+        engine: Engine, village: Seeded) -> None:
     with session(engine) as db:
         year = person_ranking(db, group(engine, village.fengshu), YEAR)
         elsewhere = person_ranking(db, group(engine, village.elsewhere), YEAR)
@@ -106,7 +66,7 @@ def test_the_year_adds_up_the_months_and_a_group_outside_the_village_stands_alon
 
 
 def test_households_sum_their_members_and_one_without_points_is_ranked_last(
-        engine: Engine, village: Village) -> None:
+        engine: Engine, village: Seeded) -> None:
     with session(engine) as db:
         households = household_ranking(db, group(engine, village.lianhua), NOVEMBER)
         none = household_ranking(db, group(engine, village.elsewhere), NOVEMBER)
@@ -116,7 +76,7 @@ def test_households_sum_their_members_and_one_without_points_is_ranked_last(
 
 
 def test_the_posted_list_shows_bottom_names_only_when_the_village_publishes_them(
-        engine: Engine, village: Village) -> None:
+        engine: Engine, village: Seeded) -> None:
     with session(engine) as db:
         fengshu = group(engine, village.fengshu)
         plain = leaderboard_text(db, fengshu, NOVEMBER_FIRST, size=2)
@@ -130,7 +90,7 @@ def test_the_posted_list_shows_bottom_names_only_when_the_village_publishes_them
         "户后 2 名：", "3. 王家  5 分", "4. 陈家  0 分"]
 
 
-def test_the_december_post_carries_the_years_list_too(engine: Engine, village: Village
+def test_the_december_post_carries_the_years_list_too(engine: Engine, village: Seeded
                                                       ) -> None:
     give(engine, village.lianhua, WANG, 1, local(12, 3), reason="listen", by=None)
     with session(engine) as db:
@@ -144,7 +104,7 @@ def test_the_december_post_carries_the_years_list_too(engine: Engine, village: V
 
 
 def test_balance_is_what_was_earned_less_what_was_spent_and_changes_skip_revoked_ones(
-        engine: Engine, village: Village) -> None:
+        engine: Engine, village: Seeded) -> None:
     with session(engine) as db:
         fengshu, lianhua = group(engine, village.fengshu), group(engine, village.lianhua)
         assert balance(db, fengshu, "u-zhang") == 61 - 8

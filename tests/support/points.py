@@ -3,6 +3,7 @@ written straight into the tables as the awarding, households and shop pages woul
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -19,6 +20,52 @@ from bot.core.models import (
     ShopGood,
     Village,
 )
+from tests.support.builders import add_group, add_member
+
+ZHANG, LI, WANG = ("u-zhang", "张大爷"), ("u-li", "李婶"), ("u-wang", "王伯")
+LIU, ZHAO = ("u-liu", "刘姐"), ("u-zhao", "赵叔")
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """The seeded village's ids: its two groups, a group of another village, the village."""
+
+    fengshu: int
+    lianhua: int
+    elsewhere: int
+    village: int
+
+
+def seed_village(engine: Engine) -> Seeded:
+    """枫树村: two groups; a November with a tie, a revoked award, a deduction, an October."""
+    fengshu = add_group(engine, "枫树屋场", chat_id="fengshu").id or 0
+    lianhua = add_group(engine, "莲花屋场", chat_id="lianhua").id or 0
+    elsewhere = add_group(engine, "隔壁村", chat_id="gebi").id or 0
+    for who in (ZHANG, LI, ZHAO):
+        add_member(engine, fengshu, *who)
+    for who in (WANG, LIU):
+        add_member(engine, lianhua, *who)
+    add_member(engine, elsewhere, *ZHANG)
+    village = make_village(engine, "枫树村", [fengshu, lianhua])
+    add_household(engine, village, "张家", ["u-zhang"])
+    add_household(engine, village, "李家", ["u-li", "u-zhao"])
+    add_household(engine, village, "王家", ["u-wang"])
+    add_household(engine, village, "陈家", [])
+    toilet = add_item(engine, village, "改厕", 10)
+    rules = add_item(engine, village, "红十条", -10)
+    give(engine, fengshu, ZHANG, 50, local(10, 20), item_id=toilet)  # October
+    give(engine, fengshu, ZHANG, 1, local(11, 2), reason="listen", by=None)
+    give(engine, fengshu, ZHANG, 10, local(11, 5), item_id=toilet)
+    give(engine, fengshu, LI, 10, local(11, 3), item_id=toilet)
+    give(engine, fengshu, LI, 1, local(11, 9), reason="listen", by=None)
+    give(engine, lianhua, WANG, 20, local(11, 4), item_id=toilet, revoked="记错人了")
+    give(engine, lianhua, WANG, 5, local(11, 8), note="帮五保户挑水")
+    give(engine, lianhua, LIU, 3, local(11, 2), reason="suggest", by=None)
+    give(engine, lianhua, LIU, -10, local(11, 10), item_id=rules, note="乱倒垃圾")
+    give(engine, fengshu, ZHAO, 2, local(11, 11), reason="suggest", by=None)
+    give(engine, elsewhere, ZHANG, 100, local(11, 12))  # another village's points
+    redeem(engine, village, fengshu, ZHANG, "洗衣粉", 8, local(11, 20))
+    return Seeded(fengshu, lianhua, elsewhere, village)
 
 
 def make_village(engine: Engine, name: str, group_ids: list[int]) -> int:
