@@ -185,8 +185,6 @@ CMD_REPLAY_GONE = "这一课的内容找不到了，请联系村里的管理员�
 CMD_REPLAY_NO_VOICE = "（这次语音没出来，先看文字。）"
 
 CMD_POINTS_NONE = "{name}，您还没有积分。听完微党课回一句“已听”，或者提个建议，都能加分。"
-CMD_POINTS_MINE = "{name}，您一共有 {points} 分，在群里排第 {rank} 名（共 {people} 人有积分）。"
-CMD_POINTS_MONTH = "这个月得了 {points} 分，排第 {rank} 名。"
 
 CMD_HELP_HEADING = "可以这样跟我说："
 CMD_HELP_RAISE = "提建议 —— 先说“建议”两个字，再说事，比如：建议 村口路灯坏了"
@@ -864,17 +862,11 @@ RANK_YEAR = "{year}年"
 RANK_MONTH = "{year}年{month}月"
 RANK_KINDS = {"listen": "听微党课", "suggest": "提建议", "adopted": "建议被采纳"}
 RANK_KIND_OTHER = "积分"
-RANK_MONTH_HEADING = "【{month}月积分榜】谢谢大家这个月的参与！"
 RANK_YEAR_HEADING = "【{year}年全年积分榜】一年辛苦了，谢谢大家！"
-RANK_PEOPLE = "个人前 {n} 名："
 RANK_HOUSEHOLDS = "户前 {n} 名："
 RANK_PEOPLE_BOTTOM = "个人后 {n} 名："
 RANK_HOUSEHOLDS_BOTTOM = "户后 {n} 名："
-RANK_LINE = "{rank}. {name}  {points} 分"
-RANK_EMPTY = "这段时间还没有人得积分。"
-RANK_FOOTER = "听完微党课回一句“已听”、提建议、建议被采纳，都能加分。"
 
-MY_POINTS_NONE = "{name}，您还没有积分。听完微党课回一句“已听”，或者提个建议，都能加分。"
 MY_POINTS_BALANCE = "{name}，您一共有 {points} 分。"
 MY_POINTS_RANK = "这个月在村里排第 {rank} 名（共 {people} 人）。"
 MY_POINTS_NO_RANK = "这个月还没有得分。"

@@ -110,7 +110,8 @@ def ensure_leaderboard_timers(db: Session, now: datetime | None = None) -> int:
 
 
 def _lines(places: list[Place]) -> list[str]:
-    return [texts.RANK_LINE.format(rank=p.rank, name=p.name, points=p.points) for p in places]
+    return [texts.CMD_LEADERBOARD_LINE.format(rank=p.rank, name=p.name, points=p.points)
+            for p in places]
 
 
 def ranking_lines(heading: str, people: list[Place], households: list[Place], *, size: int,
@@ -137,7 +138,7 @@ def leaderboard_text(db: Session, group: Group, month: date, *, size: int = LEAD
     if not people:
         lines = [texts.CMD_LEADERBOARD_EMPTY.format(month=month.month)]
     else:
-        lines = ranking_lines(texts.RANK_MONTH_HEADING.format(month=month.month), people,
+        lines = ranking_lines(texts.CMD_LEADERBOARD_HEADING.format(month=month.month), people,
                               household_ranking(db, group, monthly), size=size, last=last)
     if month.month == 12:
         yearly = Period(month.year)
@@ -147,7 +148,7 @@ def leaderboard_text(db: Session, group: Group, month: date, *, size: int = LEAD
                                          people, household_ranking(db, group, yearly),
                                          size=size, last=last)]
     if len(lines) > 1:
-        lines.append(texts.RANK_FOOTER)
+        lines.append(texts.CMD_LEADERBOARD_FOOTER)
     return "\n".join(lines)
 
 

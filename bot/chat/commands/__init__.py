@@ -31,7 +31,7 @@ def points_text(name: str, mine: MyPoints) -> tuple[str, str]:
     """The answer to /积分 (balance, this month's rank, the household's, the last changes) and
     its one-line form for a group where nothing can be said privately."""
     if mine.balance == 0 and mine.rank is None and not mine.changes:
-        text = texts.MY_POINTS_NONE.format(name=name)
+        text = texts.CMD_POINTS_NONE.format(name=name)
         return text, text
     lines = [texts.MY_POINTS_BALANCE.format(name=name, points=mine.balance)]
     lines.append(texts.MY_POINTS_RANK.format(rank=mine.rank.rank, people=mine.people)
