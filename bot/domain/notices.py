@@ -116,15 +116,16 @@ def _lines(places: list[Place]) -> list[str]:
 
 def ranking_lines(heading: str, people: list[Place], households: list[Place], *, size: int,
                   last: int = 0) -> list[str]:
-    """One ranking: the heading, the top people, the top households if the village has any,
-    and the last ones too when the village publishes them (`last` > 0)."""
-    lines = [heading, *_lines(top(people, size))]
-    if households:
-        lines += [texts.RANK_HOUSEHOLDS.format(n=min(size, len(households))),
-                  *_lines(top(households, size))]
-    for label, places in ((texts.RANK_PEOPLE_BOTTOM, people),
-                          (texts.RANK_HOUSEHOLDS_BOTTOM, households)):
-        tail = bottom(places, last, size)
+    """One ranking: the heading, the top people and households with points, and the last ones
+    too when the village publishes them (`last` > 0)."""
+    best = [p for p in top(people, size) if p.points > 0]  # a deduction is no place of honour
+    best_homes = [h for h in top(households, size) if h.points > 0]
+    lines = [heading, *_lines(best)]
+    if best_homes:
+        lines += [texts.RANK_HOUSEHOLDS.format(n=len(best_homes)), *_lines(best_homes)]
+    for label, places, shown in ((texts.RANK_PEOPLE_BOTTOM, people, len(best)),
+                                 (texts.RANK_HOUSEHOLDS_BOTTOM, households, len(best_homes))):
+        tail = bottom(places, last, shown)
         if tail:
             lines += [label.format(n=len(tail)), *_lines(tail)]
     return lines
@@ -135,7 +136,7 @@ def leaderboard_text(db: Session, group: Group, month: date, *, size: int = LEAD
     """The post at a month's end: the month's ranking, and on 31 December the year's too."""
     monthly = Period(month.year, month.month)
     people = person_ranking(db, group, monthly)
-    if not people:
+    if not any(p.points > 0 for p in people):  # only deductions: nobody to thank
         lines = [texts.CMD_LEADERBOARD_EMPTY.format(month=month.month)]
     else:
         lines = ranking_lines(texts.CMD_LEADERBOARD_HEADING.format(month=month.month), people,
@@ -143,7 +144,7 @@ def leaderboard_text(db: Session, group: Group, month: date, *, size: int = LEAD
     if month.month == 12:
         yearly = Period(month.year)
         people = person_ranking(db, group, yearly)
-        if people:
+        if any(p.points > 0 for p in people):
             lines += ["", *ranking_lines(texts.RANK_YEAR_HEADING.format(year=month.year),
                                          people, household_ranking(db, group, yearly),
                                          size=size, last=last)]

@@ -81,10 +81,13 @@ def test_the_posted_list_shows_bottom_names_only_when_the_village_publishes_them
         fengshu = group(engine, village.fengshu)
         plain = leaderboard_text(db, fengshu, NOVEMBER_FIRST, size=2)
         with_bottom = leaderboard_text(db, fengshu, NOVEMBER_FIRST, size=2, last=2)
+        everyone = leaderboard_text(db, fengshu, NOVEMBER_FIRST, size=10)
     assert plain.splitlines() == [
         "【11月积分榜】谢谢大家这个月的参与！", "1. 张大爷  11 分", "1. 李婶  11 分",
         "户前 2 名：", "1. 李家  13 分", "2. 张家  11 分",
         "听完微党课回一句“已听”、提建议、建议被采纳，都能加分。"]
+    # Below zero is no place of honour: named only among the last, where a village lists them.
+    assert "赵叔  2 分" in everyone and "刘姐" not in everyone
     assert with_bottom.splitlines()[6:-1] == [
         "个人后 2 名：", "4. 赵叔  2 分", "5. 刘姐  -7 分",
         "户后 2 名：", "3. 王家  5 分", "4. 陈家  0 分"]
@@ -96,9 +99,9 @@ def test_the_december_post_carries_the_years_list_too(engine: Engine, village: S
     with session(engine) as db:
         text = leaderboard_text(db, group(engine, village.fengshu), DECEMBER_FIRST, size=3)
     month, year = text.split("\n\n")
+    # Households without points this month are no top three: only 王家 is named.
     assert month.splitlines() == ["【12月积分榜】谢谢大家这个月的参与！", "1. 王伯  1 分",
-                                  "户前 3 名：", "1. 王家  1 分", "2. 张家  0 分",
-                                  "2. 李家  0 分"]
+                                  "户前 1 名：", "1. 王家  1 分"]
     assert year.splitlines()[:4] == ["【2026年全年积分榜】一年辛苦了，谢谢大家！",
                                      "1. 张大爷  61 分", "2. 李婶  11 分", "3. 王伯  6 分"]
 
