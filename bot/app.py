@@ -28,6 +28,7 @@ from bot.domain.directory import GroupDirectory
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
+from bot.domain.photos import PhotoRules
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
 from bot.domain.retention import VoiceRetention
@@ -144,7 +145,8 @@ def create_app(settings: Settings) -> web.Application:
     services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,
                         scheduler=scheduler, rules=rules, webchat_caps=WebChatCaps(
                             suggestions_per_day=settings.webchat_suggestions_per_day,
-                            points_per_day=settings.webchat_points_per_day))
+                            points_per_day=settings.webchat_points_per_day),
+                        photos=PhotoRules(per_day=settings.photos_per_day))
     # One clock for the whole bot, so a test moving the services' clock moves every limit.
     webchat.clock = retention.clock = lambda: services.clock()
     router = build_router(services)

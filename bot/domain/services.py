@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
+from bot.domain.photos import PhotoRules
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
 from bot.domain.voice import LessonVoice
@@ -33,3 +34,4 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     replies: Replies = field(default_factory=Replies)
     webchat_caps: WebChatCaps = field(default_factory=WebChatCaps)  # what web members earn a day
+    photos: PhotoRules = field(default_factory=PhotoRules)  # where photos go, how many a day

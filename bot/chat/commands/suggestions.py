@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from bot import texts
 from bot.chat.commands.caps import first_time_today, web_allowance
+from bot.chat.commands.photos import add_to_suggestion, attach, has_picture, take_picture
 from bot.chat.phrasing import agrees, suggestion_body
 from bot.chat.router import CommandHandler, Context, Router
 from bot.core.db import in_session
@@ -19,6 +20,7 @@ from bot.domain.adoption import move_suggestion
 from bot.domain.nighttalks import open_talk
 from bot.domain.notices import notify_status_change
 from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
+from bot.domain.photos import Picture, discard
 from bot.domain.suggestions import (
     STATUS_LABELS,
     Raised,
@@ -76,24 +78,44 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     capped = False
     if left is not None and left.points is not None and left.points < points:
         points, capped = left.points, True  # what is left of today's points, perhaps none
+    picture = await take_picture(ctx) if has_picture(ctx) else None
+    if isinstance(picture, str) and not text.strip() and voice_path is None:
+        await ctx.tell(picture)  # the picture was all there was
+        return None
     try:
         row = prepare_suggestion(
             group=ctx.group, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
             message_id=ctx.message.message_id, author_id=author_id, author_name=author_name,
-            text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now())
+            text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now(),
+            with_photo=isinstance(picture, Picture))
+        number, created = await ctx.ingest.suggestion(
+            Raised(row, points=points, join_open_talk=True))
     except SuggestionError as exc:
+        if isinstance(picture, Picture):
+            discard(picture.path, picture.thumb)
         await ctx.tell(str(exc))
         return None
-    number, created = await ctx.ingest.suggestion(
-        Raised(row, points=points, join_open_talk=True))
+    except Exception:
+        if isinstance(picture, Picture):
+            discard(picture.path, picture.thumb)
+        raise
+    photo_note: str | None = picture if isinstance(picture, str) else None
+    with_photo = False
+    if isinstance(picture, Picture):
+        with_photo, said = await attach(ctx, number, picture)
+        photo_note = None if with_photo else said
     if not created:  # a redelivered message: stored and answered the first time
         return number
-    if author:
+    if with_photo and not author:
+        answer = texts.PHOTO_RAISED.format(number=number)
+    elif author:
         answer = texts.CMD_SUGGESTION_RAISED_FOR.format(name=author_name, number=number)
     elif voice_path:
         answer = texts.CMD_SUGGESTION_RAISED_VOICE.format(number=number)
     else:
         answer = texts.CMD_SUGGESTION_RAISED.format(number=number)
+    if photo_note:
+        answer += "\n" + photo_note
     if capped and left is not None and first_time_today(ctx, left, "points"):
         answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
             limit=ctx.services.webchat_caps.points_per_day)
@@ -148,7 +170,7 @@ def register(router: Router) -> None:
     @router.command(("建议", "suggest"), summary=texts.CMD_HELP_SUGGEST,
                     usage=texts.CMD_USAGE_SUGGEST)
     async def suggest(ctx: Context, args: str) -> None:
-        if not args:
+        if not args and not has_picture(ctx):
             await ctx.reply(texts.CMD_USAGE_SUGGEST)
             return
         await raise_suggestion(ctx, args)
@@ -172,6 +194,7 @@ def register(router: Router) -> None:
         rows = await in_session(ctx.engine, suggestions_by, ctx.group_id, ctx.message.user_id)
         await ctx.tell(mine_text(rows), short=mine_line(rows))
 
+    router.text(add_to_suggestion)  # a picture for a suggestion already raised
     router.text(take_offered_voices)
 
     @router.text
@@ -179,7 +202,7 @@ def register(router: Router) -> None:
         text = raised_text(ctx.message.text)
         if text is None:
             return False
-        if not text and ctx.message.voice is None:
+        if not text and ctx.message.voice is None and not has_picture(ctx):
             await ctx.reply(texts.CMD_USAGE_SUGGEST)
             return True
         await raise_suggestion(ctx, text, voice_path=_voice(ctx))
@@ -188,12 +211,14 @@ def register(router: Router) -> None:
     @router.text
     async def raise_in_night_talk(ctx: Context) -> bool:
         message = ctx.message
-        if message.voice is None and message.reply_to is None:
+        if message.voice is None and message.reply_to is None and not has_picture(ctx):
             return False
         talk = await in_session(ctx.engine, open_talk, ctx.group_id)
         if talk is None:
             return False
-        if message.voice is not None or (talk.open_message_id is not None
+        # A picture alone during the talk is what someone wants looked at, like a voice.
+        alone = has_picture(ctx) and not message.text.strip()
+        if message.voice is not None or alone or (talk.open_message_id is not None
                                          and message.reply_to == talk.open_message_id):
             await raise_suggestion(ctx, message.text.strip(), voice_path=_voice(ctx))
             return True
