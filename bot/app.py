@@ -117,7 +117,8 @@ def create_app(settings: Settings) -> web.Application:
         messages=settings.webchat_messages, window_s=settings.webchat_window,
         voices_per_day=settings.webchat_voices_per_day,
         voice_quota_bytes=settings.webchat_voice_quota_mb * 1024 * 1024,
-        new_ids_per_hour=settings.webchat_new_ids_per_hour),
+        new_ids_per_hour=settings.webchat_new_ids_per_hour,
+        photos_per_day=settings.photos_per_day),
         retry_window=settings.storage_retry_seconds)
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}

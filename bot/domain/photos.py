@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot import texts
-from bot.core.models import Photo, PhotoKind, Suggestion
+from bot.core.models import ChatMessage, Photo, PhotoKind, Suggestion
 from bot.domain.limits import day_start
 
 THUMB_PX = 320  # the thumbnail's longer side
@@ -147,8 +147,11 @@ def photos_left(db: Session, group_id: int, timezone: str, user_id: str, now: da
 
 
 def photo_kept(db: Session, name: str) -> bool:
-    """Whether a file of the media folder is a kept photo (else a received one may go)."""
-    return db.exec(select(Photo.id).where(Photo.path == name)).first() is not None
+    """Whether a received picture is kept: on a suggestion, or in the web chat's history."""
+    if db.exec(select(Photo.id).where(Photo.path == name)).first() is not None:
+        return True
+    return db.exec(select(ChatMessage.id).where(
+        col(ChatMessage.image_url).endswith("/" + name))).first() is not None
 
 
 def suggestion_in_group(db: Session, group_id: int, number: int) -> Suggestion | None:

@@ -1,0 +1,157 @@
+"""Photos through the real app's web chat: uploaded over HTTP, kept with their suggestion."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import FormData
+
+from bot.app import ENGINE
+from bot.core.db import session
+from bot.core.models import NightTalk, NightTalkStatus, PhotoKind
+from bot.settings import Settings
+from scheduler.dbtypes import utcnow
+from tests.support.app import running
+from tests.support.photos import media_files, photos, picture, thumbnail_size
+from tests.support.polling import eventually
+from tests.support.village import (
+    LI,
+    ROOM,
+    ZHANG,
+    joined,
+    prepare_village,
+    suggestions,
+    village_id,
+)
+
+
+async def post_photo(url: str, who: tuple[str, str], data: bytes, caption: str = "",
+                     filename: str = "IMG_0001.jpg") -> tuple[int, Any]:
+    """Send a picture to the room as the page's camera button does."""
+    form = FormData()
+    form.add_field("user_id", who[0])
+    form.add_field("name", who[1])
+    form.add_field("text", caption)
+    form.add_field("photo", data, filename=filename, content_type="image/jpeg")
+    async with aiohttp.ClientSession() as http, \
+            http.post(f"{url}/api/rooms/{ROOM}/photo", data=form) as response:
+        return response.status, await response.json()
+
+
+async def test_a_photo_with_its_suggestion_is_kept_thumbnailed_shown_and_served(
+        settings: Settings) -> None:
+    async with running(settings, prepare_village) as bot, joined(bot.url, ZHANG) as zhang:
+        status, body = await post_photo(bot.url, ZHANG, picture(1600, 1200), "建议 村口路灯坏了")
+        assert status == 201
+        assert body["message"]["image_url"].startswith("/media/")
+        assert body["message"]["text"] == "建议 村口路灯坏了"
+        answer = await zhang.sees("照片")
+        assert answer == "收到，您的建议和照片都记下了，是第 1 号。村里看过后会在群里回您，谢谢您！"
+
+        [row] = suggestions(bot.app)
+        assert row.text == "村口路灯坏了"
+        [photo] = photos(bot.app[ENGINE])
+        assert (photo.suggestion_id, photo.kind, photo.uploader_name) == (1, PhotoKind.RAISED,
+                                                                         "张大爷")
+        assert (photo.width, photo.height, photo.content_type) == (1600, 1200, "image/jpeg")
+        assert thumbnail_size(settings.audio_dir / photo.thumb_path) == (320, 240)
+        assert body["message"]["image_url"] == f"/media/{photo.path}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{bot.url}/media/{photo.path}") as served:
+                assert served.status == 200
+                assert served.headers["Content-Type"] == "image/jpeg"
+                assert await served.read() == (settings.audio_dir / photo.path).read_bytes()
+            async with http.get(f"{bot.url}/api/rooms/{ROOM}/messages") as history:
+                shown = (await history.json())["messages"]
+        assert [m["image_url"] for m in shown if m["image_url"]] == [f"/media/{photo.path}"]
+
+
+async def test_photos_named_by_number_join_the_suggestion_and_a_repeat_is_kept_once(
+        settings: Settings) -> None:
+    async with running(settings, prepare_village) as bot, joined(bot.url, ZHANG) as zhang:
+        assert "第 1 号" in await zhang.ask("建议 修一修东头的水渠")
+        status, _ = await post_photo(bot.url, ZHANG, picture(800, 600, "png"), "第1号")
+        assert status == 201
+        assert await zhang.sees("照片收到了") == "照片收到了，已经放进第 1 号建议。"
+        await post_photo(bot.url, ZHANG, picture(800, 600, "png"), "1号")
+        assert await zhang.sees("已经有了") == "这张照片第 1 号建议里已经有了。"
+        await post_photo(bot.url, ZHANG, picture(640, 640, "webp", (10, 200, 10)), "第 1 号 水渠口")
+        await zhang.sees("照片收到了")
+        await post_photo(bot.url, ZHANG, picture(640, 640, "gif"), "第9号")
+        assert "没找到第 9 号建议" in await zhang.sees("没找到")
+
+        kept = photos(bot.app[ENGINE])
+        assert [(p.suggestion_id, p.content_type) for p in kept] == [
+            (1, "image/png"), (1, "image/webp")]
+        # The repeat and the picture for no suggestion left no files behind; each shown
+        # picture stays in the room's history.
+        on_disk = media_files(settings.audio_dir)
+        assert {p.path for p in kept} | {p.thumb_path for p in kept} <= on_disk
+
+
+async def test_a_picture_alone_is_chat_but_during_a_night_talk_it_is_a_suggestion(
+        settings: Settings) -> None:
+    async with running(settings, prepare_village) as bot, joined(bot.url, ZHANG) as zhang:
+        await post_photo(bot.url, ZHANG, picture(400, 300), "今天天气真好")
+        await zhang.say("在吗")  # the picture was handled before this is
+        assert photos(bot.app[ENGINE]) == [] and suggestions(bot.app) == []
+
+        with session(bot.app[ENGINE]) as db:
+            now = utcnow()
+            db.add(NightTalk(group_id=village_id(bot.app), topic="修路", starts_at=now,
+                             ends_at=now + timedelta(hours=2), status=NightTalkStatus.OPEN,
+                             opened_at=now))
+            db.commit()
+        await post_photo(bot.url, ZHANG, picture(300, 400))
+        await zhang.sees("照片都记下了")
+        [row] = suggestions(bot.app)
+        assert row.text == "" and row.night_talk_id is not None
+        [photo] = photos(bot.app[ENGINE])
+        assert photo.suggestion_id == row.id
+        assert thumbnail_size(settings.audio_dir / photo.thumb_path) == (240, 320)
+
+
+@pytest.mark.parametrize("data, filename, status, says", [
+    (b"%PDF-1.4 not a picture at all" * 100, "IMG_0002.jpg", 415, "JPG、PNG、WebP 或 GIF"),
+    (b"\xff\xd8\xff" + b"\0" * (10 * 1024 * 1024), "big.jpg", 413, "照片太大了"),
+])
+async def test_a_file_that_is_no_picture_or_too_big_is_refused_and_nothing_is_kept(
+        settings: Settings, data: bytes, filename: str, status: int, says: str) -> None:
+    async with running(settings, prepare_village) as bot:
+        got, body = await post_photo(bot.url, ZHANG, data, "建议 看看这个", filename=filename)
+        assert got == status
+        assert says in body["error"]
+        assert suggestions(bot.app) == [] and photos(bot.app[ENGINE]) == []
+        assert media_files(settings.audio_dir) == set()
+
+
+async def test_a_picture_only_a_broken_file_is_refused_in_the_chat_and_nothing_is_kept(
+        settings: Settings) -> None:
+    broken = picture(800, 600)[:400]  # a JPEG's start, cut off in the middle
+    async with running(settings, prepare_village) as bot, joined(bot.url, ZHANG) as zhang:
+        await post_photo(bot.url, ZHANG, broken, "建议")
+        assert await zhang.sees("打不开") == "这张照片打不开，可能没发完整。请再发一次。"
+        # Only the upload itself, as the room shows it: no thumbnail was made of it.
+        [shown] = media_files(settings.audio_dir)
+        assert (settings.audio_dir / shown).read_bytes() == broken
+
+
+async def test_a_members_photos_a_day_are_capped(settings: Settings) -> None:
+    settings = replace(settings, photos_per_day=2)
+    async with running(settings, prepare_village) as bot, joined(bot.url, ZHANG) as zhang:
+        await zhang.ask("建议 东头修个晒谷场")
+        for shade in range(2):
+            await post_photo(bot.url, ZHANG, picture(500, 500, colour=(shade * 120, 0, 0)), "第1号")
+            await zhang.sees("照片收到了")
+        status, body = await post_photo(bot.url, ZHANG, picture(500, 500, colour=(9, 9, 9)),
+                                        "第1号")
+        assert status == 429
+        assert body["error"] == "今天已经发了 2 张照片，明天再发吧。"
+        assert len(photos(bot.app[ENGINE])) == 2
+        status, _ = await post_photo(bot.url, LI, picture(500, 500, colour=(9, 9, 9)), "第1号")
+        assert status == 201  # the cap is each member's own
+        await eventually(lambda: len(photos(bot.app[ENGINE])) == 3)
