@@ -50,7 +50,8 @@ async def test_a_photo_with_its_suggestion_is_kept_thumbnailed_shown_and_served(
         assert body["message"]["image_url"].startswith("/media/")
         assert body["message"]["text"] == "建议 村口路灯坏了"
         answer = await zhang.sees("照片")
-        assert answer == "收到，您的建议和照片都记下了，是第 1 号。村里看过后会在群里回您，谢谢您！"
+        assert answer == ("收到，您的建议和照片都记下了，是第 1 号。"
+                          "村里看过后会在群里回您，谢谢您！")
 
         [row] = suggestions(bot.app)
         assert row.text == "村口路灯坏了"
@@ -79,7 +80,8 @@ async def test_photos_named_by_number_join_the_suggestion_and_a_repeat_is_kept_o
         assert await zhang.sees("照片收到了") == "照片收到了，已经放进第 1 号建议。"
         await post_photo(bot.url, ZHANG, picture(800, 600, "png"), "1号")
         assert await zhang.sees("已经有了") == "这张照片第 1 号建议里已经有了。"
-        await post_photo(bot.url, ZHANG, picture(640, 640, "webp", (10, 200, 10)), "第 1 号 水渠口")
+        green = picture(640, 640, "webp", (10, 200, 10))
+        await post_photo(bot.url, ZHANG, green, "第 1 号 水渠口")
         await zhang.sees("照片收到了")
         await post_photo(bot.url, ZHANG, picture(640, 640, "gif"), "第9号")
         assert "没找到第 9 号建议" in await zhang.sees("没找到")
@@ -145,7 +147,8 @@ async def test_a_members_photos_a_day_are_capped(settings: Settings) -> None:
     async with running(settings, prepare_village) as bot, joined(bot.url, ZHANG) as zhang:
         await zhang.ask("建议 东头修个晒谷场")
         for shade in range(2):
-            await post_photo(bot.url, ZHANG, picture(500, 500, colour=(shade * 120, 0, 0)), "第1号")
+            red = picture(500, 500, colour=(shade * 120, 0, 0))
+            await post_photo(bot.url, ZHANG, red, "第1号")
             await zhang.sees("照片收到了")
         status, body = await post_photo(bot.url, ZHANG, picture(500, 500, colour=(9, 9, 9)),
                                         "第1号")
