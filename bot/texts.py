@@ -700,6 +700,7 @@ PHOTO_UNREADABLE = "这张照片打不开，可能没发完整。请再发一次
 PHOTO_TOO_MANY_TODAY = "今天已经收了您 {limit} 张照片，明天再发吧。"
 PHOTO_NOT_SAVED = "照片没能存下来，请过一会儿再发一次。"
 PHOTO_RAISED = "收到，您的建议和照片都记下了，是第 {number} 号。村里看过后会在群里回您，谢谢您！"
+PHOTO_RAISED_NOT_KEPT = "第 {number} 号建议记下了，照片没收下：{reason}"
 PHOTO_ADDED = "照片收到了，已经放进第 {number} 号建议。"
 PHOTO_ADDED_DONE = "办结照片收到了，已经放进第 {number} 号建议。"
 PHOTO_ALREADY = "这张照片第 {number} 号建议里已经有了。"

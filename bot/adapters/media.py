@@ -62,10 +62,15 @@ def photo_extension(data: bytes) -> str | None:
     return None
 
 
+def photo_too_big() -> PhotoRefused:
+    """The refusal of a picture over MAX_PHOTO_BYTES."""
+    return PhotoRefused(413, texts.PHOTO_TOO_BIG.format(mb=MAX_PHOTO_BYTES // (1024 * 1024)))
+
+
 def check_photo(data: bytes) -> str:
     """The picture's extension if the bot takes it; else PhotoRefused saying why."""
     if len(data) > MAX_PHOTO_BYTES:
-        raise PhotoRefused(413, texts.PHOTO_TOO_BIG.format(mb=MAX_PHOTO_BYTES // (1024 * 1024)))
+        raise photo_too_big()
     extension = photo_extension(data)
     if extension is None:
         raise PhotoRefused(415, texts.PHOTO_NOT_A_PICTURE)

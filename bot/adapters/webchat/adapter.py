@@ -26,6 +26,7 @@ from bot.adapters.media import (
     Media,
     PhotoRefused,
     VoiceRefused,
+    photo_too_big,
     prepare_voice,
 )
 from bot.adapters.redelivery import Redelivery
@@ -350,8 +351,7 @@ class WebChatAdapter:
         if group is None:
             return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
         try:
-            upload = await _read_upload(request, "photo", MAX_PHOTO_BYTES,
-                                        PhotoRefused(413, _photo_too_big()))
+            upload = await _read_upload(request, "photo", MAX_PHOTO_BYTES, photo_too_big())
             speaker = Speaker(upload.user_id, await self._voice_sender(group, upload))
             caption = strip_controls(upload.text).strip()
             if len(caption) > MAX_TEXT:
@@ -459,10 +459,6 @@ async def _read_voice(request: web.Request) -> VoiceUpload:
     """The multipart fields user_id, name and audio, each read only up to its limit."""
     return await _read_upload(request, "audio", MAX_VOICE_BYTES,
                               VoiceRefused(413, texts.WEB_VOICE_TOO_BIG))
-
-
-def _photo_too_big() -> str:
-    return texts.PHOTO_TOO_BIG.format(mb=MAX_PHOTO_BYTES // (1024 * 1024))
 
 
 async def _read_upload(request: web.Request, file_field: str, limit: int,

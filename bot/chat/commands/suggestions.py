@@ -114,12 +114,15 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         answer = texts.CMD_SUGGESTION_RAISED_VOICE.format(number=number)
     else:
         answer = texts.CMD_SUGGESTION_RAISED.format(number=number)
+    short = None
     if photo_note:
         answer += "\n" + photo_note
+        # Where only one line goes to the group, it must say the picture was not kept.
+        short = texts.PHOTO_RAISED_NOT_KEPT.format(number=number, reason=photo_note)
     if capped and left is not None and first_time_today(ctx, left, "points"):
         answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
             limit=ctx.services.webchat_caps.points_per_day)
-    await ctx.tell(answer)
+    await ctx.tell(answer, short=short)
     return number
 
 

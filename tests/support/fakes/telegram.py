@@ -123,6 +123,25 @@ class FakeTelegram:
                  "mime_type": "audio/ogg", "file_size": len(ogg)}
         return self.enqueue({"message": self._message(chat_id, user, voice=voice)})
 
+    def say_photo(self, chat_id: int, user: dict[str, Any], sizes: list[tuple[int, int, bytes]],
+                  caption: str = "", *, reply_to: int | None = None) -> dict[str, Any]:
+        """Someone sends a photo: Telegram names every size it made (smallest first), each a
+        file served through getFile; the caption comes as `caption`."""
+        photo = []
+        for width, height, data in sizes:
+            file_id = f"photo{len(self.files) + 1:04d}"
+            self.files[file_id] = data
+            photo.append({"file_id": file_id, "file_unique_id": f"u{file_id}", "width": width,
+                          "height": height, "file_size": len(data)})
+        fields: dict[str, Any] = {"photo": photo}
+        if caption:
+            fields["caption"] = caption
+        if reply_to is not None:
+            fields["reply_to_message"] = {"message_id": reply_to,
+                                          "chat": {"id": chat_id, "type": "group"},
+                                          "date": 1764100000}
+        return self.enqueue({"message": self._message(chat_id, user, **fields)})
+
     def start_bot(self, user: dict[str, Any]) -> dict[str, Any]:
         """Someone opens a private chat with the bot and sends /start: it may write to them."""
         self.started.add(int(user["id"]))
@@ -184,10 +203,11 @@ class FakeTelegram:
         return web.json_response(body, status=status)
 
     async def file(self, request: web.Request) -> web.Response:
-        name = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".oga")
+        name = request.match_info["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if request.match_info["token"] != self.token or name not in self.files:
             return _error(404, "Not Found")
-        return web.Response(body=self.files[name], content_type="audio/ogg")
+        kind = "image/jpeg" if name.startswith("photo") else "audio/ogg"
+        return web.Response(body=self.files[name], content_type=kind)
 
     async def _m_getme(self, _params: dict[str, Any]) -> Answer:
         return _ok(BOT)
@@ -197,7 +217,9 @@ class FakeTelegram:
         if file_id not in self.files:
             return _fail(400, "Bad Request: invalid file_id")
         return _ok({"file_id": file_id, "file_unique_id": f"u{file_id}",
-                    "file_size": len(self.files[file_id]), "file_path": f"voice/{file_id}.oga"})
+                    "file_size": len(self.files[file_id]),
+                    "file_path": f"photos/{file_id}.jpg" if file_id.startswith("photo")
+                    else f"voice/{file_id}.oga"})
 
     async def _m_getchatmember(self, params: dict[str, Any]) -> Answer:
         chat, user = _chat_id(params.get("chat_id")), _chat_id(params.get("user_id"))
