@@ -9,6 +9,7 @@ import re
 import secrets
 from pathlib import Path
 
+import aiohttp
 from aiohttp import hdrs, web
 
 from bot import texts
@@ -75,6 +76,27 @@ def check_photo(data: bytes) -> str:
     if extension is None:
         raise PhotoRefused(415, texts.PHOTO_NOT_A_PICTURE)
     return extension
+
+
+async def download_picture(http: aiohttp.ClientSession, url: str, *,
+                           headers: dict[str, str] | None = None) -> bytes:
+    """A picture a platform serves at `url`, read only up to MAX_PHOTO_BYTES: PhotoRefused when
+    it is bigger, AdapterError when it cannot be fetched."""
+    try:
+        async with http.get(url, headers=headers or {}) as response:
+            if response.status != 200:
+                raise AdapterError(f"picture download answered HTTP {response.status}",
+                                   transient=response.status >= 500)
+            if (response.content_length or 0) > MAX_PHOTO_BYTES:
+                raise photo_too_big()
+            body = bytearray()
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                body += chunk
+                if len(body) > MAX_PHOTO_BYTES:
+                    raise photo_too_big()
+            return bytes(body)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise AdapterError(f"picture download failed: {exc!r}", transient=True) from exc
 
 
 class Media:
