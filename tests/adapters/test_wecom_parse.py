@@ -12,6 +12,7 @@ from bot.adapters.wecom.adapter import load_config, parse_app_message, parse_rob
 from bot.adapters.wecom.messages import (
     MARKDOWN_LIMIT,
     TEXT_LIMIT,
+    robot_picture,
     split_by_bytes,
     text_bodies,
     utf8_len,
@@ -50,9 +51,21 @@ def test_a_voice_message_arrives_as_its_transcript_in_the_private_chat() -> None
     assert event.chat_id == "WangShu" and event.text == "建议把垃圾桶往东边挪一挪"
 
 
-@pytest.mark.parametrize("name", ["robot_image_single.json", "robot_event_enter_chat.json",
-                                  "robot_stream_refresh.json"])
-def test_pictures_events_and_stream_refreshes_are_not_messages(name: str) -> None:
+def test_a_picture_alone_is_a_message_without_words_naming_where_to_fetch_it() -> None:
+    payload = recorded("robot_image_single.json")
+    event = parse_robot_message(payload)
+    assert event is not None and event.text == "" and event.chat_id == "WangShu"
+    assert robot_picture(payload) == \
+        "https://ww-aibot-img-1258476243.cos.ap-guangzhou.myqcloud.com/def"
+
+
+def test_text_and_pictures_together_name_the_picture_too() -> None:
+    url = robot_picture(recorded("robot_mixed_group.json"))
+    assert url is not None and url.startswith("https://")
+
+
+@pytest.mark.parametrize("name", ["robot_event_enter_chat.json", "robot_stream_refresh.json"])
+def test_events_and_stream_refreshes_are_not_messages(name: str) -> None:
     assert parse_robot_message(recorded(name)) is None
 
 
