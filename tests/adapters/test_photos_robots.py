@@ -12,7 +12,8 @@ from bot.settings import Settings
 from tests.support.app import running
 from tests.support.dingtalk import APP_SECRET, CHAT, SECRET, TOKEN, ZHANG
 from tests.support.fakes.dingtalk import FakeDingTalk, fake_dingtalk
-from tests.support.fakes.feishu import APP_ID, APP_SECRET, FakeFeishu, fake_feishu
+from tests.support.fakes.feishu import APP_ID, FakeFeishu, fake_feishu
+from tests.support.fakes.feishu import APP_SECRET as FEISHU_APP_SECRET
 from tests.support.feishu import CHAT as FEISHU_CHAT
 from tests.support.feishu import ENCRYPT_KEY, VERIFICATION
 from tests.support.feishu import SECRET as FEISHU_SECRET
@@ -72,7 +73,7 @@ def feishu_settings(settings: Settings, fake: FakeFeishu) -> Settings:
         "YEHUA_FEISHU_ROBOTS": f"{FEISHU_CHAT}:{FEISHU_TOKEN}:{FEISHU_SECRET}",
         "YEHUA_FEISHU_VERIFICATION_TOKEN": VERIFICATION, "YEHUA_FEISHU_ENCRYPT_KEY": ENCRYPT_KEY,
         "YEHUA_FEISHU_API_BASE": fake.url, "YEHUA_FEISHU_APP_ID": APP_ID,
-        "YEHUA_FEISHU_APP_SECRET": APP_SECRET})
+        "YEHUA_FEISHU_APP_SECRET": FEISHU_APP_SECRET})
 
 
 def feishu_group(app: web.Application) -> None:

@@ -141,7 +141,8 @@ def parse_event(payload: Mapping[str, Any]) -> IncomingMessage | None:
     if message.get("message_type") != "text" and image is None and not text:
         return None
     chat_id, message_id = message.get("chat_id"), message.get("message_id")
-    if not all(isinstance(v, str) and v for v in (open_id, chat_id, message_id, text)):
+    if not all(isinstance(v, str) and v for v in (open_id, chat_id, message_id)) \
+            or not isinstance(text, str):
         return None
     parent = message.get("parent_id")
     return IncomingMessage(
