@@ -307,7 +307,7 @@ REPORT_CHART_TITLE = "各屋场建议办理情况"
 REPORT_CHART_AXIS = "条数"
 REPORT_DETAIL_HEADERS = ("编号", "日期", "夜话", "屋场", "提出人", "代提人", "内容", "类别",
                          "状态", "经办人", "答复", "采纳时间", "办理时间", "办结时间",
-                         "暂不采纳时间", "语音")
+                         "暂不采纳时间", "语音", "照片")
 REPORT_DOCX_HEADERS = ("编号", "提出人", "屋场", "建议内容", "状态", "答复")
 REPORT_RAISED_BY = "{author}（{by}代提）"
 REPORT_SUMMARY_NONE = "本期没有收集到群众建议。"

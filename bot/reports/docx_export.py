@@ -13,7 +13,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.styles.style import ParagraphStyle
-from docx.table import Table
+from docx.table import Table, _Cell
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -28,7 +28,14 @@ from bot.domain.figures import (
     figures,
     percent,
 )
-from bot.reports.rows import count_rows, detail_rows, replacing, safe_text, with_raised_by
+from bot.reports.rows import (
+    DetailRow,
+    count_rows,
+    detail_rows,
+    replacing,
+    safe_text,
+    with_raised_by,
+)
 
 BODY_FONT = "仿宋"  # the face official documents are set in
 TABLE_FONT = "宋体"
@@ -40,6 +47,7 @@ BLANK_DATE = "　　年　　月　　日"
 # A table handed upward is printed and read; past this many rows Word takes minutes and the
 # writer needs about 100 MB per 10,000 rows (python-docx holds the document in memory).
 DOCX_MAX_ROWS = 5000
+PHOTO_WIDTH_CM = 2.4  # a thumbnail in the 建议内容 cell: two fit side by side
 
 
 def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:
@@ -103,7 +111,24 @@ def _repeat_header(table: Table) -> None:
     properties.append(marker)
 
 
-def _table(doc: DocumentObject, engine: Engine, f: ReportFilter) -> None:
+def _photos(cell: _Cell, row: DetailRow, media_dir: Path | None) -> None:
+    """The suggestion's photos under its words: thumbnails when the media folder is at hand,
+    else their addresses (only rows with photos read anything)."""
+    links = [link for link in row.photos if link]
+    if not links:
+        return
+    paragraph = cell.add_paragraph()
+    for link, thumb in zip(links, row.thumbs, strict=False):
+        picture = media_dir / thumb if media_dir is not None else None
+        if picture is not None and picture.is_file():
+            paragraph.add_run().add_picture(str(picture), width=Cm(PHOTO_WIDTH_CM))
+            paragraph.add_run(" ")
+        else:
+            paragraph.add_run(f"{texts.PHOTO_LINK}：{link}\n")
+
+
+def _table(doc: DocumentObject, engine: Engine, f: ReportFilter, *, media_base: str = "",
+           media_dir: Path | None = None) -> None:
     table = doc.add_table(rows=1, cols=len(texts.REPORT_DOCX_HEADERS))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -117,15 +142,18 @@ def _table(doc: DocumentObject, engine: Engine, f: ReportFilter) -> None:
         cell.paragraphs[0].style = doc.styles[HEADER_STYLE]
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     _repeat_header(table)
-    for row in detail_rows(engine, f):
+    for row in detail_rows(engine, f, media_base):
         values = (str(row.number), safe_text(with_raised_by(row)), safe_text(row.hamlet),
                   safe_text(row.text) or "—", row.status, safe_text(row.reply))
-        for cell, value in zip(table.add_row().cells, values, strict=True):
+        cells = table.add_row().cells
+        for cell, value in zip(cells, values, strict=True):
             cell.text = value
+        _photos(cells[3], row, media_dir)
 
 
 def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
-               max_rows: int = DOCX_MAX_ROWS) -> Path:
+               max_rows: int = DOCX_MAX_ROWS, media_base: str = "",
+               media_dir: Path | None = None) -> Path:
     """Write the Word report to `path`: title, period, summary paragraph, then the table.
 
     A period with more than `max_rows` suggestions is refused with ReportError (nothing is
@@ -148,7 +176,7 @@ def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
         doc.add_paragraph(line, style=BODY_STYLE).alignment = WD_ALIGN_PARAGRAPH.CENTER
     summary = doc.add_paragraph(summary_text(total, topics), style=BODY_STYLE)
     summary.paragraph_format.first_line_indent = Pt(28)  # two characters, as Chinese prose is
-    _table(doc, engine, f)
+    _table(doc, engine, f, media_base=media_base, media_dir=media_dir)
     doc.add_paragraph(style=BODY_STYLE)
     doc.add_paragraph(texts.REPORT_SIGNATURE.format(date=BLANK_DATE), style=BODY_STYLE)
     with replacing(path) as partial:
