@@ -23,7 +23,7 @@ from bot.admin.core import (
 )
 from bot.core.adapter import AdapterError
 from bot.core.db import in_session
-from bot.core.models import Group, NightTalk, Role, Suggestion, SuggestionStatus
+from bot.core.models import Group, NightTalk, PhotoKind, Role, Suggestion, SuggestionStatus
 from bot.domain.adoption import move_suggestion
 from bot.domain.board import (
     PER_PAGE,
@@ -36,6 +36,7 @@ from bot.domain.board import (
 )
 from bot.domain.merging import duplicates_of, is_merge_step, merge_suggestion, unmerge_suggestion
 from bot.domain.notices import notify_status_change
+from bot.domain.photos import photos_for
 from bot.domain.suggestions import (
     CATEGORIES,
     STATUS_LABELS,
@@ -124,7 +125,12 @@ def _detail(db: Session, number: int) -> dict[str, Any]:
               "to": STATUS_LABELS[change.to_status], "reply": change.reply}
              for change in history(db, number)]
     dupes = [_row(d, group, None) for d in duplicates_of(db, number)]
+    shots = [{"url": voice_link(p.path), "thumb": voice_link(p.thumb_path),
+              "done": p.kind == PhotoKind.DONE, "who": p.uploader_name,
+              "when": local_time(p.created_at, timezone)}
+             for p in photos_for(db, [number]).get(number, [])]
     return {"s": _row(row, group, talk), "voice_url": voice_link(row.voice_path),
+            "photos": shots,
             "next_steps": [(s.value, STATUS_LABELS[s]) for s in SuggestionStatus
                            if s in TRANSITIONS[row.status]],
             "category_key": row.category, "history": steps, "duplicates": dupes,
