@@ -142,7 +142,8 @@ def mine_text(rows: list[Suggestion]) -> str:
     newest = sorted(rows, key=lambda s: s.id or 0, reverse=True)
     lines = [texts.CMD_MINE_HEADING.format(count=len(rows))]
     for row in newest[:MINE_LIMIT]:
-        what = row.text or texts.CMD_VOICE_SUGGESTION
+        what = row.text or (texts.CMD_VOICE_SUGGESTION if row.voice_path
+                            else texts.PHOTO_SUGGESTION)
         lines.append(texts.CMD_MINE_LINE.format(number=row.id, status=STATUS_LABELS[row.status],
                                             text=shorten(what, 30)))
         if row.reply:
