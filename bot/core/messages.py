@@ -38,6 +38,9 @@ class IncomingMessage:
     # Why a picture that came with the message was not taken (too big, not a picture): the
     # member hears it when the picture was meant for a suggestion.
     photo_refused: str | None = None
+    # The words of the bot's own message this one replies to, where the platform sends them
+    # along (Telegram): a reply to 「…是第 12 号」 is about suggestion 12.
+    replied_text: str | None = None
 
     def __post_init__(self) -> None:
         # Every platform's messages pass here: what is stored and exported is clean from here on.

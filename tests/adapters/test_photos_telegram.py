@@ -59,6 +59,20 @@ async def test_a_photo_replying_to_a_suggestion_joins_it_and_the_handlers_is_a_d
             (1, PhotoKind.RAISED, "张大爷"), (1, PhotoKind.DONE, "李婶")]
 
 
+async def test_a_photo_replying_to_the_bots_answer_joins_the_suggestion_it_names(
+        settings: Settings, telegram: FakeTelegram) -> None:
+    async with running(on_telegram(settings, telegram), groups()) as bot:
+        for text in ("建议 修一修晒谷场", "建议 东头装个路灯"):
+            raised = telegram.say(VILLAGE, ZHANG, text)
+            answer = await answer_to(telegram, raised, "号")
+        assert "第 2 号" in answer.text
+        shot = telegram.say_photo(VILLAGE, LI, sizes(800, 600), reply_to=answer.message_id)
+        assert shot["message"]["reply_to_message"]["from"]["is_bot"]
+        assert "放进第 2 号" in (await answer_to(telegram, shot)).text
+        [photo] = photos(bot.app[ENGINE])
+        assert (photo.suggestion_id, photo.uploader_name) == (2, "李婶")
+
+
 async def test_a_lone_photo_is_chat_and_the_daily_cap_is_told(
         settings: Settings, telegram: FakeTelegram) -> None:
     settings = replace(settings, photos_per_day=1)

@@ -222,7 +222,18 @@ def parse_update(payload: dict[str, Any], bot_name: str = "") -> IncomingMessage
     return IncomingMessage(platform=PLATFORM, chat_id=str(chat["id"]),
                            message_id=str(message["message_id"]), user_id=user_id,
                            user_name=user_name, text=strip_own_name(text, bot_name),
-                           reply_to=_replied(message), platform_role=role)
+                           reply_to=_replied(message), platform_role=role,
+                           replied_text=_bots_words(message))
+
+
+def _bots_words(message: dict[str, Any]) -> str | None:
+    """The text of the bot message this one replies to (Telegram sends it along), if any."""
+    original = message.get("reply_to_message")
+    if not isinstance(original, dict) or not isinstance(original.get("from"), dict) \
+            or not original["from"].get("is_bot"):
+        return None
+    words = original.get("text", original.get("caption"))
+    return words if isinstance(words, str) and words else None
 
 
 def _replied(message: dict[str, Any]) -> str | None:

@@ -34,6 +34,10 @@ _NAMED = re.compile(r"\s*(?:第\s*(\d{1,9})\s*号(?:建议)?(?:[\s,，:：。].*
                     r"(?:建议)?[。.!！]?)\s*", re.DOTALL)
 
 
+# The number in the bot's own answer about a suggestion: 「…是第 12 号。」「第 12 号建议…」
+_ANSWERED = re.compile(r"第\s*(\d{1,9})\s*号")
+
+
 def named_number(caption: str) -> int | None:
     """The suggestion number a photo's caption names (「第12号」「12号」), or None."""
     match = _NAMED.fullmatch(caption)
@@ -97,6 +101,13 @@ async def add_to_suggestion(ctx: Context) -> bool:
                                    message.chat_id, message.reply_to)
         if replied is not None and replied.group_id == ctx.group_id:
             number = replied.id
+    if number is None and message.replied_text is not None:
+        # A reply to the bot's answer about a suggestion: the one its words name.
+        answered = _ANSWERED.search(message.replied_text)
+        named = int(answered.group(1)) if answered is not None else None
+        if named is not None and await in_session(ctx.engine, suggestion_in_group,
+                                                  ctx.group_id, named) is not None:
+            number = named
     if number is None:
         number = named_number(message.text)
         if number is None:

@@ -110,8 +110,7 @@ class FakeTelegram:
         if head:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": head.end()}]
         if reply_to is not None:
-            message["reply_to_message"] = {"message_id": reply_to, "chat": message["chat"],
-                                           "date": message["date"]}
+            message["reply_to_message"] = self._original(chat_id, reply_to)
         return self.enqueue({"message": message})
 
     def say_voice(self, chat_id: int, user: dict[str, Any], ogg: bytes, duration: int
@@ -137,10 +136,20 @@ class FakeTelegram:
         if caption:
             fields["caption"] = caption
         if reply_to is not None:
-            fields["reply_to_message"] = {"message_id": reply_to,
-                                          "chat": {"id": chat_id, "type": "group"},
-                                          "date": 1764100000}
+            fields["reply_to_message"] = self._original(chat_id, reply_to)
         return self.enqueue({"message": self._message(chat_id, user, **fields)})
+
+    def _original(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        """The replied-to message as Telegram embeds it: the bot's own with its text."""
+        original: dict[str, Any] = {"message_id": message_id,
+                                    "chat": _chat(chat_id),
+                                    "date": 1764100000}
+        sent = next((s for s in self.sent if s.chat_id == chat_id
+                     and s.message_id == message_id), None)
+        if sent is not None:
+            original["from"] = BOT
+            original["text" if sent.kind == "text" else "caption"] = sent.text
+        return original
 
     def start_bot(self, user: dict[str, Any]) -> dict[str, Any]:
         """Someone opens a private chat with the bot and sends /start: it may write to them."""
@@ -171,9 +180,7 @@ class FakeTelegram:
         self._changed = asyncio.Event()
 
     def _message(self, chat_id: int, user: dict[str, Any], **fields: Any) -> dict[str, Any]:
-        kind = "private" if chat_id > 0 else "supergroup" if chat_id < -10**12 else "group"
-        return {"message_id": self._new_id(chat_id), "date": 1764100000,
-                "chat": {"id": chat_id, "type": kind, "title": "枫树村村民群"},
+        return {"message_id": self._new_id(chat_id), "date": 1764100000, "chat": _chat(chat_id),
                 "from": {"is_bot": False, **user}, **fields}
 
     def _new_id(self, chat_id: int) -> int:
@@ -375,6 +382,11 @@ class FakeTelegram:
         if self._pusher is not None:
             self._pusher.cancel()
             await asyncio.gather(self._pusher, return_exceptions=True)
+
+
+def _chat(chat_id: int) -> dict[str, Any]:
+    kind = "private" if chat_id > 0 else "supergroup" if chat_id < -10**12 else "group"
+    return {"id": chat_id, "type": kind, "title": "枫树村村民群"}
 
 
 def _ok(result: Any) -> Answer:
