@@ -16,6 +16,7 @@ from bot.core.models import NightTalk, NightTalkStatus, PhotoKind
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from tests.support.app import running
+from tests.support.faults import disk_fills_at
 from tests.support.photos import media_files, photos, picture, thumbnail_size
 from tests.support.polling import eventually
 from tests.support.village import (
@@ -158,3 +159,17 @@ async def test_a_members_photos_a_day_are_capped(settings: Settings) -> None:
         status, _ = await post_photo(bot.url, LI, picture(500, 500, colour=(9, 9, 9)), "第1号")
         assert status == 201  # the cap is each member's own
         await eventually(lambda: len(photos(bot.app[ENGINE])) == 3)
+
+
+async def test_a_photo_upload_on_a_full_disk_is_refused_and_leaves_no_partial_file(
+        settings: Settings) -> None:
+    async with running(settings, prepare_village) as bot:
+        with disk_fills_at(4096):
+            status, body = await post_photo(bot.url, ZHANG, picture(1200, 900, "png"),
+                                            "建议 看看这里")
+        assert (status, body) == (507, {"error": "照片没能存下来，请过一会儿再发一次。"})
+        assert media_files(settings.audio_dir) == set()  # no truncated picture, no scratch file
+        assert suggestions(bot.app) == [] and photos(bot.app[ENGINE]) == []
+        status, _ = await post_photo(bot.url, ZHANG, picture(1200, 900, "png"), "建议 看看这里")
+        assert status == 201  # sent again: kept whole
+        await eventually(lambda: len(photos(bot.app[ENGINE])) == 1)
