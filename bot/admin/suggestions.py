@@ -80,19 +80,22 @@ async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
     number = request.query.get("page", "1")
     current = int(number) if number.isdigit() and len(number) <= 6 else 1
 
-    def read(db: Session) -> tuple[list[Suggestion], int, int, list[Group], list[str]]:
+    def read(db: Session) -> tuple[list[Suggestion], int, int, list[Group], list[str],
+                                   set[int]]:
         page_number = current
         rows, total = board(db, f, page_number, PER_PAGE)
         if not rows and page_number > page_count(total, PER_PAGE):  # an old link past the end
             page_number = page_count(total, PER_PAGE)
             rows, total = board(db, f, page_number, PER_PAGE)
-        return rows, total, page_number, groups(db), hamlets(db)
+        pictured = set(photos_for(db, [row.id for row in rows if row.id is not None]))
+        return rows, total, page_number, groups(db), hamlets(db), pictured
 
-    rows, total, current, group_list, hamlet_list = await in_session(
+    rows, total, current, group_list, hamlet_list, pictured = await in_session(
         request.app[CONSOLE].services.engine, read)
     names = {g.id: g for g in group_list}
     pages = page_count(total, PER_PAGE)
-    items = [_row(row, names.get(row.group_id), None) for row in rows]
+    items = [_row(row, names.get(row.group_id), None) | {"photo": row.id in pictured}
+             for row in rows]
     # A filter that cannot be read as asked is answered 400, with the page naming why.
     return render(request, viewer, "admin/suggestions.html", status=400 if f.problems else 200,
                   filter=f, rows=items, total=total,

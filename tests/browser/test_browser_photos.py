@@ -93,8 +93,9 @@ async def test_the_console_shows_a_suggestions_thumbnail_opening_the_full_pictur
 
         console = await context.new_page()
         await sign_in(console, bot.url)
-        await console.get_by_test_id("suggestion-row").first.get_by_test_id(
-            "suggestion-link").click()
+        row = console.get_by_test_id("suggestion-row").first
+        await expect(row.get_by_test_id("photo-tag")).to_have_text("照片")  # on the board too
+        await row.get_by_test_id("suggestion-link").click()
         thumb = console.get_by_test_id("photo-thumb")
         await expect(thumb).to_have_count(1)
         await expect(thumb).to_have_js_property("complete", True)
