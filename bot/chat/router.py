@@ -168,7 +168,8 @@ class Router:
                 await self.dispatch(ctx)
         except Exception as exc:  # the router is an error boundary: log, answer kindly, go on
             if is_storage_fault(exc):
-                # Nothing of it was committed: the platform must not be told it was taken.
+                # Nothing of it was committed: the platform must not be told it was taken, and
+                # its picture stays for the message's next delivery.
                 log.warning("message %s in %s/%s not stored: %s", message.message_id,
                             message.platform, message.chat_id, exc)
                 if isinstance(exc, StorageError):
@@ -178,9 +179,8 @@ class Router:
                           message.platform, message.chat_id)
             if ctx is not None:
                 await self._apologise(ctx)
-        finally:
-            if message.photo is not None:
-                await self._drop_unkept(message.photo)
+        if message.photo is not None:
+            await self._drop_unkept(message.photo)
 
     async def dispatch(self, ctx: Context) -> None:
         """Run the command the message names, or offer it to the text handlers in order."""

@@ -60,7 +60,10 @@ def examine(path: Path) -> Picture:
     PhotoError if it is no picture Pillow can read."""
     from PIL import Image, UnidentifiedImageError
 
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PhotoError(texts.PHOTO_UNREADABLE) from exc
     try:
         with Image.open(path) as image:
             kind = image.format or ""
@@ -88,7 +91,7 @@ def examine(path: Path) -> Picture:
 
 
 def discard(*paths: Path | None) -> None:
-    """Remove received files that are not kept (a refused, repeated or stray picture)."""
+    """Remove files that are not kept (a stray picture, a thumbnail made for nothing)."""
     for path in paths:
         if path is not None:
             with contextlib.suppress(OSError):

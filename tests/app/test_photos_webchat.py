@@ -94,6 +94,14 @@ async def test_photos_named_by_number_join_the_suggestion_and_a_repeat_is_kept_o
         # picture stays in the room's history.
         on_disk = media_files(settings.audio_dir)
         assert {p.path for p in kept} | {p.thumb_path for p in kept} <= on_disk
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{bot.url}/api/rooms/{ROOM}/messages") as history:
+                shown = [m["image_url"] for m in (await history.json())["messages"]
+                         if m["image_url"]]
+            assert len(shown) == 4  # the repeat and the one for no suggestion still show
+            for url in shown:
+                async with http.get(bot.url + url) as served:
+                    assert served.status == 200
 
 
 async def test_a_picture_alone_is_chat_but_during_a_night_talk_it_is_a_suggestion(

@@ -2,7 +2,9 @@
 
 A picture with 「建议…」, or alone during an open night talk, is raised with its suggestion
 (bot.chat.commands.suggestions); one replying to a suggestion's message or captioned 「第12号」
-joins that suggestion here. Any other picture is ordinary chat: not kept.
+joins that suggestion here. Any other picture is ordinary chat: not kept. Only a thumbnail made
+for nothing is removed here; the received file itself is the router's to drop once the message
+is handled, since the web chat's history may show it and a redelivery may need it again.
 """
 
 from __future__ import annotations
@@ -77,13 +79,13 @@ async def attach(ctx: Context, number: int, picture: Picture) -> tuple[bool, str
             message_id=ctx.message.message_id, timezone=ctx.group.timezone,
             per_day=ctx.services.photos.per_day, now=ctx.now())
     except PhotoError as exc:
-        discard(picture.path, picture.thumb)
+        discard(picture.thumb)
         return False, str(exc)
     except Exception:
-        discard(picture.path, picture.thumb)  # not stored: the member is not told it was
+        discard(picture.thumb)  # not stored: the member is not told it was
         raise
     if not attached.created:
-        discard(picture.path, picture.thumb)
+        discard(picture.thumb)
         return True, texts.PHOTO_ALREADY.format(number=number)
     if attached.photo.kind == PhotoKind.DONE:
         return True, texts.PHOTO_ADDED_DONE.format(number=number)

@@ -92,12 +92,12 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
             Raised(row, points=points, join_open_talk=True))
     except SuggestionError as exc:
         if isinstance(picture, Picture):
-            discard(picture.path, picture.thumb)
+            discard(picture.thumb)
         await ctx.tell(str(exc))
         return None
     except Exception:
         if isinstance(picture, Picture):
-            discard(picture.path, picture.thumb)
+            discard(picture.thumb)
         raise
     photo_note: str | None = picture if isinstance(picture, str) else None
     with_photo = False
