@@ -3,12 +3,12 @@ the thumbnail in the console opening the full picture."""
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, BrowserContext, FilePayload, expect
+from playwright.async_api import Browser, BrowserContext, FilePayload, Page, expect
 
 from bot.app import ENGINE
 from bot.settings import Settings
 from tests.support.app import running
-from tests.support.console_village import prepare_console
+from tests.support.console_village import PASSWORD, SECRETARY_LOGIN, prepare_console
 from tests.support.photos import photos, picture
 
 SUGGESTION_TAKEN = "照片都记下了"
@@ -18,6 +18,15 @@ async def phone(chromium: Browser) -> BrowserContext:
     """A phone's screen, 360 px wide, touched rather than clicked."""
     return await chromium.new_context(viewport={"width": 360, "height": 740},
                                       device_scale_factor=2, is_mobile=True, has_touch=True)
+
+
+async def sign_in(page: Page, url: str) -> None:
+    """The secretary signs in to the console's suggestion board."""
+    await page.goto(url + "/admin/suggestions")
+    await page.locator("input[name=username]").fill(SECRETARY_LOGIN[0])
+    await page.locator("input[name=password]").fill(PASSWORD)
+    await page.locator("form button[type=submit]").last.click()
+    await expect(page.get_by_test_id("board-total")).to_be_visible()
 
 
 def upload(name: str, mime: str, data: bytes) -> list[FilePayload]:
@@ -76,8 +85,6 @@ async def test_a_file_that_is_no_picture_is_refused_in_plain_words(
 
 async def test_the_console_shows_a_suggestions_thumbnail_opening_the_full_picture(
         settings: Settings, chromium: Browser) -> None:
-    from tests.browser.test_browser_console import sign_in
-
     async with running(settings, prepare_console) as bot:
         context = await chromium.new_context()
         room = await context.new_page()
