@@ -29,7 +29,8 @@ from tests.support.loopback import serve
 # messages only to users who started the bot (else 403 "bot can't initiate conversation with a
 # user", or "bot was blocked by the user"); members' voice notes and photos (every size Telegram
 # makes, smallest first, each fetched by getFile then /file/...), with their caption, and replies
-# embedding the replied-to message (the bot's own with its text); injected 5xx and slowness. `time_scale` shrinks every window and wait (0.1: ten times faster than real).
+# embedding the replied-to message (the bot's own with its text); injected 5xx and slowness.
+# `time_scale` shrinks every window and wait (0.1: ten times faster than real).
 
 TOKEN = "7000001:AAHfakeTokenForYehuaTests_0123456789"
 BOT = {"id": 7000001, "is_bot": True, "first_name": "夜话", "username": "yehua_bot"}
