@@ -100,3 +100,17 @@ async def test_a_photo_too_big_is_refused_unfetched_with_a_message(
         answer = await answer_to(telegram, said, "第 1 号")
         assert "照片太大了" in answer.text
         assert photos(bot.app[ENGINE]) == [] and not telegram.called("getFile")
+
+
+async def test_an_album_with_its_caption_on_the_first_photo_is_one_suggestion_with_all(
+        settings: Settings, telegram: FakeTelegram) -> None:
+    async with running(on_telegram(settings, telegram), groups()) as bot:
+        first = telegram.say_photo(VILLAGE, ZHANG, sizes(800, 600, (200, 0, 0)),
+                                   "建议 村口的桥要修", album="13622137123416301")
+        for shade in (100, 250):
+            telegram.say_photo(VILLAGE, ZHANG, sizes(800, 600, (0, shade, 0)),
+                               album="13622137123416301")
+        await answer_to(telegram, first, "第 1 号")
+        await eventually(lambda: len(photos(bot.app[ENGINE])) == 3)
+        assert [p.suggestion_id for p in photos(bot.app[ENGINE])] == [1, 1, 1]
+        assert len(stored(bot.app)) == 1

@@ -28,6 +28,7 @@ from bot.adapters.telegram.wire import (
     PLATFORM,
     PhotoFile,
     VoiceNote,
+    album_of,
     chat_role,
     is_command,
     migration,
@@ -72,6 +73,7 @@ class TelegramInbound:
         self._moved: dict[str, str] = {}  # old group id -> supergroup id
         self._usernames: dict[str, str] = {}  # user id -> username, as updates show them
         self._roles: dict[tuple[str, str], tuple[str | None, float]] = {}
+        self._albums: dict[tuple[str, str], str] = {}  # (chat, album) -> its first message
         self._transcoding = asyncio.Semaphore(2)
 
     async def handle_update(self, update: dict[str, Any]) -> None:
@@ -97,6 +99,14 @@ class TelegramInbound:
             if path is None and not event.text.strip():
                 return
             event = replace(event, voice=path)
+        if photo is not None and (album := album_of(update)) is not None:
+            # An album comes as one update per photo, the caption on the first only: the
+            # others go with the first, as if they replied to it.
+            first = self._albums.get((event.chat_id, album))
+            if first is None:
+                _remember(self._albums, (event.chat_id, album), event.message_id)
+            elif event.reply_to is None:
+                event = replace(event, reply_to=first)
         if photo is not None:
             taken, refused = await self._fetch_photo(photo)
             if taken is None and refused is None and not event.text.strip():

@@ -184,6 +184,13 @@ def photo_file(update: dict[str, Any]) -> PhotoFile | None:
     return PhotoFile(largest["file_id"], size if isinstance(size, int) else None)
 
 
+def album_of(update: dict[str, Any]) -> str | None:
+    """The media_group_id of a photo sent as part of an album, if it is one."""
+    message = update.get("message")
+    album = message.get("media_group_id") if isinstance(message, dict) else None
+    return album if isinstance(album, str) and album else None
+
+
 def _whole(value: object) -> int:
     return value if isinstance(value, int) else 0
 

@@ -125,7 +125,8 @@ class FakeTelegram:
         return self.enqueue({"message": self._message(chat_id, user, voice=voice)})
 
     def say_photo(self, chat_id: int, user: dict[str, Any], sizes: list[tuple[int, int, bytes]],
-                  caption: str = "", *, reply_to: int | None = None) -> dict[str, Any]:
+                  caption: str = "", *, reply_to: int | None = None,
+                  album: str | None = None) -> dict[str, Any]:
         """Someone sends a photo: Telegram names every size it made (smallest first), each a
         file served through getFile; the caption comes as `caption`."""
         photo = []
@@ -139,6 +140,8 @@ class FakeTelegram:
             fields["caption"] = caption
         if reply_to is not None:
             fields["reply_to_message"] = self._original(chat_id, reply_to)
+        if album is not None:  # one of several photos sent together: one update each
+            fields["media_group_id"] = album
         return self.enqueue({"message": self._message(chat_id, user, **fields)})
 
     def _original(self, chat_id: int, message_id: int) -> dict[str, Any]:
