@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 from aiohttp import FormData
 
-from bot.app import ENGINE
+from bot.app import ENGINE, SCHEDULER, SERVICES
 from bot.core.db import session
-from bot.core.models import NightTalk, NightTalkStatus, PhotoKind
+from bot.core.models import ChatMessage, NightTalk, NightTalkStatus, PhotoKind
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from tests.support.app import running
@@ -181,3 +181,29 @@ async def test_a_photo_upload_on_a_full_disk_is_refused_and_leaves_no_partial_fi
         status, _ = await post_photo(bot.url, ZHANG, picture(1200, 900, "png"), "建议 看看这里")
         assert status == 201  # sent again: kept whole
         await eventually(lambda: len(photos(bot.app[ENGINE])) == 1)
+
+
+async def test_the_nightly_sweep_deletes_old_chat_pictures_but_keeps_suggestions_photos(
+        settings: Settings) -> None:
+    async with running(replace(settings, webchat_voice_days=90), prepare_village) as bot:
+        _, chatter = await post_photo(bot.url, ZHANG, picture(400, 300), "看看我家的菜园")
+        _, raised = await post_photo(bot.url, LI, picture(500, 300), "建议 修一修村口的路")
+        await eventually(lambda: len(photos(bot.app[ENGINE])) == 1)
+        with session(bot.app[ENGINE]) as db:  # both sent a hundred days ago
+            for message in (chatter, raised):
+                row = db.get(ChatMessage, message["message"]["id"])
+                assert row is not None
+                row.created_at = utcnow() - timedelta(days=100)
+                db.add(row)
+            db.commit()
+        [photo] = photos(bot.app[ENGINE])
+
+        sweep_at = utcnow() + timedelta(days=1)
+        bot.app[SERVICES].clock = lambda: sweep_at
+        await bot.app[SCHEDULER].fire_timers(sweep_at)
+        assert media_files(settings.audio_dir) == {photo.path, photo.thumb_path}
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"{bot.url}/api/rooms/{ROOM}/messages") as response:
+            history = {m["text"]: m for m in (await response.json())["messages"]}
+        assert history["看看我家的菜园"]["image_url"] is None  # its words stay, no broken picture
+        assert history["建议 修一修村口的路"]["image_url"] == f"/media/{photo.path}"
