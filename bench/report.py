@@ -26,13 +26,23 @@ from typing import Any
 from sqlalchemy import insert
 
 from bot.core.db import open_database, session
-from bot.core.models import Group, NightTalk, Suggestion, SuggestionChange, SuggestionStatus
+from bot.core.models import (
+    Attendance,
+    AttendanceHow,
+    Group,
+    NightTalk,
+    NightTalkStatus,
+    Suggestion,
+    SuggestionChange,
+    SuggestionStatus,
+)
 from bot.domain.suggestions import CATEGORIES
 from bot.reports import ReportFilter, write_csv, write_xlsx
 
 SUGGESTIONS = 100_000
 GROUPS = 40
 TALKS = 400
+PRESENT = 20  # people checked in at each night talk, besides its walk-ins
 CHUNK = 10_000
 BAR_SECONDS = 10.0
 BAR_MB = 300.0
@@ -61,7 +71,8 @@ def _changes(number: int, status: SuggestionStatus, at: datetime) -> list[dict[s
 
 
 def seed(url: str) -> None:
-    """40 groups in 10 hamlets, 400 night talks, 100,000 suggestions across 2026."""
+    """40 groups in 10 hamlets, 400 held night talks with 20 people checked in and some
+    walk-ins each, 100,000 suggestions across 2026 with handlers, deadlines and done dates."""
     rng = random.Random(7)
     engine = open_database(url)
     start = datetime(2025, 12, 31, 16, tzinfo=UTC)  # 2026-01-01 00:00 in Shanghai
@@ -72,10 +83,14 @@ def seed(url: str) -> None:
         db.flush()
         talks = [NightTalk(group_id=groups[i % GROUPS].id or 0, topic=f"夜话{i}", place="晒谷坪",
                            starts_at=start + timedelta(hours=20 + 21 * i),
-                           ends_at=start + timedelta(hours=22 + 21 * i)) for i in range(TALKS)]
+                           ends_at=start + timedelta(hours=22 + 21 * i),
+                           status=NightTalkStatus.CLOSED, walk_ins=i % 7) for i in range(TALKS)]
         db.add_all(talks)
         db.flush()
         talk_ids = [t.id for t in talks]
+        db.add_all([Attendance(night_talk_id=talk_id or 0, person=f"u:u{(n * 37 + k) % 997}",
+                               name="村民", how=AttendanceHow.CHECK_IN)
+                    for n, talk_id in enumerate(talk_ids) for k in range(PRESENT)])
         group_rows = [(g.id, g.chat_id, g.hamlet) for g in groups]
     categories = list(CATEGORIES)
     with engine.begin() as conn:
@@ -95,6 +110,11 @@ def seed(url: str) -> None:
                     "voice_path": f"voice-{number}.ogg" if number % 10 == 0 else None,
                     "category": rng.choice(categories), "status": status,
                     "handler_name": None if status == SuggestionStatus.NEW else "李书记",
+                    "handler_role": None if status == SuggestionStatus.NEW else "网格员",
+                    "due_at": None if status == SuggestionStatus.NEW
+                    else at + timedelta(days=7),
+                    "done_at": at + timedelta(days=1 + number % 20)
+                    if status == SuggestionStatus.DONE else None,
                     "reply": None if status == SuggestionStatus.NEW else "已经安排人去看了。",
                     "merged_into": None, "created_at": at, "updated_at": at})
                 changes += _changes(number, status, at)

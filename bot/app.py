@@ -25,6 +25,8 @@ from bot.core.models import LessonRecord
 from bot.domain.backup import NightlyBackup, arm_nightly_backup
 from bot.domain.demo import seed_demo
 from bot.domain.directory import GroupDirectory
+from bot.domain.handling import OverdueDigest, ensure_digest_timers
+from bot.domain.ledger import MonthlyLedger, ensure_monthly_timers
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
@@ -131,12 +133,15 @@ def create_app(settings: Settings) -> web.Application:
                         tune=partial(tuned_profile, settings), flavoured=settings.flavour,
                         flavourer=flavour_worker.flavour)
     poster = LessonPoster(engine, voice, outbox)
-    talks = NightTalkHost(engine, outbox)
+    talks = NightTalkHost(engine, outbox, public_url=settings.base_url)
     retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
                                timezone=settings.timezone)
+    digest = OverdueDigest(engine, outbox)
     timer_handlers = {**talks.handlers(), **LeaderboardPoster(engine, outbox).handlers(),
+                      **digest.handlers(),
                       **retention.handlers(), **NightlyBackup(engine, settings).handlers(),
-                      **ListenTallies(engine, outbox).handlers()}
+                      **ListenTallies(engine, outbox).handlers(),
+                      **MonthlyLedger(engine, outbox, settings.base_url).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
@@ -147,9 +152,11 @@ def create_app(settings: Settings) -> web.Application:
                         scheduler=scheduler, rules=rules, webchat_caps=WebChatCaps(
                             suggestions_per_day=settings.webchat_suggestions_per_day,
                             points_per_day=settings.webchat_points_per_day),
+                        handler_days=settings.handler_days,
+                        public_url=settings.base_url,
                         photos=PhotoRules(per_day=settings.photos_per_day))
     # One clock for the whole bot, so a test moving the services' clock moves every limit.
-    webchat.clock = retention.clock = lambda: services.clock()
+    webchat.clock = retention.clock = digest.clock = lambda: services.clock()
     router = build_router(services)
     for adapter in adapters.values():
         adapter.on_event = router.handle
@@ -172,6 +179,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
     def arm(db: Session) -> None:
         ensure_leaderboard_timers(db)
+        ensure_digest_timers(db, app[SERVICES].clock())
+        ensure_monthly_timers(db)
         app[RETENTION].ensure_timer(db)
         arm_nightly_backup(db, app[SETTINGS])
 

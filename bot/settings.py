@@ -57,6 +57,7 @@ class Settings:
     points_listen: int = 1
     points_suggest: int = 2
     points_adopted: int = 5
+    handler_days: int = 7  # an assigned suggestion's deadline when none is typed
     webchat_messages: int = 5  # per member and per socket within webchat_window seconds
     webchat_window: int = 10
     webchat_suggestions_per_day: int = 10
@@ -257,6 +258,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                              "a whole number of points ≥ 0"),
         points_adopted=read("YEHUA_POINTS_ADOPTED", d.points_adopted, _positive_int,
                              "a whole number of points ≥ 0"),
+        handler_days=read("YEHUA_HANDLER_DAYS", d.handler_days, _at_least_one,
+                          "a whole number of days ≥ 1"),
         webchat_messages=read("YEHUA_WEBCHAT_MESSAGES", d.webchat_messages, _positive_int,
                               "a whole number of messages ≥ 0 (0: no limit)"),
         webchat_window=read("YEHUA_WEBCHAT_WINDOW", d.webchat_window, _at_least_one,

@@ -14,14 +14,14 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-import av
-import av.error
-from av.audio.frame import AudioFrame
-from av.audio.resampler import AudioResampler
-from av.audio.stream import AudioStream
-from av.filter import Graph
+if TYPE_CHECKING:
+    from av.audio.frame import AudioFrame
+    from av.filter import Graph
+
+# PyAV (with FFmpeg's libraries, ~16 MB resident) is imported by each function that needs it,
+# the first time one runs: a bot that has not transcoded anything yet does not hold it.
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,8 @@ def _releasing_memory(func: Callable[_P, _T]) -> Callable[_P, _T]:
 
 def _encode_mp3(frames: Iterable[AudioFrame]) -> bytes:
     """Encode audio frames of any rate and layout as 24 kHz mono 48 kbps CBR MP3."""
+    import av
+    from av.audio.resampler import AudioResampler
     out = io.BytesIO()
     resampler = AudioResampler(format="s16p", layout="mono", rate=MP3_RATE)
     with av.open(out, "w", format="mp3", options=_MP3_MUXER_OPTIONS) as container:
@@ -124,6 +126,7 @@ def _encode_mp3(frames: Iterable[AudioFrame]) -> bytes:
 
 def _decoded_frames(data: bytes, container_format: str | None = None) -> Iterator[AudioFrame]:
     """Decode the first audio stream of an in-memory file (its format guessed unless given)."""
+    import av
     try:
         with av.open(io.BytesIO(data), "r", format=container_format) as container:
             if not container.streams.audio:
@@ -154,6 +157,7 @@ def mp3_duration(data: bytes) -> float:
 @functools.lru_cache(maxsize=8)
 def silence_mp3(seconds: float) -> bytes:
     """Return `seconds` of silence as 24 kHz mono 48 kbps MP3 frames."""
+    from av.audio.frame import AudioFrame
     total = max(0, round(seconds * MP3_RATE))
 
     def frames() -> Iterator[AudioFrame]:
@@ -184,6 +188,7 @@ class AudioInfo:
 
 def probe(data: bytes) -> AudioInfo:
     """Describe an audio file by decoding all of it (ValueError when it cannot be decoded)."""
+    import av
     try:
         with av.open(io.BytesIO(data), "r") as container:
             if not container.streams.audio:
@@ -237,6 +242,7 @@ def to_mp3(mp3: bytes) -> bytes:
 def any_to_mp3(data: bytes, *, max_seconds: float = 120.0) -> bytes:
     """A recording in any container PyAV reads (WebM, OGG, MP4, WAV, MP3) as the web chat's
     voice: loudness-normalised 24 kHz mono 48 kbps MP3; ValueError if undecodable or too long."""
+    import av
     seconds = 0.0
     try:
         with av.open(io.BytesIO(data), "r") as container:
@@ -310,6 +316,7 @@ def _filtered(
     frames: Iterable[AudioFrame], filters: Sequence[tuple[str, str]]
 ) -> Iterator[AudioFrame]:
     """Run frames through a chain of FFmpeg audio filters."""
+    from av.filter import Graph
     graph: Graph | None = None
     for frame in frames:
         if graph is None:
@@ -327,6 +334,8 @@ def _filtered(
 
 
 def _drain(graph: Graph) -> Iterator[AudioFrame]:
+    import av
+    from av.audio.frame import AudioFrame
     while True:
         try:
             frame = graph.pull()
@@ -375,6 +384,7 @@ def _rechunked(frames: Iterable[AudioFrame]) -> Iterator[AudioFrame]:
     take 14 MB in 75 blocks, leave far less of the heap resident afterwards, and each pass
     hands 80 times fewer frames through Python.
     """
+    from av.audio.resampler import AudioResampler
     resampler: AudioResampler | None = None
     for frame in frames:
         if resampler is None:  # same format, layout and rate: only the frame size changes
@@ -409,6 +419,8 @@ def _encode(
     options: dict[str, str], muxer_options: dict[str, str] | None = None,
 ) -> bytes:
     """Encode mono frames already at `rate` in a sample format the codec takes."""
+    import av
+    from av.audio.stream import AudioStream
     out = io.BytesIO()
     with av.open(out, "w", format=container_format, options=muxer_options) as container:
         stream = container.add_stream(codec, rate=rate, layout="mono", options=options)
@@ -426,6 +438,7 @@ def _encode(
 
 def _pcm_frames(pcm: bytes, rate: int) -> Iterator[AudioFrame]:
     """Mono s16 frames of one second from raw samples."""
+    from av.audio.frame import AudioFrame
     step = rate * 2
     for start in range(0, len(pcm), step):
         chunk = pcm[start : start + step]

@@ -18,10 +18,12 @@ from bot.admin import (
     calendar,
     dashboard,
     groups,
+    ledger,
     lessons,
     reports,
     suggestions,
     talks,
+    todos,
     users,
 )
 from bot.admin.auth import SESSION_COOKIE, tokens_match
@@ -52,7 +54,8 @@ __all__ = ["CONSOLE", "Console", "setup_admin"]
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 LOGIN_COOKIE = "yehua_login"  # the sign-in form's CSRF token, before there is a session
 LOGIN_PATH = "/admin/login"
-PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, reports, groups, users)
+PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, todos, reports, groups,
+                users, ledger)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -91,6 +94,7 @@ def _templates(settings: Settings) -> jinja2.Environment:
     env.filters["percent"] = percent
     css = (WEB_DIR / "static" / "admin.css").read_bytes()
     js = (WEB_DIR / "static" / "admin.js").read_bytes()
+    js += (WEB_DIR / "static" / "ledger.css").read_bytes()  # the public ledger's look
     env.globals.update(texts=texts, v=hashlib.sha256(css + js).hexdigest()[:10],
                        role_labels=texts.ADMIN_ROLE_LABELS)
     return env

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy import func
@@ -13,6 +13,7 @@ from bot import texts
 from bot.admin.core import Console, Viewer, console_of, page, render
 from bot.core.db import run_db, session
 from bot.core.models import Role, Suggestion, SuggestionStatus
+from bot.domain.outcomes import Outcomes, days_text, outcomes, overdue_now
 from bot.reports import Figures, ReportFilter, figures
 from scheduler.models import Delivery, DeliveryStatus
 
@@ -117,18 +118,23 @@ class Overview:
     months: list[Month]
     waiting: int
     failed: int
+    outcomes: Outcomes  # this month's talks, attendance and days to done
+    overdue: int  # every suggestion past its deadline now, whenever it was raised
 
 
-def _overview(console: Console, today: date) -> Overview:
+def _overview(console: Console, today: date, now: datetime) -> Overview:
     with session(console.services.engine) as db:
         months = [Month(start, end, figures(db, ReportFilter(start, end)))
                   for start, end in last_months(today)]
+        seeds = outcomes(db, ReportFilter(months[-1].start, months[-1].end), now)
+        overdue = db.exec(select(func.count(col(Suggestion.id))).where(
+            col(Suggestion.merged_into).is_(None), *overdue_now(now))).one()
         waiting = db.exec(select(func.count(col(Suggestion.id))).where(
             col(Suggestion.status) == SuggestionStatus.NEW,
             col(Suggestion.merged_into).is_(None))).one()
         failed = db.exec(select(func.count(col(Delivery.id))).where(
             col(Delivery.status).in_([DeliveryStatus.FAILED, DeliveryStatus.MISSED]))).one()
-    return Overview(months, waiting, failed)
+    return Overview(months, waiting, failed, seeds, overdue)
 
 
 @page(Role.MEMBER)
@@ -137,12 +143,14 @@ async def index(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     if viewer.role == Role.MEMBER:
         return render(request, viewer, "admin/dashboard.html", member=True)
     console = console_of(request)
-    today = console.services.clock().astimezone(console.settings.zone).date()
-    overview = await run_db(console.services.engine, _overview, console, today)
+    now = console.services.clock()
+    today = now.astimezone(console.settings.zone).date()
+    overview = await run_db(console.services.engine, _overview, console, today, now)
     current = overview.months[-1]
     return render(request, viewer, "admin/dashboard.html", member=False, month=current,
                   f=current.figures, overview=overview, chart=trend_chart(overview.months),
-                  series=SERIES, is_secretary=viewer.role in (Role.SECRETARY, Role.ADMIN))
+                  series=SERIES, seeds=overview.outcomes, days=days_text,
+                  is_secretary=viewer.role in (Role.SECRETARY, Role.ADMIN))
 
 
 def routes(router: web.UrlDispatcher) -> None:

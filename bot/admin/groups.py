@@ -1,4 +1,5 @@
-"""Groups and roles: a group's name, hamlet, time zone and voice, and who holds which role."""
+"""Groups and roles: a group's name, hamlet, time zone and voice, its 屋场 and who is in which,
+and who holds which role."""
 
 from __future__ import annotations
 
@@ -19,7 +20,17 @@ from bot.admin.core import (
     zone_of,
 )
 from bot.core.db import in_session
-from bot.core.models import Group, Member, Role
+from bot.core.models import Group, Hamlet, Member, Role
+from bot.domain.hamlets import (
+    HAMLET_NAME_MAX,
+    HamletError,
+    add_hamlet,
+    assign_member,
+    hamlet_sizes,
+    remove_hamlet,
+    rename_hamlet,
+)
+from bot.domain.ledger import ledger_url, rotate_ledger_key
 from bot.domain.members import find_member, grant_role
 from lessons.profiles import PROFILES
 from scheduler.schedules import move_group_zone
@@ -61,7 +72,7 @@ async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
     """One group: its settings, its role holders, and a search among its members."""
     query = request.query.get("q", "").strip()[:USER_MAX]
 
-    def read(db: Session) -> tuple[Group, list[Member], list[Member]]:
+    def read(db: Session) -> tuple[Group, list[Member], list[Member], list[dict[str, object]]]:
         group = _group(db, request)
         holders = list(db.exec(select(Member).where(
             Member.group_id == group.id, col(Member.role) != Role.MEMBER)
@@ -72,13 +83,32 @@ async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
                 Member.group_id == group.id,
                 or_(col(Member.display_name).contains(query), col(Member.user_id) == query))
                 .order_by(col(Member.display_name)).limit(SEARCH_LIMIT)))
-        return group, holders, found
+        hamlets: list[dict[str, object]] = [
+            {"id": h.id, "name": h.name, "members": size}
+            for h, size in hamlet_sizes(db, group.id or 0)]
+        return group, holders, found, hamlets
 
-    group, holders, found = await in_session(console_of(request).services.engine, read)
+    console = console_of(request)
+    group, holders, found, hamlets = await in_session(console.services.engine, read)
     zones = ZONES if group.timezone in ZONES else (group.timezone, *ZONES)
+    link = ledger_url(console.settings.base_url, group.ledger_key) if group.ledger_key else None
     return render(request, viewer, "admin/groups_detail.html", group=group, holders=holders,
                   found=found, query=query, zones=zones, profiles=list(PROFILES.values()),
-                  roles=ROLES)
+                  roles=ROLES, hamlets=hamlets, hamlet_max=HAMLET_NAME_MAX, ledger_link=link)
+
+
+@page(Role.ADMIN)
+async def change_ledger(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Make the group's ledger link, or replace it: the old link stops working."""
+
+    def change(db: Session) -> tuple[str, bool]:
+        group = _group(db, request)
+        had = group.ledger_key is not None
+        rotate_ledger_key(db, group)
+        return f"/admin/groups/{group.id}", had
+
+    back, had = await in_session(console_of(request).services.engine, change)
+    raise redirect(back, texts.ADMIN_LEDGER_ROTATED if had else texts.ADMIN_LEDGER_MADE)
 
 
 @page(Role.ADMIN)
@@ -138,9 +168,100 @@ async def set_role(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     raise redirect(back, message)
 
 
+def _hamlet_of(db: Session, group: Group, request: web.Request) -> Hamlet:
+    hamlet_id = whole_number(request.match_info["hamlet"])
+    hamlet = db.get(Hamlet, hamlet_id) if hamlet_id is not None else None
+    if hamlet is None or hamlet.group_id != group.id:
+        raise web.HTTPNotFound()
+    return hamlet
+
+
+@page(Role.ADMIN)
+async def add_hamlet_action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Add a hamlet (屋场) to the group."""
+    name = field_text(await form(request), "name", 200)
+
+    def add(db: Session) -> tuple[str, str]:
+        group = _group(db, request)
+        back = f"/admin/groups/{group.id}#hamlets"
+        try:
+            hamlet = add_hamlet(db, group, name)
+        except HamletError as exc:
+            raise redirect(back, str(exc), error=True) from exc
+        return back, texts.ADMIN_HAMLET_ADDED.format(name=hamlet.name)
+
+    back, message = await in_session(console_of(request).services.engine, add)
+    raise redirect(back, message)
+
+
+@page(Role.ADMIN)
+async def rename_hamlet_action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Rename a hamlet: its members go with it; recorded suggestions keep the old name."""
+    name = field_text(await form(request), "name", 200)
+
+    def rename(db: Session) -> tuple[str, str]:
+        group = _group(db, request)
+        back = f"/admin/groups/{group.id}#hamlets"
+        hamlet = _hamlet_of(db, group, request)
+        try:
+            renamed = rename_hamlet(db, group.id or 0, hamlet.name, name)
+        except HamletError as exc:
+            raise redirect(back, str(exc), error=True) from exc
+        return back, texts.ADMIN_HAMLET_RENAMED.format(name=renamed.name)
+
+    back, message = await in_session(console_of(request).services.engine, rename)
+    raise redirect(back, message)
+
+
+@page(Role.ADMIN)
+async def remove_hamlet_action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Remove a hamlet; its members belong to none afterwards."""
+
+    def remove(db: Session) -> tuple[str, str]:
+        group = _group(db, request)
+        hamlet = _hamlet_of(db, group, request)
+        moved = remove_hamlet(db, group.id or 0, hamlet.name)
+        return (f"/admin/groups/{group.id}#hamlets",
+                texts.ADMIN_HAMLET_REMOVED.format(name=hamlet.name, n=moved))
+
+    back, message = await in_session(console_of(request).services.engine, remove)
+    raise redirect(back, message)
+
+
+@page(Role.ADMIN)
+async def member_hamlet_action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Place a member in one of the group's hamlets, or in none."""
+    data = await form(request)
+    user_id, hamlet_id = field_text(data, "user_id", USER_MAX), field_text(data, "hamlet", 20)
+
+    def assign(db: Session) -> tuple[str, str]:
+        group = _group(db, request)
+        back = f"/admin/groups/{group.id}"
+        member = find_member(db, group, user_id)
+        if member is None:
+            raise redirect(back, texts.ADMIN_MEMBER_NOT_FOUND.format(user=user_id), error=True)
+        chosen = whole_number(hamlet_id)
+        hamlet = db.get(Hamlet, chosen) if chosen is not None else None
+        if hamlet_id and (hamlet is None or hamlet.group_id != group.id):
+            raise redirect(back, texts.ADMIN_MEMBER_BAD_HAMLET, error=True)
+        assign_member(db, group.id or 0, member, hamlet.name if hamlet else "")
+        if hamlet is None:
+            return back, texts.ADMIN_MEMBER_HAMLET_CLEARED.format(name=member.display_name)
+        return back, texts.ADMIN_MEMBER_HAMLET_SET.format(name=member.display_name,
+                                                          hamlet=hamlet.name)
+
+    back, message = await in_session(console_of(request).services.engine, assign)
+    raise redirect(back, message)
+
+
 def routes(router: web.UrlDispatcher) -> None:
     """Register the groups and roles pages."""
     router.add_get("/admin/groups", group_list)
     router.add_get("/admin/groups/{id}", group_page)
     router.add_post("/admin/groups/{id}", save_group)
     router.add_post("/admin/groups/{id}/roles", set_role)
+    router.add_post("/admin/groups/{id}/hamlets", add_hamlet_action)
+    router.add_post("/admin/groups/{id}/hamlets/{hamlet}/rename", rename_hamlet_action)
+    router.add_post("/admin/groups/{id}/hamlets/{hamlet}/remove", remove_hamlet_action)
+    router.add_post("/admin/groups/{id}/member-hamlet", member_hamlet_action)
+    router.add_post("/admin/groups/{id}/ledger", change_ledger)

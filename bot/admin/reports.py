@@ -21,6 +21,7 @@ from bot.admin.core import CONSOLE, Viewer, page, render
 from bot.core.db import in_session
 from bot.core.models import Group, Role
 from bot.domain.board import groups, hamlets
+from bot.domain.outcomes import days_text, outcomes
 from bot.domain.suggestions import CATEGORIES
 from bot.reports import (
     FORMATS,
@@ -118,7 +119,8 @@ def figure_cells(fig: Figures) -> list[str]:
 async def reports_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """The filter form, the figures it gives, and a download button per format."""
     asked = parse_report_request(request.query, _today(request))
-    context: dict[str, Any] = {"total": None, "parts": [], "scope": "", "period": ""}
+    context: dict[str, Any] = {"total": None, "parts": [], "scope": "", "period": "",
+                               "seeds": None}
 
     def read(db: Session) -> tuple[dict[str, Any], list[Group], list[str]]:
         found = context
@@ -130,6 +132,7 @@ async def reports_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
                            [(label, figure_cells(fig)) for label, fig
                             in breakdown(db, asked.report, by)])
                           for by in ("hamlet", "topic", "night_talk")],
+                "seeds": outcomes(db, asked.report, request.app[CONSOLE].services.clock()),
                 "scope": describe_scope(db, asked.report),
                 "period": describe_period(asked.report)}
         return found, groups(db), hamlets(db)
@@ -142,6 +145,7 @@ async def reports_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
                   problems=asked.problems, groups=group_list, hamlets=hamlet_list,
                   categories=[(key, label) for key, (label, _w) in CATEGORIES.items()],
                   formats=FORMATS, headers=texts.REPORT_FIGURE_HEADERS, base=BASE,
+                  days=days_text,
                   downloads={kind: urlencode(asked.values | {"format": kind})
                              for kind in FORMATS},
                   **context)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +35,8 @@ from bot.domain.board import (
     parse_board_filter,
     room_url,
 )
+from bot.domain.hamlets import hamlet_names, set_suggestion_hamlet
+from bot.domain.handling import OPEN, due_text, is_overdue, member_names
 from bot.domain.merging import duplicates_of, is_merge_step, merge_suggestion, unmerge_suggestion
 from bot.domain.notices import notify_status_change
 from bot.domain.photos import photos_for
@@ -48,6 +51,7 @@ from bot.domain.suggestions import (
     set_text,
 )
 from bot.reports.rows import voice_link
+from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,8 @@ async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
         request.app[CONSOLE].services.engine, read)
     names = {g.id: g for g in group_list}
     pages = page_count(total, PER_PAGE)
-    items = [_row(row, names.get(row.group_id), None) | {"photo": row.id in pictured}
+    now = request.app[CONSOLE].services.clock()
+    items = [_row(row, names.get(row.group_id), None, now) | {"photo": row.id in pictured}
              for row in rows]
     # A filter that cannot be read as asked is answered 400, with the page naming why.
     return render(request, viewer, "admin/suggestions.html", status=400 if f.problems else 200,
@@ -103,8 +108,14 @@ async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
                   base=BASE, **_choices())
 
 
-def _row(row: Suggestion, group: Group | None, talk: NightTalk | None) -> dict[str, Any]:
+def _row(row: Suggestion, group: Group | None, talk: NightTalk | None,
+         now: datetime | None = None) -> dict[str, Any]:
     timezone = group.timezone if group else DEFAULT_ZONE
+    handling = {"handler": row.handler_name or "" if row.assigned_at else "",
+                "handler_role": row.handler_role or "", "handler_phone": row.handler_phone or "",
+                "due": due_text(row.due_at, timezone),
+                "overdue": is_overdue(row, now or utcnow()),
+                "can_assign": row.status in OPEN}
     return {"number": row.id, "when": local_time(row.created_at, timezone),
             "group": group.name if group else "", "author": row.author_name,
             "raised_by": row.raised_by_name or "", "hamlet": row.hamlet, "text": row.text,
@@ -112,10 +123,10 @@ def _row(row: Suggestion, group: Group | None, talk: NightTalk | None) -> dict[s
                                                                       (row.category,))[0],
             "status": row.status.value, "status_label": STATUS_LABELS[row.status],
             "reply": row.reply or "", "merged_into": row.merged_into,
-            "talk": talk.topic if talk else ""}
+            "talk": talk.topic if talk else "", **handling}
 
 
-def _detail(db: Session, number: int) -> dict[str, Any]:
+def _detail(db: Session, number: int, now: datetime | None = None) -> dict[str, Any]:
     try:
         row = get_suggestion(db, number)
     except SuggestionError as exc:
@@ -132,8 +143,12 @@ def _detail(db: Session, number: int) -> dict[str, Any]:
               "done": p.kind == PhotoKind.DONE, "who": p.uploader_name,
               "when": local_time(p.created_at, timezone)}
              for p in photos_for(db, [number]).get(number, [])]
-    return {"s": _row(row, group, talk), "voice_url": voice_link(row.voice_path),
-            "photos": shots,
+    # The group's hamlets, its own default, and what was recorded (kept even if since renamed).
+    choices = [*hamlet_names(db, row.group_id), group.hamlet if group else ""]
+    hamlet_choices = [name for name in dict.fromkeys(choices) if name]
+    return {"hamlet_choices": hamlet_choices,
+            "s": _row(row, group, talk, now), "members": member_names(db, row.group_id),
+            "voice_url": voice_link(row.voice_path), "photos": shots,
             "next_steps": [(s.value, STATUS_LABELS[s]) for s in SuggestionStatus
                            if s in TRANSITIONS[row.status]],
             "category_key": row.category, "history": steps, "duplicates": dupes,
@@ -144,9 +159,10 @@ def _detail(db: Session, number: int) -> dict[str, Any]:
 async def detail_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One suggestion: its words (or voice), where it stands, what can be done, its history."""
     number = _number(request)
-    context = await in_session(request.app[CONSOLE].services.engine, _detail, number)
+    services = request.app[CONSOLE].services
+    context = await in_session(services.engine, _detail, number, services.clock())
     return render(request, viewer, "admin/suggestions_detail.html", base=BASE, **context,
-                  **_choices())
+                  handler_days=services.handler_days, **_choices())
 
 
 @page(Role.SECRETARY)
@@ -209,6 +225,11 @@ def _set_text(db: Session, number: int, value: str, viewer: Viewer) -> object:
     return set_text(db, number, value)
 
 
+def _set_hamlet(db: Session, number: int, value: str, viewer: Viewer) -> object:
+    actor_id, actor_name = actor(viewer)
+    return set_suggestion_hamlet(db, number, value, actor_id=actor_id, actor_name=actor_name)
+
+
 def _merge(db: Session, number: int, value: str, viewer: Viewer) -> object:
     value = value.strip().lstrip("第").rstrip("号").strip()
     if not value.isdigit() or len(value) > 9:
@@ -231,6 +252,8 @@ def routes(router: web.UrlDispatcher) -> None:
                     _edit_action("category", _set_category, texts.ADMIN_SUG_CATEGORY_DONE))
     router.add_post(BASE + "/{number}/text",
                     _edit_action("text", _set_text, texts.ADMIN_SUG_TEXT_DONE))
+    router.add_post(BASE + "/{number}/hamlet",
+                    _edit_action("hamlet", _set_hamlet, texts.ADMIN_SUG_HAMLET_DONE))
     router.add_post(BASE + "/{number}/merge",
                     _edit_action("into", _merge, texts.ADMIN_SUG_MERGE_DONE))
     router.add_post(BASE + "/{number}/unmerge",

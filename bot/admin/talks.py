@@ -14,6 +14,7 @@ from bot import texts
 from bot.admin.core import CONSOLE, Viewer, form, page, redirect, render
 from bot.core.db import in_session
 from bot.core.models import Group, NightTalk, NightTalkStatus, Role, Suggestion
+from bot.domain.attendance import attendees, participants, participants_line
 from bot.domain.board import (
     groups,
     recent_talks,
@@ -170,7 +171,11 @@ def _detail(db: Session, talk_id: int, now: datetime) -> dict[str, Any]:
     rows = talk_suggestions_after(db, talk_id)
     items = [_item(row) for row in rows]
     repeats = repeat_note(db, talk)
+    came = participants(db, talk)
+    people = [{"name": row.name, "how": texts.ADMIN_TALK_ATTEND_HOW[row.how]}
+              for row in attendees(db, talk_id)]
     return {"talk": _describe(talk, group, len(rows), now), "items": items,
+            "came": participants_line(came), "came_people": people, "walk_ins": talk.walk_ins,
             "last": rows[-1].id if rows else 0,
             "live": talk.status == NightTalkStatus.OPEN, "poll_seconds": POLL_SECONDS,
             "can_open": talk.status == NightTalkStatus.SCHEDULED,

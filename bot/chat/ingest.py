@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from bot.core.adapter import StorageError
 from bot.core.db import is_storage_fault, run_db
-from bot.core.models import Group, Member, Role
+from bot.core.models import Group, Hamlet, Member, Role
 from bot.domain.members import Seen, remember_members
 from bot.domain.suggestions import Raised, store_suggestions
 
@@ -40,15 +40,18 @@ Write = Callable[[Connection, Sequence[ItemT]], list[ResultT]]
 
 _GROUPS: Table = Group.__table__  # type: ignore[attr-defined]
 _MEMBERS: Table = Member.__table__  # type: ignore[attr-defined]
+_HAMLETS: Table = Hamlet.__table__  # type: ignore[attr-defined]
 _GROUP_COLUMNS = tuple(column.name for column in _GROUPS.columns)
 # The groups messages came from, and what the bot knows of their senders there: one query
-# for all the messages of one platform that arrive together.
+# for all the messages of one platform that arrive together, with the sender's 屋场.
 _SENDERS = (
     select(_GROUPS, _MEMBERS.c.user_id.label("member_user"),
-           _MEMBERS.c.role.label("member_role"), _MEMBERS.c.display_name.label("member_name"))
+           _MEMBERS.c.role.label("member_role"), _MEMBERS.c.display_name.label("member_name"),
+           _HAMLETS.c.name.label("member_hamlet"))
     .select_from(_GROUPS.outerjoin(_MEMBERS, and_(
         _MEMBERS.c.group_id == _GROUPS.c.id,
-        _MEMBERS.c.user_id.in_(bindparam("users", expanding=True)))))
+        _MEMBERS.c.user_id.in_(bindparam("users", expanding=True))))
+        .outerjoin(_HAMLETS, _HAMLETS.c.id == _MEMBERS.c.hamlet_id))
     .where(_GROUPS.c.platform == bindparam("platform"),
            _GROUPS.c.chat_id.in_(bindparam("chats", expanding=True)))
 )
@@ -174,6 +177,7 @@ class Sender:
     group: Group
     role: Role | None  # None: never seen in this group
     name: str | None
+    hamlet: str = ""  # the 屋场 the sender belongs to, if they were placed in one
 
 
 class Ingest:
@@ -237,7 +241,8 @@ class Ingest:
                     if group is None:
                         continue
                     member = known.get(key[1:])
-                    found[key] = (Sender(group, member["member_role"], member["member_name"])
+                    found[key] = (Sender(group, member["member_role"], member["member_name"],
+                                         member["member_hamlet"] or "")
                                   if member is not None else Sender(group, None, None))
         return found
 

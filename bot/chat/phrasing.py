@@ -71,3 +71,15 @@ def agrees(text: str) -> bool:
     """Whether a whole message is a bare 「是」「好的」「记上」 (trailing marks allowed)."""
     # Every message passes here: a longer one is no such answer, and is not converted for it.
     return len(text) <= _AGREEMENT_CHARS and bare_word(text) in AGREEMENTS
+
+
+MAX_NUMBER_DIGITS = 9  # a longer number names no suggestion on any database
+_NUMBER = re.compile(r"第?\s*(\d+)\s*(?:号[\s,，:：]*|[\s,，:：]+|$)(.*)", re.DOTALL)
+
+
+def parse_number(args: str) -> tuple[int, str] | None:
+    """`12 回复`, `第12号 回复` -> (12, "回复"); None if no suggestion number leads."""
+    match = _NUMBER.fullmatch(args.strip())
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2).strip()

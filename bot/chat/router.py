@@ -30,6 +30,8 @@ COMMAND_PREFIXES = ("/", "／")
 _HEAD = re.compile(r"\s*[/／](\S*)\s*(.*)", re.DOTALL)
 
 CommandHandler = Callable[["Context", str], Awaitable[None]]
+# Lets someone below the command's role use it this once (a handler closing their own item).
+Admits = Callable[["Context", str], Awaitable[bool]]
 TextHandler = Callable[["Context"], Awaitable[bool]]
 
 
@@ -45,6 +47,7 @@ class Context:
     role: Role
     services: Services
     ingest: Ingest  # the inbound path's batched writes
+    hamlet: str = ""  # the 屋场 the sender belongs to ("" for none)
 
     @property
     def group_id(self) -> int:
@@ -92,6 +95,7 @@ class Command:
     handler: CommandHandler
     summary: str = ""
     usage: str = ""
+    admits: Admits | None = None
 
 
 def split_command(text: str) -> tuple[str, str, bool] | None:
@@ -124,11 +128,12 @@ class Router:
         self._text_handlers: list[TextHandler] = []
 
     def command(self, names: Sequence[str], *, role: Role = Role.MEMBER, summary: str = "",
-                usage: str = "") -> Callable[[CommandHandler], CommandHandler]:
+                usage: str = "", admits: Admits | None = None
+                ) -> Callable[[CommandHandler], CommandHandler]:
         """Register a command under every name in `names` (Chinese first, English alias)."""
 
         def register(handler: CommandHandler) -> CommandHandler:
-            command = Command(tuple(names), role, handler, summary, usage)
+            command = Command(tuple(names), role, handler, summary, usage, admits)
             for name in command.names:
                 if name.lower() in self._by_name:
                     raise ValueError(f"command name {name!r} is registered twice")
@@ -193,7 +198,8 @@ class Router:
                     await ctx.reply(texts.CMD_UNKNOWN.format(name=head))
                 return
             command, args = found
-            if not ctx.allows(command.role):
+            if not ctx.allows(command.role) and not (
+                    command.admits is not None and await command.admits(ctx, args)):
                 log.info("refused /%s to %s (%s) in %s", command.names[0],
                          ctx.message.user_id, ctx.role, ctx.message.chat_id)
                 await ctx.tell(texts.CMD_REFUSED.format(
@@ -239,7 +245,7 @@ class Router:
             name = message.user_name
         role = resolve_role(sender.role or Role.MEMBER, message.platform_role)
         return Context(self.services.engine, self.services.outbox, message, sender.group, name,
-                       role, self.services, ingest)
+                       role, self.services, ingest, sender.hamlet)
 
     async def _drop_unkept(self, photo: Path) -> None:
         """A received picture no suggestion kept is ordinary chat: its file goes."""

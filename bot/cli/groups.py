@@ -1,4 +1,4 @@
-"""`yehua groups …`: the groups the bot posts to: list and add."""
+"""`yehua groups …`: the groups the bot posts to: list and add; their 屋场 and who is in which."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ import typer
 from rich.table import Table
 from sqlmodel import col, select
 
-from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
+from bot import texts
+from bot.cli.kit import COMMANDS_PANEL, console, fail, find_group, load_cli_settings, say
 from bot.core.db import open_database, session
 from bot.core.models import Group
+from bot.domain.hamlets import (
+    HamletError,
+    add_hamlet,
+    assign_member,
+    hamlet_sizes,
+    remove_hamlet,
+    rename_hamlet,
+)
+from bot.domain.members import find_member
 
-groups_app = typer.Typer(help="群：查看和添加群。", no_args_is_help=True)
+groups_app = typer.Typer(help="群：查看和添加群，管理群里的屋场。", no_args_is_help=True)
 
 
 @groups_app.command("list", rich_help_panel=COMMANDS_PANEL,
@@ -58,3 +68,80 @@ def groups_add(
         db.add(group)
         db.flush()
         console.print(f"[green]已添加[/] 群 #{group.id}「{name}」")
+
+
+@groups_app.command(
+    "hamlets", rich_help_panel=COMMANDS_PANEL,
+    help="查看或管理一个群的屋场：不带动作就列出屋场和各有几人。\n\n"
+         "例：yehua groups hamlets 枫树村大群 add 上屋场\n\n"
+         "　　yehua groups hamlets 枫树村大群 rename 上屋场 上湾屋场\n\n"
+         "　　yehua groups hamlets 枫树村大群 remove 上湾屋场")
+def groups_hamlets(
+    group_key: Annotated[str, typer.Argument(metavar="GROUP", help="群的编号、chat id 或群名")],
+    action: Annotated[str | None, typer.Argument(help="add、rename 或 remove")] = None,
+    names: Annotated[list[str] | None, typer.Argument(
+        metavar="NAME...", help="屋场名；rename 要旧名和新名")] = None,
+) -> None:
+    """List a group's hamlets, or add, rename or remove one."""
+    names = names or []
+    wanted = {"add": 1, "rename": 2, "remove": 1}
+    if action is not None and (action not in wanted or len(names) != wanted[action]):
+        raise fail("用法：yehua groups hamlets GROUP [add 屋场名 | rename 旧名 新名 | "
+                   "remove 屋场名]")
+    settings = load_cli_settings()
+    with session(open_database(settings.db_url)) as db:
+        group = find_group(db, group_key)
+        assert group.id is not None
+        try:
+            if action == "add":
+                hamlet = add_hamlet(db, group, names[0])
+                say(texts.CLI_HAMLET_ADDED.format(group=group.id, name=hamlet.name))
+                return
+            if action == "rename":
+                hamlet = rename_hamlet(db, group.id, names[0], names[1])
+                say(texts.CLI_HAMLET_RENAMED.format(old=names[0], name=hamlet.name))
+                return
+            if action == "remove":
+                moved = remove_hamlet(db, group.id, names[0])
+                say(texts.CLI_HAMLET_REMOVED.format(name=names[0], n=moved))
+                return
+        except HamletError as exc:
+            raise fail(str(exc)) from exc
+        hamlets = [(hamlet.name, size) for hamlet, size in hamlet_sizes(db, group.id)]
+    if not hamlets:
+        say(texts.CLI_HAMLETS_NONE.format(group=group.id), "yellow")
+        return
+    table = Table(title=f"群 #{group.id}「{group.name}」的屋场")
+    for column in ("屋场", "人数"):
+        table.add_column(column)
+    for name, size in hamlets:
+        table.add_row(name, str(size))
+    console.print(table)
+
+
+@groups_app.command(
+    "assign-hamlet", rich_help_panel=COMMANDS_PANEL,
+    help="把群里的一个人分到一个屋场；不写屋场就是不分屋场。\n\n"
+         "例：yehua groups assign-hamlet 枫树村大群 user-zhang 上屋场")
+def groups_assign_hamlet(
+    group_key: Annotated[str, typer.Argument(metavar="GROUP", help="群的编号、chat id 或群名")],
+    user_id: Annotated[str, typer.Argument(metavar="USER", help="这个人在平台上的用户编号")],
+    hamlet_name: Annotated[str, typer.Argument(metavar="HAMLET", help="屋场名")] = "",
+) -> None:
+    """Place a member of a group in one of its hamlets (or in none)."""
+    settings = load_cli_settings()
+    with session(open_database(settings.db_url)) as db:
+        group = find_group(db, group_key)
+        assert group.id is not None
+        member = find_member(db, group, user_id)
+        if member is None:
+            raise fail(texts.CLI_MEMBER_NOT_FOUND.format(group=group.id, user=user_id))
+        try:
+            hamlet = assign_member(db, group.id, member, hamlet_name)
+        except HamletError as exc:
+            raise fail(str(exc)) from exc
+        name = member.display_name
+    if hamlet is None:
+        say(texts.CLI_HAMLET_UNASSIGNED.format(name=name))
+    else:
+        say(texts.CLI_HAMLET_ASSIGNED.format(name=name, hamlet=hamlet.name))

@@ -9,7 +9,17 @@ import socket
 import typer
 
 from bot import texts
-from bot.cli import backup, groups, lessons, nighttalks, report, roles, schedule, users
+from bot.cli import (
+    backup,
+    groups,
+    lessons,
+    nighttalks,
+    report,
+    roles,
+    schedule,
+    suggestions,
+    users,
+)
 from bot.cli.kit import (
     DAILY_PANEL,
     SETUP_PANEL,
@@ -28,6 +38,7 @@ app = typer.Typer(help="夜话：村里群聊的微党课、夜话和建议助�
 app.add_typer(lessons.lessons_app, name="lessons", rich_help_panel=DAILY_PANEL)
 app.add_typer(schedule.schedule_app, name="schedule", rich_help_panel=DAILY_PANEL)
 app.add_typer(nighttalks.nighttalk_app, name="nighttalk", rich_help_panel=DAILY_PANEL)
+app.add_typer(suggestions.suggestion_app, name="suggestion", rich_help_panel=DAILY_PANEL)
 app.add_typer(groups.groups_app, name="groups", rich_help_panel=SETUP_PANEL)
 app.add_typer(roles.roles_app, name="roles", rich_help_panel=SETUP_PANEL)
 app.add_typer(users.users_app, name="users", rich_help_panel=SETUP_PANEL)

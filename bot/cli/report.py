@@ -17,6 +17,7 @@ from bot import texts
 from bot.cli.kit import console, fail, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group, Suggestion
+from bot.domain.outcomes import outcome_text, outcomes
 from bot.domain.suggestions import SuggestionError, category_key
 from bot.reports import (
     FORMATS,
@@ -138,6 +139,7 @@ def report(
             except (SuggestionError, ReportError) as exc:
                 raise fail(str(exc)) from exc
             fig = figures(db, f)
+            seeds = outcome_text(outcomes(db, f).total)
             title = texts.REPORT_FIGURES_TITLE.format(period=describe_period(f),
                                                       scope=describe_scope(db, f))
         path = out or Path(texts.REPORT_FILE_NAME.format(start=first, end=last, ext=kind))
@@ -151,4 +153,5 @@ def report(
         engine.dispose()
     console.print(title, highlight=False)
     console.print(_figures_table(fig, title))
+    console.print(seeds, highlight=False)
     console.print(texts.REPORT_WRITTEN.format(path=path.resolve()), highlight=False)

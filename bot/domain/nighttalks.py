@@ -19,6 +19,7 @@ from bot.core.models import (
     NightTalk,
     NightTalkStatus,
 )
+from bot.domain.ledger import ledger_key, ledger_url
 from bot.domain.talk_schedule import (
     ANNOUNCE,
     CANCEL,
@@ -181,9 +182,10 @@ def list_talks(db: Session, *, include_past: bool = False) -> list[NightTalk]:
 class NightTalkHost:
     """Posts a night talk's steps to its group: from the scheduler's timers, or by hand."""
 
-    def __init__(self, engine: Engine, outbox: Outbox) -> None:
+    def __init__(self, engine: Engine, outbox: Outbox, *, public_url: str = "") -> None:
         self.engine = engine
         self.outbox = outbox
+        self.public_url = public_url  # with it, the closing summary links the public ledger
 
     def handlers(self) -> dict[str, TimerHandler]:
         """Timer handlers for Scheduler(timer_handlers=...); late reminders are dropped."""
@@ -305,7 +307,12 @@ class NightTalkHost:
 
     async def _close(self, talk_id: int, now: datetime) -> None:
         def close(db: Session) -> str:
-            return summary_text(db, close_night_talk(db, talk_id, now=now))
+            talk = close_night_talk(db, talk_id, now=now)
+            link = ""
+            group = db.get(Group, talk.group_id)
+            if self.public_url and group is not None:
+                link = ledger_url(self.public_url, ledger_key(db, group))
+            return summary_text(db, talk, link)
 
         try:
             summary = await in_session(self.engine, close)

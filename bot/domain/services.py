@@ -35,3 +35,5 @@ class Services:
     replies: Replies = field(default_factory=Replies)
     webchat_caps: WebChatCaps = field(default_factory=WebChatCaps)  # what web members earn a day
     photos: PhotoRules = field(default_factory=PhotoRules)  # where photos go, how many a day
+    handler_days: int = 7  # an assigned suggestion's deadline when none is typed
+    public_url: str = ""  # where members' phones reach the bot (the public ledger's links)

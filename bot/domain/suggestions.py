@@ -14,7 +14,9 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.models import (
+    AttendanceHow,
     Group,
+    Hamlet,
     NightTalk,
     NightTalkStatus,
     PointsEntry,
@@ -22,6 +24,7 @@ from bot.core.models import (
     SuggestionChange,
     SuggestionStatus,
 )
+from bot.domain.attendance import note_present, present_row
 from bot.domain.points import POINTS_KEY, SUGGEST
 from scheduler.dbtypes import ignoring_insert, utcnow
 
@@ -119,6 +122,9 @@ class Raised:
     row: dict[str, Any]  # the suggestion's columns, as `prepare_suggestion` makes them
     points: int = 0  # earned by the author when it is new
     join_open_talk: bool = False  # filed under the group's open night talk, if one is open
+    # The row's hamlet is only the group's default (its author belongs to none): the open
+    # talk's place says better when it names one of the group's hamlets.
+    hamlet_from_talk: bool = False
 
 
 def prepare_suggestion(
@@ -135,11 +141,12 @@ def prepare_suggestion(
     night_talk_id: int | None = None,
     now: datetime | None = None,
     with_photo: bool = False,
+    hamlet: str = "",
 ) -> dict[str, Any]:
     """The row a message raises, its text checked and its topic guessed; not yet stored.
 
     A plain dict of column values: building a table model per inbound message costs more than
-    storing it does.
+    storing it does. `hamlet` is the author's own 屋场; without one, the group's.
     """
     text = _clean_text(text, allow_empty=voice_path is not None or with_photo)
     if group.id is None:
@@ -148,7 +155,7 @@ def prepare_suggestion(
     return {
         "group_id": group.id,
         "night_talk_id": night_talk_id,
-        "hamlet": group.hamlet,
+        "hamlet": hamlet or group.hamlet,
         "platform": platform,
         "chat_id": chat_id,
         "message_id": message_id,
@@ -177,12 +184,32 @@ _STORED = select(_SUGGESTIONS.c.id).where(
     _SUGGESTIONS.c.chat_id == bindparam("chat_id"),
     _SUGGESTIONS.c.message_id == bindparam("message_id"),
 )
+_HAMLETS: Table = Hamlet.__table__  # type: ignore[attr-defined]
+# The open talks with their place and their group's hamlets (one row per hamlet): one query
+# tells both where a suggestion is filed and which 屋场 the talk's place names.
 _OPEN_TALKS = (
-    select(_TALKS.c.group_id, _TALKS.c.id)
+    select(_TALKS.c.group_id, _TALKS.c.id, _TALKS.c.place, _HAMLETS.c.name)
+    .select_from(_TALKS.outerjoin(_HAMLETS, _HAMLETS.c.group_id == _TALKS.c.group_id))
     .where(_TALKS.c.status == NightTalkStatus.OPEN,
            _TALKS.c.group_id.in_(bindparam("groups", expanding=True)))
     .order_by(_TALKS.c.opened_at, _TALKS.c.id)
 )
+
+
+@dataclass
+class _OpenTalk:
+    id: int
+    place: str
+    hamlets: list[str]
+
+    def hamlet(self) -> str:
+        """The hamlet the talk's place names: one of the group's (the longest it contains),
+        or, for a group without a list of hamlets, the place itself."""
+        place = self.place.strip()
+        if not self.hamlets:
+            return place
+        named = [name for name in self.hamlets if name and name in place]
+        return max(named, key=len) if named else ""
 
 
 def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[tuple[int, bool]]:
@@ -194,21 +221,29 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
     dialect = connection.dialect.name
     wanted = sorted({item.row["group_id"] for item in items if item.join_open_talk})
     # The latest opened talk wins when (by mistake) two are open.
-    talks: dict[int, int] = {}
+    talks: dict[int, _OpenTalk] = {}
     if wanted:
-        found = connection.execute(_OPEN_TALKS, {"groups": wanted})
-        talks = {group: talk for group, talk in found}
+        for group, talk_id, place, hamlet in connection.execute(_OPEN_TALKS, {"groups": wanted}):
+            known = talks.get(group)
+            if known is None or known.id != talk_id:
+                known = talks[group] = _OpenTalk(talk_id, place or "", [])
+            if hamlet is not None:
+                known.hamlets.append(hamlet)
     values = []
     for item in items:
         value = item.row
-        if item.join_open_talk and value["night_talk_id"] is None:
-            value = {**value, "night_talk_id": talks.get(value["group_id"])}
+        talk = talks.get(value["group_id"]) if item.join_open_talk else None
+        if talk is not None and value["night_talk_id"] is None:
+            value = {**value, "night_talk_id": talk.id}
+            if item.hamlet_from_talk and (named := talk.hamlet()):
+                value["hamlet"] = named
         values.append(value)
     statement = ignoring_insert(_SUGGESTIONS, _MESSAGE_KEY, dialect, ("id", *_MESSAGE_KEY))
     new = {(platform, chat, message): number
            for number, platform, chat, message in connection.execute(statement, values)}
     results: list[tuple[int, bool]] = []
     points = []
+    present = []
     for item, value in zip(items, values, strict=True):
         key = {name: value[name] for name in _MESSAGE_KEY}
         number = new.pop((key["platform"], key["chat_id"], key["message_id"]), None)
@@ -221,6 +256,10 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
         log.info("suggestion %s raised in group %s (%s)", number, value["group_id"],
                  value["category"])
         results.append((number, True))
+        if item.join_open_talk and value["night_talk_id"] is not None:
+            present.append(present_row(value["night_talk_id"], value["author_id"],
+                                       value["author_name"], AttendanceHow.SUGGESTION,
+                                       value["created_at"]))
         if item.points:
             points.append({"group_id": value["group_id"], "user_id": value["author_id"],
                            "user_name": value["author_name"], "reason": SUGGEST,
@@ -228,6 +267,7 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
                            "created_at": value["created_at"]})
     if points:
         connection.execute(ignoring_insert(_POINTS, POINTS_KEY, dialect, ()), points)
+    note_present(connection, present)  # whoever raises one during a talk came to it
     return results
 
 
@@ -287,7 +327,11 @@ def change_status(
     if len(reply) > REPLY_LIMIT:
         raise SuggestionError(texts.SUGGESTION_REPLY_TOO_LONG.format(limit=REPLY_LIMIT))
     now = now or utcnow()
-    values: dict[str, Any] = {"status": to, "handler_name": actor_name, "updated_at": now}
+    values: dict[str, Any] = {"status": to, "updated_at": now}
+    if row.assigned_at is None:  # an assigned handler stays named whoever moves it
+        values["handler_name"] = actor_name
+    if to == SuggestionStatus.DONE:
+        values["done_at"] = now
     if reply:  # a step without words (办理) keeps the last reply people were given
         values["reply"] = reply
     # Only moves the row if nobody moved it meanwhile, so two secretaries cannot both adopt it.

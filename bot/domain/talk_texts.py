@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.models import Group, NightTalk, Suggestion
+from bot.domain.attendance import participants, participants_line
 
 SUMMARY_TEXT_LIMIT = 80
 MESSAGE_LIMIT = 1500  # below every platform's limit, so a long summary goes in parts
@@ -59,18 +60,24 @@ def _summary_line(suggestion: Suggestion) -> str:
     return text
 
 
-def summary_text(db: Session, talk: NightTalk) -> str:
-    """The closing summary: every suggestion raised in the talk, numbered, with its number."""
+def summary_text(db: Session, talk: NightTalk, ledger_url: str = "") -> str:
+    """The closing summary: who came, and every suggestion raised in the talk, numbered; then
+    where to follow them (the public ledger), when `ledger_url` is given."""
     query = select(Suggestion).where(Suggestion.night_talk_id == talk.id).order_by(
         col(Suggestion.id))
     rows = list(db.exec(query))
+    came = participants_line(participants(db, talk))
+    link = [texts.LEDGER_CLOSE_LINE.format(url=ledger_url)] if ledger_url else []
     if not rows:
-        return texts.NIGHT_CLOSE_NONE.format(topic=talk.topic)
+        return "\n".join(line for line in [texts.NIGHT_CLOSE_NONE.format(topic=talk.topic), came,
+                                             *link] if line)
     lines = [texts.NIGHT_CLOSE_HEAD.format(topic=talk.topic, count=len(rows))]
+    if came:
+        lines.append(came)
     lines += [texts.NIGHT_CLOSE_ITEM.format(n=n, text=_summary_line(row), author=row.author_name,
                                             number=row.id) for n, row in enumerate(rows, 1)]
     lines.append(texts.NIGHT_CLOSE_TAIL)
-    return "\n".join(lines)
+    return "\n".join(lines + link)
 
 
 def message_parts(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

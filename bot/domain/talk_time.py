@@ -241,3 +241,68 @@ def split_schedule_args(args: str) -> tuple[str, str, str, str]:
 
 def _looks_like_time(word: str) -> bool:
     return bool(_TIME_WORD.search(word))
+
+
+_WITHIN_DAYS = re.compile(
+    r"([\d一二两三四五六七八九十]{1,3})(?:个)?(天|日|周|星期|礼拜|个月|月)(?:之?内)?")
+_DEADLINE_TAIL = re.compile(r"(?:之前|以前|前|之内|以内|为止)$")
+_CHINESE_DIGITS = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+_SPAN_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7, "个月": 30, "月": 30}
+
+
+def _small_number(text: str) -> int:
+    """`3`, `三`, `十`, `十五`, `二十` as an int."""
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _ten, ones = text.partition("十")
+        return (_CHINESE_DIGITS.get(tens, 1) if tens else 1) * 10 + (
+            _CHINESE_DIGITS.get(ones, 0) if ones else 0)
+    return _CHINESE_DIGITS[text]
+
+
+def read_day(text: str, zone: ZoneInfo, now: datetime) -> date:
+    """A deadline as people type it (下周五前, 12月20号, 3天内, 月底) as a local date.
+
+    TalkTimeError if unclear, TalkTimePast if the day is before today.
+    """
+    words = _DEADLINE_TAIL.sub("", _SPACE.sub("", text.strip()))
+    if not words:
+        raise TalkTimeError(text)
+    today = now.astimezone(zone).date()
+    within = _WITHIN_DAYS.fullmatch(words)
+    if within is not None:
+        return today + timedelta(days=_small_number(within.group(1)) * _SPAN_DAYS[within[2]])
+    if words in ("月底", "本月底", "这个月底"):
+        return date(today.year, today.month, calendar.monthrange(today.year, today.month)[1])
+    if words in ("周末", "本周末", "这周末", "本周内", "这周内", "本周"):
+        return today + timedelta(days=6 - today.weekday())
+    local_now = now.astimezone(zone)
+    result = _parse(words, local_now.replace(tzinfo=None))
+    if result.get("type") != "time_point":
+        raise TalkTimeError(text)
+    day = datetime.fromisoformat(result["time"][0]).date()
+    if day < today and _MONTH.search(words) and not _YEAR.search(words):
+        next_year = day.replace(year=day.year + 1)
+        if next_year - today <= ROLL_AHEAD:
+            day = next_year
+    elif day < today and _BARE_WEEKDAY.search(words):
+        day += timedelta(days=7)
+    if day < today:
+        raise TalkTimePast(text, datetime.combine(day, time(), tzinfo=zone).astimezone(UTC))
+    return day
+
+
+# Only the characters dates are written with: 「路灯明天就修」 is a reply, not a deadline.
+_DAY_CHARS = re.compile(r"[\d一二两三四五六七八九十零〇今明后昨大下上本这个周星期礼拜天日号"
+                        r"月底末初腊正冬年内前之以为止\-/.]+")
+_NAMED_DAYS = ("月底", "本月底", "这个月底", "周末", "本周末", "这周末", "本周内", "这周内",
+               "本周")
+
+
+def looks_like_day(word: str) -> bool:
+    """Whether a word of a command reads as a deadline (下周五前, 12月20号, 3天内, 月底)."""
+    bare = _DEADLINE_TAIL.sub("", word)
+    if not bare or not _DAY_CHARS.fullmatch(word):
+        return False
+    return bool(_TIME_WORD.search(bare) or _WITHIN_DAYS.fullmatch(bare)) or bare in _NAMED_DAYS

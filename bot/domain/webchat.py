@@ -23,6 +23,7 @@ from bot.core.messages import OutgoingText
 from bot.core.models import ChatMessage, Group, LessonRecord, Member
 from bot.domain.limits import day_start, name_refusal, voices_today
 from bot.domain.members import Seen, remember_members
+from bot.domain.nighttalks import open_talk
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,12 @@ class WebChatTables:
             return store_message(db, ChatMessage(
                 group_id=group, sender_id=user_id, sender_name=name, text=text,
                 image_url=image_url))
+    def open_talk(self, chat_id: str) -> int | None:
+        """The number of the room's night talk that is open now, if one is."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            talk = open_talk(db, group.id) if group is not None and group.id else None
+            return talk.id if talk is not None else None
 
     def voice_files(self) -> list[str]:
         """The file names of every member's voice still kept in any web room."""
@@ -374,6 +381,10 @@ class WebChatStore:
         """See `WebChatTables.add_voice`."""
         return await run_db(self.engine, self.tables.add_voice, chat_id, user_id, name, audio_url,
                             duration_s)
+
+    async def open_talk(self, chat_id: str) -> int | None:
+        """See `WebChatTables.open_talk`."""
+        return await run_db(self.engine, self.tables.open_talk, chat_id)
 
     async def add_bot_text(self, chat_id: str, message: OutgoingText) -> dict[str, Any] | None:
         """See `WebChatTables.add_bot_text`."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from docx import Document
 from docx.document import Document as DocumentObject
+from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -28,6 +30,7 @@ from bot.domain.figures import (
     figures,
     percent,
 )
+from bot.domain.outcomes import Outcome, days_text, outcome_text, outcomes
 from bot.reports.rows import (
     DetailRow,
     count_rows,
@@ -42,7 +45,10 @@ TABLE_FONT = "宋体"
 TITLE_STYLE = "报表标题"
 BODY_STYLE = "报表正文"
 HEADER_STYLE = "表头"
-WIDTHS_CM = (1.3, 2.6, 2.2, 5.2, 1.6, 3.1)  # 编号 提出人 屋场 建议内容 状态 答复: 16 cm in all
+# 编号 提出人 屋场 建议内容 状态 提出日期 承办人 期限 办结日期 用时 答复: 24.7 cm, landscape A4
+WIDTHS_CM = (1.2, 2.2, 1.8, 5.4, 1.4, 2.0, 2.2, 2.1, 2.0, 1.2, 3.2)
+HAMLET_WIDTHS_CM = (2.9, *([1.8] * 12))  # 屋场 and the twelve figures: 24.5 cm
+DATE_FORMAT = "%Y-%m-%d"
 BLANK_DATE = "　　年　　月　　日"
 # A table handed upward is printed and read; past this many rows Word takes minutes and the
 # writer needs about 100 MB per 10,000 rows (python-docx holds the document in memory).
@@ -69,6 +75,15 @@ def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:
         text += texts.REPORT_SUMMARY_LESSONS.format(lessons=fig.lessons_sent,
                                                     listeners=fig.listeners)
     return text
+
+
+def _outcome_values(o: Outcome) -> list[str]:
+    values = [texts.REPORT_NO_RATE if n is None else str(n)
+              for n in (o.talks, o.people, o.person_times)]
+    values += [str(o.raised), str(o.adopted), str(o.done), str(o.declined),
+               percent(o.adoption_rate), percent(o.completion_rate), days_text(o.median_days),
+               days_text(o.p90_days), str(o.overdue)]
+    return values
 
 
 def _set_font(style: ParagraphStyle, name: str, size: float, *, bold: bool = False) -> None:
@@ -98,7 +113,9 @@ def _styles(doc: DocumentObject) -> None:
 
 def _page(doc: DocumentObject) -> None:
     section = doc.sections[0]
-    section.page_width, section.page_height = Cm(21), Cm(29.7)  # A4
+    # A4 turned sideways: the table's eleven columns need the width.
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Cm(29.7), Cm(21)
     section.top_margin = section.bottom_margin = Cm(2.5)
     section.left_margin = section.right_margin = Cm(2.5)
 
@@ -109,6 +126,45 @@ def _repeat_header(table: Table) -> None:
     marker = OxmlElement("w:tblHeader")
     marker.set(qn("w:val"), "true")
     properties.append(marker)
+
+
+def _new_table(doc: DocumentObject, headers: tuple[str, ...], widths: tuple[float, ...]
+               ) -> Table:
+    table = doc.add_table(rows=1, cols=len(headers))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Cm(width)  # rows added later take their widths from here
+    for cell, name, width in zip(table.rows[0].cells, headers, widths, strict=True):
+        cell.width = Cm(width)
+        cell.text = name
+        cell.paragraphs[0].style = doc.styles[HEADER_STYLE]
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _repeat_header(table)
+    return table
+
+
+def _hamlet_table(doc: DocumentObject, rows: list[tuple[str, Outcome]]) -> None:
+    """The seeds' figures for each 屋场, one row each."""
+    doc.add_paragraph(texts.OUTCOME_DOCX_HAMLETS, style=HEADER_STYLE)
+    table = _new_table(doc, (texts.OUTCOME_BY_COLUMN["hamlet"], *texts.OUTCOME_HEADERS),
+                       HAMLET_WIDTHS_CM)
+    for label, outcome in rows:
+        for cell, value in zip(table.add_row().cells, [safe_text(label),
+                                                       *_outcome_values(outcome)], strict=True):
+            cell.text = value
+    doc.add_paragraph(style=BODY_STYLE)
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime(DATE_FORMAT) if value is not None else ""
+
+
+def _handler(row: DetailRow) -> str:
+    if row.handler and row.handler_role:
+        return f"{safe_text(row.handler)}（{safe_text(row.handler_role)}）"
+    return safe_text(row.handler or row.handler_role)
 
 
 def _photos(cell: _Cell, row: DetailRow, media_dir: Path | None) -> None:
@@ -129,22 +185,13 @@ def _photos(cell: _Cell, row: DetailRow, media_dir: Path | None) -> None:
 
 def _table(doc: DocumentObject, engine: Engine, f: ReportFilter, *, media_base: str = "",
            media_dir: Path | None = None) -> None:
-    table = doc.add_table(rows=1, cols=len(texts.REPORT_DOCX_HEADERS))
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    for column, width in zip(table.columns, WIDTHS_CM, strict=True):
-        column.width = Cm(width)  # rows added later take their widths from here
-    for cell, name, width in zip(table.rows[0].cells, texts.REPORT_DOCX_HEADERS, WIDTHS_CM,
-                                 strict=True):
-        cell.width = Cm(width)
-        cell.text = name
-        cell.paragraphs[0].style = doc.styles[HEADER_STYLE]
-        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _repeat_header(table)
+    table = _new_table(doc, texts.REPORT_DOCX_HEADERS, WIDTHS_CM)
     for row in detail_rows(engine, f, media_base):
+        due = _day(row.due_at) + (texts.REPORT_DOCX_OVERDUE if row.overdue else "")
         values = (str(row.number), safe_text(with_raised_by(row)), safe_text(row.hamlet),
-                  safe_text(row.text) or "—", row.status, safe_text(row.reply))
+                  safe_text(row.text) or "—", row.status, _day(row.raised_at), _handler(row),
+                  due, _day(row.done_at), "" if row.days is None else days_text(row.days),
+                  safe_text(row.reply))
         cells = table.add_row().cells
         for cell, value in zip(cells, values, strict=True):
             cell.text = value
@@ -167,6 +214,7 @@ def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
         total = figures(db, f)
         topics = breakdown(db, f, "topic")
         scope = describe_scope(db, f)
+        result = outcomes(db, f)
     doc = Document()
     _page(doc)
     _styles(doc)
@@ -176,6 +224,10 @@ def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
         doc.add_paragraph(line, style=BODY_STYLE).alignment = WD_ALIGN_PARAGRAPH.CENTER
     summary = doc.add_paragraph(summary_text(total, topics), style=BODY_STYLE)
     summary.paragraph_format.first_line_indent = Pt(28)  # two characters, as Chinese prose is
+    seeds = doc.add_paragraph(outcome_text(result.total), style=BODY_STYLE)
+    seeds.paragraph_format.first_line_indent = Pt(28)
+    if result.parts["hamlet"]:
+        _hamlet_table(doc, result.parts["hamlet"])
     _table(doc, engine, f, media_base=media_base, media_dir=media_dir)
     doc.add_paragraph(style=BODY_STYLE)
     doc.add_paragraph(texts.REPORT_SIGNATURE.format(date=BLANK_DATE), style=BODY_STYLE)

@@ -28,7 +28,10 @@ from bot.domain.figures import (
     suggestion_conditions,
     talk_label,
 )
+from bot.domain.handling import OPEN
+from bot.domain.outcomes import DAY_SECONDS
 from bot.domain.suggestions import STATUS_LABELS
+from scheduler.dbtypes import utcnow
 
 BATCH = 2000
 Progress = Callable[[int, int], None]
@@ -59,14 +62,20 @@ class DetailRow:
     done_at: datetime | None
     declined_at: datetime | None
     voice: str
+    handler_role: str = ""
+    due_at: datetime | None = None
+    days: float | None = None  # raised to done, for a done one
+    overdue: bool = False  # its deadline passed and it is neither done nor declined
     photos: tuple[str, ...] = ()  # each photo's address, as voice_link makes it
     thumbs: tuple[str, ...] = ()  # their thumbnails' file names in the media folder
 
-    def values(self) -> tuple[int | str | datetime | None, ...]:
+    def values(self) -> tuple[int | str | float | datetime | None, ...]:
         """The cells in the order of texts.REPORT_DETAIL_HEADERS."""
         return (self.number, self.raised_at, self.night_talk, self.hamlet, self.author,
                 self.raised_by, self.text, self.category, self.status, self.handler, self.reply,
-                self.adopted_at, self.in_progress_at, self.done_at, self.declined_at, self.voice,
+                self.adopted_at, self.in_progress_at, self.done_at, self.declined_at,
+                self.due_at, None if self.days is None else round(self.days, 1),
+                texts.REPORT_OVERDUE_MARK if self.overdue else "", self.voice,
                 "\n".join(self.photos))
 
 
@@ -161,13 +170,15 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
 _COLUMNS = (Suggestion.id, Suggestion.group_id, Suggestion.created_at, Suggestion.night_talk_id,
             Suggestion.hamlet, Suggestion.author_name, Suggestion.raised_by_name, Suggestion.text,
             Suggestion.category, Suggestion.status, Suggestion.handler_name, Suggestion.reply,
-            Suggestion.voice_path)
+            Suggestion.voice_path, Suggestion.handler_role, Suggestion.due_at,
+            Suggestion.done_at)
 
 
 def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
                 progress: Progress | None = None) -> Iterator[DetailRow]:
     """Every suggestion `f` covers, by number, read BATCH rows at a time."""
     fallback = ZoneInfo(DEFAULT_TIMEZONE)
+    now = utcnow()
     zones = zones_for(engine)
     total = count_rows(engine, f) if progress is not None else 0
     talks: dict[int, str] = {}
@@ -185,18 +196,25 @@ def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
             if missing:
                 talks.update(_talks(conn, missing, zones))
             for (number, group_id, created, talk_id, hamlet, author, raised_by, text, category,
-                 status, handler, reply, voice) in batch:
+                 status, handler, reply, voice, role, due, finished) in batch:
                 zone = zones.get(group_id, fallback)
                 moved = changes.get(number, {})
                 at = [_local(moved[s], zone) if s in moved else None for s in CHANGE_COLUMNS]
                 shots = pictures.get(number, ())
+                days = None
+                if status == SuggestionStatus.DONE and finished is not None:
+                    # the same measure as the figures' median: done_at, not the last change
+                    days = max((finished - created).total_seconds(), 0) / DAY_SECONDS
+                    at[2] = _local(finished, zone)
                 yield DetailRow(
                     number, _local(created, zone),
                     talks.get(talk_id, "") if talk_id is not None else "",
                     hamlet_label(hamlet), author, raised_by or "", text,
                     category_label(category), STATUS_LABELS.get(status, str(status)),
                     handler or "", reply or "", at[0], at[1], at[2], at[3],
-                    voice_link(voice, media_base),
+                    voice_link(voice, media_base), role or "",
+                    _local(due, zone) if due is not None else None, days,
+                    due is not None and due < now and status in OPEN,
                     tuple(voice_link(path, media_base) for path, _thumb in shots),
                     tuple(thumb for _path, thumb in shots))
             done += len(batch)

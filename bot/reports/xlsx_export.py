@@ -26,15 +26,17 @@ from bot.domain.figures import (
     describe_scope,
     figures,
 )
+from bot.domain.outcomes import PARTS, Outcome, Outcomes, outcomes
 from bot.reports.rows import Progress, detail_rows, is_formula_like, replacing, safe_text
 from bot.reports.sheet import Link, RowStyles, stream_rows, style_id
 
 DIMENSIONS: tuple[Dimension, ...] = ("hamlet", "topic", "night_talk")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
+DAYS_FORMAT = "0.0"
 BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-DETAIL_WIDTHS = (8, 17, 26, 12, 10, 10, 50, 11, 8, 10, 40, 17, 17, 17, 17, 32, 40)
+DETAIL_WIDTHS = (8, 17, 26, 12, 10, 10, 50, 11, 8, 10, 40, 17, 17, 17, 17, 17, 9, 6, 32, 40)
 WRAPPED = (6, 10)  # 内容 and 答复: long text, wrapped rather than cut off
 CHART_SERIES = (1, 2, 4)  # 收集, 采纳, 已办结: columns after the label in a breakdown table
 
@@ -71,10 +73,40 @@ def _figure_cells(ws: WriteOnlyWorksheet, fig: Figures, lessons: bool) -> list[A
     return cells
 
 
+def _outcome_cells(ws: WriteOnlyWorksheet, o: Outcome) -> list[Any]:
+    cells: list[Any] = [texts.REPORT_NO_RATE if n is None else n
+                        for n in (o.talks, o.people, o.person_times)]
+    cells += [o.raised, o.adopted, o.done, o.declined]
+    for rate in (o.adoption_rate, o.completion_rate):
+        cells.append(texts.REPORT_NO_RATE if rate is None
+                     else _cell(ws, rate, number_format=PERCENT_FORMAT))
+    for days in (o.median_days, o.p90_days):
+        cells.append(texts.REPORT_NO_RATE if days is None
+                     else _cell(ws, round(days, 1), number_format=DAYS_FORMAT))
+    cells.append(o.overdue)
+    return cells
+
+
+def _write_outcomes(ws: WriteOnlyWorksheet, result: Outcomes) -> None:
+    """Talks, attendance and how fast suggestions were done: in total, per group, hamlet,
+    topic."""
+    ws.append([])
+    ws.append([_cell(ws, texts.OUTCOME_HEADING, font=BOLD)])
+    ws.append(_header(ws, ["", *texts.OUTCOME_HEADERS]))
+    ws.append([texts.REPORT_TOTAL_ROW, *_outcome_cells(ws, result.total)])
+    for part in PARTS:
+        ws.append([])
+        ws.append([_cell(ws, texts.OUTCOME_BY[part], font=BOLD)])
+        ws.append(_header(ws, [texts.OUTCOME_BY_COLUMN[part], *texts.OUTCOME_HEADERS]))
+        for label, outcome in result.parts[part]:
+            ws.append([_text(ws, label), *_outcome_cells(ws, outcome)])
+
+
 def _write_summary(ws: WriteOnlyWorksheet, f: ReportFilter, scope: str, total: Figures,
-                   parts: dict[Dimension, list[tuple[str, Figures]]]) -> None:
+                   parts: dict[Dimension, list[tuple[str, Figures]]],
+                   result: Outcomes) -> None:
     ws.column_dimensions["A"].width = 30
-    for column in range(2, 12):
+    for column in range(2, 14):
         ws.column_dimensions[get_column_letter(column)].width = 11
     ws.append([_cell(ws, texts.REPORT_TITLE, font=Font(bold=True, size=16))])
     ws.append([describe_period(f)])
@@ -97,8 +129,9 @@ def _write_summary(ws: WriteOnlyWorksheet, f: ReportFilter, scope: str, total: F
         if lessons:
             hamlet_rows = (row, row + len(parts[by]))
         row += len(parts[by])
+    _write_outcomes(ws, result)
     if hamlet_rows[1] > hamlet_rows[0]:
-        ws.add_chart(_hamlet_chart(ws, *hamlet_rows), "N5")
+        ws.add_chart(_hamlet_chart(ws, *hamlet_rows), "O5")
 
 
 def _hamlet_chart(ws: WriteOnlyWorksheet, header_row: int, last_row: int) -> BarChart:
@@ -158,8 +191,10 @@ def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
         total = figures(db, f)
         parts = {by: breakdown(db, f, by) for by in DIMENSIONS}
         scope = describe_scope(db, f)
+        result = outcomes(db, f)
     workbook = Workbook(write_only=True)
-    _write_summary(workbook.create_sheet(texts.REPORT_SHEET_SUMMARY), f, scope, total, parts)
+    _write_summary(workbook.create_sheet(texts.REPORT_SHEET_SUMMARY), f, scope, total, parts,
+                   result)
     _write_detail(workbook.create_sheet(texts.REPORT_SHEET_DETAIL), engine, f, media_base,
                   progress)
     with replacing(path) as partial:

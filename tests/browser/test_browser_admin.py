@@ -116,7 +116,7 @@ async def test_console_pages_fit_a_phone_screen(settings: Settings, chromium: Br
             assert size >= 18
         # On a phone the nav wraps into rows instead of running off the screen.
         links = page.locator(".nav a")
-        assert await links.count() == 8
+        assert await links.count() == 9
         last = await links.last.bounding_box()
         assert last and last["x"] + last["width"] <= 360
         await page.close()

@@ -153,8 +153,8 @@ def test_excel_report_has_the_figures_a_chart_and_one_row_per_suggestion(
     assert first["状态"] == "已办结" and first["类别"] == "道路交通"
     assert first["夜话"] == "修路的事（3月5日 晒谷坪）"
     assert rows[3][4:6] == ("李四", "刘话事")
-    assert detail["P6"].value == f"{MEDIA}/media/voice-5.ogg"
-    assert detail["P6"].hyperlink.target == f"{MEDIA}/media/voice-5.ogg"
+    assert detail["S6"].value == f"{MEDIA}/media/voice-5.ogg"
+    assert detail["S6"].hyperlink.target == f"{MEDIA}/media/voice-5.ogg"
     assert seen and seen[-1] == (12, 12)
 
 
@@ -180,8 +180,9 @@ def test_excel_summary_labels_are_never_formulas_either(tmp_path: Path) -> None:
                           message_id="1", author_id="u", author_name="老王", text="修路",
                           created_at=local(3, 1)))
     summary = openpyxl.load_workbook(write_xlsx(engine, YEAR, tmp_path / "r.xlsx"))["汇总"]
-    (cell,) = [c for row in summary.iter_rows() for c in row if c.value == "=1+2"]
-    assert cell.data_type == "s" and cell.quotePrefix
+    cells = [c for row in summary.iter_rows() for c in row if c.value == "=1+2"]
+    assert len(cells) == 2  # the hamlet in both per-hamlet tables
+    assert all(cell.data_type == "s" and cell.quotePrefix for cell in cells)
 
 
 def test_word_report_states_the_figures_in_a_sentence_and_lists_each_suggestion(
@@ -195,19 +196,22 @@ def test_word_report_states_the_figures_in_a_sentence_and_lists_each_suggestion(
     assert summary.startswith("本期共收集群众建议12条，采纳7条，采纳率58.3%；"
                               "已办结5条，办结率71.4%，其余2条正在办理；暂不采纳2条，待处理3条。")
     assert "道路交通6条" in summary and "推送微党课3次，群众收听6人次" in summary
-    (table,) = document.tables
+    _hamlets, table = document.tables
     cells = [[c.text for c in row.cells] for row in table.rows]
-    assert cells[0] == ["编号", "提出人", "屋场", "建议内容", "状态", "答复"]
+    assert cells[0] == ["编号", "提出人", "屋场", "建议内容", "状态", "提出日期", "承办人", "期限",
+                        "办结日期", "用时(天)", "答复"]
     assert len(cells) == 13
     assert cells[3][:2] == ["3", "李四（刘话事代提）"]
-    assert cells[2][3] == FORMULAS[0] and cells[1][4:] == ["已办结", "已经办好了"]
+    assert cells[2][3] == FORMULAS[0] and cells[1][4] == "已办结"
+    assert cells[1][-1] == "已经办好了"
     body = next(p for p in document.paragraphs if p.text.startswith("本期")).style
     assert body is not None and body.element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋"
     normal = document.styles["Normal"].element.rPr.rFonts  # what the table's cells use
     assert normal.get(qn("w:eastAsia")) == "宋体"
     section = document.sections[0]
     assert section.page_width and section.page_height
-    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
+    # A4 on its side: the table has eleven columns
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (29.7, 21.0)
 
 
 def test_a_word_table_too_long_to_print_is_refused_with_the_way_out_and_no_file(
@@ -288,6 +292,7 @@ def test_cli_exports_each_format_and_prints_the_figures(
     assert code == 0, out
     default = tmp_path / "建议办理情况_2026-01-01_2026-12-31.xlsx"
     assert "58.3%" in out and "71.4%" in out and default.name in out.replace("\n", "")
+    assert "提出建议12条，采纳7条（采纳率58.3%）" in out.replace("\n", "")
     assert _row(openpyxl.load_workbook(default)["汇总"], "合计")[1] == 12
     code, out = yehua(env, "--from", "2026-01-01", "--to", "2026-12-31", "--topic", "道路交通",
                       "--format", "csv", "--out", str(tmp_path / "roads.csv"))
@@ -298,7 +303,7 @@ def test_cli_exports_each_format_and_prints_the_figures(
                       "-f", "docx", "-o", str(tmp_path / "march.docx"))
     assert code == 0, out
     document = docx.Document(str(tmp_path / "march.docx"))
-    assert len(document.tables[0].rows) == 1 + 4
+    assert len(document.tables[-1].rows) == 1 + 4
     assert "统计范围：群：枫树屋场群" in [p.text for p in document.paragraphs]
 
 

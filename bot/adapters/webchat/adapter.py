@@ -126,6 +126,7 @@ class WebChatAdapter:
         app.router.add_get("/api/rooms/{chat_id}/messages", self._history)
         app.router.add_post("/api/rooms/{chat_id}/voice", self._voice)
         app.router.add_post("/api/rooms/{chat_id}/photo", self._photo)
+        app.router.add_get("/api/rooms/{chat_id}/talk", self._talk)
         app.router.add_get("/ws/{chat_id}", self._socket)
         app.router.add_static("/static/", WEB_DIR / "static")
         app.on_shutdown.append(self._close_sockets)
@@ -185,7 +186,18 @@ class WebChatAdapter:
         messages, more = await self.store.history(room.chat_id, before=None, after=None,
                                             limit=DEFAULT_LIMIT)
         history = {"messages": messages, "has_more": more}
-        return self._render("chat_room.html", group=room, history=history, strings=BROWSER_TEXTS)
+        talk = await self.store.open_talk(room.chat_id)
+        return self._render("chat_room.html", group=room, history=history, strings=BROWSER_TEXTS,
+                            talk=talk)
+
+    async def _talk(self, request: web.Request) -> web.Response:
+        """Whether the room's night talk is open (the page shows 签到 only then)."""
+        room = await self.store.room(request.match_info["chat_id"])
+        if room is None:
+            return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
+        talk = await self.store.open_talk(room.chat_id)
+        return web.json_response({"open": talk is not None, "talk": talk},
+                                 headers={"Cache-Control": "no-store"})
 
     async def _history(self, request: web.Request) -> web.Response:
         limit = _number(request, "limit", MAX_LIMIT) or DEFAULT_LIMIT

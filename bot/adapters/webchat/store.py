@@ -87,6 +87,10 @@ class ChatStore(Protocol):
         """Store a member's voice message, recording the member too."""
         ...
 
+    async def open_talk(self, chat_id: str) -> int | None:
+        """The number of the room's night talk that is open now, if one is (for 签到)."""
+        ...
+
     async def add_bot_text(self, chat_id: str, message: OutgoingText) -> Payload | None:
         """Store a bot text (its mention and quoted reply resolved); None if no such room.
 

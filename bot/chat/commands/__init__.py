@@ -5,12 +5,15 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot import texts
+from bot.chat.commands import attendance as commands_attendance
+from bot.chat.commands import handling as commands_handling
 from bot.chat.commands import lessons as commands_lessons
 from bot.chat.commands import suggestions as commands_suggestions
 from bot.chat.commands import talks as commands_talks
 from bot.chat.router import Context, Router
 from bot.core.db import in_session
 from bot.core.roles import ROLE_RANK
+from bot.domain.ledger import ledger_key, ledger_url
 from bot.domain.points import standing
 from bot.domain.services import Services
 
@@ -42,7 +45,9 @@ def build_router(services: Services) -> Router:
     router = Router(services)
     commands_talks.register_confirmation(router)  # a facilitator's 确认 is no chat to capture
     commands_lessons.register(router)  # 「已听」 before the night-talk reply handler
+    commands_attendance.register(router)  # 「到」 answering the opening note is no suggestion
     commands_suggestions.register(router)
+    commands_handling.register(router)
     commands_talks.register(router)
 
     @router.command(("积分", "points"), summary=texts.CMD_HELP_POINTS)
@@ -52,6 +57,11 @@ def build_router(services: Services) -> Router:
             standing(db, ctx.group_id, ctx.message.user_id),
             standing(db, ctx.group_id, ctx.message.user_id, month=month)))
         await ctx.tell(points_text(ctx.name, overall, this_month))
+
+    @router.command(("台账", "ledger"), summary=texts.CMD_HELP_LEDGER)
+    async def ledger(ctx: Context, args: str) -> None:
+        key = await in_session(ctx.engine, lambda db: ledger_key(db, ctx.group))
+        await ctx.reply(texts.LEDGER_LINK.format(url=ledger_url(services.public_url, key)))
 
     @router.command(("帮助", "help", "start"), summary=texts.CMD_HELP_HELP)
     async def help_(ctx: Context, args: str) -> None:

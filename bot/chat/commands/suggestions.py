@@ -3,38 +3,45 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.chat.commands.caps import first_time_today, web_allowance
+from bot.chat.commands.handling import (
+    announce,
+    assign_in,
+    hand_over,
+    handler_admits,
+    parse_assignment,
+    resolve,
+)
 from bot.chat.commands.photos import add_to_suggestion, attach, has_picture, take_picture
-from bot.chat.phrasing import agrees, suggestion_body
+from bot.chat.phrasing import MAX_NUMBER_DIGITS, agrees, parse_number, suggestion_body
 from bot.chat.router import CommandHandler, Context, Router
 from bot.core.db import in_session
-from bot.core.models import Member, Role, Suggestion, SuggestionStatus
+from bot.core.models import Hamlet, Member, Role, Suggestion, SuggestionStatus
 from bot.domain.adoption import move_suggestion
+from bot.domain.handling import Handler, may_handle
 from bot.domain.nighttalks import open_talk
-from bot.domain.notices import notify_status_change
+from bot.domain.notices import PROXY_PREFIX, notify_status_change
 from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
 from bot.domain.photos import Picture, discard
 from bot.domain.suggestions import (
     STATUS_LABELS,
     Raised,
     SuggestionError,
+    get_suggestion,
     prepare_suggestion,
     suggestions_by,
 )
 
 log = logging.getLogger(__name__)
 
-PROXY_PREFIX = "proxy:"
 MINE_LIMIT = 10
-MAX_NUMBER_DIGITS = 9
-_NUMBER = re.compile(r"第?\s*(\d+)\s*(?:号[\s,，:：]*|[\s,，:：]+|$)(.*)", re.DOTALL)
 
 STATUS_COMMANDS: tuple[tuple[tuple[str, ...], SuggestionStatus, str, str], ...] = (
     (("采纳", "adopt"), SuggestionStatus.ADOPTED, texts.CMD_HELP_ADOPT, texts.CMD_USAGE_ADOPT),
@@ -52,16 +59,9 @@ def raised_text(text: str) -> str | None:
     return suggestion_body(text)
 
 
-def parse_number(args: str) -> tuple[int, str] | None:
-    """`12 回复`, `第12号 回复` -> (12, "回复"); None if no suggestion number leads."""
-    match = _NUMBER.fullmatch(args.strip())
-    if match is None:
-        return None
-    return int(match.group(1)), match.group(2).strip()
-
-
 async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] | None = None,
-                           voice_path: str | None = None) -> int | None:
+                           voice_path: str | None = None, hamlet: str | None = None
+                           ) -> int | None:
     """Store a suggestion from this message (once), award points, answer with its number.
 
     The write joins the other messages arriving now in one transaction (bot.chat.ingest), and this
@@ -69,6 +69,10 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     """
     author_id, author_name = author or (ctx.message.user_id, ctx.name)
     raised_by = (ctx.message.user_id, ctx.name) if author else None
+    if hamlet is None:
+        # The sender's own 屋场, read with the sender (no query of its own); one raised for
+        # someone else comes with theirs.
+        hamlet = "" if author else ctx.hamlet
     points, left = ctx.services.rules.suggest, await web_allowance(ctx)
     if left is not None and left.suggestions == 0:  # over today's cap: it stays plain chat
         if first_time_today(ctx, left, "suggestions"):
@@ -87,9 +91,9 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
             group=ctx.group, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
             message_id=ctx.message.message_id, author_id=author_id, author_name=author_name,
             text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now(),
-            with_photo=isinstance(picture, Picture))
+            hamlet=hamlet, with_photo=isinstance(picture, Picture))
         number, created = await ctx.ingest.suggestion(
-            Raised(row, points=points, join_open_talk=True))
+            Raised(row, points=points, join_open_talk=True, hamlet_from_talk=not hamlet))
     except SuggestionError as exc:
         if isinstance(picture, Picture):
             discard(picture.thumb)
@@ -133,6 +137,13 @@ def named_author(db: Session, group_id: int, name: str) -> tuple[str, str]:
     if member is not None:
         return member.user_id, member.display_name
     return f"{PROXY_PREFIX}{name}", name
+
+
+def member_hamlet(db: Session, group_id: int, user_id: str) -> str:
+    """The 屋场 a member of the group was placed in; "" for none (or for a non-member)."""
+    hamlet = db.exec(select(Hamlet.name).join(Member, col(Member.hamlet_id) == Hamlet.id)
+                     .where(Member.group_id == group_id, Member.user_id == user_id)).first()
+    return hamlet or ""
 
 
 def mine_text(rows: list[Suggestion]) -> str:
@@ -187,11 +198,15 @@ def register(router: Router) -> None:
             await ctx.reply(texts.CMD_USAGE_PROXY)
             return
         author = await in_session(ctx.engine, named_author, ctx.group_id, name)
-        await raise_suggestion(ctx, rest[0].strip(), author=author)
+        hamlet = await in_session(ctx.engine, member_hamlet, ctx.group_id, author[0])
+        await raise_suggestion(ctx, rest[0].strip(), author=author, hamlet=hamlet)
 
     for names, to, summary, usage in STATUS_COMMANDS:
-        router.command(names, role=Role.SECRETARY, summary=summary, usage=usage)(
-            _status_command(to, usage))
+        # A handler who is a plain member moves (办理, 办结) the items given to them.
+        admits = handler_admits if to in (SuggestionStatus.IN_PROGRESS,
+                                          SuggestionStatus.DONE) else None
+        router.command(names, role=Role.SECRETARY, summary=summary, usage=usage,
+                       admits=admits)(_status_command(to, usage))
 
     @router.command(("我的建议", "mine"), summary=texts.CMD_HELP_MINE)
     async def mine(ctx: Context, args: str) -> None:
@@ -284,15 +299,35 @@ def _status_command(to: SuggestionStatus, usage: str) -> CommandHandler:
         if len(str(number)) > MAX_NUMBER_DIGITS:
             await ctx.reply(texts.CMD_NO_SUCH_SUGGESTION.format(number=number))
             return
-        try:
-            suggestion = await in_session(
-                ctx.engine, move_suggestion, number, to, rules=ctx.services.rules,
-                actor_id=ctx.message.user_id, actor_name=ctx.name, reply=reply,
+        handing = hand_over(reply) if to is SuggestionStatus.ADOPTED else None
+        asked = parse_assignment(handing) if handing is not None else None
+        if handing is not None and asked is None:
+            await ctx.reply(texts.CMD_USAGE_ASSIGN)
+            return
+        secretary = ctx.allows(Role.SECRETARY)
+
+        def move(db: Session, handler: Handler | None, due_at: datetime | None
+                 ) -> tuple[Suggestion, str | None]:
+            if not secretary and not may_handle(
+                    get_suggestion(db, number, group_id=ctx.group_id), ctx.message.user_id):
+                raise SuggestionError(texts.HANDLING_ONLY_YOURS.format(number=number))
+            suggestion = move_suggestion(
+                db, number, to, rules=ctx.services.rules, actor_id=ctx.message.user_id,
+                actor_name=ctx.name, reply=asked.rest if asked else reply,
                 group_id=ctx.group_id, now=ctx.now())
+            if handler is None or due_at is None:
+                return suggestion, None
+            return assign_in(db, ctx, number, handler, due_at)
+
+        try:
+            handler, due_at = await resolve(ctx, asked) if asked else (None, None)
+            suggestion, before = await in_session(ctx.engine, move, handler, due_at)
         except SuggestionError as exc:
             await ctx.reply(str(exc))
             return
         log.info("suggestion %s -> %s by %s", number, to, ctx.message.user_id)
         await notify_status_change(ctx.outbox, ctx.group, suggestion)
+        if handler is not None:
+            await announce(ctx, suggestion, before)
 
     return change

@@ -682,6 +682,17 @@
       setStatus(state.ready ? "" : T.reconnecting);
     });
   });
+  /* --- 签到 while a night talk is open (chat-checkin.js) --- */
+  if (window.YehuaCheckIn) {
+    window.YehuaCheckIn({
+      texts: T, chatId: chatId, toast: toast, list: els.list,
+      post: function (text) {
+        if (!state.ready) { toast(T.not_connected); return false; }
+        state.ws.send(JSON.stringify({ type: "post", text: text }));
+        return true;
+      }
+    });
+  }
 
   /* --- start --- */
   add(data.history.messages);
