@@ -108,9 +108,10 @@ class Attached:
 
 def attach_photo(db: Session, *, suggestion_id: int, picture: Picture, uploader_id: str,
                  uploader_name: str, message_id: str | None, timezone: str, per_day: int,
-                 now: datetime) -> Attached:
+                 now: datetime, done: bool = False) -> Attached:
     """Attach `picture` to the suggestion; a repeat of one already there is kept once. The
-    handler's picture is the done work's (PhotoKind.DONE), anyone else's shows the problem.
+    handler's picture, or one sent with 办结 (`done`), is the done work's (PhotoKind.DONE);
+    anyone else's shows the problem.
 
     PhotoError (Chinese) when the suggestion is not there or the member's photos for today are
     used up; the caller then discards the files.
@@ -125,7 +126,8 @@ def attach_photo(db: Session, *, suggestion_id: int, picture: Picture, uploader_
         return Attached(same, created=False)
     if not photos_left(db, suggestion.group_id, timezone, uploader_id, now, per_day):
         raise PhotoError(texts.PHOTO_TOO_MANY_TODAY.format(limit=per_day))
-    kind = PhotoKind.DONE if uploader_id == suggestion.handler_user_id else PhotoKind.RAISED
+    kind = PhotoKind.DONE if done or uploader_id == suggestion.handler_user_id \
+        else PhotoKind.RAISED
     photo = Photo(group_id=suggestion.group_id, suggestion_id=suggestion_id, kind=kind,
                   path=picture.path.name, thumb_path=picture.thumb.name,
                   content_type=picture.content_type, size_bytes=picture.size_bytes,

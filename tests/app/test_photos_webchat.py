@@ -12,7 +12,7 @@ from aiohttp import FormData
 
 from bot.app import ENGINE, SCHEDULER, SERVICES
 from bot.core.db import session
-from bot.core.models import ChatMessage, NightTalk, NightTalkStatus, PhotoKind
+from bot.core.models import ChatMessage, NightTalk, NightTalkStatus, PhotoKind, SuggestionStatus
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from tests.support.app import running
@@ -22,6 +22,7 @@ from tests.support.polling import eventually
 from tests.support.village import (
     LI,
     ROOM,
+    SECRETARY,
     ZHANG,
     joined,
     prepare_village,
@@ -207,3 +208,19 @@ async def test_the_nightly_sweep_deletes_old_chat_pictures_but_keeps_suggestions
             history = {m["text"]: m for m in (await response.json())["messages"]}
         assert history["看看我家的菜园"]["image_url"] is None  # its words stay, no broken picture
         assert history["建议 修一修村口的路"]["image_url"] == f"/media/{photo.path}"
+
+
+async def test_a_photo_sent_with_done_is_the_done_photo(settings: Settings) -> None:
+    async with running(settings, prepare_village) as bot, joined(bot.url, ZHANG) as zhang, \
+            joined(bot.url, SECRETARY) as secretary:
+        assert "第 1 号" in await zhang.ask("建议 村口路灯坏了")
+        await secretary.say("/采纳 1 下周修")
+        await secretary.sees("采纳")
+        status, _ = await post_photo(bot.url, SECRETARY, picture(900, 600), "/办结 1 路灯修好了")
+        assert status == 201
+        assert await secretary.sees("办结照片") == "办结照片收到了，已经放进第 1 号建议。"
+        [row] = suggestions(bot.app)
+        assert row.status == SuggestionStatus.DONE and row.reply == "路灯修好了"
+        [photo] = photos(bot.app[ENGINE])
+        assert (photo.suggestion_id, photo.kind, photo.uploader_name) == (
+            1, PhotoKind.DONE, "王书记")

@@ -69,15 +69,16 @@ async def take_picture(ctx: Context) -> Picture | str:
         return str(exc)
 
 
-async def attach(ctx: Context, number: int, picture: Picture) -> tuple[bool, str]:
-    """Attach the picture to suggestion `number`: whether it is now there, and the answer for
-    the member (Chinese)."""
+async def attach(ctx: Context, number: int, picture: Picture, *, done: bool = False
+                 ) -> tuple[bool, str]:
+    """Attach the picture to suggestion `number` (`done`: sent with 办结): whether it is now
+    there, and the answer for the member (Chinese)."""
     try:
         attached = await in_session(
             ctx.engine, attach_photo, suggestion_id=number, picture=picture,
             uploader_id=ctx.message.user_id, uploader_name=ctx.name,
             message_id=ctx.message.message_id, timezone=ctx.group.timezone,
-            per_day=ctx.services.photos.per_day, now=ctx.now())
+            per_day=ctx.services.photos.per_day, now=ctx.now(), done=done)
     except PhotoError as exc:
         discard(picture.thumb)
         return False, str(exc)
@@ -90,6 +91,19 @@ async def attach(ctx: Context, number: int, picture: Picture) -> tuple[bool, str
     if attached.photo.kind == PhotoKind.DONE:
         return True, texts.PHOTO_ADDED_DONE.format(number=number)
     return True, texts.PHOTO_ADDED.format(number=number)
+
+
+async def add_with_status(ctx: Context, number: int, *, done: bool) -> None:
+    """A picture sent with a status command (「/办结 12 修好了」 and a photo of the work) joins
+    that suggestion once its status has moved; the sender hears what became of it."""
+    if not has_picture(ctx):
+        return
+    picture = await take_picture(ctx)
+    if isinstance(picture, str):
+        await ctx.tell(picture)
+        return
+    _attached, answer = await attach(ctx, number, picture, done=done)
+    await ctx.tell(answer)
 
 
 async def add_to_suggestion(ctx: Context) -> bool:

@@ -19,7 +19,13 @@ from bot.chat.commands.handling import (
     parse_assignment,
     resolve,
 )
-from bot.chat.commands.photos import add_to_suggestion, attach, has_picture, take_picture
+from bot.chat.commands.photos import (
+    add_to_suggestion,
+    add_with_status,
+    attach,
+    has_picture,
+    take_picture,
+)
 from bot.chat.phrasing import MAX_NUMBER_DIGITS, agrees, parse_number, suggestion_body
 from bot.chat.router import CommandHandler, Context, Router
 from bot.core.db import in_session
@@ -329,5 +335,6 @@ def _status_command(to: SuggestionStatus, usage: str) -> CommandHandler:
         await notify_status_change(ctx.outbox, ctx.group, suggestion)
         if handler is not None:
             await announce(ctx, suggestion, before)
+        await add_with_status(ctx, number, done=to is SuggestionStatus.DONE)
 
     return change
