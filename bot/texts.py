@@ -306,7 +306,7 @@ REPORT_CHART_TITLE = "各屋场建议办理情况"
 REPORT_CHART_AXIS = "条数"
 REPORT_DETAIL_HEADERS = ("编号", "日期", "夜话", "屋场", "提出人", "代提人", "内容", "类别",
                          "状态", "经办人", "答复", "采纳时间", "办理时间", "办结时间",
-                         "暂不采纳时间", "期限", "用时（天）", "逾期", "语音")
+                         "暂不采纳时间", "期限", "用时（天）", "逾期", "语音", "照片")
 REPORT_DOCX_HEADERS = ("编号", "提出人", "屋场", "建议内容", "状态", "提出日期", "承办人", "期限",
                        "办结日期", "用时(天)", "答复")
 REPORT_RAISED_BY = "{author}（{by}代提）"
@@ -691,6 +691,27 @@ TALK_CANCELLED_ONE = "好，这一次夜话不开了。"
 TALK_CANCELLED_NEXT = "好，这一次不开了。下一次照常：{when}。"
 TALK_ALL_WORDS = ("全部", "以后都不开", "整个", "都不开")
 TALK_ANNOUNCE_REPEATS = "以后{rhythm}都开。"
+# Photos on suggestions (照片)
+PHOTO_TOO_BIG = "照片太大了，最多 {mb} MB。请换一张小一点的再发。"
+PHOTO_NOT_A_PICTURE = "这不是能收的照片。请发 JPG、PNG、WebP 或 GIF 格式的图片。"
+PHOTO_UNREADABLE = "这张照片打不开，可能没发完整。请再发一次。"
+PHOTO_TOO_MANY_TODAY = "今天已经收了您 {limit} 张照片，明天再发吧。"
+PHOTO_NOT_SAVED = "照片没能存下来，请过一会儿再发一次。"
+PHOTO_RAISED = "收到，您的建议和照片都记下了，是第 {number} 号。村里看过后会在群里回您，谢谢您！"
+PHOTO_RAISED_NOT_KEPT = "第 {number} 号建议记下了，照片没收下：{reason}"
+PHOTO_ADDED = "照片收到了，已经放进第 {number} 号建议。"
+PHOTO_ADDED_DONE = "办结照片收到了，已经放进第 {number} 号建议。"
+PHOTO_ALREADY = "这张照片第 {number} 号建议里已经有了。"
+PHOTO_NO_SUCH_SUGGESTION = "没找到第 {number} 号建议，照片没有存。请看看编号对不对。"
+WEB_PHOTO_BUTTON = "拍照"
+WEB_PHOTO_SENDING = "照片发送中…"
+WEB_PHOTO_NOT_SAVED = "照片没能存下来，请过一会儿再发一次。"
+WEB_QUOTE_PHOTO = "[照片]"
+WEB_LIMIT_PHOTOS_TODAY = "今天已经发了 {limit} 张照片，明天再发吧。"
+PHOTO_LINK = "照片"
+PHOTO_SUGGESTION = "照片建议"
+PHOTO_COLUMN = "照片"
+PHOTO_DONE_LABEL = "办结照片"
 
 # --- Handlers and deadlines (承办人、期限、待办) ---------------------------------------------
 CMD_HELP_ASSIGN = "交给人办：/交办 号码 李伯 下周五（不写期限就是 {days} 天）"
