@@ -35,6 +35,8 @@ class Group(SQLModel, table=True):
     # The public ledger's address for this group: unguessable, so only members who were given
     # the link read it.
     ledger_key: str | None = Field(default=None, unique=True, index=True)
+    # The village (a set of groups) whose points list, households and shop the group shares.
+    village_id: int | None = Field(default=None, foreign_key="village.id", index=True)
 
 
 class Member(SQLModel, table=True):
@@ -50,6 +52,7 @@ class Member(SQLModel, table=True):
     role: Role = Role.MEMBER
     joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     hamlet_id: int | None = Field(default=None, foreign_key="hamlet.id", index=True)
+    household_id: int | None = Field(default=None, foreign_key="household.id", index=True)
 
 
 class LessonRecord(SQLModel, table=True):
@@ -190,10 +193,18 @@ class PointsEntry(SQLModel, table=True):
     group_id: int = Field(foreign_key="chat_group.id", index=True)
     user_id: str = Field(index=True)
     user_name: str
-    reason: str  # "listen", "suggest", "adopted"
-    ref: str  # what it was for: a lesson delivery, a suggestion number
-    points: int
+    reason: str  # "listen", "suggest", "adopted", or "item" for an item of the village's list
+    ref: str  # what it was for: a lesson delivery, a suggestion number, one award
+    points: int  # as given: changing the item later never rewrites it
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    item_id: int | None = Field(default=None, foreign_key="points_item.id", index=True)
+    note: str = Field(default="", sa_type=Text)  # why, in the awarder's words
+    by_id: str | None = None  # who gave or took the points; None for the bot's own awards
+    by_name: str | None = None
+    # An award taken back keeps its row: who, when and why, and it stops counting.
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by_name: str | None = None
+    revoke_reason: str | None = None
 
 
 class ConsoleUser(SQLModel, table=True):
@@ -363,3 +374,79 @@ class Attendance(SQLModel, table=True):
     name: str
     how: AttendanceHow
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Village(SQLModel, table=True):
+    """A village: one or more groups sharing a points list (积分清单), households and a shop."""
+
+    __tablename__ = "village"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PointsItem(SQLModel, table=True):
+    """One line of a village's points list: what earns (or costs) how many points, and who may
+    give it. `kind` marks the three the bot gives by itself (listen, suggest, adopted)."""
+
+    __tablename__ = "points_item"
+    __table_args__ = (UniqueConstraint("village_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    name: str
+    points: int  # negative for a deduction (扣分)
+    kind: str | None = None  # "listen", "suggest" or "adopted" for the built-in ones
+    award_role: Role = Role.FACILITATOR  # the least role that may give it by hand
+    daily_cap: int | None = None  # at most this many times a day per person
+    yearly_cap: int | None = None  # at most this many times a year per person
+    needs_photo: bool = False
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Household(SQLModel, table=True):
+    """A household (户) of a village: members are placed in one, and it is ranked as a whole."""
+
+    __tablename__ = "household"
+    __table_args__ = (UniqueConstraint("village_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    name: str  # usually the head of the household: 王大伯家
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ShopGood(SQLModel, table=True):
+    """Something the village's points shop (积分超市) gives for points."""
+
+    __tablename__ = "shop_good"
+    __table_args__ = (UniqueConstraint("village_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    name: str
+    price: int  # points for one
+    stock: int = 0  # never below zero: taken with a guarded update
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Redemption(SQLModel, table=True):
+    """Points spent in the shop: the price as it was, kept for the member's balance."""
+
+    __tablename__ = "redemption"
+
+    id: int | None = Field(default=None, primary_key=True)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    good_id: int = Field(foreign_key="shop_good.id", index=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    user_id: str = Field(index=True)
+    user_name: str
+    quantity: int = 1
+    points: int  # spent in all: price × quantity when it was redeemed
+    by_id: str | None = None  # the secretary who recorded it
+    by_name: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
