@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import tempfile
 from collections.abc import Callable, Mapping
@@ -190,7 +191,8 @@ async def download(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     with tempfile.TemporaryDirectory(prefix="yehua-report-") as folder:
         # Writing a big report takes seconds: off the event loop, so the bot keeps answering.
         try:
-            path = await asyncio.to_thread(produce, console.services.engine, asked.report,
+            as_of = dataclasses.replace(asked.report, as_of=console.services.clock())
+            path = await asyncio.to_thread(produce, console.services.engine, as_of,
                                            asked.kind, console.settings.base_url, Path(folder),
                                            console.settings.audio_dir)
         except ReportError as exc:  # e.g. too many suggestions for a Word table

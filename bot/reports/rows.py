@@ -178,7 +178,7 @@ def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
                 progress: Progress | None = None) -> Iterator[DetailRow]:
     """Every suggestion `f` covers, by number, read BATCH rows at a time."""
     fallback = ZoneInfo(DEFAULT_TIMEZONE)
-    now = utcnow()
+    now = f.as_of or utcnow()
     zones = zones_for(engine)
     total = count_rows(engine, f) if progress is not None else 0
     talks: dict[int, str] = {}
