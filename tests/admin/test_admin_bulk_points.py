@@ -7,7 +7,6 @@ import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import aiohttp
 from openpyxl import load_workbook
 from sqlmodel import col, select
 
@@ -17,23 +16,11 @@ from bot.core.db import session
 from bot.core.models import PointsEntry, PointsItem, Role
 from bot.settings import Settings
 from tests.support.app import RunningApp
-from tests.support.console import Visitor, add_account, console_app, visitor
-from tests.support.points_sheets import seed_village, sheet
+from tests.support.console import add_account, console_app, visitor
+from tests.support.points_sheets import seed_village, sheet, upload
 
 HEADERS = ("姓名或成员编号", "积分项目", "理由", "日期（可空）")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-async def upload(guest: Visitor, path: str, data: bytes, name: str = "加分.xlsx"
-                 ) -> tuple[int, str]:
-    """Send a file with the page's own upload form."""
-    token = await guest.token(path)
-    body = aiohttp.FormData()
-    body.add_field("csrf_token", token)
-    body.add_field("file", data, filename=name,
-                   content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    async with guest.http.post(guest.url + path, data=body, allow_redirects=False) as response:
-        return response.status, await response.text()
 
 
 def entries(bot: RunningApp) -> list[PointsEntry]:

@@ -7,12 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from openpyxl import Workbook
 from sqlalchemy.engine import Engine
 
 from bot.core.db import session
 from bot.core.models import Group, PointsItem, Role, Village
 from tests.support import builders
+from tests.support.console import Visitor
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # (user id, name, which groups): 张大爷 is in both groups; two different people are 刘芳.
 PEOPLE = (("u-zhang", "张大爷", (0, 1)), ("u-li", "李奶奶", (0,)), ("u-wang", "王小明", (1,)),
@@ -69,3 +73,14 @@ def sheet(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+async def upload(guest: Visitor, path: str, data: bytes, name: str = "表格.xlsx", *,
+                 form_page: str | None = None) -> tuple[int, str]:
+    """Send a file to `path` with the upload form of `form_page` (by default `path` itself)."""
+    token = await guest.token(form_page or path)
+    body = aiohttp.FormData()
+    body.add_field("csrf_token", token)
+    body.add_field("file", data, filename=name, content_type=XLSX)
+    async with guest.http.post(guest.url + path, data=body, allow_redirects=False) as response:
+        return response.status, await response.text()
