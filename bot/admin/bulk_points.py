@@ -14,8 +14,8 @@ from bot.admin.households import uploaded, village_from, villages, xlsx_response
 from bot.core.db import in_session
 from bot.core.models import PointsItem, Role, Village
 from bot.domain.bulk_awards import Giver, apply_awards, village_items
-from bot.domain.households import ImportRefused, group_of_village, list_households
-from bot.domain.village_members import village_people
+from bot.domain.households import list_households
+from bot.domain.village_members import ImportRefused, group_of_village, village_people
 from bot.reports.points_sheets import SheetError, award_template, read_award_rows
 
 

@@ -27,7 +27,6 @@ from bot.domain.households import (
     HOUSEHOLD_NAME_MAX,
     HouseholdError,
     HouseholdSize,
-    ImportRefused,
     ImportResult,
     add_household,
     import_households,
@@ -36,7 +35,7 @@ from bot.domain.households import (
     remove_household,
     rename_household,
 )
-from bot.domain.village_members import village_id_of, village_people
+from bot.domain.village_members import ImportRefused, village_id_of, village_people
 from bot.reports.points_sheets import SheetError, household_template, read_household_rows
 
 USER_MAX = 128

@@ -20,8 +20,7 @@ from sqlmodel import Session, col, select
 from bot import texts
 from bot.core.models import Member, PointsEntry, PointsItem, Role
 from bot.core.roles import allows
-from bot.domain.households import ImportRefused
-from bot.domain.village_members import match_people, village_group_ids
+from bot.domain.village_members import ImportRefused, match_people, village_group_ids
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select, update
 
 from bot import texts
-from bot.core.models import Group, Household, Member, PointsEntry
-from bot.domain.village_members import match_people, village_group_ids
+from bot.core.models import Household, Member, PointsEntry
+from bot.domain.village_members import ImportRefused, match_people, village_group_ids
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +27,6 @@ HOUSEHOLD_NAME_MAX = 40
 
 class HouseholdError(ValueError):
     """A refused household change; the message is Chinese and shown as is."""
-
-
-class ImportRefused(ValueError):
-    """A sheet refused whole: one Chinese line per problem, each naming its row."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -254,7 +246,7 @@ def import_households(db: Session, village_id: int,
     problems = check_household_rows(db, village_id, rows)
     if problems:
         raise ImportRefused(problems)
-    created, placed = 0, 0
+    created, placed = 0, set()
     for row in rows:
         household = find_household(db, village_id, row.name)
         if household is None:
@@ -263,13 +255,8 @@ def import_households(db: Session, village_id: int,
         for who in row.people:
             person = match_people(db, village_id, who)[0]
             place_person(db, village_id, person.user_id, household.id)
-            placed += 1
+            placed.add(person.user_id)
     log.info("village %s: household sheet imported (%s new, %s placed)", village_id, created,
-             placed)
-    return ImportResult(created, placed)
+             len(placed))
+    return ImportResult(created, len(placed))
 
-
-def group_of_village(db: Session, village_id: int) -> Group | None:
-    """One of the village's groups (the first made), for pages that need a group's settings."""
-    return db.exec(select(Group).where(Group.village_id == village_id)
-                   .order_by(col(Group.id))).first()

@@ -11,6 +11,14 @@ from sqlmodel import Session, col, or_, select
 from bot.core.models import Group, Member, Village
 
 
+class ImportRefused(ValueError):
+    """A sheet refused whole: one Chinese line per problem, each naming its row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 def village_id_of(db: Session, group: Group) -> int:
     """The group's village, made (named after the group) the first time it is needed."""
     if group.village_id is None:
@@ -56,3 +64,9 @@ def match_people(db: Session, village_id: int, text: str) -> list[Member]:
     for member in chosen:
         found.setdefault(member.user_id, member)
     return list(found.values())
+
+
+def group_of_village(db: Session, village_id: int) -> Group | None:
+    """The village's first group, whose time zone its days are counted in."""
+    return db.exec(select(Group).where(Group.village_id == village_id)
+                   .order_by(col(Group.id))).first()

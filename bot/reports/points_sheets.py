@@ -28,6 +28,7 @@ from bot.reports.rows import is_formula_like, safe_text
 
 MAX_ROWS = 2000
 UPLOAD_MAX = 1024 * 1024  # bytes; a village's sheet is a few dozen kilobytes
+UNPACKED_MAX = 30 * 1024 * 1024  # bytes inside the XLSX: a small file may unpack enormous
 AWARD_HEADERS = ("姓名或成员编号", "积分项目", "理由", "日期（可空）")
 HOUSEHOLD_HEADERS = ("户名", "成员")
 PEOPLE_SPLIT = re.compile(r"[、，,；;\n]+")
@@ -179,6 +180,13 @@ def _rows(data: bytes, wanted: Sequence[str]) -> Iterator[tuple[int, dict[str, A
         raise SheetError(texts.SHEET_TOO_BIG.format(n=UPLOAD_MAX // 1024))
     if not data.startswith(b"PK"):
         raise SheetError(texts.SHEET_NOT_XLSX)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as packed:
+            unpacked = sum(entry.file_size for entry in packed.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise SheetError(texts.SHEET_NOT_XLSX) from exc
+    if unpacked > UNPACKED_MAX:
+        raise SheetError(texts.SHEET_TOO_BIG.format(n=UPLOAD_MAX // 1024))
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:

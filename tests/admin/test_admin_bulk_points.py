@@ -4,6 +4,7 @@ one wrong row refused whole, the fixed sheet stored row by row."""
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,14 @@ from tests.support.points_sheets import seed_village, sheet, upload
 
 HEADERS = ("姓名或成员编号", "积分项目", "理由", "日期（可空）")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def unpacks_huge() -> bytes:
+    """A small XLSX-looking file that would unpack to 40 MB."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as packed:
+        packed.writestr("xl/sharedStrings.xml", b" " * (40 * 1024 * 1024))
+    return out.getvalue()
 
 
 def entries(bot: RunningApp) -> list[PointsEntry]:
@@ -160,5 +169,7 @@ async def test_a_file_that_is_not_the_sheet_is_refused_in_plain_words(
             status, html = await upload(guest, page, sheet(("名字", "分数"), [("张大爷", 10)]))
             assert status == 400 and "第一行的表头不对" in html
             status, html = await upload(guest, page, b"PK" + b"\0" * (1024 * 1024 + 10))
+            assert status == 400 and "文件太大了" in html
+            status, html = await upload(guest, page, unpacks_huge())
             assert status == 400 and "文件太大了" in html
         assert entries(bot) == []

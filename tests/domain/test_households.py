@@ -14,7 +14,6 @@ from bot.core.models import Household, Member, PointsEntry, Redemption, ShopGood
 from bot.domain.households import (
     HouseholdError,
     HouseholdRow,
-    ImportRefused,
     add_household,
     household_of,
     household_ranking,
@@ -24,6 +23,7 @@ from bot.domain.households import (
     remove_household,
     rename_household,
 )
+from bot.domain.village_members import ImportRefused
 from tests.support.points_sheets import PointsVillage, seed_village
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
