@@ -181,6 +181,8 @@ async def place_action(request: web.Request, viewer: Viewer) -> web.StreamRespon
     def place(db: Session) -> tuple[str, str]:
         village = village_from(db, request)
         household_id = whole_number(chosen) if chosen else None
+        if chosen and household_id is None:
+            raise redirect(_back(village), texts.HOUSEHOLD_GONE, error=True)
         names = {m.user_id: m.display_name for m in village_people(db, village.id or 0)}
         if user_id not in names:
             raise redirect(_back(village), texts.ADMIN_HOUSEHOLD_NO_PERSON, error=True)

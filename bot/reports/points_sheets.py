@@ -231,7 +231,9 @@ def read_household_rows(data: bytes) -> list[HouseholdRow]:
     name, people = HOUSEHOLD_HEADERS
     rows = []
     for number, v in _rows(data, HOUSEHOLD_HEADERS):
-        listed = str(v[people]) if v[people] is not None else ""
+        value = v[people]
+        # Typed text keeps its line breaks (one name a line is fine); a number is a member number.
+        listed = value if isinstance(value, str) else _text(value)
         names = tuple(n for n in (" ".join(p.split()) for p in PEOPLE_SPLIT.split(listed)) if n)
         rows.append(HouseholdRow(row=number, name=_text(v[name]), people=names))
     return rows

@@ -61,6 +61,12 @@ async def test_a_secretary_makes_renames_and_removes_households_and_places_peopl
                                                         "household": ""}, token)
             status, html = await guest.get(page)
             assert nobody.status == 302 and texts.ADMIN_HOUSEHOLD_NO_PERSON in html
+            for path, fields in ((f"{page}/place", {"user_id": "u-li", "household": "abc"}),
+                                 (f"{page}/9999/rename", {"name": "王家"})):
+                await guest.post(path, fields, token)
+                status, html = await guest.get(page)
+                assert texts.HOUSEHOLD_GONE in html
+            assert placed(bot) == {}
 
 
 async def test_a_facilitator_cannot_change_households(settings: Settings) -> None:
