@@ -177,23 +177,26 @@ async def place_action(request: web.Request, viewer: Viewer) -> web.StreamRespon
     """Place a person in one of the village's households, or in none."""
     data = await form(request)
     user_id, chosen = field_text(data, "user_id", USER_MAX), field_text(data, "household", 20)
+    # The group page's member list places people too, and wants them back on that page.
+    back_to = field_text(data, "back", 200)
 
     def place(db: Session) -> tuple[str, str]:
         village = village_from(db, request)
+        back = back_to if back_to.startswith("/admin/groups/") else _back(village)
         household_id = whole_number(chosen) if chosen else None
         if chosen and household_id is None:
-            raise redirect(_back(village), texts.HOUSEHOLD_GONE, error=True)
+            raise redirect(back, texts.HOUSEHOLD_GONE, error=True)
         names = {m.user_id: m.display_name for m in village_people(db, village.id or 0)}
         if user_id not in names:
-            raise redirect(_back(village), texts.ADMIN_HOUSEHOLD_NO_PERSON, error=True)
+            raise redirect(back, texts.ADMIN_HOUSEHOLD_NO_PERSON, error=True)
         try:
             place_person(db, village.id or 0, user_id, household_id)
         except HouseholdError as exc:
-            raise redirect(_back(village), str(exc), error=True) from exc
+            raise redirect(back, str(exc), error=True) from exc
         if household_id is None:
-            return _back(village), texts.ADMIN_HOUSEHOLD_CLEARED.format(name=names[user_id])
+            return back, texts.ADMIN_HOUSEHOLD_CLEARED.format(name=names[user_id])
         households = {h.id: h.name for h in list_households(db, village.id or 0)}
-        return _back(village), texts.ADMIN_HOUSEHOLD_PLACED.format(
+        return back, texts.ADMIN_HOUSEHOLD_PLACED.format(
             name=names[user_id], household=households[household_id])
 
     back, message = await in_session(console_of(request).services.engine, place)

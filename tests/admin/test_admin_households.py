@@ -4,6 +4,7 @@ downloaded, a wrong one refused whole, the fixed one imported."""
 from __future__ import annotations
 
 import io
+import re
 
 from openpyxl import load_workbook
 from sqlmodel import select
@@ -108,3 +109,25 @@ async def test_the_household_sheet_is_imported_whole_or_not_at_all(settings: Set
         min_row=2, max_col=2, values_only=True))
     # The sheet carries the households as they are, ready to edit and send back.
     assert rows == [("刘家", "刘芳"), ("张家", "张大爷"), ("李家", "李奶奶、赵婶")]
+
+
+async def test_an_admin_places_a_person_from_the_groups_member_list(settings: Settings) -> None:
+    async with console_app(settings) as bot:
+        village = seed_village(bot.app[ENGINE])
+        add_account(bot, "root", Role.ADMIN, "刘主任")
+        group_page = f"/admin/groups/{village.groups[1]}"
+        async with visitor(bot, "root") as guest:
+            token = await guest.token(f"/admin/households/{village.id}")
+            await guest.post(f"/admin/households/{village.id}", {"name": "赵家"}, token)
+            status, html = await guest.get(f"{group_page}?q=赵")
+            assert status == 200 and 'data-testid="member-household-select"' in html
+            found = re.search(r'<option value="(\d+)">赵家</option>', html)
+            assert found
+            response = await guest.post(
+                f"/admin/households/{village.id}/place",
+                {"user_id": "u-zhao", "household": found[1], "back": group_page}, token)
+            assert response.headers["Location"] == group_page
+            status, html = await guest.get(f"{group_page}?q=赵")
+            assert "赵婶 现在属于「赵家」。" in html
+            assert re.search(r'<option value="\d+" selected>赵家</option>', html)
+        assert placed(bot) == {"u-zhao": "赵家"}
