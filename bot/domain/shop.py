@@ -27,16 +27,16 @@ class ShopError(Exception):
 
 def _village_of(db: Session, group: Group) -> Village:
     """The group's village, made (named after the group) the first time it is needed."""
-    if group.village_id is not None:
-        village = db.get(Village, group.village_id)
+    stored = db.get(Group, group.id)  # as stored now: the caller's copy may predate its village
+    assert stored is not None, "the group is stored"
+    if stored.village_id is not None:
+        village = db.get(Village, stored.village_id)
         if village is not None:
             return village
-    village = Village(name=group.name)
+    village = Village(name=stored.name)
     db.add(village)
     db.flush()
-    stored = db.get(Group, group.id)
-    assert stored is not None, "the group is stored"
-    stored.village_id = group.village_id = village.id
+    stored.village_id = village.id
     db.add(stored)
     db.flush()
     return village
