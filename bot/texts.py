@@ -908,6 +908,4 @@ ADMIN_SHOP_RECENT_LINE = "{member} 换了 {name} ×{quantity}，用去 {points} 
 ADMIN_SHOP_NO_GROUPS = "还没有群。先在「群」页面添加一个群。"
 ADMIN_SHOP_NO_MEMBERS = "这个群里还没有认识的人。"
 ADMIN_SHOP_RECEIPT_NOT_SENT = "已记下兑换，但回执没能发到群里：{error}"
-CLI_SHOP_GOOD_LINE = "{name}\t{price} 分\t库存 {stock}{off}"
-CLI_SHOP_OFF = "\t（已下架）"
-CLI_SHOP_NO_GROUP = "没有这个群：{group}"
+CLI_SHOP_RECEIPT_LATER = "运行中的机器人会把回执私下发给 {member}。"

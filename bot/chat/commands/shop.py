@@ -10,10 +10,10 @@ from sqlmodel import Session
 from bot import texts
 from bot.chat.router import Context, Router
 from bot.core.db import in_session
-from bot.core.messages import OutgoingText
 from bot.core.models import Role
 from bot.domain.handling import find_member_handler
 from bot.domain.shop import Receipt, ShopError, redeem
+from bot.domain.shop_receipts import receipt_message
 from bot.domain.suggestions import SuggestionError
 
 # The last word may be how many: 2, ×2, 2件.
@@ -67,5 +67,5 @@ def register(router: Router) -> None:
             await ctx.tell(str(exc))
             return
         # The member's receipt goes to them alone where the platform can.
-        await ctx.post(OutgoingText(receipt.receipt(), private_to=receipt.user_id))
+        await ctx.post(receipt_message(receipt))
         await ctx.tell(receipt.confirmation())
