@@ -104,7 +104,7 @@ def get_good(db: Session, village_id: int, good_id: int) -> ShopGood:
     """One good of the village by id; ShopError when it is not the village's."""
     good = db.get(ShopGood, good_id) if 0 < good_id < 2**63 else None
     if good is None or good.village_id != village_id:
-        raise ShopError(texts.SHOP_NO_SUCH_GOOD.format(name=good_id, names=""))
+        raise ShopError(texts.SHOP_GOOD_GONE)
     return good
 
 
