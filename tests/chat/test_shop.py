@@ -8,12 +8,16 @@ from sqlmodel import col, select
 from bot.app import ENGINE, SERVICES
 from bot.core.db import session
 from bot.core.models import ChatMessage, Group, PointsEntry, Redemption, ShopGood
-from bot.domain.shop import add_good, village_id_of
+from bot.domain.shop import add_good, redeem, village_id_of
+from bot.domain.shop_receipts import RECEIPT_KIND, receipt_ref
 from bot.settings import Settings
+from scheduler.dbtypes import utcnow
+from scheduler.timers import add_timer
 from tests.support.app import RunningApp, running
 from tests.support.builders import add_member
 from tests.support.fakes.onebot import FakeNapCat
 from tests.support.onebot import GROUP, OWNER, prepare_qq_groups, with_onebot
+from tests.support.polling import eventually
 from tests.support.village import ROOM, SECRETARY, ZHANG, joined, prepare_village
 
 WANG = ("user-wang-nainai", "王奶奶")
@@ -113,3 +117,18 @@ async def test_on_qq_the_at_mentioned_member_gets_the_receipt_in_a_private_sessi
         told = [s.text for s in napcat.to_user(OWNER)] + [s.text for s in napcat.in_group(GROUP)]
         assert any("已记下：王奶奶 用 60 分换了 洗衣粉 ×2" in text for text in told)
     assert redemptions(bot.app) == [("王奶奶", 2, 60)]
+
+
+async def test_a_receipt_the_command_line_queued_is_sent_to_the_member_alone(
+        settings: Settings) -> None:
+    async with running(settings, prepare_shop) as bot:
+        with session(bot.app[ENGINE]) as db:
+            group = db.exec(select(Group).where(Group.chat_id == ROOM)).one()
+            receipt = redeem(db, group, user_id=WANG[0], user_name=WANG[1], good_name="洗衣粉",
+                             by_id="cli", by_name="命令行")
+            add_timer(db, RECEIPT_KIND, receipt_ref(receipt.redemption_id), utcnow())
+        await bot.app[SERVICES].scheduler.rearm()
+
+        told = await eventually(lambda: private_texts(bot, WANG[0]))
+    assert told == ["您用 30 分换了 洗衣粉 ×1，还剩 45 分。"]
+    assert not any("洗衣粉" in t for t in public_texts(bot))
