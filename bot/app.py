@@ -35,6 +35,7 @@ from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
 from bot.domain.retention import VoiceRetention
 from bot.domain.services import Services
+from bot.domain.shop_receipts import ShopReceipts
 from bot.domain.tallies import ListenTallies
 from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tuned_profile
 from bot.domain.webchat import WebChatStore
@@ -141,7 +142,8 @@ def create_app(settings: Settings) -> web.Application:
                       **digest.handlers(),
                       **retention.handlers(), **NightlyBackup(engine, settings).handlers(),
                       **ListenTallies(engine, outbox).handlers(),
-                      **MonthlyLedger(engine, outbox, settings.base_url).handlers()}
+                      **MonthlyLedger(engine, outbox, settings.base_url).handlers(),
+                      **ShopReceipts(engine, outbox).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),

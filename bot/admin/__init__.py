@@ -23,6 +23,7 @@ from bot.admin import (
     ledger,
     lessons,
     reports,
+    shop,
     suggestions,
     talks,
     todos,
@@ -57,7 +58,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 LOGIN_COOKIE = "yehua_login"  # the sign-in form's CSRF token, before there is a session
 LOGIN_PATH = "/admin/login"
 PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, todos, reports, groups,
-                users, ledger, households, bulk_points)
+                users, ledger, households, bulk_points, shop)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; "
