@@ -1,11 +1,12 @@
-"""`yehua points`: the village's points (积分) from the command line."""
+"""`yehua points …`: the village's points from a terminal."""
 
 from __future__ import annotations
 
 import typer
 
 from bot import texts
-from bot.cli import points_export
+from bot.cli import points_export, shop
 
-points_app = typer.Typer(help="积分：排名和导出。", no_args_is_help=True)
+points_app = typer.Typer(help="积分：积分超市的商品和兑换，积分排名的导出。", no_args_is_help=True)
+shop.register(points_app)
 points_app.command("export", help=texts.EXPORT_HELP)(points_export.export)

@@ -39,6 +39,7 @@ def test_values_from_the_environment_are_used() -> None:
         ("YEHUA_GRACE_MINUTES", "-5", "minutes"),
         ("YEHUA_POINTS_TOP", "0", "names ≥ 1"),
         ("YEHUA_POINTS_BOTTOM", "five", "names ≥ 0"),
+        ("YEHUA_PHOTOS_PER_DAY", "lots", "photos"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_what_it_expects(
