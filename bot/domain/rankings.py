@@ -3,7 +3,6 @@ own balance and recent changes, for the posted lists, /积分 and the export."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -12,7 +11,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot import texts
-from bot.core.models import Group, Household, Member, PointsEntry, PointsItem, Redemption
+from bot.core.models import Group, Household, Member, PointsEntry, PointsItem
+from bot.domain import households, shop
 
 RECENT = 3  # changes shown by /积分
 
@@ -125,20 +125,9 @@ def household_ranking(db: Session, group: Group, period: Period) -> list[Place]:
     """Every household of the village with its members' points summed; none without a village."""
     if group.village_id is None:
         return []
-    households = db.exec(select(Household).where(Household.village_id == group.village_id)
-                         ).all()
-    if not households:
-        return []
-    totals = _person_totals(db, village_groups(db, group), period)
-    points: dict[int, int] = defaultdict(int)
-    last: dict[int, datetime] = {}
-    for user_id, household in households_of(db, group).items():
-        if user_id in totals and household.id is not None:
-            points[household.id] += totals[user_id][0]
-            last[household.id] = max(last.get(household.id, totals[user_id][1]),
-                                     totals[user_id][1])
-    return _ranked([(str(h.id), h.name, points[h.id], last.get(h.id))
-                    for h in households if h.id is not None])
+    start, end = period.span(ZoneInfo(group.timezone))
+    return [Place(h.rank, str(h.household_id), h.name, h.points)
+            for h in households.household_ranking(db, group.village_id, start, end)]
 
 
 def top(places: list[Place], n: int) -> list[Place]:
@@ -155,14 +144,13 @@ def bottom(places: list[Place], n: int, shown: int) -> list[Place]:
 
 def balance(db: Session, group: Group, user_id: str) -> int:
     """Points the person has to spend: all they earned in the village's groups, less the shop."""
-    ids = _ids(village_groups(db, group))
+    if group.village_id is not None:
+        return shop.balance(db, group.village_id, user_id)
+    # A group without a village has no shop yet: everything earned there is still there.
     earned = db.exec(select(func.coalesce(func.sum(PointsEntry.points), 0))
-                     .where(col(PointsEntry.group_id).in_(ids), PointsEntry.user_id == user_id,
+                     .where(PointsEntry.group_id == group.id, PointsEntry.user_id == user_id,
                             col(PointsEntry.revoked_at).is_(None))).one()
-    spent = db.exec(select(func.coalesce(func.sum(Redemption.points), 0))
-                    .where(col(Redemption.group_id).in_(ids), Redemption.user_id == user_id)
-                    ).one()
-    return int(earned) - int(spent)
+    return int(earned)
 
 
 @dataclass(frozen=True)
