@@ -12,19 +12,19 @@ import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Any
-
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING, Any
 
 from bot import texts
 from bot.core.models import Member, PointsItem, Role
 from bot.domain.bulk_awards import AwardRow
 from bot.domain.households import HouseholdRow
 from bot.reports.rows import is_formula_like, safe_text
+
+# openpyxl (with lxml, Pillow and numpy it finds) loads only when a sheet is made or read:
+# the running bot does not hold it until a secretary asks for one.
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 MAX_ROWS = 2000
 UPLOAD_MAX = 1024 * 1024  # bytes; a village's sheet is a few dozen kilobytes
@@ -33,8 +33,6 @@ AWARD_HEADERS = ("姓名或成员编号", "积分项目", "理由", "日期（�
 HOUSEHOLD_HEADERS = ("户名", "成员")
 PEOPLE_SPLIT = re.compile(r"[、，,；;\n]+")
 DATE_TEXT = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
-BOLD = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 REFERENCE = "参考"
 
 
@@ -55,10 +53,17 @@ def _put(ws: Worksheet, row: int, column: int, value: Any) -> None:
         cell.value = value
 
 
+def _bold_header(ws: Worksheet, row: int, column: int, title: str) -> None:
+    """A header cell styled like the suggestion report's."""
+    from bot.reports.xlsx_export import BOLD, HEADER_FILL
+
+    cell = ws.cell(row=row, column=column, value=title)
+    cell.font, cell.fill = BOLD, HEADER_FILL
+
+
 def _header(ws: Worksheet, headers: Sequence[str], widths: Sequence[int], row: int = 1) -> None:
     for column, (title, width) in enumerate(zip(headers, widths, strict=True), start=1):
-        cell = ws.cell(row=row, column=column, value=title)
-        cell.font, cell.fill = BOLD, HEADER_FILL
+        _bold_header(ws, row, column, title)
         ws.column_dimensions[chr(64 + column)].width = width
     ws.freeze_panes = ws.cell(row=row + 1, column=1)
 
@@ -73,6 +78,8 @@ def award_template(village: str, items: Sequence[PointsItem], people: Sequence[M
                    households: dict[int, str]) -> bytes:
     """The award sheet to fill in: one row per award, and a reference sheet of the village's
     items and people; the item column offers the active items as a list."""
+    from openpyxl import Workbook
+    from openpyxl.worksheet.datavalidation import DataValidation
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -92,8 +99,7 @@ def award_template(village: str, items: Sequence[PointsItem], people: Sequence[M
     if not active:
         _put(ref, 2, 1, texts.BULK_SHEET_NO_ITEMS)
     for column, title in enumerate(texts.BULK_REFERENCE_PEOPLE_HEADERS, start=8):
-        cell = ref.cell(row=1, column=column, value=title)
-        cell.font, cell.fill = BOLD, HEADER_FILL
+        _bold_header(ref, 1, column, title)
         ref.column_dimensions[chr(64 + column)].width = 16
     for row, person in enumerate(people, start=2):
         _put(ref, row, 8, person.display_name)
@@ -125,6 +131,7 @@ def award_template(village: str, items: Sequence[PointsItem], people: Sequence[M
 def household_template(people: Sequence[Member], households: dict[int, str]) -> bytes:
     """The household sheet: the households as they are now (so it can be edited and sent
     back), and the village's people for reference."""
+    from openpyxl import Workbook
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -176,6 +183,8 @@ def _day(value: Any) -> date | str | None:
 
 def _rows(data: bytes, wanted: Sequence[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """The first sheet's filled rows after the header, by header name, with row numbers."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
     if len(data) > UPLOAD_MAX:
         raise SheetError(texts.SHEET_TOO_BIG.format(n=UPLOAD_MAX // 1024))
     if not data.startswith(b"PK"):

@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -27,6 +26,9 @@ from bot.domain.rankings import (
     village_groups,
 )
 from bot.reports.rows import is_formula_like, safe_text
+
+# openpyxl (with lxml, Pillow and numpy it finds) loads only when a sheet is made or read:
+# the running bot does not hold it until a secretary asks for one.
 
 BATCH = 2000  # entries read at a time, so a year of a big village never sits whole in memory
 
@@ -86,6 +88,7 @@ def _entry_batches(db: Session, groups: list[Group], period: Period
 def write_points_xlsx(engine: Engine, period: Period, path: Path,
                       group_id: int | None = None) -> ExportCounts:
     """Write the workbook to `path`; group_id limits it to that group's village."""
+    from openpyxl import Workbook
     book = Workbook(write_only=True)
     people_sheet, household_sheet, entry_sheet, shop_sheet = (
         book.create_sheet(title) for title in texts.EXPORT_SHEETS)
