@@ -3,9 +3,6 @@ loaded only when a picture arrives."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -95,18 +92,3 @@ def test_the_daily_number_counts_in_the_groups_day(engine: Engine, tmp_path: Pat
         attach(engine, number, third, per_day=2)
     # After midnight in the village (16:00 UTC is 00:00 in Shanghai) a new day's number.
     assert attach(engine, number, third, per_day=2, now=EVENING + timedelta(hours=4))[1]
-
-
-LOADS_LAZILY = """
-import json, sys
-import bot.app, bot.chat.commands, bot.admin, bot.cli.main, bot.reports
-print(json.dumps({"idle": "PIL" in sys.modules}))
-"""
-
-
-def test_pillow_is_not_loaded_by_an_idle_bot() -> None:
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", LOADS_LAZILY], cwd=root, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"idle": False}
