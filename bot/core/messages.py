@@ -34,6 +34,7 @@ class IncomingMessage:
     reply_to: str | None = None  # the message this one replies to, if the platform says
     voice: Path | None = None  # a voice message, saved as MP3 in the audio folder
     platform_role: str | None = None  # "owner", "admin" or "member", as the platform reports it
+    mentions: tuple[str, ...] = ()  # user ids the message @-mentions (not the bot), in order
 
     def __post_init__(self) -> None:
         # Every platform's messages pass here: what is stored and exported is clean from here on.

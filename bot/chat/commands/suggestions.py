@@ -28,6 +28,8 @@ from bot.domain.handling import Handler, may_handle
 from bot.domain.nighttalks import open_talk
 from bot.domain.notices import PROXY_PREFIX, notify_status_change
 from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
+from bot.domain.points import SUGGEST
+from bot.domain.points_items import builtin_value
 from bot.domain.suggestions import (
     STATUS_LABELS,
     Raised,
@@ -71,7 +73,9 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         # The sender's own 屋场, read with the sender (no query of its own); one raised for
         # someone else comes with theirs.
         hamlet = "" if author else ctx.hamlet
-    points, left = ctx.services.rules.suggest, await web_allowance(ctx)
+    left = await web_allowance(ctx)
+    item_id, points = await in_session(ctx.engine, builtin_value, ctx.group_id, SUGGEST,
+                                       ctx.services.rules)
     if left is not None and left.suggestions == 0:  # over today's cap: it stays plain chat
         if first_time_today(ctx, left, "suggestions"):
             await ctx.tell(texts.LIMIT_SUGGESTIONS_TODAY.format(
@@ -90,7 +94,8 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         await ctx.tell(str(exc))
         return None
     number, created = await ctx.ingest.suggestion(
-        Raised(row, points=points, join_open_talk=True, hamlet_from_talk=not hamlet))
+        Raised(row, points=points, item_id=item_id, join_open_talk=True,
+               hamlet_from_talk=not hamlet))
     if not created:  # a redelivered message: stored and answered the first time
         return number
     if author:
