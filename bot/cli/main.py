@@ -14,6 +14,7 @@ from bot.cli import (
     groups,
     lessons,
     nighttalks,
+    points,
     report,
     roles,
     schedule,
@@ -39,6 +40,7 @@ app.add_typer(lessons.lessons_app, name="lessons", rich_help_panel=DAILY_PANEL)
 app.add_typer(schedule.schedule_app, name="schedule", rich_help_panel=DAILY_PANEL)
 app.add_typer(nighttalks.nighttalk_app, name="nighttalk", rich_help_panel=DAILY_PANEL)
 app.add_typer(suggestions.suggestion_app, name="suggestion", rich_help_panel=DAILY_PANEL)
+app.add_typer(points.points_app, name="points", rich_help_panel=DAILY_PANEL)
 app.add_typer(groups.groups_app, name="groups", rich_help_panel=SETUP_PANEL)
 app.add_typer(roles.roles_app, name="roles", rich_help_panel=SETUP_PANEL)
 app.add_typer(users.users_app, name="users", rich_help_panel=SETUP_PANEL)

@@ -48,6 +48,13 @@ class ItemFields:
     needs_photo: bool = False
 
 
+def change_words(points: int) -> str:
+    """「加 20 分」 or 「扣 10 分」."""
+    if points < 0:
+        return texts.POINTS_CHANGE_MINUS.format(points=-points)
+    return texts.POINTS_CHANGE_PLUS.format(points=points)
+
+
 def _builtin_points(rules: PointsRules, kind: str) -> int:
     return {LISTEN: rules.listen, SUGGEST: rules.suggest, ADOPTED: rules.adopted}[kind]
 
@@ -328,7 +335,8 @@ def told_message(entry: PointsEntry, item: str) -> OutgoingText:
 def revoked_message(entry: PointsEntry, item: str) -> OutgoingText:
     """What the member hears when an award of theirs is taken back."""
     return OutgoingText(texts.POINTS_TOLD_REVOKED.format(
-        name=entry.user_name, item=item, points=entry.points, reason=entry.revoke_reason or ""),
+        name=entry.user_name, item=item, change=change_words(entry.points),
+        reason=entry.revoke_reason or ""),
         private_to=entry.user_id)
 
 

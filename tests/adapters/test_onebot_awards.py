@@ -32,7 +32,7 @@ async def test_an_at_mention_picks_the_member_even_where_the_name_would_not(
             {"type": "text", "data": {"text": " 改厕 新修了化粪池"}}], role="owner", card="书记")
         told = [s.text for s in napcat.to_user(ZHANG)]
         assert len(told) == 1 and "您因「改厕」得了 20 分" in told[0]
-        assert any("已给张大爷记「改厕」+20 分" in s.text for s in napcat.to_user(OWNER))
+        assert any("已给张大爷记「改厕」，加 20 分" in s.text for s in napcat.to_user(OWNER))
         await post(napcat, bot, OWNER, "/扣分 张 红十条 乱倒垃圾", role="owner", card="书记")
         assert any("叫「张」的有好几位" in s.text for s in napcat.to_user(OWNER))
         await post(napcat, bot, OWNER, "/扣分 张大妈 红十条 乱倒垃圾", role="owner",

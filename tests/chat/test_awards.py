@@ -26,7 +26,7 @@ async def test_a_facilitator_awards_an_item_and_the_member_is_told_alone(
         await zhang.say("大家好")
         answer = await libo.answer("/加分 张大爷 改厕 自家厕所改好了")
         assert answer["private"]
-        assert "已给张大爷记「改厕」+20 分" in str(answer["text"])
+        assert "已给张大爷记「改厕」，加 20 分" in str(answer["text"])
         told = await zhang.sees("您因「改厕」得了 20 分")
         assert "自家厕所改好了" in told
     [entry] = entries(bot.app)
@@ -40,7 +40,8 @@ async def test_a_secretary_deducts_and_revokes_with_a_reason_and_the_row_stays(
     add_items(bot.app[ENGINE], ROOM, RED_TEN, TOILET)
     async with joined(bot.url, LI) as li, joined(bot.url, SECRETARY) as secretary:
         await li.say("我来了")
-        assert "已给李婶记「红十条」-10 分" in await secretary.ask("/扣分 李婶 红十条 乱倒垃圾")
+        answer = await secretary.ask("/扣分 李婶 红十条 乱倒垃圾")
+        assert "已给李婶记「红十条」，扣 10 分" in answer
         assert "被扣了 10 分" in await li.sees("红十条")
         assert points_of(bot.app, LI[0]) == -10
         assert "是加分项，请用 /加分" in await secretary.ask("/扣分 李婶 改厕")
@@ -75,10 +76,10 @@ async def test_roles_caps_and_photos_are_kept_to(bot: RunningApp) -> None:
         await zhang.say("在")
         assert "只有书记或文书才能给" in await libo.ask("/扣分 张大爷 红十条")
         assert "对不起" in await zhang.ask("/加分 张大爷 改厕")  # a member gives nothing
-        assert "+20" in await libo.ask("/加分 张大爷 改厕")
+        assert "加 20 分" in await libo.ask("/加分 张大爷 改厕")
         assert "今年的「改厕」已经记满 1 次" in await libo.ask("/加分 张大爷 改厕")
-        assert "+1" in await libo.ask("/加分 张大爷 读通知")
-        assert "+1" in await libo.ask("/加分 张大爷 读通知")
+        assert "加 1 分" in await libo.ask("/加分 张大爷 读通知")
+        assert "加 1 分" in await libo.ask("/加分 张大爷 读通知")
         assert "今天的「读通知」已经记满 2 次" in await libo.ask("/加分 张大爷 读通知")
         assert "要有照片为证" in await libo.ask("/加分 张大爷 反诈")
     assert points_of(bot.app, ZHANG[0]) == 22
@@ -95,6 +96,6 @@ async def test_a_revoked_award_no_longer_fills_the_cap(bot: RunningApp) -> None:
         await secretary.ask("/加分 张大爷 改厕")
         [entry] = entries(bot.app)
         await secretary.ask(f"/撤销积分 {entry.id} 重复了")
-        assert "+20" in await secretary.ask("/加分 张大爷 改厕")
+        assert "加 20 分" in await secretary.ask("/加分 张大爷 改厕")
     assert points_of(bot.app, ZHANG[0]) == 40  # both rows stay; the first no longer counts
     assert [e.revoked_at is None for e in entries(bot.app)] == [False, True]

@@ -16,6 +16,7 @@ from bot.core.models import Member, Role
 from bot.domain.points_items import (
     Giver,
     PointsError,
+    change_words,
     find_item,
     find_person,
     give,
@@ -72,7 +73,8 @@ async def award_in_chat(ctx: Context, args: str, *, deduct: bool) -> None:
         entry = give(db, ctx.group, item, member, giver, note=asked.note,
                      photo_seen=ctx.message.reply_to is not None, now=ctx.now())
         return told_message(entry, item.name), texts.POINTS_GIVEN.format(
-            name=member.display_name, item=item.name, points=entry.points, number=entry.id)
+            name=member.display_name, item=item.name, change=change_words(entry.points),
+            number=entry.id)
 
     try:
         told, answer = await in_session(ctx.engine, award)
@@ -110,7 +112,7 @@ def register(router: Router) -> None:
                            reason=reason, now=ctx.now())
             name = item_name(db, entry)
             return revoked_message(entry, name), texts.POINTS_REVOKED.format(
-                number=number, name=entry.user_name, item=name, points=entry.points)
+                number=number, name=entry.user_name, item=name, change=change_words(entry.points))
 
         try:
             told, answer = await in_session(ctx.engine, take_back)
