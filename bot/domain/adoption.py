@@ -17,6 +17,8 @@ def award_adoption(db: Session, rules: PointsRules, suggestion: Suggestion,
     """Points to the author of an adopted suggestion, once per suggestion, as the village's
     list values adoption now."""
     item_id, points = builtin_value(db, suggestion.group_id, ADOPTED, rules)
+    if not points:  # the village switched adoption points off
+        return False
     return award(db, group_id=suggestion.group_id, user_id=suggestion.author_id,
                  user_name=suggestion.author_name, reason=ADOPTED, ref=str(suggestion.id),
                  points=points, now=now, item_id=item_id)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from bot.app import ENGINE
-from bot.domain.points_items import ItemFields
+from dataclasses import replace
+
+from sqlmodel import select
+
+from bot.app import ENGINE, SERVICES
+from bot.core.db import session
+from bot.core.models import Group
+from bot.domain.points_items import ItemFields, edit_item, fields_of, set_active, village_items
 from tests.support.app import RunningApp
 from tests.support.points import FRAUD_APP, NOTICE, RED_TEN, TOILET, add_items, entries
 from tests.support.village import (
@@ -99,3 +105,24 @@ async def test_a_revoked_award_no_longer_fills_the_cap(bot: RunningApp) -> None:
         assert "加 20 分" in await secretary.ask("/加分 张大爷 改厕")
     assert points_of(bot.app, ZHANG[0]) == 40  # both rows stay; the first no longer counts
     assert [e.revoked_at is None for e in entries(bot.app)] == [False, True]
+
+
+async def test_the_bots_own_awards_follow_the_villages_list_and_keep_what_was_given(
+        bot: RunningApp) -> None:
+    rules = bot.app[SERVICES].rules
+    with session(bot.app[ENGINE]) as db:
+        group = db.exec(select(Group).where(Group.chat_id == ROOM)).one()
+        suggest, adopted = (next(i for i in village_items(db, group, rules) if i.kind == kind)
+                            for kind in ("suggest", "adopted"))
+        edit_item(db, suggest, replace(fields_of(suggest), points=4))
+    async with joined(bot.url, ZHANG) as zhang, joined(bot.url, SECRETARY) as secretary:
+        assert "第 1 号" in await zhang.ask("建议 村口路灯坏了")
+        with session(bot.app[ENGINE]) as db:
+            edit_item(db, suggest, replace(fields_of(suggest), points=9))
+            set_active(db, adopted, False)
+        await secretary.say("/采纳 1 好")
+        await zhang.sees("已采纳")
+    # 9 counts from now on; adoption, switched off, gives nothing.
+    assert [(e.reason, e.points, e.item_id) for e in entries(bot.app)] == [
+        ("suggest", 4, suggest.id)]
+    assert points_of(bot.app, ZHANG[0]) == 4
