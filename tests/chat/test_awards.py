@@ -122,7 +122,8 @@ async def test_the_bots_own_awards_follow_the_villages_list_and_keep_what_was_gi
             set_active(db, adopted, False)
         await secretary.say("/采纳 1 好")
         await zhang.sees("已采纳")
-    # 9 counts from now on; adoption, switched off, gives nothing.
+        assert "第 2 号" in await zhang.ask("建议 东头水渠该清了")
+    # The first keeps its 4, the next gets 9; adoption, switched off, gives nothing.
     assert [(e.reason, e.points, e.item_id) for e in entries(bot.app)] == [
-        ("suggest", 4, suggest.id)]
-    assert points_of(bot.app, ZHANG[0]) == 4
+        ("suggest", 4, suggest.id), ("suggest", 9, suggest.id)]
+    assert points_of(bot.app, ZHANG[0]) == 13
