@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.core.models import Group, Village
@@ -13,19 +14,28 @@ log = logging.getLogger(__name__)
 
 def village_of(db: Session, group: Group) -> Village:
     """The group's village; a group without one gets a village of its own, named after it."""
-    if group.village_id is not None:
-        village = db.get(Village, group.village_id)
-        if village is not None:
-            return village
-    village = Village(name=group.name)
-    db.add(village)
-    db.flush()
-    group.village_id = village.id
-    db.add(group)
-    db.flush()
-    log.info("group %s now has village %s of its own", group.id, village.id)
-    return village
-
+    # Read afresh: the chat's copy of the group may predate its joining another village.
+    stored = db.get(Group, group.id, populate_existing=True)
+    assert stored is not None, "a stored group"
+    if stored.village_id is None:
+        village = Village(name=group.name)
+        db.add(village)
+        db.flush()
+        # Two messages of a new group may both get here: one village becomes the group's.
+        taken = db.exec(update(Group).where(col(Group.id) == group.id,
+                                            col(Group.village_id).is_(None))
+                        .values(village_id=village.id)
+                        .execution_options(synchronize_session=False))
+        if taken.rowcount:
+            log.info("group %s now has village %s of its own", group.id, village.id)
+        else:
+            db.delete(village)
+        db.flush()
+        db.refresh(stored)
+    found = db.get(Village, stored.village_id)
+    assert found is not None, "a group's village is never deleted"
+    group.village_id = found.id
+    return found
 
 def village_groups(db: Session, village_id: int) -> list[Group]:
     """The groups of a village, by name."""
