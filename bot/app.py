@@ -30,10 +30,12 @@ from bot.domain.ledger import MonthlyLedger, ensure_monthly_timers
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
+from bot.domain.photos import PhotoRules
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
 from bot.domain.retention import VoiceRetention
 from bot.domain.services import Services
+from bot.domain.shop_receipts import ShopReceipts
 from bot.domain.tallies import ListenTallies
 from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tuned_profile
 from bot.domain.webchat import WebChatStore
@@ -118,7 +120,8 @@ def create_app(settings: Settings) -> web.Application:
         messages=settings.webchat_messages, window_s=settings.webchat_window,
         voices_per_day=settings.webchat_voices_per_day,
         voice_quota_bytes=settings.webchat_voice_quota_mb * 1024 * 1024,
-        new_ids_per_hour=settings.webchat_new_ids_per_hour),
+        new_ids_per_hour=settings.webchat_new_ids_per_hour,
+        photos_per_day=settings.photos_per_day),
         retry_window=settings.storage_retry_seconds)
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}
@@ -139,7 +142,8 @@ def create_app(settings: Settings) -> web.Application:
                       **digest.handlers(),
                       **retention.handlers(), **NightlyBackup(engine, settings).handlers(),
                       **ListenTallies(engine, outbox).handlers(),
-                      **MonthlyLedger(engine, outbox, settings.base_url).handlers()}
+                      **MonthlyLedger(engine, outbox, settings.base_url).handlers(),
+                      **ShopReceipts(engine, outbox).handlers()}
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
@@ -151,7 +155,8 @@ def create_app(settings: Settings) -> web.Application:
                             suggestions_per_day=settings.webchat_suggestions_per_day,
                             points_per_day=settings.webchat_points_per_day),
                         handler_days=settings.handler_days,
-                        public_url=settings.base_url)
+                        public_url=settings.base_url,
+                        photos=PhotoRules(per_day=settings.photos_per_day))
     # One clock for the whole bot, so a test moving the services' clock moves every limit.
     webchat.clock = retention.clock = digest.clock = lambda: services.clock()
     router = build_router(services)

@@ -66,6 +66,7 @@ class Settings:
     webchat_voice_quota_mb: int = 1024
     webchat_voice_days: int = 90
     webchat_new_ids_per_hour: int = 20
+    photos_per_day: int = 10  # photos one member may attach a day, on every platform
     backup_dir: Path | None = None  # where backups go; default: the data folder's backups/
     backup_keep: int = 7  # nightly backups kept; 0 turns the nightly backup off
     backup_at: time = time(3, 30)  # local time (YEHUA_TIMEZONE) of the nightly backup
@@ -279,6 +280,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webchat_new_ids_per_hour=read(
             "YEHUA_WEBCHAT_NEW_IDS_PER_HOUR", d.webchat_new_ids_per_hour, _positive_int,
             "a whole number of new members ≥ 0 (0: no limit)"),
+        photos_per_day=read("YEHUA_PHOTOS_PER_DAY", d.photos_per_day, _positive_int,
+                            "a whole number of photos ≥ 0 (0: no limit)"),
         backup_dir=read("YEHUA_BACKUP_DIR", d.backup_dir, Path, "a folder path"),
         backup_keep=read("YEHUA_BACKUP_KEEP", d.backup_keep, _positive_int,
                           "a whole number of nightly backups to keep ≥ 0 (0: none)"),

@@ -1,4 +1,4 @@
-"""The audio folder as the bot serves it at /media/, and voice messages taken into it."""
+"""The media folder as the bot serves it at /media/, and voice messages and photos taken in."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import re
 import secrets
 from pathlib import Path
 
+import aiohttp
 from aiohttp import hdrs, web
 
 from bot import texts
@@ -18,9 +19,11 @@ from lessons.audio import any_to_mp3, loudness, probe
 log = logging.getLogger(__name__)
 
 MEDIA_PREFIX = "/media/"
-MEDIA_NAME = re.compile(r"[0-9a-f]{16,64}\.(mp3|srt|ogg|amr)")
+MEDIA_NAME = re.compile(r"[0-9a-f]{16,64}\.(mp3|srt|ogg|amr|jpg|png|webp|gif)")
+PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 MEDIA_TYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "amr": "audio/amr",
-               "srt": "text/plain; charset=utf-8"}
+               "srt": "text/plain; charset=utf-8", **PHOTO_TYPES}
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # a phone's full-size picture fits; a video or archive not
 MAX_VOICE_BYTES = 2 * 1024 * 1024
 MAX_VOICE_SECONDS = 120.0
 # A recorder told to stop at 120 s stops a few frames later: those frames are not refused.
@@ -36,6 +39,64 @@ class VoiceRefused(Exception):
         super().__init__(text)
         self.status = status
         self.text = text
+
+
+class PhotoRefused(Exception):
+    """A picture the bot will not take; `text` tells the member why, in Chinese."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+def photo_extension(data: bytes) -> str | None:
+    """The picture's kind from its first bytes (jpg, png, webp, gif), whatever it is called."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    return None
+
+
+def photo_too_big() -> PhotoRefused:
+    """The refusal of a picture over MAX_PHOTO_BYTES."""
+    return PhotoRefused(413, texts.PHOTO_TOO_BIG.format(mb=MAX_PHOTO_BYTES // (1024 * 1024)))
+
+
+def check_photo(data: bytes) -> str:
+    """The picture's extension if the bot takes it; else PhotoRefused saying why."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise photo_too_big()
+    extension = photo_extension(data)
+    if extension is None:
+        raise PhotoRefused(415, texts.PHOTO_NOT_A_PICTURE)
+    return extension
+
+
+async def download_picture(http: aiohttp.ClientSession, url: str, *,
+                           headers: dict[str, str] | None = None) -> bytes:
+    """A picture a platform serves at `url`, read only up to MAX_PHOTO_BYTES: PhotoRefused when
+    it is bigger, AdapterError when it cannot be fetched."""
+    try:
+        async with http.get(url, headers=headers or {}) as response:
+            if response.status != 200:
+                raise AdapterError(f"picture download answered HTTP {response.status}",
+                                   transient=response.status >= 500)
+            if (response.content_length or 0) > MAX_PHOTO_BYTES:
+                raise photo_too_big()
+            body = bytearray()
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                body += chunk
+                if len(body) > MAX_PHOTO_BYTES:
+                    raise photo_too_big()
+            return bytes(body)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise AdapterError(f"picture download failed: {exc!r}", transient=True) from exc
 
 
 class Media:
@@ -75,6 +136,13 @@ class Media:
         cannot be written whole)."""
         return save_voice(self.audio_dir, mp3)
 
+    def save_photo(self, data: bytes) -> Path:
+        """Check a received picture by its content and write it under a random name (which
+        nobody can guess, so a private group's photos stay private): PhotoRefused if it is not
+        a picture or too big, StorageError if it cannot be written whole."""
+        extension = check_photo(data)
+        return write_whole(self.audio_dir, f"{secrets.token_hex(16)}.{extension}", data)
+
     async def _serve(self, request: web.Request) -> web.FileResponse:
         name = request.match_info["name"]
         if not MEDIA_NAME.fullmatch(name):
@@ -113,19 +181,23 @@ def prepare_voice(audio: bytes) -> tuple[bytes, float]:
 def save_voice(audio_dir: Path, mp3: bytes) -> Path:
     """Write a voice message under a random name the media route serves; StorageError if the
     folder cannot take it (full, read-only), with nothing left behind."""
-    name = secrets.token_hex(16)
-    path = audio_dir / f"{name}.mp3"
+    return write_whole(audio_dir, f"{secrets.token_hex(16)}.mp3", mp3)
+
+
+def write_whole(folder: Path, name: str, data: bytes) -> Path:
+    """Write `data` as `folder/name`, all of it or nothing; StorageError if it cannot be."""
+    path = folder / name
     # Written whole under a name /media/ never serves, then renamed: a full disk leaves no
-    # truncated recording under a real name.
-    partial = audio_dir / f".{name}.part"
+    # truncated file under a real name.
+    partial = folder / f".{name}.part"
     try:
         with partial.open("wb") as out:
-            out.write(mp3)
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         partial.replace(path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
-        raise StorageError(f"voice message not saved in {audio_dir}: {exc}") from exc
+        raise StorageError(f"{name} not saved in {folder}: {exc}") from exc
     return path

@@ -15,13 +15,16 @@ from aiohttp.web_urldispatcher import StaticResource
 
 from bot import texts
 from bot.admin import (
+    bulk_points,
     calendar,
     dashboard,
     groups,
+    households,
     ledger,
     lessons,
     points,
     reports,
+    shop,
     suggestions,
     talks,
     todos,
@@ -56,7 +59,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 LOGIN_COOKIE = "yehua_login"  # the sign-in form's CSRF token, before there is a session
 LOGIN_PATH = "/admin/login"
 PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, todos, reports, groups,
-                users, ledger, points)
+                users, ledger, households, bulk_points, shop, points)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; "

@@ -110,6 +110,9 @@ NAV = (
     NavItem("/admin/todos", texts.ADMIN_NAV_TODOS, Role.SECRETARY),
     NavItem("/admin/points", texts.ADMIN_NAV_POINTS, Role.FACILITATOR),
     NavItem("/admin/reports", texts.ADMIN_NAV_REPORTS, Role.SECRETARY),
+    NavItem("/admin/bulk-points", texts.ADMIN_NAV_BULK_POINTS, Role.FACILITATOR),
+    NavItem("/admin/households", texts.ADMIN_NAV_HOUSEHOLDS, Role.SECRETARY),
+    NavItem("/admin/shop", texts.ADMIN_NAV_SHOP, Role.SECRETARY),
     NavItem("/admin/groups", texts.ADMIN_NAV_GROUPS, Role.ADMIN),
     NavItem("/admin/users", texts.ADMIN_NAV_USERS, Role.ADMIN),
 )

@@ -30,6 +30,7 @@ from bot.domain.hamlets import (
     remove_hamlet,
     rename_hamlet,
 )
+from bot.domain.households import HouseholdSize, list_households
 from bot.domain.ledger import ledger_url, rotate_ledger_key
 from bot.domain.members import find_member, grant_role
 from lessons.profiles import PROFILES
@@ -72,7 +73,8 @@ async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
     """One group: its settings, its role holders, and a search among its members."""
     query = request.query.get("q", "").strip()[:USER_MAX]
 
-    def read(db: Session) -> tuple[Group, list[Member], list[Member], list[dict[str, object]]]:
+    def read(db: Session) -> tuple[Group, list[Member], list[Member], list[dict[str, object]],
+                                   list[HouseholdSize]]:
         group = _group(db, request)
         holders = list(db.exec(select(Member).where(
             Member.group_id == group.id, col(Member.role) != Role.MEMBER)
@@ -86,15 +88,17 @@ async def group_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
         hamlets: list[dict[str, object]] = [
             {"id": h.id, "name": h.name, "members": size}
             for h, size in hamlet_sizes(db, group.id or 0)]
-        return group, holders, found, hamlets
+        households = list_households(db, group.village_id) if group.village_id else []
+        return group, holders, found, hamlets, households
 
     console = console_of(request)
-    group, holders, found, hamlets = await in_session(console.services.engine, read)
+    group, holders, found, hamlets, households = await in_session(console.services.engine, read)
     zones = ZONES if group.timezone in ZONES else (group.timezone, *ZONES)
     link = ledger_url(console.settings.base_url, group.ledger_key) if group.ledger_key else None
     return render(request, viewer, "admin/groups_detail.html", group=group, holders=holders,
                   found=found, query=query, zones=zones, profiles=list(PROFILES.values()),
-                  roles=ROLES, hamlets=hamlets, hamlet_max=HAMLET_NAME_MAX, ledger_link=link)
+                  roles=ROLES, hamlets=hamlets, hamlet_max=HAMLET_NAME_MAX, ledger_link=link,
+                  households=households)
 
 
 @page(Role.ADMIN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import tempfile
 from collections.abc import Callable, Mapping
@@ -151,9 +152,13 @@ async def reports_page(request: web.Request, viewer: Viewer) -> web.StreamRespon
                   **context)
 
 
-def _writer(kind: str, media_base: str) -> Callable[[Engine, ReportFilter, Path], Path]:
+def _writer(kind: str, media_base: str, media_dir: Path | None = None
+            ) -> Callable[[Engine, ReportFilter, Path], Path]:
     if kind == "docx":
-        return write_docx
+        def with_photos(engine: Engine, f: ReportFilter, path: Path) -> Path:
+            return write_docx(engine, f, path, media_base=media_base, media_dir=media_dir)
+
+        return with_photos
     write = write_xlsx if kind == "xlsx" else write_csv
 
     def with_links(engine: Engine, f: ReportFilter, path: Path) -> Path:
@@ -162,9 +167,10 @@ def _writer(kind: str, media_base: str) -> Callable[[Engine, ReportFilter, Path]
     return with_links
 
 
-def produce(engine: Engine, f: ReportFilter, kind: str, media_base: str, folder: Path) -> Path:
+def produce(engine: Engine, f: ReportFilter, kind: str, media_base: str, folder: Path,
+            media_dir: Path | None = None) -> Path:
     """Write the report file into `folder` and return where it is."""
-    return _writer(kind, media_base)(engine, f, folder / f"report.{kind}")
+    return _writer(kind, media_base, media_dir)(engine, f, folder / f"report.{kind}")
 
 
 def disposition(f: ReportFilter, kind: str) -> str:
@@ -185,8 +191,10 @@ async def download(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     with tempfile.TemporaryDirectory(prefix="yehua-report-") as folder:
         # Writing a big report takes seconds: off the event loop, so the bot keeps answering.
         try:
-            path = await asyncio.to_thread(produce, console.services.engine, asked.report,
-                                           asked.kind, console.settings.base_url, Path(folder))
+            as_of = dataclasses.replace(asked.report, as_of=console.services.clock())
+            path = await asyncio.to_thread(produce, console.services.engine, as_of,
+                                           asked.kind, console.settings.base_url, Path(folder),
+                                           console.settings.audio_dir)
         except ReportError as exc:  # e.g. too many suggestions for a Word table
             raise web.HTTPBadRequest(text=str(exc), content_type="text/plain") from exc
         except OSError as exc:  # the disk is full

@@ -24,7 +24,7 @@ from bot.admin.core import (
 )
 from bot.core.adapter import AdapterError
 from bot.core.db import in_session
-from bot.core.models import Group, NightTalk, Role, Suggestion, SuggestionStatus
+from bot.core.models import Group, NightTalk, PhotoKind, Role, Suggestion, SuggestionStatus
 from bot.domain.adoption import move_suggestion
 from bot.domain.board import (
     PER_PAGE,
@@ -39,6 +39,7 @@ from bot.domain.hamlets import hamlet_names, set_suggestion_hamlet
 from bot.domain.handling import OPEN, due_text, is_overdue, member_names
 from bot.domain.merging import duplicates_of, is_merge_step, merge_suggestion, unmerge_suggestion
 from bot.domain.notices import notify_status_change
+from bot.domain.photos import photos_for
 from bot.domain.suggestions import (
     CATEGORIES,
     STATUS_LABELS,
@@ -83,20 +84,23 @@ async def board_page(request: web.Request, viewer: Viewer) -> web.StreamResponse
     number = request.query.get("page", "1")
     current = int(number) if number.isdigit() and len(number) <= 6 else 1
 
-    def read(db: Session) -> tuple[list[Suggestion], int, int, list[Group], list[str]]:
+    def read(db: Session) -> tuple[list[Suggestion], int, int, list[Group], list[str],
+                                   set[int]]:
         page_number = current
         rows, total = board(db, f, page_number, PER_PAGE)
         if not rows and page_number > page_count(total, PER_PAGE):  # an old link past the end
             page_number = page_count(total, PER_PAGE)
             rows, total = board(db, f, page_number, PER_PAGE)
-        return rows, total, page_number, groups(db), hamlets(db)
+        pictured = set(photos_for(db, [row.id for row in rows if row.id is not None]))
+        return rows, total, page_number, groups(db), hamlets(db), pictured
 
-    rows, total, current, group_list, hamlet_list = await in_session(
+    rows, total, current, group_list, hamlet_list, pictured = await in_session(
         request.app[CONSOLE].services.engine, read)
     names = {g.id: g for g in group_list}
     pages = page_count(total, PER_PAGE)
     now = request.app[CONSOLE].services.clock()
-    items = [_row(row, names.get(row.group_id), None, now) for row in rows]
+    items = [_row(row, names.get(row.group_id), None, now) | {"photo": row.id in pictured}
+             for row in rows]
     # A filter that cannot be read as asked is answered 400, with the page naming why.
     return render(request, viewer, "admin/suggestions.html", status=400 if f.problems else 200,
                   filter=f, rows=items, total=total,
@@ -135,12 +139,16 @@ def _detail(db: Session, number: int, now: datetime | None = None) -> dict[str, 
               "to": STATUS_LABELS[change.to_status], "reply": change.reply}
              for change in history(db, number)]
     dupes = [_row(d, group, None) for d in duplicates_of(db, number)]
+    shots = [{"url": voice_link(p.path), "thumb": voice_link(p.thumb_path),
+              "done": p.kind == PhotoKind.DONE, "who": p.uploader_name,
+              "when": local_time(p.created_at, timezone)}
+             for p in photos_for(db, [number]).get(number, [])]
     # The group's hamlets, its own default, and what was recorded (kept even if since renamed).
     choices = [*hamlet_names(db, row.group_id), group.hamlet if group else ""]
     hamlet_choices = [name for name in dict.fromkeys(choices) if name]
     return {"hamlet_choices": hamlet_choices,
             "s": _row(row, group, talk, now), "members": member_names(db, row.group_id),
-            "voice_url": voice_link(row.voice_path),
+            "voice_url": voice_link(row.voice_path), "photos": shots,
             "next_steps": [(s.value, STATUS_LABELS[s]) for s in SuggestionStatus
                            if s in TRANSITIONS[row.status]],
             "category_key": row.category, "history": steps, "duplicates": dupes,

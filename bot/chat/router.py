@@ -7,6 +7,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -14,10 +15,11 @@ from bot import texts
 from bot.chat.ingest import Ingest
 from bot.chat.phrasing import bare_word
 from bot.core.adapter import StorageError
-from bot.core.db import is_storage_fault
+from bot.core.db import in_session, is_storage_fault
 from bot.core.messages import IncomingMessage, OutgoingText
 from bot.core.models import Group, Role
 from bot.core.roles import ROLE_RANK, allows
+from bot.domain.photos import discard, photo_kept
 from bot.domain.services import Services
 from bot.outbox import Outbox
 
@@ -171,7 +173,8 @@ class Router:
                 await self.dispatch(ctx)
         except Exception as exc:  # the router is an error boundary: log, answer kindly, go on
             if is_storage_fault(exc):
-                # Nothing of it was committed: the platform must not be told it was taken.
+                # Nothing of it was committed: the platform must not be told it was taken, and
+                # its picture stays for the message's next delivery.
                 log.warning("message %s in %s/%s not stored: %s", message.message_id,
                             message.platform, message.chat_id, exc)
                 if isinstance(exc, StorageError):
@@ -181,6 +184,8 @@ class Router:
                           message.platform, message.chat_id)
             if ctx is not None:
                 await self._apologise(ctx)
+        if message.photo is not None:
+            await self._drop_unkept(message.photo)
 
     async def dispatch(self, ctx: Context) -> None:
         """Run the command the message names, or offer it to the text handlers in order."""
@@ -241,6 +246,16 @@ class Router:
         role = resolve_role(sender.role or Role.MEMBER, message.platform_role)
         return Context(self.services.engine, self.services.outbox, message, sender.group, name,
                        role, self.services, ingest, sender.hamlet)
+
+    async def _drop_unkept(self, photo: Path) -> None:
+        """A received picture no suggestion kept is ordinary chat: its file goes."""
+        try:
+            kept = await in_session(self.services.engine, photo_kept, photo.name)
+        except Exception as exc:  # the file stays; nothing points at it, and nothing is lost
+            log.warning("could not tell whether photo %s is kept: %s", photo.name, exc)
+            return
+        if not kept:
+            discard(photo)
 
     async def _apologise(self, ctx: Context) -> None:
         try:

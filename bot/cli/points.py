@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import texts
+from bot.cli import shop
 from bot.cli.kit import COMMANDS_PANEL, console, fail, find_group, load_cli_settings, say
 from bot.cli.roles import GROUP_HELP, ROLE_WORDS
 from bot.core.db import open_database, session
@@ -33,9 +34,11 @@ from bot.domain.points_items import (
 )
 from bot.domain.villages import join_village, village_of
 
-points_app = typer.Typer(help="积分：村里的积分清单，加分、扣分和撤销。", no_args_is_help=True)
+points_app = typer.Typer(help="积分：村里的积分清单，加分、扣分和撤销；积分超市的商品和兑换。",
+                         no_args_is_help=True)
 items_app = typer.Typer(help="积分清单：查看、添加、修改。", no_args_is_help=True)
 points_app.add_typer(items_app, name="items", rich_help_panel=COMMANDS_PANEL)
+shop.register(points_app)
 
 CLI_ID = "cli"  # who gave points from the command line
 ROLE_HELP = "谁能给：facilitator（话事佬）、secretary（书记或文书）或 admin（管理员）"

@@ -98,9 +98,10 @@ def _figures_table(fig: Figures, title: str) -> Table:
     return table
 
 
-def _export(engine: Engine, f: ReportFilter, kind: str, out: Path, media_base: str) -> None:
+def _export(engine: Engine, f: ReportFilter, kind: str, out: Path, media_base: str,
+            media_dir: Path | None = None) -> None:
     if kind == "docx":
-        write_docx(engine, f, out)
+        write_docx(engine, f, out, media_base=media_base, media_dir=media_dir)
         return
     writer: Callable[..., Path] = write_xlsx if kind == "xlsx" else write_csv
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -143,7 +144,7 @@ def report(
                                                       scope=describe_scope(db, f))
         path = out or Path(texts.REPORT_FILE_NAME.format(start=first, end=last, ext=kind))
         try:
-            _export(engine, f, kind, path, _media_base(settings))
+            _export(engine, f, kind, path, _media_base(settings), settings.audio_dir)
         except OSError as exc:
             raise fail(texts.REPORT_CANNOT_WRITE.format(path=path, error=exc)) from exc
         except ReportError as exc:

@@ -34,6 +34,13 @@ class IncomingMessage:
     reply_to: str | None = None  # the message this one replies to, if the platform says
     voice: Path | None = None  # a voice message, saved as MP3 in the audio folder
     platform_role: str | None = None  # "owner", "admin" or "member", as the platform reports it
+    photo: Path | None = None  # a picture, saved as it came (JPEG/PNG/WebP/GIF) in media
+    # Why a picture that came with the message was not taken (too big, not a picture): the
+    # member hears it when the picture was meant for a suggestion.
+    photo_refused: str | None = None
+    # The words of the bot's own message this one replies to, where the platform sends them
+    # along (Telegram): a reply to 「…是第 12 号」 is about suggestion 12.
+    replied_text: str | None = None
     mentions: tuple[str, ...] = ()  # user ids the message @-mentions (not the bot), in order
 
     def __post_init__(self) -> None:

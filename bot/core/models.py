@@ -90,6 +90,7 @@ class ChatMessage(SQLModel, table=True):
     voice_expired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # An answer for one member alone: only they see it, live and in the history.
     recipient_id: str | None = None
+    image_url: str | None = None  # a member's picture, shown in the bubble
 
 
 class NightTalkStatus(StrEnum):

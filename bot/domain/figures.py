@@ -53,6 +53,9 @@ class ReportFilter:
     group_id: int | None = None
     hamlet: str | None = None
     topic: str | None = None
+    # The moment "overdue" is judged at: the wall clock when None (the running bot's clock is
+    # handed in by the console, so what it shows and what it exports agree).
+    as_of: datetime | None = None
 
     def __post_init__(self) -> None:
         check_day(self.start)

@@ -113,14 +113,18 @@ def days_over(due_at: datetime, now: datetime, timezone: str) -> int:
     return max(1, (now.astimezone(zone).date() - due_at.astimezone(zone).date()).days)
 
 
-def find_member_handler(db: Session, group_id: int, who: str) -> Handler:
+def find_member_handler(db: Session, group_id: int, who: str, *,
+                        missing: str = texts.HANDLING_WHO_MISSING,
+                        unknown: str = texts.HANDLING_NO_SUCH_MEMBER,
+                        several: str = texts.HANDLING_WHICH_MEMBER) -> Handler:
     """The member `who` names: an @-mention's user id, a display name, or one unique part of it.
 
-    SuggestionError (in Chinese) when nobody or several people fit, so the secretary is asked.
+    SuggestionError (in Chinese) when nobody or several people fit, so the secretary is asked;
+    `missing`, `unknown` ({name}) and `several` ({name}, {names}) word that question.
     """
     name = who.strip().lstrip("@＠").strip()
     if not name:
-        raise SuggestionError(texts.HANDLING_WHO_MISSING)
+        raise SuggestionError(missing)
     found = match_members(db, group_id, name)
     if len(found) == 1:
         return Handler(found[0].display_name, user_id=found[0].user_id,
@@ -128,8 +132,8 @@ def find_member_handler(db: Session, group_id: int, who: str) -> Handler:
                        if found[0].role is not Role.MEMBER else None)
     if found:
         names = "、".join(m.display_name for m in found[:5])
-        raise SuggestionError(texts.HANDLING_WHICH_MEMBER.format(name=name, names=names))
-    raise SuggestionError(texts.HANDLING_NO_SUCH_MEMBER.format(name=name))
+        raise SuggestionError(several.format(name=name, names=names))
+    raise SuggestionError(unknown.format(name=name))
 
 
 def match_members(db: Session, group_id: int, who: str) -> list[Member]:

@@ -215,7 +215,7 @@ def outcomes(db: Session, f: ReportFilter, now: datetime | None = None) -> Outco
     """The seeds' figures for everything `f` covers, overdue counted at `now`."""
     zones = group_zones(db)
     tallies = _Tallies()
-    _count_suggestions(db, f, zones, now or utcnow(), tallies)
+    _count_suggestions(db, f, zones, now or f.as_of or utcnow(), tallies)
     _count_talks(db, f, zones, tallies)
     names = dict(db.exec(select(Group.id, Group.name)
                          .where(col(Group.id).in_(list(tallies.by["group"])))).all())

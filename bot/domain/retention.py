@@ -3,7 +3,8 @@
 Anyone may post voice to the web chat, and files kept forever fill the disk. A member's voice
 that became a suggestion is the village's record and stays; any other is deleted after the
 retention period, and its message is marked expired so the history says so instead of showing
-a player with nothing behind it.
+a player with nothing behind it. Members' pictures go the same way, unless a suggestion keeps
+them; their messages then show only their words.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.core.db import run_db, session
-from bot.core.models import ChatMessage, Group, Suggestion
+from bot.core.models import ChatMessage, Group, Photo, Suggestion
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
 from scheduler.timers import AlwaysDue, add_timer
@@ -30,6 +31,7 @@ RETENTION_KIND = "webchat.voice_retention"
 RUN_AT = time(4, 0)  # local time: the quietest hour in a village
 # Only names the media folder itself gives: a stored URL never leads outside the folder.
 VOICE_NAME = re.compile(r"[0-9a-f]{16,64}\.mp3")
+PICTURE_NAME = re.compile(r"[0-9a-f]{16,64}\.(jpg|png|webp|gif)")
 
 
 def next_run(now: datetime, timezone: str) -> datetime:
@@ -67,6 +69,26 @@ def expire_voices(db: Session, audio_dir: Path, cutoff: datetime, now: datetime)
     return expired
 
 
+def expire_photos(db: Session, media_dir: Path, cutoff: datetime) -> int:
+    """Delete the web members' pictures older than `cutoff` that no suggestion keeps; their
+    messages keep their words and show no picture any more."""
+    rows = db.exec(select(ChatMessage).join(Group).where(
+        Group.platform == "web", col(ChatMessage.from_bot).is_(False),
+        col(ChatMessage.image_url).is_not(None), col(ChatMessage.created_at) < cutoff)).all()
+    names = {(row.image_url or "").rsplit("/", 1)[-1] for row in rows}
+    kept = set(db.exec(select(Photo.path).where(col(Photo.path).in_(names)))) if names else set()
+    expired = 0
+    for row in rows:
+        name = (row.image_url or "").rsplit("/", 1)[-1]
+        if name in kept or not PICTURE_NAME.fullmatch(name):
+            continue
+        (media_dir / name).unlink(missing_ok=True)
+        row.image_url = None
+        db.add(row)
+        expired += 1
+    return expired
+
+
 class VoiceRetention:
     """Runs the daily retention sweep of web-chat voices when its timer fires."""
 
@@ -98,7 +120,8 @@ class VoiceRetention:
         """Expire what is past the retention period; set the next sweep; how many expired."""
         now = self.clock()
         with session(self.engine) as db:
-            count = (expire_voices(db, self.audio_dir, now - timedelta(days=self.days), now)
-                     if self.days else 0)
+            cutoff = now - timedelta(days=self.days)
+            count = (expire_voices(db, self.audio_dir, cutoff, now)
+                     + expire_photos(db, self.audio_dir, cutoff)) if self.days else 0
             self.ensure_timer(db)
         return count

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
+from bot.domain.photos import PhotoRules
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
 from bot.domain.voice import LessonVoice
@@ -33,5 +34,6 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     replies: Replies = field(default_factory=Replies)
     webchat_caps: WebChatCaps = field(default_factory=WebChatCaps)  # what web members earn a day
+    photos: PhotoRules = field(default_factory=PhotoRules)  # where photos go, how many a day
     handler_days: int = 7  # an assigned suggestion's deadline when none is typed
     public_url: str = ""  # where members' phones reach the bot (the public ledger's links)

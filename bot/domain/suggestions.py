@@ -141,6 +141,7 @@ def prepare_suggestion(
     raised_by: tuple[str, str] | None = None,
     night_talk_id: int | None = None,
     now: datetime | None = None,
+    with_photo: bool = False,
     hamlet: str = "",
 ) -> dict[str, Any]:
     """The row a message raises, its text checked and its topic guessed; not yet stored.
@@ -148,7 +149,7 @@ def prepare_suggestion(
     A plain dict of column values: building a table model per inbound message costs more than
     storing it does. `hamlet` is the author's own 屋场; without one, the group's.
     """
-    text = _clean_text(text, allow_empty=voice_path is not None)
+    text = _clean_text(text, allow_empty=voice_path is not None or with_photo)
     if group.id is None:
         raise ValueError("the group must be saved before suggestions are added to it")
     now = now or utcnow()

@@ -21,7 +21,7 @@ from bot.core.adapter import StorageError
 from bot.core.db import run_db, session
 from bot.core.messages import OutgoingText
 from bot.core.models import ChatMessage, Group, LessonRecord, Member
-from bot.domain.limits import name_refusal, voices_today
+from bot.domain.limits import day_start, name_refusal, voices_today
 from bot.domain.members import Seen, remember_members
 from bot.domain.nighttalks import open_talk
 
@@ -132,7 +132,7 @@ def describe(db: Session, rows: list[ChatMessage]) -> list[dict[str, Any]]:
             "sender_tag": "" if row.from_bot else sender_tag(row.sender_id), "text": row.text,
             "audio_url": None if row.voice_expired_at else row.audio_url,
             "voice_expired": row.voice_expired_at is not None,
-            "audio_duration": row.audio_duration,
+            "audio_duration": row.audio_duration, "image_url": row.image_url,
             "subtitle_url": row.subtitle_url, "lesson_slug": row.lesson_slug,
             "private": row.recipient_id is not None,
             "lesson_title": titles.get(row.lesson_slug or "", ""),
@@ -153,7 +153,8 @@ def _quote(original: ChatMessage) -> dict[str, Any]:
     """The grey line above a reply: who said it and the start of what they said."""
     text = " ".join(original.text.split())
     if not text:
-        text = texts.WEB_QUOTE_VOICE if original.audio_url else ""
+        text = texts.WEB_QUOTE_VOICE if original.audio_url else \
+            texts.WEB_QUOTE_PHOTO if original.image_url else ""
     elif len(text) > QUOTE_CHARS:
         text = text[:QUOTE_CHARS] + "…"
     return {"id": original.id, "sender_name": original.sender_name, "text": text,
@@ -241,6 +242,27 @@ class WebChatTables:
                 return 0
             return voices_today(db, group_id(group), group.timezone, user_id, now)
 
+    def photos_today(self, chat_id: str, user_id: str, now: datetime) -> int:
+        """How many pictures the member sent to the room today, in the room's time."""
+        with self._db() as db:
+            group = web_group(db, chat_id)
+            if group is None:
+                return 0
+            _today, start = day_start(now, group.timezone)
+            return int(db.exec(select(func.count()).select_from(ChatMessage).where(
+                ChatMessage.group_id == group_id(group), ChatMessage.sender_id == user_id,
+                col(ChatMessage.image_url).is_not(None),
+                col(ChatMessage.created_at) >= start)).one())
+
+    def add_photo(self, chat_id: str, user_id: str, name: str, image_url: str, text: str
+                  ) -> dict[str, Any]:
+        """Store a member's picture (with its caption) and the member, in one transaction."""
+        with self._db() as db:
+            group = _room(db, chat_id)
+            upsert_member(db, group, user_id, name)
+            return store_message(db, ChatMessage(
+                group_id=group, sender_id=user_id, sender_name=name, text=text,
+                image_url=image_url))
     def open_talk(self, chat_id: str) -> int | None:
         """The number of the room's night talk that is open now, if one is."""
         with self._db() as db:
@@ -335,6 +357,16 @@ class WebChatStore:
     async def voices_today(self, chat_id: str, user_id: str, now: datetime) -> int:
         """See `WebChatTables.voices_today`."""
         return await run_db(self.engine, self.tables.voices_today, chat_id, user_id, now)
+
+    async def photos_today(self, chat_id: str, user_id: str, now: datetime) -> int:
+        """See `WebChatTables.photos_today`."""
+        return await run_db(self.engine, self.tables.photos_today, chat_id, user_id, now)
+
+    async def add_photo(self, chat_id: str, user_id: str, name: str, image_url: str,
+                        text: str) -> dict[str, Any]:
+        """See `WebChatTables.add_photo`."""
+        return await run_db(self.engine, self.tables.add_photo, chat_id, user_id, name,
+                            image_url, text)
 
     async def voice_files(self) -> list[str]:
         """See `WebChatTables.voice_files`."""

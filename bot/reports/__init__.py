@@ -52,13 +52,17 @@ def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
 
 
 def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
-               max_rows: int | None = None) -> Path:
-    """The Word report (see docx_export); more than `max_rows` rows is a ReportError."""
+               max_rows: int | None = None, media_base: str = "",
+               media_dir: Path | None = None) -> Path:
+    """The Word report (see docx_export); more than `max_rows` rows is a ReportError. Photos
+    show as thumbnails read from `media_dir`, else as links under `media_base`."""
     from bot.reports.docx_export import write_docx as write
 
     with _writing():
-        return write(engine, f, path) if max_rows is None else write(engine, f, path,
-                                                                    max_rows=max_rows)
+        if max_rows is None:
+            return write(engine, f, path, media_base=media_base, media_dir=media_dir)
+        return write(engine, f, path, max_rows=max_rows, media_base=media_base,
+                     media_dir=media_dir)
 
 
 def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:

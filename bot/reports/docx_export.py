@@ -15,7 +15,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.styles.style import ParagraphStyle
-from docx.table import Table
+from docx.table import Table, _Cell
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -53,6 +53,7 @@ BLANK_DATE = "　　年　　月　　日"
 # A table handed upward is printed and read; past this many rows Word takes minutes and the
 # writer needs about 100 MB per 10,000 rows (python-docx holds the document in memory).
 DOCX_MAX_ROWS = 5000
+PHOTO_WIDTH_CM = 2.4  # a thumbnail in the 建议内容 cell: two fit side by side
 
 
 def summary_text(fig: Figures, topics: list[tuple[str, Figures]]) -> str:
@@ -166,20 +167,40 @@ def _handler(row: DetailRow) -> str:
     return safe_text(row.handler or row.handler_role)
 
 
-def _table(doc: DocumentObject, engine: Engine, f: ReportFilter) -> None:
+def _photos(cell: _Cell, row: DetailRow, media_dir: Path | None) -> None:
+    """The suggestion's photos under its words: thumbnails when the media folder is at hand,
+    else their addresses (only rows with photos read anything)."""
+    links = [link for link in row.photos if link]
+    if not links:
+        return
+    paragraph = cell.add_paragraph()
+    for link, thumb in zip(links, row.thumbs, strict=False):
+        picture = media_dir / thumb if media_dir is not None else None
+        if picture is not None and picture.is_file():
+            paragraph.add_run().add_picture(str(picture), width=Cm(PHOTO_WIDTH_CM))
+            paragraph.add_run(" ")
+        else:
+            paragraph.add_run(f"{texts.PHOTO_LINK}：{link}\n")
+
+
+def _table(doc: DocumentObject, engine: Engine, f: ReportFilter, *, media_base: str = "",
+           media_dir: Path | None = None) -> None:
     table = _new_table(doc, texts.REPORT_DOCX_HEADERS, WIDTHS_CM)
-    for row in detail_rows(engine, f):
+    for row in detail_rows(engine, f, media_base):
         due = _day(row.due_at) + (texts.REPORT_DOCX_OVERDUE if row.overdue else "")
         values = (str(row.number), safe_text(with_raised_by(row)), safe_text(row.hamlet),
                   safe_text(row.text) or "—", row.status, _day(row.raised_at), _handler(row),
                   due, _day(row.done_at), "" if row.days is None else days_text(row.days),
                   safe_text(row.reply))
-        for cell, value in zip(table.add_row().cells, values, strict=True):
+        cells = table.add_row().cells
+        for cell, value in zip(cells, values, strict=True):
             cell.text = value
+        _photos(cells[3], row, media_dir)
 
 
 def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
-               max_rows: int = DOCX_MAX_ROWS) -> Path:
+               max_rows: int = DOCX_MAX_ROWS, media_base: str = "",
+               media_dir: Path | None = None) -> Path:
     """Write the Word report to `path`: title, period, summary paragraph, then the table.
 
     A period with more than `max_rows` suggestions is refused with ReportError (nothing is
@@ -207,7 +228,7 @@ def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
     seeds.paragraph_format.first_line_indent = Pt(28)
     if result.parts["hamlet"]:
         _hamlet_table(doc, result.parts["hamlet"])
-    _table(doc, engine, f)
+    _table(doc, engine, f, media_base=media_base, media_dir=media_dir)
     doc.add_paragraph(style=BODY_STYLE)
     doc.add_paragraph(texts.REPORT_SIGNATURE.format(date=BLANK_DATE), style=BODY_STYLE)
     with replacing(path) as partial:

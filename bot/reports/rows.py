@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.messages import strip_controls
-from bot.core.models import NightTalk, Suggestion, SuggestionChange, SuggestionStatus
+from bot.core.models import NightTalk, Photo, Suggestion, SuggestionChange, SuggestionStatus
 from bot.domain.figures import (
     DEFAULT_TIMEZONE,
     ReportFilter,
@@ -66,6 +66,8 @@ class DetailRow:
     due_at: datetime | None = None
     days: float | None = None  # raised to done, for a done one
     overdue: bool = False  # its deadline passed and it is neither done nor declined
+    photos: tuple[str, ...] = ()  # each photo's address, as voice_link makes it
+    thumbs: tuple[str, ...] = ()  # their thumbnails' file names in the media folder
 
     def values(self) -> tuple[int | str | float | datetime | None, ...]:
         """The cells in the order of texts.REPORT_DETAIL_HEADERS."""
@@ -73,7 +75,8 @@ class DetailRow:
                 self.raised_by, self.text, self.category, self.status, self.handler, self.reply,
                 self.adopted_at, self.in_progress_at, self.done_at, self.declined_at,
                 self.due_at, None if self.days is None else round(self.days, 1),
-                texts.REPORT_OVERDUE_MARK if self.overdue else "", self.voice)
+                texts.REPORT_OVERDUE_MARK if self.overdue else "", self.voice,
+                "\n".join(self.photos))
 
 
 def is_formula_like(text: str) -> bool:
@@ -138,6 +141,20 @@ def _changes(conn: Connection, ids: list[int]) -> dict[int, dict[SuggestionStatu
     return found
 
 
+def _photos(conn: Connection, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """The photos (file, thumbnail) of those suggestions that have any, oldest first: one
+    indexed query a batch, and nothing read for the many suggestions without."""
+    rows = conn.execute(sa_select(col(Photo.suggestion_id), col(Photo.path),
+                                  col(Photo.thumb_path))
+                        .where(col(Photo.suggestion_id).in_(ids))
+                        .order_by(col(Photo.id)))
+    found: dict[int, list[tuple[str, str]]] = {}
+    for sid, path, thumb in rows:
+        if sid is not None:
+            found.setdefault(sid, []).append((path, thumb))
+    return found
+
+
 def _talks(conn: Connection, ids: set[int], zones: Mapping[int, ZoneInfo]) -> dict[int, str]:
     rows = conn.execute(sa_select(col(NightTalk.id), col(NightTalk.topic), col(NightTalk.place),
                                   col(NightTalk.starts_at), col(NightTalk.group_id))
@@ -161,7 +178,7 @@ def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
                 progress: Progress | None = None) -> Iterator[DetailRow]:
     """Every suggestion `f` covers, by number, read BATCH rows at a time."""
     fallback = ZoneInfo(DEFAULT_TIMEZONE)
-    now = utcnow()
+    now = f.as_of or utcnow()
     zones = zones_for(engine)
     total = count_rows(engine, f) if progress is not None else 0
     talks: dict[int, str] = {}
@@ -174,6 +191,7 @@ def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
         for partition in result.partitions():
             batch: list[Any] = list(partition)
             changes = _changes(conn, [row[0] for row in batch])
+            pictures = _photos(conn, [row[0] for row in batch])
             missing = {row[3] for row in batch if row[3] is not None} - talks.keys()
             if missing:
                 talks.update(_talks(conn, missing, zones))
@@ -182,6 +200,7 @@ def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
                 zone = zones.get(group_id, fallback)
                 moved = changes.get(number, {})
                 at = [_local(moved[s], zone) if s in moved else None for s in CHANGE_COLUMNS]
+                shots = pictures.get(number, ())
                 days = None
                 if status == SuggestionStatus.DONE and finished is not None:
                     # the same measure as the figures' median: done_at, not the last change
@@ -195,7 +214,9 @@ def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
                     handler or "", reply or "", at[0], at[1], at[2], at[3],
                     voice_link(voice, media_base), role or "",
                     _local(due, zone) if due is not None else None, days,
-                    due is not None and due < now and status in OPEN)
+                    due is not None and due < now and status in OPEN,
+                    tuple(voice_link(path, media_base) for path, _thumb in shots),
+                    tuple(thumb for _path, thumb in shots))
             done += len(batch)
             if progress is not None:
                 progress(done, total)

@@ -36,7 +36,7 @@ PERCENT_FORMAT = "0.0%"
 DAYS_FORMAT = "0.0"
 BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-DETAIL_WIDTHS = (8, 17, 26, 12, 10, 10, 50, 11, 8, 10, 40, 17, 17, 17, 17, 17, 9, 6, 32)
+DETAIL_WIDTHS = (8, 17, 26, 12, 10, 10, 50, 11, 8, 10, 40, 17, 17, 17, 17, 17, 9, 6, 32, 40)
 WRAPPED = (6, 10)  # 内容 and 答复: long text, wrapped rather than cut off
 CHART_SERIES = (1, 2, 4)  # 收集, 采纳, 已办结: columns after the label in a breakdown table
 
@@ -170,7 +170,10 @@ def _write_detail(ws: WriteOnlyWorksheet, engine: Engine, f: ReportFilter, media
     for detail in detail_rows(engine, f, media_base, progress):
         values: list[Any] = list(detail.values())
         if detail.voice.startswith(("http://", "https://")):
-            values[-1] = Link(detail.voice, detail.voice)
+            values[-2] = Link(detail.voice, detail.voice)
+        if detail.photos and detail.photos[0].startswith(("http://", "https://")):
+            # A cell holds one hyperlink: the first photo's; every address is written out.
+            values[-1] = Link("\n".join(detail.photos), detail.photos[0])
         ws.append(values)
         rows += 1
     # The filter is written after the rows, so the final count can still go in.

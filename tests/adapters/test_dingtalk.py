@@ -19,6 +19,7 @@ from bot.adapters.robots.dingtalk import (
     DingTalkConfig,
     load_config,
     parse_message,
+    picture_code,
     sign,
 )
 from bot.core.adapter import AdapterError, RetryAfter
@@ -236,4 +237,7 @@ def test_recorded_group_messages_parse_to_who_said_what_where() -> None:
     external = parse_message(_recorded("external_member.json"))
     assert external is not None and external.user_id == "$:LWCP_v1:$Zt6wP2nQ8vR4xC0mB7kLsD=="
     assert parse_message(_recorded("single_chat.json")) is None
-    assert parse_message(_recorded("group_picture.json")) is None
+    picture = _recorded("group_picture.json")
+    parsed = parse_message(picture)  # a picture alone: no words, fetched by its downloadCode
+    assert parsed is not None and parsed.text == "" and parsed.user_name == "张大爷"
+    assert picture_code(picture) == picture["content"]["downloadCode"]

@@ -18,7 +18,7 @@ from bot.adapters.robots.feishu import (
     load_config,
     sign,
 )
-from bot.adapters.robots.feishu_events import decrypt, parse_event
+from bot.adapters.robots.feishu_events import decrypt, image_key, parse_event
 from bot.core.adapter import AdapterError, RetryAfter
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingText
 from bot.settings import SettingsError
@@ -186,6 +186,9 @@ def test_recorded_events_parse_to_who_said_what_where() -> None:
     reply = parse_event(_recorded("receive_reply_with_mention.json"))
     assert reply is not None and reply.text == "/代提 @张大爷 水渠边的护栏松了"
     assert reply.reply_to == "om_0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-    assert parse_event(_recorded("receive_image_group.json")) is None
+    image = _recorded("receive_image_group.json")
+    picture = parse_event(image)  # a picture alone: no words, fetched by its image_key
+    assert picture is not None and picture.text == "" and picture.user_id == ZHANG
+    assert image_key(image) == "img_v3_02ab_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1fg"
     assert parse_event(_recorded("receive_text_p2p.json")) is None
     assert parse_event(_recorded("url_verification.json")) is None

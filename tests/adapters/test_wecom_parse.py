@@ -12,9 +12,12 @@ from bot.adapters.wecom.adapter import load_config, parse_app_message, parse_rob
 from bot.adapters.wecom.messages import (
     MARKDOWN_LIMIT,
     TEXT_LIMIT,
+    app_picture,
+    robot_picture,
     split_by_bytes,
     text_bodies,
     utf8_len,
+    xml_fields,
 )
 from bot.core.messages import OutgoingText
 from bot.settings import SettingsError
@@ -50,9 +53,21 @@ def test_a_voice_message_arrives_as_its_transcript_in_the_private_chat() -> None
     assert event.chat_id == "WangShu" and event.text == "建议把垃圾桶往东边挪一挪"
 
 
-@pytest.mark.parametrize("name", ["robot_image_single.json", "robot_event_enter_chat.json",
-                                  "robot_stream_refresh.json"])
-def test_pictures_events_and_stream_refreshes_are_not_messages(name: str) -> None:
+def test_a_picture_alone_is_a_message_without_words_naming_where_to_fetch_it() -> None:
+    payload = recorded("robot_image_single.json")
+    event = parse_robot_message(payload)
+    assert event is not None and event.text == "" and event.chat_id == "WangShu"
+    assert robot_picture(payload) == \
+        "https://ww-aibot-img-1258476243.cos.ap-guangzhou.myqcloud.com/def"
+
+
+def test_text_and_pictures_together_name_the_picture_too() -> None:
+    url = robot_picture(recorded("robot_mixed_group.json"))
+    assert url is not None and url.startswith("https://")
+
+
+@pytest.mark.parametrize("name", ["robot_event_enter_chat.json", "robot_stream_refresh.json"])
+def test_events_and_stream_refreshes_are_not_messages(name: str) -> None:
     assert parse_robot_message(recorded(name)) is None
 
 
@@ -132,3 +147,14 @@ def test_a_lesson_goes_as_markdown_with_a_bold_headline_and_a_notice_as_text_wit
                            mention="ZhangDaYe")
     assert notice == {"msgtype": "text", "text": {"content": "第 1 号建议已采纳。",
                                                   "mentioned_list": ["ZhangDaYe"]}}
+
+
+def test_an_app_picture_names_its_pic_url_and_carries_no_words() -> None:
+    xml = ("<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[ZhangDaYe]]>"
+           "</FromUserName><CreateTime>1765432100</CreateTime><MsgType><![CDATA[image]]>"
+           "</MsgType><PicUrl><![CDATA[https://wework.qpic.cn/wwpic/abc/0]]></PicUrl>"
+           "<MediaId><![CDATA[1x2y3z]]></MediaId><MsgId>4561255354251345931</MsgId>"
+           "<AgentID>1000002</AgentID></xml>")
+    event = parse_app_message(xml)
+    assert event is not None and event.text == "" and event.chat_id == "1000002"
+    assert app_picture(xml_fields(xml)) == "https://wework.qpic.cn/wwpic/abc/0"

@@ -37,6 +37,7 @@ def test_values_from_the_environment_are_used() -> None:
         ("YEHUA_TTS_ENDPOINT", "http://example", "ws://"),
         ("YEHUA_DEMO", "maybe", "true or false"),
         ("YEHUA_GRACE_MINUTES", "-5", "minutes"),
+        ("YEHUA_PHOTOS_PER_DAY", "lots", "photos"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_what_it_expects(

@@ -137,9 +137,9 @@ def test_csv_rows_carry_the_deadline_and_overdue_mark(engine: Engine, village: V
                                                       tmp_path: Path) -> None:
     text = write_csv(engine, MARCH, tmp_path / "march.csv").read_text("utf-8-sig")
     lines = text.splitlines()
-    assert "期限,用时（天）,逾期,语音" in lines[0]
+    assert "期限,用时（天）,逾期,语音,照片" in lines[0]
     assert next(line for line in lines if line.startswith("4,")).endswith(
-        "2026-03-30 12:00,,逾期,")
+        "2026-03-30 12:00,,逾期,,")  # no voice, no photo
 
 
 def test_postgresql_gives_the_same_figures_and_ledger(pg_url: str) -> None:

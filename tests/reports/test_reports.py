@@ -143,7 +143,7 @@ def test_excel_report_has_the_figures_a_chart_and_one_row_per_suggestion(
 
     rows = list(detail.iter_rows(values_only=True))
     assert rows[0][:6] == ("编号", "日期", "夜话", "屋场", "提出人", "代提人")
-    assert rows[0][-1] == "语音"
+    assert rows[0][-2:] == ("语音", "照片")
     assert [r[0] for r in rows[1:]] == list(range(1, 13))
     assert detail.freeze_panes == "A2"
     first = dict(zip(rows[0], rows[1], strict=True))

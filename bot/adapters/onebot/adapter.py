@@ -22,10 +22,12 @@ from aiohttp import web
 from bot.adapters.media import Media
 from bot.adapters.onebot.auth import check_token, checked_self_id, signed_event
 from bot.adapters.onebot.config import OneBotConfig, load_config
+from bot.adapters.onebot.photo import PhotoFetcher
 from bot.adapters.onebot.voice import VoiceFetcher
 from bot.adapters.onebot.wire import (
     at_segment,
     check_response,
+    image_of,
     parse_event,
     record_segment,
     reply_segment,
@@ -83,6 +85,7 @@ class OneBotAdapter:
         self._sockets: dict[str, ReverseConnection] = {}  # by the bot's QQ number
         self._last_socket: str | None = None
         self._voice = VoiceFetcher(self.call, media)
+        self._photo = PhotoFetcher(self.call, media)
         # Pieces of a long text already posted, so a retry after a failed piece goes on
         # from there instead of posting the first ones again.
         self._posted: dict[tuple[str, OutgoingText], list[str]] = {}
@@ -105,7 +108,7 @@ class OneBotAdapter:
     async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
             total=self.config.timeout))
-        self._voice.http = self._http
+        self._voice.http = self._photo.http = self._http
         try:
             yield
         finally:
@@ -306,15 +309,19 @@ class OneBotAdapter:
         message = parse_event(payload)
         if message is None or message.user_id == self_id:
             return
-        segment = voice_of(payload)
+        segment, image = voice_of(payload), image_of(payload)
         needs_role = message.platform_role is None and message.user_id.isdigit()
         # The account may sit in many groups the bot does not serve: no downloads for those.
-        if (segment is not None or needs_role) and await self._serves(message.chat_id):
+        if (segment is not None or image is not None or needs_role) and \
+                await self._serves(message.chat_id):
             if needs_role:
                 message = await self._with_role(message)
             voice = await self._voice.fetch(segment) if segment is not None else None
             if voice is not None:
                 message = dataclasses.replace(message, voice=voice)
+            if image is not None:
+                photo, refused = await self._photo.fetch(image)
+                message = dataclasses.replace(message, photo=photo, photo_refused=refused)
         handler = self.on_event
         if handler is not None:
             await handler(message)

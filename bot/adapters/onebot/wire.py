@@ -129,6 +129,15 @@ def voice_of(payload: Mapping[str, Any]) -> dict[str, str] | None:
     return None
 
 
+def image_of(payload: Mapping[str, Any]) -> dict[str, str] | None:
+    """The first picture (image) segment's data of a message event: `file`, maybe `url`."""
+    raw = payload.get("message")
+    for segment in segments_of(raw if raw is not None else payload.get("raw_message", "")):
+        if segment["type"] == "image":
+            return {k: _id(v) for k, v in segment["data"].items() if v is not None}
+    return None
+
+
 def _flatten(segments: list[Segment], self_id: str
              ) -> tuple[str, str | None, tuple[str, ...]]:
     """The readable text of a message, the id of the message it quotes, and whom it @s."""

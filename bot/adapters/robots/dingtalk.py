@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
+import aiohttp
 from aiohttp import web
 
 from bot import texts
-from bot.adapters.media import Media
+from bot.adapters.media import Media, PhotoRefused, download_picture
 from bot.adapters.redelivery import Redelivery
 from bot.adapters.robots.common import (
     Robot,
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "dingtalk"
 DEFAULT_API_BASE = "https://oapi.dingtalk.com"
+DEFAULT_OPENAPI_BASE = "https://api.dingtalk.com"
+TOKEN_MARGIN_S = 300.0  # an access token this close to expiring is fetched anew
 FLOOD_ERRCODES = frozenset({130101, 410100})  # "send too fast, exceed 20 times per minute"
 BUSY_ERRCODES = frozenset({-1})  # "系统繁忙"
 MAX_PIECE_BYTES = 18_000  # a robot takes bodies up to 20,000 bytes: room for the envelope
@@ -71,6 +75,7 @@ class DingTalkConfig:
     api_base: str = DEFAULT_API_BASE
     flood_wait: float = 60.0  # seconds to hold off after "send too fast"
     retry_window: float = 120.0  # seconds an event is written again while storage fails
+    openapi_base: str = DEFAULT_OPENAPI_BASE  # the newer API: members' pictures are fetched there
 
 
 def load_config(env: Mapping[str, str]) -> DingTalkConfig | None:
@@ -90,7 +95,8 @@ def load_config(env: Mapping[str, str]) -> DingTalkConfig | None:
         robots=robots, app_secret=app_secret,
         api_base=read_url(env, "YEHUA_DINGTALK_API_BASE", DEFAULT_API_BASE),
         flood_wait=read_seconds(env, "YEHUA_DINGTALK_FLOOD_WAIT", 60.0),
-        retry_window=storage_retry_seconds(env))
+        retry_window=storage_retry_seconds(env),
+        openapi_base=read_url(env, "YEHUA_DINGTALK_OPENAPI_BASE", DEFAULT_OPENAPI_BASE))
 
 
 def sign(secret: str, timestamp: str) -> str:
@@ -131,11 +137,43 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
+def _words(payload: Mapping[str, Any]) -> str | None:
+    """The words of a text message or a rich text's text parts; None for other kinds."""
+    kind, content = payload.get("msgtype"), payload.get("content")
+    if kind == "text":
+        text = payload.get("text")
+        words = text.get("content") if isinstance(text, dict) else None
+        return words if isinstance(words, str) else None
+    if kind == "richText" and isinstance(content, dict) \
+            and isinstance(content.get("richText"), list):
+        return "".join(str(part["text"]) for part in content["richText"]
+                       if isinstance(part, dict) and isinstance(part.get("text"), str))
+    if kind == "picture":
+        return ""
+    return None
+
+
+def picture_code(payload: Mapping[str, Any]) -> str | None:
+    """The downloadCode of the picture a message carries (alone, or in a rich text)."""
+    content = payload.get("content")
+    if not isinstance(content, dict):
+        return None
+    parts = [content] if payload.get("msgtype") == "picture" else \
+        content.get("richText", []) if payload.get("msgtype") == "richText" else []
+    for part in parts if isinstance(parts, list) else ():
+        code = part.get("downloadCode") if isinstance(part, dict) else None
+        if isinstance(code, str) and code:
+            return code
+    return None
+
+
 def parse_message(payload: Mapping[str, Any]) -> IncomingMessage | None:
-    """A group @-message to the enterprise bot -> IncomingMessage; None for anything else."""
-    text = payload.get("text")
-    if payload.get("msgtype") != "text" or payload.get("conversationType") != "2" \
-            or not isinstance(text, dict) or not isinstance(text.get("content"), str):
+    """A group @-message to the enterprise bot (words, a picture, or both) -> IncomingMessage;
+    None for anything else."""
+    words = _words(payload)
+    if words is None or payload.get("conversationType") != "2":
+        return None
+    if payload.get("msgtype") != "text" and picture_code(payload) is None and not words.strip():
         return None
     chat_id, message_id = payload.get("conversationId"), payload.get("msgId")
     user_id = payload.get("senderStaffId") or payload.get("senderId")
@@ -144,7 +182,7 @@ def parse_message(payload: Mapping[str, Any]) -> IncomingMessage | None:
     return IncomingMessage(
         platform=PLATFORM, chat_id=str(chat_id), message_id=str(message_id),
         user_id=str(user_id), user_name=str(payload.get("senderNick") or ""),
-        text=_LEADING_MENTIONS.sub("", text["content"]).strip(),
+        text=_LEADING_MENTIONS.sub("", words).strip(),
         platform_role="admin" if payload.get("isAdmin") is True else "member")
 
 
@@ -160,6 +198,7 @@ class DingTalkAdapter(RobotAdapter):
         super().__init__(config, **parts)
         self.directory = directory
         self._sessions: dict[str, tuple[str, float]] = {}  # chat -> (webhook, expires at)
+        self._tokens: dict[str, tuple[str, float]] = {}  # robot code -> (access token, until)
         self.redelivery = Redelivery(config.retry_window, self.send)
 
     def setup(self, app: web.Application) -> None:
@@ -270,7 +309,7 @@ class DingTalkAdapter(RobotAdapter):
                 checked = True
                 self._remember_session(payload)
             if message is not None and self.on_event is not None:
-                await self.on_event(message)
+                await self.on_event(await self._with_picture(message, payload))
 
         try:
             await take()
@@ -289,6 +328,71 @@ class DingTalkAdapter(RobotAdapter):
         if message is None:
             log.debug("dingtalk: ignored a %s message", payload.get("msgtype"))
         return web.json_response({})
+
+
+    async def _with_picture(self, message: IncomingMessage, payload: Mapping[str, Any]
+                            ) -> IncomingMessage:
+        """The message with its picture fetched and saved (or why it was refused)."""
+        code, robot = picture_code(payload), payload.get("robotCode")
+        if code is None or message.photo is not None or message.photo_refused is not None:
+            return message
+        try:
+            if not isinstance(robot, str) or not robot:
+                raise AdapterError("a picture without the robotCode to fetch it with")
+            url = await self._download_url(robot, code)
+            session = self.client.session
+            if session is None:
+                raise AdapterError("no HTTP session")
+            data = await download_picture(session, url)
+            path = await asyncio.to_thread(self.media.save_photo, data)
+        except PhotoRefused as refused:
+            log.info("dingtalk: picture in %s not taken: %s", message.message_id, refused.text)
+            return replace(message, photo_refused=refused.text)
+        except (AdapterError, StorageError) as exc:
+            log.warning("dingtalk: picture in %s not fetched: %s", message.message_id, exc)
+            return message
+        return replace(message, photo=path)
+
+    async def _download_url(self, robot: str, code: str) -> str:
+        """Where DingTalk serves the picture for a while: messageFiles/download, with the
+        enterprise bot's access token (its robotCode is the app's AppKey)."""
+        status, answer = await self._api("POST", f"{self.config.openapi_base}/v1.0/robot/"
+                                         "messageFiles/download",
+                                         json={"downloadCode": code, "robotCode": robot},
+                                         headers={"x-acs-dingtalk-access-token":
+                                                  await self._access_token(robot)})
+        url = answer.get("downloadUrl")
+        if status != 200 or not isinstance(url, str) or not url.startswith("http"):
+            raise AdapterError(f"messageFiles/download answered {status}: {answer!r}")
+        return url
+
+    async def _access_token(self, robot: str) -> str:
+        """The app's access token (gettoken with its AppKey and AppSecret), kept until near
+        its expiry."""
+        cached = self._tokens.get(robot)
+        if cached is not None and cached[1] > self.clock():
+            return cached[0]
+        status, answer = await self._api("GET", f"{self.config.api_base}/gettoken", params={
+            "appkey": robot, "appsecret": self.config.app_secret})
+        token = answer.get("access_token")
+        if status != 200 or answer.get("errcode") != 0 or not isinstance(token, str):
+            raise AdapterError(f"gettoken answered {status}: errcode {answer.get('errcode')}")
+        expires = answer.get("expires_in")
+        life = float(expires) if isinstance(expires, int | float) else 7200.0
+        self._tokens[robot] = (token, self.clock() + life - TOKEN_MARGIN_S)
+        return token
+
+    async def _api(self, method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        session = self.client.session
+        if session is None:
+            raise AdapterError("no HTTP session")
+        try:
+            async with session.request(method, url, timeout=aiohttp.ClientTimeout(total=30),
+                                       **kwargs) as response:
+                body = await response.json(content_type=None)
+                return response.status, body if isinstance(body, dict) else {}
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise AdapterError(f"{url} failed: {exc!r}", transient=True) from exc
 
 
 class Replayed(Exception):

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from aiohttp import web
 
 from bot import texts
-from bot.adapters.media import Media
+from bot.adapters.media import Media, PhotoRefused, download_picture
 from bot.adapters.robots.common import (
     Robot,
     RobotAdapter,
@@ -30,6 +32,7 @@ from bot.adapters.robots.feishu_events import (
     PLATFORM,
     check_token,
     decrypt,
+    image_key,
     parse_event,
     verify_signature,
 )
@@ -41,7 +44,13 @@ from bot.core.adapter import (
     StorageError,
     Unsupported,
 )
-from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText, as_group_reply
+from bot.core.messages import (
+    IncomingMessage,
+    OutgoingAudio,
+    OutgoingMessage,
+    OutgoingText,
+    as_group_reply,
+)
 from bot.settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -52,6 +61,7 @@ BAD_REQUEST_CODE = 9499  # "Bad Request", and also "too many request" under load
 _FLOOD_WORDS = re.compile(r"too many|frequency|rate limit", re.IGNORECASE)
 MAX_PIECE_BYTES = 18_000  # a custom bot takes bodies up to 20 KB: room for the envelope
 MAX_EVENT_BYTES = 256 * 1024
+TOKEN_MARGIN_S = 300.0  # a tenant token this close to expiring is fetched anew
 SEEN_EVENTS = 4096  # event ids remembered, so a redelivered event is handled once
 
 
@@ -64,6 +74,9 @@ class FeishuConfig:
     encrypt_key: str = ""
     api_base: str = DEFAULT_API_BASE
     flood_wait: float = 60.0  # seconds to hold off after "frequency limited"
+    # The app's credentials, to fetch the pictures members send (empty: pictures are not kept).
+    app_id: str = ""
+    app_secret: str = ""
 
 
 def load_config(env: Mapping[str, str]) -> FeishuConfig | None:
@@ -79,7 +92,9 @@ def load_config(env: Mapping[str, str]) -> FeishuConfig | None:
     return FeishuConfig(
         robots=robots, verification_token=token, encrypt_key=encrypt_key,
         api_base=read_url(env, "YEHUA_FEISHU_API_BASE", DEFAULT_API_BASE),
-        flood_wait=read_seconds(env, "YEHUA_FEISHU_FLOOD_WAIT", 60.0))
+        flood_wait=read_seconds(env, "YEHUA_FEISHU_FLOOD_WAIT", 60.0),
+        app_id=env.get("YEHUA_FEISHU_APP_ID", "").strip(),
+        app_secret=env.get("YEHUA_FEISHU_APP_SECRET", "").strip())
 
 
 def sign(secret: str, timestamp: str) -> str:
@@ -111,6 +126,7 @@ class FeishuAdapter(RobotAdapter):
     def __init__(self, config: FeishuConfig, **parts: Any) -> None:
         super().__init__(config, **parts)
         self._seen: dict[str, None] = {}  # recent event ids, oldest first
+        self._token: tuple[str, float] | None = None  # tenant access token, until when
 
     def setup(self, app: web.Application) -> None:
         """The HTTP session with the app; the event route when a Verification Token is set."""
@@ -200,6 +216,9 @@ class FeishuAdapter(RobotAdapter):
             return web.json_response({})
         message = parse_event(event)
         if message is not None and self.on_event is not None:
+            key = image_key(event)
+            if key is not None:
+                message = await self._with_picture(message, key)
             try:
                 await self.on_event(message)
             except StorageError:
@@ -208,6 +227,52 @@ class FeishuAdapter(RobotAdapter):
                 self._seen.pop(str(event_id), None)
                 return web.json_response({"code": 503, "msg": "not stored yet"}, status=503)
         return web.json_response({})
+
+
+    async def _with_picture(self, message: IncomingMessage, key: str) -> IncomingMessage:
+        """The message with its picture fetched through the message resource API and saved,
+        or why it was refused; as it was when the app's credentials are not set."""
+        if not (self.config.app_id and self.config.app_secret):
+            log.info("feishu: a picture came, but YEHUA_FEISHU_APP_ID/_APP_SECRET are not set")
+            return message
+        session = self.client.session
+        try:
+            if session is None:
+                raise AdapterError("no HTTP session")
+            url = (f"{self.config.api_base}/open-apis/im/v1/messages/"
+                   f"{quote(message.message_id, safe='')}/resources/{quote(key, safe='')}"
+                   "?type=image")
+            data = await download_picture(session, url, headers={
+                "Authorization": f"Bearer {await self._tenant_token(session)}"})
+            path = await asyncio.to_thread(self.media.save_photo, data)
+        except PhotoRefused as refused:
+            log.info("feishu: picture in %s not taken: %s", message.message_id, refused.text)
+            return replace(message, photo_refused=refused.text)
+        except (AdapterError, StorageError) as exc:
+            log.warning("feishu: picture in %s not fetched: %s", message.message_id, exc)
+            return message
+        return replace(message, photo=path)
+
+    async def _tenant_token(self, session: aiohttp.ClientSession) -> str:
+        """The app's tenant_access_token, kept until near its expiry."""
+        if self._token is not None and self._token[1] > self.clock():
+            return self._token[0]
+        url = f"{self.config.api_base}/open-apis/auth/v3/tenant_access_token/internal"
+        try:
+            async with session.post(url, json={"app_id": self.config.app_id,
+                                               "app_secret": self.config.app_secret},
+                                    timeout=aiohttp.ClientTimeout(total=30)) as response:
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise AdapterError(f"tenant_access_token failed: {exc!r}", transient=True) from exc
+        token = answer.get("tenant_access_token") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or answer.get("code") != 0:
+            code = answer.get("code") if isinstance(answer, dict) else None
+            raise AdapterError(f"tenant_access_token answered code {code}")
+        expire = answer.get("expire")
+        life = float(expire) if isinstance(expire, int | float) else 7200.0
+        self._token = (token, self.clock() + life - TOKEN_MARGIN_S)
+        return token
 
 
 def create_adapter(config: FeishuConfig, *, directory: Directory, media: Media,

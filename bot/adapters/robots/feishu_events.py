@@ -73,8 +73,52 @@ def _text_without_mentions(text: str, mentions: object) -> str:
     return text.strip()
 
 
+def _words_and_image(kind: object, content: object) -> tuple[str | None, str | None]:
+    """The words and first image_key of a text, image or post (rich text) message's content."""
+    if not isinstance(content, dict):
+        return None, None
+    if kind == "text":
+        text = content.get("text")
+        return (text if isinstance(text, str) else None), None
+    if kind == "image":
+        key = content.get("image_key")
+        return "", key if isinstance(key, str) and key else None
+    if kind == "post":
+        words: list[str] = []
+        image: str | None = None
+        lines = content.get("content")
+        for line in lines if isinstance(lines, list) else ():
+            for part in line if isinstance(line, list) else ():
+                if not isinstance(part, dict):
+                    continue
+                if part.get("tag") in ("text", "at") and isinstance(part.get("text"), str):
+                    words.append(part["text"])
+                elif part.get("tag") == "at" and isinstance(part.get("user_id"), str):
+                    words.append(part["user_id"])  # "@_user_1", a key `mentions` names
+                elif part.get("tag") == "img" and image is None \
+                        and isinstance(part.get("image_key"), str):
+                    image = part["image_key"]
+            words.append("\n")
+        return "".join(words).strip(), image
+    return None, None
+
+
+def image_key(payload: Mapping[str, Any]) -> str | None:
+    """The image_key of the picture a message event carries, if any."""
+    event = payload.get("event")
+    message = event.get("message") if isinstance(event, dict) else None
+    if not isinstance(message, dict) or not isinstance(message.get("content"), str):
+        return None
+    try:
+        content = read_json(message["content"])
+    except BadJson:
+        return None
+    return _words_and_image(message.get("message_type"), content)[1]
+
+
 def parse_event(payload: Mapping[str, Any]) -> IncomingMessage | None:
-    """A v2 im.message.receive_v1 text message in a group -> IncomingMessage; else None."""
+    """A v2 im.message.receive_v1 message in a group (text, a picture, or a post with both)
+    -> IncomingMessage; else None."""
     header, event = payload.get("header"), payload.get("event")
     if payload.get("schema") != "2.0" or not isinstance(header, dict) \
             or header.get("event_type") != "im.message.receive_v1" \
@@ -82,7 +126,8 @@ def parse_event(payload: Mapping[str, Any]) -> IncomingMessage | None:
         return None
     message, sender = event.get("message"), event.get("sender")
     if not isinstance(message, dict) or not isinstance(sender, dict) \
-            or message.get("chat_type") != "group" or message.get("message_type") != "text" \
+            or message.get("chat_type") != "group" \
+            or message.get("message_type") not in ("text", "image", "post") \
             or sender.get("sender_type") != "user":
         return None
     ids = sender.get("sender_id")
@@ -92,9 +137,12 @@ def parse_event(payload: Mapping[str, Any]) -> IncomingMessage | None:
         content = read_json(raw) if isinstance(raw, str) else None
     except BadJson:
         return None
-    text = content.get("text") if isinstance(content, dict) else None
+    text, image = _words_and_image(message.get("message_type"), content)
+    if message.get("message_type") != "text" and image is None and not text:
+        return None
     chat_id, message_id = message.get("chat_id"), message.get("message_id")
-    if not all(isinstance(v, str) and v for v in (open_id, chat_id, message_id, text)):
+    if not all(isinstance(v, str) and v for v in (open_id, chat_id, message_id)) \
+            or not isinstance(text, str):
         return None
     parent = message.get("parent_id")
     return IncomingMessage(

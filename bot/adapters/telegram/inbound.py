@@ -12,22 +12,28 @@ from typing import Any
 from aiohttp import web
 
 from bot.adapters.media import (
+    MAX_PHOTO_BYTES,
     MAX_VOICE_BYTES,
     MAX_VOICE_SECONDS,
     VOICE_GRACE_SECONDS,
     Media,
+    PhotoRefused,
     VoiceRefused,
+    photo_too_big,
     prepare_voice,
 )
 from bot.adapters.telegram.api import TelegramApi
 from bot.adapters.telegram.config import TelegramConfig
 from bot.adapters.telegram.wire import (
     PLATFORM,
+    PhotoFile,
     VoiceNote,
+    album_of,
     chat_role,
     is_command,
     migration,
     parse_update,
+    photo_file,
     username_of,
     voice_note,
 )
@@ -67,6 +73,7 @@ class TelegramInbound:
         self._moved: dict[str, str] = {}  # old group id -> supergroup id
         self._usernames: dict[str, str] = {}  # user id -> username, as updates show them
         self._roles: dict[tuple[str, str], tuple[str | None, float]] = {}
+        self._albums: dict[tuple[str, str], str] = {}  # (chat, album) -> its first message
         self._transcoding = asyncio.Semaphore(2)
 
     async def handle_update(self, update: dict[str, Any]) -> None:
@@ -80,10 +87,10 @@ class TelegramInbound:
         event = parse_update(update, self.bot_name)
         if event is None or self.on_event is None:
             return
-        note = voice_note(update)
+        note, photo = voice_note(update), photo_file(update)
         asks_role = event.platform_role is None and is_command(event.text) and \
             event.chat_id.startswith("-")
-        if (note is not None or asks_role) and \
+        if (note is not None or photo is not None or asks_role) and \
                 not await self.directory.serves(PLATFORM, event.chat_id):
             await self.on_event(event)  # the router logs and ignores it: no download, no lookup
             return
@@ -92,6 +99,19 @@ class TelegramInbound:
             if path is None and not event.text.strip():
                 return
             event = replace(event, voice=path)
+        if photo is not None and (album := album_of(update)) is not None:
+            # An album comes as one update per photo, the caption on the first only: the
+            # others go with the first, as if they replied to it.
+            first = self._albums.get((event.chat_id, album))
+            if first is None:
+                _remember(self._albums, (event.chat_id, album), event.message_id)
+            elif event.reply_to is None:
+                event = replace(event, reply_to=first)
+        if photo is not None:
+            taken, refused = await self._fetch_photo(photo)
+            if taken is None and refused is None and not event.text.strip():
+                return
+            event = replace(event, photo=taken, photo_refused=refused)
         if asks_role:
             event = replace(event, platform_role=await self._role(event.chat_id, event.user_id))
         await self.on_event(event)
@@ -198,6 +218,24 @@ class TelegramInbound:
             log.info("telegram voice %s not taken: %s", note.file_id, refused.text)
             return None
         return await asyncio.to_thread(self.media.save_voice, mp3)
+
+    async def _fetch_photo(self, photo: PhotoFile) -> tuple[Path | None, str | None]:
+        """A photo downloaded and saved: its path, or why it was refused (Chinese); neither
+        when it could not be fetched (logged)."""
+        try:
+            if (photo.size or 0) > MAX_PHOTO_BYTES:
+                raise photo_too_big()  # refused unfetched
+            file = await self.api.call("getFile", {"file_id": photo.file_id})
+            if not isinstance(file, dict) or not isinstance(file.get("file_path"), str):
+                raise AdapterError(f"getFile gave no file_path: {file!r}")
+            data = await self.api.download(file["file_path"], MAX_PHOTO_BYTES)
+            return await asyncio.to_thread(self.media.save_photo, data), None
+        except PhotoRefused as refused:
+            log.info("telegram photo %s not taken: %s", photo.file_id, refused.text)
+            return None, refused.text
+        except (AdapterError, StorageError) as exc:
+            log.warning("telegram photo %s could not be downloaded: %s", photo.file_id, exc)
+            return None, None
 
     async def _role(self, chat_id: str, user_id: str) -> str | None:
         """The sender's group status (owner/admin/member), asked at most once a minute."""

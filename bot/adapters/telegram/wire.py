@@ -160,6 +160,41 @@ def voice_note(update: dict[str, Any]) -> VoiceNote | None:
                      size if isinstance(size, int) else None)
 
 
+@dataclass(frozen=True, slots=True)
+class PhotoFile:
+    """The largest size of a photo an update carries, before it is downloaded."""
+
+    file_id: str
+    size: int | None
+
+
+def photo_file(update: dict[str, Any]) -> PhotoFile | None:
+    """The photo an update carries, at the largest size Telegram made of it, if any."""
+    message = update.get("message")
+    sizes = message.get("photo") if isinstance(message, dict) else None
+    if not isinstance(sizes, list):
+        return None
+    usable = [s for s in sizes if isinstance(s, dict) and isinstance(s.get("file_id"), str)]
+    if not usable:
+        return None
+    # Listed smallest first; the pixel count says which is largest should the order differ.
+    largest = max(usable, key=lambda s: (_whole(s.get("width")) * _whole(s.get("height")),
+                                         _whole(s.get("file_size"))))
+    size = largest.get("file_size")
+    return PhotoFile(largest["file_id"], size if isinstance(size, int) else None)
+
+
+def album_of(update: dict[str, Any]) -> str | None:
+    """The media_group_id of a photo sent as part of an album, if it is one."""
+    message = update.get("message")
+    album = message.get("media_group_id") if isinstance(message, dict) else None
+    return album if isinstance(album, str) and album else None
+
+
+def _whole(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
 def parse_update(payload: dict[str, Any], bot_name: str = "") -> IncomingMessage | None:
     """A person's group message in an Update as an event; None for anything else."""
     message = payload.get("message")
@@ -173,7 +208,7 @@ def parse_update(payload: dict[str, Any], bot_name: str = "") -> IncomingMessage
     text = message.get("text", message.get("caption", ""))
     if not isinstance(text, str) or not isinstance(message.get("message_id"), int):
         return None
-    if not text.strip() and voice_note(payload) is None:
+    if not text.strip() and voice_note(payload) is None and photo_file(payload) is None:
         return None
     role: str | None = None
     sender_chat = message.get("sender_chat")
@@ -195,7 +230,17 @@ def parse_update(payload: dict[str, Any], bot_name: str = "") -> IncomingMessage
                            message_id=str(message["message_id"]), user_id=user_id,
                            user_name=user_name, text=strip_own_name(text, bot_name),
                            reply_to=_replied(message), platform_role=role,
-                           mentions=_mentioned(message))
+                           replied_text=_bots_words(message), mentions=_mentioned(message))
+
+
+def _bots_words(message: dict[str, Any]) -> str | None:
+    """The text of the bot message this one replies to (Telegram sends it along), if any."""
+    original = message.get("reply_to_message")
+    if not isinstance(original, dict) or not isinstance(original.get("from"), dict) \
+            or not original["from"].get("is_bot"):
+        return None
+    words = original.get("text", original.get("caption"))
+    return words if isinstance(words, str) and words else None
 
 
 def _mentioned(message: dict[str, Any]) -> tuple[str, ...]:

@@ -20,7 +20,15 @@ from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot import texts
-from bot.adapters.media import MAX_VOICE_BYTES, Media, VoiceRefused, prepare_voice
+from bot.adapters.media import (
+    MAX_PHOTO_BYTES,
+    MAX_VOICE_BYTES,
+    Media,
+    PhotoRefused,
+    VoiceRefused,
+    photo_too_big,
+    prepare_voice,
+)
 from bot.adapters.redelivery import Redelivery
 from bot.adapters.webchat.limits import ChatLimits, Refused, Window
 from bot.adapters.webchat.store import ChatStore, Payload, Room
@@ -69,11 +77,12 @@ class Speaker:
 
 @dataclass(frozen=True, slots=True)
 class VoiceUpload:
-    """The fields of one voice upload, read within their limits."""
+    """The fields of one upload (a voice, a picture), read within their limits."""
 
     user_id: str
     name: str
-    audio: bytes
+    audio: bytes  # the file: a recording or a picture
+    text: str = ""  # a picture's caption
 
 
 class WebChatAdapter:
@@ -116,6 +125,7 @@ class WebChatAdapter:
         app.router.add_get("/room/{chat_id}", self._room_page)
         app.router.add_get("/api/rooms/{chat_id}/messages", self._history)
         app.router.add_post("/api/rooms/{chat_id}/voice", self._voice)
+        app.router.add_post("/api/rooms/{chat_id}/photo", self._photo)
         app.router.add_get("/api/rooms/{chat_id}/talk", self._talk)
         app.router.add_get("/ws/{chat_id}", self._socket)
         app.router.add_static("/static/", WEB_DIR / "static")
@@ -297,14 +307,15 @@ class WebChatAdapter:
         return Speaker(user_id, name)
 
     async def _deliver(self, group: Room, speaker: Speaker, payload: Payload, *,
-                       text: str = "", voice: Path | None = None) -> None:
+                       text: str = "", voice: Path | None = None,
+                       photo: Path | None = None) -> None:
         """Show a stored member message to the room, then hand it to the bot."""
         await self._broadcast(group.chat_id, payload)
         if self.on_event is None:
             return
         event = IncomingMessage(platform=self.platform, chat_id=group.chat_id,
                                 message_id=str(payload["id"]), user_id=speaker.user_id,
-                                user_name=speaker.name, text=text, voice=voice)
+                                user_name=speaker.name, text=text, voice=voice, photo=photo)
         try:
             await self.on_event(event)
         except StorageError:
@@ -344,6 +355,45 @@ class WebChatAdapter:
             return _json_error(503, texts.WEB_VOICE_NOT_SAVED)
         await self._deliver(group, speaker, payload, voice=path)
         return web.json_response({"message": payload}, status=201, dumps=_dumps)
+
+    async def _photo(self, request: web.Request) -> web.Response:
+        """A member's picture (the phone's camera or its album): checked by its content,
+        stored, shown in the room, handed on with its caption."""
+        group = await self.store.room(request.match_info["chat_id"])
+        if group is None:
+            return _json_error(404, texts.WEB_NOT_FOUND_TITLE)
+        try:
+            upload = await _read_upload(request, "photo", MAX_PHOTO_BYTES, photo_too_big())
+            speaker = Speaker(upload.user_id, await self._voice_sender(group, upload))
+            caption = strip_controls(upload.text).strip()
+            if len(caption) > MAX_TEXT:
+                raise Refused(400, texts.WEB_ERROR_TOO_LONG.format(limit=MAX_TEXT))
+            await self._admit(group, speaker.user_id, speaker.name, request.remote or "")
+            await self._check_photo_today(group, speaker)
+            path = await asyncio.to_thread(self.media.save_photo, upload.audio)
+        except (VoiceRefused, PhotoRefused) as refused:
+            return _json_error(refused.status, refused.text)
+        except StorageError:
+            log.exception("web chat: could not save a photo for %s", group.chat_id)
+            return _json_error(507, texts.WEB_PHOTO_NOT_SAVED)
+        try:
+            payload = await self.store.add_photo(group.chat_id, speaker.user_id, speaker.name,
+                                                 self.media.link(path), caption)
+        except StorageError:
+            log.exception("web chat: could not store a photo message in %s", group.chat_id)
+            path.unlink(missing_ok=True)
+            return _json_error(503, texts.WEB_PHOTO_NOT_SAVED)
+        await self._deliver(group, speaker, payload, text=caption, photo=path)
+        return web.json_response({"message": payload}, status=201, dumps=_dumps)
+
+    async def _check_photo_today(self, group: Room, speaker: Speaker) -> None:
+        """Refuse a picture over the member's burst or daily number; else count it."""
+        limit = self.chat_limits.photos_per_day
+        if limit and await self.store.photos_today(group.chat_id, speaker.user_id,
+                                                   self.clock()) >= limit:
+            raise Refused(429, texts.WEB_LIMIT_PHOTOS_TODAY.format(limit=limit))
+        if wait := self._post_wait(group, speaker.user_id, None):
+            raise Refused(429, texts.WEB_LIMIT_TOO_FAST.format(seconds=math.ceil(wait)))
 
     async def _voice_sender(self, group: Room, upload: VoiceUpload) -> str:
         """The name to show on a voice message: the one sent with it, or the one from hello."""
@@ -419,30 +469,41 @@ class WebChatAdapter:
 
 async def _read_voice(request: web.Request) -> VoiceUpload:
     """The multipart fields user_id, name and audio, each read only up to its limit."""
-    if (request.content_length or 0) > MAX_VOICE_BYTES + MAX_FORM_EXTRA:
-        raise VoiceRefused(413, texts.WEB_VOICE_TOO_BIG)
+    return await _read_upload(request, "audio", MAX_VOICE_BYTES,
+                              VoiceRefused(413, texts.WEB_VOICE_TOO_BIG))
+
+
+async def _read_upload(request: web.Request, file_field: str, limit: int,
+                       too_big: Exception) -> VoiceUpload:
+    """The multipart fields user_id, name, text and the file `file_field`, each read only up to
+    its limit; `too_big` is raised for a file over `limit`."""
+    if (request.content_length or 0) > limit + MAX_FORM_EXTRA + MAX_TEXT * 4:
+        raise too_big
     try:
-        fields = await _read_form(request)
-        user_id, name = (fields.get(key, b"").decode() for key in ("user_id", "name"))
+        fields = await _read_form(request, file_field, limit, too_big)
+        user_id, name, text = (fields.get(key, b"").decode()
+                               for key in ("user_id", "name", "text"))
     except (AssertionError, KeyError, ValueError, HttpProcessingError) as exc:
         # aiohttp's multipart reader says "malformed" with any of these.
         raise VoiceRefused(400, texts.WEB_ERROR_FORMAT) from exc
-    if "audio" not in fields:
+    if file_field not in fields:
         raise VoiceRefused(400, texts.WEB_ERROR_FORMAT)
-    return VoiceUpload(user_id, name, fields["audio"])
+    return VoiceUpload(user_id, name, fields[file_field], text)
 
 
-async def _read_form(request: web.Request) -> dict[str, bytes]:
+async def _read_form(request: web.Request, file_field: str, file_limit: int,
+                     too_big: Exception) -> dict[str, bytes]:
     fields: dict[str, bytes] = {}
     async for part in await request.multipart():
         if not isinstance(part, BodyPartReader) or not part.name or part.name in fields:
             raise ValueError("not a flat form with named fields")
-        limit = MAX_VOICE_BYTES if part.name == "audio" else MAX_FIELD_BYTES
+        limit = file_limit if part.name == file_field else \
+            MAX_TEXT * 4 if part.name == "text" else MAX_FIELD_BYTES
         data = bytearray()
         while chunk := await part.read_chunk(64 * 1024):
             data += chunk
-            if len(data) > limit and part.name == "audio":
-                raise VoiceRefused(413, texts.WEB_VOICE_TOO_BIG)
+            if len(data) > limit and part.name == file_field:
+                raise too_big
             if len(data) > limit:
                 raise ValueError(f"field {part.name} is too long")
         fields[part.name] = bytes(data)

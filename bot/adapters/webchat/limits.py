@@ -30,6 +30,7 @@ class ChatLimits:
     window_s: int = 10
     voices_per_day: int = 30  # per member and room
     voice_quota_bytes: int = 1024 * 1024 * 1024  # all members' voice files together
+    photos_per_day: int = 10  # per member and room
     new_ids_per_hour: int = 20  # new web identities from one client address
 
 

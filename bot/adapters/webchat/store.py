@@ -65,6 +65,15 @@ class ChatStore(Protocol):
         """How many voice messages the member sent to the room today, in the room's time."""
         ...
 
+    async def photos_today(self, chat_id: str, user_id: str, now: datetime) -> int:
+        """How many pictures the member sent to the room today, in the room's time."""
+        ...
+
+    async def add_photo(self, chat_id: str, user_id: str, name: str, image_url: str,
+                        text: str) -> Payload:
+        """Store a member's picture with its caption, recording the member too."""
+        ...
+
     async def voice_files(self) -> list[str]:
         """The file names (in the audio folder) of the members' voices still kept."""
         ...

@@ -17,9 +17,9 @@ import aiohttp
 from aiohttp import web
 from aiohttp.payload import BytesPayload
 
-from bot.adapters.media import Media
+from bot.adapters.media import Media, PhotoRefused, download_picture
 from bot.adapters.wecom.config import WeComConfig, load_config
-from bot.adapters.wecom.crypto import MessageCrypto
+from bot.adapters.wecom.crypto import CryptoError, MessageCrypto
 from bot.adapters.wecom.inbound import CallbackHandler
 from bot.adapters.wecom.messages import parse_app_message, parse_robot_message, text_bodies
 from bot.core.adapter import (
@@ -28,6 +28,7 @@ from bot.core.adapter import (
     EventHandler,
     RateLimits,
     RetryAfter,
+    StorageError,
     Unsupported,
 )
 from bot.core.messages import (
@@ -83,9 +84,11 @@ class WeComAdapter:
 
     def __init__(self, config: WeComConfig, *, directory: Directory | None = None,
                  on_event: EventHandler | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 media: Media | None = None) -> None:
         self.config = config
         self.directory = directory
+        self.media = media
         self.on_event = on_event
         self.clock = clock
         self._session: aiohttp.ClientSession | None = None
@@ -94,9 +97,11 @@ class WeComAdapter:
         # Pieces of a long text already posted, so a retry after 45009 sends only the rest.
         self._partial: dict[tuple[str, OutgoingText], tuple[list[str], float]] = {}
         self._authors: OrderedDict[str, str] = OrderedDict()  # message id -> who wrote it
-        self._callback = (CallbackHandler(MessageCrypto(config.token, config.aes_key,
-                                                        config.receive_id), self._dispatch)
-                          if config.callback else None)
+        crypto = MessageCrypto(config.token, config.aes_key, config.receive_id) \
+            if config.callback else None
+        self._callback = (CallbackHandler(crypto, self._dispatch,
+                                          fetch_picture=self._fetch_picture)
+                          if crypto is not None else None)
 
     def setup(self, app: web.Application) -> None:
         """The HTTP session's lifecycle, and the callback routes when WeCom posts to us."""
@@ -225,6 +230,23 @@ class WeComAdapter:
                                transient=status == 200) from None
         return check_response(reply, flood_wait=self.flood_wait(key))
 
+    async def _fetch_picture(self, url: str, encrypted: bool) -> tuple[Path | None, str | None]:
+        """A member's picture downloaded (and decrypted: a smart robot's are sealed with the
+        callback's key) into the media folder, or why it was refused."""
+        if self.media is None or self._session is None or self._callback is None:
+            return None, None
+        try:
+            data = await download_picture(self._session, url)
+            if encrypted:
+                data = self._callback.crypto.decrypt_media(data)
+            return await asyncio.to_thread(self.media.save_photo, data), None
+        except PhotoRefused as refused:
+            log.info("WeCom picture not taken: %s", refused.text)
+            return None, refused.text
+        except (AdapterError, CryptoError, StorageError) as exc:
+            log.warning("WeCom picture could not be fetched: %s", exc)
+            return None, None
+
     async def _dispatch(self, message: IncomingMessage) -> None:
         """Hand an event to the router (read at dispatch time: the app sets it late)."""
         self._authors[message.message_id] = message.user_id
@@ -243,10 +265,10 @@ class WeComAdapter:
 def create_adapter(config: WeComConfig, *, directory: Directory, media: Media, base_url: str
                    ) -> WeComAdapter:
     """The adapter the app builds when WeCom settings are present."""
-    # Voice goes up as AMR clips and nothing links to /media/: only the directory is needed.
+    # Voice goes up as AMR clips and nothing links to /media/; members' pictures are saved there.
     log.info("WeCom robots: %s; callback %s", robots_summary(config.robots),
              f"on at {CALLBACK_PATH}" if config.callback else "off")
-    return WeComAdapter(config, directory=directory)
+    return WeComAdapter(config, directory=directory, media=media)
 
 
 def robots_summary(robots: Mapping[str, str]) -> str:

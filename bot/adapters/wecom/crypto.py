@@ -89,6 +89,20 @@ class MessageCrypto:
             raise CryptoError(CryptoCode.RECEIVE_ID, "the body is addressed to another receiver")
         return message
 
+    def decrypt_media(self, sealed: bytes) -> bytes:
+        """A media file a smart robot's message links to: AES-256-CBC with the callback's key
+        (IV its first 16 bytes), PKCS#7-padded to 32 bytes; CryptoError if it is garbled."""
+        if not sealed or len(sealed) % 16:
+            raise CryptoError(CryptoCode.DECRYPT, "the file is not whole AES blocks")
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        decryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16])).decryptor()
+        plain = decryptor.update(sealed) + decryptor.finalize()
+        pad = plain[-1]
+        if not 1 <= pad <= PAD_BLOCK or plain[-pad:] != bytes([pad]) * pad:
+            raise CryptoError(CryptoCode.DECRYPT, "bad padding: wrong key or tampered file")
+        return plain[:-pad]
+
     def open(self, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> bytes:
         """Verify the signature first, then decrypt."""
         self.verify(msg_signature, timestamp, nonce, encrypt)

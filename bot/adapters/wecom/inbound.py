@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
 from bot.adapters.wecom.crypto import CryptoError, MessageCrypto
-from bot.adapters.wecom.messages import parse_app_message, parse_robot_message, xml_fields
+from bot.adapters.wecom.messages import (
+    app_picture,
+    parse_app_message,
+    parse_robot_message,
+    robot_picture,
+    xml_fields,
+)
 from bot.adapters.wire import read_json, read_object
 from bot.core.adapter import StorageError
 from bot.core.messages import IncomingMessage
@@ -21,6 +29,9 @@ MAX_BODY = 64 * 1024  # a text message is at most a few KiB even encrypted
 # within seconds, the margin is for clock drift, and a captured callback is useless after.
 SIGN_WINDOW_S = 300.0
 Dispatch = Callable[[IncomingMessage], Awaitable[None]]
+# Fetches a picture's URL (True: encrypted with the callback's key): where it was saved, or why
+# it was refused (Chinese); neither when it could not be had.
+FetchPicture = Callable[[str, bool], Awaitable[tuple[Path | None, str | None]]]
 
 
 class CallbackRefused(Exception):
@@ -35,10 +46,12 @@ class CallbackHandler:
     """Answers WeCom's GET (URL check) and POST (a member's message) on the callback URL."""
 
     def __init__(self, crypto: MessageCrypto, dispatch: Dispatch,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 fetch_picture: FetchPicture | None = None) -> None:
         self.crypto = crypto
         self.dispatch = dispatch
         self.clock = clock
+        self.fetch_picture = fetch_picture
 
     async def verify_url(self, request: web.Request) -> web.Response:
         """Check the signature over echostr, decrypt it and answer its plain text."""
@@ -66,6 +79,12 @@ class CallbackHandler:
             return _refuse(request, refused)
         if event is None:
             return web.Response(text="")
+        picture = _picture(plain, is_json)
+        if picture is not None and self.fetch_picture is not None:
+            photo, refused_why = await self.fetch_picture(picture, is_json)
+            if photo is None and refused_why is None and not event.text:
+                return web.Response(text="")  # nothing left of it: logged where it failed
+            event = dataclasses.replace(event, photo=photo, photo_refused=refused_why)
         try:
             await self.dispatch(event)
         except StorageError:
@@ -133,6 +152,12 @@ def _parse(plain: bytes, is_json: bool) -> IncomingMessage | None:
         return parse_app_message(text)
     except ValueError as exc:  # includes UnicodeDecodeError and BadJson
         raise CallbackRefused(400, f"malformed message: {exc}") from exc
+
+
+def _picture(plain: bytes, is_json: bool) -> str | None:
+    """The URL of the picture a parsed message carries, if any."""
+    text = plain.decode("utf-8")
+    return robot_picture(read_object(text)) if is_json else app_picture(xml_fields(text))
 
 
 def _refuse(request: web.Request, refused: CallbackRefused) -> web.Response:

@@ -63,6 +63,29 @@ def _robot_text(payload: Mapping[str, Any]) -> str | None:
     return None  # images, files, events and stream refreshes carry no text for us
 
 
+def robot_picture(payload: Mapping[str, Any]) -> str | None:
+    """The download URL of the first picture a smart robot's message carries (encrypted with
+    the callback's key), alone or among the items of a mixed message."""
+    kind = payload.get("msgtype")
+    if kind == "image":
+        image = payload.get("image")
+        url = image.get("url") if isinstance(image, Mapping) else None
+        return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+    if kind == "mixed":
+        mixed = payload.get("mixed")
+        items = mixed.get("msg_item") if isinstance(mixed, Mapping) else None
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, Mapping) and (url := robot_picture(item)) is not None:
+                return url
+    return None
+
+
+def app_picture(fields: Mapping[str, str]) -> str | None:
+    """The PicUrl of a self-built app's image message (served plain, not encrypted)."""
+    url = fields.get("PicUrl", "") if fields.get("MsgType") == "image" else ""
+    return url if url.startswith(("http://", "https://")) else None
+
+
 def parse_robot_message(payload: Mapping[str, Any]) -> IncomingMessage | None:
     """A smart robot's decrypted callback JSON as an event; None if it carries no text."""
     sender = payload.get("from")
@@ -71,8 +94,9 @@ def parse_robot_message(payload: Mapping[str, Any]) -> IncomingMessage | None:
     text = _robot_text(payload)
     if not isinstance(user_id, str) or not user_id or not isinstance(message_id, str):
         return None
-    if text is None:
+    if text is None and robot_picture(payload) is None:
         return None
+    text = text or ""
     chat_id = payload.get("chatid") if payload.get("chattype") == "group" else user_id
     if not isinstance(chat_id, str) or not chat_id:
         return None
@@ -99,7 +123,7 @@ def parse_app_message(xml: str) -> IncomingMessage | None:
     App messages come from one member to the app, not from a group: they count as the
     messages of the chat whose id is the app's AgentID."""
     fields = xml_fields(xml)
-    if fields.get("MsgType") != "text":
+    if fields.get("MsgType") != "text" and app_picture(fields) is None:
         return None
     user_id, message_id = fields.get("FromUserName", ""), fields.get("MsgId", "")
     agent = fields.get("AgentID", "").strip()

@@ -9,6 +9,7 @@ from bot.chat.commands import attendance as commands_attendance
 from bot.chat.commands import awards as commands_awards
 from bot.chat.commands import handling as commands_handling
 from bot.chat.commands import lessons as commands_lessons
+from bot.chat.commands import shop as commands_shop
 from bot.chat.commands import suggestions as commands_suggestions
 from bot.chat.commands import talks as commands_talks
 from bot.chat.router import Context, Router
@@ -50,6 +51,7 @@ def build_router(services: Services) -> Router:
     commands_suggestions.register(router)
     commands_handling.register(router)
     commands_awards.register(router)
+    commands_shop.register(router)
     commands_talks.register(router)
 
     @router.command(("积分", "points"), summary=texts.CMD_HELP_POINTS)

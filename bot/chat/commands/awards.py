@@ -69,9 +69,10 @@ async def award_in_chat(ctx: Context, args: str, *, deduct: bool) -> None:
         if deduct != (item.points < 0):
             wrong = texts.POINTS_WRONG_SIGN_DEDUCT if deduct else texts.POINTS_WRONG_SIGN_AWARD
             raise PointsError(wrong.format(item=item.name))
-        # Photos do not reach the bot yet: replying to the photo's message stands for it.
+        # The photo comes with the command, or the command answers the photo's message.
+        photo_seen = ctx.message.photo is not None or ctx.message.reply_to is not None
         entry = give(db, ctx.group, item, member, giver, note=asked.note,
-                     photo_seen=ctx.message.reply_to is not None, now=ctx.now())
+                     photo_seen=photo_seen, now=ctx.now())
         return told_message(entry, item.name), texts.POINTS_GIVEN.format(
             name=member.display_name, item=item.name, change=change_words(entry.points),
             number=entry.id)

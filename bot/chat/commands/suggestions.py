@@ -19,6 +19,13 @@ from bot.chat.commands.handling import (
     parse_assignment,
     resolve,
 )
+from bot.chat.commands.photos import (
+    add_to_suggestion,
+    add_with_status,
+    attach,
+    has_picture,
+    take_picture,
+)
 from bot.chat.phrasing import MAX_NUMBER_DIGITS, agrees, parse_number, suggestion_body
 from bot.chat.router import CommandHandler, Context, Router
 from bot.core.db import in_session
@@ -28,6 +35,7 @@ from bot.domain.handling import Handler, may_handle
 from bot.domain.nighttalks import open_talk
 from bot.domain.notices import PROXY_PREFIX, notify_status_change
 from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
+from bot.domain.photos import Picture, discard
 from bot.domain.points import SUGGEST
 from bot.domain.points_items import builtin_value
 from bot.domain.suggestions import (
@@ -84,30 +92,52 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     capped = False
     if left is not None and left.points is not None and left.points < points:
         points, capped = left.points, True  # what is left of today's points, perhaps none
+    picture = await take_picture(ctx) if has_picture(ctx) else None
+    if isinstance(picture, str) and not text.strip() and voice_path is None:
+        await ctx.tell(picture)  # the picture was all there was
+        return None
     try:
         row = prepare_suggestion(
             group=ctx.group, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
             message_id=ctx.message.message_id, author_id=author_id, author_name=author_name,
             text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now(),
-            hamlet=hamlet)
+            hamlet=hamlet, with_photo=isinstance(picture, Picture))
+        number, created = await ctx.ingest.suggestion(
+            Raised(row, points=points, item_id=item_id, join_open_talk=True,
+                   hamlet_from_talk=not hamlet))
     except SuggestionError as exc:
+        if isinstance(picture, Picture):
+            discard(picture.thumb)
         await ctx.tell(str(exc))
         return None
-    number, created = await ctx.ingest.suggestion(
-        Raised(row, points=points, item_id=item_id, join_open_talk=True,
-               hamlet_from_talk=not hamlet))
+    except Exception:
+        if isinstance(picture, Picture):
+            discard(picture.thumb)
+        raise
+    photo_note: str | None = picture if isinstance(picture, str) else None
+    with_photo = False
+    if isinstance(picture, Picture):
+        with_photo, said = await attach(ctx, number, picture)
+        photo_note = None if with_photo else said
     if not created:  # a redelivered message: stored and answered the first time
         return number
-    if author:
+    if with_photo and not author:
+        answer = texts.PHOTO_RAISED.format(number=number)
+    elif author:
         answer = texts.CMD_SUGGESTION_RAISED_FOR.format(name=author_name, number=number)
     elif voice_path:
         answer = texts.CMD_SUGGESTION_RAISED_VOICE.format(number=number)
     else:
         answer = texts.CMD_SUGGESTION_RAISED.format(number=number)
+    short = None
+    if photo_note:
+        answer += "\n" + photo_note
+        # Where only one line goes to the group, it must say the picture was not kept.
+        short = texts.PHOTO_RAISED_NOT_KEPT.format(number=number, reason=photo_note)
     if capped and left is not None and first_time_today(ctx, left, "points"):
         answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
             limit=ctx.services.webchat_caps.points_per_day)
-    await ctx.tell(answer)
+    await ctx.tell(answer, short=short)
     return number
 
 
@@ -134,7 +164,8 @@ def mine_text(rows: list[Suggestion]) -> str:
     newest = sorted(rows, key=lambda s: s.id or 0, reverse=True)
     lines = [texts.CMD_MINE_HEADING.format(count=len(rows))]
     for row in newest[:MINE_LIMIT]:
-        what = row.text or texts.CMD_VOICE_SUGGESTION
+        what = row.text or (texts.CMD_VOICE_SUGGESTION if row.voice_path
+                            else texts.PHOTO_SUGGESTION)
         lines.append(texts.CMD_MINE_LINE.format(number=row.id, status=STATUS_LABELS[row.status],
                                             text=shorten(what, 30)))
         if row.reply:
@@ -165,7 +196,7 @@ def register(router: Router) -> None:
     @router.command(("建议", "suggest"), summary=texts.CMD_HELP_SUGGEST,
                     usage=texts.CMD_USAGE_SUGGEST)
     async def suggest(ctx: Context, args: str) -> None:
-        if not args:
+        if not args and not has_picture(ctx):
             await ctx.reply(texts.CMD_USAGE_SUGGEST)
             return
         await raise_suggestion(ctx, args)
@@ -193,6 +224,7 @@ def register(router: Router) -> None:
         rows = await in_session(ctx.engine, suggestions_by, ctx.group_id, ctx.message.user_id)
         await ctx.tell(mine_text(rows), short=mine_line(rows))
 
+    router.text(add_to_suggestion)  # a picture for a suggestion already raised
     router.text(take_offered_voices)
 
     @router.text
@@ -200,7 +232,7 @@ def register(router: Router) -> None:
         text = raised_text(ctx.message.text)
         if text is None:
             return False
-        if not text and ctx.message.voice is None:
+        if not text and ctx.message.voice is None and not has_picture(ctx):
             await ctx.reply(texts.CMD_USAGE_SUGGEST)
             return True
         await raise_suggestion(ctx, text, voice_path=_voice(ctx))
@@ -209,12 +241,14 @@ def register(router: Router) -> None:
     @router.text
     async def raise_in_night_talk(ctx: Context) -> bool:
         message = ctx.message
-        if message.voice is None and message.reply_to is None:
+        if message.voice is None and message.reply_to is None and not has_picture(ctx):
             return False
         talk = await in_session(ctx.engine, open_talk, ctx.group_id)
         if talk is None:
             return False
-        if message.voice is not None or (talk.open_message_id is not None
+        # A picture alone during the talk is what someone wants looked at, like a voice.
+        alone = has_picture(ctx) and not message.text.strip()
+        if message.voice is not None or alone or (talk.open_message_id is not None
                                          and message.reply_to == talk.open_message_id):
             await raise_suggestion(ctx, message.text.strip(), voice_path=_voice(ctx))
             return True
@@ -306,5 +340,6 @@ def _status_command(to: SuggestionStatus, usage: str) -> CommandHandler:
         await notify_status_change(ctx.outbox, ctx.group, suggestion)
         if handler is not None:
             await announce(ctx, suggestion, before)
+        await add_with_status(ctx, number, done=to is SuggestionStatus.DONE)
 
     return change

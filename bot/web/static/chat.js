@@ -308,6 +308,22 @@
     button.disabled = true;
   }
 
+  /* A member's picture, tapped open full size. */
+  function photo(url) {
+    var link = node("a", "photo-link");
+    link.href = url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    var img = document.createElement("img");
+    img.className = "photo";
+    img.src = url;
+    img.alt = T.quote_photo;
+    img.loading = "lazy";
+    img.setAttribute("data-testid", "message-photo");
+    link.appendChild(img);
+    return link;
+  }
+
   function render(m) {
     var mine = !m.from_bot && state.myTag && m.sender_tag === state.myTag;
     var lesson = m.from_bot && (m.lesson_slug || m.audio_url);
@@ -348,6 +364,7 @@
       if (m.quote) { bubble.appendChild(quoteLine(m.quote)); }
       if (m.text) { bubble.appendChild(node("span", "text", m.text)); }
       if (m.from_bot && m.text === T.voice_ask) { bubble.appendChild(voiceAskButton(m)); }
+      if (m.image_url) { bubble.appendChild(photo(m.image_url)); }
       // A member's voice plays with the same big button as a lesson.
       if (m.audio_url) { bubble.appendChild(player(m, "voice-audio")); }
       if (m.voice_expired) {
@@ -635,6 +652,36 @@
     });
   }
 
+  /* --- photos: the camera button sends a picture, with what is in the box as its caption --- */
+  var photoInput = document.getElementById("photo-input");
+  photoInput.addEventListener("change", function () {
+    var file = photoInput.files && photoInput.files[0];
+    photoInput.value = "";
+    if (!file) { return; }
+    var caption = els.box.value.trim();
+    var form = new FormData();
+    form.append("user_id", userId());
+    form.append("name", store("yehua.name") || "");
+    form.append("text", caption);
+    form.append("photo", file, file.name || "photo.jpg");
+    setStatus(T.photo_sending);
+    fetch("/api/rooms/" + encodeURIComponent(chatId) + "/photo", {
+      method: "POST", body: form, headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (response.ok && body.message) {
+          if (els.box.value.trim() === caption) { els.box.value = ""; grow(); }
+          receive(body.message);
+          return;
+        }
+        toast(body.error || T.photo_not_saved);
+      });
+    }).catch(function () {
+      toast(T.photo_not_saved);
+    }).then(function () {
+      setStatus(state.ready ? "" : T.reconnecting);
+    });
+  });
   /* --- 签到 while a night talk is open (chat-checkin.js) --- */
   if (window.YehuaCheckIn) {
     window.YehuaCheckIn({

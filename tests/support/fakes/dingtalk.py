@@ -1,4 +1,5 @@
-"""A fake DingTalk: robot and session webhooks, and a client posting signed @-messages."""
+"""A fake DingTalk: robot and session webhooks, a client posting signed @-messages, and the
+enterprise bot's file download (gettoken, robot/messageFiles/download, the file host)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ NO_TOKEN = {"errcode": 300001, "errmsg": "token is not exist"}
 TOO_LONG = {"errcode": 460101, "errmsg": "message too long, exceed 20000 bytes"}
 BAD_JSON = {"errcode": 40035, "errmsg": "缺少参数 json"}
 SESSION_GONE = {"errcode": 300001, "errmsg": "session is expired or not exist"}
+BAD_APP = {"errcode": 40089, "errmsg": "不合法的corpid或corpsecret"}
+ROBOT_CODE = "dingbotcode0001"  # an enterprise bot's robotCode: its app's AppKey
 
 
 class SlidingWindow:
@@ -119,6 +122,10 @@ class FakeDingTalk(RobotFake):
     minute: float = 60.0
     robots: dict[str, FakeRobot] = field(default_factory=dict)
     sessions: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> (chat, expiry)
+    app_secret: str = ""  # the enterprise bot's AppSecret, for gettoken
+    files: dict[str, bytes] = field(default_factory=dict)  # downloadCode -> the picture
+    tokens: set[str] = field(default_factory=set)
+    downloads: list[str] = field(default_factory=list)  # downloadCodes asked for
 
     def add_robot(self, token: str, secret: str = "", keywords: Iterable[str] = ()) -> None:
         self.robots[token] = FakeRobot(secret, tuple(keywords))
@@ -183,8 +190,48 @@ class FakeDingTalk(RobotFake):
             "isAdmin": is_admin, "isInAtList": True,
             "atUsers": [{"dingtalkId": "$:LWCP_v1:$bot0001"}],
             "sessionWebhook": webhook, "sessionWebhookExpiredTime": expires,
-            "robotCode": "dingbotcode0001",
+            "robotCode": ROBOT_CODE,
         }
+
+    def picture_message(self, chat_id: str, sender: tuple[str, str], data: bytes,
+                        text: str = "") -> dict[str, Any]:
+        """An @-message carrying a picture: `picture` alone, or `richText` with words."""
+        code = secrets.token_urlsafe(24)
+        self.files[code] = data
+        message = self.at_message(chat_id, sender, text)
+        del message["text"]
+        picture = {"pictureDownloadCode": secrets.token_urlsafe(16), "downloadCode": code}
+        if not text:
+            return {**message, "msgtype": "picture", "content": picture}
+        return {**message, "msgtype": "richText", "content": {"richText": [
+            {"text": f" {text}"}, {**picture, "type": "picture"}]}}
+
+    async def gettoken(self, request: web.Request) -> web.Response:
+        if request.query.get("appkey") != ROBOT_CODE or \
+                request.query.get("appsecret") != self.app_secret:
+            return web.json_response(BAD_APP)
+        token = secrets.token_hex(16)
+        self.tokens.add(token)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token,
+                                  "expires_in": 7200})
+
+    async def message_file(self, request: web.Request) -> web.Response:
+        if request.headers.get("x-acs-dingtalk-access-token") not in self.tokens:
+            return web.json_response({"code": "InvalidAuthentication",
+                                      "message": "不合法的access_token"}, status=401)
+        body = await request.json()
+        code = body.get("downloadCode") if isinstance(body, dict) else None
+        self.downloads.append(str(code))
+        if body.get("robotCode") != ROBOT_CODE or code not in self.files:
+            return web.json_response({"code": "invalidParameter.downloadCode",
+                                      "message": "downloadCode is invalid"}, status=400)
+        return web.json_response({"downloadUrl": f"{self.url}/file/{code}?Expires=3600"})
+
+    async def file(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["code"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="image/jpeg")
 
     async def callback(self, bot_url: str, payload: dict[str, Any], *, app_secret: str,
                        timestamp: str | None = None, sign: str | None = None,
@@ -228,7 +275,10 @@ async def fake_dingtalk(**options: Any) -> AsyncIterator[FakeDingTalk]:
     fake = FakeDingTalk(**options)
     app = web.Application(client_max_size=1024 * 1024)
     app.add_routes([web.post("/robot/send", fake.robot_send),
-                    web.post("/robot/sendBySession", fake.session_send)])
+                    web.post("/robot/sendBySession", fake.session_send),
+                    web.get("/gettoken", fake.gettoken),
+                    web.post("/v1.0/robot/messageFiles/download", fake.message_file),
+                    web.get("/file/{code}", fake.file)])
     async with serve(app) as url:
         fake.url = url
         yield fake

@@ -1,4 +1,5 @@
-"""A fake Feishu: custom-bot webhooks, and an event sender posting messages to the bot."""
+"""A fake Feishu: custom-bot webhooks, an event sender posting messages to the bot, and the
+app's side of fetching a message's picture (tenant_access_token, the message resource API)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ NO_TOKEN = {"code": 19001, "msg": "param invalid: incoming webhook access token 
             "data": {}}
 TOO_OFTEN = {"code": 11232, "msg": "frequency limited psm[lark.oapi.app_platform_runtime]"
                                    "appID[1]", "data": {}}
+APP_ID, APP_SECRET = "cli_a1b2c3d4e5f6a7b8", "appSecretForYehuaTests0123"
+BAD_APP = {"code": 10014, "msg": "app secret invalid"}
+NO_TOKEN_APP = {"code": 99991661, "msg": "Missing access token for authorization."}
+NO_RESOURCE = {"code": 234003, "msg": "File not in msg."}
 OK = {"code": 0, "msg": "success", "data": {}, "StatusCode": 0, "StatusMessage": "success"}
 
 
@@ -46,6 +51,48 @@ class FakeFeishu(RobotFake):
     second: float = 1.0
     minute: float = 60.0
     bots: dict[str, FakeRobot] = field(default_factory=dict)
+    images: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (message, key) -> file
+    tenant_tokens: set[str] = field(default_factory=set)
+    fetched: list[tuple[str, str]] = field(default_factory=list)  # (message id, image key)
+
+    def picture_event(self, chat_id: str, open_id: str, data: bytes, text: str = "", *,
+                      token: str) -> dict[str, Any]:
+        """A member sends a picture: an `image` message, or with words a `post` (rich text)
+        with an @ of the bot, the words and the picture."""
+        event = self.message_event(chat_id, open_id, text, token=token)
+        message = event["event"]["message"]
+        key = f"img_v3_{secrets.token_hex(12)}"
+        self.images[(message["message_id"], key)] = data
+        if text:
+            message["message_type"] = "post"
+            message["content"] = json.dumps({"title": "", "content": [[
+                {"tag": "at", "user_id": "@_user_1", "user_name": "夜话小助手"},
+                {"tag": "text", "text": f" {text}"}], [
+                {"tag": "img", "image_key": key, "width": 800, "height": 600}]]},
+                ensure_ascii=False)
+        else:
+            message["message_type"], message["mentions"] = "image", []
+            message["content"] = json.dumps({"image_key": key})
+        return event
+
+    async def tenant_token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("app_id") != APP_ID or body.get("app_secret") != APP_SECRET:
+            return web.json_response(BAD_APP)
+        token = f"t-{secrets.token_hex(16)}"
+        self.tenant_tokens.add(token)
+        return web.json_response({"code": 0, "msg": "ok", "tenant_access_token": token,
+                                  "expire": 7200})
+
+    async def resource(self, request: web.Request) -> web.Response:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if given not in self.tenant_tokens:
+            return web.json_response(NO_TOKEN_APP, status=400)
+        wanted = (request.match_info["message_id"], request.match_info["file_key"])
+        self.fetched.append(wanted)
+        if request.query.get("type") != "image" or wanted not in self.images:
+            return web.json_response(NO_RESOURCE, status=400)
+        return web.Response(body=self.images[wanted], content_type="image/jpeg")
 
     def add_bot(self, token: str, secret: str = "", keywords: Iterable[str] = ()) -> None:
         self.bots[token] = FakeRobot(secret, tuple(keywords))
@@ -174,6 +221,9 @@ async def fake_feishu(**options: Any) -> AsyncIterator[FakeFeishu]:
     fake = FakeFeishu(**options)
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post("/open-apis/bot/v2/hook/{token}", fake.hook)
+    app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", fake.tenant_token)
+    app.router.add_get("/open-apis/im/v1/messages/{message_id}/resources/{file_key}",
+                       fake.resource)
     async with serve(app) as url:
         fake.url = url
         yield fake

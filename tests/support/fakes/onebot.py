@@ -29,7 +29,9 @@ from tests.support.loopback import serve
 # wrong); `send_group_msg`/`send_msg` with text, at, reply and record segments (array or CQ
 # string), `send_private_msg` (a friend, or a member of `group_id` by temporary session; failed
 # as NapCat fails an action for `no_private` users), `get_record`, `get_group_member_info`,
-# `get_login_info`, `can_send_record`. It
+# `get_login_info`, `can_send_record`, `get_image` (the picture's path and its base64, as NapCat
+# answers). Received pictures come as image segments whose `url` points at QQ's picture server,
+# played by this fake at `/download/<file>` (switched off with `cdn_down`, as an expired rkey). It
 # reports events to the bot by HTTP POST with `X-Self-ID` and `X-Signature`, and connects to the
 # bot as a reverse-WebSocket client answering API frames by `echo`. Record segments are decoded
 # (base64://, http(s)://, file://) and must be audio ffmpeg can read. Limits: a body size cap
@@ -92,6 +94,8 @@ class FakeNapCat:
     refused: list[str] = field(default_factory=list)  # why each failed send failed
     members: dict[tuple[int, int], str] = field(default_factory=dict)  # -> role
     voices: dict[str, bytes] = field(default_factory=dict)  # get_record: file -> MP3
+    images: dict[str, bytes] = field(default_factory=dict)  # received pictures: file -> bytes
+    cdn_down: bool = False  # QQ's picture server refuses downloads (expired rkey): get_image
     no_private: set[int] = field(default_factory=set)  # refuse private (and temporary) messages
     _faults: list[str] = field(default_factory=list)
     _window: deque[float] = field(default_factory=deque)
@@ -102,6 +106,7 @@ class FakeNapCat:
     async def start(self) -> None:
         app = web.Application(client_max_size=self.max_body)
         app.router.add_route("*", "/{action}", self._http)
+        app.router.add_get("/download/{file}", self._cdn)
         app.router.add_route("*", "/{action}/", self._http)
         self.url = await self._server.enter_async_context(serve(app, shutdown_timeout=0.5))
 
@@ -244,6 +249,30 @@ class FakeNapCat:
             data |= {"file": f"{path}.mp3", "url": f"{path}.mp3",
                      "base64": base64.b64encode(self.voices[file]).decode()}
         return 200, _response("ok", 0, data)
+
+    def image_segment(self, data: bytes, *, name: str = "") -> dict[str, Any]:
+        """A picture someone sent, as NapCat reports the image segment: the file's name and a
+        download URL on QQ's picture server (served by this fake)."""
+        file = name or f"{hashlib.md5(data).hexdigest().upper()}.jpg"
+        self.images[file] = data
+        return {"type": "image", "data": {
+            "file": file, "sub_type": 0, "file_size": str(len(data)),
+            "url": f"{self.url}/download/{file}?appid=1407&fileid=EhQ&rkey=CAQSKA"}}
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        file = request.match_info["file"]
+        if self.cdn_down or file not in self.images:
+            return web.Response(status=404)
+        return web.Response(body=self.images[file], content_type="image/jpeg")
+
+    async def _do_get_image(self, params: dict[str, Any], via: str) -> Answer:
+        file = str(params.get("file") or params.get("file_id") or "")
+        if file not in self.images:
+            return self._failed("file not found", via)
+        path = f"/root/.config/QQ/nt_qq/nt_data/Pic/{file}"
+        return 200, _response("ok", 0, {
+            "file": path, "url": path, "file_size": str(len(self.images[file])),
+            "file_name": file, "base64": base64.b64encode(self.images[file]).decode()})
 
     async def _do_get_group_member_info(self, params: dict[str, Any], via: str) -> Answer:
         key = (params.get("group_id"), params.get("user_id"))

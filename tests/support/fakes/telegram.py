@@ -27,8 +27,10 @@ from tests.support.loopback import serve
 # answered with 429 and `parameters.retry_after`); long polling with offset confirmation and 409
 # conflicts; webhook delivery with the secret header; group->supergroup migration; private
 # messages only to users who started the bot (else 403 "bot can't initiate conversation with a
-# user", or "bot was blocked by the user"); injected 5xx
-# and slowness. `time_scale` shrinks every window and wait (0.1: ten times faster than real).
+# user", or "bot was blocked by the user"); members' voice notes and photos (every size Telegram
+# makes, smallest first, each fetched by getFile then /file/...), with their caption, and replies
+# embedding the replied-to message (the bot's own with its text); injected 5xx and slowness.
+# `time_scale` shrinks every window and wait (0.1: ten times faster than real).
 
 TOKEN = "7000001:AAHfakeTokenForYehuaTests_0123456789"
 BOT = {"id": 7000001, "is_bot": True, "first_name": "夜话", "username": "yehua_bot"}
@@ -110,8 +112,7 @@ class FakeTelegram:
         if head:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": head.end()}]
         if reply_to is not None:
-            message["reply_to_message"] = {"message_id": reply_to, "chat": message["chat"],
-                                           "date": message["date"]}
+            message["reply_to_message"] = self._original(chat_id, reply_to)
         return self.enqueue({"message": message})
 
     def say_voice(self, chat_id: int, user: dict[str, Any], ogg: bytes, duration: int
@@ -122,6 +123,38 @@ class FakeTelegram:
         voice = {"file_id": file_id, "file_unique_id": f"u{file_id}", "duration": duration,
                  "mime_type": "audio/ogg", "file_size": len(ogg)}
         return self.enqueue({"message": self._message(chat_id, user, voice=voice)})
+
+    def say_photo(self, chat_id: int, user: dict[str, Any], sizes: list[tuple[int, int, bytes]],
+                  caption: str = "", *, reply_to: int | None = None,
+                  album: str | None = None) -> dict[str, Any]:
+        """Someone sends a photo: Telegram names every size it made (smallest first), each a
+        file served through getFile; the caption comes as `caption`."""
+        photo = []
+        for width, height, data in sizes:
+            file_id = f"photo{len(self.files) + 1:04d}"
+            self.files[file_id] = data
+            photo.append({"file_id": file_id, "file_unique_id": f"u{file_id}", "width": width,
+                          "height": height, "file_size": len(data)})
+        fields: dict[str, Any] = {"photo": photo}
+        if caption:
+            fields["caption"] = caption
+        if reply_to is not None:
+            fields["reply_to_message"] = self._original(chat_id, reply_to)
+        if album is not None:  # one of several photos sent together: one update each
+            fields["media_group_id"] = album
+        return self.enqueue({"message": self._message(chat_id, user, **fields)})
+
+    def _original(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        """The replied-to message as Telegram embeds it: the bot's own with its text."""
+        original: dict[str, Any] = {"message_id": message_id,
+                                    "chat": _chat(chat_id),
+                                    "date": 1764100000}
+        sent = next((s for s in self.sent if s.chat_id == chat_id
+                     and s.message_id == message_id), None)
+        if sent is not None:
+            original["from"] = BOT
+            original["text" if sent.kind == "text" else "caption"] = sent.text
+        return original
 
     def start_bot(self, user: dict[str, Any]) -> dict[str, Any]:
         """Someone opens a private chat with the bot and sends /start: it may write to them."""
@@ -152,9 +185,7 @@ class FakeTelegram:
         self._changed = asyncio.Event()
 
     def _message(self, chat_id: int, user: dict[str, Any], **fields: Any) -> dict[str, Any]:
-        kind = "private" if chat_id > 0 else "supergroup" if chat_id < -10**12 else "group"
-        return {"message_id": self._new_id(chat_id), "date": 1764100000,
-                "chat": {"id": chat_id, "type": kind, "title": "枫树村村民群"},
+        return {"message_id": self._new_id(chat_id), "date": 1764100000, "chat": _chat(chat_id),
                 "from": {"is_bot": False, **user}, **fields}
 
     def _new_id(self, chat_id: int) -> int:
@@ -184,10 +215,11 @@ class FakeTelegram:
         return web.json_response(body, status=status)
 
     async def file(self, request: web.Request) -> web.Response:
-        name = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".oga")
+        name = request.match_info["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if request.match_info["token"] != self.token or name not in self.files:
             return _error(404, "Not Found")
-        return web.Response(body=self.files[name], content_type="audio/ogg")
+        kind = "image/jpeg" if name.startswith("photo") else "audio/ogg"
+        return web.Response(body=self.files[name], content_type=kind)
 
     async def _m_getme(self, _params: dict[str, Any]) -> Answer:
         return _ok(BOT)
@@ -197,7 +229,9 @@ class FakeTelegram:
         if file_id not in self.files:
             return _fail(400, "Bad Request: invalid file_id")
         return _ok({"file_id": file_id, "file_unique_id": f"u{file_id}",
-                    "file_size": len(self.files[file_id]), "file_path": f"voice/{file_id}.oga"})
+                    "file_size": len(self.files[file_id]),
+                    "file_path": f"photos/{file_id}.jpg" if file_id.startswith("photo")
+                    else f"voice/{file_id}.oga"})
 
     async def _m_getchatmember(self, params: dict[str, Any]) -> Answer:
         chat, user = _chat_id(params.get("chat_id")), _chat_id(params.get("user_id"))
@@ -353,6 +387,11 @@ class FakeTelegram:
         if self._pusher is not None:
             self._pusher.cancel()
             await asyncio.gather(self._pusher, return_exceptions=True)
+
+
+def _chat(chat_id: int) -> dict[str, Any]:
+    kind = "private" if chat_id > 0 else "supergroup" if chat_id < -10**12 else "group"
+    return {"id": chat_id, "type": kind, "title": "枫树村村民群"}
 
 
 def _ok(result: Any) -> Answer:

@@ -1,4 +1,5 @@
-"""A fake WeCom group robot webhook (send, upload_media); the callback is wecom_callback.py."""
+"""A fake WeCom group robot webhook (send, upload_media) and the file host members' pictures
+are fetched from; the callback is wecom_callback.py."""
 
 from __future__ import annotations
 
@@ -96,7 +97,23 @@ class FakeWeCom:
     uploads: list[Upload] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    # Members' pictures as WeCom's file host serves them (already sealed, for a smart robot).
+    pictures: dict[str, bytes] = field(default_factory=dict)
+    picture_downloads: int = 0
     _counted: dict[str, list[float]] = field(default_factory=dict)
+
+    def host_picture(self, data: bytes) -> str:
+        """Serve `data` as a member's picture for five minutes' worth of a test: its URL."""
+        name = secrets.token_hex(8)
+        self.pictures[name] = data
+        return f"{self.url}/cgi-bin/aibot/media?file={name}&expire=300"
+
+    async def picture(self, request: web.Request) -> web.Response:
+        data = self.pictures.get(request.query.get("file", ""))
+        if data is None:
+            return _answer(40007, "invalid media_id")
+        self.picture_downloads += 1
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def delivered(self, key: str) -> list[dict[str, Any]]:
         """The messages the group of robot `key` shows, in order."""
@@ -259,6 +276,7 @@ async def start_fake_wecom(keys: Iterable[str], **options: Any) -> AsyncIterator
     app = web.Application(client_max_size=FILE_BYTES + 64 * 1024)
     app.router.add_post("/cgi-bin/webhook/send", fake.send)
     app.router.add_post("/cgi-bin/webhook/upload_media", fake.upload_media)
+    app.router.add_get("/cgi-bin/aibot/media", fake.picture)
     async with serve(app, shutdown_timeout=0.5) as url:
         fake.url = url
         yield fake

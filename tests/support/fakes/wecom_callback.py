@@ -92,11 +92,36 @@ class WeComCallbackClient:
         body = json.dumps({"encrypt": encrypt}).encode()
         return await self._request("POST", self._query(encrypt, forge), body)
 
+    async def show(self, chat_id: str, user_id: str, text: str, url: str) -> tuple[int, str]:
+        """A member @-mentions the smart robot with `text` and a picture hosted at `url`."""
+        return await self.post(json.dumps(robot_picture(chat_id, user_id, text, url),
+                                          ensure_ascii=False).encode())
+
     async def say(self, chat_id: str, user_id: str, text: str, *, msgid: str | None = None,
                   forge: str = "") -> tuple[int, str]:
         """A member @-mentions the smart robot in a group chat with `text`."""
         return await self.post(json.dumps(robot_text(chat_id, user_id, text, msgid=msgid),
                                           ensure_ascii=False).encode(), forge=forge)
+
+
+def seal_media(data: bytes, aes_key: str) -> bytes:
+    """A media file as a smart robot's message links to it: AES-256-CBC with the callback's
+    key, IV its first 16 bytes, PKCS#7 padding to 32 bytes (no random prefix, no length)."""
+    key = base64.b64decode(aes_key + "=")
+    pad = 32 - len(data) % 32
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return encryptor.update(data + bytes([pad]) * pad) + encryptor.finalize()
+
+
+def robot_picture(chat_id: str, user_id: str, text: str, url: str, *,
+                  bot_name: str = "夜话小助手") -> dict[str, Any]:
+    """A member @-mentions the smart robot with words and a picture: a mixed message (in a
+    group the robot hears only @-mentions, so a picture comes with its mention)."""
+    message = robot_text(chat_id, user_id, text, bot_name=bot_name)
+    del message["text"]
+    return {**message, "msgtype": "mixed", "mixed": {"msg_item": [
+        {"msgtype": "text", "text": {"content": f"@{bot_name} {text}"}},
+        {"msgtype": "image", "image": {"url": url}}]}}
 
 
 def robot_text(chat_id: str, user_id: str, text: str, *, msgid: str | None = None,
