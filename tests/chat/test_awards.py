@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import aiohttp
+from aiohttp import FormData
 from sqlmodel import select
 
 from bot.app import ENGINE, SERVICES
@@ -11,6 +13,7 @@ from bot.core.db import session
 from bot.core.models import Group
 from bot.domain.points_items import ItemFields, edit_item, fields_of, set_active, village_items
 from tests.support.app import RunningApp
+from tests.support.photos import picture
 from tests.support.points import FRAUD_APP, NOTICE, RED_TEN, TOILET, add_items, entries
 from tests.support.village import (
     FACILITATOR,
@@ -127,3 +130,21 @@ async def test_the_bots_own_awards_follow_the_villages_list_and_keep_what_was_gi
     assert [(e.reason, e.points, e.item_id) for e in entries(bot.app)] == [
         ("suggest", 4, suggest.id), ("suggest", 9, suggest.id)]
     assert points_of(bot.app, ZHANG[0]) == 13
+
+
+async def test_an_item_that_needs_a_photo_is_given_with_the_photo(bot: RunningApp) -> None:
+    add_items(bot.app[ENGINE], ROOM, FRAUD_APP)
+    async with joined(bot.url, ZHANG) as zhang, joined(bot.url, FACILITATOR) as libo:
+        await zhang.say("在")
+        assert "要有照片为证" in await libo.ask("/加分 张大爷 反诈")
+        form = FormData()
+        for name, value in (("user_id", FACILITATOR[0]), ("name", FACILITATOR[1]),
+                            ("text", "/加分 张大爷 反诈 帮他装好了")):
+            form.add_field(name, value)
+        form.add_field("photo", picture(800, 600), filename="IMG_0002.jpg",
+                       content_type="image/jpeg")
+        async with aiohttp.ClientSession() as http, \
+                http.post(f"{bot.url}/api/rooms/{ROOM}/photo", data=form) as response:
+            assert response.status == 201
+        assert "得了 5 分" in await zhang.sees("注册国家反诈APP")
+    assert [(e.points, e.note) for e in entries(bot.app)] == [(5, "帮他装好了")]
