@@ -99,7 +99,8 @@ def builtin_value(db: Session, group_id: int, kind: str, rules: PointsRules
     if group is None:
         return None, _builtin_points(rules, kind)
     village = village_of(db, group)
-    seed_builtins(db, village.id or 0, rules)
+    assert village.id is not None, "a stored village has an id"
+    seed_builtins(db, village.id, rules)
     item = db.exec(select(PointsItem).where(PointsItem.village_id == village.id,
                                             PointsItem.kind == kind)).first()
     if item is None:
