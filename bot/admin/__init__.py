@@ -22,6 +22,7 @@ from bot.admin import (
     households,
     ledger,
     lessons,
+    points,
     points_rankings,
     reports,
     shop,
@@ -59,7 +60,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 LOGIN_COOKIE = "yehua_login"  # the sign-in form's CSRF token, before there is a session
 LOGIN_PATH = "/admin/login"
 PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, todos, reports, groups,
-                users, ledger, households, bulk_points, shop, points_rankings)
+                users, ledger, households, bulk_points, shop, points, points_rankings)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; "

@@ -108,6 +108,7 @@ NAV = (
     NavItem("/admin/talks", texts.ADMIN_NAV_TALKS, Role.FACILITATOR),
     NavItem("/admin/suggestions", texts.ADMIN_NAV_SUGGESTIONS, Role.SECRETARY),
     NavItem("/admin/todos", texts.ADMIN_NAV_TODOS, Role.SECRETARY),
+    NavItem("/admin/points", texts.ADMIN_NAV_POINTS, Role.FACILITATOR),
     NavItem("/admin/reports", texts.ADMIN_NAV_REPORTS, Role.SECRETARY),
     NavItem("/admin/bulk-points", texts.ADMIN_NAV_BULK_POINTS, Role.FACILITATOR),
     NavItem("/admin/households", texts.ADMIN_NAV_HOUSEHOLDS, Role.SECRETARY),

@@ -41,6 +41,7 @@ class IncomingMessage:
     # The words of the bot's own message this one replies to, where the platform sends them
     # along (Telegram): a reply to 「…是第 12 号」 is about suggestion 12.
     replied_text: str | None = None
+    mentions: tuple[str, ...] = ()  # user ids the message @-mentions (not the bot), in order
 
     def __post_init__(self) -> None:
         # Every platform's messages pass here: what is stored and exported is clean from here on.

@@ -125,18 +125,30 @@ def find_member_handler(db: Session, group_id: int, who: str, *,
     name = who.strip().lstrip("@＠").strip()
     if not name:
         raise SuggestionError(missing)
+    found = match_members(db, group_id, name)
+    if len(found) == 1:
+        return Handler(found[0].display_name, user_id=found[0].user_id,
+                       role=texts.CMD_ROLE_LABELS[found[0].role.value]
+                       if found[0].role is not Role.MEMBER else None)
+    if found:
+        names = "、".join(m.display_name for m in found[:5])
+        raise SuggestionError(several.format(name=name, names=names))
+    raise SuggestionError(unknown.format(name=name))
+
+
+def match_members(db: Session, group_id: int, who: str) -> list[Member]:
+    """The group's members `who` names: a user id, then a whole display name, then a part of
+    one; the first of these that fits anyone decides (several found: the name is ambiguous)."""
+    name = who.strip().lstrip("@＠").strip()
+    if not name:
+        return []
     members = list(db.exec(select(Member).where(Member.group_id == group_id)))
     for rule in (lambda m: m.user_id == name, lambda m: m.display_name == name,
                  lambda m: name in m.display_name):
         found = [m for m in members if rule(m)]
-        if len(found) == 1:
-            return Handler(found[0].display_name, user_id=found[0].user_id,
-                           role=texts.CMD_ROLE_LABELS[found[0].role.value]
-                           if found[0].role is not Role.MEMBER else None)
-        if len(found) > 1:
-            names = "、".join(m.display_name for m in found[:5])
-            raise SuggestionError(several.format(name=name, names=names))
-    raise SuggestionError(unknown.format(name=name))
+        if found:
+            return found
+    return []
 
 
 def member_names(db: Session, group_id: int) -> list[str]:

@@ -41,10 +41,11 @@ def award(
     ref: str,
     points: int,
     now: datetime | None = None,
+    item_id: int | None = None,
 ) -> bool:
     """Give points once per (group, person, reason, ref); False when they were already given."""
     entry = PointsEntry(group_id=group_id, user_id=user_id, user_name=user_name, reason=reason,
-                        ref=ref, points=points, created_at=now or utcnow())
+                        ref=ref, points=points, created_at=now or utcnow(), item_id=item_id)
     new_id = insert_once(db, entry, POINTS_KEY)
     if new_id is None:
         return False
@@ -82,7 +83,7 @@ def _totals(db: Session, group_id: int, month: date | None) -> list[_Total]:
     query = (
         select(PointsEntry.user_id, func.sum(PointsEntry.points),
                func.max(PointsEntry.created_at))
-        .where(PointsEntry.group_id == group_id)
+        .where(PointsEntry.group_id == group_id, col(PointsEntry.revoked_at).is_(None))
         .group_by(col(PointsEntry.user_id))
     )
     if month is not None:

@@ -121,6 +121,7 @@ class Raised:
 
     row: dict[str, Any]  # the suggestion's columns, as `prepare_suggestion` makes them
     points: int = 0  # earned by the author when it is new
+    item_id: int | None = None  # the village's list item the points are for
     join_open_talk: bool = False  # filed under the group's open night talk, if one is open
     # The row's hamlet is only the group's default (its author belongs to none): the open
     # talk's place says better when it names one of the group's hamlets.
@@ -264,6 +265,7 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
             points.append({"group_id": value["group_id"], "user_id": value["author_id"],
                            "user_name": value["author_name"], "reason": SUGGEST,
                            "ref": str(number), "points": item.points,
+                           "item_id": item.item_id,
                            "created_at": value["created_at"]})
     if points:
         connection.execute(ignoring_insert(_POINTS, POINTS_KEY, dialect, ()), points)

@@ -111,13 +111,13 @@ def parse_event(payload: Mapping[str, Any]) -> IncomingMessage | None:
         return None
     raw = payload.get("message")
     segments = segments_of(raw if raw is not None else payload.get("raw_message", ""))
-    text, reply_to = _flatten(segments, _id(payload.get("self_id")))
+    text, reply_to, mentions = _flatten(segments, _id(payload.get("self_id")))
     user_id, user_name, role = _sender(payload)
     if not user_id:
         return None
     return IncomingMessage(platform=PLATFORM, chat_id=chat_id, message_id=message_id,
                            user_id=user_id, user_name=user_name, text=text, reply_to=reply_to,
-                           platform_role=role)
+                           platform_role=role, mentions=mentions)
 
 
 def voice_of(payload: Mapping[str, Any]) -> dict[str, str] | None:
@@ -138,9 +138,11 @@ def image_of(payload: Mapping[str, Any]) -> dict[str, str] | None:
     return None
 
 
-def _flatten(segments: list[Segment], self_id: str) -> tuple[str, str | None]:
-    """The readable text of a message and the id of the message it quotes."""
+def _flatten(segments: list[Segment], self_id: str
+             ) -> tuple[str, str | None, tuple[str, ...]]:
+    """The readable text of a message, the id of the message it quotes, and whom it @s."""
     parts: list[str] = []
+    mentions: list[str] = []
     reply_to: str | None = None
     for segment in segments:
         data = segment["data"]
@@ -155,7 +157,8 @@ def _flatten(segments: list[Segment], self_id: str) -> tuple[str, str | None]:
                     parts.append("@全体成员 ")
                 elif qq and qq != self_id:  # an @ to the bot only says "this is for you"
                     parts.append(f"@{_id(data.get('name')) or qq} ")
-    return "".join(parts).strip(), reply_to
+                    mentions.append(qq)
+    return "".join(parts).strip(), reply_to, tuple(mentions)
 
 
 def _sender(payload: Mapping[str, Any]) -> tuple[str, str, str | None]:

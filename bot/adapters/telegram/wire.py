@@ -230,7 +230,7 @@ def parse_update(payload: dict[str, Any], bot_name: str = "") -> IncomingMessage
                            message_id=str(message["message_id"]), user_id=user_id,
                            user_name=user_name, text=strip_own_name(text, bot_name),
                            reply_to=_replied(message), platform_role=role,
-                           replied_text=_bots_words(message))
+                           replied_text=_bots_words(message), mentions=_mentioned(message))
 
 
 def _bots_words(message: dict[str, Any]) -> str | None:
@@ -241,6 +241,18 @@ def _bots_words(message: dict[str, Any]) -> str | None:
         return None
     words = original.get("text", original.get("caption"))
     return words if isinstance(words, str) and words else None
+
+
+def _mentioned(message: dict[str, Any]) -> tuple[str, ...]:
+    """The users a message names by a text_mention (people without a username)."""
+    entities = message.get("entities", message.get("caption_entities"))
+    found: list[str] = []
+    for entity in entities if isinstance(entities, list) else []:
+        user = entity.get("user") if isinstance(entity, dict) else None
+        if entity.get("type") == "text_mention" and isinstance(user, dict) \
+                and isinstance(user.get("id"), int) and not user.get("is_bot"):
+            found.append(str(user["id"]))
+    return tuple(found)
 
 
 def _replied(message: dict[str, Any]) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import texts
 from bot.chat.commands import attendance as commands_attendance
+from bot.chat.commands import awards as commands_awards
 from bot.chat.commands import handling as commands_handling
 from bot.chat.commands import lessons as commands_lessons
 from bot.chat.commands import shop as commands_shop
@@ -59,6 +60,7 @@ def build_router(services: Services) -> Router:
     commands_attendance.register(router)  # 「到」 answering the opening note is no suggestion
     commands_suggestions.register(router)
     commands_handling.register(router)
+    commands_awards.register(router)
     commands_shop.register(router)
     commands_talks.register(router)
 

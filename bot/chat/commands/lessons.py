@@ -16,6 +16,7 @@ from bot.core.db import in_session
 from bot.core.messages import OutgoingText
 from bot.core.models import LessonRecord
 from bot.domain.points import LISTEN, award
+from bot.domain.points_items import builtin_value
 from bot.domain.tallies import note_listen
 from scheduler.models import Delivery, DeliveryStatus
 
@@ -93,25 +94,30 @@ def register(router: Router) -> None:
     async def listened(ctx: Context) -> bool:
         if not _LISTENED.fullmatch(ctx.message.text):
             return False
-        points, left = ctx.services.rules.listen, await web_allowance(ctx)
-        if left is not None and left.points is not None:
-            points = min(points, left.points)
-            if not points:  # today's points are used up: nothing to award
-                if first_time_today(ctx, left, "points"):
-                    await ctx.tell(texts.LIMIT_POINTS_TODAY.format(
-                        limit=ctx.services.webchat_caps.points_per_day))
-                return True
-        def listen(db: Session) -> tuple[bool, bool]:
-            """Whether points were earned, and whether a tally timer was armed."""
-            latest = latest_delivery(db, ctx.group_id)
-            if latest is None or latest.id is None or not award(
-                    db, group_id=ctx.group_id, user_id=ctx.message.user_id, user_name=ctx.name,
-                    reason=LISTEN, ref=str(latest.id), points=points, now=ctx.now()):
-                return False, False
-            # The group hears a tally now and then, not one message per listener.
-            return True, note_listen(db, ctx.group_id, latest.id, ctx.now())
+        left = await web_allowance(ctx)
+        if left is not None and left.points == 0:  # today's points are used up: nothing to award
+            if first_time_today(ctx, left, "points"):
+                await ctx.tell(texts.LIMIT_POINTS_TODAY.format(
+                    limit=ctx.services.webchat_caps.points_per_day))
+            return True
 
-        earned, armed = await in_session(ctx.engine, listen)
+        def listen(db: Session) -> tuple[int, bool]:
+            """The points earned (0 for none), and whether a tally timer was armed."""
+            latest = latest_delivery(db, ctx.group_id)
+            if latest is None or latest.id is None:
+                return 0, False
+            item_id, points = builtin_value(db, ctx.group_id, LISTEN, ctx.services.rules)
+            if left is not None and left.points is not None:
+                points = min(points, left.points)
+            if not award(db, group_id=ctx.group_id, user_id=ctx.message.user_id,
+                         user_name=ctx.name, reason=LISTEN, ref=str(latest.id), points=points,
+                         now=ctx.now(), item_id=item_id):
+                return 0, False
+            # The group hears a tally now and then, not one message per listener.
+            return points, note_listen(db, ctx.group_id, latest.id, ctx.now())
+
+        points, armed = await in_session(ctx.engine, listen)
+        earned = points > 0
         if armed:
             await ctx.services.scheduler.rearm()
         if earned:  # a private thank-you where the platform has one, nothing in the group

@@ -36,6 +36,8 @@ from bot.domain.nighttalks import open_talk
 from bot.domain.notices import PROXY_PREFIX, notify_status_change
 from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
 from bot.domain.photos import Picture, discard
+from bot.domain.points import SUGGEST
+from bot.domain.points_items import builtin_value
 from bot.domain.suggestions import (
     STATUS_LABELS,
     Raised,
@@ -79,7 +81,9 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         # The sender's own 屋场, read with the sender (no query of its own); one raised for
         # someone else comes with theirs.
         hamlet = "" if author else ctx.hamlet
-    points, left = ctx.services.rules.suggest, await web_allowance(ctx)
+    left = await web_allowance(ctx)
+    item_id, points = await in_session(ctx.engine, builtin_value, ctx.group_id, SUGGEST,
+                                       ctx.services.rules)
     if left is not None and left.suggestions == 0:  # over today's cap: it stays plain chat
         if first_time_today(ctx, left, "suggestions"):
             await ctx.tell(texts.LIMIT_SUGGESTIONS_TODAY.format(
@@ -99,7 +103,8 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
             text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now(),
             hamlet=hamlet, with_photo=isinstance(picture, Picture))
         number, created = await ctx.ingest.suggestion(
-            Raised(row, points=points, join_open_talk=True, hamlet_from_talk=not hamlet))
+            Raised(row, points=points, item_id=item_id, join_open_talk=True,
+                   hamlet_from_talk=not hamlet))
     except SuggestionError as exc:
         if isinstance(picture, Picture):
             discard(picture.thumb)

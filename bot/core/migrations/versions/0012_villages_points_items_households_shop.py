@@ -100,11 +100,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_redemption_user_id'), ['user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_redemption_village_id'), ['village_id'], unique=False)
 
-    with op.batch_alter_table('chat_group', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('village_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_chat_group_village_id'), ['village_id'], unique=False)
-        batch_op.create_foreign_key('fk_chat_group_village_id_village', 'village',
-                                    ['village_id'], ['id'])
+    if op.get_bind().dialect.name == "sqlite":
+        # A batch would rebuild chat_group, and dropping the old table trips the foreign keys
+        # of every row that points at a group; SQLite adds a nullable keyed column in place.
+        op.execute("ALTER TABLE chat_group ADD COLUMN village_id INTEGER "
+                   "CONSTRAINT fk_chat_group_village_id_village REFERENCES village (id)")
+        op.create_index(op.f('ix_chat_group_village_id'), 'chat_group', ['village_id'],
+                        unique=False)
+    else:
+        with op.batch_alter_table('chat_group', schema=None) as batch_op:
+            batch_op.add_column(sa.Column('village_id', sa.Integer(), nullable=True))
+            batch_op.create_index(batch_op.f('ix_chat_group_village_id'), ['village_id'],
+                                  unique=False)
+            batch_op.create_foreign_key('fk_chat_group_village_id_village', 'village',
+                                        ['village_id'], ['id'])
 
     # Every group so far is a village of its own, named after it; a secretary can join groups
     # into one village later.
