@@ -35,7 +35,8 @@ from bot.domain.households import (
     remove_household,
     rename_household,
 )
-from bot.domain.village_members import ImportRefused, village_id_of, village_people
+from bot.domain.village_members import ImportRefused, village_people
+from bot.domain.villages import village_id_of
 from bot.reports.points_sheets import SheetError, household_template, read_household_rows
 
 USER_MAX = 128

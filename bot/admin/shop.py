@@ -28,10 +28,10 @@ from bot.domain.shop import (
     recent_redemptions,
     redeem,
     shoppers,
-    village_id_of,
 )
 from bot.domain.shop_receipts import send_receipt
 from bot.domain.suggestions import SuggestionError
+from bot.domain.villages import village_id_of
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ from bot import texts
 from bot.cli.kit import COMMANDS_PANEL, console, fail, find_group, load_cli_settings, say
 from bot.core.db import open_database, session
 from bot.domain.handling import find_member_handler
-from bot.domain.shop import ShopError, add_good, edit_good, find_good, goods, redeem, village_id_of
+from bot.domain.shop import ShopError, add_good, edit_good, find_good, goods, redeem
 from bot.domain.shop_receipts import RECEIPT_KIND, receipt_ref
 from bot.domain.suggestions import SuggestionError
+from bot.domain.villages import village_id_of
 from scheduler.dbtypes import utcnow
 from scheduler.timers import add_timer
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.models import Group, Member, PointsEntry, Redemption, ShopGood, Village
+from bot.domain.villages import village_id_of
 from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
@@ -23,38 +24,6 @@ QUANTITY_LIMIT = 99
 
 class ShopError(Exception):
     """What the shop refuses, worded for the secretary in Chinese."""
-
-
-def _village_of(db: Session, group: Group) -> Village:
-    """The group's village, made (named after the group) the first time it is needed."""
-    stored = db.get(Group, group.id)  # as stored now: the caller's copy may predate its village
-    assert stored is not None, "the group is stored"
-    if stored.village_id is not None:
-        village = db.get(Village, stored.village_id)
-        if village is not None:
-            return village
-    village = Village(name=stored.name)
-    db.add(village)
-    db.flush()
-    # Guarded: of two first needs racing, one village is kept and the other one dropped.
-    taken = db.execute(update(Group).where(col(Group.id) == stored.id,
-                                           col(Group.village_id).is_(None))
-                       .values(village_id=village.id)
-                       .execution_options(synchronize_session=False))
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        db.delete(village)
-        db.flush()
-    db.refresh(stored)
-    found = db.get(Village, stored.village_id)
-    assert found is not None, "the group has a village now"
-    return found
-
-
-def village_id_of(db: Session, group: Group) -> int:
-    """The id of the village whose shop the group uses."""
-    village = _village_of(db, group)
-    assert village.id is not None, "a stored village has an id"
-    return village.id
 
 
 def balance(db: Session, village_id: int, user_id: str) -> int:

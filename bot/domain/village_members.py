@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, or_, select
 
-from bot.core.models import Group, Member, Village
+from bot.core.models import Group, Member
 
 
 class ImportRefused(ValueError):
@@ -17,19 +17,6 @@ class ImportRefused(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-def village_id_of(db: Session, group: Group) -> int:
-    """The group's village, made (named after the group) the first time it is needed."""
-    if group.village_id is None:
-        village = Village(name=group.name)
-        db.add(village)
-        db.flush()
-        group.village_id = village.id
-        db.add(group)
-        db.flush()
-    assert group.village_id is not None
-    return group.village_id
 
 
 def village_group_ids(db: Session, village_id: int) -> list[int]:

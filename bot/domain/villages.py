@@ -37,6 +37,14 @@ def village_of(db: Session, group: Group) -> Village:
     group.village_id = found.id
     return found
 
+
+def village_id_of(db: Session, group: Group) -> int:
+    """The id of the group's village (made on first need, as `village_of` does)."""
+    village = village_of(db, group)
+    assert village.id is not None, "a stored village has an id"
+    return village.id
+
+
 def village_groups(db: Session, village_id: int) -> list[Group]:
     """The groups of a village, by name."""
     return list(db.exec(select(Group).where(Group.village_id == village_id)

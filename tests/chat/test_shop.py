@@ -8,8 +8,9 @@ from sqlmodel import col, select
 from bot.app import ENGINE, SERVICES
 from bot.core.db import session
 from bot.core.models import ChatMessage, Group, PointsEntry, Redemption, ShopGood
-from bot.domain.shop import add_good, redeem, village_id_of
+from bot.domain.shop import add_good, redeem
 from bot.domain.shop_receipts import RECEIPT_KIND, receipt_ref
+from bot.domain.villages import village_id_of
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.timers import add_timer

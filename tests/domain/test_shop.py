@@ -14,16 +14,8 @@ from sqlmodel import Session, select
 
 from bot.core.db import open_database, session
 from bot.core.models import Group, PointsEntry, Redemption, ShopGood
-from bot.domain.shop import (
-    Receipt,
-    ShopError,
-    add_good,
-    balance,
-    edit_good,
-    find_good,
-    redeem,
-    village_id_of,
-)
+from bot.domain.shop import Receipt, ShopError, add_good, balance, edit_good, find_good, redeem
+from bot.domain.villages import village_id_of
 from tests.support.builders import add_group
 from tests.support.polling import eventually
 
