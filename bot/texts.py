@@ -1060,7 +1060,7 @@ ADMIN_SHOP_NO_MEMBERS = "这个群里还没有认识的人。"
 ADMIN_SHOP_RECEIPT_NOT_SENT = "已记下兑换，但回执没能发到群里：{error}"
 CLI_SHOP_RECEIPT_LATER = "运行中的机器人会把回执私下发给 {member}。"
 # The village's points list (积分清单) and points given by hand.
-POINTS_BUILTIN_NAMES = {"listen": "听课", "suggest": "提建议", "adopted": "建议被采纳"}
+POINTS_BUILTIN_NAMES = RANK_KINDS  # one name for each of the three, on the list and in /积分
 POINTS_BUILTIN_MARK = "自动"
 POINTS_ITEM_NAME_MISSING = "请写上这一项的名称，例如：改厕。"
 POINTS_ITEM_NAME_LONG = "名称太长了，请在 {limit} 个字以内。"

@@ -33,7 +33,7 @@ async def test_the_secretary_keeps_the_list_and_gives_points_to_two_people_at_on
         _, html = await secretary.post("/admin/points/items", {**ITEM, "group": str(group)},
                                        form_on=page)
         assert "已添加「改厕」" in html and 'data-name="改厕"' in html
-        assert 'data-name="听课"' in html and "机器人自动给" in html
+        assert 'data-name="听微党课"' in html and "机器人自动给" in html
         _, html = await secretary.post("/admin/points/items", {**ITEM, "group": str(group)},
                                        form_on=page)
         assert "已经有「改厕」" in html
@@ -44,7 +44,7 @@ async def test_the_secretary_keeps_the_list_and_gives_points_to_two_people_at_on
             **ITEM, "name": "红十条", "points": "-10", "award_role": "secretary",
             "yearly_cap": "", "group": str(group)}, form_on=page)
         assert "扣 10 分" in html
-        ids = {e: i for i, e in enumerate(["听课", "提建议", "建议被采纳", "改厕"], 1)}
+        ids = {e: i for i, e in enumerate(["听微党课", "提建议", "建议被采纳", "改厕"], 1)}
         status, html = await submit(secretary, "/admin/points/award", [
             ("group", str(group)), ("item", str(ids["改厕"])), ("who", ZHANG[0]),
             ("who", LI[0]), ("note", "全村改厕验收")], page)

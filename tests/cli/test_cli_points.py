@@ -58,7 +58,7 @@ def test_items_are_listed_added_and_edited_with_the_built_ins_from_the_settings(
     assert rows["提建议"][2:] == ["+3", "机器人自动给", "不限", "不限", "否", "已停用"]
     assert rows["改厕"][2:] == ["+30", "话事佬及以上", "不限", "不限", "否", "在用"]
     assert rows["红十条"][2:] == ["-10", "书记或文书及以上", "不限", "不限", "否", "在用"]
-    assert set(rows) == {"听课", "提建议", "建议被采纳", "改厕", "红十条"}
+    assert set(rows) == {"听微党课", "提建议", "建议被采纳", "改厕", "红十条"}
 
 
 def test_points_are_awarded_revoked_and_groups_joined_into_one_village(

@@ -61,7 +61,7 @@ def test_totals_and_leaderboards_are_the_same_after_the_upgrade(tmp_path: Path) 
         assert group is not None and group.village_id is not None
         items = village_items(db, group, rules)
         assert [(i.kind, i.name, i.points) for i in items] == [
-            (LISTEN, "听课", 1), (SUGGEST, "提建议", 2), (ADOPTED, "建议被采纳", 5)]
+            (LISTEN, "听微党课", 1), (SUGGEST, "提建议", 2), (ADOPTED, "建议被采纳", 5)]
         # Raising the value on the list changes what is given from now on, not what was given.
         suggest = items[1]
         suggest.points = 4
