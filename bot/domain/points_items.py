@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot import texts
@@ -264,6 +264,12 @@ def give(db: Session, group: Group, item: PointsItem, member: Member, giver: Giv
         raise PointsError(texts.POINTS_PHOTO_NEEDED.format(item=item.name))
     now = now or utcnow()
     zone = ZoneInfo(group.timezone)
+    if item.daily_cap is not None or item.yearly_cap is not None:
+        # Count under a lock on the item: of two awards racing for the last one a cap allows,
+        # the second counts after the first is stored (SQLite's write lock, PostgreSQL's row).
+        db.execute(update(PointsItem).where(col(PointsItem.id) == item.id)
+                   .values(updated_at=PointsItem.updated_at)
+                   .execution_options(synchronize_session=False))
     for cap, year, text in ((item.daily_cap, False, texts.POINTS_DAILY_CAP),
                             (item.yearly_cap, True, texts.POINTS_YEARLY_CAP)):
         if cap is not None and times_given(db, item, member.user_id,
