@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import texts
@@ -91,8 +93,35 @@ def village_items(db: Session, group: Group, rules: PointsRules, *, active_only:
     return sorted(items, key=lambda i: (order.get(i.kind or "", len(order)), i.name))
 
 
+# What each group's three built-ins are worth, remembered for a minute: raising a suggestion is
+# the inbound hot path, and asking the list for every message would cost a transaction each. An
+# edit in this process is seen at once; one made from another process within a minute.
+BUILTIN_TTL_S = 60.0
+_builtin_values: dict[tuple[str, int, str], tuple[float, int | None, int]] = {}
+
+
+def remembered_builtin_value(engine: Engine, group_id: int, kind: str
+                             ) -> tuple[int | None, int] | None:
+    """The value `builtin_value` gave for this database, group and kind within the last
+    minute, if any."""
+    hit = _builtin_values.get((str(engine.url), group_id, kind))
+    if hit is None or time.monotonic() - hit[0] > BUILTIN_TTL_S:
+        return None
+    return hit[1], hit[2]
+
+
 def builtin_value(db: Session, group_id: int, kind: str, rules: PointsRules
                   ) -> tuple[int | None, int]:
+    """(item id, points) the bot gives for `kind` in this group now, remembered for a minute."""
+    value = _builtin_value(db, group_id, kind, rules)
+    bind = db.get_bind()
+    url = bind.url if isinstance(bind, Engine) else bind.engine.url
+    _builtin_values[(str(url), group_id, kind)] = (time.monotonic(), *value)
+    return value
+
+
+def _builtin_value(db: Session, group_id: int, kind: str, rules: PointsRules
+                   ) -> tuple[int | None, int]:
     """(item id, points) the bot gives for `kind` in this group now; 0 points when the village
     switched that item off."""
     group = db.get(Group, group_id)
@@ -173,6 +202,7 @@ def edit_item(db: Session, item: PointsItem, fields: ItemFields, *, active: bool
     item.updated_at = now or utcnow()
     db.add(item)
     db.flush()
+    _builtin_values.clear()
     log.info("item %s edited (%s, %+d, active %s)", item.id, item.name, item.points, item.active)
     return item
 
@@ -183,6 +213,7 @@ def set_active(db: Session, item: PointsItem, active: bool, *, now: datetime | N
     item.active, item.updated_at = active, now or utcnow()
     db.add(item)
     db.flush()
+    _builtin_values.clear()
     return item
 
 
