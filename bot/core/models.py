@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from scheduler.dbtypes import UTCDateTime, utcnow
@@ -65,8 +65,59 @@ class LessonRecord(SQLModel, table=True):
     title: str
     speaker: str = ""
     summary: str = ""
-    content_hash: str = ""
+    content_hash: str = ""  # of the current version's text
     loaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The database is the library; a file in the lessons folder is a seed and an editor's
+    # way in. `source` is the current version's text (front matter and body, as in a file).
+    source: str = Field(default="", sa_type=Text)
+    version: int = 0  # the current version's number (0: only registered, never stored)
+    # The hash of the file text last taken in: a file that differs from it was edited.
+    file_hash: str = ""
+    # A file edited after the console's edits: not taken in until someone chooses.
+    conflict_hash: str | None = None
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LessonOrigin(StrEnum):
+    FILE = "file"  # taken in from the lessons folder
+    CONSOLE = "console"  # written in the console
+    CLI = "cli"
+
+
+class LessonVersion(SQLModel, table=True):
+    """One saved version of a lesson's text: who, when, and from where."""
+
+    __tablename__ = "lesson_version"
+    __table_args__ = (UniqueConstraint("lesson_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lesson_id: int = Field(foreign_key="lesson.id", index=True)
+    number: int
+    source: str = Field(default="", sa_type=Text)
+    content_hash: str = ""
+    origin: LessonOrigin = LessonOrigin.FILE
+    author: str = ""  # a console user's name, or the file's name
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LessonRecording(SQLModel, table=True):
+    """The speaker's own voice for a lesson, used instead of synthesis while it is current.
+
+    The loudness-normalised MP3 is kept in the row, so any instance can serve it."""
+
+    __tablename__ = "lesson_recording"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lesson_id: int = Field(foreign_key="lesson.id", index=True)
+    audio: bytes = Field(default=b"", sa_type=LargeBinary)  # 24 kHz mono 48 kbps MP3
+    audio_hash: str = ""  # sha256 hex of `audio`: its file name in the media folder
+    duration_s: float = 0.0
+    cues: str = Field(default="", sa_type=Text)  # SubRip text, a cue per paragraph
+    original_name: str = ""  # the uploaded file's name (or 浏览器录音)
+    uploaded_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    removed_by: str | None = None
 
 
 class ChatMessage(SQLModel, table=True):
@@ -151,6 +202,9 @@ class Suggestion(SQLModel, table=True):
     raised_by_name: str | None = None
     text: str = Field(default="", sa_type=Text)
     voice_path: str | None = None  # a voice suggestion's audio file (in the audio folder)
+    # `text` of a voice suggestion written by a transcription server and not yet confirmed
+    # or corrected by a person (shown as 机器转写).
+    machine_text: bool = False
     category: str = Field(default="other", index=True)
     status: SuggestionStatus = Field(default=SuggestionStatus.NEW, index=True)
     handler_name: str | None = None
