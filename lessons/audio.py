@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
@@ -465,3 +465,131 @@ def _quietest_boundary(pcm: bytes, first: int, last: int) -> int:
 def _energy(block: bytes) -> int:
     samples = array("h", block[: len(block) // 2 * 2])
     return sum(map(operator.mul, samples, samples))
+
+
+# --- A speaker's own recording -------------------------------------------------------------
+
+LEVEL_BLOCK_S = 0.05  # silences are found in blocks this long
+_MIN_SILENCE_S = 0.3  # a shorter pause is a breath between words, not a paragraph's end
+_SILENCE_FLOOR_DB = -90.0
+
+
+class RecordingRefused(ValueError):
+    """A recording that cannot become a lesson's voice; `reason` says which rule it broke."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason  # "undecodable", "too_long" or "silent"
+
+
+@dataclass(frozen=True)
+class PreparedRecording:
+    """A recording as a lesson's voice: edge-style MP3, its length, and its quiet stretches."""
+
+    mp3: bytes
+    duration_s: float
+    silences: tuple[tuple[float, float], ...]  # (start, end) in seconds, in order
+
+
+AudioSource = bytes | str | os.PathLike[str] | IO[bytes]
+
+
+@_releasing_memory
+def prepare_recording(source: AudioSource, *, max_seconds: float) -> PreparedRecording:
+    """Any recording PyAV reads (MP3, M4A/AAC, AMR, WAV, OGG, WebM) as loudness-normalised
+    24 kHz mono 48 kbps edge-style MP3 with its silences; RecordingRefused when it cannot be.
+
+    Nothing is held whole: one pass measures loudness and levels, one more encodes (a third
+    only when limiting peaks needs the loudness measured again)."""
+    levels = array("h")
+    seconds = 0.0
+    carry = b""
+    block_bytes = round(LEVEL_BLOCK_S * MP3_RATE) * 2
+
+    def measured() -> Iterator[AudioFrame]:
+        nonlocal seconds, carry
+        for frame in _converted_source(source, [], max_seconds):
+            seconds += frame.samples / MP3_RATE
+            if seconds > max_seconds:
+                raise RecordingRefused("too_long", f"longer than {max_seconds:g} s")
+            carry += bytes(frame.planes[0])[: frame.samples * 2]
+            whole = len(carry) // block_bytes * block_bytes
+            _block_peaks(carry[:whole], block_bytes, levels)
+            carry = carry[whole:]
+            yield frame
+
+    integrated, _, peak = _loudness(measured())
+    _block_peaks(carry, block_bytes, levels)
+    if not seconds:
+        raise RecordingRefused("undecodable", "no audio in it")
+    if integrated <= _SILENT_LUFS:
+        raise RecordingRefused("silent", "nothing louder than silence")
+    gain = min(LOUDNESS_LUFS - integrated, _MAX_GAIN_DB)
+    filters = _gain_filters(gain, peak)
+    if peak + gain > _PEAK_CEILING_DB + 1.0:
+        limited, _, _ = _loudness(_converted_source(source, filters, max_seconds))
+        filters = _gain_filters(min(gain + LOUDNESS_LUFS - limited, _MAX_GAIN_DB), peak)
+    mp3 = _encode(_converted_source(source, filters, max_seconds), "mp3", "libmp3lame",
+                  MP3_RATE, MP3_BIT_RATE, MP3_ENCODER_OPTIONS, _MP3_MUXER_OPTIONS)
+    return PreparedRecording(mp3, len(mp3) / MP3_BYTES_PER_SECOND,
+                             tuple(find_silences(levels, LEVEL_BLOCK_S)))
+
+
+def _converted_source(source: AudioSource, filters: Sequence[tuple[str, str]],
+                      max_seconds: float) -> Iterator[AudioFrame]:
+    """The source as 24 kHz mono frames, mixed down before anything else is done to them
+    (s16 to measure, s16p through `filters` to encode)."""
+    import av
+    if not isinstance(source, bytes | str | os.PathLike):
+        source.seek(0)  # each pass reads the file from its start
+    opened = io.BytesIO(source) if isinstance(source, bytes) else source
+    chain = [("aresample", str(MP3_RATE)), ("aformat", "channel_layouts=mono")]
+    chain += [*filters, *_format_filters(MP3_RATE, "s16p" if filters else "s16")]
+    try:
+        with av.open(opened, "r") as container:
+            if not container.streams.audio:
+                raise RecordingRefused("undecodable", "no audio stream")
+            # A length the file states is believed: a long one is refused before decoding.
+            if container.duration is not None and container.duration / 1e6 > max_seconds + 1:
+                raise RecordingRefused("too_long", f"longer than {max_seconds:g} s")
+            yield from _filtered(container.decode(audio=0), chain)
+    except av.error.FFmpegError as exc:
+        raise RecordingRefused("undecodable", f"undecodable audio: {exc}") from exc
+
+
+def _block_peaks(pcm: bytes, block_bytes: int, into: array[int]) -> None:
+    """Append the peak of each `block_bytes` of s16 samples (the last may be shorter)."""
+    samples = array("h", pcm[: len(pcm) // 2 * 2])
+    step = block_bytes // 2
+    for start in range(0, len(samples), step):
+        block = samples[start : start + step]
+        # max and min run in C: a 30-minute recording is 43 million samples.
+        into.append(min(32767, max(max(block), -min(block))))
+
+
+def find_silences(peaks: Sequence[int], block_s: float, *,
+                  min_s: float = _MIN_SILENCE_S) -> list[tuple[float, float]]:
+    """Stretches of at least `min_s` where the block peaks (s16) stay near the recording's
+    noise floor, as (start, end) seconds: the pauses between a speaker's paragraphs."""
+    if not peaks:
+        return []
+    levels = sorted(_db(p) for p in peaks)
+    floor = levels[len(levels) // 10]
+    speech = levels[len(levels) * 9 // 10]
+    # A third of the way up from the floor, and well under speech: room noise stays quiet.
+    threshold = min(floor + (speech - floor) / 3, speech - 20.0)
+    found: list[tuple[float, float]] = []
+    start: int | None = None
+    for index, peak in enumerate([*peaks, 32767]):
+        if _db(peak) <= threshold:
+            start = index if start is None else start
+        elif start is not None:
+            if (index - start) * block_s >= min_s:
+                found.append((start * block_s, min(index, len(peaks)) * block_s))
+            start = None
+    return found
+
+
+def _db(peak: int) -> float:
+    return max(_SILENCE_FLOOR_DB, 20 * math.log10(peak / 32768)) if peak > 0 else \
+        _SILENCE_FLOOR_DB

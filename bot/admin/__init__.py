@@ -21,6 +21,7 @@ from bot.admin import (
     groups,
     households,
     ledger,
+    lesson_recordings,
     lessons,
     points,
     points_rankings,
@@ -60,7 +61,8 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 LOGIN_COOKIE = "yehua_login"  # the sign-in form's CSRF token, before there is a session
 LOGIN_PATH = "/admin/login"
 PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, todos, reports, groups,
-                users, ledger, households, bulk_points, shop, points, points_rankings)
+                users, ledger, households, bulk_points, shop, points, points_rankings,
+                lesson_recordings)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; "

@@ -11,6 +11,7 @@ from aiohttp import web
 from sqlmodel import Session, col, select
 
 from bot import texts
+from bot.admin import lesson_recordings
 from bot.admin.calendar import describe_rule
 from bot.admin.core import (
     Console,
@@ -132,10 +133,11 @@ async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamRespons
     schedules = [(v, "、".join(names.get(g, str(g)) for g in v.group_ids),
                   describe_rule(v.kind, v.rule if v.kind == ScheduleKind.CRON else None))
                  for v in views]
+    recording = await lesson_recordings.recording_section(console, lesson.slug)
     return render(request, viewer, "admin/lessons_detail.html", lesson=lesson, chosen=chosen,
                   profiles=list(PROFILES.values()), pairs=pairs, spoken=spoken, voices=voices,
                   groups=groups, schedules=schedules,
-                  working=any(v.state == "working" for v in voices))
+                  working=any(v.state == "working" for v in voices), **recording)
 
 
 @page(Role.FACILITATOR)

@@ -12,6 +12,7 @@ from bot import texts
 from bot.cli import (
     backup,
     groups,
+    lesson_voice,
     lessons,
     nighttalks,
     points,
@@ -135,6 +136,8 @@ def run() -> None:
     web.run_app(application, sock=sockets, print=None, access_log=None)
 
 
+lessons.lessons_app.command("voice", rich_help_panel=lessons.COMMANDS_PANEL,
+                            help=lesson_voice.VOICE_HELP)(lesson_voice.lessons_voice)
 app.command("voices", rich_help_panel=SETUP_PANEL,
             help="查看语音风格（如 湘、东北）和可用的中文声音。")(lessons.voices)
 app.command("report", rich_help_panel=DAILY_PANEL, help=report.REPORT_HELP)(report.report)

@@ -164,6 +164,11 @@ class LessonPoster:
         if speech is None:
             self._spawn(self._retry_audio(delivery.id))
 
+    async def prepare_formats(self, speech: Speech) -> None:
+        """Transcode a voice now for every platform the bot serves, so no posting waits."""
+        for fmt in sorted({adapter.audio_format for adapter in self.outbox.adapters.values()}):
+            await self.variants.clips(speech, fmt)
+
     async def _audio(self, group: Group, lesson: Lesson, speech: Speech) -> list[OutgoingAudio]:
         """The voice in the group's platform format: one clip, or numbered clips (WeCom)."""
         fmt = self.outbox.adapter(group.platform).audio_format

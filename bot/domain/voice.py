@@ -5,24 +5,39 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.core.db import in_session
+from bot.core.db import in_session, session
 from bot.core.models import Group
+from bot.domain.recordings import (
+    RecordingSource,
+    RecordingView,
+    current_recording,
+    recording_audio,
+    remove_recording,
+    save_recording,
+    voiced,
+)
 from bot.settings import Settings
 from lessons.dialect import Flavourer, flavour_sentences
 from lessons.flavour_worker import FlavourWorker
 from lessons.library import Lesson, read_lesson
 from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, effective_profile, with_prosody
-from lessons.speech import Speech, SpeechService, SpeechUnavailable, Synthesizer
+from lessons.speech import Speech, SpeechService, SpeechUnavailable, Synthesizer, write_atomic
 from lessons.spoken import spoken_text
 from lessons.synthesizers import EdgeSynthesizer, EspeakSynthesizer
 
 log = logging.getLogger(__name__)
+
+RECORDING_ENGINE = "recording"
+# How long this process trusts what it last read of a lesson's recording: a fan-out to a
+# thousand groups asks once; an upload or removal on another instance shows within this.
+RECORDING_TTL_S = 30.0
 
 
 def build_speech(settings: Settings) -> SpeechService:
@@ -71,6 +86,7 @@ class LessonVoice:
         self.tune = tune
         self.flavoured = flavoured
         self.flavourer = flavourer  # the jieba part of flavouring; None: in this process
+        self._recordings: dict[str, tuple[float, RecordingView | None]] = {}
 
     def find_lesson(self, slug: str) -> Lesson | None:
         """Read the lesson file fresh, so an edit made while the bot runs is what gets posted."""
@@ -96,11 +112,75 @@ class LessonVoice:
         return _spoken(lesson, profile, self.flavoured, self.flavourer)
 
     def cached(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
-        """The voice of `lesson` in the (tuned) `profile` if already made; None otherwise."""
+        """The voice of `lesson` in the (tuned) `profile` if already made; None otherwise.
+        Blocking: the speaker's recording, when there is one, is read from the database."""
+        known = self._fresh(lesson.slug)
+        if known is None:
+            with session(self.engine) as db:
+                known = self._remember(lesson.slug, current_recording(db, lesson.slug))
+        if known[1] is not None:
+            return self._recording_speech(known[1])
         return self.speech.cached(self.spoken(lesson, profile), profile.voice)
 
+    async def recording(self, slug: str) -> Speech | None:
+        """The speaker's own recording of the lesson as a speech file; None when it has none."""
+        known = self._fresh(slug)
+        if known is None:
+            known = self._remember(slug, await in_session(self.engine, current_recording, slug))
+        if known[1] is None:
+            return None
+        return await asyncio.to_thread(self._recording_speech, known[1])
+
+    async def keep_recording(self, lesson: Lesson, source: RecordingSource, *,
+                             original_name: str, uploaded_by: str) -> tuple[Speech, int]:
+        """Store a recording as the lesson's voice: (its speech file, paragraphs cued).
+        RecordingError, with nothing stored, when the file cannot be a voice."""
+        # Decoding and encoding minutes of audio takes seconds: never on the loop.
+        voice = await asyncio.to_thread(voiced, source, lesson)
+        view = await in_session(self.engine, save_recording, lesson.slug, voice,
+                                original_name=original_name, uploaded_by=uploaded_by)
+        self._remember(lesson.slug, view)
+        return await asyncio.to_thread(self._recording_speech, view), voice.paragraphs
+
+    async def drop_recording(self, slug: str, *, removed_by: str) -> RecordingView | None:
+        """Retire the lesson's recording (history kept): synthesis speaks it from now on."""
+        removed = await in_session(self.engine, remove_recording, slug, removed_by=removed_by)
+        self._recordings.pop(slug, None)
+        return removed
+
+    def _fresh(self, slug: str) -> tuple[float, RecordingView | None] | None:
+        """(when read, the recording) if read lately; None: look it up again."""
+        known = self._recordings.get(slug)
+        if known is None or time.monotonic() - known[0] > RECORDING_TTL_S:
+            return None
+        return known
+
+    def _remember(self, slug: str, recording: RecordingView | None
+                  ) -> tuple[float, RecordingView | None]:
+        known = self._recordings[slug] = (time.monotonic(), recording)
+        return known
+
+    def _recording_speech(self, recording: RecordingView) -> Speech:
+        """The recording as <audio_dir>/<hash>.mp3 with its .srt, written from the database
+        when missing, so any instance can serve it."""
+        path = self.speech.cache_dir / f"{recording.audio_hash}.mp3"
+        if not path.exists():
+            with session(self.engine) as db:
+                audio = recording_audio(db, recording.id)
+            if audio is None:
+                raise LookupError(f"recording {recording.id} is gone")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The .mp3 is what marks it complete, so it is written last.
+            write_atomic(path.with_suffix(".srt"), recording.cues.encode())
+            write_atomic(path, audio)
+        return Speech(path, recording.duration_s, RECORDING_ENGINE, recording.cues)
+
     async def render(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
-        """The lesson's voice from the cache or freshly synthesized; None if no engine works."""
+        """The speaker's recording if the lesson has one; else the lesson's voice from the cache
+        or freshly synthesized; None if no engine works."""
+        recorded = await self.recording(lesson.slug)
+        if recorded is not None:
+            return recorded
         # Flavouring may wait for the flavour worker to start (a second or two): not on the loop.
         text = await asyncio.to_thread(spoken_text, lesson, profile, flavoured=self.flavoured,
                                        flavourer=self.flavourer)

@@ -1,0 +1,89 @@
+"""`yehua lessons voice`: keep a speaker's recording as a lesson's voice, or remove it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import Engine
+
+from bot import texts
+from bot.cli.kit import console, fail, load_cli_settings, say
+from bot.core.db import open_database, session
+from bot.core.models import LessonRecord
+from bot.domain.recordings import RecordingError, format_duration, lesson_row
+from bot.domain.voice import LessonVoice, build_speech
+from lessons.library import Lesson
+from lessons.variants import AudioFormat, AudioVariants
+
+VOICE_HELP = ("主讲人录音：用 --file 把录音存为这一课的语音（MP3、M4A、AMR、WAV、OGG），"
+              "以后发到各个群都用它；--remove 删除录音，改回合成的语音。\n\n"
+              "例：yehua lessons voice village-rules --file 录音.m4a")
+
+
+def lessons_voice(
+    slug: Annotated[str, typer.Argument(help="课程编号")],
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="录音文件")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="删除这一课的录音")] = False,
+) -> None:
+    """Store a recording as the lesson's voice (ready for every platform), or remove it."""
+    if (file is None) == (not remove):
+        raise fail(texts.CLI_RECORDING_CHOOSE)
+    settings = load_cli_settings()
+    engine = open_database(settings.db_url)
+    try:
+        voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings))
+        lesson = voice.find_lesson(slug)
+        if lesson is None:
+            raise fail(texts.RECORDING_UNKNOWN_LESSON.format(slug=slug))
+        if remove:
+            removed = asyncio.run(voice.drop_recording(slug, removed_by=texts.CLI_RECORDING_BY))
+            if removed is None:
+                raise fail(texts.RECORDING_NONE)
+            say(texts.RECORDING_REMOVED)
+            return
+        assert file is not None
+        if not file.is_file():
+            raise fail(texts.CLI_RECORDING_NO_FILE.format(path=file))
+        _registered(engine, lesson)
+        asyncio.run(_keep(voice, lesson, file))
+    finally:
+        engine.dispose()
+
+
+def _registered(engine: Engine, lesson: Lesson) -> None:
+    """A lesson file the bot has not started with yet gets its row now."""
+    with session(engine) as db:
+        if lesson_row(db, lesson.slug) is None:
+            db.add(LessonRecord(slug=lesson.slug, title=lesson.title, speaker=lesson.speaker,
+                                summary=lesson.summary, content_hash=lesson.content_hash))
+
+
+async def _keep(voice: LessonVoice, lesson: Lesson, file: Path) -> None:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    formats = list(AudioFormat)
+    try:
+        with Progress(*columns, console=console) as progress:
+            reading = progress.add_task(texts.CLI_RECORDING_READING, total=1)
+            try:
+                speech, paragraphs = await voice.keep_recording(
+                    lesson, file, original_name=file.name, uploaded_by=texts.CLI_RECORDING_BY)
+            except RecordingError as exc:
+                raise fail(exc.message) from exc
+            progress.advance(reading)
+            progress.console.print(texts.CLI_RECORDING_STORED.format(
+                title=lesson.title, duration=format_duration(speech.duration_s),
+                paragraphs=paragraphs), highlight=False)
+            # The bot finds these files beside the recording: its first posting does not wait.
+            platforms = progress.add_task(texts.CLI_RECORDING_PLATFORMS, total=len(formats))
+            variants = AudioVariants()
+            for fmt in formats:
+                await variants.clips(speech, fmt)
+                progress.advance(platforms)
+    finally:
+        await voice.close()
+    say(texts.CLI_RECORDING_READY)
