@@ -142,10 +142,17 @@ def save_recording(db: Session, slug: str, voice: Voiced, *, original_name: str,
     lesson = lesson_row(db, slug)
     if lesson is None or lesson.id is None:
         raise RecordingError(404, texts.RECORDING_UNKNOWN_LESSON.format(slug=slug))
+    now = utcnow()
+    # One current recording at most: removing it later means synthesis, not an older take.
+    for earlier in db.exec(select(LessonRecording).where(
+            col(LessonRecording.lesson_id) == lesson.id,
+            col(LessonRecording.removed_at).is_(None))):
+        earlier.removed_at, earlier.removed_by = now, uploaded_by
+        db.add(earlier)
     row = LessonRecording(lesson_id=lesson.id, audio=voice.mp3, audio_hash=voice.audio_hash,
                           duration_s=voice.duration_s, cues=voice.cues,
                           original_name=original_name[:200], uploaded_by=uploaded_by,
-                          created_at=utcnow())
+                          created_at=now)
     db.add(row)
     db.flush()
     assert row.id is not None
