@@ -16,7 +16,7 @@ from bot.core.db import open_database, session
 from bot.core.models import LessonRecord
 from bot.domain.recordings import RecordingError, format_duration, lesson_row
 from bot.domain.voice import LessonVoice, build_speech
-from lessons.library import Lesson
+from lessons.library import Lesson, load_library
 from lessons.variants import AudioFormat, AudioVariants
 
 VOICE_HELP = ("主讲人录音：用 --file 把录音存为这一课的语音（MP3、M4A、AMR、WAV、OGG），"
@@ -36,7 +36,7 @@ def lessons_voice(
     engine = open_database(settings.db_url)
     try:
         voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings))
-        lesson = voice.find_lesson(slug)
+        lesson = load_library(settings.lessons_dir).get(slug)
         if lesson is None:
             raise fail(texts.RECORDING_UNKNOWN_LESSON.format(slug=slug))
         if remove:
@@ -66,24 +66,28 @@ async def _keep(voice: LessonVoice, lesson: Lesson, file: Path) -> None:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     formats = list(AudioFormat)
+    refused: RecordingError | None = None
     try:
-        with Progress(*columns, console=console) as progress:
+        with Progress(*columns, console=console, transient=True) as progress:
             reading = progress.add_task(texts.CLI_RECORDING_READING, total=1)
             try:
                 speech, paragraphs = await voice.keep_recording(
                     lesson, file, original_name=file.name, uploaded_by=texts.CLI_RECORDING_BY)
             except RecordingError as exc:
-                raise fail(exc.message) from exc
-            progress.advance(reading)
-            progress.console.print(texts.CLI_RECORDING_STORED.format(
-                title=lesson.title, duration=format_duration(speech.duration_s),
-                paragraphs=paragraphs), highlight=False)
-            # The bot finds these files beside the recording: its first posting does not wait.
-            platforms = progress.add_task(texts.CLI_RECORDING_PLATFORMS, total=len(formats))
-            variants = AudioVariants()
-            for fmt in formats:
-                await variants.clips(speech, fmt)
-                progress.advance(platforms)
+                refused = exc
+            else:
+                progress.advance(reading)
+                progress.console.print(texts.CLI_RECORDING_STORED.format(
+                    title=lesson.title, duration=format_duration(speech.duration_s),
+                    paragraphs=paragraphs), highlight=False)
+                # The bot finds these files beside the recording: its first post does not wait.
+                platforms = progress.add_task(texts.CLI_RECORDING_PLATFORMS, total=len(formats))
+                variants = AudioVariants()
+                for fmt in formats:
+                    await variants.clips(speech, fmt)
+                    progress.advance(platforms)
     finally:
         await voice.close()
+    if refused is not None:
+        raise fail(refused.message) from refused
     say(texts.CLI_RECORDING_READY)

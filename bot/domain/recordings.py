@@ -199,7 +199,9 @@ def remove_recording(db: Session, slug: str, *, removed_by: str) -> RecordingVie
 
 
 def format_duration(seconds: float) -> str:
-    """A recording's length as people say it: 5分02秒."""
+    """A recording's length as people say it: 5分02秒, or 37秒."""
     whole = round(seconds)
+    if whole < 60:
+        return texts.RECORDING_DURATION_SHORT.format(seconds=whole)
     return texts.RECORDING_DURATION.format(minutes=whole // 60, seconds=whole % 60)
 
