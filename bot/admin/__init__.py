@@ -64,7 +64,9 @@ PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, todos, reports
                 users, ledger, households, bulk_points, shop, points, points_rankings,
                 lesson_recordings)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+    # blob: media: the lesson page plays back a recording made in the browser before saving.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                               "media-src 'self' blob:; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; "
                                "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
