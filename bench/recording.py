@@ -87,7 +87,7 @@ def child(path: Path, audio_dir: Path) -> None:
     prepared = time.perf_counter() - start
     mp3 = audio_dir / f"{voice.audio_hash}.mp3"
     write_atomic(mp3, voice.mp3)
-    speech = Speech(mp3, voice.duration_s, "recording", voice.cues)
+    speech = Speech(mp3, voice.duration_s, "recording", voice.cues, normalised=True)
     clips = {str(fmt): len(_transcode(speech, fmt)) for fmt in AudioFormat}
     total = time.perf_counter() - start
     print(json.dumps({"prepared_s": prepared, "total_s": total, "duration_s": voice.duration_s,

@@ -69,6 +69,8 @@ class Speech:
     duration_s: float
     engine: str
     srt: str
+    # Already loudness-normalised (a speaker's recording): platform files are only re-encoded.
+    normalised: bool = False
 
 
 class SynthesisError(Exception):

@@ -48,13 +48,14 @@ def _transcode(speech: Speech, fmt: AudioFormat) -> list[Clip]:
             return [Clip(c, probe(c.read_bytes()).duration_s, i, len(clips))
                     for i, c in enumerate(clips)]
     mp3 = speech.path.read_bytes()
+    normalise = not speech.normalised
     match fmt:
         case AudioFormat.MP3:
-            blobs = [to_mp3(mp3)]
+            blobs = [to_mp3(mp3) if normalise else mp3]
         case AudioFormat.OGG:
-            blobs = [to_ogg_opus(mp3)]
+            blobs = [to_ogg_opus(mp3, normalise=normalise)]
         case AudioFormat.AMR:
-            blobs = to_amr_clips(mp3)
+            blobs = to_amr_clips(mp3, normalise=normalise)
     paths = []
     for index, blob in enumerate(blobs):
         path = speech.path.with_name(_name(speech, fmt, index))

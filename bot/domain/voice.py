@@ -173,7 +173,8 @@ class LessonVoice:
             # The .mp3 is what marks it complete, so it is written last.
             write_atomic(path.with_suffix(".srt"), recording.cues.encode())
             write_atomic(path, audio)
-        return Speech(path, recording.duration_s, RECORDING_ENGINE, recording.cues)
+        return Speech(path, recording.duration_s, RECORDING_ENGINE, recording.cues,
+                      normalised=True)
 
     async def render(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
         """The speaker's recording if the lesson has one; else the lesson's voice from the cache

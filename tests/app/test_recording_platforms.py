@@ -17,7 +17,7 @@ from bot.app import ENGINE, SCHEDULER
 from bot.core.db import session
 from bot.core.models import ChatMessage, Group, LessonRecording, Role
 from bot.settings import Settings
-from lessons.audio import probe
+from lessons.audio import loudness, probe
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
@@ -144,9 +144,12 @@ async def test_the_speakers_recording_goes_out_on_every_platform_in_its_format(
     heard = probe(voice.voice)
     assert heard.codec == "opus"
     assert heard.duration_s == pytest.approx(TOTAL, abs=0.3)
+    # As loud as a synthesized lesson, however loud the phone recorded it.
+    assert loudness(voice.voice) == pytest.approx(-16.0, abs=1.5)
     [qq] = [s for s in napcat.sent if s.audio]
     assert probe(qq.audio).codec == "mp3"
     assert qq.audio_seconds == pytest.approx(TOTAL, abs=0.3)
+    assert loudness(qq.audio) == pytest.approx(-16.0, abs=1.5)
     clips = [fake_wecom.media[m["voice"]["media_id"]].data
              for m in fake_wecom.delivered(KEY) if m["msgtype"] == "voice"]
     seconds = [amr_seconds(clip) for clip in clips]
