@@ -10,9 +10,9 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 from sqlmodel import col, select
 
+from bot import texts
 from bot.app import ENGINE
 from bot.core.db import session
-from bot import texts
 from bot.core.models import (
     ConsoleUser,
     Group,
@@ -32,7 +32,6 @@ from tests.support.console import PASSWORD, with_console
 from tests.support.points import LI, WANG, ZHANG, seed_village
 
 PHONE = {"width": 390, "height": 844}
-SHOTS = __import__("os").environ.get("PHONE_SHOTS")  # TEMP
 LESSON = "telecom-fraud"
 # What villagers really write: a whole paragraph, not three words.
 LONG_TEXT = ("村口到学校那段路的路灯坏了快一个月了，晚上孩子们放学回家要摸黑走，老人出门也怕摔跤。"
@@ -42,7 +41,11 @@ LONG_TEXT = ("村口到学校那段路的路灯坏了快一个月了，晚上孩
 # The checks run on every page, in the page: problems come back as sentences.
 CHECKS = """() => {
   const problems = [];
-  const shown = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const shown = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+  const start = (el) => (el.textContent || el.name || "").trim().slice(0, 12);
   const root = document.scrollingElement;
   if (root.scrollWidth > window.innerWidth) {
     problems.push(`the page is ${root.scrollWidth}px wide`);
@@ -61,7 +64,7 @@ CHECKS = """() => {
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const text = node.data.trim();
     const parent = node.parentElement;
-    if (text.length < 6 || !parent || parent.closest("svg, select, script, style")) continue;
+    if (text.length < 6 || !parent || parent.closest("svg, select, textarea, script, style")) continue;
     range.selectNodeContents(node);
     const lines = Array.from(range.getClientRects()).filter((r) => r.width > 0);
     if (lines.length < 2) continue;
@@ -74,7 +77,7 @@ CHECKS = """() => {
   for (const cell of document.querySelectorAll("main td, main tbody th")) {
     const width = cell.getBoundingClientRect().width;
     if (shown(cell) && cell.textContent.trim() && width < 200) {
-      problems.push(`table cell "${cell.textContent.trim().slice(0, 12)}" is ${Math.round(width)}px wide`);
+      problems.push(`table cell "${start(cell)}" is ${Math.round(width)}px wide`);
     }
   }
   const targets = "button, select, summary, input:not([type=hidden]):not([type=checkbox])"
@@ -82,7 +85,7 @@ CHECKS = """() => {
   for (const el of document.querySelectorAll(targets)) {
     const height = el.getBoundingClientRect().height;
     if (shown(el) && height < 40) {
-      problems.push(`${el.tagName.toLowerCase()} "${(el.textContent || el.name || "").trim().slice(0, 12)}" is ${Math.round(height)}px tall`);
+      problems.push(`${el.tagName.toLowerCase()} "${start(el)}" is ${Math.round(height)}px tall`);
     }
   }
   return problems;
@@ -93,7 +96,10 @@ BADGE = """(el) => {
   const style = getComputedStyle(el);
   const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const lum = (c) => {
-    const [r, g, b] = rgb(c).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    const [r, g, b] = rgb(c).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
   const [a, b] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
@@ -112,7 +118,8 @@ def prepare(app: web.Application) -> None:
         create_user(db, "root", "刘主任", PASSWORD, Role.ADMIN)
         past = NightTalk(group_id=seeded.fengshu, topic="修路和路灯的事，大家一起商量怎么办",
                          place="枫树屋场晒谷坪旁边的老祠堂", host="张大爷",
-                         starts_at=now - timedelta(days=3), ends_at=now - timedelta(days=3, hours=-2),
+                         starts_at=now - timedelta(days=3),
+                         ends_at=now - timedelta(days=3, hours=-2),
                          status=NightTalkStatus.CLOSED)
         coming = NightTalk(group_id=seeded.lianhua, topic="今年冬天的防火安排",
                            place="莲花屋场村部", host="王伯", starts_at=now + timedelta(days=4),
@@ -216,8 +223,6 @@ async def test_every_console_page_fits_a_phone_and_reads_well(
             problems = await page.evaluate(CHECKS)
             assert problems == [], (pattern, "opened", problems)
             visited.append(pattern)
-            if SHOTS:
-                await page.screenshot(path=f"{SHOTS}/{len(visited):02d}.png", full_page=True)
         assert {"/admin", "/admin/suggestions", "/admin/suggestions/{number}", "/admin/talks",
                 "/admin/talks/{talk}", "/admin/groups/{id}", "/admin/lessons/{slug}",
                 "/admin/households/{village}", "/admin/reports", "/admin/calendar"
