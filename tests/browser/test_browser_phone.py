@@ -64,7 +64,7 @@ CHECKS = """() => {
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const text = node.data.trim();
     const parent = node.parentElement;
-    if (text.length < 6 || !parent || parent.closest("svg, select, textarea, script, style")) continue;
+    if (text.length < 6 || !parent || parent.closest("svg, select, textarea, script")) continue;
     range.selectNodeContents(node);
     const lines = Array.from(range.getClientRects()).filter((r) => r.width > 0);
     if (lines.length < 2) continue;
@@ -86,6 +86,15 @@ CHECKS = """() => {
     const height = el.getBoundingClientRect().height;
     if (shown(el) && height < 40) {
       problems.push(`${el.tagName.toLowerCase()} "${start(el)}" is ${Math.round(height)}px tall`);
+    }
+  }
+  // A field to fill in takes (nearly) the whole width, so what is typed stays readable.
+  const fields = "main input:not([type=hidden]):not([type=checkbox]):not([type=radio]),"
+    + " main select, main textarea";
+  for (const el of document.querySelectorAll(fields)) {
+    const width = el.getBoundingClientRect().width;
+    if (shown(el) && width < 250) {
+      problems.push(`field ${el.name} is ${Math.round(width)}px wide`);
     }
   }
   return problems;
