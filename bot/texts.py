@@ -1155,3 +1155,4 @@ CLI_POINTS_BY = "命令行"
 # --- the console on a phone: the menu button and folded filters ---
 ADMIN_MENU = "菜单"
 ADMIN_FILTERS = "筛选条件"
+ADMIN_FILTERS_ON = "（已筛选）"

@@ -192,7 +192,8 @@ def console_pages(bot: RunningApp) -> list[tuple[str, str]]:
             continue
         names = re.findall(r"\{(\w+)", pattern)
         missing = [name for name in names if name not in values]
-        assert not missing, f"console route {pattern} needs seeded values for {missing}"
+        assert not missing, (f"console route {pattern} ({route.handler.__name__}) needs "
+                             f"a seeded value for {missing}")
         assert route.resource is not None
         url = route.resource.url_for(**{name: str(values[name]) for name in names})
         pages.append((pattern, str(url)))
@@ -272,6 +273,9 @@ async def test_every_console_page_fits_a_phone_and_reads_well(
         await page.get_by_test_id("filter-status").select_option("done")
         await page.get_by_test_id("filter-button").tap()
         await expect(rows).to_have_count(2)
+        await expect(date_from).to_be_hidden()  # folded again, saying a filter is on
+        await expect(page.get_by_test_id("fold-summary")).to_have_text(
+            texts.ADMIN_FILTERS + texts.ADMIN_FILTERS_ON)
 
         # The menu: closed, it is one button; opened, a list to tap.
         talks = page.get_by_test_id("nav-talks")
