@@ -1151,3 +1151,8 @@ CLI_POINTS_JOINED = "「{group}」已并入「{village}」。"
 CLI_POINTS_YES = "是"
 CLI_POINTS_NO = "否"
 CLI_POINTS_BY = "命令行"
+
+# --- the console on a phone: the menu button and folded filters ---
+ADMIN_MENU = "菜单"
+ADMIN_FILTERS = "筛选条件"
+ADMIN_FILTERS_ON = "（已筛选）"

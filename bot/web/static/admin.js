@@ -2,6 +2,39 @@
 "use strict";
 
 (function () {
+  // On a phone every table is a pile of cards: each cell is labelled with its column's
+  // heading (admin.css shows the label); a cell with its own data-label keeps it.
+  document.querySelectorAll("main table").forEach(function (table) {
+    const heads = [];  // one entry per column, a heading spanning columns repeated
+    if (table.tHead && table.tHead.rows.length) {
+      Array.from(table.tHead.rows[0].cells).forEach(function (head) {
+        for (let i = 0; i < (head.colSpan || 1); i += 1) { heads.push(head); }
+      });
+    }
+    Array.from(table.tBodies).forEach(function (body) {
+      Array.from(body.rows).forEach(function (row) {
+        let column = 0;
+        Array.from(row.cells).forEach(function (cell) {
+          const head = heads[column];
+          if (!cell.hasAttribute("data-label") && head) {
+            cell.setAttribute("data-label", head.textContent.trim());
+          }
+          column += cell.colSpan || 1;
+        });
+      });
+    });
+  });
+
+  // The menu and the filters fold away on a phone and stay open on a wide screen.
+  const narrow = window.matchMedia("(max-width: 640px)");
+  const fold = function () {
+    document.querySelectorAll("details[data-fold]").forEach(function (details) {
+      details.open = !narrow.matches;
+    });
+  };
+  fold();
+  narrow.addEventListener("change", fold);
+
   // A page showing something in progress (a post being sent) refreshes itself.
   const refresh = Number(document.body.dataset.refresh || 0);
   if (refresh > 0) {
