@@ -9,14 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.core.db import in_session
 from bot.core.models import Group
+from bot.domain.lesson_library import current_lesson, take_in_file
 from bot.settings import Settings
 from lessons.dialect import Flavourer, flavour_sentences
 from lessons.flavour_worker import FlavourWorker
-from lessons.library import Lesson, read_lesson
+from lessons.library import Lesson
 from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, effective_profile, with_prosody
 from lessons.speech import Speech, SpeechService, SpeechUnavailable, Synthesizer
 from lessons.spoken import spoken_text
@@ -72,17 +73,17 @@ class LessonVoice:
         self.flavoured = flavoured
         self.flavourer = flavourer  # the jieba part of flavouring; None: in this process
 
-    def find_lesson(self, slug: str) -> Lesson | None:
-        """Read the lesson file fresh, so an edit made while the bot runs is what gets posted."""
-        path = self.lessons_dir / f"{slug}.md"
-        try:
-            lesson, problems = read_lesson(path)
-        except OSError as exc:
-            log.error("lesson %s cannot be read: %s", slug, exc)
-            return None
-        for problem in problems:
-            log.error("lesson %s: %s", slug, problem)
-        return lesson
+    async def find_lesson(self, slug: str, *, archived: bool = False) -> Lesson | None:
+        """The library's current version of a lesson; None if missing (or archived).
+
+        Its file is taken in first, so a file edited while the bot runs is what gets posted."""
+
+        def find(db: Session) -> Lesson | None:
+            for problem in take_in_file(db, self.lessons_dir, slug):
+                log.error("lesson %s: %s", slug, problem)
+            return current_lesson(db, self.lessons_dir, slug, archived=archived)
+
+        return await in_session(self.engine, find)
 
     def profile_for(self, group: Group, lesson: Lesson) -> SpeechProfile:
         """The group's speech profile, unless the lesson names its own."""
@@ -112,7 +113,7 @@ class LessonVoice:
 
     async def prerender(self, slug: str) -> None:
         """Render a lesson's voice ahead of its posting time, in every profile groups use."""
-        lesson = self.find_lesson(slug)
+        lesson = await self.find_lesson(slug)
         if lesson is None:
             return
         # The profile names only: loading every group (a thousand rows, for each lesson due)
