@@ -26,7 +26,7 @@ from bot.admin.lessons import SLUG, side_by_side
 from bot.core.db import in_session
 from bot.core.models import LessonOrigin, LessonVersion, Role
 from bot.domain import lesson_library as library
-from bot.domain.lesson_library import LessonExists, LessonForm, StaleSave
+from bot.domain.lesson_library import LessonExists, LessonForm, SavedVersion, StaleSave
 from lessons.library import MAX_BODY_CHARS, Lesson
 from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile
 
@@ -45,6 +45,8 @@ def _listen_key(lesson: Lesson, profile: SpeechProfile) -> str:
 
 def _editor(request: web.Request, viewer: Viewer, entry: LessonForm, *, new: bool,
             based_on: int, status: int = 200, **extra: Any) -> web.Response:
+    for name in ("error", "note", "pairs", "listen", "lesson"):
+        extra.setdefault(name, None)
     chosen = extra.pop("chosen", None) or PROFILES.get(entry.speech_profile) or \
         PROFILES[DEFAULT_PROFILE]
     return render(request, viewer, "admin/lessons_edit.html", status=status, entry=entry,
@@ -129,14 +131,14 @@ async def submit(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         title=lesson.title, number=version.number))
 
 
-def who(version: LessonVersion) -> str:
+def who(version: LessonVersion | SavedVersion) -> str:
     """Who wrote a version, as the console says it."""
     if version.origin == LessonOrigin.FILE:
         return texts.ADMIN_LESSON_FILE_AUTHOR.format(name=version.author)
     return version.author or texts.LESSON_ORIGINS[version.origin]
 
 
-def stale_message(current: LessonVersion | None, console: Console) -> str:
+def stale_message(current: SavedVersion | None, console: Console) -> str:
     """Why a save was refused: who saved which version when."""
     if current is None:
         return texts.ADMIN_LESSON_STALE_UNKNOWN

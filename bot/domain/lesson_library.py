@@ -37,12 +37,24 @@ log = logging.getLogger(__name__)
 HEADER_FIELDS = ("title", "speaker", "date", "tags", "summary", "speech_profile")
 
 
+@dataclass(frozen=True)
+class SavedVersion:
+    """Who saved a version, when and from where (kept after its session is gone)."""
+
+    number: int
+    origin: LessonOrigin
+    author: str
+    created_at: datetime.datetime
+
+
 class StaleSave(Exception):
     """The lesson moved on since the form was opened; `current` is the version saved since."""
 
     def __init__(self, current: LessonVersion | None) -> None:
         super().__init__(f"lesson moved on to version {current.number if current else '?'}")
-        self.current = current
+        # The session rolls back on this error: its rows would be unreadable afterwards.
+        self.current = SavedVersion(current.number, current.origin, current.author,
+                                    current.created_at) if current else None
 
 
 class LessonExists(Exception):
