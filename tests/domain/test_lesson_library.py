@@ -1,18 +1,29 @@
-"""The lesson library in the database: files taken in as versions, console saves, conflicts."""
+"""The lesson library in the database: files taken in as versions, console saves, conflicts,
+and what gets posted."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
+from bot.app import ENGINE, SCHEDULER
 from bot.core.db import session
-from bot.core.models import LessonOrigin, LessonRecord
+from bot.core.models import ChatMessage, Group, LessonOrigin, LessonRecord
 from bot.domain import lesson_library as library
 from bot.domain.lesson_library import LessonExists, LessonForm, StaleSave
+from bot.settings import Settings
 from lessons.library import MAX_BODY_CHARS, Lesson
+from scheduler.dbtypes import utcnow
+from scheduler.models import Delivery, DeliveryStatus
+from scheduler.schedules import add_schedule
+from tests.support.app import running
+from tests.support.polling import eventually
 
 TEXT = ("---\ntitle: 防汛知识\nspeaker: 李支书\ndate: 2026-06-01\ntags: [防汛, 安全]\n"
         "summary: 汛期怎么办\n---\n乡亲们好！汛期到了，大家要注意安全。\n")
@@ -212,3 +223,52 @@ def test_a_deleted_file_leaves_the_lesson_and_an_archived_one_is_hidden(
         assert library.all_lessons(db, folder) == []
         assert library.current_lesson(db, folder, "flood") is None
         assert library.current_lesson(db, folder, "flood", archived=True) is not None
+
+
+def _posted(engine: Engine) -> list[str]:
+    with session(engine) as db:
+        return [m.text for m in db.exec(select(ChatMessage).order_by(col(ChatMessage.id)))
+                if m.from_bot and m.text]
+
+
+def _schedule_now(engine: Engine, slug: str) -> None:
+    with session(engine) as db:
+        group = Group(platform="web", chat_id="fengshu", name="枫树屋场群")
+        db.add(group)
+        db.flush()
+        add_schedule(db, slug, [(group.id or 0, group.timezone)],
+                     run_at=utcnow() + timedelta(seconds=1))
+
+
+async def test_a_file_edited_while_the_bot_runs_is_what_gets_posted(
+        settings: Settings, lessons_copy: Path) -> None:
+    settings = replace(settings, lessons_dir=lessons_copy)
+    file = lessons_copy / "ebike-charging.md"
+    async with running(settings) as bot:
+        engine = bot.app[ENGINE]
+        file.write_text(file.read_text(encoding="utf-8").replace(
+            "乡亲们", "各位老乡们"), encoding="utf-8")
+        _schedule_now(engine, "ebike-charging")
+        await bot.app[SCHEDULER].rearm()
+        [text] = await eventually(lambda: [t for t in _posted(engine) if "微党课" in t])
+        assert "各位老乡们" in text
+        assert _history(engine, "ebike-charging")[0] == (2, LessonOrigin.FILE,
+                                                          "ebike-charging.md")
+
+
+async def test_a_posting_of_an_archived_lesson_fails_saying_why(settings: Settings) -> None:
+    async with running(settings) as bot:
+        engine = bot.app[ENGINE]
+        _schedule_now(engine, "village-rules")
+        with session(engine) as db:
+            assert library.set_archived(db, "village-rules", True)
+        await bot.app[SCHEDULER].rearm()
+
+        def failed() -> list[Delivery]:
+            with session(engine) as db:
+                return list(db.exec(select(Delivery).where(
+                    col(Delivery.status) == DeliveryStatus.FAILED)))
+
+        [delivery] = await eventually(failed)
+        assert delivery.error and "archived" in delivery.error
+        assert not [t for t in _posted(engine) if "微党课" in t]
