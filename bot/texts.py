@@ -1170,8 +1170,6 @@ ADMIN_LESSON_STALE_UNKNOWN = ("没有保存：这一课刚被别人改过。"
 ADMIN_LESSON_FILE_AUTHOR = "课程文件 {name}"
 ADMIN_LESSON_RESTORED = "已把第 {old} 版恢复成最新的第 {number} 版。"
 ADMIN_LESSON_NO_VERSION = "没有这个版本。"
-ADMIN_LESSON_CONFLICT = ("课程文件 {file} 在控制台修改之后也被改过，文件里的改动还没有用上，"
-                         "两边都没有被覆盖。请选一个版本：")
 ADMIN_LESSON_USED_FILE = "已改用文件里的版本。"
 ADMIN_LESSON_KEPT_CONSOLE = "已保留控制台的版本；文件里的这次改动不会用上。"
 ADMIN_LESSON_NO_CONFLICT = "没有要选的版本了：文件不在了、有错，或别人已经选过。"

@@ -168,6 +168,24 @@ async def test_a_file_edited_after_a_console_edit_waits_for_a_choice_and_each_ch
         assert page.count('data-testid="version-row"') == 3
 
 
+async def test_a_file_edited_while_the_form_is_open_is_not_overwritten_by_the_save(
+        settings: Settings, lessons_copy: Path) -> None:
+    settings = replace(settings, lessons_dir=lessons_copy)
+    file = lessons_copy / "ebike-charging.md"
+    async with console_app(settings) as bot, visitor(bot) as guest:
+        add_account(bot, "libo", Role.FACILITATOR, "李波")
+        await guest.sign_in("libo")
+        form = (await guest.get("/admin/lessons/ebike-charging/edit"))[1]
+        assert 'name="based_on" value="1"' in form
+        file.write_text(file.read_text(encoding="utf-8").replace("乡亲们", "老乡们"),
+                        encoding="utf-8")
+        status, page = await _edit(guest, "ebike-charging", "1", body="控制台改的正文。")
+        assert status == 409 and "课程文件 ebike-charging.md" in page and "第 2 版" in page
+        assert _textarea(page) == "控制台改的正文。"
+        lesson = (await guest.get("/admin/lessons/ebike-charging"))[1]
+        assert "老乡们" in lesson and "控制台改的正文" not in lesson
+
+
 async def test_an_archived_lesson_leaves_the_library_and_cannot_be_scheduled(
         settings: Settings) -> None:
     async with console_app(settings) as bot, visitor(bot) as guest:
