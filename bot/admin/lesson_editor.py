@@ -92,8 +92,10 @@ async def submit(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     action = field_text(data, "action")
     chosen = PROFILES.get(field_text(data, "preview_profile")) or PROFILES.get(
         entry.speech_profile) or PROFILES[DEFAULT_PROFILE]
-    stored = None if new else await console.services.voice.find_lesson(slug, archived=True)
-    show: dict[str, Any] = {"chosen": chosen, "lesson": stored}
+    # Takes in the lesson's file first: a file changed meanwhile makes this save stale, and a
+    # new lesson cannot take the number of a file not yet taken in.
+    stored = await console.services.voice.find_lesson(slug, archived=True)
+    show: dict[str, Any] = {"chosen": chosen, "lesson": None if new else stored}
 
     checked = library.check_form(console.settings.lessons_dir, entry)
     problems = dict(checked.problems)

@@ -32,7 +32,7 @@ from bot.domain.lesson_library import (
     all_lessons,
     current_lesson,
     entry,
-    take_in_files,
+    take_in_folder,
     versions,
 )
 from lessons.dialect import flavour_pairs
@@ -115,7 +115,7 @@ async def library(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     show_archived = request.query.get("archived") == "1"
 
     def read(db: Session) -> tuple[list[LibraryEntry], list[LessonProblem], list[ScheduleView]]:
-        problems = take_in_files(db, folder).problems
+        problems = take_in_folder(db, folder)
         entries = [e for e in all_lessons(db, folder, archived=show_archived)
                    if e.archived == show_archived]
         return entries, problems, list_schedules(db)

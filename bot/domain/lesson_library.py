@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
 
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,100}")
 # The form's fields, in the order their lines appear in the lesson text.
 HEADER_FIELDS = ("title", "speaker", "date", "tags", "summary", "speech_profile")
 
@@ -201,18 +203,25 @@ def take_in(db: Session, lesson: Lesson, *, now: datetime.datetime | None = None
         db.add(record)
 
 
-def take_in_files(db: Session, folder: Path) -> LoadResult:
-    """Take in every valid file of `folder`; the library's lessons and the files' problems."""
+def take_in_folder(db: Session, folder: Path) -> list[LessonProblem]:
+    """Take in every valid file of `folder`; the problems of the broken ones."""
     loaded = load_library(folder)
     for lesson in loaded.lessons:
         take_in(db, lesson)
-    return LoadResult([e.lesson for e in all_lessons(db, folder)], loaded.problems)
+    return loaded.problems
+
+
+def take_in_files(db: Session, folder: Path) -> LoadResult:
+    """Take in every valid file of `folder`; the library's lessons and the files' problems."""
+    problems = take_in_folder(db, folder)
+    return LoadResult([e.lesson for e in all_lessons(db, folder)], problems)
 
 
 def take_in_file(db: Session, folder: Path, slug: str) -> list[LessonProblem]:
     """Take in one lesson's file if it is there (a missing file is no problem)."""
     path = folder / f"{slug}.md"
-    if not path.is_file():
+    # A number typed in a form must not name a file outside the folder.
+    if not SLUG.fullmatch(slug) or not path.is_file():
         return []
     lesson, problems = read_lesson(path)
     if lesson is not None:

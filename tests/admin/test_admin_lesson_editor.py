@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as markup
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,6 +91,19 @@ async def test_a_new_lesson_is_previewed_without_saving_then_saved_with_its_auth
 
         status, page = await _write(guest, "flood-safety", title="另一课")
         assert status == 400 and "已经有课程用了" in _problems(page, "slug")[0]
+
+
+async def test_a_new_lesson_cannot_take_the_number_of_a_file_just_put_in_the_folder(
+        settings: Settings, lessons_copy: Path) -> None:
+    settings = replace(settings, lessons_dir=lessons_copy)
+    async with console_app(settings) as bot, visitor(bot) as guest:
+        add_account(bot, "libo", Role.FACILITATOR, "李波")
+        await guest.sign_in("libo")
+        shutil.copy(lessons_copy / "ebike-charging.md", lessons_copy / "flood-safety.md")
+        status, page = await _write(guest, "flood-safety")
+        assert status == 400 and "已经有课程用了" in _problems(page, "slug")[0]
+        lesson = (await guest.get("/admin/lessons/flood-safety"))[1]
+        assert "汛期安全" not in lesson  # the file's lesson, untouched
 
 
 async def test_editing_keeps_every_version_and_an_old_one_can_be_restored(
