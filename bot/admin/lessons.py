@@ -28,6 +28,7 @@ from bot.admin.core import (
 from bot.core.db import in_session
 from bot.core.models import Group, LessonVersion, Role
 from bot.domain.lesson_library import (
+    TAKEN_IN_MEANWHILE,
     LibraryEntry,
     all_lessons,
     current_lesson,
@@ -36,7 +37,7 @@ from bot.domain.lesson_library import (
     versions,
 )
 from lessons.dialect import flavour_pairs
-from lessons.library import MAX_BODY_CHARS, Lesson, LessonProblem
+from lessons.library import MAX_BODY_CHARS, Lesson
 from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile
 from scheduler.models import ScheduleKind
 from scheduler.schedules import ScheduleError, ScheduleView, add_schedule, list_schedules
@@ -114,13 +115,16 @@ async def library(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     folder = console.settings.lessons_dir
     show_archived = request.query.get("archived") == "1"
 
-    def read(db: Session) -> tuple[list[LibraryEntry], list[LessonProblem], list[ScheduleView]]:
-        problems = take_in_folder(db, folder)
+    def read(db: Session) -> tuple[list[LibraryEntry], list[ScheduleView]]:
         entries = [e for e in all_lessons(db, folder, archived=show_archived)
                    if e.archived == show_archived]
-        return entries, problems, list_schedules(db)
+        return entries, list_schedules(db)
 
-    entries, problems, views = await in_session(console.services.engine, read)
+    try:
+        problems = await in_session(console.services.engine, take_in_folder, folder)
+    except TAKEN_IN_MEANWHILE:
+        problems = []  # another page or post took the files in at the same moment
+    entries, views = await in_session(console.services.engine, read)
     next_due: dict[str, datetime] = {}
     for view in views:
         if view.next_due is not None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import texts
@@ -57,6 +58,11 @@ class StaleSave(Exception):
         # The session rolls back on this error: its rows would be unreadable afterwards.
         self.current = SavedVersion(current.number, current.origin, current.author,
                                     current.created_at) if current else None
+
+
+# A take-in that fails with one of these lost a race: another task or instance took the same
+# file in at the same moment, and the library already holds it.
+TAKEN_IN_MEANWHILE = (StaleSave, IntegrityError)
 
 
 class LessonExists(Exception):

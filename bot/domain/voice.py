@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.core.db import in_session
 from bot.core.models import Group
-from bot.domain.lesson_library import current_lesson, take_in_file
+from bot.domain.lesson_library import TAKEN_IN_MEANWHILE, current_lesson, take_in_file
 from bot.settings import Settings
 from lessons.dialect import Flavourer, flavour_sentences
 from lessons.flavour_worker import FlavourWorker
@@ -78,12 +78,14 @@ class LessonVoice:
 
         Its file is taken in first, so a file edited while the bot runs is what gets posted."""
 
-        def find(db: Session) -> Lesson | None:
-            for problem in take_in_file(db, self.lessons_dir, slug):
-                log.error("lesson %s: %s", slug, problem)
-            return current_lesson(db, self.lessons_dir, slug, archived=archived)
-
-        return await in_session(self.engine, find)
+        try:
+            problems = await in_session(self.engine, take_in_file, self.lessons_dir, slug)
+        except TAKEN_IN_MEANWHILE:  # a lesson posted to many groups at once: one takes it in
+            problems = []
+        for problem in problems:
+            log.error("lesson %s: %s", slug, problem)
+        return await in_session(self.engine, current_lesson, self.lessons_dir, slug,
+                                archived=archived)
 
     def profile_for(self, group: Group, lesson: Lesson) -> SpeechProfile:
         """The group's speech profile, unless the lesson names its own."""
