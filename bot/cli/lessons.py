@@ -54,7 +54,8 @@ def lessons_list() -> None:
 
 
 @lessons_app.command("check", rich_help_panel=COMMANDS_PANEL,
-                     help="检查每个课程文件，有问题就说出文件和行号。")
+                     help="检查每个课程文件，有问题就说出文件和行号；"
+                          "也说出在控制台改过之后又被改的文件。")
 def lessons_check() -> None:
     """Check every lesson file and take it in; exits non-zero on a broken file or a conflict."""
     settings = load_cli_settings()
