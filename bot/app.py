@@ -27,7 +27,7 @@ from bot.domain.demo import seed_demo
 from bot.domain.directory import GroupDirectory
 from bot.domain.handling import OverdueDigest, ensure_digest_timers
 from bot.domain.ledger import MonthlyLedger, ensure_monthly_timers
-from bot.domain.lesson_library import take_in_files
+from bot.domain.lesson_library import TAKEN_IN_MEANWHILE, take_in_files
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
@@ -93,8 +93,12 @@ def check_platform_settings(settings: Settings) -> None:
 
 def sync_library(engine: Engine, folder: Path) -> LoadResult:
     """Take in the lessons folder's new and changed files; the library and the files' problems."""
-    with session(engine) as db:
-        return take_in_files(db, folder)
+    try:
+        with session(engine) as db:
+            return take_in_files(db, folder)
+    except TAKEN_IN_MEANWHILE:  # another instance starting at the same moment took them in
+        with session(engine) as db:
+            return take_in_files(db, folder)
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -140,8 +140,7 @@ class LessonPoster:
             raise LookupError(f"group {delivery.group_id} no longer exists")
         lesson = await self.voice.find_lesson(delivery.lesson_slug)
         if lesson is None:
-            raise LookupError(f"lesson {delivery.lesson_slug} is not in the library (missing, "
-                              "archived, or its file is broken)")
+            raise LookupError(f"lesson {delivery.lesson_slug} is archived or not in the library")
         speech = await self.voice.render(lesson, self.voice.profile_for(group, lesson))
         # A crash may have interrupted this post after its text or some clips went out.
         with_text = delivery.text_message_id is None
