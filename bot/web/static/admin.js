@@ -81,3 +81,41 @@
     }
   });
 })();
+
+// The lesson editor: a character count under the body, and the listen voice when it is made.
+(function () {
+  document.querySelectorAll("textarea[data-max-chars]").forEach(function (area) {
+    const count = area.form.querySelector("[data-count]");
+    if (!count) { return; }
+    const max = Number(area.dataset.maxChars);
+    const show = function () {
+      count.textContent = String(area.value.length);
+      count.parentElement.classList.toggle("error", area.value.length > max);
+    };
+    area.addEventListener("input", show);
+    show();
+  });
+  const listen = document.querySelector("[data-listen-poll]");
+  if (listen) {
+    const state = listen.querySelector("[data-listen-state]");
+    const audio = listen.querySelector("[data-listen-audio]");
+    const poll = function () {
+      fetch(listen.dataset.listenPoll, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (found) {
+          if (!found || found.state === "working") { setTimeout(poll, 2000); return; }
+          listen.dataset.state = found.state;
+          if (found.state === "ready") {
+            state.hidden = true;
+            audio.src = found.url;
+            audio.hidden = false;
+          } else {
+            state.textContent = "语音没有生成出来（可能是语音服务连不上），可以再点一次试听。";
+            state.className = "error";
+          }
+        })
+        .catch(function () { setTimeout(poll, 5000); });
+    };
+    setTimeout(poll, 1000);
+  }
+})();
