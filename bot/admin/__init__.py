@@ -21,6 +21,7 @@ from bot.admin import (
     groups,
     households,
     ledger,
+    lesson_editor,
     lesson_recordings,
     lessons,
     points,
@@ -60,8 +61,9 @@ __all__ = ["CONSOLE", "Console", "setup_admin"]
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 LOGIN_COOKIE = "yehua_login"  # the sign-in form's CSRF token, before there is a session
 LOGIN_PATH = "/admin/login"
-PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, todos, reports, groups,
-                users, ledger, households, bulk_points, shop, points, points_rankings,
+# The lesson editor first: /admin/lessons/new is its form, not a lesson.
+PAGE_MODULES = (dashboard, lesson_editor, lessons, calendar, talks, suggestions, todos, reports,
+                groups, users, ledger, households, bulk_points, shop, points, points_rankings,
                 lesson_recordings)
 SECURITY_HEADERS = {
     # blob: media: the lesson page plays back a recording made in the browser before saving.

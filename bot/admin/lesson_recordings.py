@@ -51,8 +51,9 @@ async def recording_section(console: Console, slug: str) -> dict[str, Any]:
             "recording_duration": format_duration}
 
 
-def _lesson(console: Console, slug: str) -> Lesson:
-    lesson = console.services.voice.find_lesson(slug) if SLUG.fullmatch(slug) else None
+async def _lesson(console: Console, slug: str) -> Lesson:
+    lesson = await console.services.voice.find_lesson(slug, archived=True) \
+        if SLUG.fullmatch(slug) else None
     if lesson is None:
         raise web.HTTPNotFound()
     return lesson
@@ -105,7 +106,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         return render(request, viewer, "admin/forbidden.html", status=403,
                       heading=texts.ADMIN_FORBIDDEN_TITLE, message=texts.ADMIN_FORBIDDEN_TEXT)
     console = console_of(request)
-    lesson = _lesson(console, request.match_info["slug"])
+    lesson = await _lesson(console, request.match_info["slug"])
     back = f"/admin/lessons/{lesson.slug}#recording"
     from_script = "application/json" in request.headers.get("Accept", "")
     if (request.content_length or 0) > MAX_RECORDING_BYTES + 64 * 1024:
@@ -147,7 +148,7 @@ def _refused(request: web.Request, viewer: Viewer, error: RecordingError, from_s
 async def remove(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Retire the lesson's recording; its voice is synthesized again."""
     console = console_of(request)
-    lesson = _lesson(console, request.match_info["slug"])
+    lesson = await _lesson(console, request.match_info["slug"])
     removed: RecordingView | None = await console.services.voice.drop_recording(
         lesson.slug, removed_by=viewer.user.display_name)
     back = f"/admin/lessons/{lesson.slug}#recording"

@@ -8,15 +8,13 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.engine import Engine
 
 from bot import texts
 from bot.cli.kit import console, fail, load_cli_settings, say
-from bot.core.db import open_database, session
-from bot.core.models import LessonRecord
-from bot.domain.recordings import RecordingError, format_duration, lesson_row
+from bot.core.db import open_database
+from bot.domain.recordings import RecordingError, format_duration
 from bot.domain.voice import LessonVoice, build_speech
-from lessons.library import Lesson, load_library
+from lessons.library import Lesson
 from lessons.variants import AudioFormat, AudioVariants
 
 VOICE_HELP = ("主讲人录音：用 --file 把录音存为这一课的语音（MP3、M4A、AMR、WAV、OGG），"
@@ -32,34 +30,32 @@ def lessons_voice(
     """Store a recording as the lesson's voice (ready for every platform), or remove it."""
     if (file is None) == (not remove):
         raise fail(texts.CLI_RECORDING_CHOOSE)
+    if file is not None and not file.is_file():
+        raise fail(texts.CLI_RECORDING_NO_FILE.format(path=file))
     settings = load_cli_settings()
     engine = open_database(settings.db_url)
     try:
-        voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings))
-        lesson = load_library(settings.lessons_dir).get(slug)
-        if lesson is None:
-            raise fail(texts.RECORDING_UNKNOWN_LESSON.format(slug=slug))
-        if remove:
-            removed = asyncio.run(voice.drop_recording(slug, removed_by=texts.CLI_RECORDING_BY))
-            if removed is None:
-                raise fail(texts.RECORDING_NONE)
-            say(texts.RECORDING_REMOVED)
-            return
-        assert file is not None
-        if not file.is_file():
-            raise fail(texts.CLI_RECORDING_NO_FILE.format(path=file))
-        _registered(engine, lesson)
-        asyncio.run(_keep(voice, lesson, file))
+        asyncio.run(_voice(LessonVoice(engine, settings.lessons_dir, build_speech(settings)),
+                           slug, file))
     finally:
         engine.dispose()
 
 
-def _registered(engine: Engine, lesson: Lesson) -> None:
-    """A lesson file the bot has not started with yet gets its row now."""
-    with session(engine) as db:
-        if lesson_row(db, lesson.slug) is None:
-            db.add(LessonRecord(slug=lesson.slug, title=lesson.title, speaker=lesson.speaker,
-                                summary=lesson.summary, content_hash=lesson.content_hash))
+async def _voice(voice: LessonVoice, slug: str, file: Path | None) -> None:
+    """Keep `file` as the lesson's voice, or (without one) remove its recording."""
+    try:
+        lesson = await voice.find_lesson(slug)
+        if lesson is None:
+            raise fail(texts.RECORDING_UNKNOWN_LESSON.format(slug=slug))
+        if file is None:
+            removed = await voice.drop_recording(slug, removed_by=texts.CLI_RECORDING_BY)
+            if removed is None:
+                raise fail(texts.RECORDING_NONE)
+            say(texts.RECORDING_REMOVED)
+            return
+        await _keep(voice, lesson, file)
+    finally:
+        await voice.close()
 
 
 async def _keep(voice: LessonVoice, lesson: Lesson, file: Path) -> None:
@@ -67,27 +63,24 @@ async def _keep(voice: LessonVoice, lesson: Lesson, file: Path) -> None:
                TimeElapsedColumn())
     formats = list(AudioFormat)
     refused: RecordingError | None = None
-    try:
-        with Progress(*columns, console=console, transient=True) as progress:
-            reading = progress.add_task(texts.CLI_RECORDING_READING, total=1)
-            try:
-                speech, paragraphs = await voice.keep_recording(
-                    lesson, file, original_name=file.name, uploaded_by=texts.CLI_RECORDING_BY)
-            except RecordingError as exc:
-                refused = exc
-            else:
-                progress.advance(reading)
-                progress.console.print(texts.CLI_RECORDING_STORED.format(
-                    title=lesson.title, duration=format_duration(speech.duration_s),
-                    paragraphs=paragraphs), highlight=False)
-                # The bot finds these files beside the recording: its first post does not wait.
-                platforms = progress.add_task(texts.CLI_RECORDING_PLATFORMS, total=len(formats))
-                variants = AudioVariants()
-                for fmt in formats:
-                    await variants.clips(speech, fmt)
-                    progress.advance(platforms)
-    finally:
-        await voice.close()
+    with Progress(*columns, console=console, transient=True) as progress:
+        reading = progress.add_task(texts.CLI_RECORDING_READING, total=1)
+        try:
+            speech, paragraphs = await voice.keep_recording(
+                lesson, file, original_name=file.name, uploaded_by=texts.CLI_RECORDING_BY)
+        except RecordingError as exc:
+            refused = exc
+        else:
+            progress.advance(reading)
+            progress.console.print(texts.CLI_RECORDING_STORED.format(
+                title=lesson.title, duration=format_duration(speech.duration_s),
+                paragraphs=paragraphs), highlight=False)
+            # The bot finds these files beside the recording: its first post does not wait.
+            platforms = progress.add_task(texts.CLI_RECORDING_PLATFORMS, total=len(formats))
+            variants = AudioVariants()
+            for fmt in formats:
+                await variants.clips(speech, fmt)
+                progress.advance(platforms)
     if refused is not None:
         raise fail(refused.message) from refused
     say(texts.CLI_RECORDING_READY)

@@ -39,10 +39,15 @@ def voice(engine: Engine, settings: Settings) -> LessonVoice:
     return LessonVoice(engine, settings.lessons_dir, build_speech(settings))
 
 
-def lesson(voice: LessonVoice) -> Lesson:
-    found = voice.find_lesson(SLUG)
+async def lesson(voice: LessonVoice) -> Lesson:
+    found = await voice.find_lesson(SLUG)
     assert found is not None
     return found
+
+
+@pytest.fixture
+async def ebike(voice: LessonVoice) -> Lesson:
+    return await lesson(voice)
 
 
 def stored(engine: Engine) -> list[LessonRecording]:
@@ -61,9 +66,9 @@ def cue_times(srt: str) -> list[tuple[float, float]]:
 
 
 async def test_an_m4a_becomes_every_profiles_voice_with_a_subtitle_per_paragraph(
-        voice: LessonVoice, engine: Engine, fake_edge: FakeEdge) -> None:
+        voice: LessonVoice, ebike: Lesson, engine: Engine, fake_edge: FakeEdge) -> None:
     m4a = spoken_paragraphs(SPOKEN, gap=GAP)
-    speech, paragraphs = await voice.keep_recording(lesson(voice), m4a, original_name="张老师.m4a",
+    speech, paragraphs = await voice.keep_recording(ebike, m4a, original_name="张老师.m4a",
                                                      uploaded_by="李书记")
 
     total = sum(SPOKEN) + GAP * (len(SPOKEN) - 1)
@@ -81,11 +86,11 @@ async def test_an_m4a_becomes_every_profiles_voice_with_a_subtitle_per_paragraph
         assert start == pytest.approx(expected, abs=0.25)
         assert end == pytest.approx(expected + length, abs=0.25)
     texts_in_srt = [block.splitlines()[2] for block in speech.srt.strip().split("\n\n")]
-    assert texts_in_srt == paragraphs_of(lesson(voice))
+    assert texts_in_srt == paragraphs_of(ebike)
     assert speech.path.with_suffix(".srt").read_text("utf-8") == speech.srt
 
     for profile in PROFILES.values():
-        rendered = await voice.render(lesson(voice), voice.tune(profile))
+        rendered = await voice.render(ebike, voice.tune(profile))
         assert rendered is not None
         assert (rendered.engine, rendered.path) == ("recording", speech.path)
     assert not fake_edge.requests  # nothing was synthesized
@@ -94,13 +99,13 @@ async def test_an_m4a_becomes_every_profiles_voice_with_a_subtitle_per_paragraph
 
 
 async def test_another_instance_writes_the_file_from_the_database(
-        voice: LessonVoice, engine: Engine, settings: Settings) -> None:
+        voice: LessonVoice, ebike: Lesson, engine: Engine, settings: Settings) -> None:
     webm = recording(6.0, container="webm", codec="libopus")
-    speech, _ = await voice.keep_recording(lesson(voice), webm, original_name="浏览器录音.webm",
+    speech, _ = await voice.keep_recording(ebike, webm, original_name="浏览器录音.webm",
                                            uploaded_by="李书记")
     elsewhere = replace(settings, data_dir=settings.data_dir.parent / "other")
     other = LessonVoice(engine, elsewhere.lessons_dir, build_speech(elsewhere))
-    rendered = await other.render(lesson(other), PROFILES["湘"])
+    rendered = await other.render((await lesson(other)), PROFILES["湘"])
 
     assert rendered is not None and rendered.path != speech.path
     assert rendered.path.read_bytes() == speech.path.read_bytes()
@@ -108,12 +113,12 @@ async def test_another_instance_writes_the_file_from_the_database(
 
 
 async def test_with_fewer_pauses_than_paragraphs_the_subtitles_share_the_time_by_length(
-        voice: LessonVoice) -> None:
+        voice: LessonVoice, ebike: Lesson) -> None:
     speech, paragraphs = await voice.keep_recording(
-        lesson(voice), recording(12.0, container="mp4", codec="aac"), original_name="a.m4a",
+        ebike, recording(12.0, container="mp4", codec="aac"), original_name="a.m4a",
         uploaded_by="李书记")
     times = cue_times(speech.srt)
-    lengths = [len(p) for p in paragraphs_of(lesson(voice))]
+    lengths = [len(p) for p in paragraphs_of(ebike)]
     assert paragraphs == len(times) == 6
     assert times[0][0] == 0.0 and times[-1][1] == pytest.approx(speech.duration_s, abs=0.01)
     # The long third paragraph gets the longest subtitle.
@@ -138,31 +143,31 @@ def silent_wav(seconds: float, rate: int = 8_000) -> bytes:
     (b"\0" * (MAX_RECORDING_BYTES + 1), 413, texts.RECORDING_TOO_BIG.format(mb=60)),
 ], ids=["undecodable", "silent", "too-long", "too-big"])
 async def test_a_file_that_cannot_be_a_voice_is_refused_and_nothing_is_stored(
-        voice: LessonVoice, engine: Engine, fake_edge: FakeEdge, audio: bytes, status: int,
-        message: str) -> None:
+        voice: LessonVoice, ebike: Lesson, engine: Engine, fake_edge: FakeEdge, audio: bytes,
+        status: int, message: str) -> None:
     with pytest.raises(RecordingError) as refused:
-        await voice.keep_recording(lesson(voice), audio, original_name="x", uploaded_by="李书记")
+        await voice.keep_recording(ebike, audio, original_name="x", uploaded_by="李书记")
     assert (refused.value.status, refused.value.message) == (status, message)
     assert stored(engine) == []
-    rendered = await voice.render(lesson(voice), PROFILES["普通话"])
+    rendered = await voice.render(ebike, PROFILES["普通话"])
     assert rendered is not None and rendered.engine == "edge-tts"
 
 
 async def test_removing_falls_back_to_synthesis_and_keeps_the_history(
-        voice: LessonVoice, engine: Engine, fake_edge: FakeEdge) -> None:
+        voice: LessonVoice, ebike: Lesson, engine: Engine, fake_edge: FakeEdge) -> None:
     for name in ("第一次.m4a", "第二次.amr"):
         await voice.keep_recording(
-            lesson(voice), recording(4.0, container="mp4", codec="aac") if name.endswith("m4a")
+            ebike, recording(4.0, container="mp4", codec="aac") if name.endswith("m4a")
             else recording(5.0, container="amr", codec="libopencore_amrnb", rate=8_000,
                            bit_rate=12_200),
             original_name=name, uploaded_by="李书记")
-    current = await voice.render(lesson(voice), PROFILES["普通话"])
+    current = await voice.render(ebike, PROFILES["普通话"])
     assert current is not None and current.duration_s == pytest.approx(5.0, abs=0.15)
 
     removed = await voice.drop_recording(SLUG, removed_by="王主任")
     assert removed is not None and removed.original_name == "第二次.amr"
     # The earlier take, replaced by the upload, is not brought back: synthesis speaks again.
-    rendered = await voice.render(lesson(voice), PROFILES["普通话"])
+    rendered = await voice.render(ebike, PROFILES["普通话"])
     assert rendered is not None and rendered.engine == "edge-tts"
     assert fake_edge.requests
     assert await voice.drop_recording(SLUG, removed_by="王主任") is None
