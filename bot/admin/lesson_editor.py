@@ -113,7 +113,7 @@ async def submit(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         if action == "listen":
             voice = console.services.voice
             key = _listen_key(lesson, chosen)
-            console.jobs.start(key, voice.render(lesson, voice.tune(chosen)))
+            console.jobs.start(key, voice.synthesize(lesson, voice.tune(chosen)))
             listen = "/admin/lesson-listen/" + quote(key.removeprefix("listen:"))
         note = (texts.ADMIN_LESSON_LISTENING.format(profile=chosen.name) if listen
                 else texts.ADMIN_LESSON_PREVIEWED)

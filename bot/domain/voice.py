@@ -185,6 +185,11 @@ class LessonVoice:
         recorded = await self.recording(lesson.slug)
         if recorded is not None:
             return recorded
+        return await self.synthesize(lesson, profile)
+
+    async def synthesize(self, lesson: Lesson, profile: SpeechProfile) -> Speech | None:
+        """The lesson's synthesized voice (a recording or not): from the cache or made now;
+        None if no engine works. What an editor listens to before saving."""
         # Flavouring may wait for the flavour worker to start (a second or two): not on the loop.
         text = await asyncio.to_thread(spoken_text, lesson, profile, flavoured=self.flavoured,
                                        flavourer=self.flavourer)

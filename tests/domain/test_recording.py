@@ -96,6 +96,9 @@ async def test_an_m4a_becomes_every_profiles_voice_with_a_subtitle_per_paragraph
     assert not fake_edge.requests  # nothing was synthesized
     [row] = stored(engine)
     assert (row.original_name, row.uploaded_by, row.removed_at) == ("张老师.m4a", "李书记", None)
+    # An editor listening to the written text still hears it synthesized.
+    synthesized = await voice.synthesize(ebike, PROFILES["湘"])
+    assert synthesized is not None and synthesized.engine == "edge-tts"
 
 
 async def test_another_instance_writes_the_file_from_the_database(
