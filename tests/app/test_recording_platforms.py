@@ -39,6 +39,7 @@ ROOM = "fengshu"
 SPOKEN = [12.0, 10.0, 16.0, 12.0, 6.0, 4.0]
 GAP = 1.5
 TOTAL = sum(SPOKEN) + GAP * 5  # 67.5 s: two WeCom clips
+BOUNDARY = "yehua-recording-boundary"
 
 
 @pytest.fixture
@@ -215,3 +216,33 @@ async def test_removing_the_recording_in_the_console_brings_back_the_synthesized
 def village_groups_web(app: web.Application) -> None:
     with session(app[ENGINE]) as db:
         db.add(Group(platform="web", chat_id=ROOM, name="枫树村"))
+
+
+async def test_a_recording_over_60_mb_is_refused_while_it_streams_in(settings: Settings) -> None:
+    too_big = bytes(61 * 1024 * 1024)
+
+    async def streamed(token: str) -> AsyncIterator[bytes]:
+        """A browser's upload of unknown length: no Content-Length, so the cap must count."""
+        yield (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+               f'{token}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="audio"; '
+               'filename="a.m4a"\r\n\r\n').encode()
+        for start in range(0, len(too_big), 1 << 20):
+            yield too_big[start : start + (1 << 20)]
+        yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+    async with running(settings) as bot:
+        add_account(bot, "lishuji", Role.FACILITATOR, "李书记")
+        async with visitor(bot, "lishuji") as guest:
+            declared = await upload(guest, too_big, "a.m4a")
+            assert declared.status == 413
+            assert texts.RECORDING_TOO_BIG.format(mb=60) in await declared.text()
+            token = await guest.token(f"/admin/lessons/{SLUG}")
+            async with guest.http.post(
+                    f"{guest.url}/admin/lessons/{SLUG}/recording", data=streamed(token),
+                    headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                    allow_redirects=False) as response:
+                assert response.status == 413
+                assert texts.RECORDING_TOO_BIG.format(mb=60) in await response.text()
+        with session(bot.app[ENGINE]) as db:
+            assert db.exec(select(LessonRecording)).all() == []
+
