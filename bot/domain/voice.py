@@ -20,13 +20,18 @@ from lessons.library import Lesson, read_lesson
 from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, effective_profile, with_prosody
 from lessons.speech import Speech, SpeechService, SpeechUnavailable, Synthesizer
 from lessons.spoken import spoken_text
-from lessons.synthesizers import EdgeSynthesizer, EspeakSynthesizer
+from lessons.synthesizers import (
+    EdgeSynthesizer,
+    EspeakSynthesizer,
+    ServerSynthesizer,
+    SpeechServer,
+)
 
 log = logging.getLogger(__name__)
 
 
 def build_speech(settings: Settings) -> SpeechService:
-    """edge-tts first, espeak-ng as the offline fallback when it is installed and allowed."""
+    """edge-tts, then espeak-ng offline if allowed; a speech server first for its profiles."""
     synthesizers: list[Synthesizer] = [
         EdgeSynthesizer(endpoint=settings.tts_endpoint, timeout=settings.tts_timeout,
                         concurrency=settings.tts_concurrency)]
@@ -36,7 +41,23 @@ def build_speech(settings: Settings) -> SpeechService:
     elif settings.espeak:
         log.warning("espeak-ng is not installed: without the speech service, lessons go out "
                     "as text with a notice and the voice follows later")
-    return SpeechService(settings.audio_dir, synthesizers)
+    return SpeechService(settings.audio_dir, synthesizers,
+                         chains=server_chains(settings, synthesizers))
+
+
+def server_chains(settings: Settings, fallbacks: list[Synthesizer]
+                  ) -> dict[str, list[Synthesizer]]:
+    """Profile -> its chain, for the profiles YEHUA_TTS_SERVER_PROFILES gives the server."""
+    config = settings.speech_server
+    if not config.url:
+        return {}
+    server = SpeechServer(config.url, api_key=config.api_key, timeout=config.timeout,
+                          concurrency=settings.tts_concurrency)
+    return {
+        name: [ServerSynthesizer(server, model=config.model, voice=config.voice,
+                                 instructions=config.instructions.get(name, "")), *fallbacks]
+        for name in config.profiles
+    }
 
 
 def build_flavour_worker(settings: Settings) -> FlavourWorker:
