@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import shutil
 from contextlib import aclosing
@@ -17,6 +16,7 @@ from edge_tts.constants import WSS_URL as EDGE_WSS_URL
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
 
 from lessons.audio import MP3_BYTES_PER_SECOND, wav_to_mp3
+from lessons.server_errors import http_error
 from lessons.shaping import letters, sentences, split_for_speech
 from lessons.speech import Cue, SpeechAudio, SynthesisError, Voice
 
@@ -262,10 +262,10 @@ class SpeechServer:
         except (aiohttp.ClientError, OSError) as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
         if response.status == 429 or response.status >= 500:
-            raise _Transient(_http_error(response.status, data),
+            raise _Transient(http_error(response.status, data),
                              _retry_after(response.headers.get("Retry-After")))
         if response.status >= 400:
-            raise SynthesisError(_http_error(response.status, data))
+            raise SynthesisError(http_error(response.status, data))
         if not data:
             raise SynthesisError("no audio")
         return data
@@ -323,23 +323,6 @@ class _Transient(SynthesisError):
     def __init__(self, message: str, retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def _http_error(status: int, data: bytes) -> str:
-    """'HTTP 401: the server's message' from an OpenAI-style, FastAPI-style or plain body."""
-    text = data.decode("utf-8", errors="replace").strip()
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        error = parsed.get("error", parsed.get("detail", parsed.get("message")))
-        if isinstance(error, dict):
-            error = error.get("message", error)
-        if error is not None:
-            text = error if isinstance(error, str) else json.dumps(error, ensure_ascii=False)
-    text = " ".join(text.split())[:200]
-    return f"HTTP {status}: {text}" if text else f"HTTP {status}"
 
 
 def _retry_after(raw: str | None) -> float:
