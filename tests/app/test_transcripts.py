@@ -19,7 +19,11 @@ from scheduler.dbtypes import utcnow
 from tests.support.app import RunningApp, running
 from tests.support.console import add_account, visitor, with_console
 from tests.support.fakes.speech_server import KEY, FakeSpeechServer, closed_server_url
+from tests.support.fakes.telegram import FakeTelegram
 from tests.support.polling import eventually
+from tests.support.recordings import recording
+from tests.support.telegram import LI as TG_LI
+from tests.support.telegram import VILLAGE, answer_to, groups, on_telegram
 from tests.support.village import (
     FACILITATOR,
     ZHANG,
@@ -200,3 +204,22 @@ async def test_words_a_person_wrote_meanwhile_are_not_replaced(
     assert receipt == RECEIPT
     assert (only(bot).text, only(bot).machine_text) == ("路灯坏了", False)
     assert HEARD not in "".join(bot_texts(bot.app))
+
+
+async def test_a_telegram_voice_gets_the_transcript_in_its_private_receipt(
+        settings: Settings, speech_server: FakeSpeechServer, telegram: FakeTelegram) -> None:
+    telegram.start_bot(TG_LI)  # she opened a chat with the bot: answers for her go there
+    tg = on_telegram(with_asr(settings, speech_server.url), telegram)
+    async with running(tg, groups()) as bot:
+        said = telegram.say_voice(VILLAGE, TG_LI, recording(2.0, container="ogg"), duration=2)
+        await answer_to(telegram, said, "记成建议")
+        telegram.say(VILLAGE, TG_LI, "是的")
+        private = await eventually(lambda: [s for s in telegram.to(TG_LI["id"], "text")
+                                            if "第 1 号" in s.text])
+        row = only(bot)
+
+    assert texts.TRANSCRIPT_RECEIPT.format(text=HEARD) in private[0].text
+    assert (row.text, row.machine_text) == (HEARD, True)
+    assert len(speech_server.transcription_requests) == 1
+    # The group sees one short line at most, never the member's words read by a machine.
+    assert not [s for s in telegram.to(VILLAGE, "text") if HEARD in s.text]
