@@ -1167,3 +1167,10 @@ ADMIN_TRANSCRIPT_CONFIRM = "确认无误"
 ADMIN_TRANSCRIPT_CORRECT = "改正并保存"
 ADMIN_TRANSCRIPT_CONFIRMED = "第 {number} 号的文字已确认。"
 ADMIN_TRANSCRIPT_CORRECTED = "第 {number} 号的文字已改正。"
+
+# Which engines speak a profile (`yehua voices`, the console's lesson page).
+VOICE_ENGINE_SERVER = "自建语音服务器 {model}（{voice}）"
+VOICE_ENGINE_EDGE = "edge-tts"
+VOICE_ENGINE_ESPEAK = "espeak-ng（离线）"
+VOICE_ENGINE_THEN = " → "
+VOICE_ENGINE_COLUMN = "由谁来念（不行就换下一个）"

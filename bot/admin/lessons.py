@@ -27,6 +27,7 @@ from bot.admin.core import (
 )
 from bot.core.db import in_session
 from bot.core.models import Group, Role
+from bot.domain.voice import engines_for
 from lessons.dialect import flavour_pairs
 from lessons.library import Lesson, load_library
 from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile
@@ -135,6 +136,7 @@ async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamRespons
     return render(request, viewer, "admin/lessons_detail.html", lesson=lesson, chosen=chosen,
                   profiles=list(PROFILES.values()), pairs=pairs, spoken=spoken, voices=voices,
                   groups=groups, schedules=schedules,
+                  engines={name: engines_for(console.settings, name) for name in PROFILES},
                   working=any(v.state == "working" for v in voices))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot import texts
 from bot.core.db import in_session
 from bot.core.models import Group
 from bot.settings import Settings
@@ -58,6 +59,17 @@ def server_chains(settings: Settings, fallbacks: list[Synthesizer]
                                  instructions=config.instructions.get(name, "")), *fallbacks]
         for name in config.profiles
     }
+
+
+def engines_for(settings: Settings, profile: str) -> str:
+    """Who speaks `profile`, in the order tried, for people to read."""
+    server = settings.speech_server
+    names = [texts.VOICE_ENGINE_SERVER.format(model=server.model, voice=server.voice)
+             ] if server.url and profile in server.profiles else []
+    names.append(texts.VOICE_ENGINE_EDGE)
+    if settings.espeak and EspeakSynthesizer().available():
+        names.append(texts.VOICE_ENGINE_ESPEAK)
+    return texts.VOICE_ENGINE_THEN.join(names)
 
 
 def build_flavour_worker(settings: Settings) -> FlavourWorker:

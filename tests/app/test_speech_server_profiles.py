@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
@@ -132,3 +136,23 @@ def test_a_server_url_alone_gives_it_xiang_with_its_built_in_instruction() -> No
     assert server.url == "http://gpu:50000/v1"
     assert server.profiles == ("湘",)
     assert "湖南" in server.instructions["湘"]
+
+
+async def test_yehua_voices_names_the_server_where_it_speaks(
+        tmp_path: Path, speech_server: FakeSpeechServer) -> None:
+    env = {**os.environ, "YEHUA_DATA_DIR": str(tmp_path / "data"), "YEHUA_ESPEAK": "false",
+           "COLUMNS": "250", "YEHUA_TTS_SERVER_URL": speech_server.url,
+           "YEHUA_TTS_SERVER_MODEL": "cosyvoice2", "YEHUA_TTS_SERVER_VOICE": "中文男",
+           "YEHUA_TTS_SERVER_PROFILES": "湘,粤"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "voices", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    lines = out.decode().splitlines()
+
+    assert proc.returncode == 0, out.decode()
+    server = "自建语音服务器 cosyvoice2（中文男） → edge-tts"
+    assert [line for line in lines if "│ 湘 " in line and server in line]
+    assert [line for line in lines if "│ 粤 " in line and server in line]
+    putonghua = [line for line in lines if "│ 普通话 " in line]
+    assert putonghua and "自建语音服务器" not in putonghua[0] and "edge-tts" in putonghua[0]
