@@ -91,7 +91,8 @@ def _describe(talk: NightTalk, group: Group | None, count: int, now: datetime
 def _item(row: Suggestion) -> dict[str, Any]:
     """A suggestion as the live list shows it (also its JSON for the poll)."""
     return {"number": row.id, "author": row.author_name, "raised_by": row.raised_by_name or "",
-            "text": row.text, "voice_url": voice_link(row.voice_path),
+            "text": row.text + (texts.TRANSCRIPT_MARK if row.machine_text else ""),
+            "voice_url": voice_link(row.voice_path),
             "category": CATEGORIES.get(row.category, (row.category,))[0],
             "status": STATUS_LABELS[row.status], "merged": row.merged_into is not None,
             "url": f"/admin/suggestions/{row.id}"}
