@@ -223,3 +223,17 @@ async def test_a_telegram_voice_gets_the_transcript_in_its_private_receipt(
     assert len(speech_server.transcription_requests) == 1
     # The group sees one short line at most, never the member's words read by a machine.
     assert not [s for s in telegram.to(VILLAGE, "text") if HEARD in s.text]
+
+
+async def test_a_bot_stopping_while_the_server_thinks_still_sends_the_receipt(
+        settings: Settings, speech_server: FakeSpeechServer) -> None:
+    speech_server.transcriptions.set_mode("slow")
+    async with running(with_asr(settings, speech_server.url), prepare_village) as bot, \
+            joined(bot.url, ZHANG) as zhang:
+        await say_by_voice(bot.url, ZHANG)
+        await zhang.sees("记成建议")
+        await zhang.say("是")
+        await eventually(lambda: speech_server.transcription_requests)
+
+    assert RECEIPT in bot_texts(bot.app)
+    assert only(bot).voice_path

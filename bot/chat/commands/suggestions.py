@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime
@@ -158,6 +159,9 @@ async def _receipt_with_transcript(ctx: Context, transcripts: Transcripts, numbe
     said = None
     try:
         said = await transcripts.transcribe(number, voice_path)
+    except asyncio.CancelledError:  # the bot is stopping: the receipt still goes, without it
+        await ctx.tell(answer, short=short)
+        raise
     except Exception:  # the boundary of this background work: the receipt goes out regardless
         log.exception("suggestion %s: transcript failed", number)
     if said:
