@@ -138,19 +138,33 @@ def test_a_server_url_alone_gives_it_xiang_with_its_built_in_instruction() -> No
     assert "湖南" in server.instructions["湘"]
 
 
-async def test_yehua_voices_names_the_server_where_it_speaks(
-        tmp_path: Path, speech_server: FakeSpeechServer) -> None:
+async def yehua_voices(tmp_path: Path, **variables: str) -> tuple[int, str]:
+    """`yehua voices` as a facilitator runs it, with these settings."""
     env = {**os.environ, "YEHUA_DATA_DIR": str(tmp_path / "data"), "YEHUA_ESPEAK": "false",
-           "COLUMNS": "250", "YEHUA_TTS_SERVER_URL": speech_server.url,
-           "YEHUA_TTS_SERVER_MODEL": "cosyvoice2", "YEHUA_TTS_SERVER_VOICE": "中文男",
-           "YEHUA_TTS_SERVER_PROFILES": "湘,粤"}
+           "COLUMNS": "250", **variables}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "voices", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), 120)
-    lines = out.decode().splitlines()
+    return proc.returncode or 0, out.decode()
 
-    assert proc.returncode == 0, out.decode()
+
+async def test_a_server_without_its_model_stops_the_command_naming_the_variable(
+        tmp_path: Path) -> None:
+    code, out = await yehua_voices(tmp_path, YEHUA_TTS_SERVER_URL="http://gpu:50000/v1",
+                                   YEHUA_TTS_SERVER_VOICE="中文男")
+    assert code != 0
+    assert "YEHUA_TTS_SERVER_MODEL" in out and "Traceback" not in out
+
+
+async def test_yehua_voices_names_the_server_where_it_speaks(
+        tmp_path: Path, speech_server: FakeSpeechServer) -> None:
+    code, out = await yehua_voices(
+        tmp_path, YEHUA_TTS_SERVER_URL=speech_server.url, YEHUA_TTS_SERVER_MODEL="cosyvoice2",
+        YEHUA_TTS_SERVER_VOICE="中文男", YEHUA_TTS_SERVER_PROFILES="湘,粤")
+    lines = out.splitlines()
+
+    assert code == 0, out
     server = "自建语音服务器 cosyvoice2（中文男） → edge-tts"
     assert [line for line in lines if "│ 湘 " in line and server in line]
     assert [line for line in lines if "│ 粤 " in line and server in line]
