@@ -137,11 +137,15 @@ async def test_confirming_the_transcript_keeps_the_words_and_drops_the_mark(
     assert 'data-testid="transcript-confirm"' not in detail
 
 
-async def test_the_closing_summary_marks_the_machine_transcript(bot: RunningApp) -> None:
+def add_talk(bot: RunningApp) -> None:
     now = utcnow()
     with session(bot.app[ENGINE]) as db:
         db.add(NightTalk(group_id=village_id(bot.app), topic="村里修路", starts_at=now,
                          ends_at=now + timedelta(hours=1)))
+
+
+async def test_the_closing_summary_marks_the_machine_transcript(bot: RunningApp) -> None:
+    add_talk(bot)
     async with joined(bot.url, FACILITATOR) as host, joined(bot.url, ZHANG) as zhang:
         await host.ask("/开始夜话")
         await zhang.sees("【夜话开始】")
@@ -152,6 +156,30 @@ async def test_the_closing_summary_marks_the_machine_transcript(bot: RunningApp)
 
     assert texts.TRANSCRIPT_RECEIPT.format(text=HEARD) in receipt
     assert f"1. [语音] {HEARD}（机器转写）（张大爷，第1号）" in summary
+
+
+async def test_the_facilitator_corrects_the_transcript_on_the_talks_page(
+        bot: RunningApp) -> None:
+    add_talk(bot)
+    add_account(bot, "libo", Role.FACILITATOR, "李伯")
+    async with joined(bot.url, FACILITATOR) as host, joined(bot.url, ZHANG) as zhang:
+        await host.ask("/开始夜话")
+        await say_by_voice(bot.url, ZHANG)
+        await zhang.sees("第 1 号")
+    corrected = "村口的路灯坏了三个月，晚上走路看不见"
+    async with visitor(bot, "libo") as libo:
+        _, before = await libo.get("/admin/talks/1")
+        token = await libo.token("/admin/talks/1")
+        response = await libo.post("/admin/talks/1/transcript/1",
+                                   {"text": corrected, "action": "correct"}, token)
+        assert response.status == 302
+        _, after = await libo.get("/admin/talks/1")
+
+    assert HEARD + texts.TRANSCRIPT_MARK in before and 'data-testid="transcript-form"' in before
+    assert corrected in after and texts.TRANSCRIPT_MARK not in after
+    assert 'data-testid="transcript-form"' not in after
+    row = only(bot)
+    assert (row.text, row.machine_text) == (corrected, False)
 
 
 @pytest.mark.parametrize("trouble", ["fail", "slow", "unauthorized", "down"])
