@@ -8,10 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
@@ -21,12 +22,12 @@ from bot.chat.commands import build_router
 from bot.chat.ingest import Ingest
 from bot.core.adapter import Adapter, Directory
 from bot.core.db import close_pool, in_session, open_database, open_pool, session
-from bot.core.models import LessonRecord
 from bot.domain.backup import NightlyBackup, arm_nightly_backup
 from bot.domain.demo import seed_demo
 from bot.domain.directory import GroupDirectory
 from bot.domain.handling import OverdueDigest, ensure_digest_timers
 from bot.domain.ledger import MonthlyLedger, ensure_monthly_timers
+from bot.domain.lesson_library import TAKEN_IN_MEANWHILE, take_in_files
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.notices import LeaderboardPoster, ensure_leaderboard_timers
@@ -43,7 +44,7 @@ from bot.domain.webchat import WebChatStore
 from bot.outbox import Outbox
 from bot.settings import Settings
 from lessons.flavour_worker import FlavourWorker
-from lessons.library import LoadResult, load_library
+from lessons.library import LoadResult
 from lessons.transcription import Transcriber
 from scheduler.service import Scheduler
 
@@ -92,15 +93,14 @@ def check_platform_settings(settings: Settings) -> None:
         importlib.import_module(module_name).load_config(settings.extra)
 
 
-def sync_library(engine: Engine, library: LoadResult) -> None:
-    """Record every loaded lesson, so history keeps titles even if a file goes away."""
-    with session(engine) as db:
-        known = {r.slug: r for r in db.exec(select(LessonRecord)).all()}
-        for lesson in library.lessons:
-            record = known.get(lesson.slug) or LessonRecord(slug=lesson.slug, title=lesson.title)
-            record.title, record.speaker = lesson.title, lesson.speaker
-            record.summary, record.content_hash = lesson.summary, lesson.content_hash
-            db.add(record)
+def sync_library(engine: Engine, folder: Path) -> LoadResult:
+    """Take in the lessons folder's new and changed files; the library and the files' problems."""
+    try:
+        with session(engine) as db:
+            return take_in_files(db, folder)
+    except TAKEN_IN_MEANWHILE:  # another instance starting at the same moment took them in
+        with session(engine) as db:
+            return take_in_files(db, folder)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -109,11 +109,11 @@ def create_app(settings: Settings) -> web.Application:
     settings.audio_dir.mkdir(parents=True, exist_ok=True)
     engine = open_database(settings.db_url, busy_timeout_ms=settings.db_busy_timeout_ms)
     db_threads = open_pool(engine)
-    library = load_library(settings.lessons_dir)
+    library = sync_library(engine, settings.lessons_dir)
     for problem in library.problems:
         log.error("broken lesson file: %s", problem)
-    log.info("%d lessons loaded from %s", len(library.lessons), settings.lessons_dir)
-    sync_library(engine, library)
+    log.info("%d lessons in the library (files taken in from %s)", len(library.lessons),
+             settings.lessons_dir)
 
     app = web.Application(client_max_size=2 * 1024 * 1024)
     media = Media(settings.audio_dir, settings.base_url)

@@ -1152,14 +1152,46 @@ CLI_POINTS_YES = "是"
 CLI_POINTS_NO = "否"
 CLI_POINTS_BY = "命令行"
 
+# --- the console on a phone: the menu button and folded filters ---
+ADMIN_MENU = "菜单"
+ADMIN_FILTERS = "筛选条件"
+ADMIN_FILTERS_ON = "（已筛选）"
+
+# Lessons written in the console; the library kept in the database, files as its seed.
+LESSON_SLUG_TAKEN = "编号「{slug}」已经有课程用了，请换一个。"
+LESSON_SLUG_RESERVED = "编号不能用「{slug}」，请换一个。"
+LESSON_ORIGINS = {"file": "课程文件", "console": "控制台", "cli": "命令行"}
+ADMIN_LESSON_FIELDS = {"slug": "编号", "title": "标题", "speaker": "主讲人", "date": "日期",
+                       "tags": "标签", "summary": "简介", "speech_profile": "语音风格",
+                       "body": "正文"}
+ADMIN_LESSON_PROBLEMS = "有 {count} 处要改，改好再保存；这次什么都没有保存。"
+ADMIN_LESSON_PREVIEWED = "检查通过，下面是读出来的样子。还没有保存。"
+ADMIN_LESSON_LISTENING = "检查通过，正在生成「{profile}」的试听语音，稍等一会儿。还没有保存。"
+ADMIN_LESSON_SAVED = "已保存《{title}》第 {number} 版。"
+ADMIN_LESSON_STALE = ("没有保存：你打开这一课以后，{who}在 {when} 保存了第 {number} 版。"
+                      "你写的文字还在下面，请对照最新版改好再保存。")
+ADMIN_LESSON_STALE_UNKNOWN = ("没有保存：这一课刚被别人改过。"
+                              "你写的文字还在下面，请对照最新版再保存。")
+ADMIN_LESSON_FILE_AUTHOR = "课程文件 {name}"
+ADMIN_LESSON_RESTORED = "已把第 {old} 版恢复成最新的第 {number} 版。"
+ADMIN_LESSON_NO_VERSION = "没有这个版本。"
+ADMIN_LESSON_USED_FILE = "已改用文件里的版本。"
+ADMIN_LESSON_KEPT_CONSOLE = "已保留控制台的版本；文件里的这次改动不会用上。"
+ADMIN_LESSON_NO_CONFLICT = "没有要选的版本了：文件不在了、有错，或别人已经选过。"
+ADMIN_LESSON_ARCHIVED = "已归档《{title}》：课程库里不再显示，也不能再安排发送。"
+ADMIN_LESSON_UNARCHIVED = "已把《{title}》恢复到课程库。"
+ADMIN_LESSON_ARCHIVED_NO_SCHEDULE = "这一课已归档，不能安排发送；请先恢复到课程库。"
+CLI_LESSON_CONFLICT = ("课程文件 {file} 在控制台修改之后也被改过，没有用上。"
+                       "请在控制台这一课的页面选用哪个版本。")
+CLI_LESSON_CONFLICTS = "{count} 课的文件和控制台的修改冲突，请在控制台选一个版本。"
+CLI_LESSON_ARCHIVED = "「{slug}」已归档，不能安排发送；请先在控制台恢复到课程库。"
+
 # Machine transcripts of voice suggestions (a transcription server set by YEHUA_ASR_URL).
 TRANSCRIPT_RECEIPT = "机器听写：「{text}」如有听错，村里会帮您改。"
 TRANSCRIPT_MARK = "（机器转写）"
 TRANSCRIPT_LABEL = "机器转写"
 NIGHT_VOICE_MACHINE = "[语音] {text}（机器转写）"
 TRANSCRIPT_NOT_MACHINE = "第 {number} 号的文字不是机器转写，不用确认。"
-TRANSCRIPT_EMPTY = "文字不能是空的。"
-TRANSCRIPT_TOO_LONG = "文字太长了，最多 {limit} 个字。"
 TRANSCRIPT_CONFIRMED_HISTORY = "确认机器转写无误"
 TRANSCRIPT_CORRECTED_HISTORY = "更正机器转写（原来是：{before}）"
 ADMIN_TRANSCRIPT_HINT = "这段文字是机器听写的，可能有错。请听一遍语音，确认无误或改正。"

@@ -275,8 +275,9 @@ def to_amr_clips(
     max_bytes: int = 2 * 1024 * 1024,
     normalise: bool = True,
 ) -> list[bytes]:
-    """WeCom voice: AMR-NB 8 kHz 12.2 kbps files within both limits, cut in the quietest
-    moment of the last seconds before each limit, together holding all of the audio."""
+    """WeCom voice: AMR-NB 8 kHz 12.2 kbps files within both limits, as few as the limits
+    allow and of about the same length, each cut in the quietest moment near its share of
+    the audio, together holding all of it."""
     # The encoder's delay adds one frame after the last block of every clip.
     by_time = math.floor(max_seconds / _AMR_FRAME_S + 1e-9)
     limit = min(by_time, (max_bytes - len(AMR_MAGIC)) // _AMR_FRAME_BYTES) - 1
@@ -285,16 +286,32 @@ def to_amr_clips(
     frames = _normalised(mp3, AMR_RATE, "s16") if normalise else _converted(mp3, AMR_RATE, "s16")
     pcm = b"".join(bytes(frame.planes[0])[: frame.samples * 2] for frame in frames)
     blocks = -(-len(pcm) // _AMR_BLOCK_BYTES)
-    search = min(round(_CUT_SEARCH_S / _AMR_FRAME_S), limit // 2)
-    cuts = [0]
-    while blocks - cuts[-1] > limit:
-        cuts.append(_quietest_boundary(pcm, cuts[-1] + limit - search, cuts[-1] + limit))
-    cuts.append(blocks)
     return [
         _encode(_pcm_frames(pcm[a * _AMR_BLOCK_BYTES : b * _AMR_BLOCK_BYTES], AMR_RATE),
                 "amr", "libopencore_amrnb", AMR_RATE, AMR_BIT_RATE, {})
-        for a, b in itertools.pairwise(cuts)
+        for a, b in itertools.pairwise(_balanced_cuts(pcm, blocks, limit))
     ]
+
+
+def _balanced_cuts(pcm: bytes, blocks: int, limit: int) -> list[int]:
+    """Block boundaries splitting `blocks` into the fewest clips of at most `limit` blocks.
+
+    Cutting each clip at the limit leaves whatever is over for the last one, which can be a
+    few milliseconds: an empty voice bubble. Aiming every cut at an equal share instead keeps
+    the clips alike, while the quietest moment within a few seconds of the aim keeps words
+    whole; each cut stays where the clips after it can still hold the rest."""
+    count = -(-blocks // limit)
+    search = min(round(_CUT_SEARCH_S / _AMR_FRAME_S), limit // 2)
+    cuts = [0]
+    for index in range(1, count):
+        aim = round(blocks * index / count)
+        lowest, highest = max(cuts[-1] + 1, blocks - (count - index) * limit), cuts[-1] + limit
+        first, last = max(lowest, aim - search), min(highest, aim + search)
+        if first > last:
+            first = last = min(max(aim, lowest), highest)
+        cuts.append(_quietest_boundary(pcm, first, last))
+    cuts.append(blocks)
+    return cuts
 
 
 def _is_edge_mp3(data: bytes) -> bool:

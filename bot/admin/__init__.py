@@ -21,6 +21,7 @@ from bot.admin import (
     groups,
     households,
     ledger,
+    lesson_editor,
     lessons,
     points,
     points_rankings,
@@ -59,8 +60,9 @@ __all__ = ["CONSOLE", "Console", "setup_admin"]
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 LOGIN_COOKIE = "yehua_login"  # the sign-in form's CSRF token, before there is a session
 LOGIN_PATH = "/admin/login"
-PAGE_MODULES = (dashboard, lessons, calendar, talks, suggestions, todos, reports, groups,
-                users, ledger, households, bulk_points, shop, points, points_rankings)
+# The lesson editor first: /admin/lessons/new is its form, not a lesson.
+PAGE_MODULES = (dashboard, lesson_editor, lessons, calendar, talks, suggestions, todos, reports,
+                groups, users, ledger, households, bulk_points, shop, points, points_rankings)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; "

@@ -26,10 +26,19 @@ from bot.admin.core import (
     zone_of,
 )
 from bot.core.db import in_session
-from bot.core.models import Group, Role
+from bot.core.models import Group, LessonVersion, Role
+from bot.domain.lesson_library import (
+    TAKEN_IN_MEANWHILE,
+    LibraryEntry,
+    all_lessons,
+    current_lesson,
+    entry,
+    take_in_folder,
+    versions,
+)
 from bot.domain.voice import engines_for
 from lessons.dialect import flavour_pairs
-from lessons.library import Lesson, load_library
+from lessons.library import MAX_BODY_CHARS, Lesson
 from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile
 from scheduler.models import ScheduleKind
 from scheduler.schedules import ScheduleError, ScheduleView, add_schedule, list_schedules
@@ -48,8 +57,10 @@ class Voice:
     url: str | None = None
 
 
-def _lesson(console: Console, slug: str) -> Lesson:
-    lesson = console.services.voice.find_lesson(slug) if SLUG.fullmatch(slug) else None
+async def _lesson(console: Console, slug: str) -> Lesson:
+    """The lesson (archived ones too: their page brings them back), or 404."""
+    lesson = await console.services.voice.find_lesson(slug, archived=True) \
+        if SLUG.fullmatch(slug) else None
     if lesson is None:
         raise web.HTTPNotFound()
     return lesson
@@ -100,42 +111,58 @@ def side_by_side(console: Console, lesson: Lesson, profile: SpeechProfile
 
 @page(Role.FACILITATOR)
 async def library(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    """Every lesson in the library, newest first, with broken files named."""
+    """Every lesson in the library, newest first, with broken files and conflicts named."""
     console = console_of(request)
-    loaded = await asyncio.to_thread(load_library, console.settings.lessons_dir)
-    views = await in_session(console.services.engine, list_schedules)
+    folder = console.settings.lessons_dir
+    show_archived = request.query.get("archived") == "1"
+
+    def read(db: Session) -> tuple[list[LibraryEntry], list[ScheduleView]]:
+        entries = [e for e in all_lessons(db, folder, archived=show_archived)
+                   if e.archived == show_archived]
+        return entries, list_schedules(db)
+
+    try:
+        problems = await in_session(console.services.engine, take_in_folder, folder)
+    except TAKEN_IN_MEANWHILE:
+        problems = []  # another page or post took the files in at the same moment
+    entries, views = await in_session(console.services.engine, read)
     next_due: dict[str, datetime] = {}
     for view in views:
         if view.next_due is not None:
             known = next_due.get(view.lesson_slug)
             next_due[view.lesson_slug] = min(known, view.next_due) if known else view.next_due
-    return render(request, viewer, "admin/lessons.html", lessons=loaded.lessons[::-1],
-                  problems=loaded.problems, next_due=next_due)
+    return render(request, viewer, "admin/lessons.html", entries=entries[::-1],
+                  problems=problems, next_due=next_due, show_archived=show_archived,
+                  conflicts=[e.lesson for e in entries if e.conflict])
 
 
 @page(Role.FACILITATOR)
 async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One lesson: its text beside the spoken version, a player per profile, a schedule form."""
     console = console_of(request)
-    lesson = _lesson(console, request.match_info["slug"])
+    lesson = await _lesson(console, request.match_info["slug"])
     chosen = _profile(request.query.get("profile"), lesson)
     pairs = await asyncio.to_thread(side_by_side, console, lesson, chosen)
     voice = console.services.voice
     spoken = await asyncio.to_thread(voice.spoken, lesson, voice.tune(chosen))
     voices = await voices_of(console, lesson)
 
-    def read(db: Session) -> tuple[list[Group], list[ScheduleView]]:
+    def read(db: Session) -> tuple[list[Group], list[ScheduleView], LibraryEntry | None,
+                                   list[LessonVersion]]:
         return (list(db.exec(select(Group).order_by(col(Group.name)))),
-                [v for v in list_schedules(db) if v.lesson_slug == lesson.slug])
+                [v for v in list_schedules(db) if v.lesson_slug == lesson.slug],
+                entry(db, console.settings.lessons_dir, lesson.slug),
+                versions(db, lesson.slug))
 
-    groups, views = await in_session(console.services.engine, read)
+    groups, views, state, history = await in_session(console.services.engine, read)
     names = {group.id: group.name for group in groups}
     schedules = [(v, "、".join(names.get(g, str(g)) for g in v.group_ids),
                   describe_rule(v.kind, v.rule if v.kind == ScheduleKind.CRON else None))
                  for v in views]
     return render(request, viewer, "admin/lessons_detail.html", lesson=lesson, chosen=chosen,
                   profiles=list(PROFILES.values()), pairs=pairs, spoken=spoken, voices=voices,
-                  groups=groups, schedules=schedules,
+                  groups=groups, schedules=schedules, state=state, versions=history,
+                  origins=texts.LESSON_ORIGINS, max_chars=MAX_BODY_CHARS,
                   engines={name: engines_for(console.settings, name) for name in PROFILES},
                   working=any(v.state == "working" for v in voices))
 
@@ -144,7 +171,7 @@ async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamRespons
 async def make_voice(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Start rendering a lesson's voice in one profile, in the background."""
     console = console_of(request)
-    lesson = _lesson(console, request.match_info["slug"])
+    lesson = await _lesson(console, request.match_info["slug"])
     profile = PROFILES.get(field_text(await form(request), "profile"))
     if profile is None:
         raise redirect(f"/admin/lessons/{lesson.slug}", texts.ADMIN_VOICE_BAD_PROFILE,
@@ -162,7 +189,7 @@ async def make_voice(request: web.Request, viewer: Viewer) -> web.StreamResponse
 async def voice_status(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """The state of every profile's voice, for the page's small polling script."""
     console = console_of(request)
-    lesson = _lesson(console, request.match_info["slug"])
+    lesson = await _lesson(console, request.match_info["slug"])
     return web.json_response({v.profile.name: {"state": v.state, "url": v.url}
                               for v in await voices_of(console, lesson)})
 
@@ -195,7 +222,7 @@ def _rule(mode: str, day: str, clock: str, weekday: str, cron: str, zone: str,
 async def schedule(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Schedule the lesson to the chosen groups, once or repeatedly."""
     console = console_of(request)
-    lesson = _lesson(console, request.match_info["slug"])
+    lesson = await _lesson(console, request.match_info["slug"])
     back = f"/admin/lessons/{lesson.slug}"
     data = await form(request)
     ids = [n for n in (whole_number(v) for v in data.getall("group", []) if isinstance(v, str))
@@ -206,6 +233,8 @@ async def schedule(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     now = console.services.clock()
 
     def schedule(db: Session) -> tuple[list[Group], datetime | None]:
+        if current_lesson(db, console.settings.lessons_dir, lesson.slug) is None:
+            raise ScheduleError(texts.ADMIN_LESSON_ARCHIVED_NO_SCHEDULE)
         groups = list(db.exec(select(Group).where(col(Group.id).in_(ids)))) if ids else []
         if not groups:
             raise ScheduleError(texts.ADMIN_SCHEDULE_NO_GROUPS)

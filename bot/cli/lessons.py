@@ -17,10 +17,11 @@ from bot import texts
 from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group
+from bot.domain.lesson_library import conflicts, take_in_files
 from bot.domain.voice import build_flavour_worker, build_speech, engines_for, tuned_profile
 from bot.settings import Settings
 from lessons.dialect import Flavourer, flavour_pairs, keeps_whole
-from lessons.library import Lesson, load_library
+from lessons.library import Lesson, LoadResult
 from lessons.numbers import spoken_numbers
 from lessons.profiles import CHINESE_VOICES, PROFILES, SpeechProfile, UnknownProfile, get_profile
 from lessons.speech import Speech, SpeechService, SpeechUnavailable
@@ -37,9 +38,9 @@ _UNCHANGED_OFFICIAL = "（照原文念：有官方说法、机构名或引文，
 @lessons_app.command("list", rich_help_panel=COMMANDS_PANEL,
                      help="查看课程库里的所有课程。")
 def lessons_list() -> None:
-    """List the lessons in the library."""
+    """List the lessons in the library (files taken in first, console-written ones too)."""
     settings = load_cli_settings()
-    library = load_library(settings.lessons_dir)
+    library, _ = _take_in(settings)
     table = Table(title=f"课程库（{len(library.lessons)} 课）")
     for column in ("编号", "标题", "主讲", "日期", "标签", "语音风格"):
         table.add_column(column)
@@ -53,22 +54,38 @@ def lessons_list() -> None:
 
 
 @lessons_app.command("check", rich_help_panel=COMMANDS_PANEL,
-                     help="检查每个课程文件，有问题就说出文件和行号。")
+                     help="检查每个课程文件，有问题就说出文件和行号；"
+                          "也说出在控制台改过之后又被改的文件。")
 def lessons_check() -> None:
-    """Check every lesson file; exits non-zero when one is broken."""
+    """Check every lesson file and take it in; exits non-zero on a broken file or a conflict."""
     settings = load_cli_settings()
-    library = load_library(settings.lessons_dir)
+    library, conflicts = _take_in(settings)
     for problem in library.problems:
         console.print(f"[red]✗[/] {problem.path}:{problem.line}: {problem.message}",
+                      highlight=False)
+    for slug in conflicts:
+        console.print("[red]✗[/] " + texts.CLI_LESSON_CONFLICT.format(file=f"{slug}.md"),
                       highlight=False)
     console.print(f"[green]✓[/] {len(library.lessons)} 课正常")
     if library.problems:
         broken = len({p.path for p in library.problems})
         raise fail(f"{broken} 个课程文件有问题，请按上面的行号修改。")
+    if conflicts:
+        raise fail(texts.CLI_LESSON_CONFLICTS.format(count=len(conflicts)))
+
+
+def _take_in(settings: Settings) -> tuple[LoadResult, list[str]]:
+    """Take in the folder's files; the library, the files' problems and the conflicts."""
+    engine = open_database(settings.db_url)
+    try:
+        with session(engine) as db:
+            return take_in_files(db, settings.lessons_dir), conflicts(db)
+    finally:
+        engine.dispose()
 
 
 def _lesson(settings: Settings, slug: str) -> Lesson:
-    lesson = load_library(settings.lessons_dir).get(slug)
+    lesson = _take_in(settings)[0].get(slug)
     if lesson is None:
         raise fail(f"课程库里没有「{slug}」。用 yehua lessons list 查看课程编号。")
     return lesson
@@ -171,7 +188,7 @@ def lessons_render(
 ) -> None:
     """Make the voices ahead of time, for the profiles the groups use (or those named)."""
     settings = load_cli_settings()
-    library = load_library(settings.lessons_dir)
+    library, _ = _take_in(settings)
     if all_:
         lessons = library.lessons
     elif slugs:

@@ -11,12 +11,13 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, or_, select
 
+from bot import texts
 from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group
+from bot.domain.lesson_library import entry, take_in_file
 from bot.domain.talk_time import TalkTimeError, parse_plain_time
 from bot.settings import Settings
-from lessons.library import load_library
 from scheduler.dbtypes import utcnow
 from scheduler.schedules import ScheduleError, add_schedule, cancel_schedule, list_schedules
 
@@ -67,10 +68,14 @@ def schedule_add(
     settings = load_cli_settings()
     if (at is None) == (cron is None):
         raise fail("请用 --at 或 --cron 二选一指定时间。")
-    if load_library(settings.lessons_dir).get(lesson) is None:
-        raise fail(f"课程库里没有「{lesson}」。用 yehua lessons list 查看课程编号。")
     now = utcnow()
     with session(_engine(settings)) as db:
+        take_in_file(db, settings.lessons_dir, lesson)
+        found = entry(db, settings.lessons_dir, lesson)
+        if found is None:
+            raise fail(f"课程库里没有「{lesson}」。用 yehua lessons list 查看课程编号。")
+        if found.archived:
+            raise fail(texts.CLI_LESSON_ARCHIVED.format(slug=lesson))
         groups = _find_groups(db, group)
         try:
             run_at = parse_local_time(at, ZoneInfo(groups[0].timezone), now) if at else None

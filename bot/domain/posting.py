@@ -110,7 +110,7 @@ class LessonPoster:
 
     async def lesson_messages(self, group: Group, slug: str) -> list[OutgoingMessage] | None:
         """A lesson's post for one group again (重听): text, then its voice if it can be made."""
-        lesson = self.voice.find_lesson(slug)
+        lesson = await self.voice.find_lesson(slug)
         if lesson is None:
             return None
         messages: list[OutgoingMessage] = [
@@ -138,9 +138,9 @@ class LessonPoster:
         assert delivery.id is not None
         if group is None:
             raise LookupError(f"group {delivery.group_id} no longer exists")
-        lesson = self.voice.find_lesson(delivery.lesson_slug)
+        lesson = await self.voice.find_lesson(delivery.lesson_slug)
         if lesson is None:
-            raise LookupError(f"lesson file {delivery.lesson_slug}.md is missing or broken")
+            raise LookupError(f"lesson {delivery.lesson_slug} is archived or not in the library")
         speech = await self.voice.render(lesson, self.voice.profile_for(group, lesson))
         # A crash may have interrupted this post after its text or some clips went out.
         with_text = delivery.text_message_id is None
@@ -185,7 +185,7 @@ class LessonPoster:
             delivery, group = await in_session(self.engine, _delivery_and_group, delivery_id)
             if delivery is None or group is None or not delivery.audio_pending:
                 return
-            lesson = self.voice.find_lesson(delivery.lesson_slug)
+            lesson = await self.voice.find_lesson(delivery.lesson_slug)
             if lesson is None:
                 return
             speech = await self.voice.render(lesson, self.voice.profile_for(group, lesson))

@@ -14,10 +14,11 @@ from sqlmodel import select
 from bot import texts
 from bot.core.db import in_session
 from bot.core.models import Group
+from bot.domain.lesson_library import TAKEN_IN_MEANWHILE, current_lesson, take_in_file
 from bot.settings import Settings
 from lessons.dialect import Flavourer, flavour_sentences
 from lessons.flavour_worker import FlavourWorker
-from lessons.library import Lesson, read_lesson
+from lessons.library import Lesson
 from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, effective_profile, with_prosody
 from lessons.speech import Speech, SpeechService, SpeechUnavailable, Synthesizer
 from lessons.spoken import spoken_text
@@ -105,17 +106,19 @@ class LessonVoice:
         self.flavoured = flavoured
         self.flavourer = flavourer  # the jieba part of flavouring; None: in this process
 
-    def find_lesson(self, slug: str) -> Lesson | None:
-        """Read the lesson file fresh, so an edit made while the bot runs is what gets posted."""
-        path = self.lessons_dir / f"{slug}.md"
+    async def find_lesson(self, slug: str, *, archived: bool = False) -> Lesson | None:
+        """The library's current version of a lesson; None if missing (or archived).
+
+        Its file is taken in first, so a file edited while the bot runs is what gets posted."""
+
         try:
-            lesson, problems = read_lesson(path)
-        except OSError as exc:
-            log.error("lesson %s cannot be read: %s", slug, exc)
-            return None
+            problems = await in_session(self.engine, take_in_file, self.lessons_dir, slug)
+        except TAKEN_IN_MEANWHILE:  # a lesson posted to many groups at once: one takes it in
+            problems = []
         for problem in problems:
             log.error("lesson %s: %s", slug, problem)
-        return lesson
+        return await in_session(self.engine, current_lesson, self.lessons_dir, slug,
+                                archived=archived)
 
     def profile_for(self, group: Group, lesson: Lesson) -> SpeechProfile:
         """The group's speech profile, unless the lesson names its own."""
@@ -145,7 +148,7 @@ class LessonVoice:
 
     async def prerender(self, slug: str) -> None:
         """Render a lesson's voice ahead of its posting time, in every profile groups use."""
-        lesson = self.find_lesson(slug)
+        lesson = await self.find_lesson(slug)
         if lesson is None:
             return
         # The profile names only: loading every group (a thousand rows, for each lesson due)

@@ -40,6 +40,7 @@ async def test_a_facilitator_uploads_a_sheet_on_a_phone(settings: Settings,
         seed_village(bot.app[ENGINE])
         add_account(bot, "fu", Role.FACILITATOR, "周辅导员")
         page = await phone_page(chromium, bot.url, "fu", "周辅导员")
+        await page.get_by_test_id("nav-menu-button").click()  # the sections sit behind it
         await page.get_by_test_id("nav-bulk-points").click()
         await page.get_by_test_id("village-link").click()
         await expect(page.get_by_test_id("bulk-template")).to_be_visible()
@@ -72,6 +73,7 @@ async def test_a_secretary_makes_a_household_and_places_a_person_on_a_phone(
         seed_village(bot.app[ENGINE])
         add_account(bot, "sec", Role.SECRETARY, "刘书记")
         page = await phone_page(chromium, bot.url, "sec", "刘书记")
+        await page.get_by_test_id("nav-menu-button").click()  # the sections sit behind it
         await page.get_by_test_id("nav-households").click()
         await page.get_by_test_id("village-link").click()
         await expect(page.get_by_test_id("households-empty")).to_be_visible()

@@ -33,6 +33,7 @@ async def test_a_secretary_assigns_on_a_phone_and_the_handler_is_listed_on_the_t
         await expect(page.get_by_test_id("flash")).to_contain_text("已交给 李伯 办")
         await expect(page.get_by_test_id("detail-handler")).to_contain_text("李伯")
         assert "交给您一件事" in await libo.sees("交给您一件事")
+        await page.get_by_test_id("nav-menu-button").click()  # the sections sit behind it
         await page.get_by_test_id("nav-todos").click()
         item = page.get_by_test_id("todo-item")
         await expect(item).to_have_count(1)

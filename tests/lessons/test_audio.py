@@ -116,11 +116,24 @@ def test_wecom_clips_are_cut_in_pauses_not_in_words(speech: bytes) -> None:
     decoded = [decode(clip) for clip in to_amr_clips(speech)]
 
     level = rms(array("h", (s for one in decoded for s in one.samples)))
+    share = SECONDS / len(decoded)
     for before, after in itertools.pairwise(decoded):
-        # Every cut falls in the last ~8 s before the limit, in a quiet moment.
-        assert before.seconds >= WECOM_MAX_S - 8.0 - 0.1
+        # Every cut falls within ~8 s of an equal share, in a quiet moment.
+        assert abs(before.seconds - share) <= 8.0 * 2 + 0.1
         assert rms(seconds_of(before, before.seconds - 0.06, before.seconds)) < level / 20
         assert rms(seconds_of(after, 0.0, 0.06)) < level / 20
+
+
+@pytest.mark.parametrize("seconds", [56.0, 111.0, 216.0])
+def test_wecom_never_sends_a_near_empty_last_clip(seconds: float) -> None:
+    # Cutting each clip at 55 s left 216 s as 53.4 / 52.4 / 55 / 55 / 0.08 s: an empty bubble.
+    clips = [decode(clip) for clip in to_amr_clips(speech_like_mp3(seconds))]
+
+    assert len(clips) == math.ceil(seconds / WECOM_MAX_S)
+    share = seconds / len(clips)
+    assert all(one.seconds <= WECOM_MAX_S for one in clips)
+    assert min(one.seconds for one in clips) >= share - 8.0 - 0.1
+    assert abs(sum(one.seconds for one in clips) - seconds) <= TOLERANCE_S * len(clips)
 
 
 def test_wecom_clips_also_keep_under_a_byte_limit(speech: bytes) -> None:
