@@ -70,10 +70,11 @@ async def test_xiang_uses_the_server_while_putonghua_uses_edge(
         settings: Settings, speech_server: FakeSpeechServer, fake_edge: FakeEdge) -> None:
     async with running(with_server(settings, speech_server)) as bot:
         await post_to_two_groups(bot)
-        sent = await eventually(lambda: engines(bot))
+        # Each engine speaks two sentences at a time: a loaded machine takes a while.
+        sent = await eventually(lambda: engines(bot), within=40)
 
         voice = bot.app[VOICE]
-        lesson = voice.find_lesson(LESSON)
+        lesson = await voice.find_lesson(LESSON)
         assert lesson is not None
         xiang = voice.spoken(lesson, voice.tune(PROFILES["湘"]))
         town = voice.spoken(lesson, voice.tune(PROFILES["普通话"]))
