@@ -38,12 +38,14 @@ from bot.domain.retention import VoiceRetention
 from bot.domain.services import Services
 from bot.domain.shop_receipts import ShopReceipts
 from bot.domain.tallies import ListenTallies
+from bot.domain.transcripts import Transcripts
 from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tuned_profile
 from bot.domain.webchat import WebChatStore
 from bot.outbox import Outbox
 from bot.settings import Settings
 from lessons.flavour_worker import FlavourWorker
 from lessons.library import LoadResult
+from lessons.transcription import Transcriber
 from scheduler.service import Scheduler
 
 log = logging.getLogger(__name__)
@@ -157,7 +159,8 @@ def create_app(settings: Settings) -> web.Application:
                             points_per_day=settings.webchat_points_per_day),
                         handler_days=settings.handler_days,
                         public_url=settings.base_url,
-                        photos=PhotoRules(per_day=settings.photos_per_day))
+                        photos=PhotoRules(per_day=settings.photos_per_day),
+                        transcripts=build_transcripts(engine, settings))
     # One clock for the whole bot, so a test moving the services' clock moves every limit.
     webchat.clock = retention.clock = digest.clock = lambda: services.clock()
     router = build_router(services)
@@ -174,6 +177,15 @@ def create_app(settings: Settings) -> web.Application:
     setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def build_transcripts(engine: Engine, settings: Settings) -> Transcripts | None:
+    """Machine transcripts of voice suggestions, when YEHUA_ASR_URL names a server."""
+    asr = settings.asr
+    if not asr.url:
+        return None
+    return Transcripts(engine, Transcriber(asr.url, model=asr.model, api_key=asr.api_key,
+                                           language=asr.language, timeout=asr.timeout))
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -193,6 +205,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)
     yield
     await scheduler.stop()
+    transcripts = app[SERVICES].transcripts
+    if transcripts is not None:
+        await transcripts.close()
     await app[SERVICES].replies.close()
     await poster.close()
     await app[VOICE].close()

@@ -75,6 +75,8 @@ class Settings:
     db_busy_timeout_ms: int = 5000  # how long a write waits for another writer's lock
     storage_retry_seconds: float = 120.0  # how long an event no platform resends is retried
     extra: dict[str, str] = field(default_factory=dict)
+    speech_server: SpeechServerSettings = field(default_factory=lambda: SpeechServerSettings())
+    asr: AsrSettings = field(default_factory=lambda: AsrSettings())
 
     @property
     def db_url(self) -> str:
@@ -297,4 +299,124 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                                 "a whole number of milliseconds ≥ 0"),
         storage_retry_seconds=storage_retry_seconds(env),
         extra=extra,
+        speech_server=speech_server_settings(env),
+        asr=asr_settings(env),
     )
+
+
+# A self-hosted speech server's instruction text for each dialect profile, unless
+# YEHUA_TTS_SERVER_INSTRUCTIONS says otherwise.
+DEFAULT_SERVER_INSTRUCTIONS: dict[str, str] = {
+    "普通话": "用标准普通话说，语速稍慢，语气沉稳亲切。",
+    "湘": "用湖南长沙话说，语速稍慢，语气亲切。",
+    "东北": "用东北话说，语速稍慢，语气亲切。",
+    "陕西": "用陕西关中话说，语速稍慢，语气亲切。",
+    "粤": "用广州话说，语速稍慢，语气亲切。",
+    "台": "用台湾腔普通话说，语速稍慢，语气亲切。",
+}
+
+
+@dataclass(frozen=True)
+class SpeechServerSettings:
+    """A self-hosted speech server with an OpenAI-compatible API, and the profiles using it."""
+
+    url: str = ""  # base URL ending in /v1; empty: no server
+    model: str = ""
+    voice: str = ""
+    api_key: str = field(default="", repr=False)
+    profiles: tuple[str, ...] = ()
+    instructions: dict[str, str] = field(default_factory=dict)  # profile -> instruction text
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    """A transcription server with an OpenAI-compatible API, for voice suggestions."""
+
+    url: str = ""  # base URL ending in /v1; empty: voice suggestions are not transcribed
+    model: str = ""
+    api_key: str = field(default="", repr=False)
+    language: str = "zh"
+    timeout: float = 30.0
+
+
+def _profile_names(raw: str) -> tuple[str, ...]:
+    from lessons.profiles import PROFILES
+
+    names = tuple(n.strip() for n in re.split(r"[,，、]", raw) if n.strip())
+    if not names or any(name not in PROFILES for name in names):
+        raise ValueError(raw)
+    return names
+
+
+def _instructions(raw: str) -> dict[str, str]:
+    from lessons.profiles import PROFILES
+
+    out: dict[str, str] = {}
+    for item in re.split(r"[;；]", raw):
+        if not item.strip():
+            continue
+        name, sep, text = item.partition("=")
+        if not sep or name.strip() not in PROFILES:
+            raise ValueError(raw)
+        out[name.strip()] = text.strip()
+    return out
+
+
+def _required_with(env: Mapping[str, str], name: str, url_variable: str, expected: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(name, f"{expected} (needed with {url_variable})", value)
+    return value
+
+
+def speech_server_settings(env: Mapping[str, str]) -> SpeechServerSettings:
+    """The YEHUA_TTS_SERVER_* settings; the model and voice are needed when a URL is set."""
+    d = SpeechServerSettings()
+    url = read_setting(env, "YEHUA_TTS_SERVER_URL", d.url, http_url,
+                       "an http:// or https:// base URL ending in /v1")
+    profiles = read_setting(env, "YEHUA_TTS_SERVER_PROFILES", d.profiles, _profile_names,
+                            "speech profile names separated by commas, such as 湘,粤 "
+                            "(普通话、湘、东北、陕西、粤、台)")
+    given: dict[str, str] = {}
+    instructions = read_setting(env, "YEHUA_TTS_SERVER_INSTRUCTIONS", given, _instructions,
+                                "profile=instruction pairs separated by ;, such as "
+                                "湘=用湖南长沙话说;粤=用广州话说")
+    timeout = read_setting(env, "YEHUA_TTS_SERVER_TIMEOUT", d.timeout, positive_float,
+                           "a number of seconds > 0")
+    if not url:
+        if env.get("YEHUA_TTS_SERVER_PROFILES", "").strip():
+            raise SettingsError("YEHUA_TTS_SERVER_URL", "a base URL, since "
+                                "YEHUA_TTS_SERVER_PROFILES names profiles for it", "")
+        return d
+    return SpeechServerSettings(
+        url=url,
+        model=_required_with(env, "YEHUA_TTS_SERVER_MODEL", "YEHUA_TTS_SERVER_URL",
+                             "the server's model name, such as cosyvoice2"),
+        voice=_required_with(env, "YEHUA_TTS_SERVER_VOICE", "YEHUA_TTS_SERVER_URL",
+                             "one of the server's voices, such as 中文男"),
+        api_key=env.get("YEHUA_TTS_SERVER_API_KEY", "").strip(),
+        profiles=profiles or ("湘",),
+        instructions={**DEFAULT_SERVER_INSTRUCTIONS, **instructions},
+        timeout=timeout,
+    )
+
+
+def asr_settings(env: Mapping[str, str]) -> AsrSettings:
+    """The YEHUA_ASR_* settings; the model is needed when a URL is set."""
+    d = AsrSettings()
+    url = read_setting(env, "YEHUA_ASR_URL", d.url, http_url,
+                       "an http:// or https:// base URL ending in /v1")
+    language = read_setting(env, "YEHUA_ASR_LANGUAGE", d.language,
+                            matching(re.compile(r"[a-z]{2,3}")),
+                            "an ISO 639-1 language code such as zh")
+    timeout = read_setting(env, "YEHUA_ASR_TIMEOUT", d.timeout, positive_float,
+                           "a number of seconds > 0")
+    if not url:
+        return d
+    return AsrSettings(
+        url=url,
+        model=_required_with(env, "YEHUA_ASR_MODEL", "YEHUA_ASR_URL",
+                             "the server's model name, such as whisper-large-v3"),
+        api_key=env.get("YEHUA_ASR_API_KEY", "").strip(),
+        language=language, timeout=timeout)

@@ -1208,3 +1208,24 @@ CLI_RECORDING_READY = "各平台的语音都准备好了，发到群里不用再
 CLI_RECORDING_CHOOSE = "请用 --file 指定录音文件，或用 --remove 删除录音。"
 CLI_RECORDING_NO_FILE = "找不到文件 {path}。"
 CLI_RECORDING_BY = "命令行"
+
+# Machine transcripts of voice suggestions (a transcription server set by YEHUA_ASR_URL).
+TRANSCRIPT_RECEIPT = "机器听写：「{text}」如有听错，村里会帮您改。"
+TRANSCRIPT_MARK = "（机器转写）"
+TRANSCRIPT_LABEL = "机器转写"
+NIGHT_VOICE_MACHINE = "[语音] {text}（机器转写）"
+TRANSCRIPT_NOT_MACHINE = "第 {number} 号的文字不是机器转写，不用确认。"
+TRANSCRIPT_CONFIRMED_HISTORY = "确认机器转写无误"
+TRANSCRIPT_CORRECTED_HISTORY = "更正机器转写（原来是：{before}）"
+ADMIN_TRANSCRIPT_HINT = "这段文字是机器听写的，可能有错。请听一遍语音，确认无误或改正。"
+ADMIN_TRANSCRIPT_CONFIRM = "确认无误"
+ADMIN_TRANSCRIPT_CORRECT = "改正并保存"
+ADMIN_TRANSCRIPT_CONFIRMED = "第 {number} 号的文字已确认。"
+ADMIN_TRANSCRIPT_CORRECTED = "第 {number} 号的文字已改正。"
+
+# Which engines speak a profile (`yehua voices`, the console's lesson page).
+VOICE_ENGINE_SERVER = "自建语音服务器 {model}（{voice}）"
+VOICE_ENGINE_EDGE = "edge-tts"
+VOICE_ENGINE_ESPEAK = "espeak-ng（离线）"
+VOICE_ENGINE_THEN = " → "
+VOICE_ENGINE_COLUMN = "由谁来念（不行就换下一个）"

@@ -23,25 +23,23 @@ class SpeechProfile:
     flavour: bool  # whether framing sentences get the region's wording (lessons.dialect)
 
 
-def _voice(name: str) -> Voice:
-    return Voice(name, ELDER_RATE, ELDER_VOLUME, ELDER_PITCH)
+def _profile(name: str, description: str, voice: str, flavour: bool) -> SpeechProfile:
+    return SpeechProfile(name, description,
+                         Voice(voice, ELDER_RATE, ELDER_VOLUME, ELDER_PITCH, profile=name),
+                         flavour)
 
 
 PROFILES: dict[str, SpeechProfile] = {
     p.name: p
     for p in (
-        SpeechProfile("普通话", "标准普通话，男声，沉稳清楚",
-                      _voice("zh-CN-YunyangNeural"), False),
-        SpeechProfile("湘", "湖南味：开场、提问、结尾用长沙说法，普通话男声",
-                      _voice("zh-CN-YunyangNeural"), True),
-        SpeechProfile("东北", "东北话女声（辽宁），东北说法",
-                      _voice("zh-CN-liaoning-XiaobeiNeural"), True),
-        SpeechProfile("陕西", "陕西话女声，关中说法",
-                      _voice("zh-CN-shaanxi-XiaoniNeural"), True),
-        SpeechProfile("粤", "粤语女声（香港），按书面语念，换少量书面也通的广州说法",
-                      _voice("zh-HK-HiuMaanNeural"), True),
-        SpeechProfile("台", "台湾腔普通话女声",
-                      _voice("zh-TW-HsiaoChenNeural"), False),
+        _profile("普通话", "标准普通话，男声，沉稳清楚", "zh-CN-YunyangNeural", False),
+        _profile("湘", "湖南味：开场、提问、结尾用长沙说法，普通话男声",
+                 "zh-CN-YunyangNeural", True),
+        _profile("东北", "东北话女声（辽宁），东北说法", "zh-CN-liaoning-XiaobeiNeural", True),
+        _profile("陕西", "陕西话女声，关中说法", "zh-CN-shaanxi-XiaoniNeural", True),
+        _profile("粤", "粤语女声（香港），按书面语念，换少量书面也通的广州说法",
+                 "zh-HK-HiuMaanNeural", True),
+        _profile("台", "台湾腔普通话女声", "zh-TW-HsiaoChenNeural", False),
     )
 }
 DEFAULT_PROFILE = "普通话"
@@ -91,5 +89,5 @@ def with_prosody(profile: SpeechProfile, *, rate: str | None = None, volume: str
                  pitch: str | None = None, voice: str | None = None) -> SpeechProfile:
     """The profile with its delivery changed (site-wide settings override the defaults)."""
     v = profile.voice
-    return replace(profile, voice=Voice(voice or v.name, rate or v.rate, volume or v.volume,
-                                        pitch or v.pitch))
+    return replace(profile, voice=replace(v, name=voice or v.name, rate=rate or v.rate,
+                                          volume=volume or v.volume, pitch=pitch or v.pitch))

@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +36,14 @@ MIN_SEGMENT_CHARS = 8  # shorter sentences ride with the next one
 
 @dataclass(frozen=True)
 class Voice:
-    """An edge-tts voice and its prosody."""
+    """An edge-tts voice and its prosody, and the speech profile it speaks for."""
 
     name: str = "zh-CN-YunyangNeural"
     rate: str = "-10%"
     volume: str = "+15%"
     pitch: str = "-2Hz"
+    # Picks the profile's synthesizer chain; not in the cache key: each engine's name is.
+    profile: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,13 +107,19 @@ def srt_from_cues(cues: Sequence[Cue]) -> str:
 
 
 class SpeechService:
-    """Renders text to cached MP3, trying each synthesizer in order."""
+    """Renders text to cached MP3, trying each synthesizer in order.
 
-    def __init__(self, cache_dir: Path, synthesizers: Sequence[Synthesizer]) -> None:
-        if not synthesizers:
+    `chains` gives some profiles their own order (a speech server before the others); every
+    other profile uses `synthesizers`.
+    """
+
+    def __init__(self, cache_dir: Path, synthesizers: Sequence[Synthesizer],
+                 chains: Mapping[str, Sequence[Synthesizer]] | None = None) -> None:
+        if not synthesizers or any(not chain for chain in (chains or {}).values()):
             raise ValueError("at least one synthesizer is needed")
         self.cache_dir = Path(cache_dir)
         self.synthesizers = tuple(synthesizers)
+        self.chains = {name: tuple(chain) for name, chain in (chains or {}).items()}
         self._in_flight: dict[str, asyncio.Task[Speech]] = {}
         self._segments_in_flight: dict[str, asyncio.Task[SpeechAudio]] = {}
         self._stats = {"synthesized": 0, "cached": 0, "failed": 0, "fallback": 0}
@@ -127,6 +135,10 @@ class SpeechService:
         failed, and renders answered by a fallback engine after a better one failed."""
         return dict(self._stats)
 
+    def chain(self, voice: Voice) -> tuple[Synthesizer, ...]:
+        """The synthesizers tried, in order, for the profile `voice` speaks for."""
+        return self.chains.get(voice.profile, self.synthesizers)
+
     def key(self, text: str, voice: Voice, engine: str) -> str:
         """The cache key: sha256 hex of the engine, the voice fields and the text."""
         digest = hashlib.sha256()
@@ -137,7 +149,7 @@ class SpeechService:
 
     def cached(self, text: str, voice: Voice) -> Speech | None:
         """The cached speech of the first engine (in order) that has one."""
-        for synth in self.synthesizers:
+        for synth in self.chain(voice):
             path = self.cache_dir / f"{self.key(text, voice, synth.name)}.mp3"
             try:
                 size = path.stat().st_size
@@ -151,7 +163,8 @@ class SpeechService:
 
     async def render(self, text: str, voice: Voice) -> Speech:
         """Return cached speech for `text`, synthesizing it once however many callers ask."""
-        flight = self.key(text, voice, "")
+        # Profiles with different chains must not share one synthesis of the same words.
+        flight = self.key(text, voice, "\0".join(s.name for s in self.chain(voice)))
         task = self._in_flight.get(flight)
         leader = task is None
         if task is None:
@@ -172,6 +185,12 @@ class SpeechService:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._worker.shutdown(wait=False, cancel_futures=True)
+        engines = {id(s): s for chain in (self.synthesizers, *self.chains.values()) for s in chain}
+        for synth in engines.values():
+            # Engines holding a connection pool (a speech server's) offer aclose().
+            aclose = getattr(synth, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def _in_thread(self, func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run blocking work on the service's own thread."""
@@ -192,11 +211,12 @@ class SpeechService:
 
     async def _render(self, text: str, voice: Voice) -> Speech:
         hit = self.cached(text, voice)
-        names = [s.name for s in self.synthesizers]
+        chain = self.chain(voice)
+        names = [s.name for s in chain]
         if hit is not None and hit.engine == names[0]:
             self._stats["cached"] += 1
             return hit
-        better = self.synthesizers[: names.index(hit.engine)] if hit else self.synthesizers
+        better = chain[: names.index(hit.engine)] if hit else chain
         reasons: list[str] = []
         for synth in better:
             try:

@@ -1,8 +1,9 @@
-"""The synthesizers: edge-tts online voices, and espeak-ng as the offline fallback."""
+"""The synthesizers: edge-tts, a self-hosted speech server, espeak-ng as the offline fallback."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import shutil
 from contextlib import aclosing
@@ -15,6 +16,7 @@ from edge_tts.constants import WSS_URL as EDGE_WSS_URL
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
 
 from lessons.audio import MP3_BYTES_PER_SECOND, wav_to_mp3
+from lessons.server_errors import http_error
 from lessons.shaping import letters, sentences, split_for_speech
 from lessons.speech import Cue, SpeechAudio, SynthesisError, Voice
 
@@ -201,3 +203,130 @@ class EspeakSynthesizer:
             cues.append(Cue(start, end, part))
             start = end
         return SpeechAudio(mp3, tuple(cues))
+
+
+class SpeechServer:
+    """One self-hosted speech server with an OpenAI-compatible API: its address, key and pool."""
+
+    def __init__(self, base_url: str, *, api_key: str = "", timeout: float = 60.0,
+                 concurrency: int = 2, retries: int = 2, backoff: float = 1.0) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"a speech server's URL must start with http:// or https://, "
+                             f"not {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def speech(self, body: dict[str, str]) -> bytes:
+        """POST /audio/speech and return the audio bytes, retrying what may pass; or raise
+        SynthesisError naming the status and the server's own words."""
+        attempts = self.retries + 1
+        for attempt in range(attempts):
+            try:
+                async with self._semaphore:
+                    return await self._post(body)
+            except _Transient as exc:
+                if attempt + 1 == attempts:
+                    raise SynthesisError(f"{exc} ({attempts} attempts)") from exc
+                delay = max(self.backoff * 2**attempt, min(exc.retry_after, self.timeout))
+                log.info("speech server failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        """Close the connection pool (the speech service's cleanup)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _post(self, body: dict[str, str]) -> bytes:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        url = f"{self.base_url}/audio/speech"
+        try:
+            # Each attempt gets the whole timeout; a timed-out one is not retried, since a
+            # busy server would make every lesson wait several timeouts before the fallback.
+            async with asyncio.timeout(self.timeout), self._session.post(
+                    url, json=body, headers=headers) as response:
+                data = await response.read()
+        except TimeoutError as exc:
+            raise SynthesisError(f"timed out after {self.timeout:g} s") from exc
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or exc.os_error
+            raise _Transient(f"cannot connect to {exc.host}:{exc.port} ({reason})") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        if response.status == 429 or response.status >= 500:
+            raise _Transient(http_error(response.status, data),
+                             _retry_after(response.headers.get("Retry-After")))
+        if response.status >= 400:
+            raise SynthesisError(http_error(response.status, data))
+        if not data:
+            raise SynthesisError("no audio")
+        return data
+
+
+class ServerSynthesizer:
+    """A voice of a speech server (model, voice, instruction text), as 24 kHz 48 kbps MP3."""
+
+    def __init__(self, server: SpeechServer, *, model: str, voice: str,
+                 instructions: str = "", response_format: str = "wav") -> None:
+        if response_format not in {"mp3", "wav"}:
+            raise ValueError(f"response_format must be mp3 or wav, not {response_format!r}")
+        self.server = server
+        self.model = model
+        self.voice = voice
+        self.instructions = instructions
+        self.response_format = response_format
+        # The name is part of every cache key: a new model, voice or instruction text makes
+        # new speech instead of reusing the old.
+        name = f"speech-server:{model}:{voice}"
+        if instructions:
+            name += ":" + hashlib.sha256(instructions.encode()).hexdigest()[:12]
+        self.name = name
+
+    async def synthesize(self, text: str, voice: Voice) -> SpeechAudio:
+        """Speak `text` in the server's voice (the edge-tts `voice` is not the server's)."""
+        said = " ".join(text.split())
+        if not letters(said):
+            raise SynthesisError("nothing to say")
+        body = {"model": self.model, "input": said, "voice": self.voice,
+                "response_format": self.response_format}
+        if self.instructions:
+            body["instructions"] = self.instructions
+        data = await self.server.speech(body)
+        try:
+            # Whatever rate, channels and bit rate come back, the cache keeps one format:
+            # headerless 48 kbps CBR frames, whose size gives the duration.
+            mp3 = await asyncio.to_thread(wav_to_mp3, data)
+        except ValueError as exc:
+            raise SynthesisError(f"the server sent no usable audio ({exc})") from exc
+        duration = len(mp3) / MP3_BYTES_PER_SECOND
+        if duration <= 0:
+            raise SynthesisError("the server sent empty audio")
+        # The server gives no timings: the piece is one cue over all of its audio.
+        return SpeechAudio(mp3, (Cue(0.0, duration, said),))
+
+    async def aclose(self) -> None:
+        """Close the server's connection pool."""
+        await self.server.aclose()
+
+
+class _Transient(SynthesisError):
+    """A failure worth another try: 5xx, 429, a dropped connection."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _retry_after(raw: str | None) -> float:
+    try:
+        return max(0.0, float(raw or 0))
+    except ValueError:
+        return 0.0

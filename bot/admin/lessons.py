@@ -37,6 +37,7 @@ from bot.domain.lesson_library import (
     take_in_folder,
     versions,
 )
+from bot.domain.voice import engines_for
 from lessons.dialect import flavour_pairs
 from lessons.library import MAX_BODY_CHARS, Lesson
 from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile
@@ -164,6 +165,7 @@ async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamRespons
                   profiles=list(PROFILES.values()), pairs=pairs, spoken=spoken, voices=voices,
                   groups=groups, schedules=schedules, state=state, versions=history,
                   origins=texts.LESSON_ORIGINS, max_chars=MAX_BODY_CHARS,
+                  engines={name: engines_for(console.settings, name) for name in PROFILES},
                   working=any(v.state == "working" for v in voices), **recording)
 
 

@@ -50,6 +50,7 @@ from bot.domain.suggestions import (
     set_category,
     set_text,
 )
+from bot.domain.transcripts import settle_machine_text
 from bot.reports.rows import voice_link
 from scheduler.dbtypes import utcnow
 
@@ -119,8 +120,8 @@ def _row(row: Suggestion, group: Group | None, talk: NightTalk | None,
     return {"number": row.id, "when": local_time(row.created_at, timezone),
             "group": group.name if group else "", "author": row.author_name,
             "raised_by": row.raised_by_name or "", "hamlet": row.hamlet, "text": row.text,
-            "voice": bool(row.voice_path), "category": CATEGORIES.get(row.category,
-                                                                      (row.category,))[0],
+            "voice": bool(row.voice_path), "machine": row.machine_text,
+            "category": CATEGORIES.get(row.category, (row.category,))[0],
             "status": row.status.value, "status_label": STATUS_LABELS[row.status],
             "reply": row.reply or "", "merged_into": row.merged_into,
             "talk": talk.topic if talk else "", **handling}
@@ -222,7 +223,17 @@ def _set_category(db: Session, number: int, value: str, viewer: Viewer) -> objec
 
 
 def _set_text(db: Session, number: int, value: str, viewer: Viewer) -> object:
+    if get_suggestion(db, number).machine_text:  # a correction of the machine's words
+        actor_id, actor_name = actor(viewer)
+        return settle_machine_text(db, number, text=value, actor_id=actor_id,
+                                   actor_name=actor_name, now=utcnow())
     return set_text(db, number, value)
+
+
+def _confirm_transcript(db: Session, number: int, value: str, viewer: Viewer) -> object:
+    actor_id, actor_name = actor(viewer)
+    return settle_machine_text(db, number, text=None, actor_id=actor_id, actor_name=actor_name,
+                               now=utcnow())
 
 
 def _set_hamlet(db: Session, number: int, value: str, viewer: Viewer) -> object:
@@ -252,6 +263,8 @@ def routes(router: web.UrlDispatcher) -> None:
                     _edit_action("category", _set_category, texts.ADMIN_SUG_CATEGORY_DONE))
     router.add_post(BASE + "/{number}/text",
                     _edit_action("text", _set_text, texts.ADMIN_SUG_TEXT_DONE))
+    router.add_post(BASE + "/{number}/transcript",
+                    _edit_action("", _confirm_transcript, texts.ADMIN_TRANSCRIPT_CONFIRMED))
     router.add_post(BASE + "/{number}/hamlet",
                     _edit_action("hamlet", _set_hamlet, texts.ADMIN_SUG_HAMLET_DONE))
     router.add_post(BASE + "/{number}/merge",

@@ -11,7 +11,8 @@ from aiohttp import web
 from sqlmodel import Session
 
 from bot import texts
-from bot.admin.core import CONSOLE, Viewer, form, page, redirect, render
+from bot.admin.core import CONSOLE, Viewer, field_text, form, page, redirect, render
+from bot.admin.suggestions import actor
 from bot.core.db import in_session
 from bot.core.models import Group, NightTalk, NightTalkStatus, Role, Suggestion
 from bot.domain.attendance import attendees, participants, participants_line
@@ -24,10 +25,11 @@ from bot.domain.board import (
     talk_suggestions_after,
 )
 from bot.domain.nighttalks import NightTalkError, schedule_night_talk
-from bot.domain.suggestions import CATEGORIES, STATUS_LABELS
+from bot.domain.suggestions import CATEGORIES, STATUS_LABELS, SuggestionError
 from bot.domain.talk_drafts import list_drafts, list_series, series_next
 from bot.domain.talk_series import repeat_note, repeat_of, rhythm_text
 from bot.domain.talk_texts import local_zone, when_text
+from bot.domain.transcripts import settle_machine_text
 from bot.reports.rows import voice_link
 
 log = logging.getLogger(__name__)
@@ -91,9 +93,11 @@ def _describe(talk: NightTalk, group: Group | None, count: int, now: datetime
 def _item(row: Suggestion) -> dict[str, Any]:
     """A suggestion as the live list shows it (also its JSON for the poll)."""
     return {"number": row.id, "author": row.author_name, "raised_by": row.raised_by_name or "",
-            "text": row.text, "voice_url": voice_link(row.voice_path),
+            "text": row.text + (texts.TRANSCRIPT_MARK if row.machine_text else ""),
+            "voice_url": voice_link(row.voice_path),
             "category": CATEGORIES.get(row.category, (row.category,))[0],
             "status": STATUS_LABELS[row.status], "merged": row.merged_into is not None,
+            "machine": row.machine_text, "words": row.text,
             "url": f"/admin/suggestions/{row.id}"}
 
 
@@ -235,6 +239,35 @@ def _step_action(step_name: str, done: str) -> Callable[..., Awaitable[web.Strea
     return action
 
 
+@page(Role.FACILITATOR)
+async def transcript_action(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """A facilitator confirms (确认无误) or corrects the machine transcript of a voice raised
+    in this talk; the mark goes and the suggestion's history says who did it."""
+    talk_id = _talk_id(request)
+    number_text = request.match_info["number"]
+    if not number_text.isdigit() or len(number_text) > 9:
+        raise web.HTTPNotFound(text=texts.ADMIN_TALK_NOT_FOUND)
+    number = int(number_text)
+    data = await form(request)
+    text = field_text(data, "text") if field_text(data, "action", 20) == "correct" else None
+    console = request.app[CONSOLE]
+    actor_id, actor_name = actor(viewer)
+
+    def settle(db: Session) -> None:
+        row = db.get(Suggestion, number)
+        if row is None or row.night_talk_id != talk_id:
+            raise SuggestionError(texts.SUGGESTION_NOT_FOUND.format(number=number))
+        settle_machine_text(db, number, text=text, actor_id=actor_id, actor_name=actor_name,
+                            now=console.services.clock())
+
+    try:
+        await in_session(console.services.engine, settle)
+    except SuggestionError as exc:
+        raise redirect(f"{BASE}/{talk_id}", str(exc), error=True) from exc
+    done = texts.ADMIN_TRANSCRIPT_CONFIRMED if text is None else texts.ADMIN_TRANSCRIPT_CORRECTED
+    raise redirect(f"{BASE}/{talk_id}", done.format(number=number))
+
+
 def _series_id(request: web.Request) -> int:
     text = request.match_info["series"]
     if not text.isdigit() or len(text) > 9:
@@ -270,3 +303,4 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_post(BASE + "/{talk}/confirm",
                     _step_action("confirm", texts.ADMIN_TALK_CONFIRMED))
     router.add_post(BASE + "/series/{series}/end", end_series_action)
+    router.add_post(BASE + "/{talk}/transcript/{number}", transcript_action)

@@ -18,7 +18,7 @@ from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group
 from bot.domain.lesson_library import conflicts, take_in_files
-from bot.domain.voice import build_flavour_worker, build_speech, tuned_profile
+from bot.domain.voice import build_flavour_worker, build_speech, engines_for, tuned_profile
 from bot.settings import Settings
 from lessons.dialect import Flavourer, flavour_pairs, keeps_whole
 from lessons.library import Lesson, LoadResult
@@ -235,12 +235,14 @@ def voices() -> None:
     """List the speech profiles and the Chinese voices they can use."""
     settings = load_cli_settings()
     table = Table(title="语音风格（群可以选，课程也可以单独指定）")
-    for column in ("风格", "说明", "声音", "语速", "音量", "音调", "方言说法"):
+    for column in ("风格", "说明", "声音", "语速", "音量", "音调", "方言说法",
+                   texts.VOICE_ENGINE_COLUMN):
         table.add_column(column)
     for name in PROFILES:
         p = tuned_profile(settings, PROFILES[name])
         table.add_row(p.name, p.description, p.voice.name, p.voice.rate, p.voice.volume,
-                      p.voice.pitch, "有" if p.flavour and settings.flavour else "—")
+                      p.voice.pitch, "有" if p.flavour and settings.flavour else "—",
+                      engines_for(settings, name))
     console.print(table)
     catalogue = Table(title="可用的中文声音（edge-tts）")
     for column in ("声音", "性别", "特点"):

@@ -136,7 +136,9 @@ def ledger_page(db: Session, group: Group, page: int = 1, *, size: int = PAGE_SI
         assert row.id is not None
         entries.append(LedgerEntry(
             number=row.id, raised=row.created_at.astimezone(zone).date(), hamlet=row.hamlet,
-            name=chosen or row.author_name, text=row.text, voice=bool(row.voice_path),
+            name=chosen or row.author_name,
+            text=row.text + (texts.TRANSCRIPT_MARK if row.machine_text else ""),
+            voice=bool(row.voice_path),
             status=str(row.status), status_label=STATUS_LABELS[SuggestionStatus(row.status)],
             handler=_handler_label(row),
             due=row.due_at.astimezone(zone).date() if row.due_at else None,

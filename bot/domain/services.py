@@ -13,6 +13,7 @@ from bot.domain.nighttalks import NightTalkHost
 from bot.domain.photos import PhotoRules
 from bot.domain.points import PointsRules
 from bot.domain.posting import LessonPoster
+from bot.domain.transcripts import Transcripts
 from bot.domain.voice import LessonVoice
 from bot.outbox import Outbox
 from bot.outbox.replies import Replies
@@ -37,3 +38,4 @@ class Services:
     photos: PhotoRules = field(default_factory=PhotoRules)  # where photos go, how many a day
     handler_days: int = 7  # an assigned suggestion's deadline when none is typed
     public_url: str = ""  # where members' phones reach the bot (the public ledger's links)
+    transcripts: Transcripts | None = None  # voice suggestions' machine transcripts, if set up

@@ -56,6 +56,8 @@ def _summary_line(suggestion: Suggestion) -> str:
     if len(text) > SUMMARY_TEXT_LIMIT:
         text = text[:SUMMARY_TEXT_LIMIT - 1] + "…"
     if suggestion.voice_path:
+        if text and suggestion.machine_text:
+            return texts.NIGHT_VOICE_MACHINE.format(text=text)
         return texts.NIGHT_VOICE_WITH_TEXT.format(text=text) if text else texts.NIGHT_VOICE_ONLY
     return text
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot import texts
 from bot.core.db import in_session, session
 from bot.core.models import Group
 from bot.domain.lesson_library import TAKEN_IN_MEANWHILE, current_lesson, take_in_file
@@ -31,7 +32,12 @@ from lessons.library import Lesson
 from lessons.profiles import DEFAULT_PROFILE, SpeechProfile, effective_profile, with_prosody
 from lessons.speech import Speech, SpeechService, SpeechUnavailable, Synthesizer, write_atomic
 from lessons.spoken import spoken_text
-from lessons.synthesizers import EdgeSynthesizer, EspeakSynthesizer
+from lessons.synthesizers import (
+    EdgeSynthesizer,
+    EspeakSynthesizer,
+    ServerSynthesizer,
+    SpeechServer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +48,7 @@ RECORDING_TTL_S = 30.0
 
 
 def build_speech(settings: Settings) -> SpeechService:
-    """edge-tts first, espeak-ng as the offline fallback when it is installed and allowed."""
+    """edge-tts, then espeak-ng offline if allowed; a speech server first for its profiles."""
     synthesizers: list[Synthesizer] = [
         EdgeSynthesizer(endpoint=settings.tts_endpoint, timeout=settings.tts_timeout,
                         concurrency=settings.tts_concurrency)]
@@ -52,7 +58,34 @@ def build_speech(settings: Settings) -> SpeechService:
     elif settings.espeak:
         log.warning("espeak-ng is not installed: without the speech service, lessons go out "
                     "as text with a notice and the voice follows later")
-    return SpeechService(settings.audio_dir, synthesizers)
+    return SpeechService(settings.audio_dir, synthesizers,
+                         chains=server_chains(settings, synthesizers))
+
+
+def server_chains(settings: Settings, fallbacks: list[Synthesizer]
+                  ) -> dict[str, list[Synthesizer]]:
+    """Profile -> its chain, for the profiles YEHUA_TTS_SERVER_PROFILES gives the server."""
+    config = settings.speech_server
+    if not config.url:
+        return {}
+    server = SpeechServer(config.url, api_key=config.api_key, timeout=config.timeout,
+                          concurrency=settings.tts_concurrency)
+    return {
+        name: [ServerSynthesizer(server, model=config.model, voice=config.voice,
+                                 instructions=config.instructions.get(name, "")), *fallbacks]
+        for name in config.profiles
+    }
+
+
+def engines_for(settings: Settings, profile: str) -> str:
+    """Who speaks `profile`, in the order tried, for people to read."""
+    server = settings.speech_server
+    names = [texts.VOICE_ENGINE_SERVER.format(model=server.model, voice=server.voice)
+             ] if server.url and profile in server.profiles else []
+    names.append(texts.VOICE_ENGINE_EDGE)
+    if settings.espeak and EspeakSynthesizer().available():
+        names.append(texts.VOICE_ENGINE_ESPEAK)
+    return texts.VOICE_ENGINE_THEN.join(names)
 
 
 def build_flavour_worker(settings: Settings) -> FlavourWorker:

@@ -171,7 +171,7 @@ _COLUMNS = (Suggestion.id, Suggestion.group_id, Suggestion.created_at, Suggestio
             Suggestion.hamlet, Suggestion.author_name, Suggestion.raised_by_name, Suggestion.text,
             Suggestion.category, Suggestion.status, Suggestion.handler_name, Suggestion.reply,
             Suggestion.voice_path, Suggestion.handler_role, Suggestion.due_at,
-            Suggestion.done_at)
+            Suggestion.done_at, Suggestion.machine_text)
 
 
 def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
@@ -196,7 +196,9 @@ def detail_rows(engine: Engine, f: ReportFilter, media_base: str = "",
             if missing:
                 talks.update(_talks(conn, missing, zones))
             for (number, group_id, created, talk_id, hamlet, author, raised_by, text, category,
-                 status, handler, reply, voice, role, due, finished) in batch:
+                 status, handler, reply, voice, role, due, finished, machine) in batch:
+                if machine:  # every report marks words no person has checked yet
+                    text += texts.TRANSCRIPT_MARK
                 zone = zones.get(group_id, fallback)
                 moved = changes.get(number, {})
                 at = [_local(moved[s], zone) if s in moved else None for s in CHANGE_COLUMNS]

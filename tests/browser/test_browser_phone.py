@@ -142,7 +142,7 @@ def prepare(app: web.Application) -> None:
                 group_id=seeded.fengshu, night_talk_id=past.id if n < 5 else None,
                 hamlet="枫树屋场", platform="web", chat_id="fengshu", message_id=f"m{n}",
                 author_id=who[0], author_name=who[1], text=f"{LONG_TEXT}（第{n + 1}条）",
-                category="roads", status=status,
+                category="roads", status=status, machine_text=n == 0,
                 handler_name="村里电工老陈" if handled else None,
                 handler_phone="13800001111" if handled else None,
                 due_at=now + timedelta(days=n - 3) if handled else None,

@@ -17,6 +17,7 @@ from bot.settings import DEFAULT_LESSONS_DIR, Settings
 from tests.support.browser import launch_chromium
 from tests.support.fake_edge import FakeEdge, start_fake_edge
 from tests.support.fakes.onebot import FakeNapCat, fake_napcat
+from tests.support.fakes.speech_server import FakeSpeechServer, start_fake_speech_server
 from tests.support.fakes.telegram import FakeTelegram, start_fake_telegram
 from tests.support.telegram import FAST
 
@@ -43,6 +44,13 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 async def fake_edge() -> AsyncIterator[FakeEdge]:
     async with start_fake_edge() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def speech_server() -> AsyncIterator[FakeSpeechServer]:
+    """A fake OpenAI-compatible speech and transcription server; request it before the app."""
+    async with start_fake_speech_server() as fake:
         yield fake
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime
@@ -46,6 +47,7 @@ from bot.domain.suggestions import (
     prepare_suggestion,
     suggestions_by,
 )
+from bot.domain.transcripts import Transcripts
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +142,31 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     if capped and left is not None and first_time_today(ctx, left, "points"):
         answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
             limit=ctx.services.webchat_caps.points_per_day)
+    transcripts = ctx.services.transcripts
+    if voice_path and not text.strip() and transcripts is not None:
+        # Stored and committed already: the transcript and the receipt waiting for it go on
+        # beside the chat, so the platform's answer never waits for the server.
+        transcripts.spawn(_receipt_with_transcript(ctx, transcripts, number, voice_path,
+                                                   answer, short))
+        return number
     await ctx.tell(answer, short=short)
     return number
+
+
+async def _receipt_with_transcript(ctx: Context, transcripts: Transcripts, number: int,
+                                   voice_path: str, answer: str, short: str | None) -> None:
+    """The receipt once the server has heard the voice (or given up: then without it)."""
+    said = None
+    try:
+        said = await transcripts.transcribe(number, voice_path)
+    except asyncio.CancelledError:  # the bot is stopping: the receipt still goes, without it
+        await ctx.tell(answer, short=short)
+        raise
+    except Exception:  # the boundary of this background work: the receipt goes out regardless
+        log.exception("suggestion %s: transcript failed", number)
+    if said:
+        answer += "\n" + texts.TRANSCRIPT_RECEIPT.format(text=said)
+    await ctx.tell(answer, short=short)
 
 
 def named_author(db: Session, group_id: int, name: str) -> tuple[str, str]:
