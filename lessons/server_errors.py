@@ -1,4 +1,4 @@
-"""How an OpenAI-compatible speech or transcription server's error answer is reported."""
+"""What OpenAI-compatible speech and transcription servers share: their address, their errors."""
 
 from __future__ import annotations
 
@@ -20,3 +20,10 @@ def http_error(status: int, data: bytes) -> str:
             text = error if isinstance(error, str) else json.dumps(error, ensure_ascii=False)
     text = " ".join(text.split())[:200]
     return f"HTTP {status}: {text}" if text else f"HTTP {status}"
+
+
+def base_url(url: str, what: str) -> str:
+    """`url` without a trailing slash; ValueError unless it is an http(s) URL."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"a {what} server's URL must start with http:// or https://, not {url!r}")
+    return url.rstrip("/")

@@ -16,6 +16,7 @@ from edge_tts.constants import WSS_URL as EDGE_WSS_URL
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
 
 from lessons.audio import MP3_BYTES_PER_SECOND, wav_to_mp3
+from lessons.server_errors import base_url as checked_url
 from lessons.server_errors import http_error
 from lessons.shaping import letters, sentences, split_for_speech
 from lessons.speech import Cue, SpeechAudio, SynthesisError, Voice
@@ -210,10 +211,7 @@ class SpeechServer:
 
     def __init__(self, base_url: str, *, api_key: str = "", timeout: float = 60.0,
                  concurrency: int = 2, retries: int = 2, backoff: float = 1.0) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"a speech server's URL must start with http:// or https://, "
-                             f"not {base_url!r}")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = checked_url(base_url, "speech")
         self.api_key = api_key
         self.timeout = timeout
         self.retries = retries

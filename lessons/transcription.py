@@ -8,6 +8,7 @@ import logging
 
 import aiohttp
 
+from lessons.server_errors import base_url as checked_url
 from lessons.server_errors import http_error
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,7 @@ class Transcriber:
 
     def __init__(self, base_url: str, *, model: str, api_key: str = "", language: str = "zh",
                  timeout: float = 30.0) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"a transcription server's URL must start with http:// or "
-                             f"https://, not {base_url!r}")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = checked_url(base_url, "transcription")
         self.model = model
         self.api_key = api_key
         self.language = language

@@ -22,7 +22,8 @@ from bot.admin.core import (
     render,
     whole_number,
 )
-from bot.admin.lessons import SLUG, side_by_side
+from bot.admin.lesson_recordings import SLUG
+from bot.admin.lessons import side_by_side
 from bot.core.db import in_session
 from bot.core.models import LessonOrigin, LessonVersion, Role
 from bot.domain import lesson_library as library

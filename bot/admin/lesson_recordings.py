@@ -38,6 +38,15 @@ class CsrfRefused(Exception):
     """The upload did not carry the session's CSRF token before its file."""
 
 
+async def lesson_or_404(console: Console, slug: str) -> Lesson:
+    """The lesson (archived ones too: their page brings them back), or 404."""
+    lesson = await console.services.voice.find_lesson(slug, archived=True) \
+        if SLUG.fullmatch(slug) else None
+    if lesson is None:
+        raise web.HTTPNotFound()
+    return lesson
+
+
 async def recording_section(console: Console, slug: str) -> dict[str, Any]:
     """What the lesson page shows of its recordings: the current one and the earlier ones."""
     views = await in_session(console.services.engine, recordings_of, slug)
@@ -49,14 +58,6 @@ async def recording_section(console: Console, slug: str) -> dict[str, Any]:
             "recording_history": [v for v in views if v is not current],
             "recording_max_mb": MAX_RECORDING_BYTES // (1024 * 1024),
             "recording_duration": format_duration}
-
-
-async def _lesson(console: Console, slug: str) -> Lesson:
-    lesson = await console.services.voice.find_lesson(slug, archived=True) \
-        if SLUG.fullmatch(slug) else None
-    if lesson is None:
-        raise web.HTTPNotFound()
-    return lesson
 
 
 async def _receive(request: web.Request, viewer: Viewer, spool: IO[bytes]) -> str:
@@ -106,7 +107,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         return render(request, viewer, "admin/forbidden.html", status=403,
                       heading=texts.ADMIN_FORBIDDEN_TITLE, message=texts.ADMIN_FORBIDDEN_TEXT)
     console = console_of(request)
-    lesson = await _lesson(console, request.match_info["slug"])
+    lesson = await lesson_or_404(console, request.match_info["slug"])
     back = f"/admin/lessons/{lesson.slug}#recording"
     from_script = "application/json" in request.headers.get("Accept", "")
     if (request.content_length or 0) > MAX_RECORDING_BYTES + 64 * 1024:
@@ -148,7 +149,7 @@ def _refused(request: web.Request, viewer: Viewer, error: RecordingError, from_s
 async def remove(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Retire the lesson's recording; its voice is synthesized again."""
     console = console_of(request)
-    lesson = await _lesson(console, request.match_info["slug"])
+    lesson = await lesson_or_404(console, request.match_info["slug"])
     removed: RecordingView | None = await console.services.voice.drop_recording(
         lesson.slug, removed_by=viewer.user.display_name)
     back = f"/admin/lessons/{lesson.slug}#recording"

@@ -26,6 +26,7 @@ from bot.admin.core import (
     whole_number,
     zone_of,
 )
+from bot.admin.lesson_recordings import lesson_or_404
 from bot.core.db import in_session
 from bot.core.models import Group, LessonVersion, Role
 from bot.domain.lesson_library import (
@@ -44,7 +45,6 @@ from lessons.profiles import DEFAULT_PROFILE, PROFILES, SpeechProfile
 from scheduler.models import ScheduleKind
 from scheduler.schedules import ScheduleError, ScheduleView, add_schedule, list_schedules
 
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,100}")
 CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 MODES = ("once", "daily", "weekly", "cron")
 
@@ -56,15 +56,6 @@ class Voice:
     profile: SpeechProfile
     state: str
     url: str | None = None
-
-
-async def _lesson(console: Console, slug: str) -> Lesson:
-    """The lesson (archived ones too: their page brings them back), or 404."""
-    lesson = await console.services.voice.find_lesson(slug, archived=True) \
-        if SLUG.fullmatch(slug) else None
-    if lesson is None:
-        raise web.HTTPNotFound()
-    return lesson
 
 
 def _profile(name: str | None, lesson: Lesson) -> SpeechProfile:
@@ -141,7 +132,7 @@ async def library(request: web.Request, viewer: Viewer) -> web.StreamResponse:
 async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One lesson: its text beside the spoken version, a player per profile, a schedule form."""
     console = console_of(request)
-    lesson = await _lesson(console, request.match_info["slug"])
+    lesson = await lesson_or_404(console, request.match_info["slug"])
     chosen = _profile(request.query.get("profile"), lesson)
     pairs = await asyncio.to_thread(side_by_side, console, lesson, chosen)
     voice = console.services.voice
@@ -173,7 +164,7 @@ async def lesson_page(request: web.Request, viewer: Viewer) -> web.StreamRespons
 async def make_voice(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Start rendering a lesson's voice in one profile, in the background."""
     console = console_of(request)
-    lesson = await _lesson(console, request.match_info["slug"])
+    lesson = await lesson_or_404(console, request.match_info["slug"])
     profile = PROFILES.get(field_text(await form(request), "profile"))
     if profile is None:
         raise redirect(f"/admin/lessons/{lesson.slug}", texts.ADMIN_VOICE_BAD_PROFILE,
@@ -191,7 +182,7 @@ async def make_voice(request: web.Request, viewer: Viewer) -> web.StreamResponse
 async def voice_status(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """The state of every profile's voice, for the page's small polling script."""
     console = console_of(request)
-    lesson = await _lesson(console, request.match_info["slug"])
+    lesson = await lesson_or_404(console, request.match_info["slug"])
     return web.json_response({v.profile.name: {"state": v.state, "url": v.url}
                               for v in await voices_of(console, lesson)})
 
@@ -224,7 +215,7 @@ def _rule(mode: str, day: str, clock: str, weekday: str, cron: str, zone: str,
 async def schedule(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Schedule the lesson to the chosen groups, once or repeatedly."""
     console = console_of(request)
-    lesson = await _lesson(console, request.match_info["slug"])
+    lesson = await lesson_or_404(console, request.match_info["slug"])
     back = f"/admin/lessons/{lesson.slug}"
     data = await form(request)
     ids = [n for n in (whole_number(v) for v in data.getall("group", []) if isinstance(v, str))
