@@ -504,3 +504,26 @@ class Redemption(SQLModel, table=True):
     by_id: str | None = None  # the secretary who recorded it
     by_name: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class MediaFile(SQLModel, table=True):
+    """A file served at /media/<name> (a voice, a picture, a lesson's audio in one format),
+    kept in the database so whichever instance is asked can serve it without a shared disk."""
+
+    __tablename__ = "media_file"
+
+    name: str = Field(primary_key=True)  # as served: content-addressed or random, with extension
+    data: bytes = Field(default=b"", sa_type=LargeBinary)
+    size: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class SendBudget(SQLModel, table=True):
+    """What one platform account (a bot token, a robot) may send next: a token bucket that
+    every instance draws from, so two instances together keep the platform's limit."""
+
+    __tablename__ = "send_budget"
+
+    account: str = Field(primary_key=True)  # platform and a digest of its credentials
+    tokens: float = 0.0
+    refilled_at: float = 0.0  # the database's clock, seconds since the epoch
