@@ -150,7 +150,10 @@ def create_app(settings: Settings) -> web.Application:
     scheduler = Scheduler(engine, poster.deliver, grace=timedelta(minutes=settings.grace_minutes),
                           prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
-                          timer_handlers=timer_handlers, executor=db_threads)
+                          timer_handlers=timer_handlers, executor=db_threads,
+                          # Only an instance alone on its database (SQLite) owns every claim.
+                          lease=None if settings.db_url.startswith("sqlite") else
+                          timedelta(seconds=settings.claim_lease_seconds))
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
     services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,

@@ -43,6 +43,7 @@ class Settings:
     demo: bool = True
     demo_delay: int = 30
     grace_minutes: int = 30
+    claim_lease_seconds: int = 30  # PostgreSQL: an unrenewed lesson claim is taken over after it
     prerender_hours: int = 12
     tts_endpoint: str = ""
     tts_voice: str = ""  # empty: each speech profile's own voice
@@ -236,6 +237,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                          "a whole number of seconds ≥ 0"),
         grace_minutes=read("YEHUA_GRACE_MINUTES", d.grace_minutes, _positive_int,
                             "a whole number of minutes ≥ 0"),
+        claim_lease_seconds=read("YEHUA_CLAIM_LEASE_SECONDS", d.claim_lease_seconds,
+                                 _at_least_one, "a whole number of seconds ≥ 1"),
         prerender_hours=read("YEHUA_PRERENDER_HOURS", d.prerender_hours, _positive_int,
                               "a whole number of hours ≥ 0"),
         tts_endpoint=read("YEHUA_TTS_ENDPOINT", d.tts_endpoint, _ws_url,

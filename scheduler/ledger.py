@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from scheduler.dbtypes import insert_once, utcnow
@@ -140,6 +141,21 @@ def retry(db: Session, delivery_id: int) -> Delivery:
     db.add(row)
     db.flush()
     return row
+
+
+def take_over(db: Session, row: Delivery, now: datetime) -> bool:
+    """Claim anew a delivery whose claim was left unrenewed; False when another instance did
+    first (its claim time is no longer the one `row` was read with)."""
+    taken = db.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == row.id, col(Delivery.status) == DeliveryStatus.CLAIMED,
+               col(Delivery.claimed_at) == row.claimed_at)
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    row.claimed_at = now
+    return True
 
 
 def in_flight(db: Session) -> list[Delivery]:

@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from scheduler import ledger
 from scheduler.dbtypes import utcnow
-from scheduler.models import Delivery, Schedule, ScheduleTarget, Timer
+from scheduler.models import Delivery, DeliveryStatus, Schedule, ScheduleTarget, Timer
 from scheduler.schedules import (
     ONE_MICROSECOND,
     due_targets,
@@ -34,6 +35,7 @@ Prerender = Callable[[str], Awaitable[None]]
 ALARM_JOB = "yehua-alarm"
 PRERENDER_JOB = "yehua-prerender"
 RESYNC_JOB = "yehua-resync"
+LEASE_JOB = "yehua-lease"
 LATE_AFTER = timedelta(seconds=60)
 MISSED_CAP = 100  # missed rows recorded per target per run, then skip to the grace window
 PRERENDER_EVERY = timedelta(minutes=10)
@@ -48,6 +50,11 @@ class Scheduler:
 
     Timers fire alongside: each kind goes to its handler in `timer_handlers` (see
     scheduler.timers; kinds without a handler here are left for another process).
+
+    With a `lease` (several instances on one database) a claim is this instance's only while it
+    keeps renewing it: claims it still holds are renewed every third of the lease, and a claim
+    nobody renewed for a whole lease (its instance died) is taken over by whichever instance
+    sees it first. Without one (the only instance), every claim left at start is its own.
     """
 
     def __init__(
@@ -61,8 +68,11 @@ class Scheduler:
         clock: Callable[[], datetime] = utcnow,
         timer_handlers: Mapping[str, TimerHandler] | None = None,
         executor: Executor | None = None,
+        lease: timedelta | None = None,
     ) -> None:
         self._engine = engine
+        self._lease = lease
+        self._held: set[int] = set()  # ids of the deliveries this instance claimed and posts
         # Database work runs in these threads (the loop's default ones when None), never on
         # the loop: a write lock held elsewhere must not stall everything else.
         self._off_loop = OffLoop(executor)
@@ -105,6 +115,14 @@ class Scheduler:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self._lease is not None:
+            self._alarm.add_job(
+                self._tracked(self.keep_leases),
+                IntervalTrigger(seconds=self._lease.total_seconds() / 3, timezone=UTC),
+                id=LEASE_JOB,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         await self.rearm()
         log.info("scheduler started")
 
@@ -190,7 +208,11 @@ class Scheduler:
         await self.rearm()
 
     async def resume_in_flight(self) -> list[Delivery]:
-        """Hand rows claimed before a crash to deliver again; mark older than grace failed."""
+        """Hand rows claimed before a crash to deliver again; mark older than grace failed.
+
+        With a lease, only claims nobody renewed for a whole lease: the others are being
+        posted by a live instance.
+        """
         now = self._clock()
         rows = await self._off_loop(self._in_flight, now)
         for row in rows:
@@ -199,16 +221,41 @@ class Scheduler:
             await self._hand_over(row)
         return rows
 
+    async def keep_leases(self) -> list[Delivery]:
+        """Renew the claims this instance still holds, then take over the abandoned ones."""
+        held = set(self._held)
+        renewed = await self._off_loop(self._renew, self._clock(), held)
+        self._held -= held - renewed  # posted or failed since: no longer ours to renew
+        return await self.resume_in_flight()
+
+    def _renew(self, now: datetime, held: set[int]) -> set[int]:
+        """Renew the claims in `held` still claimed; the ids renewed."""
+        if not held:
+            return set()
+        with self._session() as db:
+            renewed = db.execute(
+                update(Delivery)
+                .where(col(Delivery.id).in_(held), col(Delivery.status) == DeliveryStatus.CLAIMED)
+                .values(claimed_at=now)
+                .returning(col(Delivery.id))).scalars().all()
+            db.commit()
+        return set(renewed)
+
     def _in_flight(self, now: datetime) -> list[Delivery]:
         resume = []
         with self._session() as db:
             for row in ledger.in_flight(db):
-                if now - row.claimed_at <= self._grace:
-                    resume.append(row)
-                else:
-                    assert row.id is not None
+                assert row.id is not None
+                if row.id in self._held:
+                    continue
+                if self._lease is not None and now - row.claimed_at < self._lease:
+                    continue  # a live instance renews it
+                if now - row.claimed_at > self._grace:
                     minutes = int(self._grace.total_seconds() // 60)
                     ledger.mark_failed(db, row.id, INTERRUPTED.format(minutes=minutes))
+                # With a lease, the row is ours only if no other instance took it over first.
+                elif self._lease is None or ledger.take_over(db, row, now):
+                    resume.append(row)
             db.commit()
         return resume
 
@@ -242,6 +289,8 @@ class Scheduler:
         return await self._timers.fire(now or self._clock())
 
     async def _hand_over(self, row: Delivery) -> None:
+        assert row.id is not None
+        self._held.add(row.id)
         try:
             await self._deliver(row)
         except Exception:  # one group's failure must not stop the others

@@ -1,0 +1,155 @@
+"""Three bot processes on one PostgreSQL: nothing lost, nothing doubled when one dies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlmodel import col, select
+
+from bot.core.db import open_database, session
+from bot.core.models import Group
+from scheduler.dbtypes import utcnow
+from scheduler.models import Delivery, DeliveryStatus
+from scheduler.schedules import add_schedule
+from tests.support.fake_edge import FakeEdge
+from tests.support.fakes.telegram import TOKEN, FakeTelegram, start_fake_telegram
+from tests.support.instances import instances, start
+from tests.support.loopback import serve
+from tests.support.polling import eventually
+
+GROUPS = 200
+LESSON = "telecom-fraud"
+BEFORE_GATE = 20  # messages instance A gets out before its line to Telegram goes quiet
+LEASE_S = 3
+
+
+class Gate:
+    """Instance A's line to the fake Telegram: lets sends through until closed, then holds
+    them unanswered (a network gone quiet), so A dies with posts claimed and not sent."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.open = True
+        self.held = 0
+        self.answered: list[tuple[int, str]] = []  # (chat, method) Telegram accepted
+
+    async def forward(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"].lower()
+        if method.startswith("send") and not self.open:
+            self.held += 1
+            await asyncio.Event().wait()  # until A dies and drops the connection
+        if method.startswith("send") and len(self.answered) >= BEFORE_GATE:
+            self.open = False
+        body = await request.read()
+        async with aiohttp.ClientSession() as http, http.post(
+                self.upstream + request.path_qs, data=body,
+                headers={"Content-Type": request.headers.get("Content-Type", "")}) as answer:
+            reply = await answer.read()
+            if method.startswith("send") and answer.status == 200:
+                chat = (await answer.json())["result"]["chat"]["id"]
+                self.answered.append((chat, method))
+            return web.Response(body=reply, status=answer.status,
+                                content_type=answer.content_type)
+
+
+@asynccontextmanager
+async def gate(upstream: str) -> AsyncIterator[tuple[Gate, str]]:
+    line = Gate(upstream)
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/bot{token}/{method}", line.forward)
+    async with serve(app, shutdown_timeout=0.1) as url:
+        yield line, url
+
+
+def _seed(db_url: str) -> None:
+    """200 Telegram groups and one lesson due now for all of them."""
+    engine = open_database(db_url)
+    with session(engine) as db:
+        groups = [Group(platform="telegram", chat_id=str(-1001000000000 - i), name=f"第{i}组")
+                  for i in range(GROUPS)]
+        db.add_all(groups)
+        db.flush()
+        add_schedule(db, LESSON, [(g.id or 0, g.timezone) for g in groups], run_at=utcnow())
+    engine.dispose()
+
+
+def _ledger(db_url: str) -> dict[int, Delivery]:
+    """Each group's chat id → its delivery."""
+    engine = open_database(db_url)
+    try:
+        with session(engine) as db:
+            rows = db.exec(select(Delivery, Group).where(col(Delivery.group_id) == Group.id))
+            return {int(group.chat_id): delivery for delivery, group in rows}
+    finally:
+        engine.dispose()
+
+
+def _recorded(db_url: str, answered: list[tuple[int, str]]) -> bool:
+    """Whether every message Telegram accepted from A is written in A's ledger rows."""
+    ledger = _ledger(db_url)
+    return all(ledger[chat].text_message_id if method == "sendmessage"
+               else ledger[chat].audio_message_id for chat, method in answered)
+
+
+def _complete(fake: FakeTelegram) -> bool:
+    return len({(s.chat_id, s.kind) for s in fake.sent}) == 2 * GROUPS
+
+
+async def test_a_lesson_to_200_groups_goes_out_once_each_while_an_instance_is_killed(
+        pg_url: str, tmp_path: Path, fake_edge: FakeEdge) -> None:
+    _seed(pg_url)
+    async with start_fake_telegram() as fake, gate(fake.url) as (line, line_url), instances(
+            3, pg_url, tmp_path, start_all=False, per_instance={"A": {
+                "YEHUA_TELEGRAM_API_BASE": line_url}},
+            YEHUA_TELEGRAM_TOKEN=TOKEN, YEHUA_TELEGRAM_API_BASE=fake.url,
+            YEHUA_TTS_ENDPOINT=fake_edge.url,
+            YEHUA_CLAIM_LEASE_SECONDS=str(LEASE_S)) as (a, b, c):
+        await start(a)  # first up: it claims the whole lesson at once
+        await eventually(lambda: line.held > 0, 60)
+        await asyncio.gather(start(b), start(c))
+        # A still renews its claims: the others, just started, leave them alone.
+        assert len(fake.sent) == len(line.answered)
+
+        await eventually(lambda: _recorded(pg_url, line.answered), 10)
+        a.kill()
+        await eventually(lambda: _complete(fake), 120)
+        ledger = _ledger(pg_url)
+
+    counts = Counter((s.chat_id, s.kind) for s in fake.sent)
+    assert len(line.answered) >= BEFORE_GATE
+    assert {chat for chat, _ in counts} == set(ledger) and len(ledger) == GROUPS
+    assert [key for key, n in counts.items() if n > 1] == []
+    assert {d.status for d in ledger.values()} == {DeliveryStatus.SENT}
+    assert all(s.text for s in fake.sent if s.kind == "text")
+
+
+CROSS_INSTANCE = "needs {piece}, not merged into main yet"
+
+
+@pytest.mark.skip(reason=CROSS_INSTANCE.format(
+    piece="the web-chat relay over LISTEN/NOTIFY (helper bus)"))
+async def test_web_chat_members_on_different_instances_see_each_others_messages() -> None:
+    """Members of one room connected to A and B: what one says reaches the other within 1 s."""
+    raise AssertionError("written once the relay lands")
+
+
+@pytest.mark.skip(reason=CROSS_INSTANCE.format(
+    piece="scheduler wake-ups over LISTEN/NOTIFY (helper bus)"))
+async def test_yehua_nighttalk_open_reaches_the_group_within_2_seconds() -> None:
+    """`yehua nighttalk open` run beside three instances: the opening note is in the group
+    within 2 s."""
+    raise AssertionError("written once the wake-ups land")
+
+
+@pytest.mark.skip(reason=CROSS_INSTANCE.format(
+    piece="media any instance serves from the media_file table (helper media)"))
+async def test_media_posted_via_one_instance_plays_from_another() -> None:
+    """A voice recorded in the web chat on A is served by B under the same /media/ link."""
+    raise AssertionError("written once shared media lands")
