@@ -89,6 +89,11 @@ class Directory(Protocol):
         time window refuses them by then). StorageError when the database cannot answer."""
         ...
 
+    async def forget_once(self, platform: str, signature: str) -> None:
+        """Forget a recorded signature, so the platform's retry of a request the bot could not
+        store is taken (by whichever instance it reaches). StorageError when that fails."""
+        ...
+
 
 class Adapter(Protocol):
     """What every platform adapter offers the outbox and the app."""

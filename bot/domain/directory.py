@@ -90,3 +90,13 @@ class GroupDirectory:
             raise StorageError(f"could not record a {platform} request signature: {exc}") \
                 from exc
         return True
+
+    async def forget_once(self, platform: str, signature: str) -> None:
+        """Delete the recorded signature (see `accept_once`)."""
+        try:
+            await in_session(self.engine, lambda db: db.execute(delete(SeenRequest).where(
+                col(SeenRequest.platform) == platform,
+                col(SeenRequest.signature) == signature)))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not forget a {platform} request signature: {exc}") \
+                from exc

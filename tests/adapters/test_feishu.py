@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from bot.adapters.media import Media
 from bot.adapters.robots.common import Robot
@@ -19,8 +20,9 @@ from bot.adapters.robots.feishu import (
     sign,
 )
 from bot.adapters.robots.feishu_events import decrypt, image_key, parse_event
-from bot.core.adapter import AdapterError, RetryAfter
+from bot.core.adapter import AdapterError, RetryAfter, StorageError
 from bot.core.messages import IncomingMessage, OutgoingAudio, OutgoingText
+from bot.domain.directory import GroupDirectory
 from bot.settings import SettingsError
 from tests.support.fakes.feishu import FakeFeishu, fake_feishu
 from tests.support.feishu import CHAT, ENCRYPT_KEY, SECRET, TOKEN, VERIFICATION, ZHANG
@@ -192,3 +194,28 @@ def test_recorded_events_parse_to_who_said_what_where() -> None:
     assert image_key(image) == "img_v3_02ab_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1fg"
     assert parse_event(_recorded("receive_text_p2p.json")) is None
     assert parse_event(_recorded("url_verification.json")) is None
+
+
+async def test_an_event_taken_by_one_instance_is_refused_by_another_unless_it_was_not_stored(
+        tmp_path: Path, engine: Engine) -> None:
+    config = FeishuConfig(robots={CHAT: Robot(CHAT, TOKEN, SECRET)},
+                          verification_token=VERIFICATION, encrypt_key=ENCRYPT_KEY)
+    media = Media(tmp_path, "http://bot.example.cn")
+    first, second = (FeishuAdapter(config, directory=GroupDirectory(engine), media=media)
+                     for _ in range(2))
+    async with fake_feishu() as fake, serving(first) as (url_a, heard_a), \
+            serving(second) as (url_b, heard_b):
+        taken = fake.message_event(CHAT, ZHANG, "建议 修一修水渠", token=VERIFICATION)
+        assert (await fake.post_event(url_a, taken, encrypt_key=ENCRYPT_KEY))[0] == 200
+        replayed = await fake.post_event(url_b, taken, encrypt_key=ENCRYPT_KEY)
+
+        async def full(_message: IncomingMessage) -> None:
+            raise StorageError("database or disk is full")
+
+        first.on_event = full
+        refused = fake.message_event(CHAT, ZHANG, "建议 路灯修好", token=VERIFICATION)
+        not_stored = await fake.post_event(url_a, refused, encrypt_key=ENCRYPT_KEY)
+        retried = await fake.post_event(url_b, refused, encrypt_key=ENCRYPT_KEY)
+    assert replayed[0] == 200 and not_stored[0] == 503 and retried[0] == 200
+    assert [m.text for m in heard_a] == ["建议 修一修水渠"]
+    assert [m.text for m in heard_b] == ["建议 路灯修好"]

@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -63,6 +64,9 @@ MAX_PIECE_BYTES = 18_000  # a custom bot takes bodies up to 20 KB: room for the 
 MAX_EVENT_BYTES = 256 * 1024
 TOKEN_MARGIN_S = 300.0  # a tenant token this close to expiring is fetched anew
 SEEN_EVENTS = 4096  # event ids remembered, so a redelivered event is handled once
+# Feishu pushes an unanswered event again after 15 s, 5 min, 1 h and 6 h: an id is remembered
+# in the database a while past that, so another instance refuses a redelivery or a replay too.
+SHARED_SEEN_FOR = timedelta(hours=8)
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,10 @@ class FeishuAdapter(RobotAdapter):
     limits = RateLimits(chat_per_second=5, chat_per_minute=100)
     config: FeishuConfig
 
-    def __init__(self, config: FeishuConfig, **parts: Any) -> None:
+    def __init__(self, config: FeishuConfig, *, directory: Directory | None = None,
+                 **parts: Any) -> None:
         super().__init__(config, **parts)
+        self.directory = directory
         self._seen: dict[str, None] = {}  # recent event ids, oldest first
         self._token: tuple[str, float] | None = None  # tenant access token, until when
 
@@ -186,15 +192,31 @@ class FeishuAdapter(RobotAdapter):
         except (ValueError, web.HTTPBadRequest) as exc:
             raise web.HTTPUnauthorized(text="event cannot be decrypted") from exc
 
-    def _first_time(self, event_id: object) -> bool:
+    async def _first_time(self, event_id: object) -> bool:
+        """Whether this event is new to every instance; StorageError when that cannot be told."""
         if not isinstance(event_id, str) or not event_id:
             return True
         if event_id in self._seen:
+            return False
+        if self.directory is not None and not await self.directory.accept_once(
+                PLATFORM, f"event:{event_id}", datetime.fromtimestamp(self.clock(), UTC),
+                SHARED_SEEN_FOR):
             return False
         self._seen[event_id] = None
         if len(self._seen) > SEEN_EVENTS:
             del self._seen[next(iter(self._seen))]
         return True
+
+    async def _forget(self, event_id: object) -> None:
+        """Take a redelivery of this event again, on this instance or any other."""
+        self._seen.pop(str(event_id), None)
+        if self.directory is None or not isinstance(event_id, str) or not event_id:
+            return
+        try:
+            await self.directory.forget_once(PLATFORM, f"event:{event_id}")
+        except StorageError:  # this instance still takes it; another refuses it as seen
+            log.warning("feishu: event %s not stored, and its id could not be forgotten",
+                        event_id)
 
     async def _events(self, request: web.Request) -> web.Response:
         body = await read_body(request, MAX_EVENT_BYTES)
@@ -211,7 +233,11 @@ class FeishuAdapter(RobotAdapter):
             header = event
         check_token(header.get("token"), token)
         event_id = header.get("event_id", header.get("uuid"))
-        if not self._first_time(event_id):
+        try:
+            first = await self._first_time(event_id)
+        except StorageError:
+            return web.json_response({"code": 503, "msg": "not stored yet"}, status=503)
+        if not first:
             log.info("feishu: event %s delivered again, ignored", event_id)
             return web.json_response({})
         message = parse_event(event)
@@ -224,7 +250,7 @@ class FeishuAdapter(RobotAdapter):
             except StorageError:
                 # Feishu pushes an event again when it is not answered 200 (after 15 s, 5 min,
                 # 1 h and 6 h): so forget having seen it, and say it was not taken.
-                self._seen.pop(str(event_id), None)
+                await self._forget(event_id)
                 return web.json_response({"code": 503, "msg": "not stored yet"}, status=503)
         return web.json_response({})
 
@@ -278,5 +304,6 @@ class FeishuAdapter(RobotAdapter):
 def create_adapter(config: FeishuConfig, *, directory: Directory, media: Media,
                    base_url: str) -> FeishuAdapter:
     """The app's entry point: a Feishu adapter for these settings."""
-    # A robot knows its groups from its own settings, and `media` builds the public URLs.
-    return FeishuAdapter(config, media=media)
+    # A robot knows its groups from its own settings, and `media` builds the public URLs; the
+    # directory remembers which events were already taken, whichever instance took them.
+    return FeishuAdapter(config, directory=directory, media=media)
