@@ -6,9 +6,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
+import psycopg
 from sqlmodel import col, select
 
 from bot.app import ENGINE
@@ -16,6 +18,7 @@ from bot.core.db import session
 from bot.core.models import ChatMessage
 from bot.settings import Settings
 from tests.support.app import RunningApp, running
+from tests.support.slow_link import slow_link
 from tests.support.village import ROOM, WAIT, ZHANG, prepare_village
 
 
@@ -62,6 +65,39 @@ async def test_pages_answer_while_another_process_holds_the_write_lock_and_the_p
             async with http.get(f"{bot.url}/admin/login") as login:
                 assert login.status == 200
             assert member_texts(bot) == []  # waiting for the lock, not half-stored
+
+        frame = await shown(ws)
+        assert frame["type"] == "message", frame
+        assert frame["message"]["text"] == "锁住的时候说的话"
+        assert member_texts(bot) == ["锁住的时候说的话"]
+
+
+@contextmanager
+def table_locked(db_url: str, table: str) -> Iterator[None]:
+    """Another connection holding a write lock on `table` (readers still pass)."""
+    with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://")) as other:
+        other.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        yield
+        other.commit()
+
+
+async def test_on_a_distant_postgresql_pages_answer_while_a_write_waits_for_a_lock(
+        settings: Settings, pg_url: str) -> None:
+    async with slow_link(pg_url, delay_ms=10) as distant, running(
+            replace(settings, database_url=distant), prepare_village) as bot, \
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WAIT)) as http, \
+            http.ws_connect(f"{bot.url}/ws/{ROOM}") as ws:
+        await ws.send_json({"type": "hello", "user_id": ZHANG[0], "name": ZHANG[1]})
+        assert (await ws.receive_json(timeout=WAIT))["type"] == "ready"
+
+        with table_locked(pg_url, "chat_message"):
+            await ws.send_json({"type": "post", "text": "锁住的时候说的话"})
+            async with http.get(f"{bot.url}/room/{ROOM}") as room:
+                assert room.status == 200
+                assert "枫树村大群" in await room.text()
+            async with http.get(f"{bot.url}/admin/login") as login:
+                assert login.status == 200
+            assert member_texts(bot) == []
 
         frame = await shown(ws)
         assert frame["type"] == "message", frame
