@@ -4,12 +4,16 @@ Starts the real app (OneBot on, a fake NapCat behind) and, from a second process
 small static file every 15 ms; nothing in that request touches the database, so its time is the
 time the event loop kept it waiting. Three phases:
   idle  — nothing else happening;
-  lock  — another process holds SQLite's write lock (BEGIN IMMEDIATE) for 10 s while members
-          post suggestions (5 a second), which must then wait out the busy timeout;
+  lock  — another process holds the write lock for 10 s while members post suggestions (5 a
+          second), which must wait for it: SQLite's (BEGIN IMMEDIATE; the posts wait out the
+          busy timeout), or on PostgreSQL a lock on the suggestion table that lets readers by;
   load  — bench.ingest's load generator posts 4,000 signed suggestions over 16 connections.
-Target: max lag under 100 ms in every phase.
+With --database postgresql the app runs on a PostgreSQL server started for the run, and with
+--latency-ms through a relay that holds every packet that long each way (a server on another
+machine). Target: max lag under 100 ms in every phase.
 
 Run: .venv/bin/python -m bench.looplag [--hold 10] [--events 4000]
+                                       [--database postgresql [--latency-ms 10]]
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import aiohttp
 from aiohttp import web
 from sqlmodel import func, select
 
-from bench.ingest import GROUP, _serve, onebot_app
+from bench.ingest import GROUP, Load, _fresh_database, _postgres, _reached, _serve, onebot_app
 from bot.app import ENGINE, SETTINGS
 from bot.core.db import session
 from bot.core.models import Suggestion
@@ -90,11 +94,21 @@ async def _post(url: str, seconds: float, per_second: int) -> dict[str, int]:
     return statuses
 
 
-def _hold_lock(db_path: str, seconds: float) -> None:
-    """Take SQLite's write lock and keep it for `seconds`."""
+def _hold_lock(where: str, seconds: float) -> None:
+    """Take the write lock of `where` (an SQLite file, or a PostgreSQL URL: the suggestion
+    table's) and keep it for `seconds`."""
+    if where.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(where.replace("postgresql+psycopg://", "postgresql://")) as pg:
+            pg.execute("LOCK TABLE suggestion IN EXCLUSIVE MODE")
+            print("locked", flush=True)
+            time.sleep(seconds)
+            pg.commit()
+        return
     import sqlite3
 
-    db = sqlite3.connect(db_path, isolation_level=None)
+    db = sqlite3.connect(where, isolation_level=None)
     db.execute("BEGIN IMMEDIATE")
     print("locked", flush=True)
     time.sleep(seconds)
@@ -128,20 +142,25 @@ def _figures(name: str, lags: list[float]) -> str:
             f"target)")
 
 
-async def run(hold: float, events: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        async with fake_napcat() as napcat:
-            app = onebot_app(Path(folder), napcat.url, "ERROR")
+async def run(hold: float, events: int, database: str = "sqlite",
+               latency_ms: float = 0.0) -> None:
+    with tempfile.TemporaryDirectory() as folder, _postgres(database) as server:
+        direct = _fresh_database(server) if server else ""
+        async with fake_napcat() as napcat, _reached(direct, latency_ms) as reached:
+            app = onebot_app(Path(folder), napcat.url, "ERROR", reached)
             settings = app[SETTINGS]
             runner, url = await _serve(app)
             try:
-                await _phases(app, url, settings, hold, events)
+                where = "SQLite" if not server else "PostgreSQL" + (
+                    f" {latency_ms:g} ms away each way" if latency_ms else "")
+                await _phases(app, url, settings, hold, events, direct, where)
             finally:
                 await runner.cleanup()
+                app[ENGINE].dispose()
 
 
 async def _phases(app: web.Application, url: str, settings: Settings, hold: float,
-                  events: int) -> None:
+                  events: int, direct_db: str, where: str) -> None:
     static, inbound = url + STATIC, url + "/onebot/v11/"
     lines = []
 
@@ -150,8 +169,8 @@ async def _phases(app: web.Application, url: str, settings: Settings, hold: floa
 
     probe = await _child("--probe", static, "--seconds", str(hold + 2))
     await asyncio.sleep(0.5)
-    db_path = settings.db_url.split("///", 1)[-1]
-    locker = await _child("--hold-lock", db_path, "--seconds", str(hold))
+    lock_on = direct_db or settings.db_url.split("///", 1)[-1]
+    locker = await _child("--hold-lock", lock_on, "--seconds", str(hold))
     assert locker.stdout is not None
     await locker.stdout.readline()  # "locked"
     poster = await _child("--post", inbound, "--seconds", str(hold - 1))
@@ -165,13 +184,13 @@ async def _phases(app: web.Application, url: str, settings: Settings, hold: floa
     load = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.ingest", "--client", inbound, "--events", str(events),
         "--connections", "16", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    seconds = float(await _output(load))
+    seconds = Load.parse(await _output(load)).seconds
     probe.terminate()  # the probe stops with the load: only lag under load counts here
     lines.append(_figures("load", _lags(await _output(probe, stopped=True))))
     lines.append(f"  (load: {events} suggestions in {seconds:.1f} s, {events / seconds:,.0f}/s)")
 
     print(f"Static file GET every {PROBE_EVERY_S * 1000:.0f} ms from a second process "
-          f"(the loop's lag; target max < {TARGET_MS:.0f} ms)")
+          f"(the loop's lag; target max < {TARGET_MS:.0f} ms), database: {where}")
     print("\n".join(lines))
     print(f"  during the {hold:.0f} s lock {posted} suggestions were posted, answered "
           f"{statuses}; {stored} stored once the lock was released")
@@ -193,6 +212,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hold", type=float, default=10.0)
     parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="PostgreSQL only: delay each packet this long each way")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--post", help=argparse.SUPPRESS)
     parser.add_argument("--hold-lock", help=argparse.SUPPRESS)
@@ -205,7 +227,7 @@ def main() -> None:
     elif args.hold_lock:
         _hold_lock(args.hold_lock, args.seconds)
     else:
-        asyncio.run(run(args.hold, args.events))
+        asyncio.run(run(args.hold, args.events, args.database, args.latency_ms))
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ def _runner() -> list[str]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start a server, yield an SQLAlchemy URL to a fresh database, stop and delete it after."""
+def postgres_server(*, fsync: bool = False) -> Iterator[str]:
+    """Start a server, yield an SQLAlchemy URL to a fresh database, stop and delete it after.
+
+    Tests run without fsync (nothing must survive the machine); a benchmark asks for it."""
     bin_dir = pg_bin()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL server is not installed (apt-get install postgresql)")
@@ -45,7 +47,8 @@ def postgres_server() -> Iterator[str]:
                    check=True, capture_output=True)
     subprocess.run([*run, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l",
                     str(base / "log"), "-o",
-                    f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
+                    + ("" if fsync else " -c fsync=off"),
                     "start"], check=True, capture_output=True)
     try:
         subprocess.run([*run, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
