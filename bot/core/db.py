@@ -26,6 +26,7 @@ from bot.core.adapter import StorageError
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x7965687561  # PostgreSQL advisory lock key ("yehua") held while migrating
 # Threads that run the database work reached from the event loop. A few suffice: SQLite takes
 # one writer at a time, and the interpreter lock serialises most of SQLAlchemy's own work.
 DB_THREADS = 4
@@ -82,6 +83,10 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Instances starting together on one database: the first migrates, the others wait
+            # for its commit here and then find the schema current.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -130,6 +130,17 @@ async def test_a_lesson_to_200_groups_goes_out_once_each_while_an_instance_is_ki
     assert all(s.text for s in fake.sent if s.kind == "text")
 
 
+async def test_three_instances_started_together_on_an_empty_database_all_serve(
+        pg_url: str, tmp_path: Path) -> None:
+    # One migrates, the two others wait for it.
+    async with instances(3, pg_url, tmp_path) as group, aiohttp.ClientSession() as http:
+        for instance in group:
+            async with http.get(instance.url + "/admin/login") as page:
+                assert page.status == 200
+    engine = open_database(pg_url)  # the schema is current: nothing left to migrate
+    engine.dispose()
+
+
 CROSS_INSTANCE = "needs {piece}, not merged into main yet"
 
 

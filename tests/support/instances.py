@@ -92,10 +92,8 @@ async def instances(count: int, db_url: str, folder: Path, *, start_all: bool = 
         env |= (per_instance or {}).get(name, {})
         group.append(Instance(name, url, env))
     try:
-        if start_all:
-            # The first migrates a fresh database; the others then find it current.
-            await start(group[0])
-            await asyncio.gather(*(start(instance) for instance in group[1:]))
+        if start_all:  # together: the first to take the migration lock migrates
+            await asyncio.gather(*(start(instance) for instance in group))
         yield group
     finally:
         await asyncio.gather(*(stop(instance) for instance in group))
