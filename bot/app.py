@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.adapters.forwarded import forwarded_middleware
 from bot.adapters.media import Media
 from bot.adapters.webchat.adapter import WebChatAdapter
 from bot.adapters.webchat.limits import ChatLimits
@@ -116,6 +118,9 @@ def create_app(settings: Settings) -> web.Application:
              settings.lessons_dir)
 
     app = web.Application(client_max_size=2 * 1024 * 1024)
+    if settings.trusted_proxies:  # behind nginx: limits and lockouts count the client's address
+        app.middlewares.append(forwarded_middleware(
+            [ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies]))
     media = Media(settings.audio_dir, settings.base_url)
     media.setup(app)
     webchat = WebChatAdapter(WebChatStore(engine), media, limits=ChatLimits(

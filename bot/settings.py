@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -44,6 +45,7 @@ class Settings:
     demo_delay: int = 30
     grace_minutes: int = 30
     claim_lease_seconds: int = 30  # PostgreSQL: an unrenewed lesson claim is taken over after it
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For counts
     prerender_hours: int = 12
     tts_endpoint: str = ""
     tts_voice: str = ""  # empty: each speech profile's own voice
@@ -157,6 +159,13 @@ def positive_float(raw: str) -> float:
     return value
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        ipaddress.ip_network(network, strict=False)  # ValueError: not an address or network
+    return networks
+
+
 def _zone(raw: str) -> str:
     try:
         ZoneInfo(raw)
@@ -237,6 +246,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                          "a whole number of seconds ≥ 0"),
         grace_minutes=read("YEHUA_GRACE_MINUTES", d.grace_minutes, _positive_int,
                             "a whole number of minutes ≥ 0"),
+        trusted_proxies=read("YEHUA_TRUSTED_PROXIES", d.trusted_proxies, _networks,
+                             "IP addresses or networks separated by commas, e.g. 10.0.0.10"),
         claim_lease_seconds=read("YEHUA_CLAIM_LEASE_SECONDS", d.claim_lease_seconds,
                                  _at_least_one, "a whole number of seconds ≥ 1"),
         prerender_hours=read("YEHUA_PRERENDER_HOURS", d.prerender_hours, _positive_int,
