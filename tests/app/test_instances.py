@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -15,14 +18,18 @@ from sqlmodel import col, select
 
 from bot.core.db import open_database, session
 from bot.core.models import Group
+from bot.domain.talk_schedule import schedule_night_talk
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from scheduler.schedules import add_schedule
+from tests.support.builders import add_group
 from tests.support.fake_edge import FakeEdge
 from tests.support.fakes.telegram import TOKEN, FakeTelegram, start_fake_telegram
 from tests.support.instances import instances, start
 from tests.support.loopback import serve
 from tests.support.polling import eventually
+from tests.support.process import yehua
+from tests.support.village import LI, ROOM, SECRETARY, WAIT, ZHANG, post_voice
 
 GROUPS = 200
 LESSON = "telecom-fraud"
@@ -144,23 +151,82 @@ async def test_three_instances_started_together_on_an_empty_database_all_serve(
 CROSS_INSTANCE = "needs {piece}, not merged into main yet"
 
 
+def _village(db_url: str) -> int:
+    """The web-chat room every instance serves; its group id."""
+    engine = open_database(db_url)
+    try:
+        return add_group(engine, "枫树村大群", chat_id=ROOM, hamlet="上屋场").id or 0
+    finally:
+        engine.dispose()
+
+
+async def _said(ws: aiohttp.ClientWebSocketResponse, seconds: float,
+                wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The first message shown on `ws` that is `wanted`, waiting at most `seconds`."""
+    async with asyncio.timeout(seconds):
+        while True:
+            frame: dict[str, Any] = await ws.receive_json()
+            if frame.get("type") == "message" and wanted(frame["message"]):
+                return frame["message"]
+
+
+@asynccontextmanager
+async def _joined(http: aiohttp.ClientSession, url: str, who: tuple[str, str]
+                  ) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    async with http.ws_connect(f"{url}/ws/{ROOM}") as ws:
+        await ws.send_json({"type": "hello", "user_id": who[0], "name": who[1]})
+        assert (await ws.receive_json(timeout=WAIT))["type"] == "ready"
+        yield ws
+
+
 @pytest.mark.skip(reason=CROSS_INSTANCE.format(
     piece="the web-chat relay over LISTEN/NOTIFY (helper bus)"))
-async def test_web_chat_members_on_different_instances_see_each_others_messages() -> None:
-    """Members of one room connected to A and B: what one says reaches the other within 1 s."""
-    raise AssertionError("written once the relay lands")
+async def test_web_chat_members_on_different_instances_see_each_others_messages(
+        pg_url: str, tmp_path: Path) -> None:
+    _village(pg_url)
+    async with instances(3, pg_url, tmp_path) as (a, b, c), aiohttp.ClientSession() as http, \
+            _joined(http, a.url, ZHANG) as on_a, _joined(http, b.url, LI) as on_b, \
+            _joined(http, c.url, SECRETARY) as on_c:
+        await on_a.send_json({"type": "post", "text": "今晚谁去看水渠？"})
+        seen_on_b = await _said(on_b, 1.0, lambda m: m["text"] == "今晚谁去看水渠？")
+        seen_on_c = await _said(on_c, 1.0, lambda m: m["text"] == "今晚谁去看水渠？")
+        await on_b.send_json({"type": "post", "text": "我去"})
+        seen_on_a = await _said(on_a, 1.0, lambda m: m["text"] == "我去")
+    assert seen_on_b["sender_name"] == seen_on_c["sender_name"] == ZHANG[1]
+    assert seen_on_a["sender_name"] == LI[1]
 
 
 @pytest.mark.skip(reason=CROSS_INSTANCE.format(
     piece="scheduler wake-ups over LISTEN/NOTIFY (helper bus)"))
-async def test_yehua_nighttalk_open_reaches_the_group_within_2_seconds() -> None:
-    """`yehua nighttalk open` run beside three instances: the opening note is in the group
-    within 2 s."""
-    raise AssertionError("written once the wake-ups land")
+async def test_yehua_nighttalk_open_reaches_the_group_within_2_seconds(
+        pg_url: str, tmp_path: Path) -> None:
+    group_id = _village(pg_url)
+    engine = open_database(pg_url)
+    with session(engine) as db:
+        group = db.get(Group, group_id)
+        assert group is not None
+        talk = schedule_night_talk(db, group=group, topic="村里修路",
+                                   starts_at=utcnow() + timedelta(days=3), place="枫树屋场")
+        talk_id = talk.id
+    engine.dispose()
+    async with instances(3, pg_url, tmp_path) as (a, b, _c), aiohttp.ClientSession() as http, \
+            _joined(http, b.url, ZHANG) as on_b:
+        done = await yehua("nighttalk", "open", str(talk_id), env=a.env)
+        assert done.code == 0, done.err
+        opening = await _said(on_b, 2.0, lambda m: m["from_bot"] and "【夜话开始】" in m["text"])
+    assert "村里修路" in opening["text"]
 
 
 @pytest.mark.skip(reason=CROSS_INSTANCE.format(
     piece="media any instance serves from the media_file table (helper media)"))
-async def test_media_posted_via_one_instance_plays_from_another() -> None:
-    """A voice recorded in the web chat on A is served by B under the same /media/ link."""
-    raise AssertionError("written once shared media lands")
+async def test_media_posted_via_one_instance_plays_from_another(
+        pg_url: str, tmp_path: Path) -> None:
+    _village(pg_url)
+    async with instances(2, pg_url, tmp_path) as (a, b):
+        status, answer = await post_voice(a.url, ZHANG)
+        assert status == 201, answer
+        path = urlsplit(answer["message"]["audio_url"]).path
+        async with aiohttp.ClientSession() as http, http.get(b.url + path) as played:
+            body = await played.read()
+            kind = played.content_type
+    assert played.status == 200 and kind.startswith("audio/") and len(body) > 1000
