@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.chat.ingest import Ingest
 from bot.core.db import open_database, session
-from bot.core.models import Group, PointsEntry, Suggestion
+from bot.core.models import Group, Member, PointsEntry, Suggestion
 from bot.domain.suggestions import Raised, prepare_suggestion
 from scheduler.models import Delivery
 from scheduler.schedules import add_schedule
@@ -77,3 +77,31 @@ async def test_batched_inbound_writes_work_on_postgres(pg_url: str) -> None:
         assert len(db.exec(select(Suggestion)).all()) == 2
         assert len(db.exec(select(PointsEntry)).all()) == 2
     engine.dispose()
+
+
+async def test_members_posting_at_once_on_postgres_are_each_stored_once(pg_url: str) -> None:
+    """Batches written side by side: every suggestion once, a redelivery finds its number,
+    each member once with their latest name, and nothing is refused as busy."""
+    engine = open_database(pg_url)
+    with session(engine) as db:
+        group = Group(platform="onebot", chat_id="1001", name="枫树村QQ群")
+        db.add(group)
+    ingest = Ingest(engine)
+
+    async def posts(n: int) -> tuple[int, bool]:
+        user = f"u{n % 20}"
+        await ingest.remember(group.id or 0, user, f"村民{n % 20}")
+        return await ingest.suggestion(Raised(prepare_suggestion(
+            group=group, platform="onebot", chat_id="1001", message_id=f"m{n % 300}",
+            author_id=user, author_name=f"村民{n % 20}", text=f"第{n % 300}条建议"), points=2))
+
+    results = await asyncio.gather(*(posts(n) for n in range(600)))
+    with session(engine) as db:
+        stored = db.exec(select(Suggestion)).all()
+        points = db.exec(select(PointsEntry)).all()
+        members = db.exec(select(Member)).all()
+    engine.dispose()
+    assert sum(created for _number, created in results) == 300
+    assert {number for number, _created in results} == {s.id for s in stored}
+    assert len(stored) == 300 and len(points) == 300
+    assert sorted(m.user_id for m in members) == sorted(f"u{n}" for n in range(20))
