@@ -290,7 +290,8 @@ class Scheduler:
 
     async def _hand_over(self, row: Delivery) -> None:
         assert row.id is not None
-        self._held.add(row.id)
+        if self._lease is not None:  # renewed until posted (see keep_leases)
+            self._held.add(row.id)
         try:
             await self._deliver(row)
         except Exception:  # one group's failure must not stop the others
