@@ -425,3 +425,30 @@ def test_a_group_moving_time_zone_keeps_its_evening_lesson_in_the_evening(engine
     # 20:00 in Urumqi (UTC+6) is 14:00 UTC; the one-off keeps its instant.
     assert by_slug["rural-policy"].next_due == datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
     assert by_slug["one-off"].next_due == T0 + timedelta(days=2)
+
+
+async def test_with_a_lease_a_dead_instances_claims_are_taken_over_once(engine: Engine) -> None:
+    start = utcnow()
+    now = [start]
+    schedule(engine, groups=(1, 2, 3), run_at=start, now=start)
+    lease = timedelta(seconds=30)
+    dying, second, third = Inbox(), Inbox(), Inbox()
+    a, b, c = (Scheduler(engine, inbox, clock=lambda: now[0], lease=lease)
+               for inbox in (dying, second, third))
+    assert len(await a.run_due()) == 3  # A claims every group; its posts never finish
+    assert await b.resume_in_flight() == []  # B starting beside a live A leaves them alone
+
+    now[0] = start + timedelta(seconds=20)
+    await a.keep_leases()  # A's last renewal
+    now[0] = start + timedelta(seconds=45)
+    assert await b.keep_leases() == []  # renewed 25 s ago: still A's
+    now[0] = start + timedelta(seconds=51)  # A died after its renewal
+    await asyncio.gather(b.keep_leases(), c.keep_leases())
+
+    assert sorted(r.group_id for r in second.rows + third.rows) == [1, 2, 3]
+    now[0] = start + timedelta(seconds=60)
+    await asyncio.gather(b.keep_leases(), c.keep_leases())  # the takers renew: nothing moves
+    assert len(second.rows + third.rows) == 3
+    with Session(engine) as db:
+        assert {r.status for r in ledger.in_flight(db)} == {DeliveryStatus.CLAIMED}
+        assert all(r.claimed_at == now[0] for r in ledger.in_flight(db))
