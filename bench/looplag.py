@@ -180,12 +180,13 @@ async def _phases(app: web.Application, url: str, settings: Settings, hold: floa
     posted = sum(statuses.values())
     stored = await _stored_eventually(app, posted)
 
-    probe = await _child("--probe", static, "--seconds", "60")
+    probe = await _child("--probe", static, "--seconds", "600")
     load = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.ingest", "--client", inbound, "--events", str(events),
         "--connections", "16", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     seconds = Load.parse(await _output(load)).seconds
-    probe.terminate()  # the probe stops with the load: only lag under load counts here
+    if probe.returncode is None:
+        probe.terminate()  # the probe stops with the load: only lag under load counts here
     lines.append(_figures("load", _lags(await _output(probe, stopped=True))))
     lines.append(f"  (load: {events} suggestions in {seconds:.1f} s, {events / seconds:,.0f}/s)")
 
