@@ -12,9 +12,7 @@ The event loop never waits for the database: whatever might wait runs in the eng
 threads (`run_db`). On SQLite, readers never wait for the writer (WAL), so senders are looked up
 on the loop; and a batch is first written on the loop with the busy timeout at zero, which is as
 fast as writing gets: should another process hold the write lock, SQLite says so at once and the
-batch goes to a database thread to wait its turn there. Other databases do both in the threads,
-and there a few batches are written at once: PostgreSQL takes concurrent writers, and on a
-server a few milliseconds away one batch at a time would leave the link idle between round trips.
+batch goes to a database thread to wait its turn there. Other databases do both in the threads.
 """
 
 from __future__ import annotations
@@ -60,8 +58,6 @@ _SENDERS = (
 SenderKey = tuple[str, str, str]  # platform, chat id, user id
 # How many turns of the event loop a batch may wait for more messages to join it.
 LINGER_TURNS = 4
-# Batches written at once on a database that takes concurrent writers (one on SQLite).
-PARALLEL_BATCHES = 4
 
 
 async def while_growing(pending: Sized, turns: int = LINGER_TURNS) -> None:
@@ -79,8 +75,7 @@ class Batcher(Generic[ItemT, ResultT]):
     """Collects the items submitted in the same few turns of the event loop and writes them
     in one transaction: the busier the bot, the larger the batches.
 
-    One batch is written at a time on SQLite, a few on other databases; the next one gathers
-    while none is free.
+    One batch is written at a time; the next one gathers meanwhile.
     """
 
     def __init__(self, engine: Engine, write: Write[ItemT, ResultT], what: str) -> None:
@@ -93,9 +88,6 @@ class Batcher(Generic[ItemT, ResultT]):
         # Handing every batch to a thread and back is slow (the threads share the interpreter
         # lock); trying first on the loop costs nothing when it succeeds.
         self._try_on_loop = engine.dialect.name == "sqlite"
-        self._parallel = 1 if self._try_on_loop else PARALLEL_BATCHES
-        self._slots = asyncio.Semaphore(self._parallel)
-        self._writing: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: ItemT) -> ResultT:
         """Write `item` with whatever else arrives meanwhile; its result once committed."""
@@ -109,29 +101,16 @@ class Batcher(Generic[ItemT, ResultT]):
     async def _run(self) -> None:
         try:
             while self._pending:
-                await self._slots.acquire()  # what arrives while none is free joins the batch
                 await while_growing(self._pending)
                 pending, self._pending = self._pending, []
-                if self._parallel == 1:
-                    await self._write(pending)
-                    continue
-                task = asyncio.get_running_loop().create_task(self._write(pending))
-                self._writing.add(task)
-                task.add_done_callback(self._writing.discard)
+                items = [item for item, _future in pending]
+                outcomes = self._write_at_once(items) if self._try_on_loop else None
+                if outcomes is None:
+                    outcomes = await run_db(self.engine, self._write_all, items)
+                for (_item, future), outcome in zip(pending, outcomes, strict=True):
+                    _settle(future, outcome)
         finally:
             self._runner = None
-
-    async def _write(self, pending: list[tuple[ItemT, asyncio.Future[ResultT]]]) -> None:
-        """Write one batch and settle each item's future; frees its slot at the end."""
-        try:
-            items = [item for item, _future in pending]
-            outcomes = self._write_at_once(items) if self._try_on_loop else None
-            if outcomes is None:
-                outcomes = await run_db(self.engine, self._write_all, items)
-            for (_item, future), outcome in zip(pending, outcomes, strict=True):
-                _settle(future, outcome)
-        finally:
-            self._slots.release()
 
     def _write_at_once(self, items: list[ItemT]) -> list[ResultT | BaseException] | None:
         """The batch in one SQLite transaction that waits for no lock; None if it did not go

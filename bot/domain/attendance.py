@@ -61,9 +61,8 @@ def note_present(connection: Connection, rows: Sequence[dict[str, Any]]) -> None
     """Count people present (rows of `present_row`) in one statement; the ones counted
     already stay as they were. Runs in the caller's transaction."""
     if rows:
-        # In key order: batches written at once then wait on each other's rows in one order.
         connection.execute(ignoring_insert(ATTENDANCE, _KEY, connection.dialect.name, ()),
-                           sorted(rows, key=lambda row: tuple(str(row[k]) for k in _KEY)))
+                           list(rows))
 
 
 def present_row(talk_id: int, user_id: str, name: str, how: AttendanceHow,

@@ -63,8 +63,6 @@ def remember_members(connection: Connection, seen: Sequence[Seen]) -> list[None]
     latest = {(s.group_id, s.user_id): s.name for s in seen}  # the last name given wins
     rows = [{"group_id": group_id, "user_id": user_id, "display_name": name,
              "role": Role.MEMBER, "joined_at": now}
-            # In key order: batches written at once then lock member rows in one order, and
-            # never wait on each other in a circle.
-            for (group_id, user_id), name in sorted(latest.items())]
+            for (group_id, user_id), name in latest.items()]
     connection.execute(_member_upsert(connection.dialect.name), rows)
     return [None] * len(seen)
