@@ -42,6 +42,7 @@ from bot.domain.transcripts import Transcripts
 from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tuned_profile
 from bot.domain.webchat import WebChatStore
 from bot.outbox import Outbox
+from bot.outbox.pacing import Budget
 from bot.settings import Settings
 from lessons.flavour_worker import FlavourWorker
 from lessons.library import LoadResult
@@ -130,7 +131,7 @@ def create_app(settings: Settings) -> web.Application:
     for adapter in build_platform_adapters(settings, GroupDirectory(engine), media):
         adapter.setup(app)
         adapters[adapter.platform] = adapter
-    outbox = Outbox(adapters)
+    outbox = Outbox(adapters, budget=shared_budget(engine, app))
     flavour_worker = build_flavour_worker(settings)
     voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings),
                         tune=partial(tuned_profile, settings), flavoured=settings.flavour,
@@ -177,6 +178,22 @@ def create_app(settings: Settings) -> web.Application:
     setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def shared_budget(engine: Engine, app: web.Application) -> Budget | None:
+    """On PostgreSQL, one send budget per platform account that every instance draws from; on
+    SQLite (one instance) each pacer alone keeps the platform's limits."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from bot.outbox.budget import DatabaseBudget  # only several instances need it
+
+    budget = DatabaseBudget(engine)
+
+    async def close(_app: web.Application) -> None:
+        await asyncio.to_thread(budget.close)
+
+    app.on_cleanup.append(close)
+    return budget
 
 
 def build_transcripts(engine: Engine, settings: Settings) -> Transcripts | None:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot.core.adapter import Adapter, AdapterError, RetryAfter
 from bot.core.messages import OutgoingMessage, OutgoingText, in_chat_question
-from bot.outbox.pacing import Pacer
+from bot.outbox.pacing import Budget, Pacer
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +23,16 @@ class Outbox:
     """Sends batches of messages per chat, in order, paced per platform, with retries."""
 
     def __init__(self, adapters: Mapping[str, Adapter], *, attempts: int = 5,
-                 backoff: float = 1.0, max_backoff: float = 60.0) -> None:
+                 backoff: float = 1.0, max_backoff: float = 60.0,
+                 budget: Budget | None = None) -> None:
         self.adapters = dict(adapters)
         self.attempts = attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._chat_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._pacers = {name: Pacer(adapter.limits) for name, adapter in self.adapters.items()}
+        # `budget`: shared with other instances sending with the same accounts (PostgreSQL).
+        self._pacers = {name: Pacer(adapter.limits, budget=budget)
+                        for name, adapter in self.adapters.items()}
 
     def adapter(self, platform: str) -> Adapter:
         try:
