@@ -69,7 +69,7 @@ class Pacer:
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
         self._in_flight = 0
-        self._granted: deque[float] = deque()  # grant times within the last second
+        self._answered: deque[float] = deque()  # answer times within the last second
         self._next_grant = float("-inf")  # the grid's next step
         self._chat_busy: set[str] = set()
         self._chat_last: dict[str, float] = {}
@@ -109,6 +109,7 @@ class Pacer:
         now = self._now()
         self._in_flight -= 1
         self._chat_busy.discard(chat)
+        self._answered.append(now)
         self._chat_last[chat] = now
         if self.limits.chat_per_minute:
             self._chat_minute.setdefault(chat, deque()).append(now)
@@ -145,8 +146,8 @@ class Pacer:
         """Grant what may go now; return when to look again (None: on the next release)."""
         if now < self._paused_until:
             return self._paused_until
-        while self._granted and self._granted[0] <= now - 1.0:
-            self._granted.popleft()
+        while self._answered and self._answered[0] <= now - 1.0:
+            self._answered.popleft()
         if self._slot is not None and now > self._slot + self._spacing / 2:
             self._slot = None  # nobody could use it in time: a late send would crowd the next
         wake: float | None = None
@@ -179,7 +180,6 @@ class Pacer:
             self._slot = None
             self._in_flight += 1
             self._chat_busy.add(waiter.chat)
-            self._granted.append(now)
             # On the grid, unless more than half a step late (idle, paused): then from now.
             late = now - self._next_grant > self._spacing / 2
             self._next_grant = (now if late else self._next_grant) + self._spacing
@@ -217,14 +217,15 @@ class Pacer:
         rate = self.limits.global_per_second
         if not rate:
             return now
-        capacity = self._rate
-        if self._in_flight >= capacity:
+        # The platform counts a send when it takes it in, just before it answers: sends in
+        # flight and those answered in the last second are what a new one may meet in its
+        # window. Held to the published limit itself, this only bites when the loop or the
+        # network bunches sends the grid spaced evenly.
+        if self._in_flight >= rate:
             return None
-        if self._budget is not None:  # the shared slot spaces the sends
-            return now
-        at = self._next_grant
-        if len(self._granted) >= capacity:
-            at = max(at, self._granted[0] + 1.0)
+        at = now if self._budget is not None else self._next_grant  # shared: the slot spaces
+        if self._in_flight + len(self._answered) >= rate:
+            at = max(at, self._answered[0] + 1.0) if self._answered else at
         return max(at, now)
 
     def _chat_free_at(self, chat: str, now: float) -> float | None:
