@@ -47,19 +47,28 @@ class Outbox:
         pacer = self._pacers[platform]
         lock = self._chat_locks.setdefault((platform, chat_id), asyncio.Lock())
         ids: list[str] = []
+        recorded: asyncio.Future[None] | None = None
         async with lock:
-            for index, message in enumerate(messages):
-                # A batch's later messages (a lesson's voice after its text) go before other
-                # chats' first messages, so each group gets its whole post close together.
-                sent = await self._send_one(adapter, pacer, chat_id, message,
-                                            priority=0 if index else 1)
-                ids.append(sent)
-                if on_sent is not None:
-                    await on_sent(index, sent)
+            try:
+                for index, message in enumerate(messages):
+                    # A batch's later messages (a lesson's voice after its text) go before
+                    # other chats' first messages, so each group gets its post close together.
+                    sent = await self._send_one(adapter, pacer, chat_id, message,
+                                                priority=0 if index else 1, after=recorded)
+                    ids.append(sent)
+                    if on_sent is not None:
+                        # Recorded while the next message waits for its turn, before it goes.
+                        recorded = asyncio.ensure_future(on_sent(index, sent))
+                if recorded is not None:
+                    await recorded
+            finally:
+                if recorded is not None and not recorded.done():
+                    await asyncio.wait([recorded])  # what went out is recorded either way
         return ids
 
     async def _send_one(self, adapter: Adapter, pacer: Pacer, chat_id: str,
-                        message: OutgoingMessage, priority: int) -> str:
+                        message: OutgoingMessage, priority: int,
+                        after: asyncio.Future[None] | None = None) -> str:
         delay = self.backoff
         if (isinstance(message, OutgoingText) and message.answered_here and message.private_to
                 and not adapter.private_in_chat):
@@ -69,6 +78,8 @@ class Outbox:
             await pacer.acquire(paced, priority)
             wait = 0.0
             try:
+                if after is not None:
+                    await asyncio.shield(after)  # the previous message's progress is stored
                 return await adapter.send(chat_id, message)
             except RetryAfter as exc:
                 if exc.chat_only:  # a group robot's own budget: only this group waits
