@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import TextClause
 
 # At most one token waits unused: an idle account may send once at once, then at the rate.
@@ -43,6 +43,7 @@ class DatabaseBudget:
         # Its own thread: every send waits on this round trip, so it must not queue behind
         # other database work.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yehua-budget")
+        self._connection: Connection | None = None  # used only in that thread
 
     async def take(self, account: str, rate: float) -> float:
         """Reserve the account's next send slot; return the seconds until it is due."""
@@ -59,9 +60,25 @@ class DatabaseBudget:
                                                                 params))
 
     def _execute(self, statement: TextClause, params: dict[str, object]) -> float:
-        with self.engine.begin() as connection:
-            result = connection.execute(statement, params)
+        # One statement, atomic by itself: autocommit on a connection kept open makes it one
+        # round trip, which matters with a distant database.
+        if self._connection is None or self._connection.closed:
+            self._connection = self.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT")
+        try:
+            result = self._connection.execute(statement, params)
             return float(result.scalar() or 0.0) if result.returns_rows else 0.0
+        except Exception:
+            self._connection.close()  # a fresh one next time
+            self._connection = None
+            raise
 
     def close(self) -> None:
+        """Let the last call finish, then give the connection back."""
+        def release() -> None:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+        self._thread.submit(release)
         self._thread.shutdown(wait=True)
