@@ -120,7 +120,7 @@ class Pacer:
         self._paused_until = max(self._paused_until, self._now() + seconds)
         if self._budget is not None:
             self._slot = None  # reserved before the platform said stop
-            self._spawn(self._budget.pause(self.limits.account, self._rate, seconds))
+            self._spawn(self._share_pause(self._budget, seconds))
         self._dispatch()
 
     def pause_chat(self, chat: str, seconds: float) -> None:
@@ -206,6 +206,13 @@ class Pacer:
             self._reserving = False
         self._slot = self._now() + wait
         self._dispatch()
+
+    async def _share_pause(self, budget: Budget, seconds: float) -> None:
+        try:
+            await budget.pause(self.limits.account, self._rate, seconds)
+        except Exception:  # this instance still waits; the others may meet the 429 themselves
+            log.warning("could not share a flood pause of %s", self.limits.account,
+                        exc_info=True)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -13,7 +13,7 @@ from bot.adapters.media import Media
 from bot.adapters.telegram.adapter import TelegramAdapter
 from bot.adapters.telegram.config import TelegramConfig
 from bot.app import OUTBOX
-from bot.core.db import open_database
+from bot.core.db import make_engine, open_database
 from bot.core.messages import OutgoingText
 from bot.domain.directory import GroupDirectory
 from bot.outbox import Outbox
@@ -25,6 +25,7 @@ from tests.support.fakes.telegram import (
     FakeTelegram,
     start_fake_telegram,
 )
+from tests.support.loopback import free_port
 from tests.support.polling import eventually
 from tests.support.telegram import on_telegram
 
@@ -117,5 +118,24 @@ async def test_two_bots_on_one_postgres_and_one_token_post_inside_the_limit(
             await asyncio.gather(post(one.app[OUTBOX], range(50)),
                                  post(two.app[OUTBOX], range(50, 100)))
     assert len({s.chat_id for s in fake.sent}) == 100
+    assert fake.floods == 0
+    assert most_in_a_second(fake) <= GLOBAL_PER_SECOND
+
+
+async def test_while_the_database_is_away_an_instance_paces_alone(tmp_path: Path) -> None:
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone")
+    budget = DatabaseBudget(engine)  # nothing listens there: every reservation fails
+    async with start_fake_telegram() as fake:
+        adapter = TelegramAdapter(TelegramConfig(token=fake.token, api_base=fake.url,
+                                                 bot_name="yehua_bot"),
+                                  directory=GroupDirectory(engine), media=Media(tmp_path),
+                                  base_url="")
+        await adapter.api.open()
+        try:
+            await post(Outbox({"telegram": adapter}, budget=budget), range(40))
+        finally:
+            await adapter.api.close()
+            budget.close()
+    assert len({s.chat_id for s in fake.sent}) == 40  # the lesson still reached every group
     assert fake.floods == 0
     assert most_in_a_second(fake) <= GLOBAL_PER_SECOND
