@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 FIRST_PAUSE, LONGEST_PAUSE = 0.2, 10.0
 CONNECT_TIMEOUT = 10
+APPLICATION_NAME = "yehua-bus"  # how the bus's connections show in pg_stat_activity
 # A connection cut without a word (a cable, a firewall) is noticed within about half a minute.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
               "keepalives_count": 3}
@@ -88,7 +89,8 @@ class PgBus:
 
     async def _connect(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
         return await psycopg.AsyncConnection.connect(
-            make_conninfo(self._url, connect_timeout=CONNECT_TIMEOUT, **KEEPALIVES),
+            make_conninfo(self._url, connect_timeout=CONNECT_TIMEOUT,
+                          application_name=APPLICATION_NAME, **KEEPALIVES),
             autocommit=True)
 
     async def _session(self, cut_off: bool) -> None:

@@ -1,0 +1,143 @@
+"""Two instances of the bot on one PostgreSQL: what one stores, the other shows and acts on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+from aiohttp import web
+from sqlmodel import select
+
+from bot import texts
+from bot.app import ENGINE
+from bot.core.db import session
+from bot.core.models import Group
+from bot.core.pgbus import APPLICATION_NAME
+from bot.domain.talk_schedule import schedule_night_talk
+from bot.settings import Settings
+from scheduler.dbtypes import utcnow
+from tests.support.app import RunningApp, running
+from tests.support.polling import eventually
+from tests.support.process import bot_env, yehua
+from tests.support.village import LI, ROOM, ZHANG, bot_texts, prepare_village
+from tests.support.watch import Watcher, watching
+
+OPENING = "【夜话开始】"
+
+
+@asynccontextmanager
+async def two_instances(settings: Settings, pg_url: str, tmp_path: Path,
+                        prepare: object = prepare_village
+                        ) -> AsyncIterator[tuple[RunningApp, RunningApp]]:
+    """Instances A (which sets the village up) and B, each with its own data folder."""
+    shared = replace(settings, database_url=pg_url)
+    async with running(replace(shared, data_dir=tmp_path / "a"), prepare) as one, \
+            running(replace(shared, data_dir=tmp_path / "b")) as two:  # type: ignore[arg-type]
+        yield one, two
+
+
+async def said_by_all(text: str, *watchers: Watcher) -> None:
+    for watcher in watchers:
+        await watcher.sees(text)
+
+
+def assert_each_once(*watchers: Watcher) -> None:
+    for watcher in watchers:
+        assert len(watcher.ids) == len(set(watcher.ids)), (watcher.name, watcher.ids)
+
+
+async def test_members_on_two_instances_see_each_others_messages_once(
+        settings: Settings, pg_url: str, tmp_path: Path) -> None:
+    async with two_instances(settings, pg_url, tmp_path) as (a, b), \
+            watching(a.url, ZHANG) as zhang_a, watching(b.url, ZHANG) as zhang_b, \
+            watching(a.url, LI) as li_a, watching(b.url, LI) as li_b:
+        await zhang_a.post("今晚村部开会吗")
+        await said_by_all("今晚村部开会吗", zhang_a, zhang_b, li_a, li_b)
+        await li_b.post("开，七点半")
+        await said_by_all("开，七点半", zhang_a, zhang_b, li_a, li_b)
+
+        await zhang_a.post("建议")  # answered for the whole room
+        usage = await li_b.sees(texts.CMD_USAGE_SUGGEST)
+        assert usage["from_bot"] and not usage["private"]
+        await zhang_a.post("建议 村口路灯坏了")  # answered for 张大爷 alone
+        told = await zhang_b.sees("第 1 号")
+        assert told["private"]
+
+        await li_b.post("好的")
+        await said_by_all("好的", zhang_a, zhang_b, li_a, li_b)
+        assert_each_once(zhang_a, zhang_b, li_a, li_b)
+        assert set(li_a.ids) == set(li_b.ids)
+        assert set(zhang_a.ids) == set(zhang_b.ids) == set(li_b.ids) | {told["id"]}
+        assert not li_b.with_text("第 1 号") and not li_a.with_text("第 1 号")
+
+
+def talk_ahead(app: web.Application) -> None:
+    """The village, with a night talk the day after tomorrow (its preview goes out at start)."""
+    prepare_village(app)
+    with session(app[ENGINE]) as db:
+        group = db.exec(select(Group).where(Group.chat_id == ROOM)).one()
+        schedule_night_talk(db, group=group, topic="村里修路",
+                            starts_at=utcnow() + timedelta(days=2), created_by="test")
+
+
+async def test_a_talk_opened_from_the_command_is_announced_once_by_either_instance(
+        settings: Settings, pg_url: str, tmp_path: Path) -> None:
+    async with two_instances(settings, pg_url, tmp_path, talk_ahead) as (a, b), \
+            watching(a.url, ZHANG) as zhang_a, watching(b.url, LI) as li_b:
+        env = bot_env(tmp_path / "cli", YEHUA_DATABASE_URL=pg_url)
+        done = await yehua("nighttalk", "open", "1", env=env)
+        assert done.code == 0, done.err
+
+        # Well before the scheduler's one-minute look at the database.
+        await zhang_a.sees(OPENING, within=10)
+        await li_b.sees(OPENING, within=10)
+        await li_b.post("到")
+        await said_by_all("到", zhang_a, li_b)
+        assert len(zhang_a.with_text(OPENING)) == len(li_b.with_text(OPENING)) == 1
+        assert sum(OPENING in text for text in bot_texts(a.app)) == 1
+        assert_each_once(zhang_a, li_b)
+
+
+def bus_connections(pg_url: str) -> int:
+    """Cut every bus connection, as a PostgreSQL restart or a network fault would."""
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        cut = connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            (APPLICATION_NAME,)).fetchall()
+    return len(cut)
+
+
+async def test_messages_still_cross_after_the_bus_connections_are_cut(
+        settings: Settings, pg_url: str, tmp_path: Path) -> None:
+    async with two_instances(settings, pg_url, tmp_path) as (a, b), \
+            watching(a.url, ZHANG) as zhang_a, watching(b.url, LI) as li_b:
+        await zhang_a.post("路灯修好了没")
+        await li_b.sees("路灯修好了没")
+
+        assert bus_connections(pg_url) == 4  # each instance: one listening, one publishing
+        await zhang_a.post("断线时说的")  # sent or re-read once the buses are back
+        await li_b.sees("断线时说的", within=20)
+        await eventually(lambda: bus_connections_alive(pg_url) == 4, within=20)
+        await li_b.post("修好了")
+        await zhang_a.sees("修好了")
+        await zhang_a.post("谢谢")
+        await said_by_all("谢谢", zhang_a, li_b)
+        assert_each_once(zhang_a, li_b)
+        assert set(zhang_a.ids) == set(li_b.ids)
+
+
+def bus_connections_alive(pg_url: str) -> int:
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            (APPLICATION_NAME,)).fetchone()
+    assert row is not None
+    return int(row[0])
