@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 from aiohttp import web
@@ -21,6 +22,7 @@ from bot.domain.talk_schedule import schedule_night_talk
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from tests.support.app import RunningApp, running
+from tests.support.console_village import FACILITATOR_LOGIN, prepare_console, signed_in
 from tests.support.polling import eventually
 from tests.support.process import bot_env, yehua
 from tests.support.village import LI, ROOM, ZHANG, bot_texts, prepare_village
@@ -141,3 +143,37 @@ def bus_connections_alive(pg_url: str) -> int:
             (APPLICATION_NAME,)).fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def test_a_talk_opened_on_one_console_gathers_suggestions_from_the_other_instance(
+        settings: Settings, pg_url: str, tmp_path: Path) -> None:
+    async with two_instances(settings, pg_url, tmp_path, prepare_console) as (a, b), \
+            watching(a.url, ZHANG) as zhang_a, watching(b.url, LI) as li_b, \
+            signed_in(b.url, FACILITATOR_LOGIN) as facilitator:
+        tomorrow = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date()
+        status, _ = await facilitator.post("/admin/talks", {
+            "group": "1", "date": tomorrow.isoformat(), "start": "19:30", "end": "",
+            "topic": "村里修路", "place": "枫树屋场晒谷坪", "host": "李伯"},
+            form_on="/admin/talks")
+        assert status == 200
+        status, page = await facilitator.post("/admin/talks/1/open", {},
+                                              form_on="/admin/talks/1")
+        assert status == 200 and "data-live-url" in page
+        await zhang_a.sees(OPENING)  # posted by B, shown by A
+
+        await zhang_a.post("建议 村口路灯坏了")  # raised through A
+        await zhang_a.sees("第 1 号")
+
+        async def feed_on_b() -> list[dict[str, object]]:
+            async with facilitator.http.get(f"{b.url}/admin/talks/1/live?after=0") as response:
+                assert response.status == 200
+                found: list[dict[str, object]] = (await response.json())["suggestions"]
+                return found
+
+        [raised] = await eventually(feed_on_b)
+        assert (raised["number"], raised["author"]) == (1, "张大爷")
+        assert raised["text"] == "村口路灯坏了"
+        await li_b.post("收到")
+        await said_by_all("收到", zhang_a, li_b)
+        assert len(zhang_a.with_text(OPENING)) == len(li_b.with_text(OPENING)) == 1
+        assert_each_once(zhang_a, li_b)
