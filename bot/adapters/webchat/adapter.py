@@ -10,7 +10,6 @@ import logging
 import math
 import re
 import secrets
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -73,6 +72,7 @@ SHOWN_KEPT = 4096
 # After the bus was cut off, the messages since the newest one shown are read again, and this
 # many ids before it: instances commit their ids a little out of order.
 RECHECK_IDS = 200
+RELAY_BATCH = 500  # messages read in one go for the sockets here
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +109,11 @@ class WebChatAdapter:
         # Messages stored by another instance reach this one's sockets through the bus.
         self.bus = bus
         self._origin = secrets.token_hex(6)
-        self._shown: deque[int] = deque(maxlen=SHOWN_KEPT)
+        self._shown: dict[int, None] = {}  # oldest first, SHOWN_KEPT at most
         self._newest_shown = 0
+        self._wanted: set[int] = set()  # announced by other instances, not read yet
+        self._missed = False
+        self._relaying = False
         if bus is not None:
             bus.subscribe(WEBCHAT, self._on_bus)
         self.media = media
@@ -178,7 +181,9 @@ class WebChatAdapter:
     async def _broadcast(self, chat_id: str, payload: Payload, *, only: str | None = None
                          ) -> None:
         """Show a message live in the room; `only`: to that member's sockets alone."""
-        self._shown.append(payload["id"])
+        self._shown[payload["id"]] = None
+        if len(self._shown) > SHOWN_KEPT:
+            del self._shown[next(iter(self._shown))]
         self._newest_shown = max(self._newest_shown, payload["id"])
         data = _dumps({"type": "message", "message": payload})
         sockets = [ws for ws in self._rooms.get(chat_id, ()) if not ws.closed
@@ -197,20 +202,30 @@ class WebChatAdapter:
     async def _on_bus(self, note: str | None) -> None:
         """Show on this instance's sockets what another instance stored; after the bus was cut
         off, whatever was stored since the newest message shown here."""
-        try:
-            if note is None:
-                if not self._newest_shown:
-                    return  # nothing shown yet: the pages read their history themselves
-                await self._show(await self.store.relayed(
-                    after=max(0, self._newest_shown - RECHECK_IDS)))
-                return
+        if note is None:
+            self._missed = bool(self._newest_shown)  # none shown: pages read their own history
+        else:
             origin, _, message_id = note.partition(":")
-            if origin == self._origin or not message_id.isdigit() \
-                    or int(message_id) in self._shown:
-                return
-            await self._show(await self.store.relayed([int(message_id)]))
+            if origin != self._origin and message_id.isdigit() \
+                    and int(message_id) not in self._shown:
+                self._wanted.add(int(message_id))
+        if self._relaying:
+            return  # the read under way takes these too: a burst costs a few reads, not one each
+        self._relaying = True
+        try:
+            while self._missed or self._wanted:
+                if self._missed:
+                    self._missed = False
+                    await self._show(await self.store.relayed(
+                        after=max(0, self._newest_shown - RECHECK_IDS)))
+                wanted = sorted(self._wanted)[:RELAY_BATCH]
+                self._wanted.difference_update(wanted)
+                if wanted:
+                    await self._show(await self.store.relayed(wanted))
         except StorageError as exc:
             log.warning("web chat: could not read messages another instance stored: %s", exc)
+        finally:
+            self._relaying = False
 
     async def _show(self, found: list[Relayed]) -> None:
         for chat_id, payload, only in found:
