@@ -109,12 +109,14 @@ class LocalBus:
         family = getattr(socket, "AF_UNIX", None)
         if self._path is None or family is None:
             return
-        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock: socket.socket | None = None
         try:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
             self._path.unlink(missing_ok=True)
             sock.bind(str(self._path))
         except OSError as exc:  # e.g. a path too long for a socket: the resync still comes
-            sock.close()
+            if sock is not None:
+                sock.close()
             log.warning("cannot listen on %s (%s): the yehua command's changes are noticed "
                         "within a minute", self._path, exc)
             return
