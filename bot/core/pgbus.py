@@ -1,9 +1,9 @@
 """The bus of several instances on one PostgreSQL: LISTEN/NOTIFY over psycopg's async driver.
 
 One connection listens, one publishes (psycopg holds a connection's lock while it waits for
-notifications). When either drops, both are opened again with a growing pause, payloads
-published meanwhile are kept and sent then, and every listener is told it may have missed
-something.
+notifications). Each is opened again with a growing pause when it drops: payloads published
+meanwhile are kept and sent then, and after the listening one comes back every listener is told
+it may have missed something.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 import psycopg
 from psycopg import sql
@@ -29,6 +30,7 @@ KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
 # Payloads kept while the database is away; beyond this the oldest go (their listeners
 # re-read after the reconnection anyway).
 MAX_UNSENT = 10_000
+PING_EVERY = 15.0
 
 
 class PgBus:
@@ -40,12 +42,13 @@ class PgBus:
         self._unsent: deque[tuple[str, str]] = deque(maxlen=MAX_UNSENT)
         self._wanted = asyncio.Event()
         self._ready = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._listened = False  # once: every later connection may have missed notes
+        self._tasks: list[asyncio.Task[None]] = []
         self._dispatch: set[asyncio.Task[None]] = set()
 
     def subscribe(self, channel: str, listener: Listener) -> None:
         """See `Bus.subscribe`."""
-        assert self._task is None, "subscribe before the bus starts"
+        assert not self._tasks, "subscribe before the bus starts"
         self._listeners.setdefault(channel, []).append(listener)
 
     async def publish(self, channel: str, payload: str) -> None:
@@ -56,7 +59,8 @@ class PgBus:
 
     async def start(self, wait: float = CONNECT_TIMEOUT) -> None:
         """Connect and listen; a database away at start-up is tried again in the background."""
-        self._task = asyncio.create_task(self._run())
+        self._tasks = [asyncio.create_task(self._keep("listening", self._listen)),
+                       asyncio.create_task(self._keep("publishing", self._publish))]
         try:
             await asyncio.wait_for(self._ready.wait(), wait)
         except TimeoutError:
@@ -64,28 +68,36 @@ class PgBus:
 
     async def close(self) -> None:
         """Stop listening, close both connections."""
-        task, self._task = self._task, None
-        if task is not None:
+        tasks, self._tasks = self._tasks, []
+        for task in [*tasks, *self._dispatch]:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        for job in list(self._dispatch):
-            job.cancel()
-        await asyncio.gather(*self._dispatch, return_exceptions=True)
+        await asyncio.gather(*tasks, *self._dispatch, return_exceptions=True)
 
-    async def _run(self) -> None:
-        pause, cut_off = FIRST_PAUSE, False
+    async def _keep(self, role: str, session: Callable[[Callable[[], None]], Awaitable[None]]
+                    ) -> None:
+        """Run one connection's `session` again and again, pausing longer each time it fails
+        before it got going."""
+        pause = FIRST_PAUSE
         while True:
+            worked = False
+
+            def going() -> None:
+                nonlocal worked, pause
+                worked, pause = True, FIRST_PAUSE
+
             try:
-                await self._session(cut_off)
+                await session(going)
+                reason = "it closed"
             except (psycopg.Error, OSError) as exc:
-                log.warning("bus: PostgreSQL connection lost (%s); again in %.1f s",
-                            str(exc).strip() or type(exc).__name__, pause)
-            if self._ready.is_set():
-                pause = FIRST_PAUSE  # it had worked: start the pauses over
-            self._ready.clear()
-            cut_off = True
+                reason = str(exc).strip() or type(exc).__name__
+            except Exception as exc:  # the bus is an error boundary: whatever broke, go again
+                log.exception("bus: the %s connection failed", role)
+                reason = type(exc).__name__
+            log.warning("bus: the %s connection to PostgreSQL was lost (%s); again in %.1f s",
+                        role, reason, pause)
             await asyncio.sleep(pause)
-            pause = min(pause * 2, LONGEST_PAUSE)
+            if not worked:
+                pause = min(pause * 2, LONGEST_PAUSE)
 
     async def _connect(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
         return await psycopg.AsyncConnection.connect(
@@ -93,32 +105,19 @@ class PgBus:
                           application_name=APPLICATION_NAME, **KEEPALIVES),
             autocommit=True)
 
-    async def _session(self, cut_off: bool) -> None:
-        """One life of both connections, until either fails."""
-        async with await self._connect() as listening, await self._connect() as publishing:
+    async def _listen(self, going: Callable[[], None]) -> None:
+        async with await self._connect() as listening:
             for channel in self._listeners:
                 await listening.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-            self._ready.set()
-            if cut_off:
-                log.info("bus: PostgreSQL connection back")
+            going()
+            if self._listened:
+                log.info("bus: listening again")
                 for listeners in self._listeners.values():
                     self._hand(listeners, None)
-            hearing = asyncio.create_task(self._hear(listening))
-            sending = asyncio.create_task(self._send(publishing))
-            try:
-                done, _ = await asyncio.wait({hearing, sending},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    task.result()
-            finally:
-                for task in (hearing, sending):
-                    task.cancel()
-                await asyncio.gather(hearing, sending, return_exceptions=True)
-
-    async def _hear(self, listening: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
-        async for note in listening.notifies():
-            self._hand(self._listeners.get(note.channel, []), note.payload)
-        raise psycopg.OperationalError("the listening connection closed")
+            self._listened = True
+            self._ready.set()
+            async for note in listening.notifies():
+                self._hand(self._listeners.get(note.channel, []), note.payload)
 
     def _hand(self, listeners: list[Listener], payload: str | None) -> None:
         """Run the listeners in a task of their own: they read the database, and the bus must
@@ -127,12 +126,20 @@ class PgBus:
         self._dispatch.add(job)
         job.add_done_callback(self._dispatch.discard)
 
-    async def _send(self, publishing: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
-        while True:
-            await self._wanted.wait()
-            while self._unsent:
-                channel, payload = self._unsent[0]
-                # Taken off only once sent: a failure leaves it first in line for next time.
-                await publishing.execute("SELECT pg_notify(%s, %s)", (channel, payload))
-                self._unsent.popleft()
-            self._wanted.clear()
+    async def _publish(self, going: Callable[[], None]) -> None:
+        async with await self._connect() as publishing:
+            going()
+            while True:
+                try:
+                    await asyncio.wait_for(self._wanted.wait(), PING_EVERY)
+                except TimeoutError:
+                    # A connection that died while idle is found now, not when the next
+                    # payload would be sent on it.
+                    await publishing.execute("SELECT 1")
+                    continue
+                while self._unsent:
+                    channel, payload = self._unsent[0]
+                    # Taken off only once sent: a failure leaves it first in line for next time.
+                    await publishing.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+                    self._unsent.popleft()
+                self._wanted.clear()

@@ -104,15 +104,30 @@ async def test_a_talk_opened_from_the_command_is_announced_once_by_either_instan
         assert_each_once(zhang_a, li_b)
 
 
-def bus_connections(pg_url: str) -> int:
-    """Cut every bus connection, as a PostgreSQL restart or a network fault would."""
-    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
+def cut_bus(pg_url: str, *, listening_only: bool = False) -> int:
+    """Cut the bus connections (or only those that listen), as a PostgreSQL restart or a
+    network fault would; how many were cut."""
+    with psycopg.connect(plain(pg_url), autocommit=True) as connection:
         cut = connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = %s AND datname = current_database()",
-            (APPLICATION_NAME,)).fetchall()
+            " WHERE application_name = %s AND datname = current_database()"
+            " AND (query LIKE 'LISTEN%%' OR NOT %s)",
+            (APPLICATION_NAME, listening_only)).fetchall()
     return len(cut)
+
+
+def bus_connections(pg_url: str) -> int:
+    with psycopg.connect(plain(pg_url), autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            (APPLICATION_NAME,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def plain(pg_url: str) -> str:
+    return pg_url.replace("postgresql+psycopg://", "postgresql://")
 
 
 async def test_messages_still_cross_after_the_bus_connections_are_cut(
@@ -122,27 +137,22 @@ async def test_messages_still_cross_after_the_bus_connections_are_cut(
         await zhang_a.post("路灯修好了没")
         await li_b.sees("路灯修好了没")
 
-        assert bus_connections(pg_url) == 4  # each instance: one listening, one publishing
-        await zhang_a.post("断线时说的")  # sent or re-read once the buses are back
+        assert cut_bus(pg_url) == 4  # each instance: one listening, one publishing
+        await zhang_a.post("断线时说的")  # sent once A's bus is back
         await li_b.sees("断线时说的", within=20)
-        await eventually(lambda: bus_connections_alive(pg_url) == 4, within=20)
+        await eventually(lambda: bus_connections(pg_url) == 4, within=20)
+        # Only the listeners: A's note goes out at once, while B is not listening.
+        assert cut_bus(pg_url, listening_only=True) == 2
+        await zhang_a.post("你那边断了")
+        await li_b.sees("你那边断了", within=20)  # re-read by B once it is back
+
+        await eventually(lambda: bus_connections(pg_url) == 4, within=20)
         await li_b.post("修好了")
         await zhang_a.sees("修好了")
         await zhang_a.post("谢谢")
         await said_by_all("谢谢", zhang_a, li_b)
         assert_each_once(zhang_a, li_b)
         assert set(zhang_a.ids) == set(li_b.ids)
-
-
-def bus_connections_alive(pg_url: str) -> int:
-    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        row = connection.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE application_name = %s AND datname = current_database()",
-            (APPLICATION_NAME,)).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 async def test_a_talk_opened_on_one_console_gathers_suggestions_from_the_other_instance(
