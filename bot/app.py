@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from bot.adapters.media import Media
@@ -21,6 +21,8 @@ from bot.admin import setup_admin
 from bot.chat.commands import build_router
 from bot.chat.ingest import Ingest
 from bot.core.adapter import Adapter, Directory
+from bot.core.bus import SCHEDULER as SCHEDULER_CHANNEL
+from bot.core.bus import Bus, Coalesced, LocalBus
 from bot.core.db import close_pool, in_session, open_database, open_pool, session
 from bot.domain.backup import NightlyBackup, arm_nightly_backup
 from bot.domain.demo import seed_demo
@@ -72,6 +74,8 @@ LIBRARY = web.AppKey("library", LoadResult)
 SERVICES = web.AppKey("services", Services)
 INGEST = web.AppKey("ingest", Ingest)
 RETENTION = web.AppKey("retention", VoiceRetention)
+BUS = web.AppKey("bus", Bus)
+REARM = web.AppKey("rearm", Coalesced)
 
 
 def build_platform_adapters(settings: Settings, directory: Directory, media: Media
@@ -119,13 +123,14 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     media = Media(settings.audio_dir, settings.base_url)
     media.setup(app)
+    bus = build_bus(settings)
     webchat = WebChatAdapter(WebChatStore(engine), media, limits=ChatLimits(
         messages=settings.webchat_messages, window_s=settings.webchat_window,
         voices_per_day=settings.webchat_voices_per_day,
         voice_quota_bytes=settings.webchat_voice_quota_mb * 1024 * 1024,
         new_ids_per_hour=settings.webchat_new_ids_per_hour,
         photos_per_day=settings.photos_per_day),
-        retry_window=settings.storage_retry_seconds)
+        retry_window=settings.storage_retry_seconds, bus=bus)
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}
     for adapter in build_platform_adapters(settings, GroupDirectory(engine), media):
@@ -152,6 +157,9 @@ def create_app(settings: Settings) -> web.Application:
                           prerender=voice.prerender,
                           prerender_ahead=timedelta(hours=settings.prerender_hours),
                           timer_handlers=timer_handlers, executor=db_threads)
+    # A talk opened or a schedule added anywhere (another instance, the CLI) is seen at once.
+    rearm = Coalesced(scheduler.rearm)
+    bus.subscribe(SCHEDULER_CHANNEL, rearm.listener)
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
     services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,
@@ -175,6 +183,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
     app[VOICE], app[FLAVOUR_WORKER] = voice, flavour_worker
     app[SERVICES], app[INGEST], app[RETENTION] = services, router.ingest, retention
+    app[BUS], app[REARM] = bus, rearm
     setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -194,6 +203,17 @@ def shared_budget(engine: Engine, app: web.Application) -> Budget | None:
 
     app.on_cleanup.append(close)
     return budget
+
+
+def build_bus(settings: Settings) -> Bus:
+    """LISTEN/NOTIFY on PostgreSQL, where several instances may share the database; else this
+    process alone, woken by the `yehua` command through the data folder."""
+    url = make_url(settings.db_url)
+    if url.get_backend_name() == "postgresql":
+        from bot.core.pgbus import PgBus  # psycopg is loaded only by a bot on PostgreSQL
+
+        return PgBus(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    return LocalBus(settings.data_dir)
 
 
 def build_transcripts(engine: Engine, settings: Settings) -> Transcripts | None:
@@ -217,10 +237,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         arm_nightly_backup(db, app[SETTINGS])
 
     await in_session(app[ENGINE], arm)
+    await app[BUS].start()
     await scheduler.start()
     await poster.resume_pending_audio()
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)
     yield
+    await app[BUS].close()
+    await app[REARM].close()
     await scheduler.stop()
     transcripts = app[SERVICES].transcripts
     if transcripts is not None:
