@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from bot.adapters.forwarded import forwarded_middleware
@@ -23,6 +23,8 @@ from bot.admin import setup_admin
 from bot.chat.commands import build_router
 from bot.chat.ingest import Ingest
 from bot.core.adapter import Adapter, Directory
+from bot.core.bus import SCHEDULER as SCHEDULER_CHANNEL
+from bot.core.bus import Bus, Coalesced, LocalBus
 from bot.core.db import close_pool, in_session, open_database, open_pool, session
 from bot.domain.backup import NightlyBackup, arm_nightly_backup
 from bot.domain.demo import seed_demo
@@ -44,6 +46,7 @@ from bot.domain.transcripts import Transcripts
 from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tuned_profile
 from bot.domain.webchat import WebChatStore
 from bot.outbox import Outbox
+from bot.outbox.pacing import Budget
 from bot.settings import Settings
 from lessons.flavour_worker import FlavourWorker
 from lessons.library import LoadResult
@@ -73,6 +76,8 @@ LIBRARY = web.AppKey("library", LoadResult)
 SERVICES = web.AppKey("services", Services)
 INGEST = web.AppKey("ingest", Ingest)
 RETENTION = web.AppKey("retention", VoiceRetention)
+BUS = web.AppKey("bus", Bus)
+REARM = web.AppKey("rearm", Coalesced)
 
 
 def build_platform_adapters(settings: Settings, directory: Directory, media: Media
@@ -123,19 +128,20 @@ def create_app(settings: Settings) -> web.Application:
             [ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies]))
     media = Media(settings.audio_dir, settings.base_url)
     media.setup(app)
+    bus = build_bus(settings)
     webchat = WebChatAdapter(WebChatStore(engine), media, limits=ChatLimits(
         messages=settings.webchat_messages, window_s=settings.webchat_window,
         voices_per_day=settings.webchat_voices_per_day,
         voice_quota_bytes=settings.webchat_voice_quota_mb * 1024 * 1024,
         new_ids_per_hour=settings.webchat_new_ids_per_hour,
         photos_per_day=settings.photos_per_day),
-        retry_window=settings.storage_retry_seconds)
+        retry_window=settings.storage_retry_seconds, bus=bus)
     webchat.setup(app)
     adapters: dict[str, Adapter] = {webchat.platform: webchat}
     for adapter in build_platform_adapters(settings, GroupDirectory(engine), media):
         adapter.setup(app)
         adapters[adapter.platform] = adapter
-    outbox = Outbox(adapters)
+    outbox = Outbox(adapters, budget=shared_budget(engine, app))
     flavour_worker = build_flavour_worker(settings)
     voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings),
                         tune=partial(tuned_profile, settings), flavoured=settings.flavour,
@@ -159,6 +165,9 @@ def create_app(settings: Settings) -> web.Application:
                           # Only an instance alone on its database (SQLite) owns every claim.
                           lease=None if settings.db_url.startswith("sqlite") else
                           timedelta(seconds=settings.claim_lease_seconds))
+    # A talk opened or a schedule added anywhere (another instance, the CLI) is seen at once.
+    rearm = Coalesced(scheduler.rearm)
+    bus.subscribe(SCHEDULER_CHANNEL, rearm.listener)
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
     services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,
@@ -182,9 +191,37 @@ def create_app(settings: Settings) -> web.Application:
     app[WEBCHAT], app[OUTBOX], app[POSTER], app[SCHEDULER] = webchat, outbox, poster, scheduler
     app[VOICE], app[FLAVOUR_WORKER] = voice, flavour_worker
     app[SERVICES], app[INGEST], app[RETENTION] = services, router.ingest, retention
+    app[BUS], app[REARM] = bus, rearm
     setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def shared_budget(engine: Engine, app: web.Application) -> Budget | None:
+    """On PostgreSQL, one send budget per platform account that every instance draws from; on
+    SQLite (one instance) each pacer alone keeps the platform's limits."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from bot.outbox.budget import DatabaseBudget  # only several instances need it
+
+    budget = DatabaseBudget(engine)
+
+    async def close(_app: web.Application) -> None:
+        await asyncio.to_thread(budget.close)
+
+    app.on_cleanup.append(close)
+    return budget
+
+
+def build_bus(settings: Settings) -> Bus:
+    """LISTEN/NOTIFY on PostgreSQL, where several instances may share the database; else this
+    process alone, woken by the `yehua` command through the data folder."""
+    url = make_url(settings.db_url)
+    if url.get_backend_name() == "postgresql":
+        from bot.core.pgbus import PgBus  # psycopg is loaded only by a bot on PostgreSQL
+
+        return PgBus(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    return LocalBus(settings.data_dir)
 
 
 def build_transcripts(engine: Engine, settings: Settings) -> Transcripts | None:
@@ -208,10 +245,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         arm_nightly_backup(db, app[SETTINGS])
 
     await in_session(app[ENGINE], arm)
+    await app[BUS].start()
     await scheduler.start()
     await poster.resume_pending_audio()
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)
     yield
+    await app[BUS].close()
+    await app[REARM].close()
     await scheduler.stop()
     transcripts = app[SERVICES].transcripts
     if transcripts is not None:

@@ -30,7 +30,8 @@ from bot.cli.kit import (
     settings_failed,
     stop,
 )
-from bot.settings import Settings, SettingsError
+from bot.core.bus import wake
+from bot.settings import Settings, SettingsError, load_settings
 
 LISTEN_BACKLOG = 128
 
@@ -52,6 +53,19 @@ def main_callback(ctx: typer.Context) -> None:
     """With no command: start the bot."""
     if ctx.invoked_subcommand is None:
         run()
+    elif ctx.invoked_subcommand != "run":
+        ctx.call_on_close(_wake_the_bot)
+
+
+def _wake_the_bot() -> None:
+    """After a command, tell a bot running on this data folder to look at its schedules now
+    (on SQLite; on PostgreSQL the database's own notifications reach every instance)."""
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError:
+        return
+    if settings.db_url.startswith("sqlite"):
+        wake(settings.data_dir)
 
 
 def _listen_failed(exc: OSError, host: str, port: int) -> typer.Exit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,16 @@ class RateLimits:
     global_per_second: float | None = None  # all chats together (Telegram: 30)
     chat_per_second: float | None = None  # one chat (Telegram: 1)
     chat_per_minute: int | None = None  # one group chat (Telegram groups, WeCom, DingTalk: 20)
+    # Whose `global_per_second` this is: the platform and a digest of the credentials (see
+    # `account_key`). Instances sending with one account share one budget when the database is
+    # shared; empty: this instance's own.
+    account: str = ""
+
+
+def account_key(platform: str, *credentials: str) -> str:
+    """The send budget's key for one platform account, without revealing its credentials."""
+    digest = hashlib.sha256("\0".join(credentials).encode()).hexdigest()[:16]
+    return f"{platform}:{digest}"
 
 
 NO_LIMITS = RateLimits()

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "web"
 BOT_SENDER_ID = "bot"
+# A stored message for another instance to show: its room, as the browser sees it, and the one
+# member it is for (None: everyone in the room).
+Relayed = tuple[str, dict[str, Any], str | None]
 QUOTE_CHARS = 30
 
 
@@ -309,6 +312,22 @@ class WebChatTables:
             "text": caption, "audio_url": audio_url, "audio_duration": duration_s,
             "lesson_slug": lesson_slug, "subtitle_url": subtitle_url})
 
+    def relayed(self, message_ids: list[int] | None = None, *, after: int = 0,
+                limit: int = 500) -> list[Relayed]:
+        """Stored web messages for instances that did not store them: those in `message_ids`,
+        or else every one after the id `after` (oldest first, `limit` at most)."""
+        with self._db() as db:
+            query = (select(ChatMessage, Group).join(Group, col(Group.id) == ChatMessage.group_id)
+                     .where(Group.platform == PLATFORM))
+            if message_ids is not None:
+                query = query.where(col(ChatMessage.id).in_(message_ids))
+            else:
+                query = query.where(col(ChatMessage.id) > after)
+            found = list(db.exec(query.order_by(col(ChatMessage.id)).limit(limit)))
+            described = describe(db, [row for row, _ in found])
+            return [(group.chat_id, payload, row.recipient_id)
+                    for (row, group), payload in zip(found, described, strict=True)]
+
     def _add_bot(self, chat_id: str, fields: Callable[[Session, int], dict[str, Any]]
                  ) -> dict[str, Any] | None:
         with self._db() as db:
@@ -389,6 +408,12 @@ class WebChatStore:
     async def add_bot_text(self, chat_id: str, message: OutgoingText) -> dict[str, Any] | None:
         """See `WebChatTables.add_bot_text`."""
         return await run_db(self.engine, self.tables.add_bot_text, chat_id, message)
+
+    async def relayed(self, message_ids: list[int] | None = None, *, after: int = 0,
+                      limit: int = 500) -> list[Relayed]:
+        """See `WebChatTables.relayed`."""
+        return await run_db(self.engine, self.tables.relayed, message_ids, after=after,
+                            limit=limit)
 
     async def add_bot_audio(self, chat_id: str, *, caption: str, audio_url: str,
                             duration_s: float, lesson_slug: str | None,

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot.core.adapter import Adapter, AdapterError, RetryAfter
 from bot.core.messages import OutgoingMessage, OutgoingText, in_chat_question
-from bot.outbox.pacing import Pacer
+from bot.outbox.pacing import Budget, Pacer
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +23,16 @@ class Outbox:
     """Sends batches of messages per chat, in order, paced per platform, with retries."""
 
     def __init__(self, adapters: Mapping[str, Adapter], *, attempts: int = 5,
-                 backoff: float = 1.0, max_backoff: float = 60.0) -> None:
+                 backoff: float = 1.0, max_backoff: float = 60.0,
+                 budget: Budget | None = None) -> None:
         self.adapters = dict(adapters)
         self.attempts = attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._chat_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._pacers = {name: Pacer(adapter.limits) for name, adapter in self.adapters.items()}
+        # `budget`: shared with other instances sending with the same accounts (PostgreSQL).
+        self._pacers = {name: Pacer(adapter.limits, budget=budget)
+                        for name, adapter in self.adapters.items()}
 
     def adapter(self, platform: str) -> Adapter:
         try:
@@ -44,19 +47,28 @@ class Outbox:
         pacer = self._pacers[platform]
         lock = self._chat_locks.setdefault((platform, chat_id), asyncio.Lock())
         ids: list[str] = []
+        recorded: asyncio.Future[None] | None = None
         async with lock:
-            for index, message in enumerate(messages):
-                # A batch's later messages (a lesson's voice after its text) go before other
-                # chats' first messages, so each group gets its whole post close together.
-                sent = await self._send_one(adapter, pacer, chat_id, message,
-                                            priority=0 if index else 1)
-                ids.append(sent)
-                if on_sent is not None:
-                    await on_sent(index, sent)
+            try:
+                for index, message in enumerate(messages):
+                    # A batch's later messages (a lesson's voice after its text) go before
+                    # other chats' first messages, so each group gets its post close together.
+                    sent = await self._send_one(adapter, pacer, chat_id, message,
+                                                priority=0 if index else 1, after=recorded)
+                    ids.append(sent)
+                    if on_sent is not None:
+                        # Recorded while the next message waits for its turn, before it goes.
+                        recorded = asyncio.ensure_future(on_sent(index, sent))
+                if recorded is not None:
+                    await recorded
+            finally:
+                if recorded is not None and not recorded.done():
+                    await asyncio.wait([recorded])  # what went out is recorded either way
         return ids
 
     async def _send_one(self, adapter: Adapter, pacer: Pacer, chat_id: str,
-                        message: OutgoingMessage, priority: int) -> str:
+                        message: OutgoingMessage, priority: int,
+                        after: asyncio.Future[None] | None = None) -> str:
         delay = self.backoff
         if (isinstance(message, OutgoingText) and message.answered_here and message.private_to
                 and not adapter.private_in_chat):
@@ -66,6 +78,8 @@ class Outbox:
             await pacer.acquire(paced, priority)
             wait = 0.0
             try:
+                if after is not None:
+                    await asyncio.shield(after)  # the previous message's progress is stored
                 return await adapter.send(chat_id, message)
             except RetryAfter as exc:
                 if exc.chat_only:  # a group robot's own budget: only this group waits

@@ -10,6 +10,14 @@ answered. A slot is granted only when
 Waiting sends are served by priority, then first come: a lesson's voice (priority 0, following
 its text) goes before the next group's text (priority 1), so each group hears its lesson soon
 after reading it. After a RetryAfter the whole platform pauses, and resumes at the even pace.
+
+Grants keep to a fixed grid of 1/`global_per_second` steps: a grant a little late (the loop's
+timer, other work) does not push every later one back, so the pace holds the rate itself.
+
+With a shared `Budget` (several instances sending with one account), the platform-wide spacing
+comes from it instead: the pacer reserves one slot at a time, when a send could use it, and
+grants it at that moment; the per-chat rules and priorities stay local. A RetryAfter is written
+into the budget, so every instance waits it out.
 """
 
 from __future__ import annotations
@@ -17,14 +25,30 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from bot.core.adapter import RateLimits
 
+log = logging.getLogger(__name__)
+
 # Counting our own sends is exact, but the platform counts arrivals; leave it a little room.
-SAFETY = 0.985
+SAFETY = 0.99
+
+
+class Budget(Protocol):
+    """One send budget per platform account, shared by every instance sending with it."""
+
+    async def take(self, account: str, rate: float) -> float:
+        """Reserve the account's next send slot; return the seconds until it is due."""
+        ...
+
+    async def pause(self, account: str, rate: float, seconds: float) -> None:
+        """The platform asked the account to wait: no slot is due before `seconds` from now."""
+        ...
 
 
 @dataclass(order=True)
@@ -38,14 +62,15 @@ class _Waiter:
 class Pacer:
     """Grants send slots for one platform; see the module docstring for the rules."""
 
-    def __init__(self, limits: RateLimits, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, limits: RateLimits, clock: Callable[[], float] | None = None,
+                 budget: Budget | None = None) -> None:
         self.limits = limits
         self._clock = clock
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
         self._in_flight = 0
         self._answered: deque[float] = deque()  # answer times within the last second
-        self._last_grant = float("-inf")
+        self._next_grant = float("-inf")  # the grid's next step
         self._chat_busy: set[str] = set()
         self._chat_last: dict[str, float] = {}
         self._chat_minute: dict[str, deque[float]] = {}
@@ -53,7 +78,13 @@ class Pacer:
         self._paused_until = 0.0
         self._timer: asyncio.TimerHandle | None = None
         rate = limits.global_per_second
-        self._spacing = 1.0 / (rate * SAFETY) if rate else 0.0
+        self._rate = rate * SAFETY if rate else 0.0
+        self._spacing = 1.0 / self._rate if rate else 0.0
+        # Shared only where there is a platform-wide limit and an account to share it by.
+        self._budget = budget if rate and limits.account else None
+        self._slot: float | None = None  # when the reserved shared slot is due
+        self._reserving = False
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()
@@ -87,6 +118,9 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Flood control: grant nothing on this platform for `seconds`."""
         self._paused_until = max(self._paused_until, self._now() + seconds)
+        if self._budget is not None:
+            self._slot = None  # reserved before the platform said stop
+            self._spawn(self._share_pause(self._budget, seconds))
         self._dispatch()
 
     def pause_chat(self, chat: str, seconds: float) -> None:
@@ -114,6 +148,8 @@ class Pacer:
             return self._paused_until
         while self._answered and self._answered[0] <= now - 1.0:
             self._answered.popleft()
+        if self._slot is not None and now > self._slot + self._spacing / 2:
+            self._slot = None  # nobody could use it in time: a late send would crowd the next
         wake: float | None = None
         blocked: list[_Waiter] = []
         while self._waiters:
@@ -134,24 +170,68 @@ class Pacer:
             if chat_at is None:  # something in flight to this chat
                 blocked.append(waiter)
                 continue
+            if self._budget is not None and (self._slot is None or self._slot > now):
+                blocked.append(waiter)  # it could go: wait for the shared slot
+                if self._slot is None:
+                    self._reserve()
+                else:
+                    wake = self._slot if wake is None else min(wake, self._slot)
+                break
+            self._slot = None
             self._in_flight += 1
             self._chat_busy.add(waiter.chat)
-            self._last_grant = now
+            # On the grid, unless more than half a step late (idle, paused): then from now.
+            late = now - self._next_grant > self._spacing / 2
+            self._next_grant = (now if late else self._next_grant) + self._spacing
             waiter.future.set_result(None)
         for waiter in blocked:
             heapq.heappush(self._waiters, waiter)
         return wake
+
+    def _reserve(self) -> None:
+        """Ask the shared budget for the next slot, unless already asking."""
+        if self._reserving or self._budget is None:
+            return
+        self._reserving = True
+        self._spawn(self._take(self._budget))
+
+    async def _take(self, budget: Budget) -> None:
+        try:
+            wait = await budget.take(self.limits.account, self._rate)
+        except Exception:  # the database is away: pace alone meanwhile
+            log.warning("shared send budget unavailable; pacing %s alone",
+                        self.limits.account, exc_info=True)
+            wait = self._spacing
+        finally:
+            self._reserving = False
+        self._slot = self._now() + wait
+        self._dispatch()
+
+    async def _share_pause(self, budget: Budget, seconds: float) -> None:
+        try:
+            await budget.pause(self.limits.account, self._rate, seconds)
+        except Exception:  # this instance still waits; the others may meet the 429 themselves
+            log.warning("could not share a flood pause of %s", self.limits.account,
+                        exc_info=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _global_free_at(self, now: float) -> float | None:
         """When the platform may take another send (None: only after a release)."""
         rate = self.limits.global_per_second
         if not rate:
             return now
-        capacity = rate * SAFETY
-        if self._in_flight >= capacity:
+        # The platform counts a send when it takes it in, just before it answers: sends in
+        # flight and those answered in the last second are what a new one may meet in its
+        # window. Held to the published limit itself, this only bites when the loop or the
+        # network bunches sends the grid spaced evenly.
+        if self._in_flight >= rate:
             return None
-        at = self._last_grant + self._spacing
-        if self._in_flight + len(self._answered) >= capacity:
+        at = now if self._budget is not None else self._next_grant  # shared: the slot spaces
+        if self._in_flight + len(self._answered) >= rate:
             at = max(at, self._answered[0] + 1.0) if self._answered else at
         return max(at, now)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 IDLE = """
 import json, sys
 import bot.app, bot.chat.commands, bot.admin, bot.cli.main, bot.reports
-heavy = ("PIL", "openpyxl", "docx", "numpy", "lxml", "av", "jionlp", "jieba", "opencc")
+heavy = ("PIL", "openpyxl", "docx", "numpy", "lxml", "av", "jionlp", "jieba", "opencc",
+         "psycopg")
 print(json.dumps(sorted(name for name in heavy if name in sys.modules)))
 """
 

@@ -44,6 +44,7 @@ from bot.core.adapter import (
     RateLimits,
     StorageError,
     Unsupported,
+    account_key,
 )
 from bot.core.messages import (
     IncomingMessage,
@@ -79,8 +80,11 @@ class OneBotAdapter:
         self.directory = directory
         self.media = media
         self.on_event = on_event
+        # QQ counts per account: instances behind one account (or one API) share the budget.
         self.limits = RateLimits(global_per_second=config.sends_per_second, chat_per_second=1,
-                                 chat_per_minute=20)
+                                 chat_per_minute=20, account=account_key(
+                                     "onebot", config.self_id or config.api_root,
+                                     config.access_token))
         self._http: aiohttp.ClientSession | None = None
         self._sockets: dict[str, ReverseConnection] = {}  # by the bot's QQ number
         self._last_socket: str | None = None

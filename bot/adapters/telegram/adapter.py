@@ -25,7 +25,14 @@ from bot.adapters.telegram.wire import (
     trim_caption,
     utf16_len,
 )
-from bot.core.adapter import AdapterError, Directory, EventHandler, RateLimits, Unsupported
+from bot.core.adapter import (
+    AdapterError,
+    Directory,
+    EventHandler,
+    RateLimits,
+    Unsupported,
+    account_key,
+)
 from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText, group_line
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,8 @@ class TelegramAdapter(TelegramInbound):
         self.base_url = base_url.rstrip("/")
         self.on_event = on_event
         self.api = TelegramApi(config.api_base, config.token)
+        # Telegram counts 30/s per bot token: instances sharing the token share the budget.
+        self.limits = dataclasses.replace(self.limits, account=account_key(PLATFORM, config.token))
         self.bot_name = config.bot_name
         self.backoff = 1.0
         self.max_backoff = 60.0

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,9 +32,10 @@ from bot.adapters.media import (
 )
 from bot.adapters.redelivery import Redelivery
 from bot.adapters.webchat.limits import ChatLimits, Refused, Window
-from bot.adapters.webchat.store import ChatStore, Payload, Room
+from bot.adapters.webchat.store import ChatStore, Payload, Relayed, Room
 from bot.adapters.wire import BadJson, read_json
 from bot.core.adapter import NO_LIMITS, AdapterError, EventHandler, StorageError, Unsupported
+from bot.core.bus import WEBCHAT, Bus
 from bot.core.messages import (
     IncomingMessage,
     OutgoingAudio,
@@ -65,6 +67,12 @@ SECURITY_HEADERS = {
 BROWSER_TEXTS = {name[4:].lower(): value for name, value in vars(texts).items()
                  if name.startswith("WEB_") and isinstance(value, str)}
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
+# Ids of the messages this instance showed lately, so none is shown twice.
+SHOWN_KEPT = 4096
+# After the bus was cut off, the messages since the newest one shown are read again, and this
+# many ids before it: instances commit their ids a little out of order.
+RECHECK_IDS = 200
+RELAY_BATCH = 500  # messages read in one go for the sockets here
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +103,19 @@ class WebChatAdapter:
     private_in_chat = True  # shown in the room, to that member only
 
     def __init__(self, store: ChatStore, media: Media, on_event: EventHandler | None = None,
-                 *, limits: ChatLimits | None = None, retry_window: float = 120.0) -> None:
+                 *, limits: ChatLimits | None = None, retry_window: float = 120.0,
+                 bus: Bus | None = None) -> None:
         self.store = store
+        # Messages stored by another instance reach this one's sockets through the bus.
+        self.bus = bus
+        self._origin = secrets.token_hex(6)
+        self._shown: dict[int, None] = {}  # oldest first, SHOWN_KEPT at most
+        self._newest_shown = 0
+        self._wanted: set[int] = set()  # announced by other instances, not read yet
+        self._missed = False
+        self._relaying = False
+        if bus is not None:
+            bus.subscribe(WEBCHAT, self._on_bus)
         self.media = media
         self.on_event = on_event
         # A member's message is stored before the bot handles it: when the bot's own write
@@ -156,11 +175,16 @@ class WebChatAdapter:
         if payload is None:
             raise AdapterError(f"no such web room: {chat_id!r}")
         await self._broadcast(chat_id, payload, only=only)
+        await self._announce(payload)
         return str(payload["id"])
 
     async def _broadcast(self, chat_id: str, payload: Payload, *, only: str | None = None
                          ) -> None:
         """Show a message live in the room; `only`: to that member's sockets alone."""
+        self._shown[payload["id"]] = None
+        if len(self._shown) > SHOWN_KEPT:
+            del self._shown[next(iter(self._shown))]
+        self._newest_shown = max(self._newest_shown, payload["id"])
         data = _dumps({"type": "message", "message": payload})
         sockets = [ws for ws in self._rooms.get(chat_id, ()) if not ws.closed
                    and (only is None or self._speakers.get(ws) == only)]
@@ -169,6 +193,44 @@ class WebChatAdapter:
         for result in results:
             if isinstance(result, BaseException):
                 log.debug("web chat: a socket in %s went away: %r", chat_id, result)
+
+    async def _announce(self, payload: Payload) -> None:
+        """Tell the other instances a message was stored (its id; they read it themselves)."""
+        if self.bus is not None:
+            await self.bus.publish(WEBCHAT, f"{self._origin}:{payload['id']}")
+
+    async def _on_bus(self, note: str | None) -> None:
+        """Show on this instance's sockets what another instance stored; after the bus was cut
+        off, whatever was stored since the newest message shown here."""
+        if note is None:
+            self._missed = bool(self._newest_shown)  # none shown: pages read their own history
+        else:
+            origin, _, message_id = note.partition(":")
+            if origin != self._origin and message_id.isdigit() \
+                    and int(message_id) not in self._shown:
+                self._wanted.add(int(message_id))
+        if self._relaying:
+            return  # the read under way takes these too: a burst costs a few reads, not one each
+        self._relaying = True
+        try:
+            while self._missed or self._wanted:
+                if self._missed:
+                    self._missed = False
+                    await self._show(await self.store.relayed(
+                        after=max(0, self._newest_shown - RECHECK_IDS)))
+                wanted = sorted(self._wanted)[:RELAY_BATCH]
+                self._wanted.difference_update(wanted)
+                if wanted:
+                    await self._show(await self.store.relayed(wanted))
+        except StorageError as exc:
+            log.warning("web chat: could not read messages another instance stored: %s", exc)
+        finally:
+            self._relaying = False
+
+    async def _show(self, found: list[Relayed]) -> None:
+        for chat_id, payload, only in found:
+            if payload["id"] not in self._shown:
+                await self._broadcast(chat_id, payload, only=only)
 
     def _render(self, template: str, status: int = 200, **context: Any) -> web.Response:
         html = self._templates.get_template(template).render(
@@ -311,6 +373,7 @@ class WebChatAdapter:
                        photo: Path | None = None) -> None:
         """Show a stored member message to the room, then hand it to the bot."""
         await self._broadcast(group.chat_id, payload)
+        await self._announce(payload)
         if self.on_event is None:
             return
         event = IncomingMessage(platform=self.platform, chat_id=group.chat_id,

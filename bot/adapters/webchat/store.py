@@ -12,6 +12,9 @@ from typing import Any, Protocol
 from bot.core.messages import OutgoingText
 
 Payload = dict[str, Any]
+# A stored message to show on this instance's sockets: its room, its payload, and the one member
+# it is for (None: everyone in the room).
+Relayed = tuple[str, Payload, str | None]
 
 
 class Room(Protocol):
@@ -101,4 +104,10 @@ class ChatStore(Protocol):
                             duration_s: float,
                             lesson_slug: str | None, subtitle_url: str | None) -> Payload | None:
         """Store a bot voice clip; None if there is no such room."""
+        ...
+
+    async def relayed(self, message_ids: list[int] | None = None, *, after: int = 0,
+                      limit: int = 500) -> list[Relayed]:
+        """Stored messages another instance announced: those in `message_ids`, or else every
+        one after the id `after` (oldest first, `limit` at most)."""
         ...
