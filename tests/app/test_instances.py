@@ -180,8 +180,6 @@ async def _joined(http: aiohttp.ClientSession, url: str, who: tuple[str, str]
         yield ws
 
 
-@pytest.mark.skip(reason=CROSS_INSTANCE.format(
-    piece="the web-chat relay over LISTEN/NOTIFY (helper bus)"))
 async def test_web_chat_members_on_different_instances_see_each_others_messages(
         pg_url: str, tmp_path: Path) -> None:
     _village(pg_url)
@@ -197,8 +195,6 @@ async def test_web_chat_members_on_different_instances_see_each_others_messages(
     assert seen_on_a["sender_name"] == LI[1]
 
 
-@pytest.mark.skip(reason=CROSS_INSTANCE.format(
-    piece="scheduler wake-ups over LISTEN/NOTIFY (helper bus)"))
 async def test_yehua_nighttalk_open_reaches_the_group_within_2_seconds(
         pg_url: str, tmp_path: Path) -> None:
     group_id = _village(pg_url)
