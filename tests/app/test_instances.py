@@ -46,12 +46,14 @@ class Gate:
         self.open = True
         self.held = 0
         self.answered: list[tuple[int, str]] = []  # (chat, method) Telegram accepted
+        self.released = asyncio.Event()  # set when the test is over
 
     async def forward(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
         if method.startswith("send") and not self.open:
             self.held += 1
-            await asyncio.Event().wait()  # until A dies and drops the connection
+            await self.released.wait()  # A dies meanwhile; its request is never answered
+            raise web.HTTPServiceUnavailable
         if method.startswith("send") and len(self.answered) >= BEFORE_GATE:
             self.open = False
         body = await request.read()
@@ -72,7 +74,10 @@ async def gate(upstream: str) -> AsyncIterator[tuple[Gate, str]]:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_post("/bot{token}/{method}", line.forward)
     async with serve(app, shutdown_timeout=0.1) as url:
-        yield line, url
+        try:
+            yield line, url
+        finally:
+            line.released.set()
 
 
 def _seed(db_url: str) -> None:
