@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import re
 import secrets
+from collections import OrderedDict
 from pathlib import Path
 
 import aiohttp
 from aiohttp import hdrs, web
 
 from bot import texts
-from bot.core.adapter import AdapterError, StorageError
+from bot.core.adapter import AdapterError, MediaStore, StorageError
 from lessons.audio import any_to_mp3, loudness, probe
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,9 @@ MAX_VOICE_SECONDS = 120.0
 VOICE_GRACE_SECONDS = 1.0
 MIN_VOICE_SECONDS = 0.5
 SILENT_LUFS = -60.0  # quieter than this overall, nobody said anything
+# Names of lesson audio this process has put in the store: a lesson going to a thousand groups
+# is read and kept once, not per group. Bounded: a long-running bot makes new audio every day.
+PUBLISHED_REMEMBERED = 4096
 
 
 class VoiceRefused(Exception):
@@ -102,9 +107,14 @@ async def download_picture(http: aiohttp.ClientSession, url: str, *,
 class Media:
     """The audio folder: what /media/ serves from it and the URLs that point there."""
 
-    def __init__(self, audio_dir: Path, base_url: str = "") -> None:
+    def __init__(self, audio_dir: Path, base_url: str = "", *,
+                 store: MediaStore | None = None) -> None:
         self.audio_dir = audio_dir
         self.base_url = base_url.rstrip("/")
+        # Where every instance finds the files (None: this folder is the only copy, as with
+        # one instance on SQLite); the folder then only caches them.
+        self.store = store
+        self._published: OrderedDict[str, None] = OrderedDict()
 
     def setup(self, app: web.Application) -> None:
         """Register /media/{name}: once per app, whichever adapters link to it."""
@@ -131,31 +141,76 @@ class Media:
             raise AdapterError(f"audio file name cannot be served: {resolved.name}")
         return resolved
 
-    def save_voice(self, mp3: bytes) -> Path:
-        """Write a voice message under a random name /media/ serves (StorageError if it
-        cannot be written whole)."""
-        return save_voice(self.audio_dir, mp3)
+    async def save_voice(self, mp3: bytes) -> Path:
+        """Write a voice message under a random name /media/ serves, and keep it in the store
+        before anyone is given its address (StorageError if it cannot be kept whole)."""
+        path = await asyncio.to_thread(save_voice, self.audio_dir, mp3)
+        await self._keep(path, mp3)
+        return path
 
-    def save_photo(self, data: bytes) -> Path:
+    async def save_photo(self, data: bytes) -> Path:
         """Check a received picture by its content and write it under a random name (which
-        nobody can guess, so a private group's photos stay private): PhotoRefused if it is not
-        a picture or too big, StorageError if it cannot be written whole."""
+        nobody can guess, so a private group's photos stay private), kept in the store too:
+        PhotoRefused if it is not a picture or too big, StorageError if it cannot be kept."""
         extension = check_photo(data)
-        return write_whole(self.audio_dir, f"{secrets.token_hex(16)}.{extension}", data)
+        path = await asyncio.to_thread(
+            write_whole, self.audio_dir, f"{secrets.token_hex(16)}.{extension}", data)
+        await self._keep(path, data)
+        return path
 
-    async def _serve(self, request: web.Request) -> web.FileResponse:
+    async def publish(self, path: Path) -> None:
+        """Keep a complete file of the folder (a lesson's audio, a thumbnail) in the store, once
+        per name however often it is handed out; StorageError if it cannot be kept."""
+        if self.store is None or path.name in self._published:
+            return
+        data = await asyncio.to_thread(path.read_bytes)
+        await self.store.put(path.name, data)
+        self._published[path.name] = None
+        if len(self._published) > PUBLISHED_REMEMBERED:
+            self._published.popitem(last=False)
+
+    async def discard(self, *paths: Path | None) -> None:
+        """Remove files nothing keeps, from the folder and from the store."""
+        gone = [path for path in paths if path is not None]
+        await asyncio.to_thread(remove_files, gone)
+        if self.store is not None and gone:
+            await self.store.delete([path.name for path in gone])
+
+    async def _keep(self, path: Path, data: bytes) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.put(path.name, data)
+        except BaseException:
+            # Not kept where other instances look: nobody gets an address that only works here.
+            await asyncio.to_thread(remove_files, [path])
+            raise
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if not MEDIA_NAME.fullmatch(name):
             raise web.HTTPNotFound()
+        headers = {hdrs.CONTENT_TYPE: MEDIA_TYPES[name.rsplit(".", 1)[1]],
+                   hdrs.CACHE_CONTROL: "public, max-age=604800"}
+        path = self.audio_dir / name
+        if not path.is_file() and self.store is not None:
+            # Made or received by another instance: fetched once, then served from the folder.
+            data = await self.store.get(name)
+            if data is None:
+                raise web.HTTPNotFound()
+            try:
+                await asyncio.to_thread(write_whole, self.audio_dir, name, data)
+            except StorageError as exc:  # a full disk, or the same file written meanwhile
+                if not path.is_file():
+                    log.warning("media %s served without caching it: %s", name, exc)
+                    return web.Response(body=data, headers=headers)
         try:
-            resolved = (self.audio_dir / name).resolve(strict=True)
+            resolved = path.resolve(strict=True)
         except OSError as exc:
             raise web.HTTPNotFound() from exc
         if resolved.parent != self.audio_dir.resolve() or not resolved.is_file():
             raise web.HTTPNotFound()
-        return web.FileResponse(resolved, headers={
-            hdrs.CONTENT_TYPE: MEDIA_TYPES[name.rsplit(".", 1)[1]],
-            hdrs.CACHE_CONTROL: "public, max-age=604800"})
+        return web.FileResponse(resolved, headers=headers)
 
 
 def prepare_voice(audio: bytes) -> tuple[bytes, float]:
@@ -201,3 +256,10 @@ def write_whole(folder: Path, name: str, data: bytes) -> Path:
             partial.unlink(missing_ok=True)
         raise StorageError(f"{name} not saved in {folder}: {exc}") from exc
     return path
+
+
+def remove_files(paths: list[Path]) -> None:
+    """Remove these files if they are there (blocking: run it in a thread)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from aiohttp import web
@@ -87,6 +88,36 @@ class Directory(Protocol):
 
         Atomic across instances; signatures older than `keep_for` are forgotten (the platform's
         time window refuses them by then). StorageError when the database cannot answer."""
+        ...
+
+
+class MediaStore(Protocol):
+    """Where the files /media/ serves are kept for every instance (the local folder caches them).
+
+    Each call is awaited: the database work behind it runs off the event loop."""
+
+    async def put(self, name: str, data: bytes) -> None:
+        """Keep a complete file under the name /media/ serves it by; StorageError if it cannot."""
+        ...
+
+    async def get(self, name: str) -> bytes | None:
+        """The file kept under `name`, or None when there is none."""
+        ...
+
+    async def delete(self, names: Iterable[str]) -> None:
+        """Forget these files (names never kept are no error)."""
+        ...
+
+
+class SharedMedia(Protocol):
+    """The media folder as the bot's side hands its files out (the adapters' `Media`)."""
+
+    async def publish(self, path: Path) -> None:
+        """Keep a complete file of the folder where every instance serves it, once per name."""
+        ...
+
+    async def discard(self, *paths: Path | None) -> None:
+        """Remove files nothing keeps, from the folder and from where every instance looks."""
         ...
 
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.db import run_db, session
 from bot.core.models import ChatMessage, Group, Photo, Suggestion
+from bot.domain.media_store import forget_media
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
 from scheduler.timers import AlwaysDue, add_timer
@@ -63,6 +64,7 @@ def expire_voices(db: Session, audio_dir: Path, cutoff: datetime, now: datetime)
         if name in kept or not VOICE_NAME.fullmatch(name):
             continue
         (audio_dir / name).unlink(missing_ok=True)
+        forget_media(db, [name])  # and every instance's copy, with the message's mark
         row.voice_expired_at = now
         db.add(row)
         expired += 1
@@ -83,6 +85,7 @@ def expire_photos(db: Session, media_dir: Path, cutoff: datetime) -> int:
         if name in kept or not PICTURE_NAME.fullmatch(name):
             continue
         (media_dir / name).unlink(missing_ok=True)
+        forget_media(db, [name])
         row.image_url = None
         db.add(row)
         expired += 1

@@ -342,7 +342,7 @@ class WebChatAdapter:
         # Not saved: a 5xx answer, which the page shows and after which the member may send
         # the recording again (507: the audio folder is full or cannot be written).
         try:
-            path = await asyncio.to_thread(self.media.save_voice, mp3)
+            path = await self.media.save_voice(mp3)
         except StorageError:
             log.exception("web chat: could not save a voice file for %s", group.chat_id)
             return _json_error(507, texts.WEB_VOICE_NOT_SAVED)
@@ -370,7 +370,7 @@ class WebChatAdapter:
                 raise Refused(400, texts.WEB_ERROR_TOO_LONG.format(limit=MAX_TEXT))
             await self._admit(group, speaker.user_id, speaker.name, request.remote or "")
             await self._check_photo_today(group, speaker)
-            path = await asyncio.to_thread(self.media.save_photo, upload.audio)
+            path = await self.media.save_photo(upload.audio)
         except (VoiceRefused, PhotoRefused) as refused:
             return _json_error(refused.status, refused.text)
         except StorageError:
