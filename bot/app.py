@@ -138,7 +138,7 @@ def create_app(settings: Settings) -> web.Application:
     poster = LessonPoster(engine, voice, outbox, media=media)
     talks = NightTalkHost(engine, outbox, public_url=settings.base_url)
     retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
-                               timezone=settings.timezone)
+                               timezone=settings.timezone, shared=media.store is not None)
     digest = OverdueDigest(engine, outbox)
     rankings = LeaderboardPoster(engine, outbox, size=settings.points_top,
                                  last=settings.points_bottom)

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 MEDIA_PREFIX = "/media/"
 MEDIA_NAME = re.compile(r"[0-9a-f]{16,64}\.(mp3|srt|ogg|amr|jpg|png|webp|gif)")
+# The random names received voices, pictures and thumbnails get (content-addressed lesson audio
+# has longer ones): these files may be deleted, so a copy is served only while still kept.
+RECEIVED_NAME = re.compile(r"[0-9a-f]{32}\.(mp3|jpg|png|webp|gif)")
 PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 MEDIA_TYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "amr": "audio/amr",
                "srt": "text/plain; charset=utf-8", **PHOTO_TYPES}
@@ -193,6 +196,11 @@ class Media:
         headers = {hdrs.CONTENT_TYPE: MEDIA_TYPES[name.rsplit(".", 1)[1]],
                    hdrs.CACHE_CONTROL: "public, max-age=604800"}
         path = self.audio_dir / name
+        if self.store is not None and RECEIVED_NAME.fullmatch(name) and path.is_file() \
+                and await self.store.forgotten(name):
+            # Expired by another instance's sweep: this copy goes too.
+            await asyncio.to_thread(remove_files, [path])
+            raise web.HTTPNotFound()
         if not path.is_file() and self.store is not None:
             # Made or received by another instance: fetched once, then served from the folder.
             data = await self.store.get(name)

@@ -105,7 +105,11 @@ class MediaStore(Protocol):
         ...
 
     async def delete(self, names: Iterable[str]) -> None:
-        """Forget these files (names never kept are no error)."""
+        """Forget these files, for every instance (names never kept are no error)."""
+        ...
+
+    async def forgotten(self, name: str) -> bool:
+        """Whether the file was deleted (a copy an instance still holds must not be served)."""
         ...
 
 

@@ -3,57 +3,70 @@
 Each instance's media folder only caches them: a voice received by one instance, a picture or
 a lesson's audio it made, plays from any other. A speaker's recording is already in the
 database whole (lesson_recording), so its audio and subtitles are served from there, not
-kept twice.
+kept twice. A deleted file (an expired voice) leaves its name behind, marked: whichever
+instance still holds a copy deletes it when asked for it, instead of playing it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.core.adapter import StorageError
 from bot.core.db import in_session, is_storage_fault
 from bot.core.models import LessonRecording, MediaFile
 
+# The size of a deleted file's row: its bytes are gone, its name stays as the mark.
+FORGOTTEN = -1
 # A recording's files are named by the hash of its audio: <sha256>.mp3 and <sha256>.srt.
 _RECORDING_FILE = re.compile(r"([0-9a-f]{64})\.(mp3|srt)")
+
+
+def _insert(db: Session) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite  # the store runs on one of the two
+
+    return postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def put_media(db: Session, name: str, data: bytes) -> None:
     """Keep `data` as `name`; a name already kept stays as it is (the same content, or the
     same random name written again)."""
-    from sqlalchemy.dialects import postgresql, sqlite  # the store runs on one of the two
-
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    db.execute(insert(MediaFile).values(name=name, data=data, size=len(data))
+    db.execute(_insert(db)(MediaFile).values(name=name, data=data, size=len(data))
                .on_conflict_do_nothing(index_elements=["name"]))
 
 
 def get_media(db: Session, name: str) -> bytes | None:
     """The file kept as `name`, or a recording's audio or subtitles by its hash; else None."""
-    data = db.exec(select(MediaFile.data).where(MediaFile.name == name)).first()
-    if data is not None:
-        return data
+    row = db.exec(select(MediaFile.data, MediaFile.size).where(MediaFile.name == name)).first()
+    if row is not None:
+        return row[0] if row[1] != FORGOTTEN else None
     recording = _RECORDING_FILE.fullmatch(name)
     if recording is None:
         return None
-    row = db.exec(select(LessonRecording).where(
+    found = db.exec(select(LessonRecording).where(
         LessonRecording.audio_hash == recording.group(1))).first()
-    if row is None:
+    if found is None:
         return None
-    return row.audio if recording.group(2) == "mp3" else row.cues.encode()
+    return found.audio if recording.group(2) == "mp3" else found.cues.encode()
 
 
 def forget_media(db: Session, names: Iterable[str]) -> None:
-    """Delete the files kept under these names (in the caller's transaction)."""
-    names = list(names)
-    if names:
-        db.execute(delete(MediaFile).where(col(MediaFile.name).in_(names)))
+    """Drop the bytes of these files and leave a mark that they are gone (in the caller's
+    transaction): an instance still holding a copy then deletes it instead of serving it."""
+    for name in names:
+        db.execute(_insert(db)(MediaFile).values(name=name, data=b"", size=FORGOTTEN)
+                   .on_conflict_do_update(index_elements=["name"],
+                                          set_={"data": b"", "size": FORGOTTEN}))
+
+
+def is_forgotten(db: Session, name: str) -> bool:
+    """Whether `name` was kept and then deleted."""
+    return db.exec(select(MediaFile.size).where(MediaFile.name == name)).first() == FORGOTTEN
 
 
 class DatabaseMediaStore:
@@ -76,5 +89,9 @@ class DatabaseMediaStore:
         return await in_session(self.engine, get_media, name)
 
     async def delete(self, names: Iterable[str]) -> None:
-        """Forget these files."""
+        """Forget these files, for every instance."""
         await in_session(self.engine, forget_media, list(names))
+
+    async def forgotten(self, name: str) -> bool:
+        """Whether the file was deleted."""
+        return await in_session(self.engine, is_forgotten, name)
