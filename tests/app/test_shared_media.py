@@ -1,0 +1,164 @@
+"""Two instances on one PostgreSQL, each with its own data folder: whatever one of them received
+or made plays from the other, and what the village's sweep deleted plays from neither."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import FormData
+from sqlmodel import col, select
+
+from bot.app import ENGINE, POSTER, RETENTION
+from bot.core.db import session
+from bot.core.models import ChatMessage, Group, MediaFile, Photo
+from bot.settings import Settings
+from scheduler.dbtypes import utcnow
+from scheduler.models import Delivery, DeliveryStatus
+from tests.support.app import RunningApp, running
+from tests.support.fakes.onebot import FakeNapCat
+from tests.support.loopback import free_port
+from tests.support.onebot import GROUP, prepare_qq_groups, with_onebot
+from tests.support.photos import picture
+from tests.support.polling import eventually
+from tests.support.village import ROOM, ZHANG, post_voice, prepare_village
+
+
+def instance(settings: Settings, pg_url: str, name: str, **changes: Any) -> Settings:
+    """One instance's settings: the shared database, a data folder of its own."""
+    return replace(settings, data_dir=settings.data_dir.parent / name, database_url=pg_url,
+                   **changes)
+
+
+@asynccontextmanager
+async def two(settings: Settings, pg_url: str) -> AsyncIterator[tuple[RunningApp, RunningApp]]:
+    """Instances A and B on one database, with the village's web chat room."""
+    async with running(instance(settings, pg_url, "a"), prepare_village) as a, \
+            running(instance(settings, pg_url, "b")) as b:
+        yield a, b
+
+
+async def fetch(url: str, headers: dict[str, str] | None = None
+                ) -> tuple[int, bytes, dict[str, str]]:
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
+        return response.status, await response.read(), dict(response.headers)
+
+
+def room_media(bot: RunningApp, column: Any) -> list[str]:
+    """The /media/ addresses the room's history shows in `column`."""
+    with session(bot.app[ENGINE]) as db:
+        return [url for url in db.exec(select(column).where(col(column).is_not(None)))]
+
+
+async def test_a_voice_sent_to_one_instance_plays_from_the_other(
+        settings: Settings, pg_url: str) -> None:
+    async with two(settings, pg_url) as (a, b):
+        status, _ = await post_voice(a.url, ZHANG)
+        assert status == 201
+        [url] = room_media(a, ChatMessage.audio_url)
+        sent = (instance(settings, pg_url, "a").audio_dir / url.rsplit("/", 1)[1]).read_bytes()
+
+        played, body, headers = await fetch(b.url + url)
+        assert (played, headers["Content-Type"]) == (200, "audio/mpeg")
+        assert body == sent
+
+        # B now holds a copy; A's folder is lost: both still play it, from the database.
+        shutil.rmtree(instance(settings, pg_url, "a").audio_dir)
+        instance(settings, pg_url, "a").audio_dir.mkdir()
+        shutil.rmtree(instance(settings, pg_url, "b").audio_dir)
+        instance(settings, pg_url, "b").audio_dir.mkdir()
+        partial, head, _ = await fetch(b.url + url, {"Range": "bytes=0-99"})
+        assert (partial, head) == (206, sent[:100])
+        assert (await fetch(a.url + url))[:2] == (200, sent)
+
+
+async def test_a_photo_and_its_thumbnail_sent_to_one_instance_show_from_the_other(
+        settings: Settings, pg_url: str) -> None:
+    async with two(settings, pg_url) as (a, b):
+        form = FormData()
+        form.add_field("user_id", ZHANG[0])
+        form.add_field("name", ZHANG[1])
+        form.add_field("text", "建议 村口路灯坏了")
+        form.add_field("photo", picture(1600, 1200), filename="IMG_0001.jpg",
+                       content_type="image/jpeg")
+        async with aiohttp.ClientSession() as http, \
+                http.post(f"{a.url}/api/rooms/{ROOM}/photo", data=form) as response:
+            assert response.status == 201
+
+        def kept() -> Photo | None:
+            with session(a.app[ENGINE]) as db:
+                return db.exec(select(Photo)).first()
+
+        photo: Photo = await eventually(kept)
+        folder = instance(settings, pg_url, "a").audio_dir
+        for name in (photo.path, photo.thumb_path):
+            status, body, headers = await fetch(f"{b.url}/media/{name}")
+            assert (status, headers["Content-Type"]) == (200, "image/jpeg")
+            assert body == (folder / name).read_bytes()
+
+
+async def test_a_lesson_posted_by_one_instance_is_fetched_by_qq_from_the_other(
+        settings: Settings, pg_url: str, napcat: FakeNapCat) -> None:
+    port = free_port()
+    on_qq = with_onebot(settings, napcat, YEHUA_ONEBOT_VOICE="url")
+    poster = instance(on_qq, pg_url, "a", public_url=f"http://127.0.0.1:{port}")
+    async with running(poster, prepare_qq_groups) as a, \
+            running(instance(settings, pg_url, "b"), port=port) as b:
+        with session(a.app[ENGINE]) as db:
+            group = db.exec(select(Group).where(Group.chat_id == str(GROUP))).one()
+            delivery = Delivery(lesson_slug="telecom-fraud", group_id=group.id or 0,
+                                occurrence=utcnow())
+            db.add(delivery)
+            db.flush()
+            delivery_id = delivery.id or 0
+        await a.app[POSTER].post(delivery_id)
+
+        with session(a.app[ENGINE]) as db:
+            posted = db.get(Delivery, delivery_id)
+        assert posted is not None and posted.status == DeliveryStatus.SENT
+        [voice] = [sent for sent in napcat.sent if sent.group_id == GROUP and sent.audio]
+        address = voice.first("record")["file"]  # type: ignore[index]
+        assert address.startswith(f"{b.url}/media/") and address.endswith(".mp3")
+        assert voice.audio_codec.startswith("mp3") and voice.audio_seconds > 10
+        made = instance(settings, pg_url, "a").audio_dir / address.rsplit("/", 1)[1]
+        assert voice.audio == made.read_bytes()
+
+
+async def test_names_nobody_kept_or_the_folder_never_serves_are_not_found(
+        settings: Settings, pg_url: str) -> None:
+    async with two(settings, pg_url) as (a, b):
+        with session(a.app[ENGINE]) as db:
+            db.add(MediaFile(name="notes.txt", data=b"secret", size=6))
+        for name in ("0123456789abcdef0123456789abcdef.mp3", "notes.txt", "..%2Fyehua.db",
+                     "0123456789ABCDEF0123456789ABCDEF.mp3"):
+            status, body, _ = await fetch(f"{b.url}/media/{name}")
+            assert status == 404 and b"secret" not in body
+
+
+async def test_the_nightly_sweep_on_one_instance_silences_an_old_voice_on_every_instance(
+        settings: Settings, pg_url: str) -> None:
+    async with two(settings, pg_url) as (a, b):
+        assert (await post_voice(b.url, ZHANG))[0] == 201  # received by B: its folder holds it
+        [url] = room_media(b, ChatMessage.audio_url)
+        name = url.rsplit("/", 1)[1]
+        assert (await fetch(a.url + url))[0] == 200  # and now A holds a copy
+        with session(a.app[ENGINE]) as db:
+            for row in db.exec(select(ChatMessage)):
+                row.created_at = utcnow() - timedelta(days=95)
+                db.add(row)
+
+        assert await asyncio.to_thread(a.app[RETENTION].sweep) == 1
+
+        with session(a.app[ENGINE]) as db:
+            row = db.get(MediaFile, name)
+        assert row is not None and row.data == b""  # the bytes are gone; the name marks it
+        assert (await fetch(a.url + url))[0] == 404
+        assert (await fetch(b.url + url))[0] == 404
+        assert not (instance(settings, pg_url, "b").audio_dir / name).exists()
+        assert not (instance(settings, pg_url, "a").audio_dir / name).exists()
