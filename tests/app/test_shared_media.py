@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -12,12 +14,15 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import FormData
 from sqlmodel import col, select
 
 from bot.app import ENGINE, POSTER, RETENTION
 from bot.core.db import session
 from bot.core.models import ChatMessage, Group, MediaFile, Photo
+from bot.domain.backup import write_backup
+from bot.domain.restore import restore_backup
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
@@ -123,7 +128,7 @@ async def test_a_lesson_posted_by_one_instance_is_fetched_by_qq_from_the_other(
             posted = db.get(Delivery, delivery_id)
         assert posted is not None and posted.status == DeliveryStatus.SENT
         [voice] = [sent for sent in napcat.sent if sent.group_id == GROUP and sent.audio]
-        address = voice.first("record")["file"]  # type: ignore[index]
+        address = voice.record_file
         assert address.startswith(f"{b.url}/media/") and address.endswith(".mp3")
         assert voice.audio_codec.startswith("mp3") and voice.audio_seconds > 10
         made = instance(settings, pg_url, "a").audio_dir / address.rsplit("/", 1)[1]
@@ -162,3 +167,34 @@ async def test_the_nightly_sweep_on_one_instance_silences_an_old_voice_on_every_
         assert (await fetch(b.url + url))[0] == 404
         assert not (instance(settings, pg_url, "b").audio_dir / name).exists()
         assert not (instance(settings, pg_url, "a").audio_dir / name).exists()
+
+
+async def test_a_backup_on_postgres_holds_a_shared_voice_once_and_the_restored_bot_plays_it(
+        settings: Settings, pg_url: str, pg_server: str) -> None:
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("pg_dump / pg_restore are not installed (apt-get install postgresql-client)")
+    first = instance(settings, pg_url, "a")
+    async with running(first, prepare_village) as a:
+        assert (await post_voice(a.url, ZHANG))[0] == 201
+        [url] = room_media(a, ChatMessage.audio_url)
+    name = url.rsplit("/", 1)[1]
+    voice = (first.audio_dir / name).read_bytes()
+
+    made = await asyncio.to_thread(write_backup, first, settings.data_dir.parent / "b.zip")
+    with zipfile.ZipFile(made.path) as archive:
+        assert not [member for member in archive.namelist() if member.endswith(name)]
+
+    restored = instance(settings, fresh_database(pg_server), "restored")
+    await asyncio.to_thread(restore_backup, restored, made.path)
+    async with running(restored) as again:
+        assert (await fetch(again.url + url))[:2] == (200, voice)
+
+
+def fresh_database(pg_server: str) -> str:
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    plain = pg_server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return pg_server.rsplit("/", 1)[0] + f"/{name}"
