@@ -254,6 +254,7 @@ def write_backup(settings: Settings, target: Path | None = None, *,
             path=target.parent, error=exc.strerror or exc)) from exc
     files = audio_files(settings.audio_dir)
     if kind == "postgresql":
+        _postgres_command("pg_dump", settings.db_url)  # without pg_dump, say so first
         # Listed before the dump is taken, so each name skipped here is in the dump.
         in_dump = kept_in_postgres(settings.db_url)
         files = [name for name in files if str(name) not in in_dump]
