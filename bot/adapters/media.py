@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 from collections import OrderedDict
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -118,6 +119,7 @@ class Media:
         # one instance on SQLite); the folder then only caches them.
         self.store = store
         self._published: OrderedDict[str, None] = OrderedDict()
+        self._fetching: dict[str, asyncio.Future[bytes | None]] = {}
 
     def setup(self, app: web.Application) -> None:
         """Register /media/{name}: once per app, whichever adapters link to it."""
@@ -179,6 +181,34 @@ class Media:
         if self.store is not None and gone:
             await self.store.delete([path.name for path in gone])
 
+    async def _fetch(self, name: str) -> bytes | None:
+        """The file from the store, written into the folder; None if the store has none.
+
+        A platform fetching one lesson for a thousand groups asks at once: one of them reads
+        the store and writes the file, the others wait for it."""
+        assert self.store is not None
+        fetching = self._fetching.get(name)
+        if fetching is None:
+            fetching = self._fetching[name] = asyncio.ensure_future(self._cache(name))
+            fetching.add_done_callback(partial(self._fetched, name))
+        # Shielded: one asker hanging up does not cancel what the others wait for.
+        return await asyncio.shield(fetching)
+
+    def _fetched(self, name: str, done: asyncio.Future[bytes | None]) -> None:
+        self._fetching.pop(name, None)
+        if not done.cancelled() and done.exception() is not None:  # every asker may be gone
+            log.warning("media %s not fetched: %r", name, done.exception())
+
+    async def _cache(self, name: str) -> bytes | None:
+        assert self.store is not None
+        data = await self.store.get(name)
+        if data is not None:
+            try:
+                await asyncio.to_thread(write_whole, self.audio_dir, name, data)
+            except StorageError as exc:
+                log.warning("media %s served without keeping a copy: %s", name, exc)
+        return data
+
     async def _keep(self, path: Path, data: bytes) -> None:
         if self.store is None:
             return
@@ -203,15 +233,11 @@ class Media:
             raise web.HTTPNotFound()
         if not path.is_file() and self.store is not None:
             # Made or received by another instance: fetched once, then served from the folder.
-            data = await self.store.get(name)
+            data = await self._fetch(name)
             if data is None:
                 raise web.HTTPNotFound()
-            try:
-                await asyncio.to_thread(write_whole, self.audio_dir, name, data)
-            except StorageError as exc:  # a full disk, or the same file written meanwhile
-                if not path.is_file():
-                    log.warning("media %s served without caching it: %s", name, exc)
-                    return web.Response(body=data, headers=headers)
+            if not path.is_file():  # the folder could not take it (a full disk)
+                return web.Response(body=data, headers=headers)
         try:
             resolved = path.resolve(strict=True)
         except OSError as exc:

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import FormData
 from sqlmodel import col, select
 
-from bot.app import ENGINE, POSTER, RETENTION
+from bot.app import ENGINE, POSTER, RETENTION, VOICE
 from bot.core.db import session
 from bot.core.models import ChatMessage, Group, MediaFile, Photo
 from bot.domain.backup import write_backup
@@ -32,6 +32,7 @@ from tests.support.loopback import free_port
 from tests.support.onebot import GROUP, prepare_qq_groups, with_onebot
 from tests.support.photos import picture
 from tests.support.polling import eventually
+from tests.support.recordings import spoken_paragraphs
 from tests.support.village import ROOM, ZHANG, post_voice, prepare_village
 
 
@@ -72,6 +73,10 @@ async def test_a_voice_sent_to_one_instance_plays_from_the_other(
         played, body, headers = await fetch(b.url + url)
         assert (played, headers["Content-Type"]) == (200, "audio/mpeg")
         assert body == sent
+        shutil.rmtree(instance(settings, pg_url, "b").audio_dir)
+        instance(settings, pg_url, "b").audio_dir.mkdir()
+        at_once = await asyncio.gather(*(fetch(b.url + url) for _ in range(20)))
+        assert {(status, body) for status, body, _ in at_once} == {(200, sent)}
 
         # B now holds a copy; A's folder is lost: both still play it, from the database.
         shutil.rmtree(instance(settings, pg_url, "a").audio_dir)
@@ -198,3 +203,21 @@ def fresh_database(pg_server: str) -> str:
     with psycopg.connect(plain, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
     return pg_server.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def test_a_speakers_recording_kept_through_one_instance_plays_from_the_other(
+        settings: Settings, pg_url: str) -> None:
+    async with two(settings, pg_url) as (a, b):
+        voice = a.app[VOICE]
+        lesson = await voice.find_lesson("ebike-charging")
+        assert lesson is not None
+        speech, _ = await voice.keep_recording(lesson, spoken_paragraphs([4.0, 3.0], gap=1.0),
+                                               original_name="张老师.m4a", uploaded_by="李书记")
+
+        played, body, headers = await fetch(f"{b.url}/media/{speech.path.name}")
+        assert (played, headers["Content-Type"]) == (200, "audio/mpeg")
+        assert body == speech.path.read_bytes()
+        subtitles = await fetch(f"{b.url}/media/{speech.path.with_suffix('.srt').name}")
+        assert subtitles[:2] == (200, speech.srt.encode())
+        with session(a.app[ENGINE]) as db:  # served from the recording's own row: kept once
+            assert db.get(MediaFile, speech.path.name) is None
