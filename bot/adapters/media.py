@@ -9,8 +9,10 @@ import os
 import re
 import secrets
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import hdrs, web
@@ -20,6 +22,7 @@ from bot.core.adapter import AdapterError, MediaStore, StorageError
 from lessons.audio import any_to_mp3, loudness, probe
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MEDIA_PREFIX = "/media/"
 MEDIA_NAME = re.compile(r"[0-9a-f]{16,64}\.(mp3|srt|ogg|amr|jpg|png|webp|gif)")
@@ -120,6 +123,7 @@ class Media:
         self.store = store
         self._published: OrderedDict[str, None] = OrderedDict()
         self._fetching: dict[str, asyncio.Future[bytes | None]] = {}
+        self._putting: dict[str, asyncio.Future[None]] = {}
 
     def setup(self, app: web.Application) -> None:
         """Register /media/{name}: once per app, whichever adapters link to it."""
@@ -168,6 +172,11 @@ class Media:
         per name however often it is handed out; StorageError if it cannot be kept."""
         if self.store is None or path.name in self._published:
             return
+        # A fan-out's posts ask together: one reads and keeps the file, the others wait for it.
+        await once(self._putting, path.name, partial(self._put_file, path))
+
+    async def _put_file(self, path: Path) -> None:
+        assert self.store is not None
         data = await asyncio.to_thread(path.read_bytes)
         await self.store.put(path.name, data)
         self._published[path.name] = None
@@ -186,18 +195,7 @@ class Media:
 
         A platform fetching one lesson for a thousand groups asks at once: one of them reads
         the store and writes the file, the others wait for it."""
-        assert self.store is not None
-        fetching = self._fetching.get(name)
-        if fetching is None:
-            fetching = self._fetching[name] = asyncio.ensure_future(self._cache(name))
-            fetching.add_done_callback(partial(self._fetched, name))
-        # Shielded: one asker hanging up does not cancel what the others wait for.
-        return await asyncio.shield(fetching)
-
-    def _fetched(self, name: str, done: asyncio.Future[bytes | None]) -> None:
-        self._fetching.pop(name, None)
-        if not done.cancelled() and done.exception() is not None:  # every asker may be gone
-            log.warning("media %s not fetched: %r", name, done.exception())
+        return await once(self._fetching, name, partial(self._cache, name))
 
     async def _cache(self, name: str) -> bytes | None:
         assert self.store is not None
@@ -290,6 +288,23 @@ def write_whole(folder: Path, name: str, data: bytes) -> Path:
             partial.unlink(missing_ok=True)
         raise StorageError(f"{name} not saved in {folder}: {exc}") from exc
     return path
+
+
+def once(running: dict[str, asyncio.Future[T]], key: str,
+         start: Callable[[], Coroutine[Any, Any, T]]) -> Awaitable[T]:
+    """`start()` run once for everyone asking for `key` while it runs; an asker hanging up
+    does not cancel it for the others."""
+    task = running.get(key)
+    if task is None:
+        task = running[key] = asyncio.ensure_future(start())
+        task.add_done_callback(partial(_finished, running, key))
+    return asyncio.shield(task)
+
+
+def _finished(running: dict[str, asyncio.Future[T]], key: str, done: asyncio.Future[T]) -> None:
+    running.pop(key, None)
+    if not done.cancelled():
+        done.exception()  # retrieved: the askers still waiting were given it, the rest are gone
 
 
 def remove_files(paths: list[Path]) -> None:

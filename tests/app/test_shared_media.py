@@ -29,7 +29,7 @@ from scheduler.models import Delivery, DeliveryStatus
 from tests.support.app import RunningApp, running
 from tests.support.fakes.onebot import FakeNapCat
 from tests.support.loopback import free_port
-from tests.support.onebot import GROUP, prepare_qq_groups, with_onebot
+from tests.support.onebot import GROUP, OTHER_GROUP, prepare_qq_groups, with_onebot
 from tests.support.photos import picture
 from tests.support.polling import eventually
 from tests.support.recordings import spoken_paragraphs
@@ -121,23 +121,24 @@ async def test_a_lesson_posted_by_one_instance_is_fetched_by_qq_from_the_other(
     async with running(poster, prepare_qq_groups) as a, \
             running(instance(settings, pg_url, "b"), port=port) as b:
         with session(a.app[ENGINE]) as db:
-            group = db.exec(select(Group).where(Group.chat_id == str(GROUP))).one()
-            delivery = Delivery(lesson_slug="telecom-fraud", group_id=group.id or 0,
-                                occurrence=utcnow())
-            db.add(delivery)
+            deliveries = [Delivery(lesson_slug="telecom-fraud", group_id=group.id or 0,
+                                   occurrence=utcnow()) for group in db.exec(select(Group))]
+            db.add_all(deliveries)
             db.flush()
-            delivery_id = delivery.id or 0
-        await a.app[POSTER].post(delivery_id)
+            ids = [delivery.id or 0 for delivery in deliveries]
+        await asyncio.gather(*(a.app[POSTER].post(delivery_id) for delivery_id in ids))
 
         with session(a.app[ENGINE]) as db:
-            posted = db.get(Delivery, delivery_id)
-        assert posted is not None and posted.status == DeliveryStatus.SENT
-        [voice] = [sent for sent in napcat.sent if sent.group_id == GROUP and sent.audio]
-        address = voice.record_file
+            posted = db.exec(select(Delivery)).all()
+        assert [d.status for d in posted] == [DeliveryStatus.SENT] * 2
+        voices = [sent for sent in napcat.sent if sent.audio]
+        assert sorted(sent.group_id for sent in voices) == sorted((GROUP, OTHER_GROUP))
+        [address] = {sent.record_file for sent in voices}  # one file for both groups
         assert address.startswith(f"{b.url}/media/") and address.endswith(".mp3")
-        assert voice.audio_codec.startswith("mp3") and voice.audio_seconds > 10
-        made = instance(settings, pg_url, "a").audio_dir / address.rsplit("/", 1)[1]
-        assert voice.audio == made.read_bytes()
+        made = (instance(settings, pg_url, "a").audio_dir / address.rsplit("/", 1)[1]).read_bytes()
+        for voice in voices:
+            assert voice.audio_codec.startswith("mp3") and voice.audio_seconds > 10
+            assert voice.audio == made
 
 
 async def test_names_nobody_kept_or_the_folder_never_serves_are_not_found(
