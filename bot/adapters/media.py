@@ -183,6 +183,12 @@ class Media:
         if len(self._published) > PUBLISHED_REMEMBERED:
             self._published.popitem(last=False)
 
+    async def size_of(self, names: list[str]) -> int:
+        """Bytes these files take, wherever they were received (files gone take none)."""
+        if self.store is not None:
+            return await self.store.size_of(names)
+        return await asyncio.to_thread(folder_size, self.audio_dir, names)
+
     async def discard(self, *paths: Path | None) -> None:
         """Remove files nothing keeps, from the folder and from the store."""
         gone = [path for path in paths if path is not None]
@@ -305,6 +311,17 @@ def _finished(running: dict[str, asyncio.Future[T]], key: str, done: asyncio.Fut
     running.pop(key, None)
     if not done.cancelled():
         done.exception()  # retrieved: the askers still waiting were given it, the rest are gone
+
+
+def folder_size(folder: Path, names: list[str]) -> int:
+    """Bytes the files `names` take in `folder` (blocking: run it in a thread)."""
+    total = 0
+    for name in names:
+        try:
+            total += (folder / name).stat().st_size
+        except OSError:
+            continue  # gone already: takes no room
+    return total
 
 
 def remove_files(paths: list[Path]) -> None:

@@ -112,6 +112,10 @@ class MediaStore(Protocol):
         """Whether the file was deleted (a copy an instance still holds must not be served)."""
         ...
 
+    async def size_of(self, names: list[str]) -> int:
+        """Bytes the files kept under these names take (deleted ones none)."""
+        ...
+
 
 class SharedMedia(Protocol):
     """The media folder as the bot's side hands its files out (the adapters' `Media`)."""

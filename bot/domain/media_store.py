@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from bot.core.adapter import StorageError
 from bot.core.db import in_session, is_storage_fault
@@ -69,6 +69,15 @@ def is_forgotten(db: Session, name: str) -> bool:
     return db.exec(select(MediaFile.size).where(MediaFile.name == name)).first() == FORGOTTEN
 
 
+def media_size(db: Session, names: list[str]) -> int:
+    """Bytes the files kept under `names` take (a deleted file's mark takes none)."""
+    if not names:
+        return 0
+    total = db.exec(select(func.sum(MediaFile.size)).where(
+        col(MediaFile.name).in_(names), col(MediaFile.size) > 0)).one()
+    return int(total or 0)
+
+
 class DatabaseMediaStore:
     """The bot's `MediaStore`: the media_file table, worked on off the event loop."""
 
@@ -95,3 +104,7 @@ class DatabaseMediaStore:
     async def forgotten(self, name: str) -> bool:
         """Whether the file was deleted."""
         return await in_session(self.engine, is_forgotten, name)
+
+    async def size_of(self, names: list[str]) -> int:
+        """Bytes the files kept under these names take."""
+        return await in_session(self.engine, media_size, names)

@@ -446,20 +446,10 @@ class WebChatAdapter:
     async def _check_voice_room(self, size: int) -> None:
         """Refuse a voice that would take the members' voices over the storage quota."""
         quota = self.chat_limits.voice_quota_bytes
-        if quota and await asyncio.to_thread(self._voice_bytes,
-                                             await self.store.voice_files()) + size > quota:
+        if quota and await self.media.size_of(
+                [Path(name).name for name in await self.store.voice_files()]) + size > quota:
             log.warning("web chat: voice storage quota of %d bytes reached", quota)
             raise Refused(507, texts.WEB_LIMIT_VOICE_FULL)
-
-    def _voice_bytes(self, names: list[str]) -> int:
-        """Bytes the members' kept voice files (`names`) take in the audio folder."""
-        total = 0
-        for name in names:
-            try:
-                total += (self.media.audio_dir / Path(name).name).stat().st_size
-            except OSError:
-                continue  # gone already: takes no room
-        return total
 
     async def _close_sockets(self, _app: web.Application) -> None:
         sockets = [ws for room in self._rooms.values() for ws in room]
