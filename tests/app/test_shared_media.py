@@ -222,3 +222,13 @@ async def test_a_speakers_recording_kept_through_one_instance_plays_from_the_oth
         assert subtitles[:2] == (200, speech.srt.encode())
         with session(a.app[ENGINE]) as db:  # served from the recording's own row: kept once
             assert db.get(MediaFile, speech.path.name) is None
+
+
+async def test_one_instance_on_sqlite_keeps_its_media_in_its_folder_only(
+        settings: Settings) -> None:
+    async with running(settings, prepare_village) as bot:
+        assert (await post_voice(bot.url, ZHANG))[0] == 201
+        [url] = room_media(bot, ChatMessage.audio_url)
+        assert (await fetch(bot.url + url))[0] == 200
+        with session(bot.app[ENGINE]) as db:  # the database and its backups stay small
+            assert db.exec(select(MediaFile)).all() == []
