@@ -206,11 +206,18 @@ class Media:
     async def _cache(self, name: str) -> bytes | None:
         assert self.store is not None
         data = await self.store.get(name)
-        if data is not None:
-            try:
-                await asyncio.to_thread(write_whole, self.audio_dir, name, data)
-            except StorageError as exc:
-                log.warning("media %s served without keeping a copy: %s", name, exc)
+        if data is None:
+            return None
+        # A lesson's speech found in the folder is reused with the subtitles beside it: they
+        # come first, as where the speech is made.
+        subtitles = name.replace(".mp3", ".srt") if name.endswith(".mp3") else None
+        srt = await self.store.get(subtitles) if subtitles is not None else None
+        try:
+            if subtitles is not None and srt is not None:
+                await asyncio.to_thread(write_whole, self.audio_dir, subtitles, srt)
+            await asyncio.to_thread(write_whole, self.audio_dir, name, data)
+        except StorageError as exc:
+            log.warning("media %s served without keeping a copy: %s", name, exc)
         return data
 
     async def _keep(self, path: Path, data: bytes) -> None:

@@ -218,6 +218,8 @@ async def test_a_speakers_recording_kept_through_one_instance_plays_from_the_oth
         played, body, headers = await fetch(f"{b.url}/media/{speech.path.name}")
         assert (played, headers["Content-Type"]) == (200, "audio/mpeg")
         assert body == speech.path.read_bytes()
+        copy = instance(settings, pg_url, "b").audio_dir / speech.path.name
+        assert copy.with_suffix(".srt").read_text("utf-8") == speech.srt  # kept together
         subtitles = await fetch(f"{b.url}/media/{speech.path.with_suffix('.srt').name}")
         assert subtitles[:2] == (200, speech.srt.encode())
         with session(a.app[ENGINE]) as db:  # served from the recording's own row: kept once
