@@ -28,11 +28,14 @@ from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus
 from tests.support.app import RunningApp, running
 from tests.support.fakes.onebot import FakeNapCat
+from tests.support.fakes.telegram import FakeTelegram
 from tests.support.loopback import free_port
 from tests.support.onebot import GROUP, OTHER_GROUP, prepare_qq_groups, with_onebot
 from tests.support.photos import picture
 from tests.support.polling import eventually
 from tests.support.recordings import spoken_paragraphs
+from tests.support.telegram import VILLAGE, groups, on_telegram
+from tests.support.telegram import ZHANG as TG_ZHANG
 from tests.support.village import ROOM, ZHANG, post_voice, prepare_village
 
 
@@ -234,3 +237,21 @@ async def test_one_instance_on_sqlite_keeps_its_media_in_its_folder_only(
         assert (await fetch(bot.url + url))[0] == 200
         with session(bot.app[ENGINE]) as db:  # the database and its backups stay small
             assert db.exec(select(MediaFile)).all() == []
+
+
+async def test_a_telegram_photo_that_is_only_chat_is_dropped_for_every_instance(
+        settings: Settings, pg_url: str, telegram: FakeTelegram) -> None:
+    on_tg = instance(on_telegram(settings, telegram), pg_url, "a")
+    async with running(on_tg, groups()) as a, running(instance(settings, pg_url, "b")) as b:
+        telegram.say_photo(VILLAGE, TG_ZHANG, [(640, 480, picture(640, 480))], "看看我家的狗")
+
+        def dropped() -> MediaFile | None:
+            """The picture's row once its bytes are gone (kept first, like every picture)."""
+            with session(a.app[ENGINE]) as db:
+                return db.exec(select(MediaFile).where(
+                    col(MediaFile.name).endswith(".jpg"), col(MediaFile.size) < 0)).first()
+
+        row: MediaFile = await eventually(dropped)
+        assert row.data == b""
+        assert (await fetch(f"{b.url}/media/{row.name}"))[0] == 404
+        assert not (on_tg.audio_dir / row.name).exists()
