@@ -59,10 +59,13 @@ async def fetch(url: str, headers: dict[str, str] | None = None
         return response.status, await response.read(), dict(response.headers)
 
 
-def room_media(bot: RunningApp, column: Any) -> list[str]:
-    """The /media/ addresses the room's history shows in `column`."""
+def voice_url(bot: RunningApp) -> str:
+    """The /media/ address of the one voice in the room's history."""
     with session(bot.app[ENGINE]) as db:
-        return [url for url in db.exec(select(column).where(col(column).is_not(None)))]
+        [url] = db.exec(select(ChatMessage.audio_url).where(
+            col(ChatMessage.audio_url).is_not(None))).all()
+    assert url is not None
+    return url
 
 
 async def test_a_voice_sent_to_one_instance_plays_from_the_other(
@@ -70,7 +73,7 @@ async def test_a_voice_sent_to_one_instance_plays_from_the_other(
     async with two(settings, pg_url) as (a, b):
         status, _ = await post_voice(a.url, ZHANG)
         assert status == 201
-        [url] = room_media(a, ChatMessage.audio_url)
+        url = voice_url(a)
         sent = (instance(settings, pg_url, "a").audio_dir / url.rsplit("/", 1)[1]).read_bytes()
 
         played, body, headers = await fetch(b.url + url)
@@ -159,7 +162,7 @@ async def test_the_nightly_sweep_on_one_instance_silences_an_old_voice_on_every_
         settings: Settings, pg_url: str) -> None:
     async with two(settings, pg_url) as (a, b):
         assert (await post_voice(b.url, ZHANG))[0] == 201  # received by B: its folder holds it
-        [url] = room_media(b, ChatMessage.audio_url)
+        url = voice_url(b)
         name = url.rsplit("/", 1)[1]
         assert (await fetch(a.url + url))[0] == 200  # and now A holds a copy
         with session(a.app[ENGINE]) as db:
@@ -185,7 +188,7 @@ async def test_a_backup_on_postgres_holds_a_shared_voice_once_and_the_restored_b
     first = instance(settings, pg_url, "a")
     async with running(first, prepare_village) as a:
         assert (await post_voice(a.url, ZHANG))[0] == 201
-        [url] = room_media(a, ChatMessage.audio_url)
+        url = voice_url(a)
     name = url.rsplit("/", 1)[1]
     voice = (first.audio_dir / name).read_bytes()
 
@@ -233,7 +236,7 @@ async def test_one_instance_on_sqlite_keeps_its_media_in_its_folder_only(
         settings: Settings) -> None:
     async with running(settings, prepare_village) as bot:
         assert (await post_voice(bot.url, ZHANG))[0] == 201
-        [url] = room_media(bot, ChatMessage.audio_url)
+        url = voice_url(bot)
         assert (await fetch(bot.url + url))[0] == 200
         with session(bot.app[ENGINE]) as db:  # the database and its backups stay small
             assert db.exec(select(MediaFile)).all() == []
