@@ -39,8 +39,8 @@ MAX_VOICE_SECONDS = 120.0
 VOICE_GRACE_SECONDS = 1.0
 MIN_VOICE_SECONDS = 0.5
 SILENT_LUFS = -60.0  # quieter than this overall, nobody said anything
-# Names of lesson audio this process has put in the store: a lesson going to a thousand groups
-# is read and kept once, not per group. Bounded: a long-running bot makes new audio every day.
+# Names of files this process has put in the store: a lesson going to a thousand groups is
+# read and kept once, not per group. Bounded: a long-running bot makes new audio every day.
 PUBLISHED_REMEMBERED = 4096
 
 

@@ -10,9 +10,10 @@ instance still holds a copy deletes it when asked for it, instead of playing it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
@@ -27,9 +28,7 @@ FORGOTTEN = -1
 _RECORDING_FILE = re.compile(r"([0-9a-f]{64})\.(mp3|srt)")
 
 
-def _insert(db: Session) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite  # the store runs on one of the two
-
+def _insert(db: Session) -> Callable[[type[MediaFile]], Any]:
     return postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
