@@ -9,7 +9,7 @@ import os
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -128,6 +128,31 @@ class Media:
     def setup(self, app: web.Application) -> None:
         """Register /media/{name}: once per app, whichever adapters link to it."""
         app.router.add_get(MEDIA_PREFIX + "{name}", self._serve)
+        if self.store is not None:
+            app.cleanup_ctx.append(self._sharing)
+
+    async def _sharing(self, _app: web.Application) -> AsyncIterator[None]:
+        """Share the folder's older files in the background while the app runs."""
+        task = asyncio.create_task(self.share_folder())
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def share_folder(self) -> int:
+        """Keep the folder's files the store has never seen (made before it kept them, by a
+        bot that ran alone) for every instance; how many. A file deleted meanwhile stays so."""
+        if self.store is None:
+            return 0
+        names = await asyncio.to_thread(servable_names, self.audio_dir)
+        unseen = await self.store.unseen(names)
+        for name in unseen:
+            try:
+                await self.publish(self.audio_dir / name)
+            except (OSError, StorageError) as exc:  # gone since listed, or the store is busy
+                log.warning("media %s not shared: %s", name, exc)
+        if unseen:
+            log.info("%d older media file(s) shared with every instance", len(unseen))
+        return len(unseen)
 
     def link(self, path: Path) -> str:
         """The file's address on this site, for pages the bot serves itself."""
@@ -318,6 +343,14 @@ def _finished(running: dict[str, asyncio.Future[T]], key: str, done: asyncio.Fut
     running.pop(key, None)
     if not done.cancelled():
         done.exception()  # retrieved: the askers still waiting were given it, the rest are gone
+
+
+def servable_names(folder: Path) -> list[str]:
+    """The names of the files in `folder` that /media/ serves (blocking: run it in a thread)."""
+    if not folder.is_dir():
+        return []
+    return sorted(entry.name for entry in os.scandir(folder)
+                  if entry.is_file() and MEDIA_NAME.fullmatch(entry.name))
 
 
 def folder_size(folder: Path, names: list[str]) -> int:

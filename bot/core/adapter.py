@@ -116,6 +116,10 @@ class MediaStore(Protocol):
         """Bytes the files kept under these names take (deleted ones none)."""
         ...
 
+    async def unseen(self, names: list[str]) -> list[str]:
+        """Those of `names` never kept nor deleted."""
+        ...
+
 
 class SharedMedia(Protocol):
     """The media folder as the bot's side hands its files out (the adapters' `Media`)."""

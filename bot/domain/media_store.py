@@ -24,6 +24,7 @@ from bot.core.models import LessonRecording, MediaFile
 
 # The size of a deleted file's row: its bytes are gone, its name stays as the mark.
 FORGOTTEN = -1
+NAMES_PER_QUERY = 1000  # an IN list a database takes comfortably
 # A recording's files are named by the hash of its audio: <sha256>.mp3 and <sha256>.srt.
 _RECORDING_FILE = re.compile(r"([0-9a-f]{64})\.(mp3|srt)")
 
@@ -77,6 +78,20 @@ def media_size(db: Session, names: list[str]) -> int:
     return int(total or 0)
 
 
+def unseen_media(db: Session, names: list[str]) -> list[str]:
+    """Those of `names` with no row: never kept, never deleted, and no recording's."""
+    seen: set[str] = set()
+    for start in range(0, len(names), NAMES_PER_QUERY):
+        chunk = names[start:start + NAMES_PER_QUERY]
+        seen.update(db.exec(select(MediaFile.name).where(col(MediaFile.name).in_(chunk))))
+        hashes = {name.split(".")[0] for name in chunk if _RECORDING_FILE.fullmatch(name)}
+        if hashes:
+            recorded = set(db.exec(select(LessonRecording.audio_hash).where(
+                col(LessonRecording.audio_hash).in_(hashes))))
+            seen.update(name for name in chunk if name.split(".")[0] in recorded)
+    return [name for name in names if name not in seen]
+
+
 class DatabaseMediaStore:
     """The bot's `MediaStore`: the media_file table, worked on off the event loop."""
 
@@ -107,3 +122,7 @@ class DatabaseMediaStore:
     async def size_of(self, names: list[str]) -> int:
         """Bytes the files kept under these names take."""
         return await in_session(self.engine, media_size, names)
+
+    async def unseen(self, names: list[str]) -> list[str]:
+        """Those of `names` never kept nor deleted."""
+        return await in_session(self.engine, unseen_media, names)

@@ -33,7 +33,7 @@ from tests.support.loopback import free_port
 from tests.support.onebot import GROUP, OTHER_GROUP, prepare_qq_groups, with_onebot
 from tests.support.photos import picture
 from tests.support.polling import eventually
-from tests.support.recordings import spoken_paragraphs
+from tests.support.recordings import recording, spoken_paragraphs
 from tests.support.telegram import VILLAGE, groups, on_telegram
 from tests.support.telegram import ZHANG as TG_ZHANG
 from tests.support.village import ROOM, ZHANG, post_voice, prepare_village
@@ -258,3 +258,20 @@ async def test_a_telegram_photo_that_is_only_chat_is_dropped_for_every_instance(
         assert row.data == b""
         assert (await fetch(f"{b.url}/media/{row.name}"))[0] == 404
         assert not (on_tg.audio_dir / row.name).exists()
+
+
+async def test_a_voice_from_before_instances_shared_media_plays_from_a_new_instance(
+        settings: Settings, pg_url: str) -> None:
+    first = instance(settings, pg_url, "a")
+    first.audio_dir.mkdir(parents=True)
+    older = first.audio_dir / "00112233445566778899aabbccddeeff.mp3"
+    # Received when one bot ran alone, before the database kept media.
+    older.write_bytes(recording(2.0, container="mp3", codec="libmp3lame"))
+
+    async with two(settings, pg_url) as (_a, b):
+
+        async def played() -> bytes | None:
+            status, body, _ = await fetch(f"{b.url}/media/{older.name}")
+            return body if status == 200 else None
+
+        assert await eventually(played) == older.read_bytes()
