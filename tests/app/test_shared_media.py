@@ -18,6 +18,7 @@ import pytest
 from aiohttp import FormData
 from sqlmodel import col, select
 
+from bot import texts
 from bot.app import ENGINE, POSTER, RETENTION, VOICE
 from bot.core.db import session
 from bot.core.models import ChatMessage, Group, MediaFile, Photo
@@ -36,7 +37,7 @@ from tests.support.polling import eventually
 from tests.support.recordings import recording, spoken_paragraphs
 from tests.support.telegram import VILLAGE, groups, on_telegram
 from tests.support.telegram import ZHANG as TG_ZHANG
-from tests.support.village import ROOM, ZHANG, post_voice, prepare_village
+from tests.support.village import LI, ROOM, ZHANG, post_voice, prepare_village
 
 
 def instance(settings: Settings, pg_url: str, name: str, **changes: Any) -> Settings:
@@ -275,3 +276,19 @@ async def test_a_voice_from_before_instances_shared_media_plays_from_a_new_insta
             return body if status == 200 else None
 
         assert await eventually(played) == older.read_bytes()
+
+
+async def test_the_voice_quota_counts_the_voices_another_instance_keeps(
+        settings: Settings, pg_url: str) -> None:
+    settings = replace(settings, webchat_voice_quota_mb=1)
+    async with two(settings, pg_url) as (a, b):
+        name = "ffeeddccbbaa99887766554433221100.mp3"  # a long voice A took: 1 MB, not on B
+        with session(a.app[ENGINE]) as db:
+            group = db.exec(select(Group).where(Group.chat_id == ROOM)).one()
+            db.add(ChatMessage(group_id=group.id, sender_id=LI[0], sender_name=LI[1],
+                               audio_url=f"/media/{name}", audio_duration=120.0))
+            db.add(MediaFile(name=name, data=bytes(1024 * 1024), size=1024 * 1024))
+
+        status, body = await post_voice(b.url, ZHANG)
+        assert status == 507
+        assert body["error"] == texts.WEB_LIMIT_VOICE_FULL
