@@ -22,7 +22,7 @@ from bot.adapters.webchat.limits import ChatLimits
 from bot.admin import setup_admin
 from bot.chat.commands import build_router
 from bot.chat.ingest import Ingest
-from bot.core.adapter import Adapter, Directory
+from bot.core.adapter import Adapter, Directory, MediaStore
 from bot.core.bus import SCHEDULER as SCHEDULER_CHANNEL
 from bot.core.bus import Bus, Coalesced, LocalBus
 from bot.core.db import close_pool, in_session, open_database, open_pool, session
@@ -126,7 +126,7 @@ def create_app(settings: Settings) -> web.Application:
     if settings.trusted_proxies:  # behind nginx: limits and lockouts count the client's address
         app.middlewares.append(forwarded_middleware(
             [ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies]))
-    media = Media(settings.audio_dir, settings.base_url)
+    media = Media(settings.audio_dir, settings.base_url, store=build_media_store(engine))
     media.setup(app)
     bus = build_bus(settings)
     webchat = WebChatAdapter(WebChatStore(engine), media, limits=ChatLimits(
@@ -145,11 +145,11 @@ def create_app(settings: Settings) -> web.Application:
     flavour_worker = build_flavour_worker(settings)
     voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings),
                         tune=partial(tuned_profile, settings), flavoured=settings.flavour,
-                        flavourer=flavour_worker.flavour)
-    poster = LessonPoster(engine, voice, outbox)
+                        flavourer=flavour_worker.flavour, media=media)
+    poster = LessonPoster(engine, voice, outbox, media=media)
     talks = NightTalkHost(engine, outbox, public_url=settings.base_url)
     retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
-                               timezone=settings.timezone)
+                               timezone=settings.timezone, shared=media.store is not None)
     digest = OverdueDigest(engine, outbox)
     rankings = LeaderboardPoster(engine, outbox, size=settings.points_top,
                                  last=settings.points_bottom)
@@ -177,7 +177,7 @@ def create_app(settings: Settings) -> web.Application:
                         handler_days=settings.handler_days,
                         public_url=settings.base_url,
                         photos=PhotoRules(per_day=settings.photos_per_day),
-                        transcripts=build_transcripts(engine, settings))
+                        transcripts=build_transcripts(engine, settings), media=media)
     # One clock for the whole bot, so a test moving the services' clock moves every limit.
     webchat.clock = retention.clock = digest.clock = lambda: services.clock()
     router = build_router(services)
@@ -222,6 +222,17 @@ def build_bus(settings: Settings) -> Bus:
 
         return PgBus(url.set(drivername="postgresql").render_as_string(hide_password=False))
     return LocalBus(settings.data_dir)
+
+
+def build_media_store(engine: Engine) -> MediaStore | None:
+    """The media every instance serves, kept in PostgreSQL; None on SQLite, where one instance
+    runs and its media folder is the only copy needed (kept twice, the database and its
+    backups would only grow)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from bot.domain.media_store import DatabaseMediaStore
+
+    return DatabaseMediaStore(engine)
 
 
 def build_transcripts(engine: Engine, settings: Settings) -> Transcripts | None:

@@ -254,8 +254,15 @@ class Router:
         except Exception as exc:  # the file stays; nothing points at it, and nothing is lost
             log.warning("could not tell whether photo %s is kept: %s", photo.name, exc)
             return
-        if not kept:
+        if kept:
+            return
+        if self.services.media is None:
             discard(photo)
+            return
+        try:
+            await self.services.media.discard(photo)
+        except Exception as exc:  # its copy for other instances stays; nothing points at it
+            log.warning("photo %s not removed from the shared media: %s", photo.name, exc)
 
     async def _apologise(self, ctx: Context) -> None:
         try:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from aiohttp import web
@@ -103,6 +104,48 @@ class Directory(Protocol):
     async def forget_once(self, platform: str, signature: str) -> None:
         """Forget a recorded signature, so the platform's retry of a request the bot could not
         store is taken (by whichever instance it reaches). StorageError when that fails."""
+        ...
+
+
+class MediaStore(Protocol):
+    """Where the files /media/ serves are kept for every instance (the local folder caches them).
+
+    Each call is awaited: the database work behind it runs off the event loop."""
+
+    async def put(self, name: str, data: bytes) -> None:
+        """Keep a complete file under the name /media/ serves it by; StorageError if it cannot."""
+        ...
+
+    async def get(self, name: str) -> bytes | None:
+        """The file kept under `name`, or None when there is none."""
+        ...
+
+    async def delete(self, names: Iterable[str]) -> None:
+        """Forget these files, for every instance (names never kept are no error)."""
+        ...
+
+    async def forgotten(self, name: str) -> bool:
+        """Whether the file was deleted (a copy an instance still holds must not be served)."""
+        ...
+
+    async def size_of(self, names: list[str]) -> int:
+        """Bytes the files kept under these names take (deleted ones none)."""
+        ...
+
+    async def unseen(self, names: list[str]) -> list[str]:
+        """Those of `names` never kept nor deleted."""
+        ...
+
+
+class SharedMedia(Protocol):
+    """The media folder as the bot's side hands its files out (the adapters' `Media`)."""
+
+    async def publish(self, path: Path) -> None:
+        """Keep a complete file of the folder where every instance serves it, once per name."""
+        ...
+
+    async def discard(self, *paths: Path | None) -> None:
+        """Remove files nothing keeps, from the folder and from where every instance looks."""
         ...
 
 

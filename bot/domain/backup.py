@@ -19,10 +19,11 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot import texts
 from bot.core.db import in_session, make_engine
+from bot.core.models import MediaFile
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
@@ -171,6 +172,23 @@ def dump_postgres(url: str, target: Path) -> None:
                        "--file", str(target))
 
 
+def kept_in_postgres(url: str) -> set[str]:
+    """The media files the database holds itself (every instance serves them from there): the
+    dump has them, so the audio folder's copies need not go into the archive as well."""
+    from bot.domain.media_store import FORGOTTEN
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(select(col(MediaFile.name)).where(
+                col(MediaFile.size) != FORGOTTEN)).scalars())
+    except SQLAlchemyError as exc:
+        raise BackupError(texts.BACKUP_DATABASE_UNREACHABLE.format(
+            error=str(exc).splitlines()[0])) from exc
+    finally:
+        engine.dispose()
+
+
 def postgres_counts(url: str) -> dict[str, int]:
     """Rows per table of a PostgreSQL database."""
     engine = make_engine(url)
@@ -220,6 +238,7 @@ def write_backup(settings: Settings, target: Path | None = None, *,
 
     The database is copied first, then the audio: a voice file is written before the row that
     points at it, so every file the copied database refers to is already there to be copied.
+    On PostgreSQL the files the database keeps for every instance are in the dump already.
     """
     kind = database_kind(settings.db_url)
     when = (now or utcnow()).astimezone(settings.zone)
@@ -234,6 +253,11 @@ def write_backup(settings: Settings, target: Path | None = None, *,
         raise BackupError(texts.BACKUP_WRITE_FAILED.format(
             path=target.parent, error=exc.strerror or exc)) from exc
     files = audio_files(settings.audio_dir)
+    if kind == "postgresql":
+        _postgres_command("pg_dump", settings.db_url)  # without pg_dump, say so first
+        # Listed before the dump is taken, so each name skipped here is in the dump.
+        in_dump = kept_in_postgres(settings.db_url)
+        files = [name for name in files if str(name) not in in_dump]
     database_size = (_size(sqlite_path(settings.db_url)) if kind == "sqlite" else 0)
     total = database_size + sum(_size(settings.audio_dir / name) for name in files)
     _check_room(target.parent, settings.data_dir, total)

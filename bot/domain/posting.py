@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot import texts
+from bot.core.adapter import SharedMedia
 from bot.core.db import in_session
 from bot.core.messages import OutgoingAudio, OutgoingMessage, OutgoingText
 from bot.core.models import Group
@@ -75,12 +76,14 @@ class LessonPoster:
     """Turns claimed deliveries into posts (voice from `voice`); owns the tasks doing it."""
 
     def __init__(self, engine: Engine, voice: LessonVoice, outbox: Outbox, *,
-                 audio_retry_delays: tuple[float, ...] = AUDIO_RETRY_DELAYS) -> None:
+                 audio_retry_delays: tuple[float, ...] = AUDIO_RETRY_DELAYS,
+                 media: SharedMedia | None = None) -> None:
         self.engine = engine
         self.voice = voice
         self.outbox = outbox
         self.variants = AudioVariants()
         self.audio_retry_delays = audio_retry_delays
+        self.media = media  # where the platform files are kept for every instance to serve
         self._tasks: set[asyncio.Task[None]] = set()
         self.posted = asyncio.Event()  # set after every completed post; handy for waiting callers
 
@@ -174,6 +177,10 @@ class LessonPoster:
         fmt = self.outbox.adapter(group.platform).audio_format
         clips = await self.variants.clips(speech, fmt)
         subtitles = speech.path.with_suffix(".srt") if len(clips) == 1 and speech.srt else None
+        if self.media is not None:  # once per file: the rest of a fan-out finds it kept
+            for path in [*(clip.path for clip in clips), subtitles]:
+                if path is not None:
+                    await self.media.publish(path)
         return [OutgoingAudio(clip.path, clip.duration_s, lesson_slug=lesson.slug,
                               caption=lesson.title if clip.count == 1 else
                               texts.LESSON_CLIP_CAPTION.format(title=lesson.title,

@@ -44,11 +44,13 @@ def next_run(now: datetime, timezone: str) -> datetime:
     return run
 
 
-def expire_voices(db: Session, audio_dir: Path, cutoff: datetime, now: datetime) -> int:
+def expire_voices(db: Session, audio_dir: Path, cutoff: datetime, now: datetime, *,
+                  shared: bool = False) -> int:
     """Delete the web members' voice files older than `cutoff` that no suggestion keeps.
 
     Each file goes before its message is marked, so a crash in between leaves a message the
-    next run marks again rather than a file nobody would ever delete.
+    next run marks again rather than a file nobody would ever delete. `shared`: the media are
+    kept for several instances too, and go from there with the mark.
     """
     kept = {Path(path).name for path in db.exec(
         select(Suggestion.voice_path).where(col(Suggestion.voice_path).is_not(None)))
@@ -63,15 +65,18 @@ def expire_voices(db: Session, audio_dir: Path, cutoff: datetime, now: datetime)
         if name in kept or not VOICE_NAME.fullmatch(name):
             continue
         (audio_dir / name).unlink(missing_ok=True)
+        if shared:
+            forget_shared(db, name)
         row.voice_expired_at = now
         db.add(row)
         expired += 1
     return expired
 
 
-def expire_photos(db: Session, media_dir: Path, cutoff: datetime) -> int:
+def expire_photos(db: Session, media_dir: Path, cutoff: datetime, *,
+                  shared: bool = False) -> int:
     """Delete the web members' pictures older than `cutoff` that no suggestion keeps; their
-    messages keep their words and show no picture any more."""
+    messages keep their words and show no picture any more (`shared`: as `expire_voices`)."""
     rows = db.exec(select(ChatMessage).join(Group).where(
         Group.platform == "web", col(ChatMessage.from_bot).is_(False),
         col(ChatMessage.image_url).is_not(None), col(ChatMessage.created_at) < cutoff)).all()
@@ -83,19 +88,29 @@ def expire_photos(db: Session, media_dir: Path, cutoff: datetime) -> int:
         if name in kept or not PICTURE_NAME.fullmatch(name):
             continue
         (media_dir / name).unlink(missing_ok=True)
+        if shared:
+            forget_shared(db, name)
         row.image_url = None
         db.add(row)
         expired += 1
     return expired
 
 
+def forget_shared(db: Session, name: str) -> None:
+    """Delete a file's copy for every instance too (with several instances on PostgreSQL)."""
+    from bot.domain.media_store import forget_media  # one instance on SQLite has no such copy
+
+    forget_media(db, [name])
+
+
 class VoiceRetention:
     """Runs the daily retention sweep of web-chat voices when its timer fires."""
 
     def __init__(self, engine: Engine, audio_dir: Path, *, days: int, timezone: str,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, shared: bool = False) -> None:
         self.engine = engine
         self.audio_dir = audio_dir
+        self.shared = shared  # the media are kept in the database for several instances
         self.days = days  # 0: keep every voice
         self.timezone = timezone
         self.clock = clock
@@ -121,7 +136,8 @@ class VoiceRetention:
         now = self.clock()
         with session(self.engine) as db:
             cutoff = now - timedelta(days=self.days)
-            count = (expire_voices(db, self.audio_dir, cutoff, now)
-                     + expire_photos(db, self.audio_dir, cutoff)) if self.days else 0
+            count = (expire_voices(db, self.audio_dir, cutoff, now, shared=self.shared)
+                     + expire_photos(db, self.audio_dir, cutoff, shared=self.shared)
+                     ) if self.days else 0
             self.ensure_timer(db)
         return count

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from bot.core.adapter import SharedMedia
 from bot.domain.limits import WebChatCaps
 from bot.domain.nighttalks import NightTalkHost
 from bot.domain.photos import PhotoRules
@@ -39,3 +40,4 @@ class Services:
     handler_days: int = 7  # an assigned suggestion's deadline when none is typed
     public_url: str = ""  # where members' phones reach the bot (the public ledger's links)
     transcripts: Transcripts | None = None  # voice suggestions' machine transcripts, if set up
+    media: SharedMedia | None = None  # received and made files kept for every instance

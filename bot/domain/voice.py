@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import texts
+from bot.core.adapter import SharedMedia
 from bot.core.db import in_session, session
 from bot.core.models import Group
 from bot.domain.lesson_library import TAKEN_IN_MEANWHILE, current_lesson, take_in_file
@@ -113,7 +114,8 @@ class LessonVoice:
 
     def __init__(self, engine: Engine, lessons_dir: Path, speech: SpeechService, *,
                  tune: Callable[[SpeechProfile], SpeechProfile] = lambda p: p,
-                 flavoured: bool = True, flavourer: Flavourer | None = None) -> None:
+                 flavoured: bool = True, flavourer: Flavourer | None = None,
+                 media: SharedMedia | None = None) -> None:
         self.engine = engine
         self.lessons_dir = lessons_dir
         self.speech = speech
@@ -121,6 +123,7 @@ class LessonVoice:
         self.flavoured = flavoured
         self.flavourer = flavourer  # the jieba part of flavouring; None: in this process
         self._recordings: dict[str, tuple[float, RecordingView | None]] = {}
+        self.media = media  # where synthesized voice is kept for every instance to serve
 
     async def find_lesson(self, slug: str, *, archived: bool = False) -> Lesson | None:
         """The library's current version of a lesson; None if missing (or archived).
@@ -227,10 +230,16 @@ class LessonVoice:
         text = await asyncio.to_thread(spoken_text, lesson, profile, flavoured=self.flavoured,
                                        flavourer=self.flavourer)
         try:
-            return await self.speech.render(text, profile.voice)
+            speech = await self.speech.render(text, profile.voice)
         except SpeechUnavailable as exc:
             log.error("no voice for lesson %s: %s", lesson.slug, exc)
             return None
+        if self.media is not None:
+            # Before anyone gets its address: any instance may be asked for it.
+            await self.media.publish(speech.path)
+            if speech.srt:
+                await self.media.publish(speech.path.with_suffix(".srt"))
+        return speech
 
     async def prerender(self, slug: str) -> None:
         """Render a lesson's voice ahead of its posting time, in every profile groups use."""

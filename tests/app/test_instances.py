@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import pytest
 from aiohttp import web
 from sqlmodel import col, select
 
@@ -153,7 +152,6 @@ async def test_three_instances_started_together_on_an_empty_database_all_serve(
     engine.dispose()
 
 
-CROSS_INSTANCE = "needs {piece}, not merged into main yet"
 WU = ("user-wu-00000003", "吴大姐")
 
 
@@ -219,8 +217,6 @@ async def test_yehua_nighttalk_open_reaches_the_group_within_2_seconds(
     assert "村里修路" in opening["text"]
 
 
-@pytest.mark.skip(reason=CROSS_INSTANCE.format(
-    piece="media any instance serves from the media_file table (helper media)"))
 async def test_media_posted_via_one_instance_plays_from_another(
         pg_url: str, tmp_path: Path) -> None:
     _village(pg_url)

@@ -40,7 +40,7 @@ class PhotoFetcher:
             if data is None:
                 log.warning("onebot: could not fetch the picture %s", segment.get("file"))
                 return None, None
-            return await asyncio.to_thread(self.media.save_photo, data), None
+            return await self.media.save_photo(data), None
         except PhotoRefused as refused:
             log.info("onebot: picture refused: %s", refused.text)
             return None, refused.text

@@ -45,7 +45,7 @@ class VoiceFetcher:
         except VoiceRefused as refused:
             log.info("onebot: voice message refused: %s", refused.text)
             return None
-        return await asyncio.to_thread(self.media.save_voice, mp3)
+        return await self.media.save_voice(mp3)
 
     async def _from_get_record(self, file: str) -> bytes | None:
         """get_record with out_format mp3: NapCat answers the MP3 in base64, others a path/URL."""

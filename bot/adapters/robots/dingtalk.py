@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
@@ -344,7 +343,7 @@ class DingTalkAdapter(RobotAdapter):
             if session is None:
                 raise AdapterError("no HTTP session")
             data = await download_picture(session, url)
-            path = await asyncio.to_thread(self.media.save_photo, data)
+            path = await self.media.save_photo(data)
         except PhotoRefused as refused:
             log.info("dingtalk: picture in %s not taken: %s", message.message_id, refused.text)
             return replace(message, photo_refused=refused.text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
@@ -270,7 +269,7 @@ class FeishuAdapter(RobotAdapter):
                    "?type=image")
             data = await download_picture(session, url, headers={
                 "Authorization": f"Bearer {await self._tenant_token(session)}"})
-            path = await asyncio.to_thread(self.media.save_photo, data)
+            path = await self.media.save_photo(data)
         except PhotoRefused as refused:
             log.info("feishu: picture in %s not taken: %s", message.message_id, refused.text)
             return replace(message, photo_refused=refused.text)

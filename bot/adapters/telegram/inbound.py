@@ -217,7 +217,7 @@ class TelegramInbound:
         except VoiceRefused as refused:
             log.info("telegram voice %s not taken: %s", note.file_id, refused.text)
             return None
-        return await asyncio.to_thread(self.media.save_voice, mp3)
+        return await self.media.save_voice(mp3)
 
     async def _fetch_photo(self, photo: PhotoFile) -> tuple[Path | None, str | None]:
         """A photo downloaded and saved: its path, or why it was refused (Chinese); neither
@@ -229,7 +229,7 @@ class TelegramInbound:
             if not isinstance(file, dict) or not isinstance(file.get("file_path"), str):
                 raise AdapterError(f"getFile gave no file_path: {file!r}")
             data = await self.api.download(file["file_path"], MAX_PHOTO_BYTES)
-            return await asyncio.to_thread(self.media.save_photo, data), None
+            return await self.media.save_photo(data), None
         except PhotoRefused as refused:
             log.info("telegram photo %s not taken: %s", photo.file_id, refused.text)
             return None, refused.text

@@ -405,7 +405,7 @@ class WebChatAdapter:
         # Not saved: a 5xx answer, which the page shows and after which the member may send
         # the recording again (507: the audio folder is full or cannot be written).
         try:
-            path = await asyncio.to_thread(self.media.save_voice, mp3)
+            path = await self.media.save_voice(mp3)
         except StorageError:
             log.exception("web chat: could not save a voice file for %s", group.chat_id)
             return _json_error(507, texts.WEB_VOICE_NOT_SAVED)
@@ -433,7 +433,7 @@ class WebChatAdapter:
                 raise Refused(400, texts.WEB_ERROR_TOO_LONG.format(limit=MAX_TEXT))
             await self._admit(group, speaker.user_id, speaker.name, request.remote or "")
             await self._check_photo_today(group, speaker)
-            path = await asyncio.to_thread(self.media.save_photo, upload.audio)
+            path = await self.media.save_photo(upload.audio)
         except (VoiceRefused, PhotoRefused) as refused:
             return _json_error(refused.status, refused.text)
         except StorageError:
@@ -509,20 +509,10 @@ class WebChatAdapter:
     async def _check_voice_room(self, size: int) -> None:
         """Refuse a voice that would take the members' voices over the storage quota."""
         quota = self.chat_limits.voice_quota_bytes
-        if quota and await asyncio.to_thread(self._voice_bytes,
-                                             await self.store.voice_files()) + size > quota:
+        if quota and await self.media.size_of(
+                [Path(name).name for name in await self.store.voice_files()]) + size > quota:
             log.warning("web chat: voice storage quota of %d bytes reached", quota)
             raise Refused(507, texts.WEB_LIMIT_VOICE_FULL)
-
-    def _voice_bytes(self, names: list[str]) -> int:
-        """Bytes the members' kept voice files (`names`) take in the audio folder."""
-        total = 0
-        for name in names:
-            try:
-                total += (self.media.audio_dir / Path(name).name).stat().st_size
-            except OSError:
-                continue  # gone already: takes no room
-        return total
 
     async def _close_sockets(self, _app: web.Application) -> None:
         sockets = [ws for room in self._rooms.values() for ws in room]

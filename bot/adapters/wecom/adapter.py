@@ -239,7 +239,7 @@ class WeComAdapter:
             data = await download_picture(self._session, url)
             if encrypted:
                 data = self._callback.crypto.decrypt_media(data)
-            return await asyncio.to_thread(self.media.save_photo, data), None
+            return await self.media.save_photo(data), None
         except PhotoRefused as refused:
             log.info("WeCom picture not taken: %s", refused.text)
             return None, refused.text

@@ -64,9 +64,25 @@ async def take_picture(ctx: Context) -> Picture | str:
         return texts.PHOTO_TOO_MANY_TODAY.format(limit=ctx.services.photos.per_day)
     try:
         # Pillow reads the whole picture: off the event loop.
-        return await asyncio.to_thread(examine, message.photo)
+        picture = await asyncio.to_thread(examine, message.photo)
     except PhotoError as exc:
         return str(exc)
+    media = ctx.services.media
+    if media is not None:  # the console may show the thumbnail from any instance
+        try:
+            await media.publish(picture.thumb)
+        except BaseException:
+            discard(picture.thumb)
+            raise
+    return picture
+
+
+async def drop_thumb(ctx: Context, picture: Picture) -> None:
+    """Remove a thumbnail made for a picture that was not attached."""
+    if ctx.services.media is None:
+        discard(picture.thumb)
+    else:
+        await ctx.services.media.discard(picture.thumb)
 
 
 async def attach(ctx: Context, number: int, picture: Picture, *, done: bool = False
@@ -80,13 +96,13 @@ async def attach(ctx: Context, number: int, picture: Picture, *, done: bool = Fa
             message_id=ctx.message.message_id, timezone=ctx.group.timezone,
             per_day=ctx.services.photos.per_day, now=ctx.now(), done=done)
     except PhotoError as exc:
-        discard(picture.thumb)
+        await drop_thumb(ctx, picture)
         return False, str(exc)
     except Exception:
-        discard(picture.thumb)  # not stored: the member is not told it was
+        await drop_thumb(ctx, picture)  # not stored: the member is not told it was
         raise
     if not attached.created:
-        discard(picture.thumb)
+        await drop_thumb(ctx, picture)
         return True, texts.PHOTO_ALREADY.format(number=number)
     if attached.photo.kind == PhotoKind.DONE:
         return True, texts.PHOTO_ADDED_DONE.format(number=number)

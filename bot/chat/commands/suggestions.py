@@ -24,6 +24,7 @@ from bot.chat.commands.photos import (
     add_to_suggestion,
     add_with_status,
     attach,
+    drop_thumb,
     has_picture,
     take_picture,
 )
@@ -36,7 +37,7 @@ from bot.domain.handling import Handler, may_handle
 from bot.domain.nighttalks import open_talk
 from bot.domain.notices import PROXY_PREFIX, notify_status_change
 from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
-from bot.domain.photos import Picture, discard
+from bot.domain.photos import Picture
 from bot.domain.points import SUGGEST
 from bot.domain.points_items import builtin_value, remembered_builtin_value
 from bot.domain.suggestions import (
@@ -112,12 +113,12 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
                    hamlet_from_talk=not hamlet))
     except SuggestionError as exc:
         if isinstance(picture, Picture):
-            discard(picture.thumb)
+            await drop_thumb(ctx, picture)
         await ctx.tell(str(exc))
         return None
     except Exception:
         if isinstance(picture, Picture):
-            discard(picture.thumb)
+            await drop_thumb(ctx, picture)
         raise
     photo_note: str | None = picture if isinstance(picture, str) else None
     with_photo = False
