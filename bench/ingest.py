@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
@@ -239,15 +238,11 @@ def _postgres(database: str) -> Iterator[str | None]:
         yield url
 
 
-def _fresh_database(server_url: str) -> str:
+def _fresh(server_url: str) -> str:
     """A new empty database on the server: each round starts from nothing."""
-    import psycopg
+    from tests.support.pg import fresh_database
 
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
+    return fresh_database(server_url, "bench")
 
 
 @asynccontextmanager
@@ -279,9 +274,9 @@ async def run(events: int, connections: int, rounds: int, database: str = "sqlit
                     floors.append(await bare(Path(folder), events, connections))
                     loads.append(await ours(Path(folder), events, connections))
                 else:
-                    async with _reached(_fresh_database(server), latency_ms) as url:
+                    async with _reached(_fresh(server), latency_ms) as url:
                         floors.append(await bare_postgres(url, events, connections))
-                    async with _reached(_fresh_database(server), latency_ms) as url:
+                    async with _reached(_fresh(server), latency_ms) as url:
                         loads.append(await ours(Path(folder), events, connections, url))
             print(f"  round {n + 1}: bare {events / floors[-1].seconds:,.0f}/s, "
                   f"Yehua {events / loads[-1].seconds:,.0f}/s")

@@ -33,7 +33,7 @@ import aiohttp
 from aiohttp import web
 from sqlmodel import func, select
 
-from bench.ingest import GROUP, Load, _fresh_database, _postgres, _reached, _serve, onebot_app
+from bench.ingest import GROUP, Load, _fresh, _postgres, _reached, _serve, onebot_app
 from bot.app import ENGINE, SETTINGS
 from bot.core.db import session
 from bot.core.models import Suggestion
@@ -145,7 +145,7 @@ def _figures(name: str, lags: list[float]) -> str:
 async def run(hold: float, events: int, database: str = "sqlite",
                latency_ms: float = 0.0) -> None:
     with tempfile.TemporaryDirectory() as folder, _postgres(database) as server:
-        direct = _fresh_database(server) if server else ""
+        direct = _fresh(server) if server else ""
         async with fake_napcat() as napcat, _reached(direct, latency_ms) as reached:
             app = onebot_app(Path(folder), napcat.url, "ERROR", reached)
             settings = app[SETTINGS]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import uuid
 import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +31,7 @@ from tests.support.fakes.onebot import FakeNapCat
 from tests.support.fakes.telegram import FakeTelegram
 from tests.support.loopback import free_port
 from tests.support.onebot import GROUP, OTHER_GROUP, prepare_qq_groups, with_onebot
+from tests.support.pg import fresh_database
 from tests.support.photos import picture
 from tests.support.polling import eventually
 from tests.support.recordings import recording, spoken_paragraphs
@@ -201,16 +201,6 @@ async def test_a_backup_on_postgres_holds_a_shared_voice_once_and_the_restored_b
     await asyncio.to_thread(restore_backup, restored, made.path)
     async with running(restored) as again:
         assert (await fetch(again.url + url))[:2] == (200, voice)
-
-
-def fresh_database(pg_server: str) -> str:
-    import psycopg
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    plain = pg_server.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return pg_server.rsplit("/", 1)[0] + f"/{name}"
 
 
 async def test_a_speakers_recording_kept_through_one_instance_plays_from_the_other(

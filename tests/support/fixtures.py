@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -110,10 +109,6 @@ def pg_server() -> Iterator[str]:
 @pytest.fixture
 def pg_url(pg_server: str) -> str:
     """A fresh, empty database on the shared server, for one test."""
-    import psycopg
+    from tests.support.pg import fresh_database
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    plain = pg_server.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return pg_server.rsplit("/", 1)[0] + f"/{name}"
+    return fresh_database(pg_server)
