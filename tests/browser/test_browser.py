@@ -22,6 +22,7 @@ async def test_member_joins_demo_room_hears_the_lesson_posts_and_sees_history_af
 
         await page.get_by_test_id("name-input").fill("张大爷")
         await page.get_by_test_id("join-button").click()
+        await expect(page.get_by_test_id("connection-status")).to_be_hidden()
 
         audio = page.get_by_test_id("lesson-audio").first
         await expect(audio).to_be_attached(timeout=30_000)

@@ -12,6 +12,7 @@ from bot.core.models import Attendance
 from bot.settings import Settings
 from tests.chat.test_commands_talks import schedule_talk
 from tests.support.app import running
+from tests.support.browser import join_room
 from tests.support.village import ROOM, prepare_village
 
 PHONE = {"width": 390, "height": 844}
@@ -23,10 +24,7 @@ async def test_the_check_in_button_shows_while_a_talk_is_open_and_counts_a_tap_o
         talk_id = schedule_talk(bot, hours_ahead=0.5)
         context = await chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         page = await context.new_page()
-        await page.goto(f"{bot.url}/room/{ROOM}")
-        await page.get_by_test_id("name-input").fill("张大爷")
-        await page.get_by_test_id("join-button").click()
-        await expect(page.get_by_test_id("connection-status")).to_be_hidden()
+        await join_room(page, f"{bot.url}/room/{ROOM}", "张大爷")
         button = page.get_by_test_id("check-in-button")
         await expect(button).to_be_hidden()  # no talk open: nothing to check in to
 

@@ -13,6 +13,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from bot.settings import Settings
 from tests.support.app import running
+from tests.support.browser import join_room
 from tests.support.console_village import (
     PASSWORD,
     SECRETARY_LOGIN,
@@ -23,9 +24,7 @@ from tests.support.console_village import (
 async def raise_in_room(context: BrowserContext, url: str, text: str) -> Page:
     """张大爷 joins the village room and raises suggestion No. 1; the room's page."""
     room = await context.new_page()
-    await room.goto(url + "/room/village")
-    await room.get_by_test_id("name-input").fill("张大爷")
-    await room.get_by_test_id("join-button").click()
+    await join_room(room, url + "/room/village", "张大爷")
     await room.get_by_test_id("message-box").fill(text)
     await room.get_by_test_id("send-button").click()
     await expect(room.get_by_test_id("message").filter(has_text="第 1 号")).to_be_visible()
@@ -125,13 +124,12 @@ async def test_an_open_night_talks_page_shows_suggestions_as_they_arrive(
         await expect(page.get_by_test_id("live-empty")).to_be_visible()
 
         room = await context.new_page()
-        await room.goto(bot.url + "/room/village")
-        await room.get_by_test_id("name-input").fill("张大爷")
-        await room.get_by_test_id("join-button").click()
+        await join_room(room, bot.url + "/room/village", "张大爷")
         await expect(room.get_by_test_id("message").filter(has_text="【夜话开始】")
                      ).to_be_visible()
         await room.get_by_test_id("message-box").fill("建议 <i>路灯</i>坏了")
         await room.get_by_test_id("send-button").click()
+        await expect(room.get_by_test_id("message").filter(has_text="第 1 号")).to_be_visible()
 
         item = page.get_by_test_id("live-item")  # the console page is not reloaded
         await expect(item).to_have_count(1, timeout=15_000)

@@ -9,6 +9,7 @@ from playwright.async_api import Browser, expect
 from bot.app import ENGINE
 from bot.settings import Settings
 from tests.support.app import running
+from tests.support.browser import join_room
 from tests.support.builders import add_group
 
 ROOM = "fengshu"
@@ -20,10 +21,7 @@ async def test_too_fast_a_message_is_refused_with_a_notice_and_stays_in_the_box(
     async with running(settings) as bot:
         add_group(bot.app[ENGINE], "枫树屋场", chat_id=ROOM)
         page = await chromium.new_page()
-        await page.goto(f"{bot.url}/room/{ROOM}")
-        await page.get_by_test_id("name-input").fill("张大爷")
-        await page.get_by_test_id("join-button").click()
-        await expect(page.get_by_test_id("connection-status")).to_be_hidden()
+        await join_room(page, f"{bot.url}/room/{ROOM}", "张大爷")
 
         box = page.get_by_test_id("message-box")
         for text in ("村口的路灯坏了", "晚上看不见路"):

@@ -10,6 +10,7 @@ from playwright.async_api import Browser, expect
 from bot import texts
 from bot.settings import Settings
 from tests.support.app import running
+from tests.support.browser import join_room
 from tests.support.faults import FAST_BUSY_MS, write_lock
 from tests.support.village import ROOM, prepare_village, suggestions
 
@@ -20,9 +21,7 @@ async def test_a_message_the_bot_could_not_save_goes_back_into_the_box(
     settings = replace(settings, db_busy_timeout_ms=FAST_BUSY_MS)
     async with running(settings, prepare_village) as bot:
         page = await chromium.new_page()
-        await page.goto(f"{bot.url}/room/{ROOM}")
-        await page.get_by_test_id("name-input").fill("张大爷")
-        await page.get_by_test_id("join-button").click()
+        await join_room(page, f"{bot.url}/room/{ROOM}", "张大爷")
         box = page.get_by_test_id("message-box")
         mine = page.locator("[data-testid=message].mine")  # the member's own messages
         await expect(page.locator("#status")).to_be_hidden()  # connected and greeted

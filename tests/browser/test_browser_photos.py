@@ -8,6 +8,7 @@ from playwright.async_api import Browser, BrowserContext, FilePayload, Page, exp
 from bot.app import ENGINE
 from bot.settings import Settings
 from tests.support.app import running
+from tests.support.browser import join_room
 from tests.support.console_village import PASSWORD, SECRETARY_LOGIN, prepare_console
 from tests.support.photos import photos, picture
 
@@ -38,10 +39,7 @@ async def test_the_camera_button_sends_a_picture_with_the_typed_suggestion_on_a_
         settings: Settings, chromium: Browser) -> None:
     async with running(settings, prepare_console) as bot:
         room = await (await phone(chromium)).new_page()
-        await room.goto(bot.url + "/room/village")
-        await room.get_by_test_id("name-input").fill("张大爷")
-        await room.get_by_test_id("join-button").click()
-        await expect(room.get_by_test_id("connection-status")).to_be_hidden()
+        await join_room(room, bot.url + "/room/village", "张大爷")
 
         camera = room.get_by_test_id("photo-button")
         await expect(camera).to_have_text("拍照")
@@ -73,10 +71,7 @@ async def test_a_file_that_is_no_picture_is_refused_in_plain_words(
         settings: Settings, chromium: Browser) -> None:
     async with running(settings, prepare_console) as bot:
         room = await (await phone(chromium)).new_page()
-        await room.goto(bot.url + "/room/village")
-        await room.get_by_test_id("name-input").fill("李婶")
-        await room.get_by_test_id("join-button").click()
-        await expect(room.get_by_test_id("connection-status")).to_be_hidden()
+        await join_room(room, bot.url + "/room/village", "李婶")
         await room.get_by_test_id("photo-input").set_input_files(
             files=upload("photo.jpg", "image/jpeg", b"<html>not a photo</html>"))
         await expect(room.get_by_test_id("error")).to_contain_text("JPG、PNG、WebP 或 GIF")
@@ -88,10 +83,7 @@ async def test_the_console_shows_a_suggestions_thumbnail_opening_the_full_pictur
     async with running(settings, prepare_console) as bot:
         context = await chromium.new_context()
         room = await context.new_page()
-        await room.goto(bot.url + "/room/village")
-        await room.get_by_test_id("name-input").fill("张大爷")
-        await room.get_by_test_id("join-button").click()
-        await expect(room.get_by_test_id("connection-status")).to_be_hidden()
+        await join_room(room, bot.url + "/room/village", "张大爷")
         await room.get_by_test_id("message-box").fill("建议 东头的桥栏杆松了")
         await room.get_by_test_id("photo-input").set_input_files(
             files=upload("bridge.png", "image/png", picture(640, 960, "png")))

@@ -8,15 +8,13 @@ from playwright.async_api import Browser, Page, expect
 from bot import texts
 from bot.settings import Settings
 from tests.support.app import RunningApp, running
+from tests.support.browser import join_room
 from tests.support.village import ROOM, prepare_village
 
 
 async def enter(browser: Browser, bot: RunningApp, name: str) -> Page:
     page = await (await browser.new_context()).new_page()  # each person a browser of their own
-    await page.goto(f"{bot.url}/room/{ROOM}")
-    await page.get_by_test_id("name-input").fill(name)
-    await page.get_by_test_id("join-button").click()
-    await expect(page.get_by_test_id("connection-status")).to_be_hidden()
+    await join_room(page, f"{bot.url}/room/{ROOM}", name)
     return page
 
 

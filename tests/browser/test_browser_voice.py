@@ -18,7 +18,7 @@ from bot.settings import Settings
 from lessons.audio import probe
 from scheduler.dbtypes import utcnow
 from tests.support.app import RunningApp, running
-from tests.support.browser import CHROMIUM_ARGS, launch_chromium
+from tests.support.browser import CHROMIUM_ARGS, join_room, launch_chromium
 
 ROOM = "fengshu"
 START = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
@@ -42,10 +42,7 @@ async def bot(settings: Settings) -> AsyncIterator[RunningApp]:
 
 async def enter(browser: Browser, bot: RunningApp, name: str) -> Page:
     page = await browser.new_page()
-    await page.goto(f"{bot.url}/room/{ROOM}")
-    await page.get_by_test_id("name-input").fill(name)
-    await page.get_by_test_id("join-button").click()
-    await expect(page.get_by_test_id("connection-status")).to_be_hidden()
+    await join_room(page, f"{bot.url}/room/{ROOM}", name)
     return page
 
 
@@ -192,10 +189,7 @@ async def test_a_recording_sends_itself_after_two_minutes(
     # The page's two minutes pass on a paused fake clock, moved on by hand.
     await page.clock.install(time=START)
     await page.clock.pause_at(START + timedelta(seconds=1))
-    await page.goto(f"{bot.url}/room/{ROOM}")
-    await page.get_by_test_id("name-input").fill("张大爷")
-    await page.get_by_test_id("join-button").click()
-    await expect(page.get_by_test_id("connection-status")).to_be_hidden()
+    await join_room(page, f"{bot.url}/room/{ROOM}", "张大爷")
     await page.get_by_test_id("record-button").click()
     await expect(page.get_by_test_id("recording-hint")).to_have_text("正在录音，说完点“发送”")
     await page.wait_for_timeout(1000)  # the fake microphone's real sound, not a page timer

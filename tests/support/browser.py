@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_CHROMIUM = os.path.exists(CHROMIUM)
@@ -33,3 +33,16 @@ async def launch_chromium(args: list[str] | None = None) -> AsyncIterator[Browse
             yield browser
         finally:
             await browser.close()
+
+
+async def join_room(page: Page, room_url: str, name: str) -> Page:
+    """`name` opens the room at `room_url`, joins, and waits until the room is connected.
+
+    The room shows its history before its live connection is up, and a message sent before then
+    is only a "not connected" toast: a test that sent at once would race the connection.
+    """
+    await page.goto(room_url)
+    await page.get_by_test_id("name-input").fill(name)
+    await page.get_by_test_id("join-button").click()
+    await expect(page.get_by_test_id("connection-status")).to_be_hidden()
+    return page
