@@ -47,6 +47,7 @@ from bot.domain.voice import LessonVoice, build_flavour_worker, build_speech, tu
 from bot.domain.webchat import WebChatStore
 from bot.outbox import Outbox
 from bot.outbox.pacing import Budget
+from bot.outbox.replies import Replies
 from bot.settings import Settings
 from lessons.flavour_worker import FlavourWorker
 from lessons.library import LoadResult
@@ -170,8 +171,12 @@ def create_app(settings: Settings) -> web.Application:
     bus.subscribe(SCHEDULER_CHANNEL, rearm.listener)
     rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
                         adopted=settings.points_adopted)
+    replies = Replies(engine, outbox, backlog=settings.reply_backlog,
+                      lease=None if settings.db_url.startswith("sqlite") else
+                      timedelta(seconds=settings.claim_lease_seconds))
     services = Services(engine=engine, outbox=outbox, voice=voice, poster=poster, talks=talks,
-                        scheduler=scheduler, rules=rules, webchat_caps=WebChatCaps(
+                        scheduler=scheduler, replies=replies, rules=rules,
+                        webchat_caps=WebChatCaps(
                             suggestions_per_day=settings.webchat_suggestions_per_day,
                             points_per_day=settings.webchat_points_per_day),
                         handler_days=settings.handler_days,
@@ -259,6 +264,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[BUS].start()
     await scheduler.start()
     await poster.resume_pending_audio()
+    app[SERVICES].replies.start()  # answers stored before a restart go out now
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)
     yield
     await app[BUS].close()

@@ -45,6 +45,8 @@ class Settings:
     demo_delay: int = 30
     grace_minutes: int = 30
     claim_lease_seconds: int = 30  # PostgreSQL: an unrenewed lesson claim is taken over after it
+    # More acknowledgements of suggestions than this waiting in one chat go out as one message.
+    reply_backlog: int = 5
     trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For counts
     prerender_hours: int = 12
     tts_endpoint: str = ""
@@ -250,6 +252,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                              "IP addresses or networks separated by commas, e.g. 10.0.0.10"),
         claim_lease_seconds=read("YEHUA_CLAIM_LEASE_SECONDS", d.claim_lease_seconds,
                                  _at_least_one, "a whole number of seconds ≥ 1"),
+        reply_backlog=read("YEHUA_REPLY_BACKLOG", d.reply_backlog, _at_least_one,
+                           "a whole number ≥ 1"),
         prerender_hours=read("YEHUA_PRERENDER_HOURS", d.prerender_hours, _positive_int,
                               "a whole number of hours ≥ 0"),
         tts_endpoint=read("YEHUA_TTS_ENDPOINT", d.tts_endpoint, _ws_url,

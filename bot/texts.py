@@ -1229,3 +1229,6 @@ VOICE_ENGINE_EDGE = "edge-tts"
 VOICE_ENGINE_ESPEAK = "espeak-ng（离线）"
 VOICE_ENGINE_THEN = " → "
 VOICE_ENGINE_COLUMN = "由谁来念（不行就换下一个）"
+
+# --- answers kept until sent: many acknowledgements waiting in one chat go out as one ---------
+REPLY_GATHERED = "收到 {count} 条建议，编号 {numbers}，村里看过后统一在群里答复，谢谢大家！"

@@ -31,6 +31,7 @@ from bot.core.db import is_storage_fault, run_db
 from bot.core.models import Group, Hamlet, Member, Role
 from bot.domain.members import Seen, remember_members
 from bot.domain.suggestions import Raised, store_suggestions
+from bot.outbox.replies import store_replies
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,7 @@ class Ingest:
         self.members: Batcher[Seen, None] = Batcher(engine, remember_members, "members")
         self.suggestions: Batcher[Raised, tuple[int, bool]] = Batcher(
             engine, store_suggestions, "suggestions")
+        self.replies: Batcher[dict[str, Any], None] = Batcher(engine, store_replies, "answers")
         # The last Group built for each group id, with the column values it was built from:
         # building a table model costs more than the query, and groups seldom change.
         self._groups: dict[int, tuple[tuple[Any, ...], Group]] = {}
@@ -258,6 +260,10 @@ class Ingest:
     async def remember(self, group_id: int, user_id: str, name: str) -> None:
         """Store a new member or their new display name (committed when this returns)."""
         await self.members.submit(Seen(group_id, user_id, name))
+
+    async def reply(self, row: dict[str, Any]) -> None:
+        """Store an answer to a chat message (`reply_row`); committed when this returns."""
+        await self.replies.submit(row)
 
     async def suggestion(self, raised: Raised) -> tuple[int, bool]:
         """Store a suggestion and its points; (number, created) once committed."""

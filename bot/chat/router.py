@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from bot.core.roles import ROLE_RANK, allows
 from bot.domain.photos import discard, photo_kept
 from bot.domain.services import Services
 from bot.outbox import Outbox
+from bot.outbox.replies import reply_row
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Context:
     services: Services
     ingest: Ingest  # the inbound path's batched writes
     hamlet: str = ""  # the 屋场 the sender belongs to ("" for none)
+    answers: int = field(default=0, repr=False)  # answers given so far (each one's place)
 
     @property
     def group_id(self) -> int:
@@ -65,14 +67,15 @@ class Context:
         """Answer the message in its chat, quoting it where the platform can."""
         await self.post(OutgoingText(text, reply_to=self.message.message_id))
 
-    async def tell(self, text: str, *, short: str | None = None, in_group: bool = True
-                   ) -> None:
+    async def tell(self, text: str, *, short: str | None = None, in_group: bool = True,
+                   acknowledges: int | None = None) -> None:
         """Answer the sender alone: privately where the platform allows, else one short
         @-reply line in the group (`short`, or the text's first line); nothing there at all
-        when `in_group` is False."""
+        when `in_group` is False. `acknowledges`: the suggestion this answer receipts (many
+        waiting receipts go out as one message)."""
         await self.post(OutgoingText(text, reply_to=self.message.message_id,
                                      private_to=self.message.user_id, in_group=in_group,
-                                     short=short))
+                                     short=short), acknowledges=acknowledges)
 
     async def ask(self, text: str) -> None:
         """Ask the sender something they answer here: for them alone where the chat can show
@@ -80,10 +83,16 @@ class Context:
         await self.post(OutgoingText(text, reply_to=self.message.message_id,
                                      private_to=self.message.user_id, answered_here=True))
 
-    async def post(self, message: OutgoingText) -> None:
-        """Post to the message's chat through the outbox, without waiting for it to go out."""
-        self.services.replies.send(self.outbox, self.message.platform, self.message.chat_id,
-                                   message)
+    async def post(self, message: OutgoingText, *, acknowledges: int | None = None) -> None:
+        """Post to the message's chat: stored (committed) when this returns, sent in the
+        background. A storage fault raises, so the platform delivers the message again; its
+        answers then find the ones stored the first time and are not stored twice."""
+        incoming = self.message
+        row = reply_row(incoming.platform, incoming.chat_id, incoming.message_id, self.answers,
+                        message, suggestion=acknowledges)
+        self.answers += 1
+        await self.ingest.reply(row)
+        self.services.replies.wake(incoming.platform, incoming.chat_id)
 
 
 @dataclass(frozen=True)

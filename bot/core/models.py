@@ -527,3 +527,25 @@ class SendBudget(SQLModel, table=True):
     account: str = Field(primary_key=True)  # platform and a digest of its credentials
     tokens: float = 0.0
     refilled_at: float = 0.0  # the database's clock, seconds since the epoch
+
+
+class Reply(SQLModel, table=True):
+    """An answer the bot owes a chat message, kept until the platform has taken it: stored
+    before the platform hears the message was taken, sent in chat order, resent after a
+    restart (bot.outbox.replies)."""
+
+    __tablename__ = "reply"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)  # the chat's order
+    platform: str
+    chat_id: str
+    message_id: str  # the message answered: a redelivery finds its answers already stored
+    seq: int = 0  # the message's answers in the order they were given
+    body: str = Field(default="", sa_type=Text)  # the OutgoingText, as JSON
+    suggestion: int | None = None  # the suggestion this answer acknowledges (gathered if many)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # PostgreSQL: the instance sending the chat's answers, until its lease runs out.
+    claimed_by: str | None = None
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

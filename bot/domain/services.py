@@ -32,9 +32,9 @@ class Services:
     poster: LessonPoster
     talks: NightTalkHost
     scheduler: Scheduler  # re-armed after something new is due; retries a failed delivery
+    replies: Replies  # the bot's answers to chat messages, kept until sent
     rules: PointsRules = field(default_factory=PointsRules)
     clock: Callable[[], datetime] = utcnow
-    replies: Replies = field(default_factory=Replies)
     webchat_caps: WebChatCaps = field(default_factory=WebChatCaps)  # what web members earn a day
     photos: PhotoRules = field(default_factory=PhotoRules)  # where photos go, how many a day
     handler_days: int = 7  # an assigned suggestion's deadline when none is typed

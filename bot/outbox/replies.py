@@ -1,61 +1,302 @@
-"""The reply queue: the bot's answers to chat messages, sent in the background in chat order."""
+"""The bot's answers to chat messages, kept in the database until the platform has taken them.
+
+A command's answer (`Context.reply/tell/ask`) is stored in the inbound path's batched writes
+before the platform hears that the message was taken: a storage fault makes the platform
+deliver the message again, and the answers of a redelivered message are found stored (one row
+per message and answer, `store_replies`). A sender per chat then sends the stored answers in
+their order through the outbox, whose pacing keeps the platform's limits, and marks each one
+sent once the platform took it. Whatever is not marked goes out after a restart, kill -9
+included; an answer taken by the platform in the moment before the process died goes out a
+second time (at most one per chat).
+
+Under a backlog the acknowledgements of suggestions are gathered: when more than `backlog` of
+them wait in one chat, one message in the group names all their numbers (「收到 37 条建议，
+编号 12–48，…」) instead of one message each, so a burst of N suggestions costs a few answers
+rather than N paced ones, however large N is. Private acknowledgements (where the platform
+can answer a member privately) are gathered too: one group line about many numbers is quieter
+than the group-line fallbacks of those who cannot be reached privately, and the private ones,
+which share the account's sending rate, would take minutes; each member finds their number in
+the line.
+
+On PostgreSQL several instances share the table: an instance claims a chat's waiting answers
+with a lease, renewed whenever it marks one sent, and no other instance sends in that chat
+while the lease lives. A periodic sweep sends what nobody is sending (another instance died,
+a platform was down, the bot restarted).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
-from collections import deque
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
+from sqlalchemy.engine import Connection, Engine
+
+from bot import texts
+from bot.core.adapter import AdapterError
+from bot.core.db import run_db
 from bot.core.messages import OutgoingText
+from bot.core.models import Reply
 from bot.outbox import Outbox
+from scheduler.dbtypes import ignoring_insert, utcnow
 
 log = logging.getLogger(__name__)
 
+_REPLIES: Table = Reply.__table__  # type: ignore[attr-defined]
+_KEY = ("platform", "chat_id", "message_id", "seq")
+SWEEP_SECONDS = 10.0  # how often waiting answers nobody is sending are looked for
+WINDOW = 1000  # the answers of one chat read (and claimed) at a time
+KEEP_SENT = timedelta(days=1)  # sent answers are kept this long (to look into), then removed
+_COLUMNS = (_REPLIES.c.id, _REPLIES.c.body, _REPLIES.c.suggestion)
+_UNSENT = _REPLIES.c.sent_at.is_(None)
+_IN_CHAT = (_REPLIES.c.platform == bindparam("platform"),
+            _REPLIES.c.chat_id == bindparam("chat_id"))
+_WAITING = select(*_COLUMNS).where(*_IN_CHAT, _UNSENT).order_by(_REPLIES.c.id).limit(WINDOW)
+# Another instance's live claim on an answer still waiting in the chat: it sends there now.
+_CLAIMED_ELSEWHERE = select(_REPLIES.c.id).where(
+    *_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by != bindparam("me"),
+    _REPLIES.c.claimed_until > bindparam("now")).limit(1)
+_CLAIM = (update(_REPLIES)
+          .where(_REPLIES.c.id.in_(select(_REPLIES.c.id).where(*_IN_CHAT, _UNSENT)
+                                   .order_by(_REPLIES.c.id).limit(WINDOW).scalar_subquery()))
+          .values(claimed_by=bindparam("me"), claimed_until=bindparam("until"))
+          .returning(*_COLUMNS))
+_MARK_SENT = (update(_REPLIES).where(_REPLIES.c.id.in_(bindparam("ids", expanding=True)))
+              .values(sent_at=bindparam("now")))
+_RENEW = (update(_REPLIES).where(*_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by == bindparam("me"))
+          .values(claimed_until=bindparam("until")))
+_INSERTS: dict[str, Any] = {}
+
+
+def reply_row(platform: str, chat_id: str, message_id: str, seq: int, message: OutgoingText,
+              *, suggestion: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The stored form of answer number `seq` to one chat message; `suggestion`: the number
+    it acknowledges (such answers are gathered under a backlog)."""
+    return {"platform": platform, "chat_id": chat_id, "message_id": message_id, "seq": seq,
+            "body": json.dumps(dataclasses.asdict(message), ensure_ascii=False),
+            "suggestion": suggestion, "created_at": now or utcnow(), "sent_at": None,
+            "claimed_by": None, "claimed_until": None}
+
+
+def store_replies(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[None]:
+    """Store answers once per message and place: a redelivered message's answers are found
+    stored. Runs inside the caller's transaction: nothing is committed here."""
+    dialect = connection.dialect.name
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        statement = _INSERTS[dialect] = ignoring_insert(_REPLIES, _KEY, dialect, ())
+    connection.execute(statement, list(rows))
+    return [None for _row in rows]
+
+
+def number_ranges(numbers: Iterable[int]) -> str:
+    """Numbers compactly, runs as ranges: 「12–30、33、35–48」."""
+    ordered = sorted(set(numbers))
+    parts: list[str] = []
+    start = previous = ordered[0]
+    for number in [*ordered[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        if start == previous:
+            parts.append(str(start))
+        elif previous == start + 1:
+            parts.append(f"{start}、{previous}")
+        else:
+            parts.append(f"{start}–{previous}")
+        if number is not None:
+            start = previous = number
+    return "、".join(parts)
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    id: int
+    message: OutgoingText
+    suggestion: int | None
+
+
+def _waiting(rows: Iterable[Any]) -> list[_Waiting]:
+    found = [_Waiting(row.id, OutgoingText(**json.loads(row.body)), row.suggestion)
+             for row in rows]
+    return sorted(found, key=lambda waiting: waiting.id)
+
 
 class Replies:
-    """The bot's answers, sent in the background: a platform's webhook is acknowledged as soon
-    as what it brought is stored, however long the outbox's pacing keeps the answer waiting.
+    """The stored answers' sender: one task per chat with answers waiting, woken as soon as
+    new ones are stored, and a sweep for those nobody is sending."""
 
-    Each chat has one queue and one task sending from it, in order, so a thousand waiting
-    answers cost a list entry each rather than a task and a lock waiter each.
-    """
+    def __init__(self, engine: Engine, outbox: Outbox, *, backlog: int = 5,
+                 lease: timedelta | None = None, sweep: float = SWEEP_SECONDS,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.backlog = backlog
+        self.lease = lease  # None: alone on the database (SQLite), nothing to claim
+        self.sweep = sweep
+        self.clock = clock
+        self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._senders: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._again: set[tuple[str, str]] = set()  # stored while its sender was reading
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closing = False
+        self.messages = 0  # answer messages sent (a gathered one counts once)
 
-    def __init__(self) -> None:
-        self._queues: dict[tuple[str, str], deque[OutgoingText]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+    def start(self) -> None:
+        """Send what waits from before (a restart) and sweep from now on."""
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
-    def send(self, outbox: Outbox, platform: str, chat_id: str, message: OutgoingText) -> None:
-        """Queue one answer after the chat's earlier ones."""
+    def wake(self, platform: str, chat_id: str) -> None:
+        """Send the chat's stored answers now (they are committed)."""
         key = (platform, chat_id)
-        queue = self._queues.get(key)
-        if queue is not None:
-            queue.append(message)
+        if key in self._senders:
+            self._again.add(key)
             return
-        self._queues[key] = deque([message])
-        task = asyncio.create_task(self._send_all(outbox, key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if self._closing or platform not in self.outbox.adapters:
+            return  # stays stored: a bot with that platform switched on sends it
+        task = asyncio.get_running_loop().create_task(self._send_chat(key))
+        self._senders[key] = task
+        task.add_done_callback(lambda _task: self._senders.pop(key, None))
 
-    async def _send_all(self, outbox: Outbox, key: tuple[str, str]) -> None:
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                for platform, chat_id in await run_db(self.engine, self._unattended):
+                    self.wake(platform, chat_id)
+            except Exception as exc:  # the storage is down: the next sweep tries again
+                log.warning("could not look for waiting answers: %s", exc)
+            await asyncio.sleep(self.sweep)
+
+    def _unattended(self) -> list[tuple[str, str]]:
+        """The chats with answers waiting that no live claim covers; old sent ones go."""
+        now = self.clock()
+        query = select(_REPLIES.c.platform, _REPLIES.c.chat_id).where(_UNSENT).distinct()
+        if self.lease is not None:
+            query = query.where((_REPLIES.c.claimed_until.is_(None))
+                                | (_REPLIES.c.claimed_until <= now)
+                                | (_REPLIES.c.claimed_by == self.me))
+        with self.engine.begin() as connection:
+            connection.execute(delete(_REPLIES).where(_REPLIES.c.sent_at < now - KEEP_SENT))
+            return [(row.platform, row.chat_id) for row in connection.execute(query)]
+
+    async def _send_chat(self, key: tuple[str, str]) -> None:
         platform, chat_id = key
-        queue = self._queues[key]
         try:
-            while queue:
-                try:
-                    await outbox.send(platform, chat_id, [queue.popleft()])
-                except Exception:  # the error boundary of one answer: log it, go on
-                    log.exception("could not answer in %s/%s", platform, chat_id)
-        finally:
-            del self._queues[key]
+            while True:
+                self._again.discard(key)
+                waiting = await run_db(self.engine, self._claim, platform, chat_id)
+                if not waiting:
+                    if key in self._again:
+                        continue
+                    return
+                if not await self._send_waiting(platform, chat_id, waiting):
+                    return  # the platform is down: the sweep tries again later
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the storage failed: what waits stays, the sweep retries
+            log.warning("answers to %s/%s wait for the next sweep: %s", platform, chat_id, exc)
+
+    def _claim(self, platform: str, chat_id: str) -> list[_Waiting]:
+        """The chat's waiting answers, oldest first; with several instances, those this one
+        may send (none while another instance's claim on the chat lives)."""
+        chat = {"platform": platform, "chat_id": chat_id}
+        if self.lease is None:
+            with self.engine.connect() as connection:
+                return _waiting(connection.execute(_WAITING, chat))
+        now = self.clock()
+        with self.engine.begin() as connection:
+            # One claimer per chat at a time: the check below then sees the other's commit.
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                               {"key": f"reply:{platform}:{chat_id}"})
+            if connection.execute(_CLAIMED_ELSEWHERE, {**chat, "me": self.me, "now": now}
+                                  ).first() is not None:
+                return []
+            return _waiting(connection.execute(_CLAIM, {**chat, "me": self.me,
+                                                        "until": now + self.lease}))
+
+    async def _send_waiting(self, platform: str, chat_id: str, waiting: list[_Waiting]
+                            ) -> bool:
+        """Send `waiting` in order, the acknowledgements gathered if there are many; False
+        if the platform is down (what is left stays stored)."""
+        acks = [item for item in waiting if item.suggestion is not None]
+        gather = len(acks) > self.backlog
+        gathered = False
+        for item in waiting:
+            if gather and item.suggestion is not None:
+                if gathered:
+                    continue
+                gathered = True
+                numbers = number_ranges(ack.suggestion for ack in acks
+                                        if ack.suggestion is not None)
+                message = OutgoingText(texts.REPLY_GATHERED.format(count=len(acks),
+                                                                   numbers=numbers))
+                ids = [ack.id for ack in acks]
+            else:
+                message, ids = item.message, [item.id]
+            try:
+                await self.outbox.send(platform, chat_id, [message])
+                self.messages += 1
+            except AdapterError as exc:
+                if exc.transient:  # tried as often as the outbox tries: later, by the sweep
+                    log.warning("answers to %s/%s wait: %s", platform, chat_id, exc)
+                    return False
+                # The platform refuses this answer for good (the member left, a bad id).
+                log.error("answer in %s/%s refused, given up: %s", platform, chat_id, exc)
+            await run_db(self.engine, self._mark_sent, platform, chat_id, ids)
+        return True
+
+    def _mark_sent(self, platform: str, chat_id: str, ids: list[int]) -> None:
+        now = self.clock()
+        with self.engine.begin() as connection:
+            connection.execute(_MARK_SENT, {"ids": ids, "now": now})
+            if self.lease is not None:  # still sending here: the claim lives on
+                connection.execute(_RENEW, {"platform": platform, "chat_id": chat_id,
+                                            "me": self.me, "until": now + self.lease})
 
     async def drain(self, within: float | None = None) -> None:
-        """Wait for the answers under way (at most `within` seconds)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=within)
+        """Wait until the answers stored so far have gone out (at most `within` seconds)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
+        while self._senders:
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return
+            await asyncio.wait(set(self._senders.values()), timeout=left)
 
     async def close(self, within: float = 5.0) -> None:
-        """Let queued answers go out for a moment, then cancel the rest."""
+        """Let the answers under way go out for a moment; the rest stay stored, counted in
+        the log, and go out after the restart."""
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         await self.drain(within)
-        for task in list(self._tasks):
+        senders = list(self._senders.values())
+        for task in senders:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*senders, return_exceptions=True)
+        try:
+            left = await run_db(self.engine, self._left)
+        except Exception as exc:  # the storage is down: the answers are in it all the same
+            log.warning("could not count the answers left for after the restart: %s", exc)
+            return
+        if left:
+            log.warning("%d answers left for after the restart", left)
+
+    def _left(self) -> int:
+        """How many answers wait; this instance's claims released for the others at once."""
+        with self.engine.begin() as connection:
+            if self.lease is not None:
+                connection.execute(update(_REPLIES).where(
+                    _UNSENT, _REPLIES.c.claimed_by == self.me).values(claimed_until=None))
+            return int(connection.execute(
+                select(func.count()).select_from(_REPLIES).where(_UNSENT)).scalar_one())

@@ -125,8 +125,6 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     if isinstance(picture, Picture):
         with_photo, said = await attach(ctx, number, picture)
         photo_note = None if with_photo else said
-    if not created:  # a redelivered message: stored and answered the first time
-        return number
     if with_photo and not author:
         answer = texts.PHOTO_RAISED.format(number=number)
     elif author:
@@ -140,6 +138,11 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         answer += "\n" + photo_note
         # Where only one line goes to the group, it must say the picture was not kept.
         short = texts.PHOTO_RAISED_NOT_KEPT.format(number=number, reason=photo_note)
+    if not created:
+        # A redelivered message: its answer was stored with the first delivery (and is not
+        # stored twice), unless storing it is what failed then.
+        await ctx.tell(answer, short=short, acknowledges=number)
+        return number
     if capped and left is not None and first_time_today(ctx, left, "points"):
         answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
             limit=ctx.services.webchat_caps.points_per_day)
@@ -150,7 +153,7 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         transcripts.spawn(_receipt_with_transcript(ctx, transcripts, number, voice_path,
                                                    answer, short))
         return number
-    await ctx.tell(answer, short=short)
+    await ctx.tell(answer, short=short, acknowledges=number)
     return number
 
 
