@@ -37,6 +37,20 @@ TextHandler = Callable[["Context"], Awaitable[bool]]
 
 
 @dataclass
+class Answers:
+    """The answers one delivered message gets, each stored under that message and its place,
+    so the message delivered again finds them stored."""
+
+    message_id: str
+    given: int = 0
+
+    def place(self) -> tuple[str, int]:
+        """The next answer's key: the message and how many answers came before."""
+        self.given += 1
+        return self.message_id, self.given - 1
+
+
+@dataclass
 class Context:
     """One incoming message with who sent it, where, and what they may do."""
 
@@ -49,7 +63,13 @@ class Context:
     services: Services
     ingest: Ingest  # the inbound path's batched writes
     hamlet: str = ""  # the 屋场 the sender belongs to ("" for none)
-    answers: int = field(default=0, repr=False)  # answers given so far (each one's place)
+    # Shared by the contexts made from this one for a message it stands for (a voice a 「是」
+    # accepts): answers are keyed by the message that was delivered.
+    answers: Answers | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.answers is None:
+            self.answers = Answers(self.message.message_id)
 
     @property
     def group_id(self) -> int:
@@ -88,9 +108,10 @@ class Context:
         background. A storage fault raises, so the platform delivers the message again; its
         answers then find the ones stored the first time and are not stored twice."""
         incoming = self.message
-        row = reply_row(incoming.platform, incoming.chat_id, incoming.message_id, self.answers,
-                        message, suggestion=acknowledges)
-        self.answers += 1
+        assert self.answers is not None, "made in __post_init__"
+        message_id, place = self.answers.place()
+        row = reply_row(incoming.platform, incoming.chat_id, message_id, place, message,
+                        suggestion=acknowledges)
         await self.ingest.reply(row)
         self.services.replies.wake(incoming.platform, incoming.chat_id)
 
