@@ -97,6 +97,7 @@ class FakeNapCat:
     images: dict[str, bytes] = field(default_factory=dict)  # received pictures: file -> bytes
     cdn_down: bool = False  # QQ's picture server refuses downloads (expired rkey): get_image
     no_private: set[int] = field(default_factory=set)  # refuse private (and temporary) messages
+    delay: float = 0.0  # seconds each send takes (a slow account): taken, then answered
     _faults: list[str] = field(default_factory=list)
     _window: deque[float] = field(default_factory=deque)
     _next_id: int = 1000
@@ -191,6 +192,7 @@ class FakeNapCat:
         sent = Sent(group if isinstance(group, int) else 0, self._new_id(), segments, via,
                     user_id=user)
         self.sent.append(sent)
+        await asyncio.sleep(self.delay)
         return 200, _response("ok", 0, {"message_id": sent.message_id})
 
     async def _do_send_group_msg(self, params: dict[str, Any], via: str) -> Answer:
@@ -224,6 +226,7 @@ class FakeNapCat:
             sent.audio, (sent.audio_codec, sent.audio_seconds) = audio or b"", decoded
         self._window.append(time.monotonic())
         self.sent.append(sent)
+        await asyncio.sleep(self.delay)
         return 200, _response("ok", 0, {"message_id": sent.message_id})
 
     def _too_often(self) -> bool:

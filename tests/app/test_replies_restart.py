@@ -1,0 +1,131 @@
+"""The bot's answers survive the process: kill -9 mid-backlog or a stop, start again, and every
+suggestion is answered; none twice but the one QQ had taken when the process died."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+
+from bot.core.db import open_database
+from tests.support.answers import answered_numbers, numbers_in
+from tests.support.builders import add_group
+from tests.support.fakes.onebot import SECRET, TOKEN, FakeNapCat
+from tests.support.loopback import free_port
+from tests.support.onebot import GROUP, said
+from tests.support.polling import eventually
+from tests.support.process import bot_env, start_yehua
+
+SUGGESTIONS = 100
+
+
+def _seed(data: Path) -> None:
+    engine = open_database(f"sqlite:///{data / 'yehua.db'}")
+    add_group(engine, "枫树村QQ群", platform="onebot", chat_id=str(GROUP))
+    engine.dispose()
+
+
+def _env(data: Path, napcat: FakeNapCat, port: int, **extra: str) -> dict[str, str]:
+    return bot_env(data, YEHUA_PORT=str(port), YEHUA_ONEBOT_API_ROOT=napcat.url,
+                   YEHUA_ONEBOT_ACCESS_TOKEN=TOKEN, YEHUA_ONEBOT_SECRET=SECRET,
+                   YEHUA_ONEBOT_TIMEOUT="30", **extra)
+
+
+async def _serving(url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async def up() -> bool:
+            try:
+                async with http.get(url + "/") as response:
+                    return response.status == 200
+            except aiohttp.ClientConnectionError:
+                return False
+
+        await eventually(up, 60)
+
+
+async def _raise_all(napcat: FakeNapCat, url: str) -> None:
+    """Every member raises one suggestion, all at once; QQ is told each one was taken."""
+    events = [napcat.group_message(GROUP, 30_000 + n, said(f"建议 第{n}户门口的沟通一通"))
+              for n in range(SUGGESTIONS)]
+    answers = await asyncio.gather(*(napcat.post_event(url, e) for e in events))
+    assert {status for status, _body in answers} == {204}
+
+
+def _covered(napcat: FakeNapCat) -> set[int]:
+    return answered_numbers(s.text for s in napcat.answered(GROUP))
+
+
+async def test_kill_9_mid_backlog_then_restart_every_suggestion_is_answered(
+        tmp_path: Path, napcat: FakeNapCat) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    _seed(data)
+    napcat.delay = 0.5  # QQ takes each answer slowly: a backlog builds up
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # Before the kill each answer goes on its own, so most are still waiting when it comes.
+    bot = await start_yehua(env=_env(data, napcat, port, YEHUA_REPLY_BACKLOG="1000"))
+    try:
+        await _serving(url)
+        await _raise_all(napcat, url)
+        await eventually(lambda: len(napcat.answered(GROUP)) >= 3, 30)
+    finally:
+        os.kill(bot.pid, signal.SIGKILL)
+        await bot.wait()
+    before_kill = list(napcat.answered(GROUP))
+    assert _covered(napcat) != set(range(1, SUGGESTIONS + 1)), "killed mid-backlog"
+
+    bot = await start_yehua(env=_env(data, napcat, port))  # shipped settings: gathered
+    try:
+        await eventually(lambda: _covered(napcat) == set(range(1, SUGGESTIONS + 1)), 90)
+    finally:
+        bot.terminate()
+        await bot.wait()
+
+    receipts = [s for s in napcat.answered(GROUP) if numbers_in(s.text)]
+    named = Counter(number for s in receipts for number in numbers_in(s.text))
+    twice = {number for number, count in named.items() if count > 1}
+    print(f"\n{SUGGESTIONS} suggestions; {len(before_kill)} answers out before the kill, "
+          f"{len(receipts)} in all; named twice: {sorted(twice)}")
+    # Only the answer QQ had taken in the moment the process died, unconfirmed, goes again.
+    assert len(twice) <= 1 and twice <= set(numbers_in(before_kill[-1].text))
+    assert len(receipts) <= len(before_kill) + 3, "what waited went out gathered"
+
+
+async def test_a_stop_mid_backlog_says_how_many_answers_wait_and_the_restart_sends_them(
+        tmp_path: Path, napcat: FakeNapCat) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    _seed(data)
+    napcat.delay = 1.0
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # Nothing gathered here: each answer goes on its own, so many wait at the stop.
+    env = _env(data, napcat, port, YEHUA_REPLY_BACKLOG="1000")
+    bot = await start_yehua(env=env)
+    try:
+        await _serving(url)
+        await _raise_all(napcat, url)
+        await eventually(lambda: len(napcat.answered(GROUP)) >= 2, 30)
+    finally:
+        bot.terminate()
+        _out, err = await bot.communicate()
+    left = [line for line in err.decode().splitlines() if "answers left for after the restart"
+            in line]
+    assert len(left) == 1, err.decode()[-2000:]
+    waiting = int(left[0].split(" answers left")[0].split()[-1])
+    assert 0 < waiting <= SUGGESTIONS - len(_covered(napcat)) + 1
+
+    napcat.delay = 0.0
+    bot = await start_yehua(env=env)
+    try:
+        await eventually(lambda: _covered(napcat) == set(range(1, SUGGESTIONS + 1)), 90)
+    finally:
+        bot.terminate()
+        await bot.wait()
+    named = Counter(n for s in napcat.answered(GROUP) for n in numbers_in(s.text))
+    assert sum(1 for count in named.values() if count > 1) <= 1
