@@ -58,8 +58,9 @@ WINDOW = 1000  # the answers of one chat read (and claimed) at a time
 KEEP_SENT = timedelta(days=1)  # sent answers are kept this long (to look into), then removed
 _COLUMNS = (_REPLIES.c.id, _REPLIES.c.body, _REPLIES.c.suggestion)
 _UNSENT = _REPLIES.c.sent_at.is_(None)
-_IN_CHAT = (_REPLIES.c.platform == bindparam("platform"),
-            _REPLIES.c.chat_id == bindparam("chat_id"))
+# (Bound names differ from the columns': an UPDATE keeps those for the values it sets.)
+_IN_CHAT = (_REPLIES.c.platform == bindparam("in_platform"),
+            _REPLIES.c.chat_id == bindparam("in_chat"))
 _WAITING = select(*_COLUMNS).where(*_IN_CHAT, _UNSENT).order_by(_REPLIES.c.id).limit(WINDOW)
 # Another instance's live claim on an answer still waiting in the chat: it sends there now.
 _CLAIMED_ELSEWHERE = select(_REPLIES.c.id).where(
@@ -208,7 +209,7 @@ class Replies:
     def _claim(self, platform: str, chat_id: str) -> list[_Waiting]:
         """The chat's waiting answers, oldest first; with several instances, those this one
         may send (none while another instance's claim on the chat lives)."""
-        chat = {"platform": platform, "chat_id": chat_id}
+        chat = {"in_platform": platform, "in_chat": chat_id}
         if self.lease is None:
             with self.engine.connect() as connection:
                 return _waiting(connection.execute(_WAITING, chat))
@@ -259,7 +260,7 @@ class Replies:
         with self.engine.begin() as connection:
             connection.execute(_MARK_SENT, {"ids": ids, "now": now})
             if self.lease is not None:  # still sending here: the claim lives on
-                connection.execute(_RENEW, {"platform": platform, "chat_id": chat_id,
+                connection.execute(_RENEW, {"in_platform": platform, "in_chat": chat_id,
                                             "me": self.me, "until": now + self.lease})
 
     async def drain(self, within: float | None = None) -> None:
