@@ -56,6 +56,7 @@ _KEY = ("platform", "chat_id", "message_id", "seq")
 SWEEP_SECONDS = 10.0  # how often waiting answers nobody is sending are looked for
 WINDOW = 1000  # the answers of one chat read (and claimed) at a time
 KEEP_SENT = timedelta(days=1)  # sent answers are kept this long (to look into), then removed
+PRUNE_EVERY = timedelta(hours=1)
 _COLUMNS = (_REPLIES.c.id, _REPLIES.c.body, _REPLIES.c.suggestion)
 _UNSENT = _REPLIES.c.sent_at.is_(None)
 # (Bound names differ from the columns': an UPDATE keeps those for the values it sets.)
@@ -150,6 +151,7 @@ class Replies:
         self._again: set[tuple[str, str]] = set()  # stored while its sender was reading
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
+        self._pruned: datetime | None = None
         self.messages = 0  # answer messages sent (a gathered one counts once)
 
     def start(self) -> None:
@@ -185,8 +187,11 @@ class Replies:
             query = query.where((_REPLIES.c.claimed_until.is_(None))
                                 | (_REPLIES.c.claimed_until <= now)
                                 | (_REPLIES.c.claimed_by == self.me))
-        with self.engine.begin() as connection:
-            connection.execute(delete(_REPLIES).where(_REPLIES.c.sent_at < now - KEEP_SENT))
+        if self._pruned is None or now - self._pruned >= PRUNE_EVERY:
+            with self.engine.begin() as connection:
+                connection.execute(delete(_REPLIES).where(_REPLIES.c.sent_at < now - KEEP_SENT))
+            self._pruned = now
+        with self.engine.connect() as connection:
             return [(row.platform, row.chat_id) for row in connection.execute(query)]
 
     async def _send_chat(self, key: tuple[str, str]) -> None:
