@@ -93,9 +93,20 @@ class Context:
         @-reply line in the group (`short`, or the text's first line); nothing there at all
         when `in_group` is False. `acknowledges`: the suggestion this answer receipts (many
         waiting receipts go out as one message)."""
-        await self.post(OutgoingText(text, reply_to=self.message.message_id,
-                                     private_to=self.message.user_id, in_group=in_group,
-                                     short=short), acknowledges=acknowledges)
+        await self.post(self.for_sender(text, short=short, in_group=in_group),
+                        acknowledges=acknowledges)
+
+    def for_sender(self, text: str, *, short: str | None = None, in_group: bool = True
+                   ) -> OutgoingText:
+        """The answer `tell` gives, not yet stored."""
+        return OutgoingText(text, reply_to=self.message.message_id,
+                            private_to=self.message.user_id, in_group=in_group, short=short)
+
+    def next_answer(self) -> tuple[str, int]:
+        """The key of the next answer (its message and place), taken now for one stored
+        beside something else (a suggestion's receipt, in the suggestion's transaction)."""
+        assert self.answers is not None, "made in __post_init__"
+        return self.answers.place()
 
     async def ask(self, text: str) -> None:
         """Ask the sender something they answer here: for them alone where the chat can show
@@ -108,8 +119,7 @@ class Context:
         background. A storage fault raises, so the platform delivers the message again; its
         answers then find the ones stored the first time and are not stored twice."""
         incoming = self.message
-        assert self.answers is not None, "made in __post_init__"
-        message_id, place = self.answers.place()
+        message_id, place = self.next_answer()
         row = reply_row(incoming.platform, incoming.chat_id, message_id, place, message,
                         suggestion=acknowledges)
         await self.ingest.reply(row)

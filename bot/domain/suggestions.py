@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from bot import texts
+from bot.core.messages import OutgoingText
 from bot.core.models import (
     AttendanceHow,
     Group,
@@ -26,6 +27,7 @@ from bot.core.models import (
 )
 from bot.domain.attendance import note_present, present_row
 from bot.domain.points import POINTS_KEY, SUGGEST
+from bot.outbox.replies import reply_row, store_replies
 from scheduler.dbtypes import ignoring_insert, utcnow
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,19 @@ def _clean_text(text: str, *, allow_empty: bool) -> str:
     return text
 
 
+NUMBER = "{number}"  # where a receipt's text names the suggestion's number, once known
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer a suggestion gets, stored in the suggestion's own transaction: the two are
+    committed together or not at all. `answer`'s text has a `NUMBER` to fill in."""
+
+    message_id: str  # the delivered message it answers, and the answer's place there
+    place: int
+    answer: OutgoingText
+
+
 @dataclass(frozen=True)
 class Raised:
     """A suggestion about to be stored, and what storing it brings."""
@@ -126,6 +141,7 @@ class Raised:
     # The row's hamlet is only the group's default (its author belongs to none): the open
     # talk's place says better when it names one of the group's hamlets.
     hamlet_from_talk: bool = False
+    receipt: Receipt | None = None  # its answer, if known before its number is
 
 
 def prepare_suggestion(
@@ -245,13 +261,18 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
     results: list[tuple[int, bool]] = []
     points = []
     present = []
+    receipts = []
     for item, value in zip(items, values, strict=True):
         key = {name: value[name] for name in _MESSAGE_KEY}
         number = new.pop((key["platform"], key["chat_id"], key["message_id"]), None)
+        created = number is not None
         if number is None:  # delivered again, or twice in this very batch
             number = connection.execute(_STORED, key).scalar_one()
             log.info("message %s/%s/%s delivered again: suggestion %s already stored",
                      key["platform"], key["chat_id"], key["message_id"], number)
+        if item.receipt is not None:  # a redelivery's is found stored: not stored twice
+            receipts.append(_receipt_row(item.receipt, key, number))
+        if not created:
             results.append((number, False))
             continue
         log.info("suggestion %s raised in group %s (%s)", number, value["group_id"],
@@ -269,8 +290,16 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
                            "created_at": value["created_at"]})
     if points:
         connection.execute(ignoring_insert(_POINTS, POINTS_KEY, dialect, ()), points)
+    if receipts:
+        store_replies(connection, receipts)
     note_present(connection, present)  # whoever raises one during a talk came to it
     return results
+
+
+def _receipt_row(receipt: Receipt, key: dict[str, Any], number: int) -> dict[str, Any]:
+    answer = replace(receipt.answer, text=receipt.answer.text.replace(NUMBER, str(number)))
+    return reply_row(key["platform"], key["chat_id"], receipt.message_id, receipt.place,
+                     answer, suggestion=number)
 
 
 def add_suggestion(db: Session, **fields: Any) -> tuple[Suggestion, bool]:

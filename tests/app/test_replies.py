@@ -1,6 +1,6 @@
 """The bot's answers on QQ with the real app: stored before QQ hears the message was taken,
 a burst into one chat answered in a few messages that name every number, and an answer the
-database cannot store makes the message come again and be answered once."""
+database cannot store leaves nothing of its message stored: it comes again, answered once."""
 
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ async def test_an_answer_the_database_cannot_store_makes_the_message_come_again_
         with answers_refused(settings.data_dir / "yehua.db"):
             status, _body = await napcat.post_event(bot.url, event)
             assert status == 503, "QQ hears the message was not taken"
+            # Nothing half written: the suggestion and its answer are stored together or not.
+            assert stored(bot.app) == []
             assert not any(numbers_in(s.text) for s in napcat.answered(GROUP))
         # QQ's HTTP client does not resend: the bot writes the event again itself, and now its
         # answer is stored and sent.

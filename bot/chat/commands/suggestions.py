@@ -41,8 +41,10 @@ from bot.domain.photos import Picture
 from bot.domain.points import SUGGEST
 from bot.domain.points_items import builtin_value, remembered_builtin_value
 from bot.domain.suggestions import (
+    NUMBER,
     STATUS_LABELS,
     Raised,
+    Receipt,
     SuggestionError,
     get_suggestion,
     prepare_suggestion,
@@ -108,9 +110,18 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
             message_id=ctx.message.message_id, author_id=author_id, author_name=author_name,
             text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now(),
             hamlet=hamlet, with_photo=isinstance(picture, Picture))
+        transcripts = ctx.services.transcripts
+        receipt = None
+        if picture is None and not capped and not (
+                voice_path and not text.strip() and transcripts is not None):
+            # The receipt is known before the number: stored with the suggestion, in its
+            # transaction, so the platform hears "taken" only once both are.
+            message_id, place = ctx.next_answer()
+            receipt = Receipt(message_id, place, ctx.for_sender(_receipt_text(
+                author_name if author else None, voice_path)))
         number, created = await ctx.ingest.suggestion(
             Raised(row, points=points, item_id=item_id, join_open_talk=True,
-                   hamlet_from_talk=not hamlet))
+                   hamlet_from_talk=not hamlet, receipt=receipt))
     except SuggestionError as exc:
         if isinstance(picture, Picture):
             await drop_thumb(ctx, picture)
@@ -120,6 +131,9 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         if isinstance(picture, Picture):
             await drop_thumb(ctx, picture)
         raise
+    if receipt is not None:  # stored with the suggestion (or found, for a redelivery)
+        ctx.services.replies.wake(ctx.message.platform, ctx.message.chat_id)
+        return number
     photo_note: str | None = picture if isinstance(picture, str) else None
     with_photo = False
     if isinstance(picture, Picture):
@@ -146,7 +160,6 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     if capped and left is not None and first_time_today(ctx, left, "points"):
         answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
             limit=ctx.services.webchat_caps.points_per_day)
-    transcripts = ctx.services.transcripts
     if voice_path and not text.strip() and transcripts is not None:
         # Stored and committed already: the transcript and the receipt waiting for it go on
         # beside the chat, so the platform's answer never waits for the server.
@@ -155,6 +168,15 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         return number
     await ctx.tell(answer, short=short, acknowledges=number)
     return number
+
+
+def _receipt_text(author_name: str | None, voice_path: str | None) -> str:
+    """The receipt of a suggestion without a picture, its number still to fill in."""
+    if author_name is not None:
+        return texts.CMD_SUGGESTION_RAISED_FOR.format(name=author_name, number=NUMBER)
+    if voice_path:
+        return texts.CMD_SUGGESTION_RAISED_VOICE.format(number=NUMBER)
+    return texts.CMD_SUGGESTION_RAISED.format(number=NUMBER)
 
 
 async def _receipt_with_transcript(ctx: Context, transcripts: Transcripts, number: int,
