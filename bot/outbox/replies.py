@@ -1,9 +1,10 @@
 """The bot's answers to chat messages, kept in the database until the platform has taken them.
 
 A command's answer (`Context.reply/tell/ask`) is stored in the inbound path's batched writes
-before the platform hears that the message was taken: a storage fault makes the platform
-deliver the message again, and the answers of a redelivered message are found stored (one row
-per message and answer, `store_replies`). A sender per chat then sends the stored answers in
+before the platform hears that the message was taken (a suggestion's receipt in the
+suggestion's own transaction): a storage fault makes the platform deliver the message again,
+and the answers of a redelivered message are found stored (one row per message and answer,
+`store_replies`). A sender per chat then sends the stored answers in
 their order through the outbox, whose pacing keeps the platform's limits, and marks each one
 sent once the platform took it. Whatever is not marked goes out after a restart, kill -9
 included; an answer taken by the platform in the moment before the process died goes out a
