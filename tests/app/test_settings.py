@@ -40,6 +40,7 @@ def test_values_from_the_environment_are_used() -> None:
         ("YEHUA_POINTS_TOP", "0", "names ≥ 1"),
         ("YEHUA_POINTS_BOTTOM", "five", "names ≥ 0"),
         ("YEHUA_PHOTOS_PER_DAY", "lots", "photos"),
+        ("YEHUA_REPLY_BACKLOG", "0", "whole number ≥ 1"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_what_it_expects(
