@@ -261,6 +261,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await poster.resume_pending_audio()
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)
     yield
+    app[INGEST].close()
     await app[BUS].close()
     await app[REARM].close()
     await scheduler.stop()

@@ -27,6 +27,7 @@ from sqlalchemy import Table, and_, bindparam, select
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from bot.core.adapter import StorageError
+from bot.core.counting import PerMinute
 from bot.core.db import is_storage_fault, run_db
 from bot.core.models import Group, Hamlet, Member, Role
 from bot.domain.members import Seen, remember_members
@@ -194,6 +195,10 @@ class Ingest:
         self._lookups: list[tuple[SenderKey, asyncio.Future[Sender | None]]] = []
         self._looking: asyncio.Task[None] | None = None
         self._read_at_once = engine.dialect.name == "sqlite"
+        # Operators see how many a minute; each one is a DEBUG line (a line apiece would cost
+        # more than storing it).
+        self.stored = PerMinute(log, "suggestions stored")
+        self.unserved = PerMinute(log, "messages from groups not served (ignored)")
 
     async def sender(self, platform: str, chat_id: str, user_id: str) -> Sender | None:
         """The group the message came from and its sender's role and name; None if unknown.
@@ -261,4 +266,12 @@ class Ingest:
 
     async def suggestion(self, raised: Raised) -> tuple[int, bool]:
         """Store a suggestion and its points; (number, created) once committed."""
-        return await self.suggestions.submit(raised)
+        number, created = await self.suggestions.submit(raised)
+        if created:
+            self.stored.add()
+        return number, created
+
+    def close(self) -> None:
+        """Log the counts not yet logged (on shutdown)."""
+        self.stored.flush()
+        self.unserved.flush()

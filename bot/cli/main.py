@@ -127,7 +127,7 @@ def run() -> None:
 
     from bot.app import check_platform_settings, create_app
 
-    settings = load_cli_settings()
+    settings = load_cli_settings(serving=True)
     try:
         check_platform_settings(settings)
     except SettingsError as exc:
