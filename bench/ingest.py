@@ -32,7 +32,6 @@ import os
 import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -352,7 +351,8 @@ async def _ready(url: str, process: asyncio.subprocess.Process, log: Path) -> No
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
             if process.returncode is not None:
-                raise SystemExit(f"the bot stopped at start: {log.read_text()[-3000:]}")
+                said = await asyncio.to_thread(log.read_text)
+                raise SystemExit(f"the bot stopped at start: {said[-3000:]}")
             with suppress(aiohttp.ClientError):
                 async with http.get(url + "/static/chat-icon.svg") as response:
                     if response.status == 200:
@@ -480,15 +480,16 @@ async def run(args: argparse.Namespace) -> None:
           f"{args.members} members, 6 in 7 suggestions) over {args.connections} connections, "
           f"from a separate process; median of {args.rounds} rounds; {where}; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    extra = " ".join(args.env)
-    print(f"Yehua: python -m bot, settings as shipped (.env.example){', ' + extra if extra else ''}"
-          f"; every event answered only after its commit")
+    extra = "".join(", " + pair for pair in args.env)
+    print(f"Yehua: python -m bot, settings as shipped (.env.example){extra}; every event "
+          f"answered only after its commit")
     floor_rate = statistics.median(run.rate for run in floors)
     for runs in (floors, fast, bots):
         print(_row(runs, floor_rate))
     fast_rate = statistics.median(run.rate for run in fast)
-    print(f"ratio to the floor on uvloop: {statistics.median(r.rate for r in bots) / fast_rate:.2f}"
-          f"  (bars: ≥ 0.50 of the floor, CPU/event ≤ 0.2 ms, p99 ≤ 50 ms)")
+    rate = statistics.median(run.rate for run in bots)
+    print(f"ratio to the floor on uvloop: {rate / fast_rate:.2f}  "
+          f"(bars: ≥ 0.50 of the floor, CPU/event ≤ 0.2 ms, p99 ≤ 50 ms)")
     if args.profile:
         print(f"\nprofile of the last round ({args.profile}); most often on top:")
         for line in top_of(Path(args.profile)):
