@@ -411,7 +411,8 @@ async def ours(folder: Path, args: argparse.Namespace, db_url: str | None,
         finally:
             await _stop(process)
     lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    print(f"    the bot wrote {len(lines)} log lines; the last: {lines[-1] if lines else ''}")
+    counts = [line.split(": ", 1)[-1] for line in lines if "in the last minute" in line]
+    print(f"    the bot wrote {len(lines)} log lines; counts: {'; '.join(counts)}")
     return run
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import logging
 import os
 import socket
 
@@ -147,7 +149,24 @@ def run() -> None:
         raise
     port = sockets[0].getsockname()[1]
     console.print(texts.CLI_STARTED.format(host=settings.host, port=port))
-    web.run_app(application, sock=sockets, print=None, access_log=None)
+    web.run_app(application, sock=sockets, print=None, access_log=None,
+                loop=_event_loop(settings))
+
+
+def _event_loop(settings: Settings) -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed and wanted (it takes less CPU per message), else asyncio's."""
+    log = logging.getLogger("bot")
+    if settings.uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            log.info("event loop: asyncio (uvloop is not installed)")
+        else:
+            log.info("event loop: uvloop %s", uvloop.__version__)
+            return uvloop.new_event_loop()
+    else:
+        log.info("event loop: asyncio (YEHUA_UVLOOP=false)")
+    return asyncio.new_event_loop()
 
 
 lessons.lessons_app.command("voice", rich_help_panel=lessons.COMMANDS_PANEL,
