@@ -89,6 +89,7 @@ class Batcher(Generic[ItemT, ResultT]):
         # Handing every batch to a thread and back is slow (the threads share the interpreter
         # lock); trying first on the loop costs nothing when it succeeds.
         self._try_on_loop = engine.dialect.name == "sqlite"
+        self._busy_timeout: str | None = None  # the statement that puts it back
 
     async def submit(self, item: ItemT) -> ResultT:
         """Write `item` with whatever else arrives meanwhile; its result once committed."""
@@ -118,12 +119,14 @@ class Batcher(Generic[ItemT, ResultT]):
         through (another writer holds the lock, or anything else): `_write_all` then decides."""
         try:
             with self.engine.begin() as connection:
-                waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                if self._busy_timeout is None:  # the engine sets it on every connection alike
+                    waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                    self._busy_timeout = f"PRAGMA busy_timeout={int(waits or 0)}"
                 connection.exec_driver_sql("PRAGMA busy_timeout=0")
                 try:
                     results = self.write(connection, items)
                 finally:
-                    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waits or 0)}")
+                    connection.exec_driver_sql(self._busy_timeout)
         except Exception:  # written again in a database thread, with the full busy timeout
             return None
         self.batches += 1
