@@ -200,7 +200,8 @@ class Ingest:
         self._read_at_once = engine.dialect.name == "sqlite"
         # Operators see how many a minute; each one is a DEBUG line (a line apiece would cost
         # more than storing it).
-        self.stored = PerMinute(log, "suggestions stored")
+        self.stored = PerMinute(log, "suggestions stored", detail=self._commits)
+        self._commits_seen = 0
         self.unserved = PerMinute(log, "messages from groups not served (ignored)")
 
     async def sender(self, platform: str, chat_id: str, user_id: str) -> Sender | None:
@@ -273,6 +274,12 @@ class Ingest:
         if created:
             self.stored.add()
         return number, created
+
+    def _commits(self) -> str:
+        """How many transactions the suggestions since the last count took."""
+        commits, self._commits_seen = (self.suggestions.batches - self._commits_seen,
+                                       self.suggestions.batches)
+        return f"in {commits} commits"
 
     def close(self) -> None:
         """Log the counts not yet logged (on shutdown)."""

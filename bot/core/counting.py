@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 INTERVAL_S = 60.0
 
@@ -12,10 +13,12 @@ class PerMinute:
     """Counts one kind of event; its timer logs the count a minute after the first one of a
     quiet spell, and only when there was one: an idle bot writes nothing."""
 
-    def __init__(self, log: logging.Logger, what: str, interval_s: float = INTERVAL_S) -> None:
+    def __init__(self, log: logging.Logger, what: str, interval_s: float = INTERVAL_S, *,
+                 detail: Callable[[], str] | None = None) -> None:
         self.log = log
         self.what = what
         self.interval_s = interval_s
+        self.detail = detail  # more to say on the count's line, e.g. in how many commits
         self._count = 0
         self._timer: asyncio.TimerHandle | None = None
 
@@ -31,5 +34,6 @@ class PerMinute:
             self._timer.cancel()
             self._timer = None
         if self._count:
-            self.log.info("%s: %d in the last minute", self.what, self._count)
+            more = f" ({self.detail()})" if self.detail is not None else ""
+            self.log.info("%s: %d in the last minute%s", self.what, self._count, more)
             self._count = 0
