@@ -396,8 +396,7 @@ async def ours(folder: Path, args: argparse.Namespace, db_url: str | None,
             "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost",
             "YEHUA_DATA_DIR": str(data), "YEHUA_PORT": str(port), "YEHUA_DEMO": "false",
             "YEHUA_DATABASE_URL": db_url or "", "YEHUA_ONEBOT_API_ROOT": napcat.url,
-            "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN, "YEHUA_ONEBOT_SECRET": SECRET,
-            "YEHUA_ONEBOT_SELF_ID": str(SELF_ID)}
+            "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN, "YEHUA_ONEBOT_SECRET": SECRET}
         env |= dict(pair.split("=", 1) for pair in args.env)
         log = folder / "bot.log"
         with log.open("wb") as out:
@@ -472,8 +471,9 @@ async def run(args: argparse.Namespace) -> None:
                 last = n == args.rounds - 1
                 async with _database(server, args.latency_ms) as url:
                     bots.append(await ours(folder, args, url, args.profile if last else None))
-            print(f"  round {n + 1}: floor {floors[-1].rate:,.0f}/s, floor on uvloop "
-                  f"{fast[-1].rate:,.0f}/s, Yehua {bots[-1].rate:,.0f}/s", flush=True)
+            print(f"  round {n + 1}:")
+            for runs in (floors, fast, bots):
+                print("    " + _row(runs[-1:], floors[-1].rate), flush=True)
     where = "SQLite (WAL)" if server is None else "PostgreSQL" + (
         f" {args.latency_ms:g} ms away each way" if args.latency_ms else "")
     load = os.getloadavg()
