@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table, and_, bindparam, select
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.engine import Connection, Engine
 
 from bot.core.adapter import StorageError
 from bot.core.counting import PerMinute
@@ -43,18 +43,18 @@ _GROUPS: Table = Group.__table__  # type: ignore[attr-defined]
 _MEMBERS: Table = Member.__table__  # type: ignore[attr-defined]
 _HAMLETS: Table = Hamlet.__table__  # type: ignore[attr-defined]
 _GROUP_COLUMNS = tuple(column.name for column in _GROUPS.columns)
-# The groups messages came from, and what the bot knows of their senders there: one query
-# for all the messages of one platform that arrive together, with the sender's 屋场.
-_SENDERS = (
-    select(_GROUPS, _MEMBERS.c.user_id.label("member_user"),
-           _MEMBERS.c.role.label("member_role"), _MEMBERS.c.display_name.label("member_name"),
-           _HAMLETS.c.name.label("member_hamlet"))
-    .select_from(_GROUPS.outerjoin(_MEMBERS, and_(
-        _MEMBERS.c.group_id == _GROUPS.c.id,
-        _MEMBERS.c.user_id.in_(bindparam("users", expanding=True))))
-        .outerjoin(_HAMLETS, _HAMLETS.c.id == _MEMBERS.c.hamlet_id))
-    .where(_GROUPS.c.platform == bindparam("platform"),
-           _GROUPS.c.chat_id.in_(bindparam("chats", expanding=True)))
+_GROUP_ID = _GROUP_COLUMNS.index("id")
+# The groups messages came from, and what the bot knows of their senders there (with the
+# sender's 屋场): two queries for all the messages of one platform that arrive together. Apart,
+# each group's columns are read once, not once for every sender in it.
+_GROUPS_OF_CHATS = select(_GROUPS).where(_GROUPS.c.platform == bindparam("platform"),
+                                         _GROUPS.c.chat_id.in_(bindparam("chats", expanding=True)))
+_MEMBERS_OF_USERS = (
+    select(_MEMBERS.c.group_id, _MEMBERS.c.user_id, _MEMBERS.c.role, _MEMBERS.c.display_name,
+           _HAMLETS.c.name)
+    .select_from(_MEMBERS.outerjoin(_HAMLETS, _HAMLETS.c.id == _MEMBERS.c.hamlet_id))
+    .where(_MEMBERS.c.group_id.in_(bindparam("groups", expanding=True)),
+           _MEMBERS.c.user_id.in_(bindparam("users", expanding=True)))
 )
 SenderKey = tuple[str, str, str]  # platform, chat id, user id
 # How many turns of the event loop a batch may wait for more messages to join it.
@@ -239,29 +239,35 @@ class Ingest:
         with self.engine.connect() as connection:
             for platform in {platform for platform, _chat, _user in keys}:
                 wanted = [key for key in keys if key[0] == platform]
-                rows = connection.execute(_SENDERS, {
-                    "platform": platform, "chats": sorted({chat for _p, chat, _u in wanted}),
-                    "users": sorted({user for _p, _chat, user in wanted})}).mappings().all()
-                groups = {row["chat_id"]: self._group(row) for row in rows}
-                known = {(row["chat_id"], row["member_user"]): row for row in rows
-                         if row["member_user"] is not None}
+                groups: dict[str, Group] = {}
+                chat_of: dict[int, str] = {}
+                for row in connection.execute(_GROUPS_OF_CHATS, {
+                        "platform": platform, "chats": sorted({c for _p, c, _u in wanted})}):
+                    groups[row.chat_id] = self._group(tuple(row))
+                    chat_of[row.id] = row.chat_id
+                if not groups:
+                    continue
+                known = {(chat_of[group_id], user): (role, name, hamlet)
+                         for group_id, user, role, name, hamlet in connection.execute(
+                             _MEMBERS_OF_USERS,
+                             {"groups": sorted(chat_of),
+                              "users": sorted({user for _p, _chat, user in wanted})})}
                 for key in wanted:
                     group = groups.get(key[1])
                     if group is None:
                         continue
                     member = known.get(key[1:])
-                    found[key] = (Sender(group, member["member_role"], member["member_name"],
-                                         member["member_hamlet"] or "")
+                    found[key] = (Sender(group, member[0], member[1], member[2] or "")
                                   if member is not None else Sender(group, None, None))
         return found
 
-    def _group(self, row: RowMapping) -> Group:
-        values = tuple(row[name] for name in _GROUP_COLUMNS)
-        known = self._groups.get(row["id"])
+    def _group(self, values: tuple[Any, ...]) -> Group:
+        group_id = values[_GROUP_ID]
+        known = self._groups.get(group_id)
         if known is not None and known[0] == values:
             return known[1]
         group = Group(**dict(zip(_GROUP_COLUMNS, values, strict=True)))
-        self._groups[row["id"]] = (values, group)
+        self._groups[group_id] = (values, group)
         return group
 
     async def remember(self, group_id: int, user_id: str, name: str) -> None:
