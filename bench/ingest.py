@@ -1,17 +1,24 @@
-"""Inbound suggestions per second, each committed before the platform is answered.
+"""Inbound QQ messages per second into the real bot, each committed before it is answered.
 
-The real app receives QQ group messages 「建议 …」 as OneBot v11 HTTP POST events (signed with
-HMAC-SHA1), stores each suggestion (member, suggestion, points) and answers 204; its own
-answers go to a fake NapCat behind. The floor it is compared with: a bare aiohttp handler
-inserting one row per request into the same database and committing before it answers, in the
-same run — SQLite (WAL), or with --database postgresql a PostgreSQL server started for the run
-(fsync and synchronous_commit on, as in production), the bare handler then holding one async
-connection per client connection. --latency-ms puts a relay in front of PostgreSQL that holds
-every packet that long each way, as a server on another machine would. The load comes from a
-second process over loopback. Bar: at least half the bare handler's rate.
+What users get: the real `python -m bot` process, started in a fresh folder with the settings
+as shipped in .env.example (log level INFO included; the demo room off, as it would post a
+lesson mid-run) plus what OneBot needs (HTTP-post secret, access token, a fake NapCat for the
+bot's own answers). A separate client process posts signed OneBot v11 group messages
+(X-Signature, HMAC-SHA1) over many connections, from many groups and members: most are
+「建议 …」 suggestions, some plain chatter. Beside it, in the same run and rounds alternating,
+the floor: a bare aiohttp + SQLite (WAL) process that checks the signature, parses the JSON and
+commits one row before its 204, on the standard event loop and on uvloop. Per run: events/s,
+p50/p99 latency, CPU per event of the server process (utime + stime over the load), its peak
+RSS (VmHWM), acknowledged vs stored, and the ratio to the floor.
 
-Run: .venv/bin/python -m bench.ingest [--events 4000] [--connections 16] [--rounds 3]
-                                      [--database postgresql [--latency-ms 10]]
+--database postgresql runs the bot and the floor on a PostgreSQL server started for the run
+(fsync on); --latency-ms puts a relay in front of it that holds every packet that long each way.
+--profile FILE records the bot with py-spy during the last round (collapsed stacks) and prints
+the functions most often on top.
+
+Run: .venv/bin/python -m bench.ingest [--events 20000] [--connections 64] [--rounds 5]
+        [--groups 20] [--members 8658] [--database postgresql [--latency-ms 10]]
+        [--profile /tmp/bot.txt] [--env YEHUA_LOG_LEVEL=WARNING]
 """
 
 from __future__ import annotations
@@ -21,40 +28,60 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
+import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, replace
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlmodel import func, select
 
-from bot.app import ENGINE, INGEST, create_app
-from bot.core.db import session
-from bot.core.models import Group, Suggestion
-from bot.settings import Settings
-from tests.support.fakes.onebot import SECRET, SELF_ID, TOKEN, fake_napcat
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret-0123456789"
+SELF_ID = 123456789
+FIRST_GROUP = 700_000_000
+FIRST_USER = 20_000
+CHATTER_EVERY = 7  # one message in seven is plain chatter, not a suggestion
+PATH = "/onebot/v11/"
+TICKS = os.sysconf("SC_CLK_TCK")
+CHATTER = ("大家好", "今晚几点开会？", "收到", "好的，明天见", "[图片]", "谢谢书记")
 
-GROUP = 987654321
+
+def is_suggestion(n: int) -> bool:
+    return n % CHATTER_EVERY != 3
 
 
-def event(n: int) -> bytes:
-    """One QQ group message raising a suggestion, as NapCat posts it."""
+def sender(n: int, groups: int, members: int) -> tuple[int, int]:
+    """(group, user) of event `n`: members spread over the groups, each in one group."""
+    member = (n * 7919) % members  # a prime stride: every member turns up, in mixed order
+    return FIRST_GROUP + member % groups, FIRST_USER + member
+
+
+def event(n: int, groups: int, members: int) -> bytes:
+    """One QQ group message as NapCat posts it: a suggestion, or now and then plain chatter."""
+    group, user = sender(n, groups, members)
+    text = (f"建议 村口第{n}号路灯坏了，晚上走路看不见" if is_suggestion(n)
+            else CHATTER[n % len(CHATTER)])
     return json.dumps({
-        "self_id": SELF_ID, "user_id": 10000 + n % 500, "time": int(time.time()),
+        "self_id": SELF_ID, "user_id": user, "time": int(time.time()),
         "message_id": 1_000_000 + n, "message_type": "group", "sub_type": "normal",
-        "post_type": "message", "group_id": GROUP, "font": 14,
-        "sender": {"user_id": 10000 + n % 500, "nickname": f"村民{n % 500}", "role": "member"},
-        "message": [{"type": "text", "data": {"text": f"建议 村口第{n}号路灯坏了"}}],
-        "raw_message": f"建议 村口第{n}号路灯坏了"}, ensure_ascii=False).encode()
+        "post_type": "message", "group_id": group, "font": 14,
+        "sender": {"user_id": user, "nickname": f"村民{user}", "card": "", "role": "member"},
+        "message": [{"type": "text", "data": {"text": text}}],
+        "raw_message": text}, ensure_ascii=False).encode()
+
+
+def signature(body: bytes) -> str:
+    return "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -75,23 +102,39 @@ class Load:
         return cls(float(seconds), int(acknowledged), float(p50), float(p99))
 
 
-async def _load(url: str, events: int, connections: int) -> Load:
+@dataclass(frozen=True)
+class Run:
+    """One server's run: what the client saw and what the server spent."""
+
+    name: str
+    events: int
+    load: Load
+    cpu_s: float
+    peak_mb: float
+    suggestions_acked: int
+    stored: int
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.load.seconds
+
+
+# --- the client (its own process) ----------------------------------------------------------
+
+async def _load(url: str, events: int, connections: int, groups: int, members: int) -> Load:
     """Post `events` signed events over `connections` connections; what it took."""
-    bodies = [event(n) for n in range(events)]
+    bodies = [event(n, groups, members) for n in range(events)]
     headers = [{"Content-Type": "application/json", "X-Self-ID": str(SELF_ID),
-                "X-Signature": "sha1=" + hmac.new(SECRET.encode(), b, hashlib.sha1).hexdigest()}
-               for b in bodies]
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(events):
-        queue.put_nowait(n)
+                "X-Signature": signature(b)} for b in bodies]
+    next_event = iter(range(events))
     connector = aiohttp.TCPConnector(limit=connections)
     took: list[float] = []
     async with aiohttp.ClientSession(connector=connector) as http:
         async def worker() -> None:
-            while not queue.empty():
-                n = queue.get_nowait()
+            for n in next_event:
                 sent = time.perf_counter()
                 async with http.post(url, data=bodies[n], headers=headers[n]) as response:
+                    await response.read()
                     if response.status >= 300:
                         raise SystemExit(f"event {n}: HTTP {response.status}")
                 took.append(time.perf_counter() - sent)
@@ -104,50 +147,37 @@ async def _load(url: str, events: int, connections: int) -> Load:
                 took[min(len(took) - 1, int(len(took) * 0.99))] * 1000)
 
 
-def _run_load(url: str, events: int, connections: int) -> Load:
-    command = [sys.executable, "-m", "bench.ingest", "--client", url, "--events", str(events),
-               "--connections", str(connections)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return Load.parse(done.stdout.strip())
+# --- the floor (its own process) -----------------------------------------------------------
 
-
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
-
-
-async def bare(folder: Path, events: int, connections: int) -> Load:
-    """The floor: insert and commit one row per request, then answer 204."""
-    db = sqlite3.connect(folder / "bare.db", check_same_thread=False)
+def floor_app(db_path: str) -> web.Application:
+    """Check the signature, parse the JSON, insert and commit one row, then answer 204."""
+    db = sqlite3.connect(db_path, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("CREATE TABLE event (id INTEGER PRIMARY KEY, body TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS event (id INTEGER PRIMARY KEY, grp INTEGER, "
+               "usr INTEGER, body TEXT)")
+    key = SECRET.encode()
 
     async def handle(request: web.Request) -> web.Response:
-        body = await request.text()
-        db.execute("INSERT INTO event (body) VALUES (?)", (body,))
+        body = await request.read()
+        expected = "sha1=" + hmac.new(key, body, hashlib.sha1).hexdigest()
+        if not hmac.compare_digest(expected, request.headers.get("X-Signature", "")):
+            return web.Response(status=401)
+        payload = json.loads(body)
+        text = "".join(s["data"].get("text", "") for s in payload["message"]
+                       if s.get("type") == "text")
+        db.execute("INSERT INTO event (grp, usr, body) VALUES (?, ?, ?)",
+                   (payload["group_id"], payload["user_id"], text))
         db.commit()
         return web.Response(status=204)
 
     app = web.Application()
-    app.router.add_post("/onebot/v11/", handle)
-    runner, url = await _serve(app)
-    try:
-        load = await asyncio.to_thread(_run_load, url + "/onebot/v11/", events, connections)
-        stored = db.execute("SELECT count(*) FROM event").fetchone()[0]
-    finally:
-        await runner.cleanup()
-        db.close()
-    _check(load, stored)
-    return load
+    app.router.add_post(PATH, handle)
+    return app
 
 
-async def bare_postgres(db_url: str, events: int, connections: int) -> Load:
-    """The floor on PostgreSQL: one async connection per client connection; insert and commit
-    one row per request, then answer 204."""
+async def floor_postgres_app(db_url: str, connections: int) -> web.Application:
+    """The floor on PostgreSQL: one async connection per client connection."""
     import psycopg
 
     plain = db_url.replace("postgresql+psycopg://", "postgresql://")
@@ -155,75 +185,234 @@ async def bare_postgres(db_url: str, events: int, connections: int) -> Load:
     for _ in range(connections):
         pool.put_nowait(await psycopg.AsyncConnection.connect(plain))
     first = await pool.get()
-    await first.execute("CREATE TABLE event (id SERIAL PRIMARY KEY, body TEXT)")
+    await first.execute("CREATE TABLE IF NOT EXISTS event (id SERIAL PRIMARY KEY, "
+                        "grp BIGINT, usr BIGINT, body TEXT)")
     await first.commit()
     pool.put_nowait(first)
+    key = SECRET.encode()
 
     async def handle(request: web.Request) -> web.Response:
-        body = await request.text()
+        body = await request.read()
+        expected = "sha1=" + hmac.new(key, body, hashlib.sha1).hexdigest()
+        if not hmac.compare_digest(expected, request.headers.get("X-Signature", "")):
+            return web.Response(status=401)
+        payload = json.loads(body)
+        text = "".join(s["data"].get("text", "") for s in payload["message"]
+                       if s.get("type") == "text")
         connection = await pool.get()
         try:
-            await connection.execute("INSERT INTO event (body) VALUES (%s)", (body,))
+            await connection.execute("INSERT INTO event (grp, usr, body) VALUES (%s, %s, %s)",
+                                     (payload["group_id"], payload["user_id"], text))
             await connection.commit()
         finally:
             pool.put_nowait(connection)
         return web.Response(status=204)
 
     app = web.Application()
-    app.router.add_post("/onebot/v11/", handle)
-    runner, url = await _serve(app)
-    try:
-        load = await asyncio.to_thread(_run_load, url + "/onebot/v11/", events, connections)
-        cursor = await first.execute("SELECT count(*) FROM event")
-        row = await cursor.fetchone()
-        stored = row[0] if row else 0
-    finally:
-        await runner.cleanup()
-        while not pool.empty():
-            await pool.get_nowait().close()
-    _check(load, stored)
-    return load
-
-
-def _check(load: Load, stored: int) -> None:
-    """Every acknowledged event must be stored."""
-    print(f"    acknowledged {load.acknowledged}, stored {stored}")
-    if stored < load.acknowledged:
-        raise SystemExit(f"{load.acknowledged - stored} acknowledged events were not stored")
-
-
-def onebot_app(folder: Path, napcat_url: str, log_level: str,
-               database_url: str = "") -> web.Application:
-    """The real app with OneBot on, answering through `napcat_url`, and its one QQ group."""
-    settings = replace(Settings(data_dir=folder / "data", espeak=False, demo=False,
-                                log_level=log_level, database_url=database_url),
-                       extra={"YEHUA_ONEBOT_API_ROOT": napcat_url,
-                              "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN,
-                              "YEHUA_ONEBOT_SECRET": SECRET})
-    app = create_app(settings)
-    with session(app[ENGINE]) as db:
-        db.add(Group(platform="onebot", chat_id=str(GROUP), name="枫树村QQ群"))
+    app.router.add_post(PATH, handle)
     return app
 
 
-async def ours(folder: Path, events: int, connections: int, database_url: str = "") -> Load:
-    """The real app, OneBot on, suggestions committed before each 204."""
-    async with fake_napcat() as napcat:
-        app = onebot_app(folder, napcat.url, "WARNING", database_url)
-        runner, url = await _serve(app)
+async def _serve_floor(database: str, connections: int) -> None:
+    if database.startswith("postgresql"):
+        app = await floor_postgres_app(database, connections)
+    else:
+        app = floor_app(database)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(runner.addresses[0][1], flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+# --- the parent: processes, rounds, figures ------------------------------------------------
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def peak_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def shipped_settings() -> dict[str, str]:
+    """Every YEHUA_ setting .env.example ships with a value."""
+    found = {}
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        key, eq, value = line.partition("=")
+        if eq and key.startswith("YEHUA_") and value:
+            found[key] = value
+    return found
+
+
+async def _client(url: str, args: argparse.Namespace) -> Load:
+    command = [sys.executable, "-m", "bench.ingest", "--client", url, "--events",
+               str(args.events), "--connections", str(args.connections), "--groups",
+               str(args.groups), "--members", str(args.members)]
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    if process.returncode:
+        raise SystemExit(f"the client failed: {err.decode()[-2000:]}")
+    return Load.parse(out.decode().strip())
+
+
+async def _measured(name: str, pid: int, url: str, args: argparse.Namespace,
+                    count_stored: Any) -> Run:
+    before = cpu_seconds(pid)
+    load = await _client(url, args)
+    cpu = cpu_seconds(pid) - before
+    stored = await asyncio.to_thread(count_stored)
+    suggestions = sum(1 for n in range(args.events) if is_suggestion(n))
+    acked = suggestions if load.acknowledged == args.events else -1
+    if stored < acked:
+        raise SystemExit(f"{name}: {acked - stored} acknowledged suggestions were not stored")
+    return Run(name, args.events, load, cpu, peak_mb(pid), acked, stored)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
         try:
-            load = await asyncio.to_thread(_run_load, url + "/onebot/v11/", events,
-                                           connections)
-            with session(app[ENGINE]) as db:
-                stored = db.exec(select(func.count()).select_from(Suggestion)).one()
-            batches = app[INGEST].suggestions.batches
+            async with asyncio.timeout(30):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def floor(folder: Path, args: argparse.Namespace, uvloop: bool,
+                db_url: str | None) -> Run:
+    """The bare handler in its own process; its figures."""
+    database = db_url or str(folder / ("floor-uvloop.db" if uvloop else "floor.db"))
+    command = [sys.executable, "-m", "bench.ingest", "--floor", database,
+               "--connections", str(args.connections)] + (["--uvloop"] if uvloop else [])
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        port = int(await process.stdout.readline())
+        url = f"http://127.0.0.1:{port}{PATH}"
+
+        def stored() -> int:
+            if db_url:
+                import psycopg
+                with psycopg.connect(db_url.replace("postgresql+psycopg://",
+                                                    "postgresql://")) as db:
+                    row = db.execute("SELECT count(*) FROM event WHERE body LIKE '建议%%'"
+                                     ).fetchone()
+            else:
+                with sqlite3.connect(database) as db:
+                    row = db.execute("SELECT count(*) FROM event WHERE body LIKE '建议%'"
+                                     ).fetchone()
+            return int(row[0]) if row else 0
+
+        return await _measured("floor" + (" (uvloop)" if uvloop else ""), process.pid, url,
+                               args, stored)
+    finally:
+        await _stop(process)
+
+
+def _prepare(db_url: str, groups: int) -> None:
+    """A migrated database that serves the QQ groups (as `yehua groups add` would)."""
+    from bot.core.db import open_database, session
+    from bot.core.models import Group
+
+    engine = open_database(db_url)
+    with session(engine) as db:
+        for n in range(groups):
+            db.add(Group(platform="onebot", chat_id=str(FIRST_GROUP + n), name=f"第{n + 1}组"))
+    engine.dispose()
+
+
+def _count_suggestions(db_url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as db:
+            return int(db.execute(text("SELECT count(*) FROM suggestion")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+async def _ready(url: str, process: asyncio.subprocess.Process, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                said = await asyncio.to_thread(log.read_text)
+                raise SystemExit(f"the bot stopped at start: {said[-3000:]}")
+            with suppress(aiohttp.ClientError):
+                async with http.get(url + "/static/chat-icon.svg") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.2)
+    raise SystemExit("the bot did not start within two minutes")
+
+
+@asynccontextmanager
+async def _profiled(pid: int, target: str | None) -> AsyncIterator[None]:
+    """py-spy recording `pid` while the block runs, when a target file is given."""
+    if not target:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    process = await asyncio.create_subprocess_exec(
+        str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+        "--nonblocking", "-o", target, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+    try:
+        await asyncio.sleep(1)  # py-spy attaches
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        await process.wait()
+
+
+async def ours(folder: Path, args: argparse.Namespace, db_url: str | None,
+               profile: str | None) -> Run:
+    """The real bot process, OneBot on; its figures."""
+    from tests.support.fakes.onebot import TOKEN, fake_napcat
+    from tests.support.loopback import free_port
+
+    data = folder / "data"
+    url = db_url or f"sqlite:///{data / 'yehua.db'}"
+    await asyncio.to_thread(_prepare, url, args.groups)
+    port = free_port()
+    async with fake_napcat() as napcat:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YEHUA_")}
+        env |= shipped_settings() | {
+            "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost",
+            "YEHUA_DATA_DIR": str(data), "YEHUA_PORT": str(port), "YEHUA_DEMO": "false",
+            "YEHUA_DATABASE_URL": db_url or "", "YEHUA_ONEBOT_API_ROOT": napcat.url,
+            "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN, "YEHUA_ONEBOT_SECRET": SECRET}
+        env |= dict(pair.split("=", 1) for pair in args.env)
+        log = folder / "bot.log"
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=folder, env=env, stdout=out, stderr=out)
+        try:
+            await _ready(f"http://127.0.0.1:{port}", process, log)
+            async with _profiled(process.pid, profile):
+                run = await _measured("Yehua", process.pid, f"http://127.0.0.1:{port}{PATH}",
+                                      args, lambda: _count_suggestions(url))
         finally:
-            await runner.cleanup()
-            app[ENGINE].dispose()
-    _check(load, stored)
-    print(f"    {events} suggestions committed in {batches} transactions "
-          f"({events / max(batches, 1):.1f} per commit)")
-    return load
+            await _stop(process)
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    counts = [line.split(": ", 1)[-1] for line in lines if "in the last minute" in line]
+    print(f"    the bot wrote {len(lines)} log lines; counts: {'; '.join(counts)}")
+    return run
 
 
 @contextmanager
@@ -238,17 +427,16 @@ def _postgres(database: str) -> Iterator[str | None]:
         yield url
 
 
-def _fresh(server_url: str) -> str:
-    """A new empty database on the server: each round starts from nothing."""
+@asynccontextmanager
+async def _database(server: str | None, latency_ms: float) -> AsyncIterator[str | None]:
+    """A new empty database on the server (through a slow relay if asked), or None."""
+    if server is None:
+        yield None
+        return
     from tests.support.pg import fresh_database
 
-    return fresh_database(server_url, "bench")
-
-
-@asynccontextmanager
-async def _reached(url: str, latency_ms: float) -> AsyncIterator[str]:
-    """`url` as the bench reaches it: through a slow relay when a latency is asked for."""
-    if not latency_ms or not url:
+    url = fresh_database(server, "bench")
+    if not latency_ms:
         yield url
         return
     from tests.support.slow_link import slow_link
@@ -257,57 +445,103 @@ async def _reached(url: str, latency_ms: float) -> AsyncIterator[str]:
         yield slow
 
 
-def _figures(name: str, loads: list[Load], events: int) -> str:
-    rate = statistics.median(events / load.seconds for load in loads)
-    return (f"{name}: {rate:,.0f} events/s, p50 {statistics.median(x.p50_ms for x in loads):.1f}"
-            f" ms, p99 {statistics.median(x.p99_ms for x in loads):.1f} ms")
+def _row(runs: list[Run], floor_rate: float) -> str:
+    rate = statistics.median(run.rate for run in runs)
+    cpu_ms = statistics.median(run.cpu_s / run.events * 1000 for run in runs)
+    return (f"{runs[0].name:<16} {rate:>8,.0f}/s  p50 "
+            f"{statistics.median(r.load.p50_ms for r in runs):6.1f} ms  p99 "
+            f"{statistics.median(r.load.p99_ms for r in runs):6.1f} ms  CPU/event "
+            f"{cpu_ms:.3f} ms  peak RSS {max(r.peak_mb for r in runs):5.0f} MB  "
+            f"acked/stored {min(r.suggestions_acked for r in runs)}/"
+            f"{min(r.stored for r in runs)}  ratio {rate / floor_rate:.2f}")
 
 
-async def run(events: int, connections: int, rounds: int, database: str = "sqlite",
-              latency_ms: float = 0.0) -> None:
-    floors: list[Load] = []
-    loads: list[Load] = []
-    with _postgres(database) as server:
-        for n in range(rounds):  # alternated, so a busy moment of the machine hits both alike
-            with tempfile.TemporaryDirectory() as folder:
-                if server is None:
-                    floors.append(await bare(Path(folder), events, connections))
-                    loads.append(await ours(Path(folder), events, connections))
-                else:
-                    async with _reached(_fresh(server), latency_ms) as url:
-                        floors.append(await bare_postgres(url, events, connections))
-                    async with _reached(_fresh(server), latency_ms) as url:
-                        loads.append(await ours(Path(folder), events, connections, url))
-            print(f"  round {n + 1}: bare {events / floors[-1].seconds:,.0f}/s, "
-                  f"Yehua {events / loads[-1].seconds:,.0f}/s")
-    where = "SQLite" if server is None else "PostgreSQL" + (
-        f" {latency_ms:g} ms away each way" if latency_ms else "")
-    print(f"{events} QQ suggestions over {connections} connections, load from a second process "
-          f"(median of {rounds} rounds), on {where}")
-    print(_figures(f"bare aiohttp + {where} insert/commit", floors, events))
-    print(_figures("Yehua (verify, store member + suggestion + points, commit, then 204)",
-                   loads, events))
-    floor = statistics.median(events / load.seconds for load in floors)
-    rate = statistics.median(events / load.seconds for load in loads)
-    print(f"ratio: {rate / floor:.2f} (bar: ≥ 0.50; NoneBot2 + OneBot managed 386/s here); "
-          f"every event answered only after its commit, all acknowledged ones stored")
+async def run(args: argparse.Namespace) -> None:
+    floors: list[Run] = []
+    fast: list[Run] = []
+    bots: list[Run] = []
+    with _postgres(args.database) as server:
+        for n in range(args.rounds):  # alternated: a busy moment of the machine hits all alike
+            with tempfile.TemporaryDirectory() as name:
+                folder = Path(name)
+                async with _database(server, args.latency_ms) as url:
+                    floors.append(await floor(folder, args, False, url))
+                async with _database(server, args.latency_ms) as url:
+                    fast.append(await floor(folder, args, True, url))
+                last = n == args.rounds - 1
+                async with _database(server, args.latency_ms) as url:
+                    bots.append(await ours(folder, args, url, args.profile if last else None))
+            print(f"  round {n + 1}:")
+            for runs in (floors, fast, bots):
+                print("    " + _row(runs[-1:], floors[-1].rate), flush=True)
+    where = "SQLite (WAL)" if server is None else "PostgreSQL" + (
+        f" {args.latency_ms:g} ms away each way" if args.latency_ms else "")
+    load = os.getloadavg()
+    print(f"\n{args.events} signed OneBot group messages ({args.groups} groups, "
+          f"{args.members} members, 6 in 7 suggestions) over {args.connections} connections, "
+          f"from a separate process; median of {args.rounds} rounds; {where}; "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    extra = "".join(", " + pair for pair in args.env)
+    print(f"Yehua: python -m bot, settings as shipped (.env.example){extra}; every event "
+          f"answered only after its commit")
+    floor_rate = statistics.median(run.rate for run in floors)
+    for runs in (floors, fast, bots):
+        print(_row(runs, floor_rate))
+    fast_rate = statistics.median(run.rate for run in fast)
+    rate = statistics.median(run.rate for run in bots)
+    print(f"ratio to the floor on uvloop: {rate / fast_rate:.2f}  "
+          f"(bars: ≥ 0.50 of the floor, CPU/event ≤ 0.2 ms, p99 ≤ 50 ms)")
+    if args.profile:
+        print(f"\nprofile of the last round ({args.profile}); most often on top:")
+        for line in top_of(Path(args.profile)):
+            print("  " + line)
+
+
+def top_of(raw: Path, count: int = 15) -> list[str]:
+    """The functions most often on top of the stack in a py-spy raw (collapsed) profile."""
+    own: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _space, samples = line.rpartition(" ")
+        if not samples.isdigit():
+            continue
+        frames = stack.split(";")
+        if frames and frames[0].startswith("process"):
+            frames = frames[1:]
+        own[frames[-1] if frames else "?"] += int(samples)
+        total += int(samples)
+    return [f"{100 * n / max(total, 1):5.1f}%  {name}" for name, n in own.most_common(count)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=4000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--groups", type=int, default=20)
+    parser.add_argument("--members", type=int, default=8658)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="PostgreSQL only: delay each packet this long each way")
+    parser.add_argument("--profile", help="record the bot's last round with py-spy to this file")
+    parser.add_argument("--env", action="append", default=[], metavar="YEHUA_X=value",
+                        help="a setting on top of the shipped ones (for comparisons)")
     parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", help=argparse.SUPPRESS)
+    parser.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        print(asyncio.run(_load(args.client, args.events, args.connections)).line())
+        print(asyncio.run(_load(args.client, args.events, args.connections, args.groups,
+                                args.members)).line())
+    elif args.floor:
+        if args.uvloop:
+            import uvloop
+
+            uvloop.run(_serve_floor(args.floor, args.connections))
+        else:
+            asyncio.run(_serve_floor(args.floor, args.connections))
     else:
-        asyncio.run(run(args.events, args.connections, args.rounds, args.database,
-                        args.latency_ms))
+        asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -267,6 +267,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[SERVICES].replies.start()  # answers stored before a restart go out now
     log.info("Yehua is up on http://%s:%d", app[SETTINGS].host, app[SETTINGS].port)
     yield
+    app[INGEST].close()
     await app[BUS].close()
     await app[REARM].close()
     await scheduler.stop()

@@ -41,6 +41,7 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     lessons_dir: Path = DEFAULT_LESSONS_DIR
     log_level: str = "INFO"
+    uvloop: bool = True  # the faster event loop, when it is installed (pip install yehua[fast])
     demo: bool = True
     demo_delay: int = 30
     grace_minutes: int = 30
@@ -243,6 +244,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         lessons_dir=read("YEHUA_LESSONS_DIR", d.lessons_dir, Path, "a folder path"),
         log_level=read("YEHUA_LOG_LEVEL", d.log_level, _log_level,
                         "DEBUG, INFO, WARNING or ERROR"),
+        uvloop=read("YEHUA_UVLOOP", d.uvloop, boolean, "true or false"),
         demo=read("YEHUA_DEMO", d.demo, boolean, "true or false"),
         demo_delay=read("YEHUA_DEMO_DELAY", d.demo_delay, _positive_int,
                          "a whole number of seconds ≥ 0"),

@@ -23,10 +23,11 @@ from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table, and_, bindparam, select
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.engine import Connection, Engine
 
 from bot.core.adapter import StorageError
+from bot.core.counting import PerMinute
 from bot.core.db import is_storage_fault, run_db
 from bot.core.models import Group, Hamlet, Member, Role
 from bot.domain.members import Seen, remember_members
@@ -43,18 +44,18 @@ _GROUPS: Table = Group.__table__  # type: ignore[attr-defined]
 _MEMBERS: Table = Member.__table__  # type: ignore[attr-defined]
 _HAMLETS: Table = Hamlet.__table__  # type: ignore[attr-defined]
 _GROUP_COLUMNS = tuple(column.name for column in _GROUPS.columns)
-# The groups messages came from, and what the bot knows of their senders there: one query
-# for all the messages of one platform that arrive together, with the sender's 屋场.
-_SENDERS = (
-    select(_GROUPS, _MEMBERS.c.user_id.label("member_user"),
-           _MEMBERS.c.role.label("member_role"), _MEMBERS.c.display_name.label("member_name"),
-           _HAMLETS.c.name.label("member_hamlet"))
-    .select_from(_GROUPS.outerjoin(_MEMBERS, and_(
-        _MEMBERS.c.group_id == _GROUPS.c.id,
-        _MEMBERS.c.user_id.in_(bindparam("users", expanding=True))))
-        .outerjoin(_HAMLETS, _HAMLETS.c.id == _MEMBERS.c.hamlet_id))
-    .where(_GROUPS.c.platform == bindparam("platform"),
-           _GROUPS.c.chat_id.in_(bindparam("chats", expanding=True)))
+_GROUP_ID = _GROUP_COLUMNS.index("id")
+# The groups messages came from, and what the bot knows of their senders there (with the
+# sender's 屋场): two queries for all the messages of one platform that arrive together. Apart,
+# each group's columns are read once, not once for every sender in it.
+_GROUPS_OF_CHATS = select(_GROUPS).where(_GROUPS.c.platform == bindparam("platform"),
+                                         _GROUPS.c.chat_id.in_(bindparam("chats", expanding=True)))
+_MEMBERS_OF_USERS = (
+    select(_MEMBERS.c.group_id, _MEMBERS.c.user_id, _MEMBERS.c.role, _MEMBERS.c.display_name,
+           _HAMLETS.c.name)
+    .select_from(_MEMBERS.outerjoin(_HAMLETS, _HAMLETS.c.id == _MEMBERS.c.hamlet_id))
+    .where(_MEMBERS.c.group_id.in_(bindparam("groups", expanding=True)),
+           _MEMBERS.c.user_id.in_(bindparam("users", expanding=True)))
 )
 SenderKey = tuple[str, str, str]  # platform, chat id, user id
 # How many turns of the event loop a batch may wait for more messages to join it.
@@ -89,6 +90,7 @@ class Batcher(Generic[ItemT, ResultT]):
         # Handing every batch to a thread and back is slow (the threads share the interpreter
         # lock); trying first on the loop costs nothing when it succeeds.
         self._try_on_loop = engine.dialect.name == "sqlite"
+        self._busy_timeout: str | None = None  # the statement that puts it back
 
     async def submit(self, item: ItemT) -> ResultT:
         """Write `item` with whatever else arrives meanwhile; its result once committed."""
@@ -118,12 +120,14 @@ class Batcher(Generic[ItemT, ResultT]):
         through (another writer holds the lock, or anything else): `_write_all` then decides."""
         try:
             with self.engine.begin() as connection:
-                waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                if self._busy_timeout is None:  # the engine sets it on every connection alike
+                    waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                    self._busy_timeout = f"PRAGMA busy_timeout={int(waits or 0)}"
                 connection.exec_driver_sql("PRAGMA busy_timeout=0")
                 try:
                     results = self.write(connection, items)
                 finally:
-                    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waits or 0)}")
+                    connection.exec_driver_sql(self._busy_timeout)
         except Exception:  # written again in a database thread, with the full busy timeout
             return None
         self.batches += 1
@@ -196,6 +200,11 @@ class Ingest:
         self._lookups: list[tuple[SenderKey, asyncio.Future[Sender | None]]] = []
         self._looking: asyncio.Task[None] | None = None
         self._read_at_once = engine.dialect.name == "sqlite"
+        # Operators see how many a minute; each one is a DEBUG line (a line apiece would cost
+        # more than storing it).
+        self.stored = PerMinute(log, "suggestions stored", detail=self._commits)
+        self._commits_seen = 0
+        self.unserved = PerMinute(log, "messages from groups not served (ignored)")
 
     async def sender(self, platform: str, chat_id: str, user_id: str) -> Sender | None:
         """The group the message came from and its sender's role and name; None if unknown.
@@ -232,29 +241,35 @@ class Ingest:
         with self.engine.connect() as connection:
             for platform in {platform for platform, _chat, _user in keys}:
                 wanted = [key for key in keys if key[0] == platform]
-                rows = connection.execute(_SENDERS, {
-                    "platform": platform, "chats": sorted({chat for _p, chat, _u in wanted}),
-                    "users": sorted({user for _p, _chat, user in wanted})}).mappings().all()
-                groups = {row["chat_id"]: self._group(row) for row in rows}
-                known = {(row["chat_id"], row["member_user"]): row for row in rows
-                         if row["member_user"] is not None}
+                groups: dict[str, Group] = {}
+                chat_of: dict[int, str] = {}
+                for row in connection.execute(_GROUPS_OF_CHATS, {
+                        "platform": platform, "chats": sorted({c for _p, c, _u in wanted})}):
+                    groups[row.chat_id] = self._group(tuple(row))
+                    chat_of[row.id] = row.chat_id
+                if not groups:
+                    continue
+                known = {(chat_of[group_id], user): (role, name, hamlet)
+                         for group_id, user, role, name, hamlet in connection.execute(
+                             _MEMBERS_OF_USERS,
+                             {"groups": sorted(chat_of),
+                              "users": sorted({user for _p, _chat, user in wanted})})}
                 for key in wanted:
                     group = groups.get(key[1])
                     if group is None:
                         continue
                     member = known.get(key[1:])
-                    found[key] = (Sender(group, member["member_role"], member["member_name"],
-                                         member["member_hamlet"] or "")
+                    found[key] = (Sender(group, member[0], member[1], member[2] or "")
                                   if member is not None else Sender(group, None, None))
         return found
 
-    def _group(self, row: RowMapping) -> Group:
-        values = tuple(row[name] for name in _GROUP_COLUMNS)
-        known = self._groups.get(row["id"])
+    def _group(self, values: tuple[Any, ...]) -> Group:
+        group_id = values[_GROUP_ID]
+        known = self._groups.get(group_id)
         if known is not None and known[0] == values:
             return known[1]
         group = Group(**dict(zip(_GROUP_COLUMNS, values, strict=True)))
-        self._groups[row["id"]] = (values, group)
+        self._groups[group_id] = (values, group)
         return group
 
     async def remember(self, group_id: int, user_id: str, name: str) -> None:
@@ -267,4 +282,18 @@ class Ingest:
 
     async def suggestion(self, raised: Raised) -> tuple[int, bool]:
         """Store a suggestion and its points; (number, created) once committed."""
-        return await self.suggestions.submit(raised)
+        number, created = await self.suggestions.submit(raised)
+        if created:
+            self.stored.add()
+        return number, created
+
+    def _commits(self) -> str:
+        """How many transactions the suggestions since the last count took."""
+        commits, self._commits_seen = (self.suggestions.batches - self._commits_seen,
+                                       self.suggestions.batches)
+        return f"in {commits} commits"
+
+    def close(self) -> None:
+        """Log the counts not yet logged (on shutdown)."""
+        self.stored.flush()
+        self.unserved.flush()

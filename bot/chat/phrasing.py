@@ -21,6 +21,21 @@ _LEAD = re.compile(
 _TRAILING = "。.！!？?~～ \t\r\n"
 
 
+class _Simplified(dict[int, str]):
+    """Each character's simplified form, one character for one, converted on first sight:
+    every message passes here, and OpenCC is slow per call while the characters people use
+    are few."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        out = _converter().convert(char)
+        self[code] = found = out if len(out) == 1 else char
+        return found
+
+
+_SIMPLIFIED = _Simplified()
+
+
 @cache
 def _converter() -> Any:
     # Imported on first use: an idle bot that hears no message does not load the dictionaries.
@@ -35,12 +50,7 @@ def simplified_head(text: str) -> str:
     head = text[:HEAD_CHARS]
     if head.isascii():
         return text
-    convert = _converter().convert
-    chars = []
-    for char in head:
-        out = convert(char) if not char.isascii() else char
-        chars.append(out if len(out) == 1 else char)
-    return "".join(chars) + text[HEAD_CHARS:]
+    return head.translate(_SIMPLIFIED) + text[HEAD_CHARS:]
 
 
 def suggestion_body(text: str) -> str | None:

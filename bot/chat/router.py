@@ -269,8 +269,11 @@ class Router:
         ingest = self.ingest
         sender = await ingest.sender(message.platform, message.chat_id, message.user_id)
         if sender is None or sender.group.id is None:
-            log.info("message from unknown group %s/%s ignored", message.platform,
-                     message.chat_id)
+            # The bot's account may sit in many groups it does not serve: counted, not a line
+            # apiece.
+            log.debug("message from unknown group %s/%s ignored", message.platform,
+                      message.chat_id)
+            ingest.unserved.add()
             return None
         name = sender.name
         # Created on first sight; the display name kept current (an empty one changes nothing).

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import gc
+import logging
 import os
 import socket
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -32,6 +36,9 @@ from bot.cli.kit import (
 )
 from bot.core.bus import wake
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 LISTEN_BACKLOG = 128
 
@@ -127,7 +134,7 @@ def run() -> None:
 
     from bot.app import check_platform_settings, create_app
 
-    settings = load_cli_settings()
+    settings = load_cli_settings(serving=True)
     try:
         check_platform_settings(settings)
     except SettingsError as exc:
@@ -145,9 +152,33 @@ def run() -> None:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise stop(texts.CLI_DATABASE_FAILED.format(error=reason)) from exc
         raise
+    application.on_startup.append(_freeze_start_up)
     port = sockets[0].getsockname()[1]
     console.print(texts.CLI_STARTED.format(host=settings.host, port=port))
-    web.run_app(application, sock=sockets, print=None, access_log=None)
+    web.run_app(application, sock=sockets, print=None, access_log=None,
+                loop=_event_loop(settings))
+
+
+async def _freeze_start_up(_app: web.Application) -> None:
+    """What start-up built lives as long as the process: the garbage collector leaves it out
+    from now on, so its passes under load walk only what messages create."""
+    gc.freeze()
+
+
+def _event_loop(settings: Settings) -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed and wanted (it takes less CPU per message), else asyncio's."""
+    log = logging.getLogger("bot")
+    if settings.uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            log.info("event loop: asyncio (uvloop is not installed)")
+        else:
+            log.info("event loop: uvloop %s", uvloop.__version__)
+            return uvloop.new_event_loop()
+    else:
+        log.info("event loop: asyncio (YEHUA_UVLOOP=false)")
+    return asyncio.new_event_loop()
 
 
 lessons.lessons_app.command("voice", rich_help_panel=lessons.COMMANDS_PANEL,

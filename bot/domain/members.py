@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -49,6 +50,7 @@ class Seen:
     name: str
 
 
+@cache  # built once: building it (the `excluded` columns) costs more than running it
 def _member_upsert(dialect: str) -> Insert:
     insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     statement = insert(MEMBERS)

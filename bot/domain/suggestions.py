@@ -268,15 +268,15 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
         created = number is not None
         if number is None:  # delivered again, or twice in this very batch
             number = connection.execute(_STORED, key).scalar_one()
-            log.info("message %s/%s/%s delivered again: suggestion %s already stored",
+            log.debug("message %s/%s/%s delivered again: suggestion %s already stored",
                      key["platform"], key["chat_id"], key["message_id"], number)
         if item.receipt is not None:  # a redelivery's is found stored: not stored twice
             receipts.append(_receipt_row(item.receipt, key, number))
         if not created:
             results.append((number, False))
             continue
-        log.info("suggestion %s raised in group %s (%s)", number, value["group_id"],
-                 value["category"])
+        log.debug("suggestion %s raised in group %s (%s)", number, value["group_id"],
+                  value["category"])
         results.append((number, True))
         if item.join_open_talk and value["night_talk_id"] is not None:
             present.append(present_row(value["night_talk_id"], value["author_id"],

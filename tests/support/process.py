@@ -16,7 +16,8 @@ def bot_env(data: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YEHUA_")}
     env |= {"PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost", "COLUMNS": "200",
             "YEHUA_DATA_DIR": str(data), "YEHUA_DEMO": "false", "YEHUA_ESPEAK": "false",
-            "YEHUA_FLAVOUR": "false", "YEHUA_LOG_LEVEL": "WARNING"}
+            "YEHUA_FLAVOUR": "false", "YEHUA_LOG_LEVEL": "WARNING",
+            "YEHUA_UVLOOP": "false"}
     return env | settings
 
 

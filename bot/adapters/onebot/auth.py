@@ -34,11 +34,15 @@ async def signed_event(config: OneBotConfig, request: web.Request) -> dict[str, 
     400 not a JSON object (or nested too deeply, or with a number that is not finite)."""
     if (request.content_length or 0) > MAX_EVENT_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_EVENT_BYTES, request.content_length or 0)
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > MAX_EVENT_BYTES:  # whatever Content-Length said
-            raise web.HTTPRequestEntityTooLarge(MAX_EVENT_BYTES, len(body))
+    body: bytes | bytearray
+    if request.content_length is not None and not request.headers.get("Transfer-Encoding"):
+        body = await request.read()  # the parser ends the body where Content-Length says
+    else:
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > MAX_EVENT_BYTES:
+                raise web.HTTPRequestEntityTooLarge(MAX_EVENT_BYTES, len(body))
     check_signature(config, request, bytes(body))
     try:
         return read_object(body)

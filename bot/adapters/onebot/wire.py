@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -178,7 +177,7 @@ def _sender(payload: Mapping[str, Any]) -> tuple[str, str, str | None]:
 
 def signature(secret: str, body: bytes) -> str:
     """The X-Signature header OneBot sends: `sha1=` HMAC-SHA1 of the exact body bytes."""
-    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    return "sha1=" + hmac.digest(secret.encode(), body, "sha1").hex()
 
 
 def signature_ok(secret: str, body: bytes, header: str) -> bool:
