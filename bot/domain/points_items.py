@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -15,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.adapter import AdapterError
+from bot.core.db import in_session
 from bot.core.messages import OutgoingText
 from bot.core.models import Group, Member, PointsEntry, PointsItem, Role
 from bot.core.roles import allows
@@ -108,6 +110,26 @@ def remembered_builtin_value(engine: Engine, group_id: int, kind: str
     if hit is None or time.monotonic() - hit[0] > BUILTIN_TTL_S:
         return None
     return hit[1], hit[2]
+
+
+# The lookups under way: a burst of messages from one group, all arriving before the first
+# lookup is remembered, waits for that one instead of each asking the database.
+_looking_up: dict[tuple[str, int, str], asyncio.Future[tuple[int | None, int]]] = {}
+
+
+async def current_builtin_value(engine: Engine, group_id: int, kind: str, rules: PointsRules
+                                ) -> tuple[int | None, int]:
+    """`builtin_value` from memory when it is fresh, else from one lookup per group and kind."""
+    known = remembered_builtin_value(engine, group_id, kind)
+    if known is not None:
+        return known
+    key = (str(engine.url), group_id, kind)
+    pending = _looking_up.get(key)
+    if pending is None:
+        pending = asyncio.ensure_future(in_session(engine, builtin_value, group_id, kind, rules))
+        _looking_up[key] = pending
+        pending.add_done_callback(lambda _done: _looking_up.pop(key, None))
+    return await asyncio.shield(pending)
 
 
 def builtin_value(db: Session, group_id: int, kind: str, rules: PointsRules

@@ -39,7 +39,7 @@ from bot.domain.notices import PROXY_PREFIX, notify_status_change
 from bot.domain.pending_voices import drop_voices, hold_voice, waiting_voices
 from bot.domain.photos import Picture
 from bot.domain.points import SUGGEST
-from bot.domain.points_items import builtin_value, remembered_builtin_value
+from bot.domain.points_items import current_builtin_value
 from bot.domain.suggestions import (
     NUMBER,
     STATUS_LABELS,
@@ -87,11 +87,8 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         # someone else comes with theirs.
         hamlet = "" if author else ctx.hamlet
     left = await web_allowance(ctx)
-    known = remembered_builtin_value(ctx.engine, ctx.group_id, SUGGEST)
-    if known is None:
-        known = await in_session(ctx.engine, builtin_value, ctx.group_id, SUGGEST,
-                                 ctx.services.rules)
-    item_id, points = known
+    item_id, points = await current_builtin_value(ctx.engine, ctx.group_id, SUGGEST,
+                                                   ctx.services.rules)
     if left is not None and left.suggestions == 0:  # over today's cap: it stays plain chat
         if first_time_today(ctx, left, "suggestions"):
             await ctx.tell(texts.LIMIT_SUGGESTIONS_TODAY.format(
