@@ -19,6 +19,7 @@ the functions most often on top.
 Run: .venv/bin/python -m bench.ingest [--events 20000] [--connections 64] [--rounds 5]
         [--groups 20] [--members 8658] [--database postgresql [--latency-ms 10]]
         [--profile /tmp/bot.txt] [--env YEHUA_LOG_LEVEL=WARNING]
+        [--nonebot /tmp/nb/bin/python]   (NoneBot2 beside it: see bench/nonebot_peer.py)
 """
 
 from __future__ import annotations
@@ -268,14 +269,14 @@ async def _client(url: str, args: argparse.Namespace) -> Load:
 
 
 async def _measured(name: str, pid: int, url: str, args: argparse.Namespace,
-                    count_stored: Any) -> Run:
+                    count_stored: Any, strict: bool = True) -> Run:
     before = cpu_seconds(pid)
     load = await _client(url, args)
     cpu = cpu_seconds(pid) - before
     stored = await asyncio.to_thread(count_stored)
     suggestions = sum(1 for n in range(args.events) if is_suggestion(n))
     acked = suggestions if load.acknowledged == args.events else -1
-    if stored < acked:
+    if stored < acked and strict:
         raise SystemExit(f"{name}: {acked - stored} acknowledged suggestions were not stored")
     return Run(name, args.events, load, cpu, peak_mb(pid), acked, stored)
 
@@ -347,6 +348,11 @@ def _count_suggestions(db_url: str) -> int:
 
 
 async def _ready(url: str, process: asyncio.subprocess.Process, log: Path) -> None:
+    await _ready_at(url + "/static/chat-icon.svg", process, log)
+
+
+async def _ready_at(url: str, process: asyncio.subprocess.Process, log: Path,
+                    any_answer: bool = False) -> None:
     deadline = time.monotonic() + 120
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
@@ -354,8 +360,8 @@ async def _ready(url: str, process: asyncio.subprocess.Process, log: Path) -> No
                 said = await asyncio.to_thread(log.read_text)
                 raise SystemExit(f"the bot stopped at start: {said[-3000:]}")
             with suppress(aiohttp.ClientError):
-                async with http.get(url + "/static/chat-icon.svg") as response:
-                    if response.status == 200:
+                async with http.get(url) as response:
+                    if response.status == 200 or any_answer:
                         return
             await asyncio.sleep(0.2)
     raise SystemExit("the bot did not start within two minutes")
@@ -415,6 +421,44 @@ async def ours(folder: Path, args: argparse.Namespace, db_url: str | None,
     return run
 
 
+async def nonebot(folder: Path, args: argparse.Namespace) -> Run:
+    """NoneBot2 with its OneBot adapter (bench/nonebot_peer.py) in its own process."""
+    from tests.support.fakes.onebot import TOKEN, fake_napcat
+    from tests.support.loopback import free_port
+
+    database = folder / "nonebot.db"
+    port = free_port()
+    async with fake_napcat() as napcat:
+        log = folder / "nonebot.log"
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                args.nonebot, str(ROOT / "bench" / "nonebot_peer.py"), str(database),
+                str(port), SECRET, TOKEN, str(SELF_ID), napcat.url, args.nonebot_answers,
+                cwd=folder,
+                stdout=out, stderr=out)
+        try:
+            await _ready_at(f"http://127.0.0.1:{port}{PATH}", process, log, any_answer=True)
+            suggestions = sum(1 for n in range(args.events) if is_suggestion(n))
+
+            def stored() -> int:
+                # NoneBot answers before it stores: count once the rows stop coming.
+                last, deadline = -1, time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    with sqlite3.connect(database) as db:
+                        row = db.execute("SELECT count(*) FROM suggestion").fetchone()
+                    count = int(row[0]) if row else 0
+                    if count >= suggestions or count == last:
+                        return count
+                    last = count
+                    time.sleep(1)
+                return last
+
+            return await _measured("NoneBot2", process.pid, f"http://127.0.0.1:{port}{PATH}",
+                                   args, stored, strict=False)
+        finally:
+            await _stop(process)
+
+
 @contextmanager
 def _postgres(database: str) -> Iterator[str | None]:
     """A PostgreSQL server for the run (fsync on), or None for SQLite."""
@@ -460,6 +504,7 @@ async def run(args: argparse.Namespace) -> None:
     floors: list[Run] = []
     fast: list[Run] = []
     bots: list[Run] = []
+    peers: list[Run] = []  # NoneBot2, when asked for
     with _postgres(args.database) as server:
         for n in range(args.rounds):  # alternated: a busy moment of the machine hits all alike
             with tempfile.TemporaryDirectory() as name:
@@ -471,8 +516,12 @@ async def run(args: argparse.Namespace) -> None:
                 last = n == args.rounds - 1
                 async with _database(server, args.latency_ms) as url:
                     bots.append(await ours(folder, args, url, args.profile if last else None))
+                if args.nonebot:
+                    peers.append(await nonebot(folder, args))
             print(f"  round {n + 1}:")
-            for runs in (floors, fast, bots):
+            for runs in (floors, fast, bots, peers):
+                if not runs:
+                    continue
                 print("    " + _row(runs[-1:], floors[-1].rate), flush=True)
     where = "SQLite (WAL)" if server is None else "PostgreSQL" + (
         f" {args.latency_ms:g} ms away each way" if args.latency_ms else "")
@@ -485,12 +534,19 @@ async def run(args: argparse.Namespace) -> None:
     print(f"Yehua: python -m bot, settings as shipped (.env.example){extra}; every event "
           f"answered only after its commit")
     floor_rate = statistics.median(run.rate for run in floors)
-    for runs in (floors, fast, bots):
-        print(_row(runs, floor_rate))
+    for runs in (floors, fast, bots, peers):
+        if runs:
+            print(_row(runs, floor_rate))
     fast_rate = statistics.median(run.rate for run in fast)
     rate = statistics.median(run.rate for run in bots)
     print(f"ratio to the floor on uvloop: {rate / fast_rate:.2f}  "
           f"(bars: ≥ 0.50 of the floor, CPU/event ≤ 0.2 ms, p99 ≤ 50 ms)")
+    if peers:
+        peer_rate = statistics.median(run.rate for run in peers)
+        print(f"Yehua / NoneBot2: {rate / peer_rate:.1f}× (bar: ≥ 10×); NoneBot2 answers "
+              f"each POST before its matcher stores the suggestion (SQLite, its own "
+              f"settings as shipped; matcher {args.nonebot_answers}: "
+              f"{'answers each suggestion at once' if args.nonebot_answers == 'answer' else 'stores only, sends no answer'})")
     if args.profile:
         print(f"\nprofile of the last round ({args.profile}); most often on top:")
         for line in top_of(Path(args.profile)):
@@ -526,6 +582,10 @@ def main() -> None:
     parser.add_argument("--profile", help="record the bot's last round with py-spy to this file")
     parser.add_argument("--env", action="append", default=[], metavar="YEHUA_X=value",
                         help="a setting on top of the shipped ones (for comparisons)")
+    parser.add_argument("--nonebot", metavar="PYTHON",
+                        help="also run NoneBot2 (bench/nonebot_peer.py) with this interpreter")
+    parser.add_argument("--nonebot-answers", choices=("quiet", "answer"), default="quiet",
+                        help="NoneBot2's matcher only stores (quiet) or also answers at once")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--floor", help=argparse.SUPPRESS)
     parser.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
