@@ -54,6 +54,8 @@ FIRST_USER = 20_000
 CHATTER_EVERY = 7  # one message in seven is plain chatter, not a suggestion
 PATH = "/onebot/v11/"
 TICKS = os.sysconf("SC_CLK_TCK")
+NONEBOT_MODES = {"quiet": "stores only, sends no answer",
+                 "answer": "answers each suggestion at once"}
 CHATTER = ("大家好", "今晚几点开会？", "收到", "好的，明天见", "[图片]", "谢谢书记")
 
 
@@ -545,8 +547,7 @@ async def run(args: argparse.Namespace) -> None:
         peer_rate = statistics.median(run.rate for run in peers)
         print(f"Yehua / NoneBot2: {rate / peer_rate:.1f}× (bar: ≥ 10×); NoneBot2 answers "
               f"each POST before its matcher stores the suggestion (SQLite, its own "
-              f"settings as shipped; matcher {args.nonebot_answers}: "
-              f"{'answers each suggestion at once' if args.nonebot_answers == 'answer' else 'stores only, sends no answer'})")
+              f"settings as shipped; its matcher {NONEBOT_MODES[args.nonebot_answers]})")
     if args.profile:
         print(f"\nprofile of the last round ({args.profile}); most often on top:")
         for line in top_of(Path(args.profile)):
