@@ -2,10 +2,11 @@
 
 A plugin as its documentation shows one: a matcher on messages starting with 「建议」 that stores
 the suggestion in SQLite (WAL, one commit each) and, with `answer`, answers 「收到…第 N 号」 at
-once through the OneBot HTTP API (unpaced: its own HTTP client per call makes that path far
-slower, so the bench's default is `quiet`, storing only — the kindest case for NoneBot). NoneBot answers the event's POST before its matchers run, so its
-acknowledgements say nothing about what was stored; the bench counts the stored rows after. Settings as
-NoneBot ships them (log level INFO), plus the HTTP-post secret and the API root.
+once through the OneBot HTTP API. That path is far slower (an HTTP call per answer, unpaced), so
+the bench's default is `quiet`: storing only, the kindest case for NoneBot. NoneBot answers the
+event's POST before its matchers run, so its acknowledgements say nothing about what was
+stored; the bench counts the stored rows afterwards. Settings as NoneBot ships them (log level
+INFO), plus the HTTP-post secret and the API root.
 
 Runs in its own virtual environment (NoneBot is not a dependency of Yehua):
   python3 -m venv /tmp/nb && /tmp/nb/bin/pip install "nonebot2[fastapi,httpx]" \\
