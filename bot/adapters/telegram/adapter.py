@@ -81,6 +81,7 @@ class TelegramAdapter(TelegramInbound):
         # Voice files already on Telegram's servers, oldest use first, and uploads under way.
         self._voice_ids: dict[FileKey, str] = {}
         self._uploading: dict[FileKey, asyncio.Future[str | None]] = {}
+        self._uploaders: dict[FileKey, asyncio.Task[Any]] = {}
         self._task: asyncio.Task[None] | None = None
         self._init_inbound()
 
@@ -237,21 +238,55 @@ class TelegramAdapter(TelegramInbound):
         return await self._upload_voice(key, {
             "chat_id": target, "caption": caption, "duration": str(duration)}, message.path)
 
+    async def ready(self, message: OutgoingMessage) -> None:
+        """Before a voice takes its send slot: the first send of a file not yet on Telegram
+        becomes its uploader; the others wait here for the file_id, so no slot is held while
+        an upload is under way (held slots would go out late, all at once)."""
+        if not isinstance(message, OutgoingAudio):
+            return
+        key = await asyncio.to_thread(_file_key, message.path)
+        if key in self._voice_ids:
+            return
+        pending = self._uploading.get(key)
+        if pending is None:
+            self._claim(key)
+        elif self._uploaders.get(key) is not asyncio.current_task():
+            await asyncio.shield(pending)
+
+    def _claim(self, key: FileKey) -> None:
+        """This task uploads the file; the others sending it wait for the id it brings."""
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        task = asyncio.current_task()
+        self._uploading[key] = future
+        if task is not None:
+            self._uploaders[key] = task
+            # A send given up before its upload must not leave the others waiting.
+            task.add_done_callback(lambda _: self._settle(key, future, None))
+
+    def _settle(self, key: FileKey, future: asyncio.Future[str | None],
+                file_id: str | None) -> None:
+        if self._uploading.get(key) is future:
+            del self._uploading[key]
+            self._uploaders.pop(key, None)
+        if not future.done():
+            future.set_result(file_id)
+
     async def _voice_id(self, key: FileKey) -> str | None:
-        """The file_id of this file, waiting for an upload of it already under way."""
+        """The file_id of this file, waiting for another send's upload of it under way."""
         file_id = self._voice_ids.get(key)
         if file_id is not None:
             self._voice_ids[key] = self._voice_ids.pop(key)  # recently used: kept longest
             return file_id
         pending = self._uploading.get(key)
-        # A few milliseconds at the start of a fan-out; None if that upload failed.
-        return await asyncio.shield(pending) if pending is not None else None
+        if pending is None or self._uploaders.get(key) is asyncio.current_task():
+            return None
+        return await asyncio.shield(pending)  # None if that upload failed
 
     async def _upload_voice(self, key: FileKey, params: dict[str, Any], path: Path) -> str:
-        future: asyncio.Future[str | None] | None = None
-        if key not in self._uploading:  # the others sending this file wait for its id
-            future = asyncio.get_running_loop().create_future()
-            self._uploading[key] = future
+        if key not in self._uploading:
+            self._claim(key)
+        future = self._uploading[key]
+        mine = self._uploaders.get(key) in (asyncio.current_task(), None)
         file_id: str | None = None
         try:
             result = await self.api.upload("sendVoice", params, "voice", path, "audio/ogg")
@@ -262,9 +297,8 @@ class TelegramAdapter(TelegramInbound):
                     self._voice_ids.pop(next(iter(self._voice_ids)))
             return _message_id(result)
         finally:
-            if future is not None:
-                del self._uploading[key]
-                future.set_result(file_id)
+            if mine:
+                self._settle(key, future, file_id)
 
 
 def _file_key(path: Path) -> FileKey:
