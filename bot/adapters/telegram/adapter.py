@@ -242,7 +242,8 @@ class TelegramAdapter(TelegramInbound):
         """Before a voice takes its send slot: the first send of a file not yet on Telegram
         becomes its uploader; the others wait here for the file_id, so no slot is held while
         an upload is under way (held slots would go out late, all at once)."""
-        if not isinstance(message, OutgoingAudio):
+        if (not isinstance(message, OutgoingAudio)
+                or message.path.suffix.lower() not in VOICE_SUFFIXES):
             return
         key = await asyncio.to_thread(_file_key, message.path)
         if key in self._voice_ids:
