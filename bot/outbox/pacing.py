@@ -9,7 +9,10 @@ answered. A slot is granted only when
   and it has fewer than `chat_per_minute` sends in flight or answered in the last minute.
 Waiting sends are served by priority, then first come: a lesson's voice (priority 0, following
 its text) goes before the next group's text (priority 1), so each group hears its lesson soon
-after reading it. After a RetryAfter the whole platform pauses, and resumes at the even pace.
+after reading it. At the end of a fan-out (a second's worth of sends or fewer still waiting) the
+first messages go first instead, so the last voices fill the final second at the full rate
+rather than trickling out as slowly as their texts went; no follow-up is held back past
+TAIL_HOLD. After a RetryAfter the whole platform pauses, and resumes at the even pace.
 
 Grants keep to a fixed grid of 1/`global_per_second` steps: a grant a little late (the loop's
 timer, other work) does not push every later one back, so the pace holds the rate itself.
