@@ -8,7 +8,8 @@ Bar: within 2% of the floor, zero 429s, each voice within 2 s of its text.
 
 `--instances 2` runs two apps on one PostgreSQL and one bot token, as two instances of a county's
 deployment: the ledger's claim splits the groups between them and their one send budget keeps
-the pair inside Telegram's limits. `--database postgresql` runs one instance on PostgreSQL.
+the pair inside Telegram's limits. Both run in this process beside the fake, on one event loop.
+`--database postgresql` runs one instance on PostgreSQL.
 
 Run: .venv/bin/python -m bench.fanout [--groups 1000] [--database postgresql] [--instances 2]
 """

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
@@ -168,4 +168,14 @@ class Adapter(Protocol):
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> str:
         """Post one message to a chat; return the platform's message id."""
+        ...
+
+
+@runtime_checkable
+class PreparesSends(Protocol):
+    """An adapter that may have to wait before a message can go at once (a file it is already
+    uploading for another chat); the outbox waits for it before asking for a send slot."""
+
+    async def ready(self, message: OutgoingMessage) -> None:
+        """Return when `message` can be sent without waiting on other sends."""
         ...

@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from bot.core.adapter import Adapter, AdapterError, RetryAfter
+from bot.core.adapter import Adapter, AdapterError, PreparesSends, RetryAfter
 from bot.core.messages import OutgoingMessage, OutgoingText, in_chat_question
 from bot.outbox.pacing import Budget, Pacer
 
@@ -74,12 +74,15 @@ class Outbox:
                 and not adapter.private_in_chat):
             message = in_chat_question(message)
         paced = _pace_key(adapter, chat_id, message)
+        # Waited for before the send takes a slot, so the slot goes out on time.
+        if after is not None:
+            await asyncio.shield(after)  # the previous message's progress is stored
+        if isinstance(adapter, PreparesSends):
+            await adapter.ready(message)
         for attempt in range(1, self.attempts + 1):
             await pacer.acquire(paced, priority)
             wait = 0.0
             try:
-                if after is not None:
-                    await asyncio.shield(after)  # the previous message's progress is stored
                 return await adapter.send(chat_id, message)
             except RetryAfter as exc:
                 if exc.chat_only:  # a group robot's own budget: only this group waits

@@ -9,7 +9,10 @@ answered. A slot is granted only when
   and it has fewer than `chat_per_minute` sends in flight or answered in the last minute.
 Waiting sends are served by priority, then first come: a lesson's voice (priority 0, following
 its text) goes before the next group's text (priority 1), so each group hears its lesson soon
-after reading it. After a RetryAfter the whole platform pauses, and resumes at the even pace.
+after reading it. At the end of a fan-out (a second's worth of sends or fewer still waiting) the
+first messages go first instead, so the last voices fill the final second at the full rate
+rather than trickling out as slowly as their texts went; no follow-up is held back past
+TAIL_HOLD. After a RetryAfter the whole platform pauses, and resumes at the even pace.
 
 Grants keep to a fixed grid of 1/`global_per_second` steps: a grant a little late (the loop's
 timer, other work) does not push every later one back, so the pace holds the rate itself.
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 
 # Counting our own sends is exact, but the platform counts arrivals; leave it a little room.
 SAFETY = 0.99
+# At the end of a fan-out a follow-up gives way to first messages, but not once it has waited
+# this long: a lesson's voice stays within a couple of seconds of its text.
+TAIL_HOLD = 1.75
 
 
 class Budget(Protocol):
@@ -57,6 +63,7 @@ class _Waiter:
     seq: int
     chat: str = field(compare=False)
     future: asyncio.Future[None] = field(compare=False)
+    since: float = field(compare=False, default=0.0)  # when it began to wait
 
 
 class Pacer:
@@ -68,6 +75,7 @@ class Pacer:
         self._clock = clock
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
+        self._firsts = 0  # waiters with priority 1 or more: a chat's first message, mostly
         self._in_flight = 0
         self._answered: deque[float] = deque()  # answer times within the last second
         self._next_grant = float("-inf")  # the grid's next step
@@ -92,7 +100,10 @@ class Pacer:
     async def acquire(self, chat: str, priority: int = 1) -> None:
         """Wait for a slot to send to `chat`; pair every acquire with a release."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, _Waiter(priority, next(self._seq), chat, future))
+        heapq.heappush(self._waiters, _Waiter(priority, next(self._seq), chat, future,
+                                              self._now()))
+        if priority:
+            self._firsts += 1
         self._dispatch()
         try:
             await future
@@ -102,6 +113,8 @@ class Pacer:
             else:
                 self._waiters = [w for w in self._waiters if w.future is not future]
                 heapq.heapify(self._waiters)
+                if priority:
+                    self._firsts -= 1
             raise
 
     def release(self, chat: str) -> None:
@@ -152,6 +165,7 @@ class Pacer:
             self._slot = None  # nobody could use it in time: a late send would crowd the next
         wake: float | None = None
         blocked: list[_Waiter] = []
+        tail = self._in_tail()
         while self._waiters:
             global_at = self._global_free_at(now)
             if global_at is not None and global_at > now:
@@ -159,17 +173,32 @@ class Pacer:
                 break
             if global_at is None:  # capacity is all in flight: the next release wakes us
                 break
-            waiter = heapq.heappop(self._waiters)
-            if waiter.future.done():
-                continue
-            chat_at = self._chat_free_at(waiter.chat, now)
-            if chat_at is not None and chat_at > now:
-                blocked.append(waiter)
-                wake = chat_at if wake is None else min(wake, chat_at)
-                continue
-            if chat_at is None:  # something in flight to this chat
-                blocked.append(waiter)
-                continue
+            waiter: _Waiter | None = None
+            held: _Waiter | None = None  # in the tail: a follow-up, if no first message can go
+            while self._waiters:
+                candidate = heapq.heappop(self._waiters)
+                if candidate.future.done():
+                    continue
+                chat_at = self._chat_free_at(candidate.chat, now)
+                if chat_at is None or chat_at > now:  # in flight, or its chat's turn is later
+                    blocked.append(candidate)
+                    if chat_at is not None:
+                        wake = chat_at if wake is None else min(wake, chat_at)
+                    continue
+                if tail and candidate.priority == 0 and now - candidate.since < TAIL_HOLD:
+                    if held is None:
+                        held = candidate
+                    else:
+                        blocked.append(candidate)
+                    continue
+                waiter = candidate
+                break
+            if waiter is None:
+                waiter, held = held, None
+            if held is not None:
+                blocked.append(held)
+            if waiter is None:
+                break
             if self._budget is not None and (self._slot is None or self._slot > now):
                 blocked.append(waiter)  # it could go: wait for the shared slot
                 if self._slot is None:
@@ -179,6 +208,8 @@ class Pacer:
                 break
             self._slot = None
             self._in_flight += 1
+            if waiter.priority:
+                self._firsts -= 1
             self._chat_busy.add(waiter.chat)
             # On the grid, unless more than half a step late (idle, paused): then from now.
             late = now - self._next_grant > self._spacing / 2
@@ -187,6 +218,15 @@ class Pacer:
         for waiter in blocked:
             heapq.heappush(self._waiters, waiter)
         return wake
+
+    def _in_tail(self) -> bool:
+        """Whether the sends still waiting are a second's worth or less at the present pace:
+        the end of a fan-out. Then first messages go before follow-ups (a lesson's voices):
+        each voice must wait out its chat's second after its text anyway, and only voices are
+        left once the last text is out, so the texts go while enough voices still wait to fill
+        that last second at the full rate."""
+        pace = self._in_flight + len(self._answered)  # sends of the last second, about
+        return self._firsts > 0 and len(self._waiters) <= pace
 
     def _reserve(self) -> None:
         """Ask the shared budget for the next slot, unless already asking."""

@@ -98,3 +98,21 @@ async def test_a_pause_on_one_chat_lets_the_others_go_on() -> None:
     at = dict((chat, t) for t, chat in log)
     assert at["other"] < started + 0.1
     assert at["busy-robot"] >= started + 0.29
+
+
+async def test_at_the_end_of_a_fan_out_the_last_texts_go_while_voices_still_wait() -> None:
+    # Scaled down: 50 sends a second, and a chat's voice at least 0.5 s after its text.
+    pacer = Pacer(RateLimits(global_per_second=50, chat_per_second=2))
+    log: list[tuple[float, str]] = []
+
+    async def lesson(chat: str) -> None:
+        await _send(pacer, chat, log, priority=1)
+        await _send(pacer, chat, log, priority=0)
+
+    await asyncio.gather(*(lesson(f"g{i}") for i in range(60)))
+    sent = [chat for _, chat in log]
+    assert sorted(sent) == sorted([f"g{i}" for i in range(60)] * 2)
+    last_text = max(sent.index(f"g{i}") for i in range(60))
+    # The last texts left enough voices waiting to fill their chats' half second at the full
+    # pace (25 sends), instead of the voices trickling out one per text at the end.
+    assert len(sent) - 1 - last_text >= 22, len(sent) - 1 - last_text

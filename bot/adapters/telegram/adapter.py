@@ -8,6 +8,7 @@ import logging
 import math
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -42,6 +43,11 @@ __all__ = ["TelegramAdapter", "TelegramConfig", "create_adapter", "load_config",
 VOICE_SUFFIXES = {".ogg", ".oga", ".opus"}
 NUMERIC_ID = re.compile(r"-?[0-9]{1,20}")
 MAX_PARTIAL = 1000
+# Voice files whose file_id this bot keeps (a lesson's voice is the same file in every group).
+MAX_VOICE_IDS = 256
+# How Telegram refuses a file_id it does not (or no longer) know for this bot.
+WRONG_FILE = "wrong file identifier"
+FileKey = tuple[str, int, int]  # path, size, modification time
 
 
 class TelegramAdapter(TelegramInbound):
@@ -72,6 +78,10 @@ class TelegramAdapter(TelegramInbound):
         self._partial: dict[tuple[str, OutgoingText], list[str]] = {}
         # Members already told how to start the bot for private answers (once is enough).
         self._told_start: set[str] = set()
+        # Voice files already on Telegram's servers, oldest use first, and uploads under way.
+        self._voice_ids: dict[FileKey, str] = {}
+        self._uploading: dict[FileKey, asyncio.Future[str | None]] = {}
+        self._uploaders: dict[FileKey, asyncio.Task[Any]] = {}
         self._task: asyncio.Task[None] | None = None
         self._init_inbound()
 
@@ -202,12 +212,109 @@ class TelegramAdapter(TelegramInbound):
                               "user": {"id": int(user_id)}}]
 
     async def _send_voice(self, target: str, message: OutgoingAudio) -> str:
+        """A voice note: its bytes the first time this bot sends the file, then by the file_id
+        Telegram gave for them, so a lesson to a thousand groups is uploaded once."""
         if message.path.suffix.lower() not in VOICE_SUFFIXES:
             raise Unsupported(f"Telegram voice notes are OGG/Opus, not {message.path.name}")
-        params = {"chat_id": target, "caption": trim_caption(message.caption) or None,
-                  "duration": str(max(1, math.ceil(message.duration_s)))}
-        result = await self.api.upload("sendVoice", params, "voice", message.path, "audio/ogg")
-        return _message_id(result)
+        caption = trim_caption(message.caption) or None
+        duration = max(1, math.ceil(message.duration_s))
+        key = await asyncio.to_thread(_file_key, message.path)
+        for _ in range(2):  # a refused id, then perhaps the one another send just uploaded
+            file_id = await self._voice_id(key)
+            if file_id is None:
+                break
+            try:
+                result = await self.api.call("sendVoice", {
+                    "chat_id": _chat(target), "voice": file_id, "caption": caption,
+                    "duration": duration})
+                return _message_id(result)
+            except AdapterError as exc:
+                # Telegram may retire a file_id; the file itself is still here to upload.
+                if WRONG_FILE not in str(exc).lower():
+                    raise
+                log.info("telegram: voice file_id refused, uploading %s again", message.path.name)
+                if self._voice_ids.get(key) == file_id:
+                    del self._voice_ids[key]
+        return await self._upload_voice(key, {
+            "chat_id": target, "caption": caption, "duration": str(duration)}, message.path)
+
+    async def ready(self, message: OutgoingMessage) -> None:
+        """Before a voice takes its send slot: the first send of a file not yet on Telegram
+        becomes its uploader; the others wait here for the file_id, so no slot is held while
+        an upload is under way (held slots would go out late, all at once)."""
+        if (not isinstance(message, OutgoingAudio)
+                or message.path.suffix.lower() not in VOICE_SUFFIXES):
+            return
+        key = await asyncio.to_thread(_file_key, message.path)
+        if key in self._voice_ids:
+            return
+        pending = self._uploading.get(key)
+        if pending is None:
+            self._claim(key)
+        elif self._uploaders.get(key) is not asyncio.current_task():
+            await asyncio.shield(pending)
+
+    def _claim(self, key: FileKey) -> None:
+        """This task uploads the file; the others sending it wait for the id it brings."""
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        task = asyncio.current_task()
+        self._uploading[key] = future
+        if task is not None:
+            self._uploaders[key] = task
+            # A send given up before its upload must not leave the others waiting.
+            task.add_done_callback(lambda _: self._settle(key, future, None))
+
+    def _settle(self, key: FileKey, future: asyncio.Future[str | None],
+                file_id: str | None) -> None:
+        if self._uploading.get(key) is future:
+            del self._uploading[key]
+            self._uploaders.pop(key, None)
+        if not future.done():
+            future.set_result(file_id)
+
+    async def _voice_id(self, key: FileKey) -> str | None:
+        """The file_id of this file, waiting for another send's upload of it under way."""
+        file_id = self._voice_ids.get(key)
+        if file_id is not None:
+            self._voice_ids[key] = self._voice_ids.pop(key)  # recently used: kept longest
+            return file_id
+        pending = self._uploading.get(key)
+        if pending is None or self._uploaders.get(key) is asyncio.current_task():
+            return None
+        return await asyncio.shield(pending)  # None if that upload failed
+
+    async def _upload_voice(self, key: FileKey, params: dict[str, Any], path: Path) -> str:
+        if key not in self._uploading:
+            self._claim(key)
+        future = self._uploading[key]
+        mine = self._uploaders.get(key) in (asyncio.current_task(), None)
+        file_id: str | None = None
+        try:
+            result = await self.api.upload("sendVoice", params, "voice", path, "audio/ogg")
+            file_id = _voice_file_id(result)
+            if file_id is not None:
+                self._voice_ids[key] = file_id
+                while len(self._voice_ids) > MAX_VOICE_IDS:
+                    self._voice_ids.pop(next(iter(self._voice_ids)))
+            return _message_id(result)
+        finally:
+            if mine:
+                self._settle(key, future, file_id)
+
+
+def _file_key(path: Path) -> FileKey:
+    """The file as it is on disk now: a file written anew under the same name is new audio."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise AdapterError(f"audio file cannot be read: {path}: {exc}") from exc
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
+def _voice_file_id(result: object) -> str | None:
+    voice = result.get("voice") if isinstance(result, dict) else None
+    file_id = voice.get("file_id") if isinstance(voice, dict) else None
+    return file_id if isinstance(file_id, str) and file_id else None
 
 
 def _chat(chat_id: str) -> int | str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import io
 import json
 import math
@@ -23,13 +24,15 @@ from tests.support.loopback import serve
 
 # Routes `/bot<token>/<method>` (any case; query, JSON, form and multipart parameters) and
 # `/file/bot<token>/<path>`; enforces 4,096-character texts, 1,024-character captions, OGG/Opus
-# voice uploads and the published flood limits (30/s overall, 1/s per chat, 20/min per group,
-# answered with 429 and `parameters.retry_after`); long polling with offset confirmation and 409
-# conflicts; webhook delivery with the secret header; group->supergroup migration; private
-# messages only to users who started the bot (else 403 "bot can't initiate conversation with a
-# user", or "bot was blocked by the user"); members' voice notes and photos (every size Telegram
-# makes, smallest first, each fetched by getFile then /file/...), with their caption, and replies
-# embedding the replied-to message (the bot's own with its text); injected 5xx and slowness.
+# voice uploads (or a voice's file_id from an earlier upload, sent without decoding again; an
+# unknown one answered 400 "wrong file identifier") and the published flood limits (30/s overall,
+# 1/s per chat, 20/min per group, answered with 429 and `parameters.retry_after`); long polling
+# with offset confirmation and 409 conflicts; webhook delivery with the secret header;
+# group->supergroup migration; private messages only to users who started the bot (else 403 "bot
+# can't initiate conversation with a user", or "bot was blocked by the user"); members' voice notes
+# and photos (every size Telegram makes, smallest first, each fetched by getFile then /file/...),
+# with their caption, and replies embedding the replied-to message (the bot's own with its text);
+# injected 5xx and slowness.
 # `time_scale` shrinks every window and wait (0.1: ten times faster than real).
 
 TOKEN = "7000001:AAHfakeTokenForYehuaTests_0123456789"
@@ -80,9 +83,12 @@ class FakeTelegram:
     started: set[int] = field(default_factory=set)  # users who opened a private chat
     blocked: set[int] = field(default_factory=set)  # users who blocked the bot
     files: dict[str, bytes] = field(default_factory=dict)
+    voices: dict[str, Sent] = field(default_factory=dict)  # file_id -> the upload it names
+    voice_uploads: int = 0  # sendVoice calls that carried the file's bytes
     delay: float = 0.0
     _faults: list[list[Any]] = field(default_factory=list)
     _next_update: int = 500
+    _uploaded: int = 0
     _ids: dict[int, int] = field(default_factory=dict)
     _windows: dict[Any, deque[float]] = field(default_factory=dict)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -161,6 +167,11 @@ class FakeTelegram:
         self.started.add(int(user["id"]))
         self.blocked.discard(int(user["id"]))
         return self.say(int(user["id"]), user, "/start")
+
+    def forget_voices(self) -> None:
+        """The file_ids of uploaded voices stop working (Telegram may retire them): sending
+        by one of them is refused from now on, as a file_id another bot was given would be."""
+        self.voices.clear()
 
     def block_bot(self, user: dict[str, Any]) -> None:
         """Someone blocks the bot: its private messages to them fail from now on."""
@@ -249,17 +260,25 @@ class FakeTelegram:
 
     async def _m_sendvoice(self, params: dict[str, Any]) -> Answer:
         voice, caption = params.get("voice"), str(params.get("caption", ""))
-        if not isinstance(voice, bytes):
-            return _fail(400, "Bad Request: there is no voice in the request")
         if len(caption.encode("utf-16-le")) // 2 > MAX_CAPTION:
             return _fail(400, "Bad Request: message caption is too long")
+        duration = params.get("duration")
+        declared = int(duration) if duration else None
+        if isinstance(voice, str) and voice:  # a file Telegram already has: nothing to decode
+            known = self.voices.get(voice)
+            if known is None:
+                return _fail(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            return self._deliver(params, Sent(0, "voice", 0.0, 0, text=caption,
+                                              voice=known.voice, seconds=known.seconds,
+                                              duration=declared or known.duration))
+        if not isinstance(voice, bytes):
+            return _fail(400, "Bad Request: there is no voice in the request")
+        self.voice_uploads += 1
         seconds = await asyncio.to_thread(_opus_seconds, voice)
         if seconds is None:
             return _fail(400, "Bad Request: wrong file type: voice must be OGG/Opus")
-        duration = params.get("duration")
         return self._deliver(params, Sent(0, "voice", 0.0, 0, text=caption, voice=voice,
-                                          seconds=seconds,
-                                          duration=int(duration) if duration else None))
+                                          seconds=seconds, duration=declared))
 
     def _deliver(self, params: dict[str, Any], sent: Sent) -> Answer:
         chat_id = _chat_id(params.get("chat_id"))
@@ -290,7 +309,15 @@ class FakeTelegram:
         if sent.kind == "text":
             message["text"] = sent.text
         else:
-            message["voice"] = {"file_id": f"sent{sent.message_id}", "mime_type": "audio/ogg",
+            # A fresh file_id for every upload, usable by this bot from now on; the same audio
+            # keeps its file_unique_id.
+            self._uploaded += 1
+            file_id = f"AwACAgIAAxkDAAI{self._uploaded:06d}"
+            self.voices[file_id] = sent
+            message["voice"] = {"file_id": file_id,
+                                "file_unique_id": "AgAD" + hashlib.sha256(sent.voice)
+                                .hexdigest()[:12],
+                                "mime_type": "audio/ogg", "file_size": len(sent.voice),
                                 "duration": sent.duration or round(sent.seconds)}
         return _ok(message)
 
