@@ -35,8 +35,8 @@ def load_cli_settings(*, serving: bool = False) -> Settings:
     """Read .env and the environment; a bad value ends the command naming the variable.
 
     `serving`: for the running bot, whose log goes through a plain handler (Rich's costs
-    more per line than the work the line reports); other commands typed at a terminal get
-    Rich's.
+    more per line than the work the line reports); the other commands are read by a person,
+    so their few lines go through Rich's, folded to the terminal's width.
     """
     load_dotenv()
     try:
@@ -44,7 +44,7 @@ def load_cli_settings(*, serving: bool = False) -> Settings:
     except SettingsError as exc:
         raise settings_failed(exc) from exc
     handler: logging.Handler
-    if serving or not sys.stderr.isatty():
+    if serving:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(SERVICE_LOG_FORMAT))
     else:
