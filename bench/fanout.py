@@ -65,9 +65,12 @@ async def _instance(stack: AsyncExitStack, folder: Path, database_url: str, edge
                     fake_url: str) -> web.Application:
     """One instance of the bot: its own folder, the shared database and bot token."""
     settings = Settings(data_dir=folder, tts_endpoint=edge_url, espeak=False, demo=False,
-                        database_url=database_url)
+                        database_url=database_url, public_url="https://yehua.example.org")
+    # Several instances on one token take updates by webhook, as deployed: long polling allows
+    # one poller per token (the others' getUpdates are refused).
     settings = replace(settings, extra={"YEHUA_TELEGRAM_TOKEN": TOKEN,
-                                        "YEHUA_TELEGRAM_API_BASE": fake_url})
+                                        "YEHUA_TELEGRAM_API_BASE": fake_url,
+                                        "YEHUA_TELEGRAM_WEBHOOK": "true"})
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
