@@ -152,6 +152,17 @@ async def _load(url: str, events: int, connections: int, groups: int, members: i
 
 # --- the floor (its own process) -----------------------------------------------------------
 
+def floor_row(body: bytes, signature_header: str) -> tuple[int, int, str] | None:
+    """What the floor stores of an event (group, user, text); None if its signature is wrong."""
+    expected = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+    if not hmac.compare_digest(expected, signature_header):
+        return None
+    payload = json.loads(body)
+    text = "".join(s["data"].get("text", "") for s in payload["message"]
+                   if s.get("type") == "text")
+    return payload["group_id"], payload["user_id"], text
+
+
 def floor_app(db_path: str) -> web.Application:
     """Check the signature, parse the JSON, insert and commit one row, then answer 204."""
     db = sqlite3.connect(db_path, check_same_thread=False)
@@ -159,18 +170,12 @@ def floor_app(db_path: str) -> web.Application:
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("CREATE TABLE IF NOT EXISTS event (id INTEGER PRIMARY KEY, grp INTEGER, "
                "usr INTEGER, body TEXT)")
-    key = SECRET.encode()
 
     async def handle(request: web.Request) -> web.Response:
-        body = await request.read()
-        expected = "sha1=" + hmac.new(key, body, hashlib.sha1).hexdigest()
-        if not hmac.compare_digest(expected, request.headers.get("X-Signature", "")):
+        row = floor_row(await request.read(), request.headers.get("X-Signature", ""))
+        if row is None:
             return web.Response(status=401)
-        payload = json.loads(body)
-        text = "".join(s["data"].get("text", "") for s in payload["message"]
-                       if s.get("type") == "text")
-        db.execute("INSERT INTO event (grp, usr, body) VALUES (?, ?, ?)",
-                   (payload["group_id"], payload["user_id"], text))
+        db.execute("INSERT INTO event (grp, usr, body) VALUES (?, ?, ?)", row)
         db.commit()
         return web.Response(status=204)
 
@@ -192,20 +197,15 @@ async def floor_postgres_app(db_url: str, connections: int) -> web.Application:
                         "grp BIGINT, usr BIGINT, body TEXT)")
     await first.commit()
     pool.put_nowait(first)
-    key = SECRET.encode()
 
     async def handle(request: web.Request) -> web.Response:
-        body = await request.read()
-        expected = "sha1=" + hmac.new(key, body, hashlib.sha1).hexdigest()
-        if not hmac.compare_digest(expected, request.headers.get("X-Signature", "")):
+        row = floor_row(await request.read(), request.headers.get("X-Signature", ""))
+        if row is None:
             return web.Response(status=401)
-        payload = json.loads(body)
-        text = "".join(s["data"].get("text", "") for s in payload["message"]
-                       if s.get("type") == "text")
         connection = await pool.get()
         try:
             await connection.execute("INSERT INTO event (grp, usr, body) VALUES (%s, %s, %s)",
-                                     (payload["group_id"], payload["user_id"], text))
+                                     row)
             await connection.commit()
         finally:
             pool.put_nowait(connection)
