@@ -28,7 +28,7 @@ from bot.core.models import (
 from bot.domain.attendance import note_present, present_row
 from bot.domain.points import POINTS_KEY, SUGGEST
 from bot.outbox.replies import reply_row, store_replies
-from scheduler.dbtypes import ignoring_insert, utcnow
+from scheduler.dbtypes import insert_rows, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,6 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
     Returns (number, created) for each item; a message delivered again finds its first number.
     Runs inside the caller's transaction: nothing is committed here.
     """
-    dialect = connection.dialect.name
     wanted = sorted({item.row["group_id"] for item in items if item.join_open_talk})
     # The latest opened talk wins when (by mistake) two are open.
     talks: dict[int, _OpenTalk] = {}
@@ -255,9 +254,9 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
             if item.hamlet_from_talk and (named := talk.hamlet()):
                 value["hamlet"] = named
         values.append(value)
-    statement = ignoring_insert(_SUGGESTIONS, _MESSAGE_KEY, dialect, ("id", *_MESSAGE_KEY))
     new = {(platform, chat, message): number
-           for number, platform, chat, message in connection.execute(statement, values)}
+           for number, platform, chat, message in insert_rows(
+               connection, _SUGGESTIONS, _MESSAGE_KEY, values, returning=("id", *_MESSAGE_KEY))}
     results: list[tuple[int, bool]] = []
     points = []
     present = []
@@ -288,8 +287,7 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
                            "ref": str(number), "points": item.points,
                            "item_id": item.item_id,
                            "created_at": value["created_at"]})
-    if points:
-        connection.execute(ignoring_insert(_POINTS, POINTS_KEY, dialect, ()), points)
+    insert_rows(connection, _POINTS, POINTS_KEY, points)
     if receipts:
         store_replies(connection, receipts)
     note_present(connection, present)  # whoever raises one during a talk came to it
