@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -295,9 +295,9 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
 
 
 def _receipt_row(receipt: Receipt, key: dict[str, Any], number: int) -> dict[str, Any]:
-    answer = replace(receipt.answer, text=receipt.answer.text.replace(NUMBER, str(number)))
     return reply_row(key["platform"], key["chat_id"], receipt.message_id, receipt.place,
-                     answer, suggestion=number)
+                     receipt.answer, suggestion=number,
+                     text=receipt.answer.text.replace(NUMBER, str(number)))
 
 
 def add_suggestion(db: Session, **fields: Any) -> tuple[Suggestion, bool]:

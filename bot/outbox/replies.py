@@ -79,12 +79,21 @@ _RENEW = (update(_REPLIES).where(*_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by == bi
           .values(claimed_until=bindparam("until")))
 
 
+# An answer's fields are plain values: read one by one, not deep-copied (`asdict`).
+_FIELDS = tuple(field.name for field in dataclasses.fields(OutgoingText))
+
+
 def reply_row(platform: str, chat_id: str, message_id: str, seq: int, message: OutgoingText,
-              *, suggestion: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+              *, suggestion: int | None = None, now: datetime | None = None,
+              text: str | None = None) -> dict[str, Any]:
     """The stored form of answer number `seq` to one chat message; `suggestion`: the number
-    it acknowledges (such answers are gathered under a backlog)."""
+    it acknowledges (such answers are gathered under a backlog); `text`: the message's, if
+    not its own (a receipt's, its number filled in)."""
+    fields = {name: getattr(message, name) for name in _FIELDS}
+    if text is not None:
+        fields["text"] = text
     return {"platform": platform, "chat_id": chat_id, "message_id": message_id, "seq": seq,
-            "body": json.dumps(dataclasses.asdict(message), ensure_ascii=False),
+            "body": json.dumps(fields, ensure_ascii=False),
             "suggestion": suggestion, "created_at": now or utcnow(), "sent_at": None,
             "claimed_by": None, "claimed_until": None}
 
