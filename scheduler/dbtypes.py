@@ -157,25 +157,35 @@ class _SQLiteInsert:
 
     def run(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
         params = [self.values(row) for row in rows]
-        driver = connection.connection.driver_connection
-        assert driver is not None, "a connection in use has its driver's"
-        cursor = driver.cursor()
-        try:
-            if not self.returning:
-                cursor.executemany(self.sql, params)
-                return []
-            # executemany() takes no RETURNING: one execute a row, the statement prepared once.
-            found: list[tuple[Any, ...]] = []
-            for one in params:
-                cursor.execute(self.sql, one)
-                found.extend(cursor.fetchall())
-            return found
-        except connection.dialect.loaded_dbapi.Error as error:
-            # As SQLAlchemy raises it: OperationalError and the like say "storage fault".
-            raise DBAPIError.instance(self.sql, None, error,
-                                      connection.dialect.loaded_dbapi.Error) from error
-        finally:
-            cursor.close()
+        if not self.returning:
+            return driver_rows(connection, self.sql, params, many=True)
+        # executemany() takes no RETURNING: one execute a row, the statement prepared once.
+        found: list[tuple[Any, ...]] = []
+        for one in params:
+            found.extend(driver_rows(connection, self.sql, one))
+        return found
+
+
+def driver_rows(connection: Connection, sql: str, params: Sequence[Any], *,
+                many: bool = False) -> list[tuple[Any, ...]]:
+    """Run `sql` (the driver's own placeholders) on the connection's driver connection, in
+    its transaction; the rows it returns, as the driver gives them. `many`: `params` is a
+    list of parameter sets. Faults are raised as SQLAlchemy raises them (OperationalError and
+    the like: the storage could not take it now)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None, "a connection in use has its driver's"
+    cursor = driver.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, params)
+            return []
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, None, error,
+                                  connection.dialect.loaded_dbapi.Error) from error
+    finally:
+        cursor.close()
 
 
 _SQLITE_INSERTS: dict[tuple[Table, tuple[str, ...], tuple[str, ...], tuple[str, ...]],
