@@ -131,13 +131,13 @@ class Batcher(Generic[ItemT, ResultT]):
         try:
             with self.engine.begin() as connection:
                 if self._busy_timeout is None:  # the engine sets it on every connection alike
-                    waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                    [(waits,)] = driver_rows(connection, "PRAGMA busy_timeout", ())
                     self._busy_timeout = f"PRAGMA busy_timeout={int(waits or 0)}"
-                connection.exec_driver_sql("PRAGMA busy_timeout=0")
+                driver_rows(connection, "PRAGMA busy_timeout=0", ())
                 try:
                     results = self.write(connection, items)
                 finally:
-                    connection.exec_driver_sql(self._busy_timeout)
+                    driver_rows(connection, self._busy_timeout, ())
         except Exception:  # written again in a database thread, with the full busy timeout
             return None
         self.batches += 1
