@@ -28,7 +28,7 @@ from bot.core.models import (
 from bot.domain.attendance import note_present, present_row
 from bot.domain.points import POINTS_KEY, SUGGEST
 from bot.outbox.replies import reply_row, store_replies
-from scheduler.dbtypes import insert_rows, utcnow
+from scheduler.dbtypes import driver_rows, insert_rows, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,27 @@ _OPEN_TALKS = (
 )
 
 
+# The same on SQLite as the driver's own statement: read once per batch, SQLAlchemy's building
+# of it costs more than SQLite's answering it.
+_OPEN_TALKS_SQL = (
+    "SELECT night_talk.group_id, night_talk.id, night_talk.place, hamlet.name FROM night_talk "
+    "LEFT OUTER JOIN hamlet ON hamlet.group_id = night_talk.group_id "
+    "WHERE night_talk.status = ? AND night_talk.group_id IN ({groups}) "
+    "ORDER BY night_talk.opened_at, night_talk.id")
+
+
+def _open_talks(connection: Connection, groups: list[int]) -> list[tuple[Any, ...]]:
+    """(group id, talk id, place, one of the group's hamlets or None) of the groups' open
+    talks, the latest opened last."""
+    if connection.dialect.name != "sqlite":
+        return [tuple(row) for row in connection.execute(_OPEN_TALKS, {"groups": groups})]
+    status = _TALKS.c.status.type.dialect_impl(connection.dialect).bind_processor(
+        connection.dialect)
+    open_ = status(NightTalkStatus.OPEN) if status is not None else NightTalkStatus.OPEN
+    sql = _OPEN_TALKS_SQL.format(groups=", ".join("?" * len(groups)))
+    return driver_rows(connection, sql, [open_, *groups])
+
+
 @dataclass
 class _OpenTalk:
     id: int
@@ -239,7 +260,7 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
     # The latest opened talk wins when (by mistake) two are open.
     talks: dict[int, _OpenTalk] = {}
     if wanted:
-        for group, talk_id, place, hamlet in connection.execute(_OPEN_TALKS, {"groups": wanted}):
+        for group, talk_id, place, hamlet in _open_talks(connection, wanted):
             known = talks.get(group)
             if known is None or known.id != talk_id:
                 known = talks[group] = _OpenTalk(talk_id, place or "", [])
