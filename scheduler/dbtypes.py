@@ -79,15 +79,25 @@ def insert_once(db: Session, row: SQLModel, keys: Sequence[str]) -> int | None:
         return None
 
 
+# The last datetime written and its text: a row's times are mostly one and the same moment
+# (created, updated, and the rows that come with it).
+_last_written: tuple[datetime | None, str | None] = (None, None)
+
+
 def _sqlite_datetime(value: datetime | None) -> str | None:
     """`UTCDateTime`'s stored text on SQLite, as SQLAlchemy's DATETIME writes it."""
+    global _last_written
     if value is None:
         return None
+    last = _last_written
+    if last[0] is value:
+        return last[1]
     if value.tzinfo is None:
         raise ValueError("naive datetime given; store aware UTC datetimes")
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    moment = value if value.tzinfo is UTC else value.astimezone(UTC)
+    text = moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_written = (value, text)
+    return text
 
 
 @dataclass(frozen=True)
