@@ -142,6 +142,13 @@ class _SQLiteInsert:
             else:
                 raise ValueError(f"{table.name}.{column.name}: an SQL default is not applied")
             self.plan.append((column.name, missing, convert))
+        # The same, split for `values`: what to take from a row, where a default is made by a
+        # function, and which values are converted.
+        self.taken = [(name, missing) for name, missing, _convert in self.plan]
+        self.made = [index for index, (_name, missing, _convert) in enumerate(self.plan)
+                     if isinstance(missing, _Call)]
+        self.converted = [(index, convert) for index, (_name, _missing, convert)
+                          in enumerate(self.plan) if convert is not None]
         names = ", ".join(f'"{column.name}"' for column in self.columns)
         marks = ", ".join("?" for _column in self.columns)
         conflict = ", ".join(f'"{key}"' for key in keys)
@@ -153,35 +160,35 @@ class _SQLiteInsert:
             self.sql += " RETURNING " + ", ".join(f'"{name}"' for name in returning)
         self.returning = bool(returning)
 
-    def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
+    def values(self, row: dict[str, Any]) -> list[Any]:
         """The row's parameters in the statement's order, each as SQLAlchemy would bind it."""
-        out = []
-        for name, missing, convert in self.plan:
-            value = row.get(name, missing)
+        get = row.get
+        out = [get(name, missing) for name, missing in self.taken]
+        for index in self.made:
+            value = out[index]
             if type(value) is _Call:
-                value = value.make()
-            if convert is not None and value is not None:
-                value = convert(value)
-            out.append(value)
-        return tuple(out)
+                out[index] = value.make()
+        for index, convert in self.converted:
+            value = out[index]
+            if value is not None:
+                out[index] = convert(value)
+        return out
 
     def run(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
         params = [self.values(row) for row in rows]
         if not self.returning:
             return driver_rows(connection, self.sql, params, many=True)
         # executemany() takes no RETURNING: one execute a row, the statement prepared once.
-        found: list[tuple[Any, ...]] = []
-        for one in params:
-            found.extend(driver_rows(connection, self.sql, one))
-        return found
+        return driver_rows(connection, self.sql, params, each=True)
 
 
 def driver_rows(connection: Connection, sql: str, params: Sequence[Any], *,
-                many: bool = False) -> list[tuple[Any, ...]]:
+                many: bool = False, each: bool = False) -> list[tuple[Any, ...]]:
     """Run `sql` (the driver's own placeholders) on the connection's driver connection, in
     its transaction; the rows it returns, as the driver gives them. `many`: `params` is a
-    list of parameter sets. Faults are raised as SQLAlchemy raises them (OperationalError and
-    the like: the storage could not take it now)."""
+    list of parameter sets (no rows returned); `each`: the same, run one set at a time and
+    every set's rows returned. Faults are raised as SQLAlchemy raises them (OperationalError
+    and the like: the storage could not take it now)."""
     driver = connection.connection.driver_connection
     assert driver is not None, "a connection in use has its driver's"
     cursor = driver.cursor()
@@ -189,6 +196,12 @@ def driver_rows(connection: Connection, sql: str, params: Sequence[Any], *,
         if many:
             cursor.executemany(sql, params)
             return []
+        if each:
+            found: list[tuple[Any, ...]] = []
+            for one in params:
+                cursor.execute(sql, one)
+                found.extend(cursor.fetchall())
+            return found
         cursor.execute(sql, params)
         return cursor.fetchall()
     except connection.dialect.loaded_dbapi.Error as error:
