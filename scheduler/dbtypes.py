@@ -6,9 +6,9 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, overload
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import DateTime, Integer, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -156,9 +156,17 @@ class _SQLiteInsert:
                   if update else "DO NOTHING")
         self.sql = (f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) '
                     f"ON CONFLICT ({conflict}) {action}")
-        if returning:
-            self.sql += " RETURNING " + ", ".join(f'"{name}"' for name in returning)
-        self.returning = bool(returning)
+        listed = ", ".join(f'"{name}"' for name in returning)
+        self.returning = f" RETURNING {listed}" if returning else ""
+        # With an integer id as the key of its rows, the rows a batch inserted are read after
+        # it (one statement for the batch is cheaper than RETURNING a row at a time).
+        ids = list(table.primary_key.columns)
+        self.after: str | None = None
+        if returning and len(ids) == 1 and isinstance(ids[0].type, Integer) \
+                and ids[0].name not in {column.name for column in self.columns}:
+            key = ids[0].name
+            self.after = (f'SELECT {listed} FROM "{table.name}" WHERE "{key}" > '
+                          f'(SELECT max("{key}") FROM "{table.name}") - ? ORDER BY "{key}"')
 
     def values(self, row: dict[str, Any]) -> list[Any]:
         """The row's parameters in the statement's order, each as SQLAlchemy would bind it."""
@@ -176,26 +184,42 @@ class _SQLiteInsert:
 
     def run(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
         params = [self.values(row) for row in rows]
-        if not self.returning:
+        driver = connection.connection.driver_connection
+        # (In autocommit each row would be a transaction of its own: others could write between.)
+        if self.after is None or getattr(driver, "isolation_level", None) is None:
+            if self.returning:  # executemany() takes no RETURNING: one row at a time
+                return driver_rows(connection, self.sql + self.returning, params, each=True)
             return driver_rows(connection, self.sql, params, many=True)
-        # executemany() takes no RETURNING: one execute a row, the statement prepared once.
-        return driver_rows(connection, self.sql, params, each=True)
+        inserted = driver_rows(connection, self.sql, params, many=True, count=True)
+        if not inserted:
+            return []
+        # The rows inserted are the newest ones: SQLite gives a new row the highest id plus
+        # one, and from the batch's first insert on no other connection can write.
+        return driver_rows(connection, self.after, (inserted,))
 
 
+@overload
 def driver_rows(connection: Connection, sql: str, params: Sequence[Any], *,
-                many: bool = False, each: bool = False) -> list[tuple[Any, ...]]:
+                many: bool = False, each: bool = False) -> list[tuple[Any, ...]]: ...
+@overload
+def driver_rows(connection: Connection, sql: str, params: Sequence[Any], *,
+                many: bool, count: Literal[True]) -> int: ...
+def driver_rows(connection: Connection, sql: str, params: Sequence[Any], *,
+                many: bool = False, each: bool = False, count: bool = False
+                ) -> list[tuple[Any, ...]] | int:
     """Run `sql` (the driver's own placeholders) on the connection's driver connection, in
     its transaction; the rows it returns, as the driver gives them. `many`: `params` is a
-    list of parameter sets (no rows returned); `each`: the same, run one set at a time and
-    every set's rows returned. Faults are raised as SQLAlchemy raises them (OperationalError
-    and the like: the storage could not take it now)."""
+    list of parameter sets (no rows returned; with `count`, how many rows they changed);
+    `each`: the same, run one set at a time and every set's rows returned. Faults are raised
+    as SQLAlchemy raises them (OperationalError and the like: the storage could not take it
+    now)."""
     driver = connection.connection.driver_connection
     assert driver is not None, "a connection in use has its driver's"
     cursor = driver.cursor()
     try:
         if many:
             cursor.executemany(sql, params)
-            return []
+            return int(cursor.rowcount) if count else []
         if each:
             found: list[tuple[Any, ...]] = []
             for one in params:
