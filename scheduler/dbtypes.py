@@ -113,7 +113,7 @@ class _Call:
 
 class _SQLiteInsert:
     """One table's `INSERT … ON CONFLICT` through the sqlite3 driver itself: the statement's
-    text made once, each row a tuple of the values SQLAlchemy would bind. SQLAlchemy's own
+    text made once, each row a list of the values SQLAlchemy would bind. SQLAlchemy's own
     execution builds and converts every row's parameters anew, which costs more than SQLite's
     work on them."""
 
