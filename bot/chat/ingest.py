@@ -33,6 +33,7 @@ from bot.core.models import Group, Hamlet, Member, Role
 from bot.domain.members import Seen, remember_members
 from bot.domain.suggestions import Raised, store_suggestions
 from bot.outbox.replies import store_replies
+from scheduler.dbtypes import driver_rows
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,15 @@ _MEMBERS_OF_USERS = (
     .where(_MEMBERS.c.group_id.in_(bindparam("groups", expanding=True)),
            _MEMBERS.c.user_id.in_(bindparam("users", expanding=True)))
 )
+# The same two on SQLite, as the driver's own statements (read on the loop: SQLAlchemy's
+# building of them for every batch costs more than SQLite's answering them).
+_GROUPS_SQL = (f"SELECT {', '.join(_GROUP_COLUMNS)} FROM chat_group "
+               "WHERE platform = ? AND chat_id IN")
+_MEMBERS_SQL = ("SELECT member.group_id, member.user_id, member.role, member.display_name, "
+                "hamlet.name FROM member LEFT OUTER JOIN hamlet ON hamlet.id = member.hamlet_id "
+                "WHERE member.group_id IN ({groups}) AND member.user_id IN ({users})")
+# A role as SQLAlchemy stores it (the enum's name) and reads it back.
+_ROLE_STORED = {role.name: role for role in Role}
 SenderKey = tuple[str, str, str]  # platform, chat id, user id
 # How many turns of the event loop a batch may wait for more messages to join it.
 LINGER_TURNS = 4
@@ -121,13 +131,13 @@ class Batcher(Generic[ItemT, ResultT]):
         try:
             with self.engine.begin() as connection:
                 if self._busy_timeout is None:  # the engine sets it on every connection alike
-                    waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                    [(waits,)] = driver_rows(connection, "PRAGMA busy_timeout", ())
                     self._busy_timeout = f"PRAGMA busy_timeout={int(waits or 0)}"
-                connection.exec_driver_sql("PRAGMA busy_timeout=0")
+                driver_rows(connection, "PRAGMA busy_timeout=0", ())
                 try:
                     results = self.write(connection, items)
                 finally:
-                    connection.exec_driver_sql(self._busy_timeout)
+                    driver_rows(connection, self._busy_timeout, ())
         except Exception:  # written again in a database thread, with the full busy timeout
             return None
         self.batches += 1
@@ -200,6 +210,9 @@ class Ingest:
         self._lookups: list[tuple[SenderKey, asyncio.Future[Sender | None]]] = []
         self._looking: asyncio.Task[None] | None = None
         self._read_at_once = engine.dialect.name == "sqlite"
+        dialect = engine.dialect
+        self._group_readers = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                               for column in _GROUPS.columns]
         # Operators see how many a minute; each one is a DEBUG line (a line apiece would cost
         # more than storing it).
         self.stored = PerMinute(log, "suggestions stored", detail=self._commits)
@@ -243,17 +256,17 @@ class Ingest:
                 wanted = [key for key in keys if key[0] == platform]
                 groups: dict[str, Group] = {}
                 chat_of: dict[int, str] = {}
-                for row in connection.execute(_GROUPS_OF_CHATS, {
-                        "platform": platform, "chats": sorted({c for _p, c, _u in wanted})}):
-                    groups[row.chat_id] = self._group(tuple(row))
-                    chat_of[row.id] = row.chat_id
+                for values in self._groups_of(connection, platform,
+                                              sorted({c for _p, c, _u in wanted})):
+                    made = self._group(values)
+                    groups[made.chat_id] = made
+                    chat_of[values[_GROUP_ID]] = made.chat_id
                 if not groups:
                     continue
                 known = {(chat_of[group_id], user): (role, name, hamlet)
-                         for group_id, user, role, name, hamlet in connection.execute(
-                             _MEMBERS_OF_USERS,
-                             {"groups": sorted(chat_of),
-                              "users": sorted({user for _p, _chat, user in wanted})})}
+                         for group_id, user, role, name, hamlet in self._members_of(
+                             connection, sorted(chat_of),
+                             sorted({user for _p, _chat, user in wanted}))}
                 for key in wanted:
                     group = groups.get(key[1])
                     if group is None:
@@ -263,12 +276,39 @@ class Ingest:
                                   if member is not None else Sender(group, None, None))
         return found
 
+    def _groups_of(self, connection: Connection, platform: str, chats: list[str]
+                   ) -> list[tuple[Any, ...]]:
+        """The columns of the platform's groups among `chats`: as stored (SQLite), or as
+        SQLAlchemy reads them (elsewhere)."""
+        if self._read_at_once:
+            marks = ", ".join("?" * len(chats))
+            return driver_rows(connection, f"{_GROUPS_SQL} ({marks})", [platform, *chats])
+        return [tuple(row) for row in connection.execute(
+            _GROUPS_OF_CHATS, {"platform": platform, "chats": chats})]
+
+    def _members_of(self, connection: Connection, groups: list[int], users: list[str]
+                    ) -> list[tuple[Any, ...]]:
+        """(group id, user id, role, display name, hamlet) of those of `users` known in
+        `groups`."""
+        if self._read_at_once:
+            sql = _MEMBERS_SQL.format(groups=", ".join("?" * len(groups)),
+                                      users=", ".join("?" * len(users)))
+            return [(group_id, user, _ROLE_STORED[role], name, hamlet)
+                    for group_id, user, role, name, hamlet in driver_rows(
+                        connection, sql, [*groups, *users])]
+        return [tuple(row) for row in connection.execute(
+            _MEMBERS_OF_USERS, {"groups": groups, "users": users})]
+
     def _group(self, values: tuple[Any, ...]) -> Group:
         group_id = values[_GROUP_ID]
         known = self._groups.get(group_id)
         if known is not None and known[0] == values:
             return known[1]
-        group = Group(**dict(zip(_GROUP_COLUMNS, values, strict=True)))
+        values_read: tuple[Any, ...] = values
+        if self._read_at_once:  # as stored: read as SQLAlchemy reads them
+            values_read = tuple(value if read is None or value is None else read(value)
+                                for value, read in zip(values, self._group_readers, strict=True))
+        group = Group(**dict(zip(_GROUP_COLUMNS, values_read, strict=True)))
         self._groups[group_id] = (values, group)
         return group
 

@@ -71,7 +71,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> 
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # The most recently returned connection is taken again: a SQLite connection keeps its
+        # page cache only while no other connection has written since, so handing out the
+        # same one (the event loop's writes and reads) saves reading the same pages anew.
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               pool_use_lifo=True)
         event.listen(engine, "connect",
                      partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms))
         return engine

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from bot import texts
 from bot.core.models import Attendance, AttendanceHow, Member, NightTalk
 from bot.domain.notices import PROXY_PREFIX
-from scheduler.dbtypes import ignoring_insert, utcnow
+from scheduler.dbtypes import ignoring_insert, insert_rows, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,7 @@ def _row(talk_id: int, person: str, name: str, how: AttendanceHow, now: datetime
 def note_present(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Count people present (rows of `present_row`) in one statement; the ones counted
     already stay as they were. Runs in the caller's transaction."""
-    if rows:
-        connection.execute(ignoring_insert(ATTENDANCE, _KEY, connection.dialect.name, ()),
-                           list(rows))
+    insert_rows(connection, ATTENDANCE, _KEY, rows)
 
 
 def present_row(talk_id: int, user_id: str, name: str, how: AttendanceHow,

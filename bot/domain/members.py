@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, select
 
 from bot.core.models import Group, Member, Role
-from scheduler.dbtypes import utcnow
+from scheduler.dbtypes import insert_rows, utcnow
 
 MEMBERS: Table = Member.__table__  # type: ignore[attr-defined]
 
@@ -50,15 +47,6 @@ class Seen:
     name: str
 
 
-@cache  # built once: building it (the `excluded` columns) costs more than running it
-def _member_upsert(dialect: str) -> Insert:
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    statement = insert(MEMBERS)
-    return statement.on_conflict_do_update(
-        index_elements=["group_id", "user_id"],
-        set_={"display_name": statement.excluded.display_name})
-
-
 def remember_members(connection: Connection, seen: Sequence[Seen]) -> list[None]:
     """Create or rename the members in `seen` (one statement)."""
     now = utcnow()
@@ -66,5 +54,5 @@ def remember_members(connection: Connection, seen: Sequence[Seen]) -> list[None]
     rows = [{"group_id": group_id, "user_id": user_id, "display_name": name,
              "role": Role.MEMBER, "joined_at": now}
             for (group_id, user_id), name in latest.items()]
-    connection.execute(_member_upsert(connection.dialect.name), rows)
+    insert_rows(connection, MEMBERS, ("group_id", "user_id"), rows, update=("display_name",))
     return [None] * len(seen)

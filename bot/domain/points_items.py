@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -102,11 +103,23 @@ BUILTIN_TTL_S = 60.0
 _builtin_values: dict[tuple[str, int, str], tuple[float, int | None, int]] = {}
 
 
+# Each engine's URL as text, the key of what is remembered: rendering it anew for every
+# message costs more than the lookup it keys.
+_urls: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _database(engine: Engine) -> str:
+    url = _urls.get(engine)
+    if url is None:
+        url = _urls[engine] = str(engine.url)
+    return url
+
+
 def remembered_builtin_value(engine: Engine, group_id: int, kind: str
                              ) -> tuple[int | None, int] | None:
     """The value `builtin_value` gave for this database, group and kind within the last
     minute, if any."""
-    hit = _builtin_values.get((str(engine.url), group_id, kind))
+    hit = _builtin_values.get((_database(engine), group_id, kind))
     if hit is None or time.monotonic() - hit[0] > BUILTIN_TTL_S:
         return None
     return hit[1], hit[2]
@@ -123,7 +136,7 @@ async def current_builtin_value(engine: Engine, group_id: int, kind: str, rules:
     known = remembered_builtin_value(engine, group_id, kind)
     if known is not None:
         return known
-    key = (str(engine.url), group_id, kind)
+    key = (_database(engine), group_id, kind)
     pending = _looking_up.get(key)
     if pending is None:
         pending = asyncio.ensure_future(in_session(engine, builtin_value, group_id, kind, rules))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from bot.core.models import (
 from bot.domain.attendance import note_present, present_row
 from bot.domain.points import POINTS_KEY, SUGGEST
 from bot.outbox.replies import reply_row, store_replies
-from scheduler.dbtypes import ignoring_insert, utcnow
+from scheduler.dbtypes import driver_rows, insert_rows, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,27 @@ _OPEN_TALKS = (
 )
 
 
+# The same on SQLite as the driver's own statement: read once per batch, SQLAlchemy's building
+# of it costs more than SQLite's answering it.
+_OPEN_TALKS_SQL = (
+    "SELECT night_talk.group_id, night_talk.id, night_talk.place, hamlet.name FROM night_talk "
+    "LEFT OUTER JOIN hamlet ON hamlet.group_id = night_talk.group_id "
+    "WHERE night_talk.status = ? AND night_talk.group_id IN ({groups}) "
+    "ORDER BY night_talk.opened_at, night_talk.id")
+
+
+def _open_talks(connection: Connection, groups: list[int]) -> list[tuple[Any, ...]]:
+    """(group id, talk id, place, one of the group's hamlets or None) of the groups' open
+    talks, the latest opened last."""
+    if connection.dialect.name != "sqlite":
+        return [tuple(row) for row in connection.execute(_OPEN_TALKS, {"groups": groups})]
+    status = _TALKS.c.status.type.dialect_impl(connection.dialect).bind_processor(
+        connection.dialect)
+    open_ = status(NightTalkStatus.OPEN) if status is not None else NightTalkStatus.OPEN
+    sql = _OPEN_TALKS_SQL.format(groups=", ".join("?" * len(groups)))
+    return driver_rows(connection, sql, [open_, *groups])
+
+
 @dataclass
 class _OpenTalk:
     id: int
@@ -235,12 +256,11 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
     Returns (number, created) for each item; a message delivered again finds its first number.
     Runs inside the caller's transaction: nothing is committed here.
     """
-    dialect = connection.dialect.name
     wanted = sorted({item.row["group_id"] for item in items if item.join_open_talk})
     # The latest opened talk wins when (by mistake) two are open.
     talks: dict[int, _OpenTalk] = {}
     if wanted:
-        for group, talk_id, place, hamlet in connection.execute(_OPEN_TALKS, {"groups": wanted}):
+        for group, talk_id, place, hamlet in _open_talks(connection, wanted):
             known = talks.get(group)
             if known is None or known.id != talk_id:
                 known = talks[group] = _OpenTalk(talk_id, place or "", [])
@@ -255,9 +275,9 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
             if item.hamlet_from_talk and (named := talk.hamlet()):
                 value["hamlet"] = named
         values.append(value)
-    statement = ignoring_insert(_SUGGESTIONS, _MESSAGE_KEY, dialect, ("id", *_MESSAGE_KEY))
     new = {(platform, chat, message): number
-           for number, platform, chat, message in connection.execute(statement, values)}
+           for number, platform, chat, message in insert_rows(
+               connection, _SUGGESTIONS, _MESSAGE_KEY, values, returning=("id", *_MESSAGE_KEY))}
     results: list[tuple[int, bool]] = []
     points = []
     present = []
@@ -288,8 +308,7 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
                            "ref": str(number), "points": item.points,
                            "item_id": item.item_id,
                            "created_at": value["created_at"]})
-    if points:
-        connection.execute(ignoring_insert(_POINTS, POINTS_KEY, dialect, ()), points)
+    insert_rows(connection, _POINTS, POINTS_KEY, points)
     if receipts:
         store_replies(connection, receipts)
     note_present(connection, present)  # whoever raises one during a talk came to it
@@ -297,9 +316,9 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
 
 
 def _receipt_row(receipt: Receipt, key: dict[str, Any], number: int) -> dict[str, Any]:
-    answer = replace(receipt.answer, text=receipt.answer.text.replace(NUMBER, str(number)))
     return reply_row(key["platform"], key["chat_id"], receipt.message_id, receipt.place,
-                     answer, suggestion=number)
+                     receipt.answer, suggestion=number,
+                     text=receipt.answer.text.replace(NUMBER, str(number)))
 
 
 def add_suggestion(db: Session, **fields: Any) -> tuple[Suggestion, bool]:

@@ -48,7 +48,7 @@ from bot.core.db import run_db
 from bot.core.messages import OutgoingText
 from bot.core.models import Reply
 from bot.outbox import Outbox
-from scheduler.dbtypes import ignoring_insert, utcnow
+from scheduler.dbtypes import insert_rows, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +77,23 @@ _MARK_SENT = (update(_REPLIES).where(_REPLIES.c.id.in_(bindparam("ids", expandin
               .values(sent_at=bindparam("now")))
 _RENEW = (update(_REPLIES).where(*_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by == bindparam("me"))
           .values(claimed_until=bindparam("until")))
-_INSERTS: dict[str, Any] = {}
+
+
+# An answer's fields are plain values: read one by one, not deep-copied (`asdict`).
+_FIELDS = tuple(field.name for field in dataclasses.fields(OutgoingText))
 
 
 def reply_row(platform: str, chat_id: str, message_id: str, seq: int, message: OutgoingText,
-              *, suggestion: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+              *, suggestion: int | None = None, now: datetime | None = None,
+              text: str | None = None) -> dict[str, Any]:
     """The stored form of answer number `seq` to one chat message; `suggestion`: the number
-    it acknowledges (such answers are gathered under a backlog)."""
+    it acknowledges (such answers are gathered under a backlog); `text`: the message's, if
+    not its own (a receipt's, its number filled in)."""
+    fields = {name: getattr(message, name) for name in _FIELDS}
+    if text is not None:
+        fields["text"] = text
     return {"platform": platform, "chat_id": chat_id, "message_id": message_id, "seq": seq,
-            "body": json.dumps(dataclasses.asdict(message), ensure_ascii=False),
+            "body": json.dumps(fields, ensure_ascii=False),
             "suggestion": suggestion, "created_at": now or utcnow(), "sent_at": None,
             "claimed_by": None, "claimed_until": None}
 
@@ -93,11 +101,7 @@ def reply_row(platform: str, chat_id: str, message_id: str, seq: int, message: O
 def store_replies(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[None]:
     """Store answers once per message and place: a redelivered message's answers are found
     stored. Runs inside the caller's transaction: nothing is committed here."""
-    dialect = connection.dialect.name
-    statement = _INSERTS.get(dialect)
-    if statement is None:
-        statement = _INSERTS[dialect] = ignoring_insert(_REPLIES, _KEY, dialect, ())
-    connection.execute(statement, list(rows))
+    insert_rows(connection, _REPLIES, _KEY, rows)
     return [None for _row in rows]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -82,6 +84,45 @@ async def test_the_same_message_twice_in_one_batch_is_one_suggestion_with_one_aw
 
     assert first == (1, True) and again == (1, False) and later == (1, False)
     assert count(engine, Suggestion) == 1 and count(engine, PointsEntry) == 1
+
+
+async def test_a_batch_with_a_message_delivered_again_gives_each_message_its_own_number(
+    engine: Engine
+) -> None:
+    group = a_group(engine)
+    ingest = Ingest(engine)
+    assert await ingest.suggestion(raised(group, "m1", "第一条")) == (1, True)
+
+    results = await asyncio.gather(ingest.suggestion(raised(group, "m2", "第二条")),
+                                   ingest.suggestion(raised(group, "m1", "第一条")),
+                                   ingest.suggestion(raised(group, "m3", "第三条")))
+
+    assert results == [(2, True), (1, False), (3, True)]
+    with Session(engine) as db:
+        assert {row.id: row.text for row in db.exec(select(Suggestion))} == {
+            1: "第一条", 2: "第二条", 3: "第三条"}
+        assert sorted(int(p.ref) for p in db.exec(select(PointsEntry))) == [1, 2, 3]
+
+
+async def test_a_batch_stores_the_moment_it_was_given_in_any_time_zone(engine: Engine) -> None:
+    group = a_group(engine)
+    evening = datetime(2026, 3, 5, 20, 30, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    on_the_second = raised(group, "m1")
+    on_the_second.row.update(created_at=evening, updated_at=evening)
+    later = raised(group, "m2")
+    later.row.update(created_at=evening + timedelta(microseconds=250),
+                     updated_at=evening + timedelta(microseconds=250))
+
+    await asyncio.gather(Ingest(engine).suggestion(on_the_second),
+                         Ingest(engine).suggestion(later))
+
+    with Session(engine) as db:
+        rows = list(db.exec(select(Suggestion).order_by(col(Suggestion.created_at))))
+        since = list(db.exec(select(Suggestion.message_id).where(
+            col(Suggestion.created_at) > evening)))
+    assert [row.created_at for row in rows] == [evening, evening + timedelta(microseconds=250)]
+    assert all(row.created_at.tzinfo == UTC for row in rows)
+    assert since == ["m2"]
 
 
 async def test_a_broken_item_fails_alone_and_the_rest_of_its_batch_is_stored(
