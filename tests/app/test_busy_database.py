@@ -48,6 +48,19 @@ async def shown(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
             return frame
 
 
+async def post_while_pages_answer(bot: RunningApp, http: aiohttp.ClientSession,
+                                  ws: aiohttp.ClientWebSocketResponse) -> None:
+    """A member posts while the write waits for a lock: the room's page and the console's
+    login page still answer, and nothing of the post is stored yet (not half-stored)."""
+    await ws.send_json({"type": "post", "text": "锁住的时候说的话"})
+    async with http.get(f"{bot.url}/room/{ROOM}") as room:
+        assert room.status == 200
+        assert "枫树村大群" in await room.text()
+    async with http.get(f"{bot.url}/admin/login") as login:
+        assert login.status == 200
+    assert member_texts(bot) == []
+
+
 async def test_pages_answer_while_another_process_holds_the_write_lock_and_the_post_waits(
         settings: Settings) -> None:
     async with running(settings, prepare_village) as bot, aiohttp.ClientSession() as http, \
@@ -58,13 +71,7 @@ async def test_pages_answer_while_another_process_holds_the_write_lock_and_the_p
         # The lock is let go only once the pages have answered: a bot that waited for the
         # database on its event loop would answer them only after giving up on the post.
         with write_lock(settings):
-            await ws.send_json({"type": "post", "text": "锁住的时候说的话"})
-            async with http.get(f"{bot.url}/room/{ROOM}") as room:
-                assert room.status == 200
-                assert "枫树村大群" in await room.text()
-            async with http.get(f"{bot.url}/admin/login") as login:
-                assert login.status == 200
-            assert member_texts(bot) == []  # waiting for the lock, not half-stored
+            await post_while_pages_answer(bot, http, ws)
 
         frame = await shown(ws)
         assert frame["type"] == "message", frame
@@ -91,13 +98,7 @@ async def test_on_a_distant_postgresql_pages_answer_while_a_write_waits_for_a_lo
         assert (await ws.receive_json(timeout=WAIT))["type"] == "ready"
 
         with table_locked(pg_url, "chat_message"):
-            await ws.send_json({"type": "post", "text": "锁住的时候说的话"})
-            async with http.get(f"{bot.url}/room/{ROOM}") as room:
-                assert room.status == 200
-                assert "枫树村大群" in await room.text()
-            async with http.get(f"{bot.url}/admin/login") as login:
-                assert login.status == 200
-            assert member_texts(bot) == []
+            await post_while_pages_answer(bot, http, ws)
 
         frame = await shown(ws)
         assert frame["type"] == "message", frame

@@ -7,6 +7,7 @@ import itertools
 
 from bot.core.adapter import RateLimits
 from bot.outbox.pacing import Pacer
+from tests.support.windows import most_in_any_window
 
 
 async def _send(pacer: Pacer, chat: str, log: list[tuple[float, str]], priority: int = 1,
@@ -19,24 +20,14 @@ async def _send(pacer: Pacer, chat: str, log: list[tuple[float, str]], priority:
         pacer.release(chat)
 
 
-def _most_in_any_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 async def test_many_chats_at_once_never_exceed_the_global_rate_even_at_the_start() -> None:
     pacer = Pacer(RateLimits(global_per_second=40))
     log: list[tuple[float, str]] = []
     await asyncio.gather(*(_send(pacer, f"chat{i}", log, takes=0.01) for i in range(100)))
     times = [t for t, _ in log]
     assert len(times) == 100
-    assert _most_in_any_window(times, 1.0) <= 40
-    assert _most_in_any_window(times, 0.1) <= 8  # even spacing (4 per 0.1 s): no burst of 40
+    assert most_in_any_window(times, 1.0) <= 40
+    assert most_in_any_window(times, 0.1) <= 8  # even spacing (4 per 0.1 s): no burst of 40
 
 
 async def test_one_chat_waits_between_its_own_messages() -> None:
@@ -73,7 +64,7 @@ async def test_nothing_is_granted_while_paused_by_flood_control() -> None:
     await asyncio.gather(*(_send(pacer, f"c{i}", log) for i in range(10)))
     assert min(t for t, _ in log) >= paused_at + 0.29
     # Resumes at the even pace (5 per 0.05 s), not with all ten at once.
-    assert _most_in_any_window([t for t, _ in log], 0.05) <= 8
+    assert most_in_any_window([t for t, _ in log], 0.05) <= 8
 
 
 async def test_per_minute_limit_holds_a_chat_back() -> None:

@@ -28,6 +28,7 @@ from tests.support.fakes.telegram import (
 from tests.support.loopback import free_port
 from tests.support.polling import eventually
 from tests.support.telegram import on_telegram
+from tests.support.windows import most_in_any_window
 
 OTHER_TOKEN = "7000002:AAHanotherFakeTokenForYehuaTests_98765"
 
@@ -59,14 +60,7 @@ async def post(outbox: Outbox, chats: range) -> None:
 def most_in_a_second(fake: FakeTelegram, *more: FakeTelegram) -> int:
     """The most messages the platform took in within one of its seconds (as the fake counts
     them: a second less its allowance for clock jitter)."""
-    times = sorted(s.at for f in (fake, *more) for s in f.sent)
-    window = 1.0 - fake.slack
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while times[start] <= at - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
+    return most_in_any_window([s.at for f in (fake, *more) for s in f.sent], 1.0 - fake.slack)
 
 
 async def test_two_instances_on_one_token_keep_telegrams_limit_together(

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from tests.support.polling import eventually
-from tests.support.village import ROOM, WAIT
+from tests.support.village import joined
 
 
 @dataclass
@@ -50,11 +50,8 @@ class Watcher:
 @asynccontextmanager
 async def watching(url: str, who: tuple[str, str]) -> AsyncIterator[Watcher]:
     """Open the room at `url` as `who` (user id, name), say hello, and keep what is shown."""
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"{url}/ws/{ROOM}") as ws:
-        await ws.send_json({"type": "hello", "user_id": who[0], "name": who[1]})
-        ready = await ws.receive_json(timeout=WAIT)
-        assert ready["type"] == "ready", ready
-        watcher = Watcher(ws, who[1])
+    async with joined(url, who) as person:
+        watcher = Watcher(person.ws, who[1])
         reader = asyncio.create_task(watcher._read())
         try:
             yield watcher
