@@ -41,7 +41,9 @@ async def test_a_whole_night_talk_from_the_chat_to_adopted_and_told(settings: Se
         async with joined(bot.url, FACILITATOR) as host, joined(bot.url, ZHANG) as zhang, \
                 joined(bot.url, LI) as li, joined(bot.url, WANG) as wang, \
                 joined(bot.url, SECRETARY) as secretary:
-            understood = await host.ask("/安排夜话 明晚7点半 村里修路 地点：枫树屋场")
+            # The day after tomorrow: "tomorrow evening" asked after 7:30 pm leaves no evening
+            # before to remind on, and this test walks through every step.
+            understood = await host.ask("/安排夜话 后天晚上7点半 村里修路 地点：枫树屋场")
             assert "晚上7点半" in understood and "「确认」" in understood
             await host.say("确认")
             announced = await li.sees("【夜话预告】")
