@@ -186,6 +186,40 @@ def _settle(future: asyncio.Future[ResultT], outcome: ResultT | BaseException) -
 
 
 @dataclass(frozen=True)
+class Answer:
+    """An answer to a chat message to store (`reply_row`)."""
+
+    row: dict[str, Any]
+
+
+InboundWrite = Seen | Raised | Answer  # what the inbound path writes
+
+
+def write_together(connection: Connection, items: Sequence[InboundWrite]) -> list[Any]:
+    """Members first (a suggestion's author is then known), then suggestions with their
+    points and receipts, then answers: one statement per table, each item's result in place."""
+    results: list[Any] = [None] * len(items)
+    _write_each(connection, items, results, Seen, remember_members)
+    _write_each(connection, items, results, Raised, store_suggestions)
+    _write_each(connection, items, results, Answer, _store_answers)
+    return results
+
+
+def _write_each(connection: Connection, items: Sequence[InboundWrite], results: list[Any],
+                kind: type[ItemT], write: Write[ItemT, Any]) -> None:
+    """Write the items of one kind together; their results in their places."""
+    places = [n for n, item in enumerate(items) if isinstance(item, kind)]
+    if places:
+        mine = [item for item in items if isinstance(item, kind)]
+        for place, result in zip(places, write(connection, mine), strict=True):
+            results[place] = result
+
+
+def _store_answers(connection: Connection, answers: Sequence[Answer]) -> list[None]:
+    return store_replies(connection, [answer.row for answer in answers])
+
+
+@dataclass(frozen=True)
 class Sender:
     """Where a message came from and what the bot knew of its sender before it."""
 
@@ -200,10 +234,9 @@ class Ingest:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.members: Batcher[Seen, None] = Batcher(engine, remember_members, "members")
-        self.suggestions: Batcher[Raised, tuple[int, bool]] = Batcher(
-            engine, store_suggestions, "suggestions")
-        self.replies: Batcher[dict[str, Any], None] = Batcher(engine, store_replies, "answers")
+        # Members, suggestions and answers share one batch and its one commit: a message's
+        # new member and the suggestions and answers of the messages before it go together.
+        self.writes: Batcher[InboundWrite, Any] = Batcher(engine, write_together, "writes")
         # The last Group built for each group id, with the column values it was built from:
         # building a table model costs more than the query, and groups seldom change.
         self._groups: dict[int, tuple[tuple[Any, ...], Group]] = {}
@@ -314,23 +347,23 @@ class Ingest:
 
     async def remember(self, group_id: int, user_id: str, name: str) -> None:
         """Store a new member or their new display name (committed when this returns)."""
-        await self.members.submit(Seen(group_id, user_id, name))
+        await self.writes.submit(Seen(group_id, user_id, name))
 
     async def reply(self, row: dict[str, Any]) -> None:
         """Store an answer to a chat message (`reply_row`); committed when this returns."""
-        await self.replies.submit(row)
+        await self.writes.submit(Answer(row))
 
     async def suggestion(self, raised: Raised) -> tuple[int, bool]:
         """Store a suggestion and its points; (number, created) once committed."""
-        number, created = await self.suggestions.submit(raised)
+        number, created = await self.writes.submit(raised)
         if created:
             self.stored.add()
         return number, created
 
     def _commits(self) -> str:
-        """How many transactions the suggestions since the last count took."""
-        commits, self._commits_seen = (self.suggestions.batches - self._commits_seen,
-                                       self.suggestions.batches)
+        """How many transactions the inbound writes since the last count took."""
+        commits, self._commits_seen = (self.writes.batches - self._commits_seen,
+                                       self.writes.batches)
         return f"in {commits} commits"
 
     def close(self) -> None:

@@ -13,7 +13,8 @@ second time (at most one per chat).
 Under a backlog the acknowledgements of suggestions are gathered: when more than `backlog` of
 them wait in one chat, one message in the group names all their numbers (「收到 37 条建议，
 编号 12–48，…」) instead of one message each, so a burst of N suggestions costs a few answers
-rather than N paced ones, however large N is. Private acknowledgements (where the platform
+rather than N paced ones, however large N is; after a gathered line the chat's sender waits
+a few seconds, so what comes meanwhile makes one more line, not one per paced slot. Private acknowledgements (where the platform
 can answer a member privately) are gathered too: one group line about many numbers is quieter
 than the group-line fallbacks of those who cannot be reached privately, and the private ones,
 which share the account's sending rate, would take minutes; each member finds their number in
@@ -35,6 +36,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,13 +50,14 @@ from bot.core.db import run_db
 from bot.core.messages import OutgoingText
 from bot.core.models import Reply
 from bot.outbox import Outbox
-from scheduler.dbtypes import insert_rows, utcnow
+from scheduler.dbtypes import driver_rows, insert_rows, utcnow
 
 log = logging.getLogger(__name__)
 
 _REPLIES: Table = Reply.__table__  # type: ignore[attr-defined]
 _KEY = ("platform", "chat_id", "message_id", "seq")
 SWEEP_SECONDS = 10.0  # how often waiting answers nobody is sending are looked for
+GATHER_PAUSE = 5.0  # after a gathered line, how long the next one gathers
 WINDOW = 1000  # the answers of one chat read (and claimed) at a time
 KEEP_SENT = timedelta(days=1)  # sent answers are kept this long (to look into), then removed
 PRUNE_EVERY = timedelta(hours=1)
@@ -64,6 +67,10 @@ _UNSENT = _REPLIES.c.sent_at.is_(None)
 _IN_CHAT = (_REPLIES.c.platform == bindparam("in_platform"),
             _REPLIES.c.chat_id == bindparam("in_chat"))
 _WAITING = select(*_COLUMNS).where(*_IN_CHAT, _UNSENT).order_by(_REPLIES.c.id).limit(WINDOW)
+# The same on SQLite, as the driver's own statement (SQLAlchemy's building and reading of
+# up to WINDOW rows costs more than SQLite's answering).
+_WAITING_SQL = ("SELECT id, body, suggestion FROM reply WHERE platform = ? AND chat_id = ? "
+                f"AND sent_at IS NULL ORDER BY id LIMIT {WINDOW}")
 # Another instance's live claim on an answer still waiting in the chat: it sends there now.
 _CLAIMED_ELSEWHERE = select(_REPLIES.c.id).where(
     *_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by != bindparam("me"),
@@ -128,14 +135,15 @@ def number_ranges(numbers: Iterable[int]) -> str:
 @dataclass(frozen=True)
 class _Waiting:
     id: int
-    message: OutgoingText
+    body: str  # read into a message only when sent on its own (gathered ones never are)
     suggestion: int | None
 
+    def message(self) -> OutgoingText:
+        return OutgoingText(**json.loads(self.body))
 
-def _waiting(rows: Iterable[Any]) -> list[_Waiting]:
-    found = [_Waiting(row.id, OutgoingText(**json.loads(row.body)), row.suggestion)
-             for row in rows]
-    return sorted(found, key=lambda waiting: waiting.id)
+
+def _waiting(rows: Iterable[Sequence[Any]]) -> list[_Waiting]:
+    return sorted((_Waiting(*row) for row in rows), key=lambda waiting: waiting.id)
 
 
 class Replies:
@@ -144,12 +152,15 @@ class Replies:
 
     def __init__(self, engine: Engine, outbox: Outbox, *, backlog: int = 5,
                  lease: timedelta | None = None, sweep: float = SWEEP_SECONDS,
+                 gather_pause: float = GATHER_PAUSE,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.outbox = outbox
         self.backlog = backlog
         self.lease = lease  # None: alone on the database (SQLite), nothing to claim
         self.sweep = sweep
+        self.gather_pause = gather_pause
+        self._hurry = asyncio.Event()  # set: no pause between gathered lines (draining)
         self.clock = clock
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._senders: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -209,8 +220,14 @@ class Replies:
                     if key in self._again:
                         continue
                     return
-                if not await self._send_waiting(platform, chat_id, waiting):
+                sent = await self._send_waiting(platform, chat_id, waiting)
+                if sent is None:
                     return  # the platform is down: the sweep tries again later
+                if sent and not self._hurry.is_set():
+                    # A burst is under way: what arrives meanwhile is gathered into the next
+                    # line, a few lines a minute rather than one per paced slot.
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self._hurry.wait(), self.gather_pause)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the storage failed: what waits stays, the sweep retries
@@ -222,6 +239,8 @@ class Replies:
         chat = {"in_platform": platform, "in_chat": chat_id}
         if self.lease is None:
             with self.engine.connect() as connection:
+                if connection.dialect.name == "sqlite":  # read often under a backlog
+                    return _waiting(driver_rows(connection, _WAITING_SQL, (platform, chat_id)))
                 return _waiting(connection.execute(_WAITING, chat))
         now = self.clock()
         with self.engine.begin() as connection:
@@ -235,9 +254,9 @@ class Replies:
                                                         "until": now + self.lease}))
 
     async def _send_waiting(self, platform: str, chat_id: str, waiting: list[_Waiting]
-                            ) -> bool:
-        """Send `waiting` in order, the acknowledgements gathered if there are many; False
-        if the platform is down (what is left stays stored)."""
+                            ) -> bool | None:
+        """Send `waiting` in order, the acknowledgements gathered if there are many; whether
+        they were gathered, or None if the platform is down (what is left stays stored)."""
         acks = [item for item in waiting if item.suggestion is not None]
         gather = len(acks) > self.backlog
         gathered = False
@@ -252,18 +271,18 @@ class Replies:
                                                                    numbers=numbers))
                 ids = [ack.id for ack in acks]
             else:
-                message, ids = item.message, [item.id]
+                message, ids = item.message(), [item.id]
             try:
                 await self.outbox.send(platform, chat_id, [message])
                 self.messages += 1
             except AdapterError as exc:
                 if exc.transient:  # tried as often as the outbox tries: later, by the sweep
                     log.warning("answers to %s/%s wait: %s", platform, chat_id, exc)
-                    return False
+                    return None
                 # The platform refuses this answer for good (the member left, a bad id).
                 log.error("answer in %s/%s refused, given up: %s", platform, chat_id, exc)
             await run_db(self.engine, self._mark_sent, platform, chat_id, ids)
-        return True
+        return gather
 
     def _mark_sent(self, platform: str, chat_id: str, ids: list[int]) -> None:
         now = self.clock()
@@ -277,11 +296,16 @@ class Replies:
         """Wait until the answers stored so far have gone out (at most `within` seconds)."""
         loop = asyncio.get_running_loop()
         deadline = None if within is None else loop.time() + within
-        while self._senders:
-            left = None if deadline is None else deadline - loop.time()
-            if left is not None and left <= 0:
-                return
-            await asyncio.wait(set(self._senders.values()), timeout=left)
+        self._hurry.set()
+        try:
+            while self._senders:
+                left = None if deadline is None else deadline - loop.time()
+                if left is not None and left <= 0:
+                    return
+                await asyncio.wait(set(self._senders.values()), timeout=left)
+        finally:
+            if not self._closing:
+                self._hurry.clear()
 
     async def close(self, within: float = 5.0) -> None:
         """Let the answers under way go out for a moment; the rest stay stored, counted in

@@ -62,7 +62,7 @@ async def test_messages_arriving_together_are_committed_in_one_transaction(
 
     assert sorted(number for number, _created in results) == list(range(1, 21))
     assert all(created for _number, created in results)
-    assert ingest.suggestions.batches == 1
+    assert ingest.writes.batches == 1
     with Session(engine) as db:
         rows = list(db.exec(select(Suggestion).order_by(col(Suggestion.id))))
         points = list(db.exec(select(PointsEntry)))
@@ -183,7 +183,7 @@ async def test_a_burst_of_qq_suggestions_is_stored_once_each_and_every_event_ans
         assert len(rows) == 60 and len({r.message_id for r in rows}) == 60
         assert sorted(r.text for r in rows if r.chat_id == str(GROUP)) == sorted(
             f"第{n}号路灯不亮" for n in range(30))
-        assert bot.app[INGEST].suggestions.batches < 60, "the burst was batched"
+        assert bot.app[INGEST].writes.batches < 60, "the burst was batched"
         with session(bot.app[ENGINE]) as db:
             members = list(db.exec(select(Member)))
         assert len(members) == 6 and {m.display_name for m in members} == {
