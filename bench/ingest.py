@@ -9,7 +9,12 @@ bot's own answers). A separate client process posts signed OneBot v11 group mess
 the floor: a bare aiohttp + SQLite (WAL) process that checks the signature, parses the JSON and
 commits one row before its 204, on the standard event loop and on uvloop. Per run: events/s,
 p50/p99 latency, CPU per event of the server process (utime + stime over the load), its peak
-RSS (VmHWM), acknowledged vs stored, and the ratio to the floor.
+RSS (VmHWM), acknowledged vs stored, and the ratio to the floor. Then, those figures taken,
+the bot keeps running while the fake NapCat's sends are watched until every stored suggestion's
+number is in an answer (group or private): its own receipt (「…是第 N 号…」) or a gathered one
+(「收到 N 条建议，编号 12–30、33…」); or until 90 s after the burst (its last acknowledged
+event) pass. Printed: how many answers, how many gathered, and when the last needed one went
+out after the burst.
 
 --database postgresql runs the bot and the floor on a PostgreSQL server started for the run
 (fsync on); --latency-ms puts a relay in front of it that holds every packet that long each way.
@@ -30,6 +35,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import sqlite3
 import statistics
@@ -39,12 +45,18 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from string import Formatter
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
+
+from bot import texts
+
+if TYPE_CHECKING:
+    from tests.support.fakes.onebot import FakeNapCat, Sent
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-0123456789"
@@ -57,6 +69,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 NONEBOT_MODES = {"quiet": "stores only, sends no answer",
                  "answer": "answers each suggestion at once"}
 CHATTER = ("大家好", "今晚几点开会？", "收到", "好的，明天见", "[图片]", "谢谢书记")
+ANSWER_BAR_S = 60.0  # every suggestion answered within this long after the burst
+ANSWER_WAIT_S = 90.0  # how long after the burst the answers are watched
 
 
 def is_suggestion(n: int) -> bool:
@@ -95,14 +109,48 @@ class Load:
     acknowledged: int  # answered 2xx: the platform may forget them
     p50_ms: float
     p99_ms: float
+    ended: float  # the last acknowledgement (time.monotonic: one clock for every process)
 
     def line(self) -> str:
-        return f"{self.seconds} {self.acknowledged} {self.p50_ms} {self.p99_ms}"
+        return f"{self.seconds} {self.acknowledged} {self.p50_ms} {self.p99_ms} {self.ended}"
 
     @classmethod
     def parse(cls, line: str) -> Load:
-        seconds, acknowledged, p50, p99 = line.split()
-        return cls(float(seconds), int(acknowledged), float(p50), float(p99))
+        seconds, acknowledged, p50, p99, ended = line.split()
+        return cls(float(seconds), int(acknowledged), float(p50), float(p99), float(ended))
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The bot's answers to the suggestions, as the fake NapCat took them."""
+
+    messages: int  # every send the platform took (a long answer goes in several)
+    gathered: int  # answers naming many numbers
+    gathered_pieces: int  # the sends those took
+    one_by_one: int  # receipts naming one number
+    other: int  # anything else the bot said
+    suggestions: int  # stored
+    covered: int  # stored and named in an answer
+    last_s: float  # the last needed answer, seconds after the burst
+
+    @property
+    def missing(self) -> int:
+        return self.suggestions - self.covered
+
+    def verdict(self) -> str:
+        if self.missing:
+            return (f"{self.missing} of {self.suggestions} not answered "
+                    f"{ANSWER_WAIT_S:g} s after the burst")
+        return f"the last {max(self.last_s, 0.0):.1f} s after the burst"
+
+    def line(self) -> str:
+        pieces = (f" in {self.gathered_pieces} pieces"
+                  if self.gathered_pieces > self.gathered else "")
+        other = f", {self.other} other" if self.other else ""
+        return (f"answers: {self.messages} messages ({self.gathered} gathered{pieces}, "
+                f"{self.one_by_one} one by one{other}) covering {self.covered}/"
+                f"{self.suggestions} suggestions; {self.verdict()} "
+                f"(bar: all within {ANSWER_BAR_S:g} s)")
 
 
 @dataclass(frozen=True)
@@ -116,6 +164,7 @@ class Run:
     peak_mb: float
     suggestions_acked: int
     stored: int
+    answers: Answers | None = None  # the bot's, once watched
 
     @property
     def rate(self) -> float:
@@ -132,6 +181,7 @@ async def _load(url: str, events: int, connections: int, groups: int, members: i
     next_event = iter(range(events))
     connector = aiohttp.TCPConnector(limit=connections)
     took: list[float] = []
+    acked_at: list[float] = []
     async with aiohttp.ClientSession(connector=connector) as http:
         async def worker() -> None:
             for n in next_event:
@@ -141,13 +191,14 @@ async def _load(url: str, events: int, connections: int, groups: int, members: i
                     if response.status >= 300:
                         raise SystemExit(f"event {n}: HTTP {response.status}")
                 took.append(time.perf_counter() - sent)
+                acked_at.append(time.monotonic())
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(connections)))
         seconds = time.perf_counter() - started
     took.sort()
     return Load(seconds, len(took), statistics.median(took) * 1000,
-                took[min(len(took) - 1, int(len(took) * 0.99))] * 1000)
+                took[min(len(took) - 1, int(len(took) * 0.99))] * 1000, max(acked_at))
 
 
 # --- the floor (its own process) -----------------------------------------------------------
@@ -349,6 +400,110 @@ def _count_suggestions(db_url: str) -> int:
         engine.dispose()
 
 
+def _suggestion_numbers(db_url: str) -> set[int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as db:
+            return set(db.execute(text("SELECT id FROM suggestion")).scalars())
+    finally:
+        engine.dispose()
+
+
+def _pattern(template: str, fields: dict[str, str], last: str) -> re.Pattern[str]:
+    """A text of bot/texts.py as a pattern, up to its field `last` (a line the platform
+    shortens keeps its start); fields not in `fields` match anything."""
+    parts: list[str] = []
+    for literal, name, _spec, _conversion in Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if name is None:
+            break
+        parts.append(fields.get(name, ".*?"))
+        if name == last:
+            break
+    return re.compile("".join(parts))
+
+
+_NUMBER = {"number": r"(?P<number>\d+)"}
+RECEIPTS = tuple(_pattern(t, _NUMBER, "number") for t in (
+    texts.CMD_SUGGESTION_RAISED, texts.CMD_SUGGESTION_RAISED_VOICE,
+    texts.CMD_SUGGESTION_RAISED_FOR))
+GATHERED = _pattern(texts.REPLY_GATHERED, {"count": r"\d+", "numbers": "(?P<numbers>[0-9–、]+)"},
+                    "numbers")
+
+
+def numbers_in(ranges: str) -> list[int]:
+    """The numbers of 「12–30、33、35–48」, as the gathered answer writes them."""
+    found: list[int] = []
+    for item in ranges.strip("、").split("、"):
+        first, _dash, last = item.partition("–")
+        found += range(int(first), int(last or first) + 1)
+    return found
+
+
+@dataclass(frozen=True)
+class Said:
+    """One answer as members read it: the sends it took glued, out with the last of them."""
+
+    text: str
+    at: float
+    pieces: int
+
+
+def said(sent: list[Sent]) -> list[Said]:
+    """The answers in what the fake took: a long answer is cut after a 「、」 into sends in a
+    row to one group, each next one starting with a number."""
+    out: list[Said] = []
+    latest: dict[int, int] = {}  # group -> its latest answer in `out`
+    for send in sent:
+        text = send.text
+        previous = latest.get(send.group_id)
+        if previous is not None and text[:1].isdigit():
+            head = out[previous]
+            out[previous] = Said(head.text + text, send.at, head.pieces + 1)
+            continue
+        latest[send.group_id] = len(out)
+        out.append(Said(text, send.at, 1))
+    return out
+
+
+def answered(sent: list[Sent], numbers: set[int], burst_end: float) -> Answers:
+    """Which stored suggestions the answers in `sent` name, and when the last needed one
+    went out."""
+    first: dict[int, float] = {}  # number -> when an answer first named it
+    gathered = gathered_pieces = one_by_one = other = 0
+    for answer in said(sent):
+        match = GATHERED.search(answer.text)
+        if match:
+            gathered += 1
+            gathered_pieces += answer.pieces
+            named = numbers_in(match["numbers"])
+        else:
+            receipt = next((m for p in RECEIPTS if (m := p.search(answer.text))), None)
+            if receipt is None:
+                other += 1
+                continue
+            one_by_one += 1
+            named = [int(receipt["number"])]
+        for number in named:
+            if number in numbers:
+                first.setdefault(number, answer.at)
+    return Answers(len(sent), gathered, gathered_pieces, one_by_one, other, len(numbers),
+                   len(first), max(first.values(), default=burst_end) - burst_end)
+
+
+async def _answers(napcat: FakeNapCat, db_url: str, burst_end: float) -> Answers:
+    """Watch what the bot sends until every stored suggestion is answered, or
+    ANSWER_WAIT_S after the burst."""
+    numbers = await asyncio.to_thread(_suggestion_numbers, db_url)
+    while True:
+        answers = answered(napcat.sent, numbers, burst_end)
+        if not answers.missing or time.monotonic() >= burst_end + ANSWER_WAIT_S:
+            return answers
+        await asyncio.sleep(0.5)
+
+
 async def _ready(url: str, process: asyncio.subprocess.Process, log: Path) -> None:
     await _ready_at(url + "/static/chat-icon.svg", process, log)
 
@@ -415,11 +570,15 @@ async def ours(folder: Path, args: argparse.Namespace, db_url: str | None,
             async with _profiled(process.pid, profile):
                 run = await _measured("Yehua", process.pid, f"http://127.0.0.1:{port}{PATH}",
                                       args, lambda: _count_suggestions(url))
+            # Measured: the bot runs on, sending its answers, while they are watched.
+            run = replace(run, answers=await _answers(napcat, url, run.load.ended))
         finally:
             await _stop(process)
     lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     counts = [line.split(": ", 1)[-1] for line in lines if "in the last minute" in line]
     print(f"    the bot wrote {len(lines)} log lines; counts: {'; '.join(counts)}")
+    if run.answers is not None:
+        print(f"    {run.answers.line()}")
     return run
 
 
@@ -543,6 +702,11 @@ async def run(args: argparse.Namespace) -> None:
     rate = statistics.median(run.rate for run in bots)
     print(f"ratio to the floor on uvloop: {rate / fast_rate:.2f}  "
           f"(bars: ≥ 0.50 of the floor, CPU/event ≤ 0.2 ms, p99 ≤ 50 ms)")
+    watched = [run.answers for run in bots if run.answers is not None]
+    if watched:
+        worst = max(watched, key=lambda a: (a.missing, a.last_s))
+        print(f"answers, worst of {len(watched)} rounds: {worst.covered}/{worst.suggestions} "
+              f"suggestions answered, {worst.verdict()} (bar: all within {ANSWER_BAR_S:g} s)")
     if peers:
         peer_rate = statistics.median(run.rate for run in peers)
         print(f"Yehua / NoneBot2: {rate / peer_rate:.1f}× (bar: ≥ 10×); NoneBot2 answers "

@@ -63,6 +63,8 @@ class Sent:
     audio_seconds: float = 0.0
     # A private message's recipient; group_id is then the group of its temporary session.
     user_id: int | None = None
+    # When the fake took it (time.monotonic, one clock for every process on the machine).
+    at: float = field(default_factory=time.monotonic, compare=False)
 
     @property
     def text(self) -> str:
