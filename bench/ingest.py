@@ -400,13 +400,14 @@ def _count_suggestions(db_url: str) -> int:
         engine.dispose()
 
 
-def _suggestion_numbers(db_url: str) -> set[int]:
+def _suggestion_numbers(db_url: str) -> dict[int, int]:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(db_url)
     try:
         with engine.connect() as db:
-            return set(db.execute(text("SELECT id FROM suggestion")).scalars())
+            return {number: int(chat) for number, chat in db.execute(
+                text("SELECT id, chat_id FROM suggestion"))}
     finally:
         engine.dispose()
 
@@ -431,6 +432,8 @@ RECEIPTS = tuple(_pattern(t, _NUMBER, "number") for t in (
     texts.CMD_SUGGESTION_RAISED_FOR))
 GATHERED = _pattern(texts.REPLY_GATHERED, {"count": r"\d+", "numbers": "(?P<numbers>[0-9–、]+)"},
                     "numbers")
+SPREAD = _pattern(texts.REPLY_GATHERED_SPREAD, {"count": r"\d+", "first": r"(?P<first>\d+)",
+                                                "last": r"(?P<last>\d+)"}, "last")
 
 
 def numbers_in(ranges: str) -> list[int]:
@@ -449,6 +452,7 @@ class Said:
     text: str
     at: float
     pieces: int
+    group: int  # 0: a private answer
 
 
 def said(sent: list[Sent]) -> list[Said]:
@@ -461,24 +465,32 @@ def said(sent: list[Sent]) -> list[Said]:
         previous = latest.get(send.group_id)
         if previous is not None and text[:1].isdigit():
             head = out[previous]
-            out[previous] = Said(head.text + text, send.at, head.pieces + 1)
+            out[previous] = Said(head.text + text, send.at, head.pieces + 1, head.group)
             continue
         latest[send.group_id] = len(out)
-        out.append(Said(text, send.at, 1))
+        out.append(Said(text, send.at, 1, send.group_id))
     return out
 
 
-def answered(sent: list[Sent], numbers: set[int], burst_end: float) -> Answers:
-    """Which stored suggestions the answers in `sent` name, and when the last needed one
-    went out."""
+def answered(sent: list[Sent], numbers: dict[int, int], burst_end: float) -> Answers:
+    """Which stored suggestions (number -> group) the answers in `sent` name, and when the
+    last needed one went out. A gathered line naming only a span covers the group's numbers
+    in it."""
     first: dict[int, float] = {}  # number -> when an answer first named it
     gathered = gathered_pieces = one_by_one = other = 0
     for answer in said(sent):
         match = GATHERED.search(answer.text)
-        if match:
+        spread = SPREAD.search(answer.text)
+        if match or spread:
             gathered += 1
             gathered_pieces += answer.pieces
-            named = numbers_in(match["numbers"])
+            if match:
+                named = numbers_in(match["numbers"])
+            else:
+                assert spread is not None
+                first_n, last_n = int(spread["first"]), int(spread["last"])
+                named = [n for n, group in numbers.items()
+                         if group == answer.group and first_n <= n <= last_n]
         else:
             receipt = next((m for p in RECEIPTS if (m := p.search(answer.text))), None)
             if receipt is None:

@@ -1232,3 +1232,5 @@ VOICE_ENGINE_COLUMN = "由谁来念（不行就换下一个）"
 
 # --- answers kept until sent: many acknowledgements waiting in one chat go out as one ---------
 REPLY_GATHERED = "收到 {count} 条建议，编号 {numbers}，村里看过后统一在群里答复，谢谢大家！"
+REPLY_GATHERED_SPREAD = ("收到 {count} 条建议，编号在 {first} 到 {last} 之间，"
+                         "村里看过后统一在群里答复，谢谢大家！想知道自己的编号，发“我的建议”。")

@@ -12,13 +12,14 @@ second time (at most one per chat).
 
 Under a backlog the acknowledgements of suggestions are gathered: when more than `backlog` of
 them wait in one chat, one message in the group names all their numbers (「收到 37 条建议，
-编号 12–48，…」) instead of one message each, so a burst of N suggestions costs a few answers
-rather than N paced ones, however large N is; after a gathered line the chat's sender waits
-a few seconds, so what comes meanwhile makes one more line, not one per paced slot. Private acknowledgements (where the platform
-can answer a member privately) are gathered too: one group line about many numbers is quieter
-than the group-line fallbacks of those who cannot be reached privately, and the private ones,
-which share the account's sending rate, would take minutes; each member finds their number in
-the line.
+编号 12–48，…」, or only the span they lie in when the runs would make a long line) instead of
+one message each, so a burst of N suggestions costs a few answers rather than N paced ones,
+however large N is; after a gathered line the chat's sender waits a few seconds, so what comes
+meanwhile makes one more line, not one per paced slot. Private acknowledgements (where the
+platform can answer a member privately) are gathered too: one group line about many numbers
+is quieter than the group-line fallbacks of those who cannot be reached privately, and the
+private ones, which share the account's sending rate, would take minutes; each member finds
+their number in the line (or with 「我的建议」).
 
 On PostgreSQL several instances share the table: an instance claims a chat's waiting answers
 with a lease, renewed whenever it marks one sent, and no other instance sends in that chat
@@ -58,6 +59,7 @@ _REPLIES: Table = Reply.__table__  # type: ignore[attr-defined]
 _KEY = ("platform", "chat_id", "message_id", "seq")
 SWEEP_SECONDS = 10.0  # how often waiting answers nobody is sending are looked for
 GATHER_PAUSE = 5.0  # after a gathered line, how long the next one gathers
+GATHERED_RUNS_MAX = 60  # characters of number runs a gathered line names; longer: the span
 WINDOW = 1000  # the answers of one chat read (and claimed) at a time
 KEEP_SENT = timedelta(days=1)  # sent answers are kept this long (to look into), then removed
 PRUNE_EVERY = timedelta(hours=1)
@@ -130,6 +132,16 @@ def number_ranges(numbers: Iterable[int]) -> str:
         if number is not None:
             start = previous = number
     return "、".join(parts)
+
+
+def gathered_line(numbers: Sequence[int]) -> str:
+    """One line acknowledging many suggestions: their numbers as runs, or, when those would
+    make a long line (numbers spread among other groups'), the span they lie in."""
+    runs = number_ranges(numbers)
+    if len(runs) <= GATHERED_RUNS_MAX:
+        return texts.REPLY_GATHERED.format(count=len(numbers), numbers=runs)
+    return texts.REPLY_GATHERED_SPREAD.format(count=len(numbers), first=min(numbers),
+                                              last=max(numbers))
 
 
 @dataclass(frozen=True)
@@ -265,10 +277,8 @@ class Replies:
                 if gathered:
                     continue
                 gathered = True
-                numbers = number_ranges(ack.suggestion for ack in acks
-                                        if ack.suggestion is not None)
-                message = OutgoingText(texts.REPLY_GATHERED.format(count=len(acks),
-                                                                   numbers=numbers))
+                message = OutgoingText(gathered_line(
+                    [ack.suggestion for ack in acks if ack.suggestion is not None]))
                 ids = [ack.id for ack in acks]
             else:
                 message, ids = item.message(), [item.id]
