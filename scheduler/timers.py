@@ -12,14 +12,17 @@ from enum import StrEnum
 from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy import ColumnElement, Table, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from scheduler.dbtypes import insert_rows
 from scheduler.models import Timer
 
 log = logging.getLogger(__name__)
+
+_TIMERS: Table = Timer.__table__  # type: ignore[attr-defined]
 
 ERROR_LIMIT = 2000
 MISSED = "due at {due}, found at {now}: later than the {minutes} min grace window"
@@ -101,6 +104,28 @@ def add_timer(db: Session, kind: str, ref: str, due_at: datetime) -> Timer:
     assert timer is not None
     log.debug("timer %s %s due at %s (%s)", kind, ref, due_at.isoformat(), timer.status)
     return timer
+
+
+# Refs asked about in one query (SQLite's limit on bound values is far above it).
+_REFS_AT_ONCE = 500
+
+
+def ensure_timers(db: Session, kind: str, wanted: Mapping[str, datetime]) -> int:
+    """Add the timers of `kind` in `wanted` (ref -> due) that do not exist in any state — one
+    that fired is never armed again; how many were added. At start-up, for every group at
+    once: a query per few hundred refs and one insert, not two statements a timer."""
+    if any(due.tzinfo is None for due in wanted.values()):
+        raise ValueError("timers take aware datetimes")
+    refs = list(wanted)
+    existing: set[str] = set()
+    for start in range(0, len(refs), _REFS_AT_ONCE):
+        existing.update(db.exec(select(Timer.ref).where(
+            Timer.kind == kind, col(Timer.ref).in_(refs[start:start + _REFS_AT_ONCE]))))
+    rows = [{"kind": kind, "ref": ref, "due_at": due, "status": TimerStatus.PENDING.value,
+             "fired_at": None, "error": None}
+            for ref, due in wanted.items() if ref not in existing]
+    insert_rows(db.connection(), _TIMERS, ("kind", "ref"), rows)
+    return len(rows)
 
 
 def _ref_matches(ref_prefix: str) -> ColumnElement[bool]:

@@ -33,7 +33,7 @@ from bot.domain.talk_texts import local_zone
 from bot.outbox import Outbox
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
-from scheduler.timers import AlwaysDue, add_timer
+from scheduler.timers import AlwaysDue, add_timer, ensure_timers
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +223,14 @@ def ensure_monthly_timer(db: Session, group: Group, month: date) -> Timer | None
 def ensure_monthly_timers(db: Session, now: datetime | None = None) -> int:
     """At start: every group has its current month's summary timer; return how many added."""
     now = now or utcnow()
-    added = 0
+    wanted = {}
     for group in db.exec(select(Group)).all():
+        assert group.id is not None
         month = month_start(now.astimezone(local_zone(group.timezone)).date())
         if monthly_due(month, group.timezone) <= now:
             month = next_month(month)
-        added += ensure_monthly_timer(db, group, month) is not None
-    return added
+        wanted[monthly_ref(group.id, month)] = monthly_due(month, group.timezone)
+    return ensure_timers(db, MONTHLY_KIND, wanted)
 
 
 class MonthlyLedger:

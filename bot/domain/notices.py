@@ -19,7 +19,7 @@ from bot.domain.rankings import Period, Place, bottom, household_ranking, person
 from bot.outbox import Outbox
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
-from scheduler.timers import AlwaysDue, add_timer
+from scheduler.timers import AlwaysDue, add_timer, ensure_timers
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +100,14 @@ def ensure_leaderboard_timer(db: Session, group: Group, month: date) -> Timer | 
 def ensure_leaderboard_timers(db: Session, now: datetime | None = None) -> int:
     """At start: every group has its current month's leaderboard timer; return how many added."""
     now = now or utcnow()
-    added = 0
+    wanted = {}
     for group in db.exec(select(Group)).all():
+        assert group.id is not None
         month = month_start(now.astimezone(ZoneInfo(group.timezone)).date())
         if leaderboard_due(month, group.timezone) <= now:
             month = next_month(month)
-        added += ensure_leaderboard_timer(db, group, month) is not None
-    return added
+        wanted[leaderboard_ref(group.id, month)] = leaderboard_due(month, group.timezone)
+    return ensure_timers(db, LEADERBOARD_KIND, wanted)
 
 
 def _lines(places: list[Place]) -> list[str]:

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -20,6 +21,7 @@ from scheduler.timers import (
     add_timer,
     cancel_timers,
     claim_timer,
+    ensure_timers,
     get_timer,
     take_timer,
     timers_for,
@@ -228,5 +230,44 @@ async def test_on_postgres_timers_fire_once_and_fired_ones_stay_fired(pg_url: st
         assert timer(engine, "talk.close", "talk:0", T0).status == "running"
         await one.run_due(T0 + timedelta(hours=3))
         assert len(alarms.fired) == 20
+    finally:
+        engine.dispose()
+
+
+def ensure(engine: Engine, kind: str, wanted: dict[str, datetime]) -> int:
+    with Session(engine) as db:
+        added = ensure_timers(db, kind, wanted)
+        db.commit()
+        return added
+
+
+async def ensured_for_many_groups_fire_once_each_and_a_fired_one_is_not_armed_again(
+    engine: Engine
+) -> None:
+    alarms = Alarms()
+    # A county's groups at start-up: more refs than one query asks about.
+    wanted = {f"group:{n}:2026-12": T0 + timedelta(minutes=n % 3) for n in range(1200)}
+    timer(engine, "talk.remind", "group:0:2026-12", T0 + timedelta(minutes=4))  # there already
+    assert ensure(engine, "talk.remind", wanted) == 1199
+    assert stored(engine, "talk.remind", "group:0:2026-12").due_at == T0 + timedelta(minutes=4)
+    await scheduler_for(engine, alarms).run_due(T0 + timedelta(minutes=5))
+    assert len(alarms.fired) == len(set(alarms.fired)) == 1200
+
+    # The next start: all of them fired, none armed again; a new group's is.
+    assert ensure(engine, "talk.remind", {**wanted, "group:1200:2026-12": T0}) == 1
+    await scheduler_for(engine, alarms).run_due(T0 + timedelta(minutes=10))
+    assert len(alarms.fired) == 1201
+    with pytest.raises(ValueError, match="aware"):
+        ensure(engine, "talk.remind", {"group:9:2027-01": datetime(2027, 1, 1)})
+
+
+async def test_timers_ensured_at_start_fire_once_each_never_again(engine: Engine) -> None:
+    await ensured_for_many_groups_fire_once_each_and_a_fired_one_is_not_armed_again(engine)
+
+
+async def test_on_postgres_timers_ensured_at_start_fire_once_each(pg_url: str) -> None:
+    engine = open_database(pg_url)
+    try:
+        await ensured_for_many_groups_fire_once_each_and_a_fired_one_is_not_armed_again(engine)
     finally:
         engine.dispose()
