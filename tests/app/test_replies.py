@@ -11,11 +11,19 @@ from dataclasses import replace
 from bot import texts
 from bot.app import SERVICES
 from bot.settings import Settings
-from tests.support.answers import answered_numbers, answers_refused, numbers_in
+from tests.support.answers import answered_numbers, answers_refused, numbers_in, span_in
 from tests.support.app import running
 from tests.support.fakes.onebot import FakeNapCat
 from tests.support.faults import FAST_BUSY_MS
-from tests.support.onebot import GROUP, ZHANG, prepare_qq_groups, said, stored, with_onebot
+from tests.support.onebot import (
+    GROUP,
+    OTHER_GROUP,
+    ZHANG,
+    prepare_qq_groups,
+    said,
+    stored,
+    with_onebot,
+)
 from tests.support.polling import eventually
 
 BURST = 200
@@ -44,6 +52,40 @@ async def test_a_burst_of_200_suggestions_into_one_group_is_answered_in_a_few_me
     gathered = [s for s in receipts if len(numbers_in(s.text)) > 1]
     assert gathered and all(s.user_id is None for s in gathered), "gathered ones in the group"
     assert "收到" in gathered[0].text and "条建议" in gathered[0].text
+
+
+async def test_two_groups_bursting_together_each_get_a_few_short_lines_covering_their_own(
+        settings: Settings, napcat: FakeNapCat) -> None:
+    # Numbers are shared by all groups: two groups raising at once get interleaved ones.
+    groups = (GROUP, OTHER_GROUP)
+    async with running(with_onebot(settings, napcat), prepare_qq_groups) as bot:
+        events = [napcat.group_message(group, 20_000 + n, said(f"建议 第{n}条水渠清一清"))
+                  for n in range(BURST // 2) for group in groups]
+        answers = await asyncio.gather(*(napcat.post_event(bot.url, e) for e in events))
+        assert {status for status, _body in answers} == {204}
+        own = {group: {row.id for row in stored(bot.app) if row.chat_id == str(group)}
+               for group in groups}
+        assert all(len(numbers) == BURST // 2 for numbers in own.values())
+
+        def covered(group: int) -> set[int]:
+            found: set[int] = set()
+            for sent in napcat.answered(group):
+                span = span_in(sent.text)
+                found |= ({n for n in own[group] if n in span} if span is not None
+                          else set(numbers_in(sent.text)))
+            return found
+
+        await eventually(lambda: all(covered(g) >= own[g] for g in groups), 60)
+        await bot.app[SERVICES].replies.drain()
+    for group in groups:
+        lines = [s.text for s in napcat.answered(group)
+                 if numbers_in(s.text) or span_in(s.text)]
+        assert len(lines) <= FEW_MESSAGES
+        spans = [line for line in lines if span_in(line)]
+        assert spans, "scattered numbers are named by their span, not listed"
+        assert all(len(line) < 80 and "我的建议" in line for line in spans)
+        assert not any(n in own[other] for other in groups if other != group
+                       for n in answered_numbers(lines)), "no other group's numbers listed"
 
 
 async def test_a_few_suggestions_are_each_answered_on_their_own(

@@ -1,4 +1,5 @@
-"""The suggestion numbers the bot's answers name (「第 N 号」, or gathered 「编号 12–30、33」)."""
+"""The suggestion numbers the bot's answers name (「第 N 号」, gathered 「编号 12–30、33」, or
+the span of scattered ones 「编号在 12 到 90 之间」)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 _ONE = re.compile(r"第 (\d+) 号")
 _GATHERED = re.compile(r"编号 ([0-9–、]+)")
+_SPREAD = re.compile(r"编号在 (\d+) 到 (\d+) 之间")
 
 
 def numbers_in(text: str) -> list[int]:
@@ -22,6 +24,12 @@ def numbers_in(text: str) -> list[int]:
         first, _dash, last = part.partition("–")
         numbers += range(int(first), int(last or first) + 1)
     return numbers
+
+
+def span_in(text: str) -> range | None:
+    """The span a gathered answer names when its numbers are too scattered to list."""
+    spread = _SPREAD.search(text)
+    return None if spread is None else range(int(spread[1]), int(spread[2]) + 1)
 
 
 def answered_numbers(texts: Iterable[str]) -> set[int]:
