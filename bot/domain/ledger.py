@@ -33,7 +33,7 @@ from bot.domain.talk_texts import local_zone
 from bot.outbox import Outbox
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
-from scheduler.timers import AlwaysDue, add_timer, ensure_timers
+from scheduler.timers import AlwaysDue, ensure_timers
 
 log = logging.getLogger(__name__)
 
@@ -210,14 +210,12 @@ def monthly_due(month: date, timezone: str) -> datetime:
     return local.astimezone(ZoneInfo("UTC"))
 
 
-def ensure_monthly_timer(db: Session, group: Group, month: date) -> Timer | None:
+def ensure_monthly_timer(db: Session, group: Group, month: date) -> bool:
     """The group's summary timer for `month`, added unless one exists (in any state): a
-    summary sent is a fired timer, so a restart never sends it again."""
+    summary sent is a fired timer, so a restart never sends it again. Whether it was added."""
     assert group.id is not None
-    ref = monthly_ref(group.id, month)
-    if db.exec(select(Timer).where(Timer.kind == MONTHLY_KIND, Timer.ref == ref)).first():
-        return None
-    return add_timer(db, MONTHLY_KIND, ref, monthly_due(month, group.timezone))
+    return ensure_timers(db, MONTHLY_KIND, {
+        monthly_ref(group.id, month): monthly_due(month, group.timezone)}) > 0
 
 
 def ensure_monthly_timers(db: Session, now: datetime | None = None) -> int:

@@ -19,7 +19,7 @@ from bot.domain.rankings import Period, Place, bottom, household_ranking, person
 from bot.outbox import Outbox
 from scheduler.dbtypes import utcnow
 from scheduler.models import Timer
-from scheduler.timers import AlwaysDue, add_timer, ensure_timers
+from scheduler.timers import AlwaysDue, ensure_timers
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +86,12 @@ def leaderboard_due(month: date, timezone: str) -> datetime:
     return local.astimezone(ZoneInfo("UTC"))
 
 
-def ensure_leaderboard_timer(db: Session, group: Group, month: date) -> Timer | None:
-    """The group's leaderboard timer for `month`, added unless one exists (in any state)."""
+def ensure_leaderboard_timer(db: Session, group: Group, month: date) -> bool:
+    """The group's leaderboard timer for `month`, added unless one exists (in any state).
+    Whether it was added."""
     assert group.id is not None
-    ref = leaderboard_ref(group.id, month)
-    existing = db.exec(select(Timer).where(Timer.kind == LEADERBOARD_KIND,
-                                           Timer.ref == ref)).first()
-    if existing is not None:
-        return None
-    return add_timer(db, LEADERBOARD_KIND, ref, leaderboard_due(month, group.timezone))
+    return ensure_timers(db, LEADERBOARD_KIND, {
+        leaderboard_ref(group.id, month): leaderboard_due(month, group.timezone)}) > 0
 
 
 def ensure_leaderboard_timers(db: Session, now: datetime | None = None) -> int:
