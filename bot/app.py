@@ -25,7 +25,7 @@ from bot.chat.ingest import Ingest
 from bot.core.adapter import Adapter, Directory, MediaStore
 from bot.core.bus import SCHEDULER as SCHEDULER_CHANNEL
 from bot.core.bus import Bus, Coalesced, LocalBus
-from bot.core.db import close_pool, in_session, open_database, open_pool, session
+from bot.core.db import Checkpointer, close_pool, in_session, open_database, open_pool, session
 from bot.domain.backup import NightlyBackup, arm_nightly_backup
 from bot.domain.demo import seed_demo
 from bot.domain.directory import GroupDirectory
@@ -75,6 +75,7 @@ FLAVOUR_WORKER = web.AppKey("flavour_worker", FlavourWorker)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 LIBRARY = web.AppKey("library", LoadResult)
 SERVICES = web.AppKey("services", Services)
+CHECKPOINTER = web.AppKey("checkpointer", Checkpointer)
 INGEST = web.AppKey("ingest", Ingest)
 RETENTION = web.AppKey("retention", VoiceRetention)
 BUS = web.AppKey("bus", Bus)
@@ -115,7 +116,9 @@ def create_app(settings: Settings) -> web.Application:
     """Build the whole bot as an aiohttp application; background work starts with the app."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.audio_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_database(settings.db_url, busy_timeout_ms=settings.db_busy_timeout_ms)
+    # The running bot's commits leave SQLite's checkpoints to the app's Checkpointer.
+    engine = open_database(settings.db_url, busy_timeout_ms=settings.db_busy_timeout_ms,
+                           checkpoints=False)
     db_threads = open_pool(engine)
     library = sync_library(engine, settings.lessons_dir)
     for problem in library.problems:
@@ -197,6 +200,7 @@ def create_app(settings: Settings) -> web.Application:
     app[VOICE], app[FLAVOUR_WORKER] = voice, flavour_worker
     app[SERVICES], app[INGEST], app[RETENTION] = services, router.ingest, retention
     app[BUS], app[REARM] = bus, rearm
+    app[CHECKPOINTER] = Checkpointer(engine)
     setup_admin(app, services, settings=settings)
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -260,6 +264,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[RETENTION].ensure_timer(db)
         arm_nightly_backup(db, app[SETTINGS])
 
+    app[CHECKPOINTER].start()
     await in_session(app[ENGINE], arm)
     await app[BUS].start()
     await scheduler.start()
@@ -279,4 +284,5 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[VOICE].close()
     await asyncio.to_thread(app[FLAVOUR_WORKER].close)
     await close_pool(app[ENGINE])
+    await app[CHECKPOINTER].close()
     app[ENGINE].dispose()

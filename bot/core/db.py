@@ -35,6 +35,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 _pools: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyDictionary()
 
+# How often a Checkpointer copies SQLite's log into the database file when anything was
+# committed: the log grows by what the bot writes in that time.
+CHECKPOINT_SECONDS = 1.0
 # How long an SQLite write waits for another writer's lock before it fails as busy.
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 # The disk said no: full, over quota, read-only, failing or not ours to write.
@@ -56,17 +59,25 @@ def is_storage_fault(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno in _STORAGE_ERRNOS
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int,
+                    checkpoints: bool) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    if not checkpoints:  # a Checkpointer does it, off the committing thread
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
-    """Create an engine for `url`; SQLite gets WAL mode and its parent folder."""
+def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+                checkpoints: bool = True) -> Engine:
+    """Create an engine for `url`; SQLite gets WAL mode and its parent folder.
+
+    `checkpoints=False`: SQLite's commits leave copying the log back into the database file to
+    a `Checkpointer` (started by whoever asks for this).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -77,7 +88,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> 
         engine = create_engine(url, connect_args={"check_same_thread": False},
                                pool_use_lifo=True)
         event.listen(engine, "connect",
-                     partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms))
+                     partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms,
+                             checkpoints=checkpoints))
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -95,9 +107,10 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+def open_database(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+                  checkpoints: bool = True) -> Engine:
     """Create the engine and migrate: the one call the app and the CLI make."""
-    engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
+    engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, checkpoints=checkpoints)
     migrate(engine)
     return engine
 
@@ -148,3 +161,74 @@ async def in_session(engine: Engine, fn: Callable[Concatenate[Session, P], T],
             return fn(db, *args, **kwargs)
 
     return await run_db(engine, work)
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log back into the database file from a thread of its own.
+
+    Left to itself, SQLite does that inside whichever commit makes the log long enough: on the
+    event loop, that commit then writes and syncs a thousand pages while every message waits.
+    Here the commits only append to the log, and every `every` seconds, if anything was
+    committed meanwhile, a passive checkpoint copies what no reader still needs (it never
+    blocks a writer). Engines made with `checkpoints=False` need one running.
+    """
+
+    def __init__(self, engine: Engine, every: float = CHECKPOINT_SECONDS) -> None:
+        self.engine = engine
+        self.every = every
+        self.runs = 0  # checkpoints done (for tests)
+        self._task: asyncio.Task[None] | None = None
+        self._connection: Any = None
+        self._version: int | None = None
+        # Its own thread: a checkpoint may take a while and must never hold up the queries
+        # the database threads are there for.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yehua-checkpoint")
+
+    def start(self) -> None:
+        """Checkpoint from now on (an SQLite engine; nothing to do elsewhere)."""
+        if self.engine.dialect.name == "sqlite" and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await loop.run_in_executor(self._thread, self.checkpoint)
+            except Exception as exc:  # tried again next time; the log meanwhile only grows
+                log.warning("could not checkpoint the database's log: %s", exc)
+
+    def checkpoint(self, *, whole: bool = False) -> bool:
+        """Copy the log into the database file if anything was committed since the last time
+        (`whole`: all of it, and empty the log); whether a checkpoint ran."""
+        if self._connection is None:
+            self._connection = self.engine.raw_connection()
+        cursor = self._connection.cursor()
+        try:
+            [(version,)] = cursor.execute("PRAGMA data_version").fetchall()
+            if version == self._version and not whole:
+                return False
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)" if whole
+                           else "PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._version = version
+            self.runs += 1
+            return True
+        finally:
+            cursor.close()
+
+    async def close(self) -> None:
+        """Stop, and copy the whole log back (so the database file alone is complete)."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._thread, partial(self.checkpoint, whole=True))
+        except Exception as exc:  # the log stays; the next start's connection replays it
+            log.warning("could not checkpoint the database's log: %s", exc)
+        if self._connection is not None:
+            await loop.run_in_executor(self._thread, self._connection.close)
+            self._connection = None
+        self._thread.shutdown()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from scheduler.dbtypes import UTCDateTime, utcnow
@@ -43,10 +44,12 @@ class Member(SQLModel, table=True):
     """A person in a group, with the bot's own role for them."""
 
     __tablename__ = "member"
+    # The unique pair also serves lookups by group: each index is written with every new
+    # member, so none is kept twice.
     __table_args__ = (UniqueConstraint("group_id", "user_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    group_id: int = Field(foreign_key="chat_group.id")
     user_id: str
     display_name: str
     role: Role = Role.MEMBER
@@ -187,16 +190,24 @@ class Suggestion(SQLModel, table=True):
     """What a member raised (建议), and what became of it."""
 
     __tablename__ = "suggestion"
-    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+    # Each index is written with every suggestion the chat brings in: a group's own come from
+    # (group, author), which also finds one author's; the deadline's holds only suggestions
+    # that have one; the category is read only within a group's.
+    __table_args__ = (
+        UniqueConstraint("platform", "chat_id", "message_id"),
+        Index("ix_suggestion_group_author", "group_id", "author_id"),
+        Index("ix_suggestion_due_at", "due_at", sqlite_where=sql_text("due_at IS NOT NULL"),
+              postgresql_where=sql_text("due_at IS NOT NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    group_id: int = Field(foreign_key="chat_group.id")
     night_talk_id: int | None = Field(default=None, foreign_key="night_talk.id", index=True)
     hamlet: str = ""  # copied from the group when raised, so reports keep it
     platform: str
     chat_id: str
     message_id: str  # the platform message it came from: delivered twice, stored once
-    author_id: str = Field(index=True)
+    author_id: str
     author_name: str
     raised_by_id: str | None = None  # a facilitator raising it on the author's behalf (代提)
     raised_by_name: str | None = None
@@ -205,7 +216,7 @@ class Suggestion(SQLModel, table=True):
     # `text` of a voice suggestion written by a transcription server and not yet confirmed
     # or corrected by a person (shown as 机器转写).
     machine_text: bool = False
-    category: str = Field(default="other", index=True)
+    category: str = "other"
     status: SuggestionStatus = Field(default=SuggestionStatus.NEW, index=True)
     handler_name: str | None = None
     # Who handles an adopted suggestion: a member (by platform user id) or a named person
@@ -214,7 +225,7 @@ class Suggestion(SQLModel, table=True):
     handler_phone: str | None = None
     handler_role: str | None = None  # shown on the public ledger instead of a phone number
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reply: str | None = Field(default=None, sa_type=Text)
     merged_into: int | None = Field(default=None, foreign_key="suggestion.id")
@@ -241,11 +252,12 @@ class PointsEntry(SQLModel, table=True):
     """Points (积分) earned once for one thing: listening to a lesson, raising, being adopted."""
 
     __tablename__ = "points_entry"
+    # The unique key also serves lookups by group and by (group, member).
     __table_args__ = (UniqueConstraint("group_id", "user_id", "reason", "ref"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    group_id: int = Field(foreign_key="chat_group.id", index=True)
-    user_id: str = Field(index=True)
+    group_id: int = Field(foreign_key="chat_group.id")
+    user_id: str
     user_name: str
     reason: str  # "listen", "suggest", "adopted", or "item" for an item of the village's list
     ref: str  # what it was for: a lesson delivery, a suggestion number, one award
