@@ -100,6 +100,11 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     return text
 
 
+def sqlite_text(value: datetime | None) -> str | None:
+    """A `UTCDateTime` as SQLite stores it: for comparing in the driver's own statements."""
+    return _sqlite_datetime(value)
+
+
 @dataclass(frozen=True)
 class _Call:
     """A column default made by a function (SQLAlchemy's wrapper takes the execution context,

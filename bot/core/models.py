@@ -561,3 +561,6 @@ class Reply(SQLModel, table=True):
     # PostgreSQL: the instance sending the chat's answers, until its lease runs out.
     claimed_by: str | None = None
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Not to be sent before then: a voice suggestion's receipt waits for its transcript so
+    # long, and goes without it should the bot die meanwhile.
+    hold_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

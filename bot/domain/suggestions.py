@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, update
@@ -128,6 +128,7 @@ class Receipt:
     message_id: str  # the delivered message it answers, and the answer's place there
     place: int
     answer: OutgoingText
+    hold: timedelta | None = None  # not sent before this long unless released (a transcript)
 
 
 @dataclass(frozen=True)
@@ -316,9 +317,11 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
 
 
 def _receipt_row(receipt: Receipt, key: dict[str, Any], number: int) -> dict[str, Any]:
+    now = utcnow()
     return reply_row(key["platform"], key["chat_id"], receipt.message_id, receipt.place,
-                     receipt.answer, suggestion=number,
-                     text=receipt.answer.text.replace(NUMBER, str(number)))
+                     receipt.answer, suggestion=number, now=now,
+                     text=receipt.answer.text.replace(NUMBER, str(number)),
+                     hold_until=None if receipt.hold is None else now + receipt.hold)
 
 
 def add_suggestion(db: Session, **fields: Any) -> tuple[Suggestion, bool]:

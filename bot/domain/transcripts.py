@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 SERVER_FORMATS = {".mp3", ".mpga", ".mpeg", ".m4a", ".mp4", ".wav", ".webm", ".ogg", ".oga",
                   ".flac"}
 
+HOLD_MARGIN_SECONDS = 10.0
+
 
 class Transcripts:
     """Transcribes voice suggestions in the background and keeps what the server heard."""
@@ -39,6 +41,9 @@ class Transcripts:
     def __init__(self, engine: Engine, transcriber: Transcriber) -> None:
         self.engine = engine
         self.transcriber = transcriber
+        # How long a receipt waits for the transcript: the server's time, and the voice's
+        # conversion and the text's storing around it.
+        self.hold = timedelta(seconds=transcriber.timeout + HOLD_MARGIN_SECONDS)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from bot import texts
@@ -51,7 +51,7 @@ from bot.core.db import run_db
 from bot.core.messages import OutgoingText
 from bot.core.models import Reply
 from bot.outbox import Outbox
-from scheduler.dbtypes import driver_rows, insert_rows, utcnow
+from scheduler.dbtypes import driver_rows, insert_rows, sqlite_text, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +65,24 @@ KEEP_SENT = timedelta(days=1)  # sent answers are kept this long (to look into),
 PRUNE_EVERY = timedelta(hours=1)
 _COLUMNS = (_REPLIES.c.id, _REPLIES.c.body, _REPLIES.c.suggestion)
 _UNSENT = _REPLIES.c.sent_at.is_(None)
+# Not held back (a receipt waiting for its transcript) past the moment bound as "due".
+_DUE = or_(_REPLIES.c.hold_until.is_(None), _REPLIES.c.hold_until <= bindparam("due"))
 # (Bound names differ from the columns': an UPDATE keeps those for the values it sets.)
 _IN_CHAT = (_REPLIES.c.platform == bindparam("in_platform"),
             _REPLIES.c.chat_id == bindparam("in_chat"))
-_WAITING = select(*_COLUMNS).where(*_IN_CHAT, _UNSENT).order_by(_REPLIES.c.id).limit(WINDOW)
+_WAITING = (select(*_COLUMNS).where(*_IN_CHAT, _UNSENT, _DUE).order_by(_REPLIES.c.id)
+            .limit(WINDOW))
 # The same on SQLite, as the driver's own statement (SQLAlchemy's building and reading of
 # up to WINDOW rows costs more than SQLite's answering).
 _WAITING_SQL = ("SELECT id, body, suggestion FROM reply WHERE platform = ? AND chat_id = ? "
-                f"AND sent_at IS NULL ORDER BY id LIMIT {WINDOW}")
+                "AND sent_at IS NULL AND (hold_until IS NULL OR hold_until <= ?) "
+                f"ORDER BY id LIMIT {WINDOW}")
 # Another instance's live claim on an answer still waiting in the chat: it sends there now.
 _CLAIMED_ELSEWHERE = select(_REPLIES.c.id).where(
     *_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by != bindparam("me"),
     _REPLIES.c.claimed_until > bindparam("now")).limit(1)
 _CLAIM = (update(_REPLIES)
-          .where(_REPLIES.c.id.in_(select(_REPLIES.c.id).where(*_IN_CHAT, _UNSENT)
+          .where(_REPLIES.c.id.in_(select(_REPLIES.c.id).where(*_IN_CHAT, _UNSENT, _DUE)
                                    .order_by(_REPLIES.c.id).limit(WINDOW).scalar_subquery()))
           .values(claimed_by=bindparam("me"), claimed_until=bindparam("until"))
           .returning(*_COLUMNS))
@@ -94,17 +98,18 @@ _FIELDS = tuple(field.name for field in dataclasses.fields(OutgoingText))
 
 def reply_row(platform: str, chat_id: str, message_id: str, seq: int, message: OutgoingText,
               *, suggestion: int | None = None, now: datetime | None = None,
-              text: str | None = None) -> dict[str, Any]:
+              text: str | None = None, hold_until: datetime | None = None) -> dict[str, Any]:
     """The stored form of answer number `seq` to one chat message; `suggestion`: the number
     it acknowledges (such answers are gathered under a backlog); `text`: the message's, if
-    not its own (a receipt's, its number filled in)."""
+    not its own (a receipt's, its number filled in); `hold_until`: not sent before then
+    unless released (`release_reply`)."""
     fields = {name: getattr(message, name) for name in _FIELDS}
     if text is not None:
         fields["text"] = text
     return {"platform": platform, "chat_id": chat_id, "message_id": message_id, "seq": seq,
             "body": json.dumps(fields, ensure_ascii=False),
             "suggestion": suggestion, "created_at": now or utcnow(), "sent_at": None,
-            "claimed_by": None, "claimed_until": None}
+            "claimed_by": None, "claimed_until": None, "hold_until": hold_until}
 
 
 def store_replies(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[None]:
@@ -112,6 +117,21 @@ def store_replies(connection: Connection, rows: Sequence[dict[str, Any]]) -> lis
     stored. Runs inside the caller's transaction: nothing is committed here."""
     insert_rows(connection, _REPLIES, _KEY, rows)
     return [None for _row in rows]
+
+
+def release_reply(connection: Connection, platform: str, chat_id: str, message_id: str,
+                  seq: int, *, text: str | None = None) -> bool:
+    """Let a held answer go now, its text replaced by `text` if given; False if it is no
+    longer waiting (its hold ran out and it went as it was)."""
+    key = {"platform": platform, "chat_id": chat_id, "message_id": message_id, "seq": seq}
+    where = [*(_REPLIES.c[name] == value for name, value in key.items()), _UNSENT]
+    body = connection.execute(select(_REPLIES.c.body).where(*where)).scalar_one_or_none()
+    if body is None:
+        return False
+    if text is not None:
+        body = json.dumps({**json.loads(body), "text": text}, ensure_ascii=False)
+    connection.execute(update(_REPLIES).where(*where).values(body=body, hold_until=None))
+    return True
 
 
 def number_ranges(numbers: Iterable[int]) -> str:
@@ -210,7 +230,7 @@ class Replies:
     def _unattended(self) -> list[tuple[str, str]]:
         """The chats with answers waiting that no live claim covers; old sent ones go."""
         now = self.clock()
-        query = select(_REPLIES.c.platform, _REPLIES.c.chat_id).where(_UNSENT).distinct()
+        query = select(_REPLIES.c.platform, _REPLIES.c.chat_id).where(_UNSENT, _DUE).distinct()
         if self.lease is not None:
             query = query.where((_REPLIES.c.claimed_until.is_(None))
                                 | (_REPLIES.c.claimed_until <= now)
@@ -220,7 +240,8 @@ class Replies:
                 connection.execute(delete(_REPLIES).where(_REPLIES.c.sent_at < now - KEEP_SENT))
             self._pruned = now
         with self.engine.connect() as connection:
-            return [(row.platform, row.chat_id) for row in connection.execute(query)]
+            return [(row.platform, row.chat_id)
+                    for row in connection.execute(query, {"due": now})]
 
     async def _send_chat(self, key: tuple[str, str]) -> None:
         platform, chat_id = key
@@ -249,12 +270,13 @@ class Replies:
         """The chat's waiting answers, oldest first; with several instances, those this one
         may send (none while another instance's claim on the chat lives)."""
         chat = {"in_platform": platform, "in_chat": chat_id}
+        now = self.clock()
         if self.lease is None:
             with self.engine.connect() as connection:
                 if connection.dialect.name == "sqlite":  # read often under a backlog
-                    return _waiting(driver_rows(connection, _WAITING_SQL, (platform, chat_id)))
-                return _waiting(connection.execute(_WAITING, chat))
-        now = self.clock()
+                    return _waiting(driver_rows(connection, _WAITING_SQL,
+                                                (platform, chat_id, sqlite_text(now))))
+                return _waiting(connection.execute(_WAITING, {**chat, "due": now}))
         with self.engine.begin() as connection:
             # One claimer per chat at a time: the check below then sees the other's commit.
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
@@ -262,7 +284,7 @@ class Replies:
             if connection.execute(_CLAIMED_ELSEWHERE, {**chat, "me": self.me, "now": now}
                                   ).first() is not None:
                 return []
-            return _waiting(connection.execute(_CLAIM, {**chat, "me": self.me,
+            return _waiting(connection.execute(_CLAIM, {**chat, "me": self.me, "due": now,
                                                         "until": now + self.lease}))
 
     async def _send_waiting(self, platform: str, chat_id: str, waiting: list[_Waiting]
@@ -293,6 +315,16 @@ class Replies:
                 log.error("answer in %s/%s refused, given up: %s", platform, chat_id, exc)
             await run_db(self.engine, self._mark_sent, platform, chat_id, ids)
         return gather
+
+    async def release(self, platform: str, chat_id: str, message_id: str, seq: int, *,
+                      text: str | None = None) -> None:
+        """Send a held answer now (`text` instead of its own, if given)."""
+        def let_go() -> bool:
+            with self.engine.begin() as connection:
+                return release_reply(connection, platform, chat_id, message_id, seq, text=text)
+
+        if await run_db(self.engine, let_go):
+            self.wake(platform, chat_id)
 
     def _mark_sent(self, platform: str, chat_id: str, ids: list[int]) -> None:
         now = self.clock()

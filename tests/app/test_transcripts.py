@@ -3,29 +3,39 @@ the console, the closing summary and reports, marked 机器转写 until a person
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from bot import texts
 from bot.app import ENGINE, SERVICES
-from bot.core.db import session
-from bot.core.models import NightTalk, Role, Suggestion
+from bot.core.db import open_database, session
+from bot.core.models import ChatMessage, NightTalk, Role, Suggestion
 from bot.settings import Settings, asr_settings
 from scheduler.dbtypes import utcnow
 from tests.support.app import RunningApp, running
+from tests.support.builders import add_group
 from tests.support.console import add_account, visitor, with_console
 from tests.support.fakes.speech_server import KEY, FakeSpeechServer, closed_server_url
 from tests.support.fakes.telegram import FakeTelegram
+from tests.support.loopback import free_port
 from tests.support.polling import eventually
+from tests.support.process import bot_env, start_yehua
 from tests.support.recordings import recording
 from tests.support.telegram import LI as TG_LI
 from tests.support.telegram import VILLAGE, answer_to, groups, on_telegram
 from tests.support.village import (
     FACILITATOR,
+    ROOM,
     ZHANG,
     Person,
     bot_texts,
@@ -265,3 +275,60 @@ async def test_a_bot_stopping_while_the_server_thinks_still_sends_the_receipt(
 
     assert RECEIPT in bot_texts(bot.app)
     assert only(bot).voice_path
+
+
+async def test_a_bot_killed_while_the_server_thinks_sends_the_receipt_after_its_restart(
+        tmp_path: Path, speech_server: FakeSpeechServer) -> None:
+    """The receipt waiting for the transcript is stored with the suggestion, held back only
+    as long as the server may take: after a kill -9 the restarted bot sends it, without it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    engine = open_database(f"sqlite:///{data / 'yehua.db'}")
+    add_group(engine, "枫树村大群", chat_id=ROOM)
+    speech_server.transcriptions.set_mode("slow", slow_s=60)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = bot_env(data, YEHUA_PORT=str(port), YEHUA_ASR_URL=speech_server.url,
+                  YEHUA_ASR_MODEL="sensevoice-small", YEHUA_ASR_API_KEY=KEY,
+                  YEHUA_ASR_TIMEOUT="2")
+    bot = await start_yehua(env=env)
+    try:
+        await eventually(lambda: _listening(url), 60)
+        async with joined(url, ZHANG) as zhang:
+            await say_by_voice(url, ZHANG)
+            await zhang.sees("记成建议")
+            await zhang.say("是")
+            await eventually(lambda: speech_server.transcription_requests, 30)
+    finally:
+        os.kill(bot.pid, signal.SIGKILL)
+        await bot.wait()
+    assert _receipts(engine) == [], "killed while the server was still listening"
+
+    bot = await start_yehua(env=env)
+    try:
+        await eventually(lambda: _receipts(engine), 60)
+    finally:
+        bot.terminate()
+        await bot.wait()
+    assert _receipts(engine) == [RECEIPT]
+    with session(engine) as db:
+        stored = db.exec(select(Suggestion)).all()
+    engine.dispose()
+    assert [(row.id, row.author_id, bool(row.voice_path)) for row in stored] == [
+        (1, ZHANG[0], True)]
+
+
+async def _listening(url: str) -> bool:
+    try:
+        async with aiohttp.ClientSession() as http, http.get(url + "/") as response:
+            return response.status == 200
+    except aiohttp.ClientConnectionError:
+        return False
+
+
+def _receipts(engine: Engine) -> list[str]:
+    """The receipts the room holds for 张大爷's voice suggestion."""
+    with session(engine) as db:
+        rows = db.exec(select(ChatMessage).where(col(ChatMessage.from_bot))
+                       .order_by(col(ChatMessage.id))).all()
+    return [row.text for row in rows if "第 1 号" in row.text]

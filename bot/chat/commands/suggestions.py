@@ -108,14 +108,18 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
             text=text, voice_path=voice_path, raised_by=raised_by, now=ctx.now(),
             hamlet=hamlet, with_photo=isinstance(picture, Picture))
         transcripts = ctx.services.transcripts
+        # A voice alone is heard by the transcription server, and its receipt says what it heard.
+        heard = transcripts if voice_path and not text.strip() else None
         receipt = None
-        if picture is None and not capped and not (
-                voice_path and not text.strip() and transcripts is not None):
+        if picture is None and not capped:
             # The receipt is known before the number: stored with the suggestion, in its
-            # transaction, so the platform hears "taken" only once both are.
+            # transaction, so the platform hears "taken" only once both are. One waiting for
+            # a transcript is held back meanwhile (no longer than the server may take, so a
+            # bot dying meanwhile still sends it after its restart).
             message_id, place = ctx.next_answer()
             receipt = Receipt(message_id, place, ctx.for_sender(_receipt_text(
-                author_name if author else None, voice_path)))
+                author_name if author else None, voice_path)),
+                hold=heard.hold if heard is not None else None)
         number, created = await ctx.ingest.suggestion(
             Raised(row, points=points, item_id=item_id, join_open_talk=True,
                    hamlet_from_talk=not hamlet, receipt=receipt))
@@ -129,7 +133,10 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
             await drop_thumb(ctx, picture)
         raise
     if receipt is not None:  # stored with the suggestion (or found, for a redelivery)
-        ctx.services.replies.wake(ctx.message.platform, ctx.message.chat_id)
+        if heard is not None and created:
+            heard.spawn(_receipt_with_transcript(ctx, heard, number, voice_path or "", receipt))
+        else:
+            ctx.services.replies.wake(ctx.message.platform, ctx.message.chat_id)
         return number
     photo_note: str | None = picture if isinstance(picture, str) else None
     with_photo = False
@@ -157,11 +164,11 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
     if capped and left is not None and first_time_today(ctx, left, "points"):
         answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
             limit=ctx.services.webchat_caps.points_per_day)
-    if voice_path and not text.strip() and transcripts is not None:
+    if heard is not None and voice_path:
         # Stored and committed already: the transcript and the receipt waiting for it go on
         # beside the chat, so the platform's answer never waits for the server.
-        transcripts.spawn(_receipt_with_transcript(ctx, transcripts, number, voice_path,
-                                                   answer, short))
+        heard.spawn(_later_receipt_with_transcript(ctx, heard, number, voice_path, answer,
+                                                   short))
         return number
     await ctx.tell(answer, short=short, acknowledges=number)
     return number
@@ -177,8 +184,36 @@ def _receipt_text(author_name: str | None, voice_path: str | None) -> str:
 
 
 async def _receipt_with_transcript(ctx: Context, transcripts: Transcripts, number: int,
-                                   voice_path: str, answer: str, short: str | None) -> None:
-    """The receipt once the server has heard the voice (or given up: then without it)."""
+                                   voice_path: str, receipt: Receipt) -> None:
+    """Let the held receipt go once the server has heard the voice, what it heard added (or
+    as it is, when the server gave nothing or the bot is stopping)."""
+    said = None
+    try:
+        said = await transcripts.transcribe(number, voice_path)
+    except asyncio.CancelledError:  # the bot is stopping: the receipt goes as it is
+        await _release(ctx, receipt, None)
+        raise
+    except Exception:  # the boundary of this background work: the receipt goes regardless
+        log.exception("suggestion %s: transcript failed", number)
+    answer = receipt.answer.text.replace(NUMBER, str(number))
+    await _release(ctx, receipt, answer + "\n" + texts.TRANSCRIPT_RECEIPT.format(text=said)
+                   if said else None)
+
+
+async def _release(ctx: Context, receipt: Receipt, text: str | None) -> None:
+    try:
+        await ctx.services.replies.release(ctx.message.platform, ctx.message.chat_id,
+                                           receipt.message_id, receipt.place, text=text)
+    except Exception as exc:  # its hold runs out all the same: then it goes as it is
+        log.warning("a held receipt in %s/%s waits out its hold: %s", ctx.message.platform,
+                    ctx.message.chat_id, exc)
+
+
+async def _later_receipt_with_transcript(ctx: Context, transcripts: Transcripts, number: int,
+                                          voice_path: str, answer: str, short: str | None
+                                          ) -> None:
+    """A receipt made only after the suggestion was stored (with a picture, or over today's
+    points), sent once the server has heard the voice (or given up: then without it)."""
     said = None
     try:
         said = await transcripts.transcribe(number, voice_path)
