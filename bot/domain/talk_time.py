@@ -34,6 +34,7 @@ _TIME_WORD = re.compile(
     r"[\d一二三四五六七八九十]{1,3}[日号]|[\d一二三四五六七八九十]{1,2}月|腊月|正月|冬月|初[一二三四五六七八九十]|"
     r"[今明后昨前][天晚日早]|大?后天|[周星期礼拜]{1,2}[一二三四五六日天]|每[周月个星礼]|"
     r"^(?:早上|上午|中午|下午|傍晚|晚上|夜里|今晚|明晚)$")
+_NTH_WEEKDAY = re.compile(r"第([一二三四五1-5])个?(?:周|星期|礼拜)")
 ROLL_AHEAD = timedelta(days=183)  # 1月3号 said in December is next year's; 11月30号 is a mistake
 EVENING_FROM = 12  # 1 to 11 without a part of the day means the evening
 
@@ -152,6 +153,18 @@ def _parse(text: str, local_now: datetime) -> dict[str, Any]:
     return result
 
 
+def _ordinal(said: str, text: str) -> int:
+    """Which weekday of the month the words name (第一个 1, 第三个 3, 最后一个 -1)."""
+    # jionlp's point is that weekday of the current week, whatever the words say: the nth is
+    # read from the words, or 每月第一个周五 said on a Monday would become the second Friday.
+    if "最后" in said:
+        return -1
+    nth = _NTH_WEEKDAY.search(text)
+    if nth is None:
+        raise TalkTimeError(text)
+    return int(nth[1]) if nth[1].isdigit() else "一二三四五".index(nth[1]) + 1
+
+
 def _repeat(result: dict[str, Any], text: str, evening: bool) -> Repeat:
     period = result["time"]
     point, said = period["point"]["time"], period["point"].get("string", text)
@@ -162,9 +175,8 @@ def _repeat(result: dict[str, Any], text: str, evening: bool) -> Repeat:
     if delta == {"day": 7}:
         return Repeat(RepeatKind.WEEKLY, at.time(), weekday=at.weekday())
     if delta == {"month": 1} and re.search(r"周|星期|礼拜", said):
-        ordinal = -1 if "最后" in said else (at.day - 1) // 7 + 1
         return Repeat(RepeatKind.MONTHLY_WEEKDAY, at.time(), weekday=at.weekday(),
-                      ordinal=ordinal)
+                      ordinal=_ordinal(said, text))
     if delta == {"month": 1}:
         return Repeat(RepeatKind.MONTHLY_DAY, at.time(), day=at.day)
     raise TalkTimeError(text)  # every day, every other week…: not a night talk's rhythm

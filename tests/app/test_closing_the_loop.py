@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from docx import Document
@@ -90,7 +91,9 @@ async def fetch(url: str) -> tuple[int, str]:
 
 def this_year(bot: RunningApp, group_id: int | None = None) -> ReportFilter:
     now = bot.app[SERVICES].clock()  # the mornings the test moved on
-    return ReportFilter(start=date(now.year, 1, 1), end=now.date() + timedelta(days=30),
+    # The year the suggestions were raised in: the mornings moved on may be in the next one.
+    raised = rows(bot)[0].created_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    return ReportFilter(start=date(raised.year, 1, 1), end=now.date() + timedelta(days=30),
                         group_id=group_id, as_of=now)
 
 

@@ -15,7 +15,13 @@ from bot.app import ENGINE, SCHEDULER, SERVICES
 from bot.core.db import session
 from bot.core.models import Group, Member, NightTalk, NightTalkStatus, Suggestion
 from bot.core.models import SuggestionStatus as S
-from bot.domain.ledger import MONTHLY_KIND, ledger_key, monthly_ref, rotate_ledger_key
+from bot.domain.ledger import (
+    MONTHLY_KIND,
+    ensure_monthly_timer,
+    ledger_key,
+    monthly_ref,
+    rotate_ledger_key,
+)
 from bot.domain.talk_texts import summary_text
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
@@ -168,6 +174,9 @@ async def test_the_monthly_summary_is_sent_once_even_after_a_restart(settings: S
             group = db.get(Group, group_id)
             assert group is not None
             month = now.astimezone(ZoneInfo(group.timezone)).date()
+            # The summary of the month the suggestions were stored in: from the evening the
+            # summary is due, the timer armed at start is already the next month's.
+            ensure_monthly_timer(db, group, month.replace(day=1))
             timer = db.exec(select(Timer).where(
                 Timer.kind == MONTHLY_KIND,
                 Timer.ref == monthly_ref(group_id, month.replace(day=1)))).one()

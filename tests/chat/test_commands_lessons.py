@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
 from bot.app import ENGINE, OUTBOX, SCHEDULER, SETTINGS
 from bot.core.db import session
-from bot.core.models import ChatMessage, PointsEntry
+from bot.core.models import ChatMessage, Group, PointsEntry
 from bot.domain.notices import (
     LEADERBOARD_KIND,
     LeaderboardPoster,
+    ensure_leaderboard_timer,
     ensure_leaderboard_timers,
     leaderboard_due,
     leaderboard_ref,
+    month_start,
+    next_month,
 )
 from scheduler.dbtypes import utcnow
 from scheduler.models import Delivery, DeliveryStatus, Timer
@@ -126,11 +130,19 @@ async def test_a_month_of_points_ends_in_a_leaderboard_posted_in_the_group(
         assert "一共有 8 分。\n这个月在村里排第 1 名（共 2 人）" in await li.ask("/积分")
         assert "一共有 3 分。\n这个月在村里排第 2 名" in await zhang.ask("/积分")
 
-    now = utcnow()
     with session(bot.app[ENGINE]) as db:
-        # The app armed this month's leaderboard when it started; once per group and month.
-        assert ensure_leaderboard_timers(db, now) == 0
-        timer = db.exec(select(Timer).where(Timer.kind == LEADERBOARD_KIND)).one()
+        # The app armed the coming leaderboard when it started; once per group and month.
+        assert ensure_leaderboard_timers(db, utcnow()) == 0
+        group = db.get(Group, village_id(bot.app))
+        given = db.exec(select(PointsEntry)).first()
+        assert group is not None and group.id is not None and given is not None
+        # The list of the month the points were stored in, in the village: from 20:00 on a
+        # month's last day the timer armed at start is already the next month's.
+        month = month_start(given.created_at.astimezone(ZoneInfo(group.timezone)).date())
+        ensure_leaderboard_timer(db, group, month)
+        this_month = leaderboard_ref(group.id, month)
+        timer = db.exec(select(Timer).where(Timer.kind == LEADERBOARD_KIND,
+                                            Timer.ref == this_month)).one()
     await LeaderboardPoster(bot.app[ENGINE], bot.app[OUTBOX]).post(timer)
     board = room(bot)[-1]
     assert board.from_bot
@@ -139,8 +151,7 @@ async def test_a_month_of_points_ends_in_a_leaderboard_posted_in_the_group(
     assert lines[1:3] == ["1. 李婶  8 分", "2. 张大爷  3 分"]
     with session(bot.app[ENGINE]) as db:
         refs = sorted(t.ref for t in db.exec(select(Timer).where(Timer.kind == LEADERBOARD_KIND)))
-    this_month = leaderboard_ref(village_id(bot.app), date(now.year, now.month, 1))
-    assert this_month in refs and len(refs) == 2  # next month's is armed
+    assert refs == [this_month, leaderboard_ref(group.id, next_month(month))]  # the next armed
 
 
 def test_the_leaderboard_is_due_at_eight_in_the_evening_on_the_last_day_of_the_month() -> None:

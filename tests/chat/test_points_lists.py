@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlmodel import select
@@ -22,6 +23,7 @@ from tests.support.builders import add_member
 from tests.support.fakes.dingtalk import fake_dingtalk
 from tests.support.fakes.telegram import FakeTelegram
 from tests.support.points import add_household, add_item, give, make_village, redeem
+from tests.support.points_list import entries
 from tests.support.polling import eventually
 from tests.support.quiet import room_texts
 from tests.support.robots import add_group
@@ -30,6 +32,7 @@ from tests.support.telegram import VILLAGE, groups, on_telegram
 from tests.support.village import LI, ROOM, ZHANG, joined, prepare_village
 
 YEAR = utcnow().year
+ZONE = ZoneInfo("Asia/Shanghai")
 DECEMBER = datetime(YEAR, 12, 2, 12, tzinfo=UTC)
 
 
@@ -75,6 +78,14 @@ async def test_the_year_end_list_is_one_message_in_each_group_of_the_village(
     assert on_telegram_side == [expected]
 
 
+def earlier_today(minutes: int) -> datetime:
+    """That many minutes ago, but never before this village day began: what is given now stays
+    in the day and month /积分 is asked in, however soon after midnight the test runs."""
+    now = utcnow()
+    midnight = now.astimezone(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(now - timedelta(minutes=minutes), midnight.astimezone(UTC))
+
+
 def household_village(app: web.Application) -> None:
     """The web room as a village with two households; 张大爷 has a revoked deduction."""
     prepare_village(app)
@@ -86,13 +97,11 @@ def household_village(app: web.Application) -> None:
     add_household(app[ENGINE], village, "李家", [LI[0]])
     toilet = add_item(app[ENGINE], village, "改厕", 10)
     rules = add_item(app[ENGINE], village, "红十条", -10)
-    now = utcnow()
-    give(app[ENGINE], room, ZHANG, 10, now - timedelta(minutes=30), item_id=toilet)
-    give(app[ENGINE], room, ZHANG, -10, now - timedelta(minutes=20), item_id=rules,
-         revoked="弄错了")
-    give(app[ENGINE], room, ZHANG, 1, now - timedelta(minutes=10), reason="listen", by=None)
-    give(app[ENGINE], room, LI, 20, now - timedelta(minutes=5), item_id=toilet)
-    redeem(app[ENGINE], village, room, ZHANG, "洗衣粉", 4, now - timedelta(minutes=1))
+    give(app[ENGINE], room, ZHANG, 10, earlier_today(30), item_id=toilet)
+    give(app[ENGINE], room, ZHANG, -10, earlier_today(20), item_id=rules, revoked="弄错了")
+    give(app[ENGINE], room, ZHANG, 1, earlier_today(10), reason="listen", by=None)
+    give(app[ENGINE], room, LI, 20, earlier_today(5), item_id=toilet)
+    redeem(app[ENGINE], village, room, ZHANG, "洗衣粉", 4, earlier_today(1))
 
 
 async def test_my_points_shows_balance_ranks_household_and_last_changes_to_me_alone(
@@ -100,14 +109,16 @@ async def test_my_points_shows_balance_ranks_household_and_last_changes_to_me_al
     async with running(settings, household_village) as bot, joined(bot.url, ZHANG) as zhang:
         answer = await zhang.answer("/积分")
         room = room_texts(bot.app)
-    today = utcnow().astimezone(settings.zone).date()
-    day = f"{today.month}月{today.day}日"
+        # Each entry's day as stored, not today's: midnight may pass while the test runs.
+        stored = {e.points: e.created_at.astimezone(settings.zone)
+                  for e in entries(bot.app) if e.user_id == ZHANG[0]}
+    day = {points: f"{at.month}月{at.day}日" for points, at in stored.items()}
     assert answer["private"]
     assert str(answer["text"]).splitlines() == [
         "张大爷，您一共有 7 分。",  # 11 earned, 4 spent in the shop
         "这个月在村里排第 2 名（共 2 人）。",
         "您家（张家）这个月排第 2 名（共 2 户）。",
-        "最近：", f"{day} 听微党课 加 1 分", f"{day} 改厕 加 10 分"]  # the revoked one: gone
+        "最近：", f"{day[1]} 听微党课 加 1 分", f"{day[10]} 改厕 加 10 分"]  # not the revoked one
     assert room == []  # nothing said in the group
 
 
@@ -116,7 +127,7 @@ async def test_where_nothing_can_be_private_my_points_is_one_short_line(
     def village(app: web.Application) -> None:
         add_group(app, "dingtalk", dingtalk.CHAT, ("secretary0001", "王书记"))
         group_id = group_ids(app)[dingtalk.CHAT]
-        give(app[ENGINE], group_id, dingtalk.ZHANG, 3, utcnow() - timedelta(minutes=5))
+        give(app[ENGINE], group_id, dingtalk.ZHANG, 3, earlier_today(5))
 
     async with fake_dingtalk() as fake:
         fake.add_robot(dingtalk.TOKEN, dingtalk.SECRET)

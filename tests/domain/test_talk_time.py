@@ -117,6 +117,23 @@ def test_repeating_times_name_their_rhythm_and_next_date(said: str, repeat: Repe
     assert read.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") == first
 
 
+@pytest.mark.parametrize("said_on", [
+    datetime(2026, 12, 6, 15, 59, tzinfo=UTC),  # Sunday 23:59, the week of the first Friday
+    datetime(2026, 12, 6, 16, 1, tzinfo=UTC),  # a minute past midnight: Monday, a new week
+    datetime(2026, 12, 20, 2, 0, tzinfo=UTC),  # late in the month
+])
+def test_the_nth_weekday_of_the_month_is_the_one_written_whatever_day_it_is_said(
+        said_on: datetime) -> None:
+    first = read_talk_time("每月第一个周五晚上7点半", SHANGHAI, said_on)
+    third = read_talk_time("每月第三个星期二晚上8点", SHANGHAI, said_on)
+    assert first.repeat is not None and third.repeat is not None
+    assert (first.repeat.ordinal, first.repeat.weekday) == (1, 4)
+    assert (third.repeat.ordinal, third.repeat.weekday) == (3, 1)
+    assert first.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") == "2027-01-01 19:30"
+    assert third.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") == (
+        "2026-12-15 20:00" if said_on.day < 15 else "2027-01-19 20:00")
+
+
 def test_a_monthly_date_skips_months_without_it() -> None:
     repeat = Repeat(RepeatKind.MONTHLY_DAY, datetime(1, 1, 1, 20, 0).time(), day=31)
     after = datetime(2027, 1, 31, 21, 0, tzinfo=SHANGHAI)
