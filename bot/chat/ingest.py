@@ -62,9 +62,13 @@ _MEMBERS_OF_USERS = (
 # building of them for every batch costs more than SQLite's answering them).
 _GROUPS_SQL = (f"SELECT {', '.join(_GROUP_COLUMNS)} FROM chat_group "
                "WHERE platform = ? AND chat_id IN")
-_MEMBERS_SQL = ("SELECT member.group_id, member.user_id, member.role, member.display_name, "
-                "hamlet.name FROM member LEFT OUTER JOIN hamlet ON hamlet.id = member.hamlet_id "
-                "WHERE member.group_id IN ({groups}) AND member.user_id IN ({users})")
+# The senders are looked up pair by pair: with a list of groups and one of users, SQLite
+# would probe the member index once for every group and user crossed.
+_MEMBERS_SQL = ("WITH wanted(group_id, user_id) AS (VALUES {pairs}) "
+                "SELECT member.group_id, member.user_id, member.role, member.display_name, "
+                "hamlet.name FROM wanted JOIN member ON member.group_id = wanted.group_id "
+                "AND member.user_id = wanted.user_id "
+                "LEFT OUTER JOIN hamlet ON hamlet.id = member.hamlet_id")
 # A role as SQLAlchemy stores it (the enum's name) and reads it back.
 _ROLE_STORED = {role.name: role for role in Role}
 SenderKey = tuple[str, str, str]  # platform, chat id, user id
@@ -296,10 +300,11 @@ class Ingest:
                     chat_of[values[_GROUP_ID]] = made.chat_id
                 if not groups:
                     continue
+                pairs = sorted({(groups[chat].id or 0, user) for _p, chat, user in wanted
+                                if chat in groups})
                 known = {(chat_of[group_id], user): (role, name, hamlet)
                          for group_id, user, role, name, hamlet in self._members_of(
-                             connection, sorted(chat_of),
-                             sorted({user for _p, _chat, user in wanted}))}
+                             connection, pairs)}
                 for key in wanted:
                     group = groups.get(key[1])
                     if group is None:
@@ -319,18 +324,18 @@ class Ingest:
         return [tuple(row) for row in connection.execute(
             _GROUPS_OF_CHATS, {"platform": platform, "chats": chats})]
 
-    def _members_of(self, connection: Connection, groups: list[int], users: list[str]
+    def _members_of(self, connection: Connection, pairs: list[tuple[int, str]]
                     ) -> list[tuple[Any, ...]]:
-        """(group id, user id, role, display name, hamlet) of those of `users` known in
-        `groups`."""
+        """(group id, user id, role, display name, hamlet) of the (group id, user id) `pairs`
+        that are known members (others may come too: only the pairs asked for are used)."""
         if self._read_at_once:
-            sql = _MEMBERS_SQL.format(groups=", ".join("?" * len(groups)),
-                                      users=", ".join("?" * len(users)))
+            sql = _MEMBERS_SQL.format(pairs=", ".join(["(?, ?)"] * len(pairs)))
             return [(group_id, user, _ROLE_STORED[role], name, hamlet)
                     for group_id, user, role, name, hamlet in driver_rows(
-                        connection, sql, [*groups, *users])]
-        return [tuple(row) for row in connection.execute(
-            _MEMBERS_OF_USERS, {"groups": groups, "users": users})]
+                        connection, sql, [value for pair in pairs for value in pair])]
+        return [tuple(row) for row in connection.execute(_MEMBERS_OF_USERS, {
+            "groups": sorted({group for group, _user in pairs}),
+            "users": sorted({user for _group, user in pairs})})]
 
     def _group(self, values: tuple[Any, ...]) -> Group:
         group_id = values[_GROUP_ID]
