@@ -38,6 +38,11 @@ _pools: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyD
 # How often a Checkpointer copies SQLite's log into the database file when anything was
 # committed: the log grows by what the bot writes in that time.
 CHECKPOINT_SECONDS = 1.0
+# How long a checkpoint waits for the writer and readers to let the log start over; busy
+# longer (a long report being read), it tries again the next time.
+CHECKPOINT_WAIT_MS = 200
+# The log file is cut back to this size when it starts over, after a burst made it larger.
+WAL_SIZE_LIMIT = 16 * 1024 * 1024
 # How long an SQLite write waits for another writer's lock before it fails as busy.
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 # The disk said no: full, over quota, read-only, failing or not ours to write.
@@ -68,6 +73,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     if not checkpoints:  # a Checkpointer does it, off the committing thread
         cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cursor.close()
 
 
@@ -169,8 +175,8 @@ class Checkpointer:
     Left to itself, SQLite does that inside whichever commit makes the log long enough: on the
     event loop, that commit then writes and syncs a thousand pages while every message waits.
     Here the commits only append to the log, and every `every` seconds, if anything was
-    committed meanwhile, a passive checkpoint copies what no reader still needs (it never
-    blocks a writer). Engines made with `checkpoints=False` need one running.
+    committed meanwhile, this thread copies it back and lets it start over: the log holds about
+    a second's writes. Engines made with `checkpoints=False` need one running.
     """
 
     def __init__(self, engine: Engine, every: float = CHECKPOINT_SECONDS) -> None:
@@ -202,14 +208,22 @@ class Checkpointer:
         """Copy the log into the database file if anything was committed since the last time
         (`whole`: all of it, and empty the log); whether a checkpoint ran."""
         if self._connection is None:
-            self._connection = self.engine.raw_connection()
+            connection = self.engine.raw_connection()
+            connection.detach()  # its own busy timeout from now on; closed, never pooled again
+            connection.cursor().execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}").close()
+            self._connection = connection
         cursor = self._connection.cursor()
         try:
             [(version,)] = cursor.execute("PRAGMA data_version").fetchall()
             if version == self._version and not whole:
                 return False
+            # Most of the log is copied while writers go on; then what they added meanwhile,
+            # holding them back a moment (in the database threads, never on the loop), so the
+            # log starts over: while writes keep coming, a passive copy alone is never complete
+            # and the log would only grow.
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)" if whole
-                           else "PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                           else "PRAGMA wal_checkpoint(RESTART)").fetchall()
             self._version = version
             self.runs += 1
             return True

@@ -5,11 +5,13 @@ of a burst; after a stop it holds everything and the log is empty."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
-from bot.core.db import open_database
+from bot.core.db import Checkpointer, open_database
 from tests.support.builders import add_group
 from tests.support.fakes.onebot import SECRET, TOKEN, FakeNapCat
 from tests.support.loopback import free_port
@@ -70,3 +72,39 @@ async def test_the_database_file_alone_catches_up_while_running_and_holds_all_af
     wal = data / "yehua.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0, "the log was copied back at the stop"
     assert _file_alone(data, copy) == SUGGESTIONS
+
+
+async def test_the_log_stays_small_while_writes_keep_coming(tmp_path: Path) -> None:
+    """A long busy spell (every second full of commits) never lets the log grow with all that
+    was written: the disk of a small office machine holds about a second's writes beside the
+    database, not the whole burst."""
+    path = tmp_path / "yehua.db"
+    engine = open_database(f"sqlite:///{path}", checkpoints=False)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE filler (id INTEGER PRIMARY KEY, data BLOB)")
+    checkpointer = Checkpointer(engine, every=0.1)
+    checkpointer.start()
+    wal = Path(f"{path}-wal")
+    written, largest = 0, 0
+
+    def write_for_a_while() -> None:
+        nonlocal written, largest
+        row = os.urandom(4096)
+        while written < 48 * 1024 * 1024:
+            with engine.begin() as connection:
+                connection.exec_driver_sql("INSERT INTO filler (data) VALUES (?)",
+                                           [(row,)] * 10)
+            written += 10 * len(row)
+            largest = max(largest, wal.stat().st_size)
+            time.sleep(0.002)  # a few hundred commits a second, as a busy bot makes
+
+    try:
+        await asyncio.to_thread(write_for_a_while)
+    finally:
+        await checkpointer.close()
+        engine.dispose()
+    assert checkpointer.runs >= 10
+    assert largest < 32 * 1024 * 1024, f"the log reached {largest / 1e6:.0f} MB"
+    with sqlite3.connect(path) as db:
+        [(rows,)] = db.execute("SELECT count(*) FROM filler").fetchall()
+    assert rows * 4096 == written
