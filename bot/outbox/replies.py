@@ -209,14 +209,21 @@ class Replies:
     def wake(self, platform: str, chat_id: str) -> None:
         """Send the chat's stored answers now (they are committed)."""
         key = (platform, chat_id)
-        if key in self._senders:
+        sender = self._senders.get(key)
+        # A sender that has just found nothing more to send is done, though still listed
+        # until its callback runs: what was stored now needs a new one.
+        if sender is not None and not sender.done():
             self._again.add(key)
             return
         if self._closing or platform not in self.outbox.adapters:
             return  # stays stored: a bot with that platform switched on sends it
         task = asyncio.get_running_loop().create_task(self._send_chat(key))
         self._senders[key] = task
-        task.add_done_callback(lambda _task: self._senders.pop(key, None))
+        task.add_done_callback(lambda done: self._forget(key, done))
+
+    def _forget(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._senders.get(key) is task:  # not a newer sender for the same chat
+            del self._senders[key]
 
     async def _sweep_forever(self) -> None:
         while True:
