@@ -37,7 +37,10 @@ _pools: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyD
 
 # How often a Checkpointer copies SQLite's log into the database file when anything was
 # committed: the log grows by what the bot writes in that time.
-CHECKPOINT_SECONDS = 1.0
+CHECKPOINT_SECONDS = 0.5
+# Copies made while writers go on before the one that holds them back: each copies what the
+# writers added during the one before.
+PASSIVE_PASSES = 2
 # How long a checkpoint waits for the writer and readers to let the log start over; busy
 # longer (a long report being read), it tries again the next time.
 CHECKPOINT_WAIT_MS = 200
@@ -221,7 +224,8 @@ class Checkpointer:
             # holding them back a moment (in the database threads, never on the loop), so the
             # log starts over: while writes keep coming, a passive copy alone is never complete
             # and the log would only grow.
-            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            for _pass in range(PASSIVE_PASSES):  # each leaves less for the writers to wait on
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)" if whole
                            else "PRAGMA wal_checkpoint(RESTART)").fetchall()
             self._version = version
