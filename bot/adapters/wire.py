@@ -22,11 +22,19 @@ def _refuse_constant(name: str) -> Any:
     raise BadJson(f"{name} is not a number JSON allows")
 
 
+# One decoder for every body (`json.loads` with options builds one per call).
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_refuse_constant)
+
+
 def read_json(data: bytes | bytearray | str) -> Any:
     """`data` parsed as strict JSON: no NaN or Infinity, no number that overflows a float, no
     nesting deeper than Python can read. BadJson for anything else."""
     try:
-        return json.loads(data, parse_float=_finite, parse_constant=_refuse_constant)
+        if not isinstance(data, str):  # bytes in any of JSON's encodings, as json.loads reads
+            data = data.decode(json.detect_encoding(data), "surrogatepass")
+        elif data.startswith("\ufeff"):
+            raise BadJson("not JSON: a byte order mark before it")
+        return _DECODER.decode(data)
     except RecursionError as exc:  # e.g. 60 KB of "[": the parser recurses once per level
         raise BadJson("nested too deeply") from exc
     except BadJson:

@@ -547,7 +547,16 @@ class Reply(SQLModel, table=True):
     restart (bot.outbox.replies)."""
 
     __tablename__ = "reply"
-    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id", "seq"),)
+    # The answers waiting in a chat are found in their order without passing those of other
+    # chats or those sent; the sent ones by when (to remove them a day later).
+    __table_args__ = (
+        UniqueConstraint("platform", "chat_id", "message_id", "seq"),
+        Index("ix_reply_waiting", "platform", "chat_id", "id",
+              sqlite_where=sql_text("sent_at IS NULL"),
+              postgresql_where=sql_text("sent_at IS NULL")),
+        Index("ix_reply_sent_at", "sent_at", sqlite_where=sql_text("sent_at IS NOT NULL"),
+              postgresql_where=sql_text("sent_at IS NOT NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)  # the chat's order
     platform: str
@@ -557,7 +566,7 @@ class Reply(SQLModel, table=True):
     body: str = Field(default="", sa_type=Text)  # the OutgoingText, as JSON
     suggestion: int | None = None  # the suggestion this answer acknowledges (gathered if many)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # PostgreSQL: the instance sending the chat's answers, until its lease runs out.
     claimed_by: str | None = None
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

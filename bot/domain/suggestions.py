@@ -93,13 +93,14 @@ _BY_FIRST_CHAR: dict[str, list[tuple[str, str]]] = {}
 for _key, (_label, _words) in CATEGORIES.items():
     for _word in _words:
         _BY_FIRST_CHAR.setdefault(_word[0], []).append((_key, _word))
+_FIRST_CHARS = frozenset(_BY_FIRST_CHAR)
 
 
 def categorize(text: str) -> str:
     """The category key whose keywords occur most often in `text`; "other" if none do."""
     hits = dict.fromkeys(CATEGORIES, 0)
-    for char in set(text):
-        for key, word in _BY_FIRST_CHAR.get(char, ()):
+    for char in _FIRST_CHARS.intersection(text):
+        for key, word in _BY_FIRST_CHAR[char]:
             hits[key] += text.count(word)
     best, best_hits = "other", 0
     for key, count in hits.items():

@@ -94,6 +94,8 @@ _RENEW = (update(_REPLIES).where(*_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by == bi
 
 # An answer's fields are plain values: read one by one, not deep-copied (`asdict`).
 _FIELDS = tuple(field.name for field in dataclasses.fields(OutgoingText))
+# One encoder for every stored answer (`json.dumps` with options builds one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def reply_row(platform: str, chat_id: str, message_id: str, seq: int, message: OutgoingText,
@@ -107,7 +109,7 @@ def reply_row(platform: str, chat_id: str, message_id: str, seq: int, message: O
     if text is not None:
         fields["text"] = text
     return {"platform": platform, "chat_id": chat_id, "message_id": message_id, "seq": seq,
-            "body": json.dumps(fields, ensure_ascii=False),
+            "body": _ENCODE(fields),
             "suggestion": suggestion, "created_at": now or utcnow(), "sent_at": None,
             "claimed_by": None, "claimed_until": None, "hold_until": hold_until}
 

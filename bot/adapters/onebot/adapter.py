@@ -27,12 +27,11 @@ from bot.adapters.onebot.voice import VoiceFetcher
 from bot.adapters.onebot.wire import (
     at_segment,
     check_response,
-    image_of,
     parse_event,
+    read_event,
     record_segment,
     reply_segment,
     text_segment,
-    voice_of,
 )
 from bot.adapters.onebot.ws import MAX_FRAME, ReverseConnection
 from bot.adapters.redelivery import Redelivery
@@ -310,10 +309,9 @@ class OneBotAdapter:
             if payload.get("meta_event_type") == "lifecycle":
                 log.info("onebot: %s says %s", self_id, payload.get("sub_type"))
             return
-        message = parse_event(payload)
+        message, segment, image = read_event(payload)
         if message is None or message.user_id == self_id:
             return
-        segment, image = voice_of(payload), image_of(payload)
         needs_role = message.platform_role is None and message.user_id.isdigit()
         # The account may sit in many groups the bot does not serve: no downloads for those.
         if (segment is not None or image is not None or needs_role) and \

@@ -101,38 +101,49 @@ def is_self_message(payload: Mapping[str, Any]) -> bool:
 
 def parse_event(payload: Mapping[str, Any]) -> IncomingMessage | None:
     """A group message event as an IncomingMessage; None for anything else or our own posts."""
+    return read_event(payload)[0]
+
+
+def read_event(payload: Mapping[str, Any]
+               ) -> tuple[IncomingMessage | None, dict[str, str] | None, dict[str, str] | None]:
+    """`parse_event`'s message with the data of its first voice and first picture segment
+    (`voice_of`, `image_of`), the segments read once."""
     if payload.get("post_type") != "message" or payload.get("message_type") != "group":
-        return None
+        return None, None, None
     if is_self_message(payload) or payload.get("sub_type") == "notice":
-        return None
+        return None, None, None
     chat_id, message_id = _id(payload.get("group_id")), _id(payload.get("message_id"))
     if not chat_id or not message_id:
-        return None
-    raw = payload.get("message")
-    segments = segments_of(raw if raw is not None else payload.get("raw_message", ""))
+        return None, None, None
+    segments = _segments(payload)
     text, reply_to, mentions = _flatten(segments, _id(payload.get("self_id")))
     user_id, user_name, role = _sender(payload)
     if not user_id:
-        return None
-    return IncomingMessage(platform=PLATFORM, chat_id=chat_id, message_id=message_id,
-                           user_id=user_id, user_name=user_name, text=text, reply_to=reply_to,
-                           platform_role=role, mentions=mentions)
+        return None, None, None
+    message = IncomingMessage(platform=PLATFORM, chat_id=chat_id, message_id=message_id,
+                              user_id=user_id, user_name=user_name, text=text,
+                              reply_to=reply_to, platform_role=role, mentions=mentions)
+    return message, _first(segments, "record"), _first(segments, "image")
 
 
 def voice_of(payload: Mapping[str, Any]) -> dict[str, str] | None:
     """The first voice (record) segment's data of a message event: `file`, maybe `url`."""
-    raw = payload.get("message")
-    for segment in segments_of(raw if raw is not None else payload.get("raw_message", "")):
-        if segment["type"] == "record":
-            return {k: _id(v) for k, v in segment["data"].items() if v is not None}
-    return None
+    return _first(_segments(payload), "record")
 
 
 def image_of(payload: Mapping[str, Any]) -> dict[str, str] | None:
     """The first picture (image) segment's data of a message event: `file`, maybe `url`."""
+    return _first(_segments(payload), "image")
+
+
+def _segments(payload: Mapping[str, Any]) -> list[Segment]:
     raw = payload.get("message")
-    for segment in segments_of(raw if raw is not None else payload.get("raw_message", "")):
-        if segment["type"] == "image":
+    return segments_of(raw if raw is not None else payload.get("raw_message", ""))
+
+
+def _first(segments: list[Segment], kind: str) -> dict[str, str] | None:
+    for segment in segments:
+        if segment["type"] == kind:
             return {k: _id(v) for k, v in segment["data"].items() if v is not None}
     return None
 
