@@ -88,12 +88,16 @@ _CLAIM = (update(_REPLIES)
           .returning(*_COLUMNS))
 _MARK_SENT = (update(_REPLIES).where(_REPLIES.c.id.in_(bindparam("ids", expanding=True)))
               .values(sent_at=bindparam("now")))
+# The same on SQLite, one statement for any number of answers (a gathered line marks up to
+# WINDOW at once; SQLAlchemy would write and bind a placeholder for each).
+_MARK_SENT_SQL = "UPDATE reply SET sent_at = ? WHERE id IN (SELECT value FROM json_each(?))"
 _RENEW = (update(_REPLIES).where(*_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by == bindparam("me"))
           .values(claimed_until=bindparam("until")))
 
 
-# An answer's fields are plain values: read one by one, not deep-copied (`asdict`).
-_FIELDS = tuple(field.name for field in dataclasses.fields(OutgoingText))
+# An answer's fields are plain values: read one by one, not deep-copied (`asdict`); only
+# those that differ from their defaults are stored (read back, the others get them again).
+_DEFAULTS = tuple((field.name, field.default) for field in dataclasses.fields(OutgoingText))
 # One encoder for every stored answer (`json.dumps` with options builds one per call).
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -105,7 +109,8 @@ def reply_row(platform: str, chat_id: str, message_id: str, seq: int, message: O
     it acknowledges (such answers are gathered under a backlog); `text`: the message's, if
     not its own (a receipt's, its number filled in); `hold_until`: not sent before then
     unless released (`release_reply`)."""
-    fields = {name: getattr(message, name) for name in _FIELDS}
+    fields = {name: value for name, default in _DEFAULTS
+              if (value := getattr(message, name)) != default}
     if text is not None:
         fields["text"] = text
     return {"platform": platform, "chat_id": chat_id, "message_id": message_id, "seq": seq,
@@ -338,7 +343,10 @@ class Replies:
     def _mark_sent(self, platform: str, chat_id: str, ids: list[int]) -> None:
         now = self.clock()
         with self.engine.begin() as connection:
-            connection.execute(_MARK_SENT, {"ids": ids, "now": now})
+            if connection.dialect.name == "sqlite":
+                driver_rows(connection, _MARK_SENT_SQL, (sqlite_text(now), json.dumps(ids)))
+            else:
+                connection.execute(_MARK_SENT, {"ids": ids, "now": now})
             if self.lease is not None:  # still sending here: the claim lives on
                 connection.execute(_RENEW, {"in_platform": platform, "in_chat": chat_id,
                                             "me": self.me, "until": now + self.lease})
