@@ -277,10 +277,12 @@ async def test_a_bot_stopping_while_the_server_thinks_still_sends_the_receipt(
     assert only(bot).voice_path
 
 
+@pytest.mark.parametrize("points_cap", [None, 1], ids=["points", "over-todays-points"])
 async def test_a_bot_killed_while_the_server_thinks_sends_the_receipt_after_its_restart(
-        tmp_path: Path, speech_server: FakeSpeechServer) -> None:
+        tmp_path: Path, speech_server: FakeSpeechServer, points_cap: int | None) -> None:
     """The receipt waiting for the transcript is stored with the suggestion, held back only
-    as long as the server may take: after a kill -9 the restarted bot sends it, without it."""
+    as long as the server may take: after a kill -9 the restarted bot sends it, without it.
+    Over today's points too, where the receipt also says so."""
     data = tmp_path / "data"
     data.mkdir()
     engine = open_database(f"sqlite:///{data / 'yehua.db'}")
@@ -291,6 +293,10 @@ async def test_a_bot_killed_while_the_server_thinks_sends_the_receipt_after_its_
     env = bot_env(data, YEHUA_PORT=str(port), YEHUA_ASR_URL=speech_server.url,
                   YEHUA_ASR_MODEL="sensevoice-small", YEHUA_ASR_API_KEY=KEY,
                   YEHUA_ASR_TIMEOUT="2")
+    receipt = RECEIPT
+    if points_cap is not None:
+        env["YEHUA_WEBCHAT_POINTS_PER_DAY"] = str(points_cap)
+        receipt += "\n" + texts.LIMIT_POINTS_TODAY.format(limit=points_cap)
     bot = await start_yehua(env=env)
     try:
         await eventually(lambda: _listening(url), 60)
@@ -310,7 +316,7 @@ async def test_a_bot_killed_while_the_server_thinks_sends_the_receipt_after_its_
     finally:
         bot.terminate()
         await bot.wait()
-    assert _receipts(engine) == [RECEIPT]
+    assert _receipts(engine) == [receipt]
     with session(engine) as db:
         stored = db.exec(select(Suggestion)).all()
     engine.dispose()

@@ -111,15 +111,18 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         # A voice alone is heard by the transcription server, and its receipt says what it heard.
         heard = transcripts if voice_path and not text.strip() else None
         receipt = None
-        if picture is None and not capped:
+        if picture is None:
             # The receipt is known before the number: stored with the suggestion, in its
             # transaction, so the platform hears "taken" only once both are. One waiting for
             # a transcript is held back meanwhile (no longer than the server may take, so a
             # bot dying meanwhile still sends it after its restart).
+            receipt_text = _receipt_text(author_name if author else None, voice_path)
+            if capped and left is not None and first_time_today(ctx, left, "points"):
+                receipt_text += "\n" + texts.LIMIT_POINTS_TODAY.format(
+                    limit=ctx.services.webchat_caps.points_per_day)
             message_id, place = ctx.next_answer()
-            receipt = Receipt(message_id, place, ctx.for_sender(_receipt_text(
-                author_name if author else None, voice_path)),
-                hold=heard.hold if heard is not None else None)
+            receipt = Receipt(message_id, place, ctx.for_sender(receipt_text),
+                              hold=heard.hold if heard is not None else None)
         number, created = await ctx.ingest.suggestion(
             Raised(row, points=points, item_id=item_id, join_open_talk=True,
                    hamlet_from_talk=not hamlet, receipt=receipt))
@@ -161,9 +164,6 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         # stored twice), unless storing it is what failed then.
         await ctx.tell(answer, short=short, acknowledges=number)
         return number
-    if capped and left is not None and first_time_today(ctx, left, "points"):
-        answer += "\n" + texts.LIMIT_POINTS_TODAY.format(
-            limit=ctx.services.webchat_caps.points_per_day)
     if heard is not None and voice_path:
         # Stored and committed already: the transcript and the receipt waiting for it go on
         # beside the chat, so the platform's answer never waits for the server.
@@ -212,8 +212,8 @@ async def _release(ctx: Context, receipt: Receipt, text: str | None) -> None:
 async def _later_receipt_with_transcript(ctx: Context, transcripts: Transcripts, number: int,
                                           voice_path: str, answer: str, short: str | None
                                           ) -> None:
-    """A receipt made only after the suggestion was stored (with a picture, or over today's
-    points), sent once the server has heard the voice (or given up: then without it)."""
+    """A receipt made only after the suggestion was stored (its picture's fate is part of
+    it), sent once the server has heard the voice (or given up: then without it)."""
     said = None
     try:
         said = await transcripts.transcribe(number, voice_path)
