@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import sqlite3
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,17 @@ CHECKPOINT_WAIT_MS = 200
 WAL_SIZE_LIMIT = 16 * 1024 * 1024
 # How long an SQLite write waits for another writer's lock before it fails as busy.
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+
+def _as_null(value: None) -> None:
+    return value
+
+
+# sqlite3 binds a None through its adaptation protocol: with no adapter registered for it, it
+# asks the protocol and the value for `__adapt__` and `__conform__`, two AttributeErrors made
+# and dropped for every NULL bound, and the rows the inbound path writes bind dozens of them.
+# An adapter for None is one lookup in its table.
+sqlite3.register_adapter(type(None), _as_null)
 # The disk said no: full, over quota, read-only, failing or not ours to write.
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES,
                              errno.EPERM, errno.EFBIG})
