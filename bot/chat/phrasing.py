@@ -44,11 +44,24 @@ def _converter() -> Any:
     return OpenCC("t2s")
 
 
+# The characters met so far, and those of them whose simplified form differs: most messages
+# hold none of the latter, and telling so from a set costs far less than translating the head.
+_MET: set[str] = set()
+_CHANGING: set[str] = set()
+
+
 def simplified_head(text: str) -> str:
     """`text` with its head in simplified characters, one character for one, so that positions
     in the result are positions in `text`."""
     head = text[:HEAD_CHARS]
     if head.isascii():
+        return text
+    chars = set(head)
+    for char in chars - _MET:
+        _MET.add(char)
+        if _SIMPLIFIED[ord(char)] != char:
+            _CHANGING.add(char)
+    if _CHANGING.isdisjoint(chars):
         return text
     return head.translate(_SIMPLIFIED) + text[HEAD_CHARS:]
 
