@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 # Only the head of a message decides what it is; converting more would cost without changing it.
@@ -44,10 +45,35 @@ def _converter() -> Any:
     return OpenCC("t2s")
 
 
-# The characters met so far, and those of them whose simplified form differs: most messages
-# hold none of the latter, and telling so from a set costs far less than translating the head.
-_MET: set[str] = set()
-_CHANGING: set[str] = set()
+@cache
+def _traditional() -> re.Pattern[str] | None:
+    """A character class of the characters (within the Basic Multilingual Plane) whose
+    simplified form differs, read from the converter's own character and phrase lists; None if
+    they cannot be read (then every head is translated). Most messages hold none of them, and
+    a search costs far less than a translation of the head."""
+    folder = Path(_converter_module().__file__).parent / "dictionary"
+    changing: set[str] = set()
+    try:
+        for name in ("TSCharacters.txt", "TSPhrases.txt"):
+            for line in (folder / name).read_text(encoding="utf-8").splitlines():
+                key = line.split("\t", 1)[0]
+                if len(key) == 1 and key <= "\uffff" and _SIMPLIFIED[ord(key)] != key:
+                    changing.add(key)
+    except OSError:
+        return None
+    # (Characters beyond it would make the class a list searched one by one.)
+    return re.compile("[" + "".join(re.escape(char) for char in sorted(changing)) + "]")
+
+
+def _converter_module() -> Any:
+    import opencc
+
+    return opencc
+
+
+def _beyond_bmp(text: str) -> bool:
+    """Whether `text` holds a character beyond the Basic Multilingual Plane (two UTF-16 units)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) > 2 * len(text)
 
 
 def simplified_head(text: str) -> str:
@@ -56,12 +82,8 @@ def simplified_head(text: str) -> str:
     head = text[:HEAD_CHARS]
     if head.isascii():
         return text
-    chars = set(head)
-    for char in chars - _MET:
-        _MET.add(char)
-        if _SIMPLIFIED[ord(char)] != char:
-            _CHANGING.add(char)
-    if _CHANGING.isdisjoint(chars):
+    traditional = _traditional()
+    if traditional is not None and traditional.search(head) is None and not _beyond_bmp(head):
         return text
     return head.translate(_SIMPLIFIED) + text[HEAD_CHARS:]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat.phrasing import agrees, bare_word, suggestion_body
+from bot.chat.phrasing import agrees, bare_word, simplified_head, suggestion_body
 
 RAISED = [
     ("建议 村口路灯坏了", "村口路灯坏了"),
@@ -73,3 +73,17 @@ def test_a_bare_yes_is_an_answer_and_a_sentence_starting_with_one_is_not() -> No
     assert all(agrees(line) for line in ["是", "是的。", " 好的！", "記上", "要", "记上吧~"])
     assert not any(agrees(line) for line in [
         "是不是", "好啊我明天去", "好好学习", "要不要", "是的，我明天去镇上", "好的话就去", ""])
+
+
+def test_every_character_reads_as_its_simplified_form_whether_or_not_the_head_is_translated(
+        ) -> None:
+    """A head is left untranslated when it holds no character whose simplified form differs:
+    each character must then read exactly as the converter reads it on its own."""
+    from opencc import OpenCC
+
+    converter = OpenCC("t2s")
+    for code in [*range(0x4E00, 0xA000), 0x2B748, 0x20000]:
+        char = chr(code)
+        alone = converter.convert(char)
+        expected = alone if len(alone) == 1 else char
+        assert simplified_head("我" + char) == "我" + expected, hex(code)
