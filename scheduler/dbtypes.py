@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
@@ -154,13 +154,15 @@ class _SQLiteInsert:
                      if isinstance(missing, _Call)]
         self.converted = [(index, convert) for index, (_name, _missing, convert)
                           in enumerate(self.plan) if convert is not None]
-        names = ", ".join(f'"{column.name}"' for column in self.columns)
-        marks = ", ".join("?" for _column in self.columns)
         conflict = ", ".join(f'"{key}"' for key in keys)
         action = ("DO UPDATE SET " + ", ".join(f'"{name}" = excluded."{name}"' for name in update)
                   if update else "DO NOTHING")
-        self.sql = (f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) '
-                    f"ON CONFLICT ({conflict}) {action}")
+        self.table_name = table.name
+        self.on_conflict = f"ON CONFLICT ({conflict}) {action}"
+        self.sql = self.statement(range(len(self.columns)))
+        # The statements that leave out columns NULL in every row of a batch, by the columns
+        # they keep.
+        self.statements: dict[tuple[int, ...], str] = {}
         listed = ", ".join(f'"{name}"' for name in returning)
         self.returning = f" RETURNING {listed}" if returning else ""
         # With an integer id as the key of its rows, the rows a batch inserted are read after
@@ -172,6 +174,27 @@ class _SQLiteInsert:
             key = ids[0].name
             self.after = (f'SELECT {listed} FROM "{table.name}" WHERE "{key}" > '
                           f'(SELECT max("{key}") FROM "{table.name}") - ? ORDER BY "{key}"')
+
+    def statement(self, kept: Iterable[int]) -> str:
+        """The INSERT of the columns at the places `kept`."""
+        columns = [self.columns[place] for place in kept]
+        names = ", ".join(f'"{column.name}"' for column in columns)
+        marks = ", ".join("?" for _column in columns)
+        return f'INSERT INTO "{self.table_name}" ({names}) VALUES ({marks}) {self.on_conflict}'
+
+    def without_nulls(self, params: list[list[Any]]) -> tuple[str, Sequence[Sequence[Any]]]:
+        """The statement without the columns NULL in every row, and the rows without them:
+        SQLite writes NULL into a column left out, and the driver binds a NULL through its
+        adaptation protocol, dearer than any other value."""
+        columns = list(zip(*params, strict=True))
+        rows = len(params)
+        kept = tuple(place for place, column in enumerate(columns) if column.count(None) != rows)
+        if not kept or len(kept) == len(columns):
+            return self.sql, params
+        sql = self.statements.get(kept)
+        if sql is None:
+            sql = self.statements[kept] = self.statement(kept)
+        return sql, list(zip(*(columns[place] for place in kept), strict=True))
 
     def values(self, row: dict[str, Any]) -> list[Any]:
         """The row's parameters in the statement's order, each as SQLAlchemy would bind it."""
@@ -188,14 +211,14 @@ class _SQLiteInsert:
         return out
 
     def run(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        params = [self.values(row) for row in rows]
+        sql, params = self.without_nulls([self.values(row) for row in rows])
         driver = connection.connection.driver_connection
         # (In autocommit each row would be a transaction of its own: others could write between.)
         if self.after is None or getattr(driver, "isolation_level", None) is None:
             if self.returning:  # executemany() takes no RETURNING: one row at a time
-                return driver_rows(connection, self.sql + self.returning, params, each=True)
-            return driver_rows(connection, self.sql, params, many=True)
-        inserted = driver_rows(connection, self.sql, params, many=True, count=True)
+                return driver_rows(connection, sql + self.returning, params, each=True)
+            return driver_rows(connection, sql, params, many=True)
+        inserted = driver_rows(connection, sql, params, many=True, count=True)
         if not inserted:
             return []
         # The rows inserted are the newest ones: SQLite gives a new row the highest id plus
