@@ -149,7 +149,8 @@ class _SQLiteInsert:
             self.plan.append((column.name, missing, convert))
         # The same, split for `values`: what to take from a row, where a default is made by a
         # function, and which values are converted.
-        self.taken = [(name, missing) for name, missing, _convert in self.plan]
+        self.names = [name for name, _missing, _convert in self.plan]
+        self.missing = [missing for _name, missing, _convert in self.plan]
         self.made = [index for index, (_name, missing, _convert) in enumerate(self.plan)
                      if isinstance(missing, _Call)]
         self.converted = [(index, convert) for index, (_name, _missing, convert)
@@ -198,8 +199,7 @@ class _SQLiteInsert:
 
     def values(self, row: dict[str, Any]) -> list[Any]:
         """The row's parameters in the statement's order, each as SQLAlchemy would bind it."""
-        get = row.get
-        out = [get(name, missing) for name, missing in self.taken]
+        out = list(map(row.get, self.names, self.missing))
         for index in self.made:
             value = out[index]
             if type(value) is _Call:

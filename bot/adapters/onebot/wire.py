@@ -87,6 +87,8 @@ def record_segment(file: str) -> Segment:
 
 def _id(value: Any) -> str:
     """An id as text, whether the implementation sent a number or a string."""
+    if type(value) is str:  # most of them: checked first
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return "" if value is None else str(value).strip()
