@@ -203,20 +203,21 @@ def write_together(connection: Connection, items: Sequence[InboundWrite]) -> lis
     """Members first (a suggestion's author is then known), then suggestions with their
     points and receipts, then answers: one statement per table, each item's result in place."""
     results: list[Any] = [None] * len(items)
-    _write_each(connection, items, results, Seen, remember_members)
-    _write_each(connection, items, results, Raised, store_suggestions)
-    _write_each(connection, items, results, Answer, _store_answers)
+    # Each kind's places in the batch, and its items.
+    kinds: dict[type, tuple[list[int], list[Any]]] = {Seen: ([], []), Raised: ([], []),
+                                                      Answer: ([], [])}
+    for place, item in enumerate(items):
+        places, mine = kinds[type(item)]
+        places.append(place)
+        mine.append(item)
+    writes: tuple[tuple[type, Write[Any, Any]], ...] = (
+        (Seen, remember_members), (Raised, store_suggestions), (Answer, _store_answers))
+    for kind, write in writes:
+        places, mine = kinds[kind]
+        if mine:
+            for place, result in zip(places, write(connection, mine), strict=True):
+                results[place] = result
     return results
-
-
-def _write_each(connection: Connection, items: Sequence[InboundWrite], results: list[Any],
-                kind: type[ItemT], write: Write[ItemT, Any]) -> None:
-    """Write the items of one kind together; their results in their places."""
-    places = [n for n, item in enumerate(items) if isinstance(item, kind)]
-    if places:
-        mine = [item for item in items if isinstance(item, kind)]
-        for place, result in zip(places, write(connection, mine), strict=True):
-            results[place] = result
 
 
 def _store_answers(connection: Connection, answers: Sequence[Answer]) -> list[None]:

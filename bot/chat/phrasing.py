@@ -76,16 +76,27 @@ def _beyond_bmp(text: str) -> bool:
     return len(text.encode("utf-16-le", "surrogatepass")) > 2 * len(text)
 
 
+# The last text read and its reading: a message is read several times on its way through
+# the router (as a command, a bare word, a suggestion).
+_last_read: tuple[str, str] = ("", "")
+
+
 def simplified_head(text: str) -> str:
     """`text` with its head in simplified characters, one character for one, so that positions
     in the result are positions in `text`."""
+    global _last_read
+    last = _last_read
+    if last[0] is text:
+        return last[1]
     head = text[:HEAD_CHARS]
     if head.isascii():
         return text
     traditional = _traditional()
-    if traditional is not None and traditional.search(head) is None and not _beyond_bmp(head):
-        return text
-    return head.translate(_SIMPLIFIED) + text[HEAD_CHARS:]
+    read = text
+    if traditional is None or traditional.search(head) is not None or _beyond_bmp(head):
+        read = head.translate(_SIMPLIFIED) + text[HEAD_CHARS:]
+    _last_read = (text, read)
+    return read
 
 
 def suggestion_body(text: str) -> str | None:

@@ -58,6 +58,9 @@ def parse_cq(message: str) -> list[Segment]:
 
 def segments_of(message: Any) -> list[Segment]:
     """The `message` of an event in whatever form it came: CQ string, array, one segment."""
+    if type(message) is list:  # the usual form: the other checks need not run
+        return [{"type": str(s.get("type", "")), "data": s.get("data") or {}}
+                for s in message if isinstance(s, Mapping)]
     if isinstance(message, str):
         return parse_cq(message)
     if isinstance(message, Mapping):
