@@ -95,7 +95,7 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         raise ValueError("naive datetime given; store aware UTC datetimes")
     moment = value if value.tzinfo is UTC else value.astimezone(UTC)
-    text = moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = moment.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
     _last_written = (value, text)
     return text
 
