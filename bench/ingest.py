@@ -173,9 +173,11 @@ class Run:
 
 # --- the client (its own process) ----------------------------------------------------------
 
-async def _load(url: str, events: int, connections: int, groups: int, members: int) -> Load:
-    """Post `events` signed events over `connections` connections; what it took."""
-    bodies = [event(n, groups, members) for n in range(events)]
+async def _load(url: str, events: int, connections: int, groups: int, members: int,
+                first: int = 0) -> Load:
+    """Post `events` signed events (numbered from `first`) over `connections` connections;
+    what it took."""
+    bodies = [event(n, groups, members) for n in range(first, first + events)]
     headers = [{"Content-Type": "application/json", "X-Self-ID": str(SELF_ID),
                 "X-Signature": signature(b)} for b in bodies]
     next_event = iter(range(events))
@@ -312,7 +314,8 @@ def shipped_settings() -> dict[str, str]:
 async def _client(url: str, args: argparse.Namespace) -> Load:
     command = [sys.executable, "-m", "bench.ingest", "--client", url, "--events",
                str(args.events), "--connections", str(args.connections), "--groups",
-               str(args.groups), "--members", str(args.members)]
+               str(args.groups), "--members", str(args.members),
+               "--first", str(getattr(args, "first", 0))]
     process = await asyncio.create_subprocess_exec(
         *command, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await process.communicate()
@@ -555,10 +558,25 @@ async def _profiled(pid: int, target: str | None) -> AsyncIterator[None]:
         await process.wait()
 
 
+def bot_environment(data: Path, port: int, napcat_url: str, db_url: str | None,
+                    extra: list[str]) -> dict[str, str]:
+    """`python -m bot`'s environment: the shipped settings, OneBot on behind the fake NapCat
+    at `napcat_url`, and the `extra` settings (YEHUA_X=value)."""
+    from tests.support.fakes.onebot import TOKEN
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YEHUA_")}
+    env |= shipped_settings() | {
+        "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost",
+        "YEHUA_DATA_DIR": str(data), "YEHUA_PORT": str(port), "YEHUA_DEMO": "false",
+        "YEHUA_DATABASE_URL": db_url or "", "YEHUA_ONEBOT_API_ROOT": napcat_url,
+        "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN, "YEHUA_ONEBOT_SECRET": SECRET}
+    return env | dict(pair.split("=", 1) for pair in extra)
+
+
 async def ours(folder: Path, args: argparse.Namespace, db_url: str | None,
                profile: str | None) -> Run:
     """The real bot process, OneBot on; its figures."""
-    from tests.support.fakes.onebot import TOKEN, fake_napcat
+    from tests.support.fakes.onebot import fake_napcat
     from tests.support.loopback import free_port
 
     data = folder / "data"
@@ -566,13 +584,7 @@ async def ours(folder: Path, args: argparse.Namespace, db_url: str | None,
     await asyncio.to_thread(_prepare, url, args.groups)
     port = free_port()
     async with fake_napcat() as napcat:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("YEHUA_")}
-        env |= shipped_settings() | {
-            "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost",
-            "YEHUA_DATA_DIR": str(data), "YEHUA_PORT": str(port), "YEHUA_DEMO": "false",
-            "YEHUA_DATABASE_URL": db_url or "", "YEHUA_ONEBOT_API_ROOT": napcat.url,
-            "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN, "YEHUA_ONEBOT_SECRET": SECRET}
-        env |= dict(pair.split("=", 1) for pair in args.env)
+        env = bot_environment(data, port, napcat.url, db_url, args.env)
         log = folder / "bot.log"
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
@@ -764,12 +776,13 @@ def main() -> None:
     parser.add_argument("--nonebot-answers", choices=("quiet", "answer"), default="quiet",
                         help="NoneBot2's matcher only stores (quiet) or also answers at once")
     parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--floor", help=argparse.SUPPRESS)
     parser.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         print(asyncio.run(_load(args.client, args.events, args.connections, args.groups,
-                                args.members)).line())
+                                args.members, args.first)).line())
     elif args.floor:
         if args.uvloop:
             import uvloop
