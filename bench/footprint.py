@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.core.db import open_database, session
 from bot.core.models import Group
@@ -70,7 +70,7 @@ def post_now(url: str) -> int:
     engine = open_database(url)
     now = utcnow()
     with session(engine) as db:
-        groups = db.exec(select(Group).order_by(Group.id).limit(len(PROFILES))).all()
+        groups = db.exec(select(Group).order_by(col(Group.id)).limit(len(PROFILES))).all()
         for slug in LESSONS:
             add_schedule(db, slug, [(g.id or 0, g.timezone) for g in groups], run_at=now, now=now)
     engine.dispose()

@@ -758,13 +758,20 @@ def top_of(raw: Path, count: int = 15) -> list[str]:
     return [f"{100 * n / max(total, 1):5.1f}%  {name}" for name, n in own.most_common(count)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20000)
-    parser.add_argument("--rounds", type=int, default=5)
+def load_arguments(description: str, events: int) -> argparse.ArgumentParser:
+    """A bench's command line with the load's shape: how many events, over how many
+    connections, from how many groups and members."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--events", type=int, default=events)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--members", type=int, default=8658)
+    return parser
+
+
+def main() -> None:
+    parser = load_arguments(__doc__.splitlines()[0], events=20000)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="PostgreSQL only: delay each packet this long each way")

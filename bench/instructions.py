@@ -16,7 +16,6 @@ Run: .venv/bin/python -m bench.instructions [--events 1500] [--warm 300] [--conn
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
 import shutil
@@ -26,7 +25,7 @@ import tempfile
 from argparse import Namespace
 from pathlib import Path
 
-from bench.ingest import ROOT, _client, _prepare, _ready, _stop, bot_environment
+from bench.ingest import ROOT, _client, _prepare, _ready, _stop, bot_environment, load_arguments
 
 PATH = "/onebot/v11/"
 TOTALS = re.compile(r"([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS")
@@ -112,12 +111,8 @@ async def run(args: Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1500)
+    parser = load_arguments(__doc__.splitlines()[0], events=1500)
     parser.add_argument("--warm", type=int, default=300)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--groups", type=int, default=20)
-    parser.add_argument("--members", type=int, default=8658)
     asyncio.run(run(parser.parse_args()))
 
 

@@ -27,18 +27,24 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 from sqlmodel import func, select
 
-from bench.ingest import GROUP, Load, _fresh, _postgres, _reached, _serve, onebot_app
-from bot.app import ENGINE, SETTINGS
+from bench.ingest import FIRST_GROUP, SECRET, SELF_ID, Load, _postgres
+from bot.app import ENGINE, SETTINGS, create_app
 from bot.core.db import session
-from bot.core.models import Suggestion
+from bot.core.models import Group, Suggestion
 from bot.settings import Settings
-from tests.support.fakes.onebot import SECRET, SELF_ID, fake_napcat
+from tests.support.fakes.onebot import TOKEN, fake_napcat
+
+GROUP = FIRST_GROUP  # the lock phase's posts come from the first of bench.ingest's groups
+GROUPS = 20  # bench.ingest's load comes from these
 
 PROBE_EVERY_S = 0.015
 STATIC = "/static/chat-icon.svg"
@@ -131,6 +137,50 @@ async def _output(process: asyncio.subprocess.Process, stopped: bool = False) ->
 
 def _lags(output: str) -> list[float]:
     return [float(line) for line in output.split()]
+
+
+def onebot_app(folder: Path, napcat_url: str, log_level: str,
+               database_url: str = "") -> web.Application:
+    """The real app with OneBot on, answering through `napcat_url`, serving the QQ groups the
+    loads come from."""
+    settings = replace(Settings(data_dir=folder / "data", espeak=False, demo=False,
+                                log_level=log_level, database_url=database_url),
+                       extra={"YEHUA_ONEBOT_API_ROOT": napcat_url,
+                              "YEHUA_ONEBOT_ACCESS_TOKEN": TOKEN,
+                              "YEHUA_ONEBOT_SECRET": SECRET})
+    app = create_app(settings)
+    with session(app[ENGINE]) as db:
+        for n in range(GROUPS):
+            db.add(Group(platform="onebot", chat_id=str(GROUP + n), name=f"第{n + 1}组"))
+    return app
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+def _fresh(server_url: str) -> str:
+    """A new empty database on the server."""
+    from tests.support.pg import fresh_database
+
+    return fresh_database(server_url, "bench")
+
+
+@asynccontextmanager
+async def _reached(url: str, latency_ms: float) -> AsyncIterator[str]:
+    """`url` as the app reaches it: through a slow relay when a latency is asked for (the
+    lock is held on it directly)."""
+    if not latency_ms or not url:
+        yield url
+        return
+    from tests.support.slow_link import slow_link
+
+    async with slow_link(url, latency_ms) as slow:
+        yield slow
 
 
 def _figures(name: str, lags: list[float]) -> str:

@@ -66,7 +66,7 @@ async def one_run(groups: int) -> tuple[int, int, float]:
                         await asyncio.wait_for(app[POSTER].posted.wait(), 1)
                 elapsed = time.perf_counter() - started
                 voice = app[VOICE]
-                lesson = voice.find_lesson(LESSON)
+                lesson = await voice.find_lesson(LESSON)
                 assert lesson is not None
                 text = spoken_text(lesson, voice.tune(get_profile(None)))
                 return len(fake.requests), len({s for s, _ in segments(text)}), elapsed
@@ -82,7 +82,7 @@ async def cached_overhead(samples: int = 20) -> float:
                                 demo=False)
             app = create_app(settings)
             poster, voice = app[POSTER], app[VOICE]
-            lesson = voice.find_lesson(LESSON)
+            lesson = await voice.find_lesson(LESSON)
             assert lesson is not None
             group = Group(platform="web", chat_id="g", name="组")
             profile = voice.profile_for(group, lesson)
@@ -92,7 +92,7 @@ async def cached_overhead(samples: int = 20) -> float:
             times = []
             for _ in range(samples):
                 started = time.perf_counter()
-                fresh = voice.find_lesson(LESSON)
+                fresh = await voice.find_lesson(LESSON)
                 assert fresh is not None
                 speech = await voice.render(fresh, voice.profile_for(group, fresh))
                 assert speech is not None
