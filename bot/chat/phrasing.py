@@ -51,7 +51,9 @@ def _traditional() -> re.Pattern[str] | None:
     simplified form differs, read from the converter's own character and phrase lists; None if
     they cannot be read (then every head is translated). Most messages hold none of them, and
     a search costs far less than a translation of the head."""
-    folder = Path(_converter_module().__file__).parent / "dictionary"
+    import opencc  # loaded with the converter, on the first message that is not plain ASCII
+
+    folder = Path(opencc.__file__).parent / "dictionary"
     changing: set[str] = set()
     try:
         for name in ("TSCharacters.txt", "TSPhrases.txt"):
@@ -63,12 +65,6 @@ def _traditional() -> re.Pattern[str] | None:
         return None
     # (Characters beyond it would make the class a list searched one by one.)
     return re.compile("[" + "".join(re.escape(char) for char in sorted(changing)) + "]")
-
-
-def _converter_module() -> Any:
-    import opencc
-
-    return opencc
 
 
 def _beyond_bmp(text: str) -> bool:
