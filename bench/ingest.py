@@ -315,7 +315,7 @@ async def _client(url: str, args: argparse.Namespace) -> Load:
     command = [sys.executable, "-m", "bench.ingest", "--client", url, "--events",
                str(args.events), "--connections", str(args.connections), "--groups",
                str(args.groups), "--members", str(args.members),
-               "--first", str(getattr(args, "first", 0))]
+               "--first", str(args.first)]
     process = await asyncio.create_subprocess_exec(
         *command, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await process.communicate()

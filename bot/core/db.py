@@ -60,6 +60,7 @@ def _as_null(value: None) -> None:
 # and dropped for every NULL bound, and the rows the inbound path writes bind dozens of them.
 # An adapter for None is one lookup in its table.
 sqlite3.register_adapter(type(None), _as_null)
+
 # The disk said no: full, over quota, read-only, failing or not ours to write.
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES,
                              errno.EPERM, errno.EFBIG})
