@@ -108,12 +108,17 @@ class Batcher(Generic[ItemT, ResultT]):
 
     async def submit(self, item: ItemT) -> ResultT:
         """Write `item` with whatever else arrives meanwhile; its result once committed."""
+        return await self.enqueue(item)
+
+    def enqueue(self, item: ItemT) -> asyncio.Future[ResultT]:
+        """`submit` without waiting: the future of its result, for the caller to await once
+        it has queued what else it writes (which then joins the same batch)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ResultT] = loop.create_future()
         self._pending.append((item, future))
         if self._runner is None:
             self._runner = loop.create_task(self._run())
-        return await future
+        return future
 
     async def _run(self) -> None:
         try:
@@ -351,9 +356,10 @@ class Ingest:
         self._groups[group_id] = (values, group)
         return group
 
-    async def remember(self, group_id: int, user_id: str, name: str) -> None:
-        """Store a new member or their new display name (committed when this returns)."""
-        await self.writes.submit(Seen(group_id, user_id, name))
+    def remember(self, group_id: int, user_id: str, name: str) -> asyncio.Future[Any]:
+        """Store a new member or their new display name: done once committed. Not waited for
+        here, so what the member's message itself writes joins the same batch."""
+        return self.writes.enqueue(Seen(group_id, user_id, name))
 
     async def reply(self, row: dict[str, Any]) -> None:
         """Store an answer to a chat message (`reply_row`); committed when this returns."""

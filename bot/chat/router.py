@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -66,6 +68,9 @@ class Context:
     # Shared by the contexts made from this one for a message it stands for (a voice a 「是」
     # accepts): answers are keyed by the message that was delivered.
     answers: Answers | None = field(default=None, repr=False)
+    # The sender's new member row or display name, being stored in the batch the message's own
+    # writes join; the message counts as taken once it is committed (`Router.handle`).
+    remembering: asyncio.Future[Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.answers is None:
@@ -157,6 +162,17 @@ def resolve_role(table_role: Role, platform_role: str | None) -> Role:
     return max(table_role, mapped, key=ROLE_RANK.__getitem__)
 
 
+async def _remembered(message: IncomingMessage, remembering: asyncio.Future[Any]) -> None:
+    """Wait for the sender's member row. A storage fault loses only their name, which comes
+    again with their next message; whatever the message itself needed stored failed in the
+    same transaction and says so on its own."""
+    try:
+        await remembering
+    except StorageError as exc:
+        log.warning("member %s in %s/%s not remembered: %s", message.user_id,
+                    message.platform, message.chat_id, exc)
+
+
 class Router:
     """Routes each incoming message to one command or the first text handler that takes it."""
 
@@ -210,7 +226,11 @@ class Router:
         try:
             ctx = await self._context(message)
             if ctx is not None:
-                await self.dispatch(ctx)
+                try:
+                    await self.dispatch(ctx)
+                finally:
+                    if ctx.remembering is not None:
+                        await _remembered(ctx.message, ctx.remembering)
         except Exception as exc:  # the router is an error boundary: log, answer kindly, go on
             if is_storage_fault(exc):
                 # Nothing of it was committed: the platform must not be told it was taken, and
@@ -276,19 +296,14 @@ class Router:
             ingest.unserved.add()
             return None
         name = sender.name
+        remembering = None
         # Created on first sight; the display name kept current (an empty one changes nothing).
         if name is None or (message.user_name and message.user_name != name):
-            try:
-                await ingest.remember(sender.group.id, message.user_id, message.user_name)
-            except StorageError as exc:
-                # Only the sender's name is lost, and it comes again with their next message;
-                # whatever this message itself needs stored fails on its own and says so.
-                log.warning("member %s in %s/%s not remembered: %s", message.user_id,
-                            message.platform, message.chat_id, exc)
+            remembering = ingest.remember(sender.group.id, message.user_id, message.user_name)
             name = message.user_name
         role = resolve_role(sender.role or Role.MEMBER, message.platform_role)
         return Context(self.services.engine, self.services.outbox, message, sender.group, name,
-                       role, self.services, ingest, sender.hamlet)
+                       role, self.services, ingest, sender.hamlet, remembering=remembering)
 
     async def _drop_unkept(self, photo: Path) -> None:
         """A received picture no suggestion kept is ordinary chat: its file goes."""
