@@ -192,12 +192,16 @@ class Suggestion(SQLModel, table=True):
     __tablename__ = "suggestion"
     # Each index is written with every suggestion the chat brings in: a group's own come from
     # (group, author), which also finds one author's; the deadline's holds only suggestions
-    # that have one; the category is read only within a group's.
+    # that have one; the category is read only within a group's; the receipts' holds only
+    # those whose receipt is still to go, each chat's together.
     __table_args__ = (
         UniqueConstraint("platform", "chat_id", "message_id"),
         Index("ix_suggestion_group_author", "group_id", "author_id"),
         Index("ix_suggestion_due_at", "due_at", sqlite_where=sql_text("due_at IS NOT NULL"),
               postgresql_where=sql_text("due_at IS NOT NULL")),
+        Index("ix_suggestion_receipt_waiting", "platform", "chat_id", "id",
+              sqlite_where=sql_text("receipt_waiting IS NOT NULL"),
+              postgresql_where=sql_text("receipt_waiting IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -231,6 +235,9 @@ class Suggestion(SQLModel, table=True):
     merged_into: int | None = Field(default=None, foreign_key="suggestion.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # True while its receipt, the plain 「收到…第 N 号」 made from this row, waits to be sent
+    # (on SQLite; elsewhere, and for every other receipt, the answer is a stored Reply).
+    receipt_waiting: bool | None = None
 
 
 class SuggestionChange(SQLModel, table=True):

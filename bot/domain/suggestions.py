@@ -144,6 +144,8 @@ class Raised:
     # talk's place says better when it names one of the group's hamlets.
     hamlet_from_talk: bool = False
     receipt: Receipt | None = None  # its answer, if known before its number is
+    # Its answer is the plain receipt, made from the stored row when sent (`receipts_from_rows`).
+    receipt_from_row: bool = False
 
 
 def prepare_suggestion(
@@ -276,6 +278,8 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
             value = {**value, "night_talk_id": talk.id}
             if item.hamlet_from_talk and (named := talk.hamlet()):
                 value["hamlet"] = named
+        if item.receipt_from_row:
+            value = {**value, "receipt_waiting": True}
         values.append(value)
     new = {(platform, chat, message): number
            for number, platform, chat, message in insert_rows(

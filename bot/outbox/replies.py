@@ -21,6 +21,12 @@ is quieter than the group-line fallbacks of those who cannot be reached privatel
 private ones, which share the account's sending rate, would take minutes; each member finds
 their number in the line (or with 「我的建议」).
 
+Where the bot is alone on its database (SQLite), a suggestion's plain receipt (「收到…第 N
+号」) is not stored beside it as an answer: the suggestion row says its receipt waits
+(`receipt_waiting`), and the sender makes the receipt from the row, sends it before the chat's
+other waiting answers, and clears the mark. Committed with the suggestion all the same, it
+goes out after a restart like any stored answer.
+
 On PostgreSQL several instances share the table: an instance claims a chat's waiting answers
 with a lease, renewed whenever it marks one sent, and no other instance sends in that chat
 while the lease lives. A periodic sweep sends what nobody is sending (another instance died,
@@ -49,7 +55,7 @@ from bot import texts
 from bot.core.adapter import AdapterError
 from bot.core.db import run_db
 from bot.core.messages import OutgoingText
-from bot.core.models import Reply
+from bot.core.models import Reply, Suggestion
 from bot.outbox import Outbox
 from scheduler.dbtypes import driver_rows, insert_rows, sqlite_text, utcnow
 
@@ -93,6 +99,22 @@ _MARK_SENT = (update(_REPLIES).where(_REPLIES.c.id.in_(bindparam("ids", expandin
 _MARK_SENT_SQL = "UPDATE reply SET sent_at = ? WHERE id IN (SELECT value FROM json_each(?))"
 _RENEW = (update(_REPLIES).where(*_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by == bindparam("me"))
           .values(claimed_until=bindparam("until")))
+
+
+_SUGGESTIONS: Table = Suggestion.__table__  # type: ignore[attr-defined]
+# The receipts a chat's suggestions wait for (SQLite only: see `receipts_from_rows`).
+_RECEIPTS_SQL = ("SELECT id, message_id, author_id FROM suggestion WHERE platform = ? "
+                 f"AND chat_id = ? AND receipt_waiting IS NOT NULL ORDER BY id LIMIT {WINDOW}")
+_RECEIPTS_SENT_SQL = ("UPDATE suggestion SET receipt_waiting = NULL "
+                      "WHERE id IN (SELECT value FROM json_each(?))")
+_RECEIPT_WAITING = _SUGGESTIONS.c.receipt_waiting.is_not(None)
+
+
+def receipts_from_rows(engine: Engine) -> bool:
+    """Whether a suggestion's plain receipt is made from its own row when sent, instead of
+    stored as an answer beside it: where one bot alone sends (SQLite; on a shared database
+    the instances claim stored answers)."""
+    return engine.dialect.name == "sqlite"
 
 
 # An answer's fields are plain values: read one by one, not deep-copied (`asdict`); only
@@ -181,6 +203,23 @@ class _Waiting:
         return OutgoingText(**json.loads(self.body))
 
 
+@dataclass(frozen=True)
+class _Receipt:
+    """A suggestion's plain receipt, made from its row (`receipts_from_rows`)."""
+
+    suggestion: int
+    message_id: str
+    author_id: str
+
+    def message(self) -> OutgoingText:
+        # As `Context.tell` would have stored it: for the author, quoting their message.
+        return OutgoingText(texts.CMD_SUGGESTION_RAISED.format(number=self.suggestion),
+                            reply_to=self.message_id, private_to=self.author_id)
+
+
+Waiting = _Receipt | _Waiting
+
+
 def _waiting(rows: Iterable[Sequence[Any]]) -> list[_Waiting]:
     return sorted((_Waiting(*row) for row in rows), key=lambda waiting: waiting.id)
 
@@ -242,7 +281,8 @@ class Replies:
             await asyncio.sleep(self.sweep)
 
     def _unattended(self) -> list[tuple[str, str]]:
-        """The chats with answers waiting that no live claim covers; old sent ones go."""
+        """The chats with answers (or receipts) waiting that no live claim covers; old sent
+        ones go."""
         now = self.clock()
         query = select(_REPLIES.c.platform, _REPLIES.c.chat_id).where(_UNSENT, _DUE).distinct()
         if self.lease is not None:
@@ -254,8 +294,14 @@ class Replies:
                 connection.execute(delete(_REPLIES).where(_REPLIES.c.sent_at < now - KEEP_SENT))
             self._pruned = now
         with self.engine.connect() as connection:
-            return [(row.platform, row.chat_id)
-                    for row in connection.execute(query, {"due": now})]
+            chats = [(row.platform, row.chat_id)
+                     for row in connection.execute(query, {"due": now})]
+            if receipts_from_rows(self.engine):
+                receipts = select(_SUGGESTIONS.c.platform, _SUGGESTIONS.c.chat_id).where(
+                    _RECEIPT_WAITING).distinct()
+                chats += [(row.platform, row.chat_id) for row in connection.execute(receipts)
+                          if (row.platform, row.chat_id) not in chats]
+            return chats
 
     async def _send_chat(self, key: tuple[str, str]) -> None:
         platform, chat_id = key
@@ -280,17 +326,21 @@ class Replies:
         except Exception as exc:  # the storage failed: what waits stays, the sweep retries
             log.warning("answers to %s/%s wait for the next sweep: %s", platform, chat_id, exc)
 
-    def _claim(self, platform: str, chat_id: str) -> list[_Waiting]:
-        """The chat's waiting answers, oldest first; with several instances, those this one
-        may send (none while another instance's claim on the chat lives)."""
+    def _claim(self, platform: str, chat_id: str) -> list[Waiting]:
+        """The chat's waiting answers, oldest first (the receipts made from suggestions
+        before them); with several instances, those this one may send (none while another
+        instance's claim on the chat lives)."""
         chat = {"in_platform": platform, "in_chat": chat_id}
         now = self.clock()
         if self.lease is None:
             with self.engine.connect() as connection:
-                if connection.dialect.name == "sqlite":  # read often under a backlog
-                    return _waiting(driver_rows(connection, _WAITING_SQL,
-                                                (platform, chat_id, sqlite_text(now))))
-                return _waiting(connection.execute(_WAITING, {**chat, "due": now}))
+                if receipts_from_rows(self.engine):  # read often under a backlog
+                    receipts: list[Waiting] = [
+                        _Receipt(*row) for row in driver_rows(
+                            connection, _RECEIPTS_SQL, (platform, chat_id))]
+                    return receipts + _waiting(driver_rows(
+                        connection, _WAITING_SQL, (platform, chat_id, sqlite_text(now))))
+                return list(_waiting(connection.execute(_WAITING, {**chat, "due": now})))
         with self.engine.begin() as connection:
             # One claimer per chat at a time: the check below then sees the other's commit.
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
@@ -298,10 +348,10 @@ class Replies:
             if connection.execute(_CLAIMED_ELSEWHERE, {**chat, "me": self.me, "now": now}
                                   ).first() is not None:
                 return []
-            return _waiting(connection.execute(_CLAIM, {**chat, "me": self.me, "due": now,
-                                                        "until": now + self.lease}))
+            return list(_waiting(connection.execute(
+                _CLAIM, {**chat, "me": self.me, "due": now, "until": now + self.lease})))
 
-    async def _send_waiting(self, platform: str, chat_id: str, waiting: list[_Waiting]
+    async def _send_waiting(self, platform: str, chat_id: str, waiting: list[Waiting]
                             ) -> bool | None:
         """Send `waiting` in order, the acknowledgements gathered if there are many; whether
         they were gathered, or None if the platform is down (what is left stays stored)."""
@@ -315,9 +365,9 @@ class Replies:
                 gathered = True
                 message = OutgoingText(gathered_line(
                     [ack.suggestion for ack in acks if ack.suggestion is not None]))
-                ids = [ack.id for ack in acks]
+                sent = acks
             else:
-                message, ids = item.message(), [item.id]
+                message, sent = item.message(), [item]
             try:
                 await self.outbox.send(platform, chat_id, [message])
                 self.messages += 1
@@ -327,7 +377,7 @@ class Replies:
                     return None
                 # The platform refuses this answer for good (the member left, a bad id).
                 log.error("answer in %s/%s refused, given up: %s", platform, chat_id, exc)
-            await run_db(self.engine, self._mark_sent, platform, chat_id, ids)
+            await run_db(self.engine, self._mark_sent, platform, chat_id, sent)
         return gather
 
     async def release(self, platform: str, chat_id: str, message_id: str, seq: int, *,
@@ -340,12 +390,16 @@ class Replies:
         if await run_db(self.engine, let_go):
             self.wake(platform, chat_id)
 
-    def _mark_sent(self, platform: str, chat_id: str, ids: list[int]) -> None:
+    def _mark_sent(self, platform: str, chat_id: str, sent: list[Waiting]) -> None:
         now = self.clock()
+        ids = [item.id for item in sent if isinstance(item, _Waiting)]
+        receipts = [item.suggestion for item in sent if isinstance(item, _Receipt)]
         with self.engine.begin() as connection:
-            if connection.dialect.name == "sqlite":
+            if receipts:
+                driver_rows(connection, _RECEIPTS_SENT_SQL, (json.dumps(receipts),))
+            if ids and connection.dialect.name == "sqlite":
                 driver_rows(connection, _MARK_SENT_SQL, (sqlite_text(now), json.dumps(ids)))
-            else:
+            elif ids:
                 connection.execute(_MARK_SENT, {"ids": ids, "now": now})
             if self.lease is not None:  # still sending here: the claim lives on
                 connection.execute(_RENEW, {"in_platform": platform, "in_chat": chat_id,
@@ -392,5 +446,9 @@ class Replies:
             if self.lease is not None:
                 connection.execute(update(_REPLIES).where(
                     _UNSENT, _REPLIES.c.claimed_by == self.me).values(claimed_until=None))
-            return int(connection.execute(
+            left = int(connection.execute(
                 select(func.count()).select_from(_REPLIES).where(_UNSENT)).scalar_one())
+            if receipts_from_rows(self.engine):
+                left += int(connection.execute(select(func.count()).select_from(
+                    _SUGGESTIONS).where(_RECEIPT_WAITING)).scalar_one())
+            return left

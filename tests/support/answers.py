@@ -38,12 +38,16 @@ def answered_numbers(texts: Iterable[str]) -> set[int]:
 
 @contextmanager
 def answers_refused(database: Path) -> Iterator[None]:
-    """The answers' table of the app's SQLite file cannot be written while the block lasts:
-    each write there fails as a storage fault (an operational error), everything else works."""
+    """No answer can be stored in the app's SQLite file while the block lasts: neither in the
+    answers' table nor as a receipt waiting in a suggestion's row. Each such write fails as a
+    storage fault (an operational error); everything else works."""
     with closing(sqlite3.connect(database, isolation_level=None)) as other:
-        # A trigger writing to a table that is then dropped: SQLite fails the insert itself.
+        # Triggers writing to a table that is then dropped: SQLite fails the insert itself.
         other.execute("CREATE TABLE refused_answer (x)")
         other.execute("CREATE TRIGGER refuse_answers BEFORE INSERT ON reply "
+                      "BEGIN INSERT INTO refused_answer VALUES (1); END")
+        other.execute("CREATE TRIGGER refuse_receipts BEFORE INSERT ON suggestion "
+                      "WHEN NEW.receipt_waiting IS NOT NULL "
                       "BEGIN INSERT INTO refused_answer VALUES (1); END")
         other.execute("DROP TABLE refused_answer")
     try:
@@ -51,3 +55,4 @@ def answers_refused(database: Path) -> Iterator[None]:
     finally:
         with closing(sqlite3.connect(database, isolation_level=None)) as other:
             other.execute("DROP TRIGGER refuse_answers")
+            other.execute("DROP TRIGGER refuse_receipts")

@@ -51,6 +51,7 @@ from bot.domain.suggestions import (
     suggestions_by,
 )
 from bot.domain.transcripts import Transcripts
+from bot.outbox.replies import receipts_from_rows
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,11 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         # A voice alone is heard by the transcription server, and its receipt says what it heard.
         heard = transcripts if voice_path and not text.strip() else None
         receipt = None
-        if picture is None:
+        # The plain receipt is made from the stored row itself where the bot is alone on its
+        # database: no answer stored beside each suggestion.
+        from_row = (picture is None and not author and not voice_path and not capped
+                    and receipts_from_rows(ctx.engine))
+        if picture is None and not from_row:
             # The receipt is known before the number: stored with the suggestion, in its
             # transaction, so the platform hears "taken" only once both are. One waiting for
             # a transcript is held back meanwhile (no longer than the server may take, so a
@@ -125,7 +130,7 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
                               hold=heard.hold if heard is not None else None)
         number, created = await ctx.ingest.suggestion(
             Raised(row, points=points, item_id=item_id, join_open_talk=True,
-                   hamlet_from_talk=not hamlet, receipt=receipt))
+                   hamlet_from_talk=not hamlet, receipt=receipt, receipt_from_row=from_row))
     except SuggestionError as exc:
         if isinstance(picture, Picture):
             await drop_thumb(ctx, picture)
@@ -135,8 +140,8 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         if isinstance(picture, Picture):
             await drop_thumb(ctx, picture)
         raise
-    if receipt is not None:  # stored with the suggestion (or found, for a redelivery)
-        if heard is not None and created:
+    if receipt is not None or from_row:  # stored with the suggestion (or found, redelivered)
+        if heard is not None and created and receipt is not None:
             heard.spawn(_receipt_with_transcript(ctx, heard, number, voice_path or "", receipt))
         else:
             ctx.services.replies.wake(ctx.message.platform, ctx.message.chat_id)
