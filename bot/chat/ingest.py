@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -72,6 +73,11 @@ _MEMBERS_SQL = ("WITH wanted(group_id, user_id) AS (VALUES {pairs}) "
 # A role as SQLAlchemy stores it (the enum's name) and reads it back.
 _ROLE_STORED = {role.name: role for role in Role}
 SenderKey = tuple[str, str, str]  # platform, chat id, user id
+# A group's row, once read for a message, serves its chat's messages for this long: a burst
+# reads its groups once a second rather than with every batch, and a change to a group (its
+# name, its time zone, a group removed) takes effect within a second. A chat that is not
+# served is looked for again at every message, so a group just added is served at once.
+GROUP_FRESH_S = 1.0
 # How many turns of the event loop a batch may wait for more messages to join it.
 LINGER_TURNS = 4
 
@@ -250,6 +256,8 @@ class Ingest:
         # The last Group built for each group id, with the column values it was built from:
         # building a table model costs more than the query, and groups seldom change.
         self._groups: dict[int, tuple[tuple[Any, ...], Group]] = {}
+        # Each served chat's group as last read, and when (`GROUP_FRESH_S`).
+        self._fresh: dict[tuple[str, str], tuple[float, Group]] = {}
         self._lookups: list[tuple[SenderKey, asyncio.Future[Sender | None]]] = []
         self._looking: asyncio.Task[None] | None = None
         self._read_at_once = engine.dialect.name == "sqlite"
@@ -297,15 +305,10 @@ class Ingest:
         with self.engine.connect() as connection:
             for platform in {platform for platform, _chat, _user in keys}:
                 wanted = [key for key in keys if key[0] == platform]
-                groups: dict[str, Group] = {}
-                chat_of: dict[int, str] = {}
-                for values in self._groups_of(connection, platform,
-                                              sorted({c for _p, c, _u in wanted})):
-                    made = self._group(values)
-                    groups[made.chat_id] = made
-                    chat_of[values[_GROUP_ID]] = made.chat_id
+                groups = self._served(connection, platform, {c for _p, c, _u in wanted})
                 if not groups:
                     continue
+                chat_of = {group.id: chat for chat, group in groups.items()}
                 pairs = sorted({(groups[chat].id or 0, user) for _p, chat, user in wanted
                                 if chat in groups})
                 known = {(chat_of[group_id], user): (role, name, hamlet)
@@ -319,6 +322,27 @@ class Ingest:
                     found[key] = (Sender(group, member[0], member[1], member[2] or "")
                                   if member is not None else Sender(group, None, None))
         return found
+
+    def _served(self, connection: Connection, platform: str, chats: set[str]
+                ) -> dict[str, Group]:
+        """The groups of the platform's `chats` that the bot serves, by chat id: read within
+        the last `GROUP_FRESH_S`, or now."""
+        now = time.monotonic()
+        groups: dict[str, Group] = {}
+        stale: list[str] = []
+        for chat in sorted(chats):
+            known = self._fresh.get((platform, chat))
+            if known is not None and now - known[0] < GROUP_FRESH_S:
+                groups[chat] = known[1]
+            else:
+                stale.append(chat)
+                self._fresh.pop((platform, chat), None)  # perhaps no longer served
+        if stale:
+            for values in self._groups_of(connection, platform, stale):
+                made = self._group(values)
+                groups[made.chat_id] = made
+                self._fresh[(platform, made.chat_id)] = (now, made)
+        return groups
 
     def _groups_of(self, connection: Connection, platform: str, chats: list[str]
                    ) -> list[tuple[Any, ...]]:

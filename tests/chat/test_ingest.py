@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from bot.app import ENGINE, INGEST
-from bot.chat.ingest import Ingest
+from bot.chat.ingest import GROUP_FRESH_S, Ingest
 from bot.core.db import session
 from bot.core.models import Group, Member, PointsEntry, Suggestion
 from bot.domain.suggestions import Raised, prepare_suggestion
@@ -165,6 +165,24 @@ async def test_senders_looked_up_together_keep_their_own_group_role_and_name(
     with Session(engine) as db:
         names = {m.user_id: m.display_name for m in db.exec(select(Member))}
     assert names == {"u1": "张大伯", "u2": "李婶"}
+
+
+async def test_a_group_added_is_served_at_once_and_a_change_to_one_seen_within_a_second(
+    engine: Engine
+) -> None:
+    ingest = Ingest(engine)
+    assert await ingest.sender("onebot", "1001", "u1") is None  # not served yet
+    group = a_group(engine)  # `yehua groups add`, say, from another process
+    served = await ingest.sender("onebot", "1001", "u1")
+    assert served is not None and served.group.hamlet == "上屋场", "served from its first message"
+    with session(engine) as db:  # the secretary renames the group's default 屋场
+        stored = db.get(Group, group.id)
+        assert stored is not None
+        stored.hamlet = "下屋场"
+        db.add(stored)
+    await asyncio.sleep(GROUP_FRESH_S + 0.1)
+    later = await ingest.sender("onebot", "1001", "u1")
+    assert later is not None and later.group.hamlet == "下屋场"
 
 
 async def test_a_burst_of_qq_suggestions_is_stored_once_each_and_every_event_answered(
