@@ -192,16 +192,16 @@ class Suggestion(SQLModel, table=True):
     __tablename__ = "suggestion"
     # Each index is written with every suggestion the chat brings in: a group's own come from
     # (group, author), which also finds one author's; the deadline's holds only suggestions
-    # that have one; the category is read only within a group's; the receipts' holds only
-    # those whose receipt is still to go, each chat's together.
+    # that have one; the category is read only within a group's; the receipts' holds those
+    # whose receipt is made from the row, each chat's together in their order.
     __table_args__ = (
         UniqueConstraint("platform", "chat_id", "message_id"),
         Index("ix_suggestion_group_author", "group_id", "author_id"),
         Index("ix_suggestion_due_at", "due_at", sqlite_where=sql_text("due_at IS NOT NULL"),
               postgresql_where=sql_text("due_at IS NOT NULL")),
-        Index("ix_suggestion_receipt_waiting", "platform", "chat_id", "id",
-              sqlite_where=sql_text("receipt_waiting IS NOT NULL"),
-              postgresql_where=sql_text("receipt_waiting IS NOT NULL")),
+        Index("ix_suggestion_receipt_from_row", "platform", "chat_id", "id",
+              sqlite_where=sql_text("receipt_from_row IS NOT NULL"),
+              postgresql_where=sql_text("receipt_from_row IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -235,9 +235,10 @@ class Suggestion(SQLModel, table=True):
     merged_into: int | None = Field(default=None, foreign_key="suggestion.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # True while its receipt, the plain 「收到…第 N 号」 made from this row, waits to be sent
-    # (on SQLite; elsewhere, and for every other receipt, the answer is a stored Reply).
-    receipt_waiting: bool | None = None
+    # True: its receipt is the plain 「收到…第 N 号」 made from this row, sent once the chat's
+    # `ReceiptsSent` mark passes its id (on SQLite; elsewhere, and for every other receipt,
+    # the answer is a stored Reply).
+    receipt_from_row: bool | None = None
 
 
 class SuggestionChange(SQLModel, table=True):
@@ -546,6 +547,18 @@ class SendBudget(SQLModel, table=True):
     account: str = Field(primary_key=True)  # platform and a digest of its credentials
     tokens: float = 0.0
     refilled_at: float = 0.0  # the database's clock, seconds since the epoch
+
+
+class ReceiptsSent(SQLModel, table=True):
+    """How far a chat's receipts made from suggestion rows have gone out: every one up to
+    the suggestion numbered `through`. Sent in their order, they need no mark of their own,
+    so sending them writes one row, not one per suggestion."""
+
+    __tablename__ = "receipt_sent"
+
+    platform: str = Field(primary_key=True)
+    chat_id: str = Field(primary_key=True)
+    through: int
 
 
 class Reply(SQLModel, table=True):

@@ -279,7 +279,7 @@ def store_suggestions(connection: Connection, items: Sequence[Raised]) -> list[t
             if item.hamlet_from_talk and (named := talk.hamlet()):
                 value["hamlet"] = named
         if item.receipt_from_row:
-            value = {**value, "receipt_waiting": True}
+            value = {**value, "receipt_from_row": True}
         values.append(value)
     new = {(platform, chat, message): number
            for number, platform, chat, message in insert_rows(

@@ -22,10 +22,11 @@ private ones, which share the account's sending rate, would take minutes; each m
 their number in the line (or with 「我的建议」).
 
 Where the bot is alone on its database (SQLite), a suggestion's plain receipt (「收到…第 N
-号」) is not stored beside it as an answer: the suggestion row says its receipt waits
-(`receipt_waiting`), and the sender makes the receipt from the row, sends it before the chat's
-other waiting answers, and clears the mark. Committed with the suggestion all the same, it
-goes out after a restart like any stored answer.
+号」) is not stored beside it as an answer: the suggestion row says its receipt is made from it
+(`receipt_from_row`), and the sender makes the receipt from the row and sends it before the
+chat's other waiting answers. Those receipts go out in their order, so one mark per chat says
+how far they have gone (`ReceiptsSent`): sending a thousand writes one row. Committed with the
+suggestion all the same, a receipt goes out after a restart like any stored answer.
 
 On PostgreSQL several instances share the table: an instance claims a chat's waiting answers
 with a lease, renewed whenever it marks one sent, and no other instance sends in that chat
@@ -55,7 +56,7 @@ from bot import texts
 from bot.core.adapter import AdapterError
 from bot.core.db import run_db
 from bot.core.messages import OutgoingText
-from bot.core.models import Reply, Suggestion
+from bot.core.models import Reply
 from bot.outbox import Outbox
 from scheduler.dbtypes import driver_rows, insert_rows, sqlite_text, utcnow
 
@@ -101,13 +102,22 @@ _RENEW = (update(_REPLIES).where(*_IN_CHAT, _UNSENT, _REPLIES.c.claimed_by == bi
           .values(claimed_until=bindparam("until")))
 
 
-_SUGGESTIONS: Table = Suggestion.__table__  # type: ignore[attr-defined]
-# The receipts a chat's suggestions wait for (SQLite only: see `receipts_from_rows`).
-_RECEIPTS_SQL = ("SELECT id, message_id, author_id FROM suggestion WHERE platform = ? "
-                 f"AND chat_id = ? AND receipt_waiting IS NOT NULL ORDER BY id LIMIT {WINDOW}")
-_RECEIPTS_SENT_SQL = ("UPDATE suggestion SET receipt_waiting = NULL "
-                      "WHERE id IN (SELECT value FROM json_each(?))")
-_RECEIPT_WAITING = _SUGGESTIONS.c.receipt_waiting.is_not(None)
+# The receipts a chat's suggestions wait for, those past the chat's mark (SQLite only: see
+# `receipts_from_rows`).
+_RECEIPTS_SQL = ("SELECT id, message_id, author_id FROM suggestion WHERE platform = ?1 "
+                 "AND chat_id = ?2 AND receipt_from_row IS NOT NULL AND id > coalesce("
+                 "(SELECT through FROM receipt_sent WHERE platform = ?1 AND chat_id = ?2), 0) "
+                 f"ORDER BY id LIMIT {WINDOW}")
+_RECEIPTS_SENT_SQL = ("INSERT INTO receipt_sent (platform, chat_id, through) VALUES (?, ?, ?) "
+                      "ON CONFLICT (platform, chat_id) "
+                      "DO UPDATE SET through = max(through, excluded.through)")
+# Per served chat (a suggestion's chat is its group's), one probe of the receipts' index.
+_RECEIPTS_WAITING_SQL = (
+    "SELECT chat_group.platform, chat_group.chat_id, (SELECT count(*) FROM suggestion "
+    "WHERE suggestion.platform = chat_group.platform AND suggestion.chat_id = chat_group.chat_id "
+    "AND receipt_from_row IS NOT NULL AND suggestion.id > coalesce((SELECT through FROM "
+    "receipt_sent WHERE receipt_sent.platform = chat_group.platform "
+    "AND receipt_sent.chat_id = chat_group.chat_id), 0)) AS waiting FROM chat_group")
 
 
 def receipts_from_rows(engine: Engine) -> bool:
@@ -297,10 +307,9 @@ class Replies:
             chats = [(row.platform, row.chat_id)
                      for row in connection.execute(query, {"due": now})]
             if receipts_from_rows(self.engine):
-                receipts = select(_SUGGESTIONS.c.platform, _SUGGESTIONS.c.chat_id).where(
-                    _RECEIPT_WAITING).distinct()
-                chats += [(row.platform, row.chat_id) for row in connection.execute(receipts)
-                          if (row.platform, row.chat_id) not in chats]
+                chats += [(platform, chat_id) for platform, chat_id, waiting in driver_rows(
+                          connection, _RECEIPTS_WAITING_SQL, ())
+                          if waiting and (platform, chat_id) not in chats]
             return chats
 
     async def _send_chat(self, key: tuple[str, str]) -> None:
@@ -393,10 +402,12 @@ class Replies:
     def _mark_sent(self, platform: str, chat_id: str, sent: list[Waiting]) -> None:
         now = self.clock()
         ids = [item.id for item in sent if isinstance(item, _Waiting)]
+        # Receipts go in their order, each sent (or given up) before the next: the last one
+        # sent marks all before it.
         receipts = [item.suggestion for item in sent if isinstance(item, _Receipt)]
         with self.engine.begin() as connection:
             if receipts:
-                driver_rows(connection, _RECEIPTS_SENT_SQL, (json.dumps(receipts),))
+                driver_rows(connection, _RECEIPTS_SENT_SQL, (platform, chat_id, max(receipts)))
             if ids and connection.dialect.name == "sqlite":
                 driver_rows(connection, _MARK_SENT_SQL, (sqlite_text(now), json.dumps(ids)))
             elif ids:
@@ -449,6 +460,6 @@ class Replies:
             left = int(connection.execute(
                 select(func.count()).select_from(_REPLIES).where(_UNSENT)).scalar_one())
             if receipts_from_rows(self.engine):
-                left += int(connection.execute(select(func.count()).select_from(
-                    _SUGGESTIONS).where(_RECEIPT_WAITING)).scalar_one())
+                left += sum(waiting for _platform, _chat, waiting in driver_rows(
+                    connection, _RECEIPTS_WAITING_SQL, ()))
             return left

@@ -130,3 +130,51 @@ async def test_a_stop_mid_backlog_says_how_many_answers_wait_and_the_restart_sen
         await bot.wait()
     named = Counter(n for s in napcat.answered(GROUP) for n in numbers_in(s.text))
     assert sum(1 for count in named.values() if count > 1) <= 1
+
+
+def _made_at_0020(data: Path) -> None:
+    """A database from before the per-chat mark: suggestion 1's receipt went out (its mark
+    cleared), suggestion 2's still waits in its row."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from bot.core.db import MIGRATIONS, make_engine
+
+    engine = make_engine(f"sqlite:///{data / 'yehua.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0020")
+        connection.execute(text(
+            "INSERT INTO chat_group (id, platform, chat_id, name, hamlet, timezone, "
+            "speech_profile, created_at, ledger_key) VALUES (1, 'onebot', :chat, '枫树村QQ群', "
+            "'', 'Asia/Shanghai', 'default', '2026-12-01 00:00:00.000000', 'k')"),
+            {"chat": str(GROUP)})
+        for number, waiting in ((1, None), (2, True)):
+            connection.execute(text(
+                "INSERT INTO suggestion (id, group_id, hamlet, platform, chat_id, message_id, "
+                "author_id, author_name, text, machine_text, category, status, created_at, "
+                "updated_at, receipt_waiting) VALUES (:id, 1, '', 'onebot', :chat, :message, "
+                "'20001', '张大爷', '村口路灯坏了', 0, 'other', 'NEW', "
+                "'2026-12-06 12:00:00.000000', '2026-12-06 12:00:00.000000', :waiting)"),
+                {"id": number, "chat": str(GROUP), "message": f"m{number}", "waiting": waiting})
+    engine.dispose()
+
+
+async def test_after_the_upgrade_a_receipt_that_waited_goes_out_and_one_sent_does_not(
+        tmp_path: Path, napcat: FakeNapCat) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    _made_at_0020(data)
+    port = free_port()
+    bot = await start_yehua(env=_env(data, napcat, port))
+    try:
+        await eventually(lambda: answered_numbers(s.text for s in napcat.sent) == {2}, 30)
+        await _serving(f"http://127.0.0.1:{port}")
+        await asyncio.sleep(1.0)  # a second sweep's worth: nothing goes twice
+    finally:
+        bot.terminate()
+        await bot.wait()
+    assert [numbers_in(s.text) for s in napcat.sent if numbers_in(s.text)] == [[2]]

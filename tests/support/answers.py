@@ -39,7 +39,7 @@ def answered_numbers(texts: Iterable[str]) -> set[int]:
 @contextmanager
 def answers_refused(database: Path) -> Iterator[None]:
     """No answer can be stored in the app's SQLite file while the block lasts: neither in the
-    answers' table nor as a receipt waiting in a suggestion's row. Each such write fails as a
+    answers' table nor as a receipt made from a suggestion's row. Each such write fails as a
     storage fault (an operational error); everything else works."""
     with closing(sqlite3.connect(database, isolation_level=None)) as other:
         # Triggers writing to a table that is then dropped: SQLite fails the insert itself.
@@ -47,7 +47,7 @@ def answers_refused(database: Path) -> Iterator[None]:
         other.execute("CREATE TRIGGER refuse_answers BEFORE INSERT ON reply "
                       "BEGIN INSERT INTO refused_answer VALUES (1); END")
         other.execute("CREATE TRIGGER refuse_receipts BEFORE INSERT ON suggestion "
-                      "WHEN NEW.receipt_waiting IS NOT NULL "
+                      "WHEN NEW.receipt_from_row IS NOT NULL "
                       "BEGIN INSERT INTO refused_answer VALUES (1); END")
         other.execute("DROP TABLE refused_answer")
     try:
