@@ -10,9 +10,10 @@ which the router passes on so the platform delivers the message again.
 Who sent a message is looked up the same way: one query for the messages that arrive together.
 The event loop never waits for the database: whatever might wait runs in the engine's database
 threads (`run_db`). On SQLite, readers never wait for the writer (WAL), so senders are looked up
-on the loop; and a batch is first written on the loop with the busy timeout at zero, which is as
-fast as writing gets: should another process hold the write lock, SQLite says so at once and the
-batch goes to a database thread to wait its turn there. Other databases do both in the threads.
+on the loop's own connection (`LoopConnection`); and a batch is first written there, with the
+busy timeout at zero, which is as fast as writing gets: should another process hold the write
+lock, SQLite says so at once and the batch goes to a database thread to wait its turn there.
+Other databases do both in the threads.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.core.adapter import StorageError
 from bot.core.counting import PerMinute
-from bot.core.db import is_storage_fault, run_db
+from bot.core.db import LoopConnection, is_storage_fault, run_db
 from bot.core.models import Group, Hamlet, Member, Role
 from bot.domain.members import Seen, remember_members
 from bot.domain.suggestions import Raised, store_suggestions
@@ -100,7 +101,8 @@ class Batcher(Generic[ItemT, ResultT]):
     One batch is written at a time; the next one gathers meanwhile.
     """
 
-    def __init__(self, engine: Engine, write: Write[ItemT, ResultT], what: str) -> None:
+    def __init__(self, engine: Engine, write: Write[ItemT, ResultT], what: str, *,
+                 on_loop: LoopConnection | None = None) -> None:
         self.engine = engine
         self.write = write
         self.what = what
@@ -108,9 +110,8 @@ class Batcher(Generic[ItemT, ResultT]):
         self._runner: asyncio.Task[None] | None = None
         self.batches = 0  # how many transactions it took (for benchmarks and tests)
         # Handing every batch to a thread and back is slow (the threads share the interpreter
-        # lock); trying first on the loop costs nothing when it succeeds.
-        self._try_on_loop = engine.dialect.name == "sqlite"
-        self._busy_timeout: str | None = None  # the statement that puts it back
+        # lock); trying first on the loop costs nothing when it succeeds (SQLite).
+        self._on_loop = on_loop
 
     async def submit(self, item: ItemT) -> ResultT:
         """Write `item` with whatever else arrives meanwhile; its result once committed."""
@@ -132,7 +133,7 @@ class Batcher(Generic[ItemT, ResultT]):
                 await while_growing(self._pending)
                 pending, self._pending = self._pending, []
                 items = [item for item, _future in pending]
-                outcomes = self._write_at_once(items) if self._try_on_loop else None
+                outcomes = self._write_at_once(items)
                 if outcomes is None:
                     outcomes = await run_db(self.engine, self._write_all, items)
                 for (_item, future), outcome in zip(pending, outcomes, strict=True):
@@ -143,16 +144,11 @@ class Batcher(Generic[ItemT, ResultT]):
     def _write_at_once(self, items: list[ItemT]) -> list[ResultT | BaseException] | None:
         """The batch in one SQLite transaction that waits for no lock; None if it did not go
         through (another writer holds the lock, or anything else): `_write_all` then decides."""
+        if self._on_loop is None or self._on_loop.closed:
+            return None
         try:
-            with self.engine.begin() as connection:
-                if self._busy_timeout is None:  # the engine sets it on every connection alike
-                    [(waits,)] = driver_rows(connection, "PRAGMA busy_timeout", ())
-                    self._busy_timeout = f"PRAGMA busy_timeout={int(waits or 0)}"
-                driver_rows(connection, "PRAGMA busy_timeout=0", ())
-                try:
-                    results = self.write(connection, items)
-                finally:
-                    driver_rows(connection, self._busy_timeout, ())
+            with self._on_loop.writing() as connection:
+                results = self.write(connection, items)
         except Exception:  # written again in a database thread, with the full busy timeout
             return None
         self.batches += 1
@@ -250,9 +246,13 @@ class Ingest:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite's readers never wait for its writer (WAL): senders are read at once on the
+        # loop, and a batch is first written there too.
+        self._loop = LoopConnection(engine) if engine.dialect.name == "sqlite" else None
         # Members, suggestions and answers share one batch and its one commit: a message's
         # new member and the suggestions and answers of the messages before it go together.
-        self.writes: Batcher[InboundWrite, Any] = Batcher(engine, write_together, "writes")
+        self.writes: Batcher[InboundWrite, Any] = Batcher(engine, write_together, "writes",
+                                                          on_loop=self._loop)
         # The last Group built for each group id, with the column values it was built from:
         # building a table model costs more than the query, and groups seldom change.
         self._groups: dict[int, tuple[tuple[Any, ...], Group]] = {}
@@ -260,7 +260,7 @@ class Ingest:
         self._fresh: dict[tuple[str, str], tuple[float, Group]] = {}
         self._lookups: list[tuple[SenderKey, asyncio.Future[Sender | None]]] = []
         self._looking: asyncio.Task[None] | None = None
-        self._read_at_once = engine.dialect.name == "sqlite"
+        self._read_as_stored = engine.dialect.name == "sqlite"
         dialect = engine.dialect
         self._group_readers = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                                for column in _GROUPS.columns]
@@ -290,9 +290,11 @@ class Ingest:
         lookups, self._lookups = self._lookups, []
         try:
             keys = {key for key, _future in lookups}
-            # SQLite's readers never wait for its writer (WAL): read at once on the loop there.
-            found = (self._senders(keys) if self._read_at_once
-                     else await run_db(self.engine, self._senders, keys))
+            if self._loop is not None and not self._loop.closed:
+                with self._loop.reading() as connection:
+                    found = self._senders(connection, keys)
+            else:
+                found = await run_db(self.engine, self._senders_apart, keys)
         except Exception as exc:  # each message's own error boundary reports it
             for _key, future in lookups:
                 _settle(future, storage_error(exc) if is_storage_fault(exc) else exc)
@@ -300,27 +302,31 @@ class Ingest:
         for key, future in lookups:
             _settle(future, found.get(key))
 
-    def _senders(self, keys: set[SenderKey]) -> dict[SenderKey, Sender]:
-        found: dict[SenderKey, Sender] = {}
+    def _senders_apart(self, keys: set[SenderKey]) -> dict[SenderKey, Sender]:
         with self.engine.connect() as connection:
-            for platform in {platform for platform, _chat, _user in keys}:
-                wanted = [key for key in keys if key[0] == platform]
-                groups = self._served(connection, platform, {c for _p, c, _u in wanted})
-                if not groups:
+            return self._senders(connection, keys)
+
+    def _senders(self, connection: Connection, keys: set[SenderKey]
+                 ) -> dict[SenderKey, Sender]:
+        found: dict[SenderKey, Sender] = {}
+        for platform in {platform for platform, _chat, _user in keys}:
+            wanted = [key for key in keys if key[0] == platform]
+            groups = self._served(connection, platform, {c for _p, c, _u in wanted})
+            if not groups:
+                continue
+            chat_of = {group.id: chat for chat, group in groups.items()}
+            pairs = sorted({(groups[chat].id or 0, user) for _p, chat, user in wanted
+                            if chat in groups})
+            known = {(chat_of[group_id], user): (role, name, hamlet)
+                     for group_id, user, role, name, hamlet in self._members_of(
+                         connection, pairs)}
+            for key in wanted:
+                group = groups.get(key[1])
+                if group is None:
                     continue
-                chat_of = {group.id: chat for chat, group in groups.items()}
-                pairs = sorted({(groups[chat].id or 0, user) for _p, chat, user in wanted
-                                if chat in groups})
-                known = {(chat_of[group_id], user): (role, name, hamlet)
-                         for group_id, user, role, name, hamlet in self._members_of(
-                             connection, pairs)}
-                for key in wanted:
-                    group = groups.get(key[1])
-                    if group is None:
-                        continue
-                    member = known.get(key[1:])
-                    found[key] = (Sender(group, member[0], member[1], member[2] or "")
-                                  if member is not None else Sender(group, None, None))
+                member = known.get(key[1:])
+                found[key] = (Sender(group, member[0], member[1], member[2] or "")
+                              if member is not None else Sender(group, None, None))
         return found
 
     def _served(self, connection: Connection, platform: str, chats: set[str]
@@ -348,7 +354,7 @@ class Ingest:
                    ) -> list[tuple[Any, ...]]:
         """The columns of the platform's groups among `chats`: as stored (SQLite), or as
         SQLAlchemy reads them (elsewhere)."""
-        if self._read_at_once:
+        if self._read_as_stored:
             marks = ", ".join("?" * len(chats))
             return driver_rows(connection, f"{_GROUPS_SQL} ({marks})", [platform, *chats])
         return [tuple(row) for row in connection.execute(
@@ -358,7 +364,7 @@ class Ingest:
                     ) -> list[tuple[Any, ...]]:
         """(group id, user id, role, display name, hamlet) of the (group id, user id) `pairs`
         that are known members (others may come too: only the pairs asked for are used)."""
-        if self._read_at_once:
+        if self._read_as_stored:
             sql = _MEMBERS_SQL.format(pairs=", ".join(["(?, ?)"] * len(pairs)))
             return [(group_id, user, _ROLE_STORED[role], name, hamlet)
                     for group_id, user, role, name, hamlet in driver_rows(
@@ -373,7 +379,7 @@ class Ingest:
         if known is not None and known[0] == values:
             return known[1]
         values_read: tuple[Any, ...] = values
-        if self._read_at_once:  # as stored: read as SQLAlchemy reads them
+        if self._read_as_stored:  # as stored: read as SQLAlchemy reads them
             values_read = tuple(value if read is None or value is None else read(value)
                                 for value, read in zip(values, self._group_readers, strict=True))
         group = Group(**dict(zip(_GROUP_COLUMNS, values_read, strict=True)))
@@ -403,6 +409,9 @@ class Ingest:
         return f"in {commits} commits"
 
     def close(self) -> None:
-        """Log the counts not yet logged (on shutdown)."""
+        """Log the counts not yet logged (on shutdown); what is still written from now on
+        goes through the database threads."""
         self.stored.flush()
         self.unserved.flush()
+        if self._loop is not None:
+            self._loop.close()

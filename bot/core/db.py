@@ -9,7 +9,7 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -17,7 +17,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 import bot.core.models  # noqa: F401  (register the bot's tables)
@@ -183,6 +183,68 @@ async def in_session(engine: Engine, fn: Callable[Concatenate[Session, P], T],
             return fn(db, *args, **kwargs)
 
     return await run_db(engine, work)
+
+
+class LoopConnection:
+    """The event loop's own SQLite connection, kept from one use to the next, that waits for
+    no lock.
+
+    The loop reads on it (in WAL mode a reader waits for no writer) and first tries its
+    writes on it: should another writer hold the lock, SQLite says so at once (its busy
+    timeout is zero) and the caller takes the write to a database thread to wait its turn
+    there. Kept rather than taken from the pool for each use: taking and returning it, and
+    setting its timeout each way, would cost more than most of the reads. A fault closes it
+    (its timeout never reaches the pool's other users); the next use opens a new one.
+    After `close` there is none: `closed` tells callers to go to the threads.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.closed = False
+        self._connection: Connection | None = None
+
+    def _open(self) -> Connection:
+        connection = self._connection
+        if connection is None:
+            connection = self.engine.connect()
+            driver = connection.connection.driver_connection
+            assert driver is not None, "a connection in use has its driver's"
+            driver.execute("PRAGMA busy_timeout=0").close()
+            self._connection = connection
+        return connection
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """The connection for reads, what they began ended after the block."""
+        connection = self._open()
+        try:
+            yield connection
+            connection.rollback()
+        except BaseException:
+            self._drop()
+            raise
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """The connection in a transaction, committed at the end of the block."""
+        connection = self._open()
+        try:
+            with connection.begin():
+                yield connection
+        except BaseException:
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with suppress(Exception):  # gone already: nothing more to close
+                connection.invalidate()  # closed, never handed to another user
+                connection.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self._drop()
 
 
 class Checkpointer:

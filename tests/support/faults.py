@@ -9,10 +9,9 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 NO_PAGE_LIMIT = 4294967294  # SQLite clamps this to its own largest page count
 FAST_BUSY_MS = 100  # how long the app's writes wait for a held lock in these tests
@@ -23,16 +22,19 @@ LONG_B = "建议 " + "村里的垃圾桶不够用，夏天一热就有味道，�
 
 
 class FullDatabase:
-    """The app's own SQLite file, kept from growing: every connection the app takes from its
-    engine gets `PRAGMA max_page_count` set to the file's size while the fault lasts."""
+    """The app's own SQLite file, kept from growing: every transaction the app begins on its
+    engine's connections (those it keeps included) gets `PRAGMA max_page_count` set to the
+    file's size while the fault lasts."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.limit: int | None = None
-        event.listen(engine, "checkout", self._apply)
+        event.listen(engine, "begin", self._apply)
 
-    def _apply(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        dbapi_connection.execute(f"PRAGMA max_page_count = {self.limit or NO_PAGE_LIMIT}")
+    def _apply(self, connection: Connection) -> None:
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute(f"PRAGMA max_page_count = {self.limit or NO_PAGE_LIMIT}")
 
     def fill(self) -> None:
         """From now on the file cannot grow by a page: no free pages are left inside it."""
