@@ -170,11 +170,19 @@ class _SQLiteInsert:
         # it (one statement for the batch is cheaper than RETURNING a row at a time).
         ids = list(table.primary_key.columns)
         self.after: str | None = None
+        # When every row went in, their ids follow one another up to the last one given:
+        # the other columns returned are then the rows' own values (bound as they are), and
+        # nothing need be read back. None: read back.
+        self.echoed: list[int | None] | None = None
         if returning and len(ids) == 1 and isinstance(ids[0].type, Integer) \
                 and ids[0].name not in {column.name for column in self.columns}:
             key = ids[0].name
             self.after = (f'SELECT {listed} FROM "{table.name}" WHERE "{key}" > '
                           f'(SELECT max("{key}") FROM "{table.name}") - ? ORDER BY "{key}"')
+            converted = {place for place, _convert in self.converted}
+            places = [None if name == key else self.names.index(name) for name in returning]
+            if all(place not in converted for place in places):
+                self.echoed = places
 
     def statement(self, kept: Iterable[int]) -> str:
         """The INSERT of the columns at the places `kept`."""
@@ -211,7 +219,8 @@ class _SQLiteInsert:
         return out
 
     def run(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        sql, params = self.without_nulls([self.values(row) for row in rows])
+        full = [self.values(row) for row in rows]
+        sql, params = self.without_nulls(full)
         driver = connection.connection.driver_connection
         # (In autocommit each row would be a transaction of its own: others could write between.)
         if self.after is None or getattr(driver, "isolation_level", None) is None:
@@ -223,6 +232,12 @@ class _SQLiteInsert:
             return []
         # The rows inserted are the newest ones: SQLite gives a new row the highest id plus
         # one, and from the batch's first insert on no other connection can write.
+        if inserted == len(full) and self.echoed is not None:
+            [(last,)] = driver_rows(connection, "SELECT last_insert_rowid()", ())
+            first = last - inserted + 1
+            return [tuple(first + number if place is None else values[place]
+                          for place in self.echoed)
+                    for number, values in enumerate(full)]
         return driver_rows(connection, self.after, (inserted,))
 
 

@@ -60,13 +60,16 @@ async def test_messages_arriving_together_are_committed_in_one_transaction(
     results = await asyncio.gather(*(ingest.suggestion(raised(group, f"m{n}", f"第{n}条建议"))
                                      for n in range(20)))
 
-    assert sorted(number for number, _created in results) == list(range(1, 21))
     assert all(created for _number, created in results)
     assert ingest.writes.batches == 1
     with Session(engine) as db:
         rows = list(db.exec(select(Suggestion).order_by(col(Suggestion.id))))
         points = list(db.exec(select(PointsEntry)))
     assert [row.text for row in rows] == [f"第{n}条建议" for n in range(20)]
+    # Each member is told the number their own suggestion was stored under.
+    by_number = {row.id: row.text for row in rows}
+    assert [by_number[number] for number, _created in results] == [
+        f"第{n}条建议" for n in range(20)]
     assert {row.hamlet for row in rows} == {"上屋场"}
     assert sorted(int(p.ref) for p in points) == list(range(1, 21))
     assert {p.points for p in points} == {2}
