@@ -6,6 +6,8 @@ import json
 import math
 from typing import Any
 
+import orjson
+
 
 class BadJson(ValueError):
     """A body or frame that is not JSON the bot will take; the adapter answers 400."""
@@ -26,9 +28,25 @@ def _refuse_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_refuse_constant)
 
 
+# orjson reads a body in a fraction of the time, and refuses all that the reading below
+# refuses; but it also refuses some JSON that reading takes (a lone surrogate, deep nesting, a
+# byte order mark), and reads an integer beyond 64 bits as a float. So it reads only bodies
+# without a run of 19 digits, and whatever it refuses is read again the exact way. (The run is
+# looked for with every digit made "0" and everything else a space: a regular expression
+# scans byte by byte, ten times slower.)
+_DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_INTEGER = b"0" * 19
+_FAST_REFUSED = orjson.JSONDecodeError
+
+
 def read_json(data: bytes | bytearray | str) -> Any:
     """`data` parsed as strict JSON: no NaN or Infinity, no number that overflows a float, no
     nesting deeper than Python can read. BadJson for anything else."""
+    if type(data) is bytes and _LONG_INTEGER not in data.translate(_DIGITS_ONLY):
+        try:
+            return orjson.loads(data)
+        except _FAST_REFUSED:
+            pass  # refused, or JSON orjson does not take: read below, to tell which
     try:
         if not isinstance(data, str):  # bytes in any of JSON's encodings, as json.loads reads
             data = data.decode(json.detect_encoding(data), "surrogatepass")

@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that
-# make a name or a text display as something else than it says.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls but tab and newline, DEL, C1 controls, the bidirectional overrides that make a
+# name or a text display as something else than it says, and half a surrogate pair (a JSON
+# escape can carry one alone; no text holding one can be stored or sent).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def strip_controls(text: str) -> str:

@@ -64,6 +64,23 @@ async def test_onebot_http_answers_400_to_nesting_and_numbers_past_a_float(
     assert texts == ["修桥"]  # no suggestion numbered "inf"
 
 
+async def test_onebot_http_reads_numbers_past_64_bits_and_lone_surrogates_exactly(
+        settings: Settings, napcat: FakeNapCat) -> None:
+    # Legal JSON, though no platform sends it: read as Python's own reader reads it (the
+    # exact integer, not a float; an escaped lone surrogate kept out of what is stored).
+    long_id = "1234567890123456789012345"
+    async with running(with_onebot(settings, napcat), prepare_qq_groups) as bot:
+        event = napcat.group_message(GROUP, ZHANG, said(" 建议 村口修个亭子", at_bot=True))
+        body = with_number({**event, "message_id": "NUMBER"}, long_id)
+        lone = json.dumps(napcat.group_message(GROUP, ZHANG, said(" 建议 修桥", at_bot=True)),
+                          ensure_ascii=False).replace("修桥", "修桥\\ud800").encode()
+        statuses = [(await napcat.post_event(bot.url, {}, body=b))[0] for b in (body, lone)]
+        rows = suggestions(bot)
+    assert statuses == [204, 204]
+    assert [row.message_id for row in rows][:1] == [long_id]
+    assert [row.text for row in rows] == ["村口修个亭子", "修桥"]
+
+
 async def test_onebot_reverse_websocket_drops_such_frames_and_stays_up(
         settings: Settings, napcat: FakeNapCat) -> None:
     async with running(with_onebot(settings, napcat), prepare_qq_groups) as bot, \
