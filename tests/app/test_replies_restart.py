@@ -10,12 +10,14 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import text
 
 from bot.core.db import open_database
 from tests.support.answers import answered_numbers, numbers_in
 from tests.support.builders import add_group
 from tests.support.fakes.onebot import SECRET, TOKEN, FakeNapCat
 from tests.support.loopback import free_port
+from tests.support.migrations import database_at
 from tests.support.onebot import GROUP, said
 from tests.support.polling import eventually
 from tests.support.process import bot_env, start_yehua
@@ -135,18 +137,7 @@ async def test_a_stop_mid_backlog_says_how_many_answers_wait_and_the_restart_sen
 def _made_at_0020(data: Path) -> None:
     """A database from before the per-chat mark: suggestion 1's receipt went out (its mark
     cleared), suggestion 2's still waits in its row."""
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import text
-
-    from bot.core.db import MIGRATIONS, make_engine
-
-    engine = make_engine(f"sqlite:///{data / 'yehua.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0020")
+    with database_at(data / "yehua.db", "0020") as connection:
         connection.execute(text(
             "INSERT INTO chat_group (id, platform, chat_id, name, hamlet, timezone, "
             "speech_profile, created_at, ledger_key) VALUES (1, 'onebot', :chat, '枫树村QQ群', "
@@ -160,7 +151,6 @@ def _made_at_0020(data: Path) -> None:
                 "'20001', '张大爷', '村口路灯坏了', 0, 'other', 'NEW', "
                 "'2026-12-06 12:00:00.000000', '2026-12-06 12:00:00.000000', :waiting)"),
                 {"id": number, "chat": str(GROUP), "message": f"m{number}", "waiting": waiting})
-    engine.dispose()
 
 
 async def test_after_the_upgrade_a_receipt_that_waited_goes_out_and_one_sent_does_not(

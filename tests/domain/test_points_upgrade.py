@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from bot.core.db import MIGRATIONS, make_engine, open_database, session
+from bot.core.db import open_database, session
 from bot.core.models import Group, PointsEntry, PointsItem
 from bot.domain.points import ADOPTED, LISTEN, SUGGEST, PointsRules, leaderboard, standing
 from bot.domain.points_items import builtin_value, village_items
+from tests.support.migrations import database_at
 
 ENTRIES = [  # user, name, reason, ref, points, when (UTC, as SQLite held it)
     ("u1", "张大爷", "listen", "1", 1, "2026-10-05 12:00:00.000000"),
@@ -27,13 +26,7 @@ ENTRIES = [  # user, name, reason, ref, points, when (UTC, as SQLite held it)
 
 def made_at_0011(path: Path) -> str:
     """A database at migration 0011 holding one group and the points above."""
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0011")
+    with database_at(path, "0011") as connection:
         connection.execute(text(
             "INSERT INTO chat_group (id, platform, chat_id, name, hamlet, timezone, "
             "speech_profile, created_at) VALUES (1, 'web', 'village', '枫树村大群', '', "
@@ -44,8 +37,7 @@ def made_at_0011(path: Path) -> str:
                 "created_at) VALUES (1, :user, :name, :reason, :ref, :points, :when)"),
                 {"user": user, "name": name, "reason": reason, "ref": ref, "points": points,
                  "when": when})
-    engine.dispose()
-    return url
+    return f"sqlite:///{path}"
 
 
 def test_totals_and_leaderboards_are_the_same_after_the_upgrade(tmp_path: Path) -> None:
