@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, bindparam, select
@@ -71,6 +72,10 @@ _MEMBERS_SQL = ("WITH wanted(group_id, user_id) AS (VALUES {pairs}) "
                 "hamlet.name FROM wanted JOIN member ON member.group_id = wanted.group_id "
                 "AND member.user_id = wanted.user_id "
                 "LEFT OUTER JOIN hamlet ON hamlet.id = member.hamlet_id")
+_MEMBER_CHANGES_SQL = "SELECT count FROM member_change WHERE id = 1"
+# How many members a bot keeps at most (about 200 bytes each): a village's groups have a few
+# thousand; past this many, it starts over.
+MEMBERS_KEPT = 100_000
 # A role as SQLAlchemy stores it (the enum's name) and reads it back.
 _ROLE_STORED = {role.name: role for role in Role}
 SenderKey = tuple[str, str, str]  # platform, chat id, user id
@@ -266,6 +271,11 @@ class Ingest:
         self._groups: dict[int, tuple[tuple[Any, ...], Group]] = {}
         # Each served chat's group as last read, and when (`GROUP_FRESH_S`).
         self._fresh: dict[tuple[str, str], tuple[float, Group]] = {}
+        # The members read or stored on SQLite, by (group id, user id): (role, display name,
+        # 屋场 name), good while `member_change` counts what it counted when they were read
+        # (None: nothing counts, nothing is kept). A member's next message needs no query.
+        self._members: dict[tuple[int, str], tuple[Role, str, str | None]] = {}
+        self._members_as_of: int | None = None
         self._lookups: list[tuple[SenderKey, asyncio.Future[Sender | None]]] = []
         self._looking: asyncio.Task[None] | None = None
         self._read_as_stored = engine.dialect.name == "sqlite"
@@ -373,13 +383,32 @@ class Ingest:
         """(group id, user id, role, display name, hamlet) of the (group id, user id) `pairs`
         that are known members (others may come too: only the pairs asked for are used)."""
         if self._read_as_stored:
-            sql = _MEMBERS_SQL.format(pairs=", ".join(["(?, ?)"] * len(pairs)))
-            return [(group_id, user, _ROLE_STORED[role], name, hamlet)
-                    for group_id, user, role, name, hamlet in driver_rows(
-                        connection, sql, [value for pair in pairs for value in pair])]
+            kept = self._kept_members(connection)
+            found = [(*pair, *kept[pair]) for pair in pairs if pair in kept]
+            wanted = [pair for pair in pairs if pair not in kept] if found else pairs
+            if not wanted:
+                return found
+            sql = _MEMBERS_SQL.format(pairs=", ".join(["(?, ?)"] * len(wanted)))
+            for group_id, user, role, name, hamlet in driver_rows(
+                    connection, sql, [value for pair in wanted for value in pair]):
+                member = (_ROLE_STORED[role], name, hamlet)
+                found.append((group_id, user, *member))
+                if self._members_as_of is not None:
+                    kept[(group_id, user)] = member
+            return found
         return [tuple(row) for row in connection.execute(_MEMBERS_OF_USERS, {
             "groups": sorted({group for group, _user in pairs}),
             "users": sorted({user for _group, user in pairs})})]
+
+    def _kept_members(self, connection: Connection) -> dict[tuple[int, str], tuple[Any, ...]]:
+        """The members kept, still as stored: forgotten when any member or 屋场 changed since
+        they were read (or there are too many)."""
+        counted = driver_rows(connection, _MEMBER_CHANGES_SQL, [])
+        as_of = counted[0][0] if counted else None
+        if as_of != self._members_as_of or len(self._members) > MEMBERS_KEPT:
+            self._members = {}
+            self._members_as_of = as_of
+        return self._members
 
     def _group(self, values: tuple[Any, ...]) -> Group:
         group_id = values[_GROUP_ID]
@@ -394,10 +423,24 @@ class Ingest:
         self._groups[group_id] = (values, group)
         return group
 
-    def remember(self, group_id: int, user_id: str, name: str) -> asyncio.Future[Any]:
-        """Store a new member or their new display name: done once committed. Not waited for
+    def remember(self, group_id: int, user_id: str, name: str, *, new: bool = False
+                 ) -> asyncio.Future[Any]:
+        """Store a `new` member or their new display name: done once committed. Not waited for
         here, so what the member's message itself writes joins the same batch."""
-        return self.writes.enqueue(Seen(group_id, user_id, name))
+        done = self.writes.enqueue(Seen(group_id, user_id, name))
+        if new and self._members_as_of is not None:
+            done.add_done_callback(partial(self._kept_new, (group_id, user_id), name,
+                                           self._members_as_of))
+        return done
+
+    def _kept_new(self, key: tuple[int, str], name: str, as_of: int | None,
+                  written: asyncio.Future[Any]) -> None:
+        """Keep a new member once stored: as a member, in no 屋场. Only while nothing was
+        counted since they were found missing: had another process stored them meanwhile,
+        the row kept theirs and the count moved."""
+        if (not written.cancelled() and written.exception() is None
+                and as_of == self._members_as_of):
+            self._members[key] = (Role.MEMBER, name, None)
 
     async def reply(self, row: dict[str, Any]) -> None:
         """Store an answer to a chat message (`reply_row`); committed when this returns."""

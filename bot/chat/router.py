@@ -299,7 +299,8 @@ class Router:
         remembering = None
         # Created on first sight; the display name kept current (an empty one changes nothing).
         if name is None or (message.user_name and message.user_name != name):
-            remembering = ingest.remember(sender.group.id, message.user_id, message.user_name)
+            remembering = ingest.remember(sender.group.id, message.user_id, message.user_name,
+                                          new=name is None)
             name = message.user_name
         role = resolve_role(sender.role or Role.MEMBER, message.platform_role)
         return Context(self.services.engine, self.services.outbox, message, sender.group, name,

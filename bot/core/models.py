@@ -561,6 +561,18 @@ class ReceiptsSent(SQLModel, table=True):
     through: int
 
 
+class MemberChanges(SQLModel, table=True):
+    """How many member rows (and 屋场 rows) were ever changed or removed, by any process: on
+    SQLite triggers count them (migration 0022). A bot that keeps the members it has read
+    reads this one number instead of all of them again, and forgets them when it moved.
+    One row, `id` 1. Elsewhere nothing counts, and nothing relies on it."""
+
+    __tablename__ = "member_change"
+
+    id: int = Field(primary_key=True)
+    count: int = 0
+
+
 class Reply(SQLModel, table=True):
     """An answer the bot owes a chat message, kept until the platform has taken it: stored
     before the platform hears the message was taken, sent in chat order, resent after a

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 from bot.app import ENGINE, INGEST
 from bot.chat.ingest import GROUP_FRESH_S, Ingest
 from bot.core.db import session
-from bot.core.models import Group, Member, PointsEntry, Suggestion
+from bot.core.models import Group, Hamlet, Member, PointsEntry, Role, Suggestion
 from bot.domain.suggestions import Raised, prepare_suggestion
 from bot.settings import Settings
 from tests.support.answers import numbers_in
@@ -186,6 +186,73 @@ async def test_a_group_added_is_served_at_once_and_a_change_to_one_seen_within_a
     await asyncio.sleep(GROUP_FRESH_S + 0.1)
     later = await ingest.sender("onebot", "1001", "u1")
     assert later is not None and later.group.hamlet == "下屋场"
+
+
+async def test_members_kept_between_messages_follow_every_change_made_elsewhere_at_once(
+    engine: Engine
+) -> None:
+    group = a_group(engine)
+    with session(engine) as db:
+        db.add(Member(group_id=group.id or 0, user_id="u1", display_name="张大爷"))
+        hamlet = Hamlet(group_id=group.id or 0, name="上屋场")
+        db.add(hamlet)
+    ingest = Ingest(engine)
+    first = await ingest.sender("onebot", "1001", "u1")
+    assert first is not None and first.role == Role.MEMBER and first.hamlet == ""
+
+    with session(engine) as db:  # the secretary, from the CLI or the console: no waiting
+        member = db.exec(select(Member).where(Member.user_id == "u1")).one()
+        member.role, member.hamlet_id = Role.FACILITATOR, hamlet.id
+        db.add(member)
+    promoted = await ingest.sender("onebot", "1001", "u1")
+    assert promoted is not None and promoted.role == Role.FACILITATOR
+    assert promoted.hamlet == "上屋场"
+
+    with session(engine) as db:  # the 屋场 renamed
+        stored = db.get(Hamlet, hamlet.id)
+        assert stored is not None
+        stored.name = "下屋场"
+        db.add(stored)
+    assert (moved := await ingest.sender("onebot", "1001", "u1")) is not None
+    assert moved.hamlet == "下屋场"
+
+    with session(engine) as db:  # removed from the group's list
+        db.delete(db.exec(select(Member).where(Member.user_id == "u1")).one())
+    gone = await ingest.sender("onebot", "1001", "u1")
+    assert gone is not None and gone.role is None and gone.name is None
+
+
+async def test_a_new_member_kept_after_storing_is_seen_promoted_at_their_next_message(
+    engine: Engine
+) -> None:
+    group = a_group(engine)
+    ingest = Ingest(engine)
+    new = await ingest.sender("onebot", "1001", "u9")
+    assert new is not None and new.role is None
+    await ingest.remember(group.id or 0, "u9", "王小妹", new=True)
+    again = await ingest.sender("onebot", "1001", "u9")
+    assert again is not None and (again.role, again.name) == (Role.MEMBER, "王小妹")
+
+    with session(engine) as db:  # made a facilitator right after her first message
+        member = db.exec(select(Member).where(Member.user_id == "u9")).one()
+        member.role = Role.FACILITATOR
+        db.add(member)
+    later = await ingest.sender("onebot", "1001", "u9")
+    assert later is not None and later.role == Role.FACILITATOR
+
+
+async def test_a_member_added_elsewhere_while_the_bot_stored_them_keeps_that_role(
+    engine: Engine
+) -> None:
+    group = a_group(engine)
+    ingest = Ingest(engine)
+    assert (new := await ingest.sender("onebot", "1001", "u7")) is not None and new.role is None
+    with session(engine) as db:  # `yehua members add --role secretary`, the same moment
+        db.add(Member(group_id=group.id or 0, user_id="u7", display_name="李书记",
+                      role=Role.SECRETARY))
+    await ingest.remember(group.id or 0, "u7", "李书记", new=True)
+    seen = await ingest.sender("onebot", "1001", "u7")
+    assert seen is not None and seen.role == Role.SECRETARY
 
 
 async def test_a_burst_of_qq_suggestions_is_stored_once_each_and_every_event_answered(
