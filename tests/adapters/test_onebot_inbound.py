@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import aiohttp
 import pytest
 from sqlmodel import select
@@ -63,6 +66,44 @@ async def test_malformed_and_oversized_bodies_are_answered_4xx(
                                      headers=headers) as response:
                     assert response.status == status, body[:20]
         assert stored(bot.app) == []
+
+
+async def test_a_body_that_arrives_in_pieces_is_read_whole_before_the_signature_is_checked(
+    settings: Settings, napcat: FakeNapCat
+) -> None:
+    """A slow link: the headers first, the body later and in parts, with Content-Length or
+    chunked; each event is taken once it is all there, and a cut-off one is refused."""
+    async with running(with_onebot(settings, napcat), prepare_qq_groups) as bot:
+        host, port = bot.url.removeprefix("http://").split(":")
+
+        async def trickle(body: bytes, *, chunked: bool, cut: bool = False) -> int:
+            length = ("Transfer-Encoding: chunked" if chunked
+                      else f"Content-Length: {len(body) + (10 if cut else 0)}")
+            head = (f"POST /onebot/v11/ HTTP/1.1\r\nHost: {host}\r\nX-Self-ID: {SELF_ID}\r\n"
+                    f"Content-Type: application/json\r\n{length}\r\n"
+                    f"X-Signature: {signature(SECRET, body)}\r\nConnection: close\r\n\r\n")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(head.encode())
+            await writer.drain()
+            half = len(body) // 2
+            for part in (body[:half], body[half:]):
+                await asyncio.sleep(0.2)
+                writer.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+                await writer.drain()
+            if chunked:
+                writer.write(b"0\r\n\r\n")
+            elif cut:
+                writer.write_eof()  # the sender gave up: ten bytes never come
+            status = await reader.readline()
+            writer.close()
+            return int(status.split()[1]) if status else 0
+
+        for n, chunked in enumerate((False, True)):
+            event = napcat.group_message(GROUP, ZHANG + n, said(f"建议 第{n + 1}盏路灯不亮"))
+            assert await trickle(json.dumps(event).encode(), chunked=chunked) == 204
+        event = napcat.group_message(GROUP, LI, said("建议 修一修水渠"))
+        assert await trickle(json.dumps(event).encode(), chunked=False, cut=True) in (0, 400)
+        assert sorted(s.text for s in stored(bot.app)) == ["第1盏路灯不亮", "第2盏路灯不亮"]
 
 
 async def test_events_by_http_post_need_a_secret_unless_openness_is_allowed(
