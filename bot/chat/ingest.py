@@ -7,7 +7,10 @@ per table and one commit, and then each handler goes on with its own result. Sho
 fail, its items are written again one by one, so a bad item fails alone and loses nobody else's;
 should the storage itself fail (busy, full, down), every item fails at once with StorageError,
 which the router passes on so the platform delivers the message again.
-Who sent a message is looked up the same way: one query for the messages that arrive together.
+Who sent a message is looked up the same way: one query for the messages that arrive together;
+on SQLite a member once read (or stored new) is kept, and each lookup reads one number instead
+(`member_change`, counted by triggers whenever any process changes or removes a member or a
+屋场): when it moved, the members are read afresh.
 The event loop never waits for the database: whatever might wait runs in the engine's database
 threads (`run_db`). On SQLite, readers never wait for the writer (WAL), so senders are looked up
 on the loop's own connection (`LoopConnection`); and a batch is first written there, with the
