@@ -38,6 +38,23 @@ def a_group(engine: Engine) -> Group:
     return group
 
 
+def a_group_with_zhang(engine: Engine) -> Group:
+    """The group, and 张大爷 (u1) a member of it."""
+    group = a_group(engine)
+    with session(engine) as db:
+        db.add(Member(group_id=group.id or 0, user_id="u1", display_name="张大爷"))
+    return group
+
+
+def change_member(engine: Engine, user_id: str, **fields: object) -> None:
+    """A change made outside the bot (the CLI, the console): committed at once."""
+    with session(engine) as db:
+        member = db.exec(select(Member).where(Member.user_id == user_id)).one()
+        for name, value in fields.items():
+            setattr(member, name, value)
+        db.add(member)
+
+
 def raised(group: Group, message_id: str, text: str = "村口路灯坏了", *,
            author: str = "u1") -> Raised:
     row = prepare_suggestion(group=group, platform="onebot", chat_id=group.chat_id,
@@ -151,9 +168,7 @@ async def test_a_broken_item_fails_alone_and_the_rest_of_its_batch_is_stored(
 async def test_senders_looked_up_together_keep_their_own_group_role_and_name(
     engine: Engine
 ) -> None:
-    group = a_group(engine)
-    with session(engine) as db:
-        db.add(Member(group_id=group.id or 0, user_id="u1", display_name="张大爷"))
+    group = a_group_with_zhang(engine)
     ingest = Ingest(engine)
 
     known, stranger, elsewhere = await asyncio.gather(
@@ -191,19 +206,15 @@ async def test_a_group_added_is_served_at_once_and_a_change_to_one_seen_within_a
 async def test_members_kept_between_messages_follow_every_change_made_elsewhere_at_once(
     engine: Engine
 ) -> None:
-    group = a_group(engine)
+    group = a_group_with_zhang(engine)
     with session(engine) as db:
-        db.add(Member(group_id=group.id or 0, user_id="u1", display_name="张大爷"))
         hamlet = Hamlet(group_id=group.id or 0, name="上屋场")
         db.add(hamlet)
     ingest = Ingest(engine)
     first = await ingest.sender("onebot", "1001", "u1")
     assert first is not None and first.role == Role.MEMBER and first.hamlet == ""
 
-    with session(engine) as db:  # the secretary, from the CLI or the console: no waiting
-        member = db.exec(select(Member).where(Member.user_id == "u1")).one()
-        member.role, member.hamlet_id = Role.FACILITATOR, hamlet.id
-        db.add(member)
+    change_member(engine, "u1", role=Role.FACILITATOR, hamlet_id=hamlet.id)  # no waiting
     promoted = await ingest.sender("onebot", "1001", "u1")
     assert promoted is not None and promoted.role == Role.FACILITATOR
     assert promoted.hamlet == "上屋场"
@@ -233,10 +244,7 @@ async def test_a_new_member_kept_after_storing_is_seen_promoted_at_their_next_me
     again = await ingest.sender("onebot", "1001", "u9")
     assert again is not None and (again.role, again.name) == (Role.MEMBER, "王小妹")
 
-    with session(engine) as db:  # made a facilitator right after her first message
-        member = db.exec(select(Member).where(Member.user_id == "u9")).one()
-        member.role = Role.FACILITATOR
-        db.add(member)
+    change_member(engine, "u9", role=Role.FACILITATOR)  # right after her first message
     later = await ingest.sender("onebot", "1001", "u9")
     assert later is not None and later.role == Role.FACILITATOR
 
