@@ -76,9 +76,9 @@ _MEMBERS_SQL = ("WITH wanted(group_id, user_id) AS (VALUES {pairs}) "
                 "AND member.user_id = wanted.user_id "
                 "LEFT OUTER JOIN hamlet ON hamlet.id = member.hamlet_id")
 _MEMBER_CHANGES_SQL = "SELECT count FROM member_change WHERE id = 1"
-# How many members a bot keeps at most (about 200 bytes each): a village's groups have a few
-# thousand; past this many, it starts over.
-MEMBERS_KEPT = 100_000
+# How many members a bot keeps at most (about 300 bytes each, 6 MB in all): a village's groups
+# have a few thousand; past this many, it starts over.
+MEMBERS_KEPT = 20_000
 # A role as SQLAlchemy stores it (the enum's name) and reads it back.
 _ROLE_STORED = {role.name: role for role in Role}
 SenderKey = tuple[str, str, str]  # platform, chat id, user id
