@@ -403,7 +403,8 @@ class Ingest:
             "groups": sorted({group for group, _user in pairs}),
             "users": sorted({user for _group, user in pairs})})]
 
-    def _kept_members(self, connection: Connection) -> dict[tuple[int, str], tuple[Any, ...]]:
+    def _kept_members(self, connection: Connection
+                      ) -> dict[tuple[int, str], tuple[Role, str, str | None]]:
         """The members kept, still as stored: forgotten when any member or 屋场 changed since
         they were read (or there are too many)."""
         counted = driver_rows(connection, _MEMBER_CHANGES_SQL, [])

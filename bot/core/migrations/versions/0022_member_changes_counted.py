@@ -18,8 +18,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # A member's role, name or 屋场 changed, a member removed, a 屋场 renamed or removed: each
-# counts, whoever wrote it (the bot, the CLI, the console, another instance). New members do
-# not: nobody can have kept a row that did not exist.
+# counts, whoever wrote it (the bot, the CLI, the console). New members do not: nobody can
+# have kept a row that did not exist.
 _TRIGGERS = [(f"{table}_{event.lower()}_counted", table, event)
              for table in ("member", "hamlet") for event in ("UPDATE", "DELETE")]
 
