@@ -726,6 +726,12 @@ async def run(args: argparse.Namespace) -> None:
     rate = statistics.median(run.rate for run in bots)
     print(f"ratio to the floor on uvloop: {rate / fast_rate:.2f}  "
           f"(bars: ≥ 0.50 of the floor, CPU/event ≤ 0.2 ms, p99 ≤ 50 ms)")
+    # CPU per event follows the machine's speed from minute to minute; against the floor's in
+    # the same round it does much less.
+    spent = [bot.cpu_s / bot.events / (base.cpu_s / base.events)
+             for bot, base in zip(bots, floors, strict=True)]
+    print(f"CPU per event, Yehua's to the floor's in the same round: "
+          f"{statistics.median(spent):.2f} × (rounds {min(spent):.2f}–{max(spent):.2f} ×)")
     watched = [run.answers for run in bots if run.answers is not None]
     if watched:
         worst = max(watched, key=lambda a: (a.missing, a.last_s))
