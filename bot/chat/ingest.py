@@ -387,8 +387,14 @@ class Ingest:
         that are known members (others may come too: only the pairs asked for are used)."""
         if self._read_as_stored:
             kept = self._kept_members(connection)
-            found = [(*pair, *kept[pair]) for pair in pairs if pair in kept]
-            wanted = [pair for pair in pairs if pair not in kept] if found else pairs
+            found: list[tuple[Any, ...]] = []
+            wanted: list[tuple[int, str]] = []
+            for pair in pairs:
+                member = kept.get(pair)
+                if member is None:
+                    wanted.append(pair)
+                else:
+                    found.append((*pair, *member))
             if not wanted:
                 return found
             sql = _MEMBERS_SQL.format(pairs=", ".join(["(?, ?)"] * len(wanted)))
