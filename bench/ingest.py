@@ -384,11 +384,16 @@ def _prepare(db_url: str, groups: int) -> None:
     """A migrated database that serves the QQ groups (as `yehua groups add` would)."""
     from bot.core.db import open_database, session
     from bot.core.models import Group
+    from bot.domain.points import PointsRules
+    from bot.domain.points_items import set_up_village
 
     engine = open_database(db_url)
     with session(engine) as db:
         for n in range(groups):
-            db.add(Group(platform="onebot", chat_id=str(FIRST_GROUP + n), name=f"第{n + 1}组"))
+            group = Group(platform="onebot", chat_id=str(FIRST_GROUP + n), name=f"第{n + 1}组")
+            db.add(group)
+            db.flush()
+            set_up_village(db, group, PointsRules())  # the shipped YEHUA_POINTS_* values
     engine.dispose()
 
 

@@ -172,8 +172,7 @@ def create_app(settings: Settings) -> web.Application:
     # A talk opened or a schedule added anywhere (another instance, the CLI) is seen at once.
     rearm = Coalesced(scheduler.rearm)
     bus.subscribe(SCHEDULER_CHANNEL, rearm.listener)
-    rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
-                        adopted=settings.points_adopted)
+    rules = PointsRules.of(settings)
     replies = Replies(engine, outbox, backlog=settings.reply_backlog,
                       lease=None if settings.db_url.startswith("sqlite") else
                       timedelta(seconds=settings.claim_lease_seconds))

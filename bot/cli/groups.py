@@ -22,6 +22,8 @@ from bot.domain.hamlets import (
     rename_hamlet,
 )
 from bot.domain.members import find_member
+from bot.domain.points import PointsRules
+from bot.domain.points_items import set_up_village
 
 groups_app = typer.Typer(help="群：查看和添加群，管理群里的屋场。", no_args_is_help=True)
 
@@ -67,6 +69,7 @@ def groups_add(
                       timezone=zone)
         db.add(group)
         db.flush()
+        set_up_village(db, group, PointsRules.of(settings))
         console.print(f"[green]已添加[/] 群 #{group.id}「{name}」")
 
 

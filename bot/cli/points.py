@@ -47,8 +47,7 @@ ROLE_HELP = "谁能给：facilitator（话事佬）、secretary（书记或文�
 
 def _open() -> tuple[Engine, PointsRules]:
     settings = load_cli_settings()
-    rules = PointsRules(listen=settings.points_listen, suggest=settings.points_suggest,
-                        adopted=settings.points_adopted)
+    rules = PointsRules.of(settings)
     return open_database(settings.db_url), rules
 
 

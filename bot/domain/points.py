@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -12,6 +13,9 @@ from sqlmodel import Session, col, select
 
 from bot.core.models import Group, Member, PointsEntry
 from scheduler.dbtypes import insert_once, utcnow
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,12 @@ class PointsRules:
     listen: int = 1
     suggest: int = 2
     adopted: int = 5
+
+    @classmethod
+    def of(cls, settings: Settings) -> PointsRules:
+        """The values YEHUA_POINTS_* give."""
+        return cls(listen=settings.points_listen, suggest=settings.points_suggest,
+                   adopted=settings.points_adopted)
 
 
 def award(

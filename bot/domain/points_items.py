@@ -82,6 +82,15 @@ def seed_builtins(db: Session, village_id: int, rules: PointsRules) -> None:
             insert_once(db, item, ("village_id", "name"))
 
 
+def set_up_village(db: Session, group: Group, rules: PointsRules) -> None:
+    """A new group's village and the built-ins on its list, made when the group is added: its
+    first messages then find them instead of making them (a transaction of its own, in the
+    middle of the chat's first burst)."""
+    village = village_of(db, group)
+    assert village.id is not None, "a stored village has an id"
+    seed_builtins(db, village.id, rules)
+
+
 def village_items(db: Session, group: Group, rules: PointsRules, *, active_only: bool = False
                   ) -> list[PointsItem]:
     """The list of the group's village, built-ins first, then by name."""

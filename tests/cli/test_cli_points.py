@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bot.cli.main import app
 from bot.core.db import open_database, session
-from bot.core.models import Group, Member, PointsEntry
+from bot.core.models import Group, Member, PointsEntry, PointsItem, Village
 from bot.domain.points import standing
 from bot.settings import DEFAULT_LESSONS_DIR, load_settings
 
@@ -32,6 +32,19 @@ def rows_of(out: str) -> dict[str, list[str]]:
     rows = [[cell.strip() for cell in line.split("│")[1:-1]]
             for line in out.splitlines() if line.count("│") == 9]
     return {row[1]: row for row in rows}
+
+
+def test_a_group_added_has_its_village_and_the_built_ins_before_its_first_message(
+        env: dict[str, str]) -> None:
+    assert yehua(env, "groups", "add", "枫树村大群", "--chat-id", "fengshu")[0] == 0
+    with session(open_database(load_settings(env).db_url)) as db:
+        [group] = db.exec(select(Group))
+        village = db.get(Village, group.village_id)
+        assert village is not None and village.name == "枫树村大群"
+        items = {item.name: (item.kind, item.points) for item in db.exec(
+            select(PointsItem).where(PointsItem.village_id == village.id))}
+    assert items == {"听微党课": ("listen", 1), "提建议": ("suggest", 3),
+                     "建议被采纳": ("adopted", 5)}
 
 
 def test_items_are_listed_added_and_edited_with_the_built_ins_from_the_settings(
