@@ -48,18 +48,20 @@ def _converter() -> Any:
 @cache
 def _traditional() -> re.Pattern[str] | None:
     """A character class of the characters (within the Basic Multilingual Plane) whose
-    simplified form differs, read from the converter's own character and phrase lists; None if
-    they cannot be read (then every head is translated). Most messages hold none of them, and
-    a search costs far less than a translation of the head."""
-    import opencc  # loaded with the converter, on the first message that is not plain ASCII
+    simplified form may differ, read from the converter's own character and phrase lists: a
+    key with a candidate other than itself (the converter takes the first). None if they
+    cannot be read (then every head is translated). Most messages hold none of them, and a
+    search costs far less than a translation of the head; the converter itself is loaded only
+    for a head that holds one."""
+    import opencc
 
     folder = Path(opencc.__file__).parent / "dictionary"
     changing: set[str] = set()
     try:
         for name in ("TSCharacters.txt", "TSPhrases.txt"):
             for line in (folder / name).read_text(encoding="utf-8").splitlines():
-                key = line.split("\t", 1)[0]
-                if len(key) == 1 and key <= "\uffff" and _SIMPLIFIED[ord(key)] != key:
+                key, _tab, candidates = line.partition("\t")
+                if len(key) == 1 and key <= "\uffff" and candidates.split() != [key]:
                     changing.add(key)
     except OSError:
         return None
