@@ -82,22 +82,20 @@ def seed_builtins(db: Session, village_id: int, rules: PointsRules) -> None:
             insert_once(db, item, ("village_id", "name"))
 
 
-def set_up_village(db: Session, group: Group, rules: PointsRules) -> None:
-    """A new group's village and the built-ins on its list, made when the group is added: its
-    first messages then find them instead of making them (a transaction of its own, in the
-    middle of the chat's first burst)."""
+def set_up_village(db: Session, group: Group, rules: PointsRules) -> int:
+    """The id of the group's village, made with the built-ins on its list if need be. Called
+    when a group is added too: its first messages then find them instead of making them (a
+    transaction of its own, in the middle of the chat's first burst)."""
     village = village_of(db, group)
     assert village.id is not None, "a stored village has an id"
     seed_builtins(db, village.id, rules)
+    return village.id
 
 
 def village_items(db: Session, group: Group, rules: PointsRules, *, active_only: bool = False
                   ) -> list[PointsItem]:
     """The list of the group's village, built-ins first, then by name."""
-    village = village_of(db, group)
-    assert village.id is not None, "a stored village has an id"
-    seed_builtins(db, village.id, rules)
-    query = select(PointsItem).where(PointsItem.village_id == village.id)
+    query = select(PointsItem).where(PointsItem.village_id == set_up_village(db, group, rules))
     if active_only:
         query = query.where(col(PointsItem.active))
     items = list(db.exec(query))
@@ -171,10 +169,8 @@ def _builtin_value(db: Session, group_id: int, kind: str, rules: PointsRules
     group = db.get(Group, group_id)
     if group is None:
         return None, _builtin_points(rules, kind)
-    village = village_of(db, group)
-    assert village.id is not None, "a stored village has an id"
-    seed_builtins(db, village.id, rules)
-    item = db.exec(select(PointsItem).where(PointsItem.village_id == village.id,
+    village_id = set_up_village(db, group, rules)
+    item = db.exec(select(PointsItem).where(PointsItem.village_id == village_id,
                                             PointsItem.kind == kind)).first()
     if item is None:
         return None, _builtin_points(rules, kind)
