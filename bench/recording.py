@@ -77,7 +77,7 @@ def child(path: Path, audio_dir: Path) -> None:
     from bot.settings import Settings
     from lessons.library import load_library
     from lessons.speech import Speech, write_atomic
-    from lessons.variants import AudioFormat, _transcode
+    from lessons.variants import AudioFormat, transcode
 
     lesson = load_library(Settings().lessons_dir).get(SLUG)
     assert lesson is not None
@@ -88,7 +88,8 @@ def child(path: Path, audio_dir: Path) -> None:
     mp3 = audio_dir / f"{voice.audio_hash}.mp3"
     write_atomic(mp3, voice.mp3)
     speech = Speech(mp3, voice.duration_s, "recording", voice.cues, normalised=True)
-    clips = {str(fmt): len(_transcode(speech, fmt)) for fmt in AudioFormat}
+    clips = {str(fmt): len(transcode(str(speech.path), speech.normalised, fmt))
+             for fmt in AudioFormat}
     total = time.perf_counter() - start
     print(json.dumps({"prepared_s": prepared, "total_s": total, "duration_s": voice.duration_s,
                       "paragraphs": voice.paragraphs, "clips": clips,

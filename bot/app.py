@@ -52,6 +52,7 @@ from bot.settings import Settings
 from lessons.flavour_worker import FlavourWorker
 from lessons.library import LoadResult
 from lessons.transcription import Transcriber
+from lessons.variants import AudioVariants, transcode_worker
 from scheduler.service import Scheduler
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,9 @@ def create_app(settings: Settings) -> web.Application:
     voice = LessonVoice(engine, settings.lessons_dir, build_speech(settings),
                         tune=partial(tuned_profile, settings), flavoured=settings.flavour,
                         flavourer=flavour_worker.flavour, media=media)
-    poster = LessonPoster(engine, voice, outbox, media=media)
+    # PyAV transcodes in a child that ends when idle, not in the bot's own memory.
+    poster = LessonPoster(engine, voice, outbox, media=media,
+                          variants=AudioVariants(transcode_worker()))
     talks = NightTalkHost(engine, outbox, public_url=settings.base_url)
     retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
                                timezone=settings.timezone, shared=media.store is not None)

@@ -142,7 +142,13 @@ def wav_to_mp3(wav: bytes) -> bytes:
 
 
 def mp3_duration(data: bytes) -> float:
-    """Return the duration in seconds of an MP3 file by decoding every frame."""
+    """Return the duration in seconds of an MP3 file (ValueError when it cannot be decoded).
+
+    A bare stream of edge-tts's own frames is measured by its length, so checking what the
+    speech service sent does not load PyAV into the bot; anything else is decoded in full.
+    """
+    if _is_edge_mp3(data):
+        return len(data) / MP3_BYTES_PER_SECOND
     samples = 0
     rate = 0
     # Named, not guessed: guessing runs every demuxer's probe, which alone made the process
@@ -153,26 +159,16 @@ def mp3_duration(data: bytes) -> float:
     return samples / rate if rate else 0.0
 
 
-# Lessons pause for two lengths only: cached, so a join does not encode the same silence again.
-@functools.lru_cache(maxsize=8)
+# One silent frame as LAME writes it mid-stream: the edge-tts frame header (MPEG-2 layer III,
+# 48 kbps, 24 kHz, mono, no CRC), side information for two empty granules that borrow nothing
+# from earlier frames, then ancillary filler. It decodes on its own, so a run of it is silence
+# of exactly its length, made without an encoder (and without PyAV in the bot's memory).
+_SILENT_FRAME = bytes.fromhex("fff364c4" "000000034800000000").ljust(_MP3_FRAME_BYTES, b"U")
+
+
 def silence_mp3(seconds: float) -> bytes:
-    """Return `seconds` of silence as 24 kHz mono 48 kbps MP3 frames."""
-    from av.audio.frame import AudioFrame
-    total = max(0, round(seconds * MP3_RATE))
-
-    def frames() -> Iterator[AudioFrame]:
-        pts = 0
-        while pts < total:
-            count = min(_FRAME_SAMPLES, total - pts)
-            frame = AudioFrame(format="s16p", layout="mono", samples=count)
-            frame.sample_rate = MP3_RATE
-            frame.pts = pts
-            for plane in frame.planes:
-                plane.update(bytes(plane.buffer_size))
-            yield frame
-            pts += count
-
-    return _encode_mp3(frames())
+    """Return `seconds` of silence (rounded to 24 ms) as 24 kHz mono 48 kbps MP3 frames."""
+    return _SILENT_FRAME * max(0, round(seconds / _MP3_FRAME_S))
 
 
 @dataclass(frozen=True)
@@ -215,7 +211,7 @@ def join_mp3(parts: Sequence[bytes], pauses: Sequence[float]) -> bytes:
     joined = bytearray()
     for index, part in enumerate(parts):
         if index:
-            joined += _silent_frames(round(pauses[index - 1] / _MP3_FRAME_S))
+            joined += silence_mp3(pauses[index - 1])
         # Headerless CBR frame streams join byte-wise; anything else is re-encoded to match.
         joined += part if _is_edge_mp3(part) else _encode_mp3(_decoded_frames(part))
     return bytes(joined)
@@ -321,12 +317,6 @@ def _is_edge_mp3(data: bytes) -> bool:
         count > 0 and rest == 0 and data[1] in (0xF2, 0xF3) and data[2] & 0xFE == 0x64
         and data[3] >> 6 == 3 and data[::_MP3_FRAME_BYTES].count(0xFF) == count
     )
-
-
-@functools.lru_cache(maxsize=8)
-def _silent_frames(count: int) -> bytes:
-    # The encoder pads its output at the end; the first `count` frames are exactly that long.
-    return silence_mp3((count + 4) * _MP3_FRAME_S)[: count * _MP3_FRAME_BYTES]
 
 
 def _filtered(

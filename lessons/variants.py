@@ -7,9 +7,11 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from lessons.audio import probe, to_amr_clips, to_mp3, to_ogg_opus
 from lessons.speech import Speech, write_atomic
+from lessons.worker import IDLE_SECONDS, Worker
 
 
 class AudioFormat(StrEnum):
@@ -30,26 +32,30 @@ class Clip:
     count: int
 
 
-def _name(speech: Speech, fmt: AudioFormat, index: int) -> str:
-    digest = hashlib.sha256(f"{speech.path.stem}:{fmt}:{index}".encode()).hexdigest()[:40]
+def _name(speech: Path, fmt: AudioFormat, index: int) -> str:
+    digest = hashlib.sha256(f"{speech.stem}:{fmt}:{index}".encode()).hexdigest()[:40]
     return f"{digest}.{fmt}"
 
 
-def _manifest(speech: Speech, fmt: AudioFormat) -> Path:
-    return speech.path.with_name(f"{speech.path.stem}.{fmt}.clips")
+def _manifest(speech: Path, fmt: AudioFormat) -> Path:
+    return speech.with_name(f"{speech.stem}.{fmt}.clips")
 
 
-def _transcode(speech: Speech, fmt: AudioFormat) -> list[Clip]:
-    manifest = _manifest(speech, fmt)
+def transcode(speech_path: str, normalised: bool, fmt: str) -> list[tuple[str, float]]:
+    """A spoken lesson's clips in `fmt` (made now unless made before): (path, seconds) each.
+
+    Takes and returns JSON values: it runs in a worker process, where PyAV is loaded.
+    """
+    speech, form = Path(speech_path), AudioFormat(fmt)
+    manifest = _manifest(speech, form)
     if manifest.exists():
         lines = manifest.read_text("utf-8").split()
-        clips = [speech.path.with_name(n) for n in lines]
+        clips = [speech.with_name(n) for n in lines]
         if all(c.exists() for c in clips):
-            return [Clip(c, probe(c.read_bytes()).duration_s, i, len(clips))
-                    for i, c in enumerate(clips)]
-    mp3 = speech.path.read_bytes()
-    normalise = not speech.normalised
-    match fmt:
+            return [(str(c), probe(c.read_bytes()).duration_s) for c in clips]
+    mp3 = speech.read_bytes()
+    normalise = not normalised
+    match form:
         case AudioFormat.MP3:
             blobs = [to_mp3(mp3) if normalise else mp3]
         case AudioFormat.OGG:
@@ -58,19 +64,35 @@ def _transcode(speech: Speech, fmt: AudioFormat) -> list[Clip]:
             blobs = to_amr_clips(mp3, normalise=normalise)
     paths = []
     for index, blob in enumerate(blobs):
-        path = speech.path.with_name(_name(speech, fmt, index))
+        path = speech.with_name(_name(speech, form, index))
         write_atomic(path, blob)
         paths.append(path)
     # The manifest is written last: its presence means every clip is complete.
     write_atomic(manifest, "\n".join(p.name for p in paths).encode())
-    return [Clip(p, probe(b).duration_s, i, len(paths))
-            for i, (p, b) in enumerate(zip(paths, blobs, strict=True))]
+    return [(str(p), probe(b).duration_s) for p, b in zip(paths, blobs, strict=True)]
+
+
+def _clips(result: Any) -> list[Clip]:
+    """`transcode`'s answer as clips (ValueError: not a list of (path, seconds))."""
+    pairs = [(str(path), float(seconds)) for path, seconds in result]
+    return [Clip(Path(path), seconds, index, len(pairs))
+            for index, (path, seconds) in enumerate(pairs)]
+
+
+def transcode_worker(*, idle_seconds: float = IDLE_SECONDS,
+                     in_process: bool = False) -> Worker[list[Clip]]:
+    """Transcoding in a child process that ends when idle: PyAV and FFmpeg's libraries (~20 MB)
+    never stay in the bot's memory."""
+    return Worker("transcode", transcode, _clips, doing="transcoding",
+                  idle_seconds=idle_seconds, in_process=in_process)
 
 
 class AudioVariants:
-    """Transcodes on first use, in a thread, once per (speech, format) however many ask."""
+    """Transcodes on first use, once per (speech, format) however many ask: in `worker`'s
+    child process, or without one in a thread of this process."""
 
-    def __init__(self) -> None:
+    def __init__(self, worker: Worker[list[Clip]] | None = None) -> None:
+        self.worker = worker
         self._locks: dict[tuple[Path, AudioFormat], asyncio.Lock] = {}
         # Known clips, so a lesson going to a thousand groups is probed once, not per group.
         self._known: dict[tuple[Path, AudioFormat], list[Clip]] = {}
@@ -81,5 +103,19 @@ class AudioVariants:
         async with self._locks.setdefault(key, asyncio.Lock()):
             known = self._known.get(key)
             if known is None or not all(c.path.exists() for c in known):
-                known = self._known[key] = await asyncio.to_thread(_transcode, speech, key[1])
+                args = (str(speech.path), speech.normalised, str(key[1]))
+                if self.worker is not None:
+                    known = await asyncio.to_thread(self.worker.call, *args)
+                else:
+                    known = await asyncio.to_thread(_in_process, *args)
+                self._known[key] = known
         return known
+
+    def close(self) -> None:
+        """End the worker's child now (it would end by itself once idle)."""
+        if self.worker is not None:
+            self.worker.close()
+
+
+def _in_process(speech_path: str, normalised: bool, fmt: str) -> list[Clip]:
+    return _clips(transcode(speech_path, normalised, fmt))

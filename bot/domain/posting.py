@@ -77,11 +77,11 @@ class LessonPoster:
 
     def __init__(self, engine: Engine, voice: LessonVoice, outbox: Outbox, *,
                  audio_retry_delays: tuple[float, ...] = AUDIO_RETRY_DELAYS,
-                 media: SharedMedia | None = None) -> None:
+                 media: SharedMedia | None = None, variants: AudioVariants | None = None) -> None:
         self.engine = engine
         self.voice = voice
         self.outbox = outbox
-        self.variants = AudioVariants()
+        self.variants = variants or AudioVariants()
         self.audio_retry_delays = audio_retry_delays
         self.media = media  # where the platform files are kept for every instance to serve
         self._tasks: set[asyncio.Task[None]] = set()
@@ -106,10 +106,11 @@ class LessonPoster:
             self._spawn(self._retry_audio(delivery.id))
 
     async def close(self) -> None:
-        """Cancel and await every background post (the app's cleanup)."""
+        """Cancel and await every background post (the app's cleanup), end the transcoder."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.to_thread(self.variants.close)
 
     async def lesson_messages(self, group: Group, slug: str) -> list[OutgoingMessage] | None:
         """A lesson's post for one group again (重听): text, then its voice if it can be made."""

@@ -15,6 +15,7 @@ from av.audio.resampler import AudioResampler
 from bench.speech_transcode import speech_like_mp3
 from lessons.audio import (
     join_mp3,
+    mp3_duration,
     normalise_loudness,
     probe,
     silence_mp3,
@@ -213,3 +214,13 @@ def test_probe_describes_what_a_player_decodes(speech: bytes) -> None:
     assert info.size == len(speech)
     with pytest.raises(ValueError, match="undecodable"):
         probe(b"this is not audio at all" * 100)
+
+
+def test_silence_and_speech_are_as_long_as_a_player_finds_them(speech: bytes) -> None:
+    gap = silence_mp3(0.6)
+
+    heard = decode(gap)
+    assert heard.seconds == pytest.approx(0.6, abs=FRAME_S)
+    assert max(map(abs, heard.samples)) == 0, "pure silence, not a click or a hiss"
+    for data in (speech, gap, speech + gap + speech):
+        assert mp3_duration(data) == pytest.approx(decode(data).seconds, abs=FRAME_S)

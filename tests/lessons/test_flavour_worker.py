@@ -142,10 +142,10 @@ def test_a_worker_that_cannot_run_falls_back_to_this_process_and_says_so_once(
     command: tuple[str, ...], caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = FlavourWorker(flavour_sentences, command=command)
-    with caplog.at_level(logging.WARNING, logger="lessons.flavour_worker"):
+    with caplog.at_level(logging.WARNING, logger="lessons.worker"):
         assert broken.flavour("changsha", WHY) == WHY_XIANG
         assert broken.flavour("changsha", WHAT) == WHAT_XIANG
     assert broken.in_process and broken.pid is None
-    warnings = [r for r in caplog.records if r.name == "lessons.flavour_worker"]
+    warnings = [r for r in caplog.records if r.name == "lessons.worker"]
     assert len(warnings) == 1
     assert "flavouring in the bot's own process" in warnings[0].getMessage()

@@ -1,0 +1,87 @@
+"""Lessons are transcoded for each platform in a short-lived child: PyAV never stays in the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.speech_transcode import speech_like_mp3
+from lessons.audio import probe
+from lessons.speech import Speech
+from lessons.variants import AudioFormat, AudioVariants, transcode_worker
+
+ROOT = Path(__file__).resolve().parents[2]
+SECONDS = 20.0
+
+# A bot-like process: every platform's files of one spoken lesson, then its own modules.
+POST_EVERY_FORMAT = """
+import asyncio, json, sys
+from pathlib import Path
+from lessons.speech import Speech
+from lessons.variants import AudioFormat, AudioVariants, transcode_worker
+
+async def main():
+    variants = AudioVariants(transcode_worker())
+    speech = Speech(Path(sys.argv[1]), float(sys.argv[2]), "edge", "")
+    clips = {str(f): [[str(c.path), c.duration_s] for c in await variants.clips(speech, f)]
+             for f in AudioFormat}
+    worker = variants.worker.pid
+    variants.close()
+    return {"clips": clips, "worker": worker,
+            "pyav": sorted(m for m in sys.modules if m.split(".")[0] == "av")}
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def _gone(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists()
+
+
+@pytest.fixture(scope="module")
+def lesson(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("audio") / "lesson.mp3"
+    path.write_bytes(speech_like_mp3(SECONDS))
+    return path
+
+
+def test_the_bot_posts_every_platform_format_without_loading_pyav(lesson: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", POST_EVERY_FORMAT, str(lesson), str(SECONDS)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+
+    assert report["pyav"] == [], "PyAV was loaded into the bot's own process"
+    assert report["worker"] is not None and _gone(report["worker"])
+    for fmt, codec in (("mp3", "mp3"), ("ogg", "opus"), ("amr", "amr_nb")):
+        clips = report["clips"][fmt]
+        assert sum(seconds for _, seconds in clips) == pytest.approx(SECONDS, abs=0.2)
+        for path, seconds in clips:
+            info = probe(Path(path).read_bytes())  # what a player finds in the file
+            assert info.codec == codec
+            assert info.duration_s == pytest.approx(seconds, abs=0.05)
+
+
+def test_an_idle_transcoder_exits_and_a_later_post_finds_the_files_made(lesson: Path) -> None:
+    speech = Speech(lesson, SECONDS, "edge", "")
+    variants = AudioVariants(transcode_worker(idle_seconds=0.5))
+    first = asyncio.run(variants.clips(speech, AudioFormat.OGG))
+    pid = variants.worker.pid if variants.worker else None
+    assert pid is not None
+    deadline = time.monotonic() + 10
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(pid), "the transcoding child stayed after being idle"
+
+    made = [clip.path.stat().st_mtime_ns for clip in first]
+    later = AudioVariants(transcode_worker(idle_seconds=0.5))
+    again = asyncio.run(later.clips(speech, AudioFormat.OGG))
+    later.close()
+    assert again == first
+    assert [clip.path.stat().st_mtime_ns for clip in again] == made, "transcoded twice"
