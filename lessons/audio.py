@@ -29,7 +29,6 @@ MP3_RATE = 24_000
 MP3_BIT_RATE = 48_000
 # 48 kbps CBR: every second of MP3 is exactly this many bytes (144-byte frames of 24 ms).
 MP3_BYTES_PER_SECOND = MP3_BIT_RATE // 8
-_FRAME_SAMPLES = 576
 # A bare frame stream, like edge-tts sends: no ID3 tag and no Xing/Info frame, so files can be
 # concatenated byte-wise and their length stays proportional to their duration.
 _MP3_MUXER_OPTIONS = {"id3v2_version": "0", "write_xing": "0", "write_id3v1": "0"}
@@ -160,7 +159,7 @@ def mp3_duration(data: bytes) -> float:
 
 
 # One silent frame as LAME writes it mid-stream: the edge-tts frame header (MPEG-2 layer III,
-# 48 kbps, 24 kHz, mono, no CRC), side information for two empty granules that borrow nothing
+# 48 kbps, 24 kHz, mono, no CRC), side information for one empty granule that borrows nothing
 # from earlier frames, then ancillary filler. It decodes on its own, so a run of it is silence
 # of exactly its length, made without an encoder (and without PyAV in the bot's memory).
 _SILENT_FRAME = bytes.fromhex("fff364c4" "000000034800000000").ljust(_MP3_FRAME_BYTES, b"U")
