@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import functools
 import io
@@ -253,6 +254,52 @@ def any_to_mp3(data: bytes, *, max_seconds: float = 120.0) -> bytes:
     if not seconds:
         raise ValueError("the recording holds no audio")
     return normalise_loudness(data)
+
+
+@dataclass(frozen=True)
+class VoiceHeard:
+    """What a member's voice message holds: the web chat's MP3 of it and its length, or None
+    when undecodable or longer than allowed (then whether it was too long); its loudness."""
+
+    mp3: bytes | None
+    seconds: float
+    too_long: bool
+    lufs: float
+
+    def to_json(self) -> list[object]:
+        mp3 = None if self.mp3 is None else base64.b64encode(self.mp3).decode()
+        return [mp3, self.seconds, self.too_long, self.lufs]
+
+    @classmethod
+    def from_json(cls, value: object) -> VoiceHeard:
+        """From `to_json`'s list (ValueError: not one)."""
+        if not isinstance(value, list) or len(value) != 4:
+            raise ValueError(f"not a voice heard: {value!r:.80}")
+        mp3, seconds, too_long, lufs = value
+        if mp3 is not None and not isinstance(mp3, str):
+            raise ValueError(f"not a voice heard: {value!r:.80}")
+        return cls(None if mp3 is None else base64.b64decode(mp3, validate=True),
+                   float(seconds), bool(too_long), float(lufs))
+
+
+def hear_voice(data: bytes, *, max_seconds: float, refuse_after: float) -> VoiceHeard:
+    """A voice message as the web chat's MP3, measured; refused (no MP3) past `refuse_after`
+    seconds or when undecodable, and then `too_long` when it is longer than `max_seconds`."""
+    try:
+        mp3 = any_to_mp3(data, max_seconds=refuse_after)
+    except ValueError:
+        try:
+            too_long = probe(data).duration_s > max_seconds
+        except ValueError:
+            too_long = False
+        return VoiceHeard(None, 0.0, too_long, -70.0)  # as ebur128 reports silence
+    return VoiceHeard(mp3, probe(mp3).duration_s, False, loudness(data))
+
+
+def hear_voice_job(data: str, max_seconds: float, refuse_after: float) -> list[object]:
+    """`hear_voice` with JSON values (the audio in base64): a worker process's job."""
+    return hear_voice(base64.b64decode(data), max_seconds=max_seconds,
+                      refuse_after=refuse_after).to_json()
 
 
 @_releasing_memory

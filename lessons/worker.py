@@ -32,6 +32,7 @@ _ROOT = Path(__file__).resolve().parent.parent  # where `python -m lessons...` f
 JOBS = {
     "flavour": "lessons.flavour_worker:flavour_job",
     "transcode": "lessons.variants:transcode",
+    "voice": "lessons.audio:hear_voice_job",
 }
 
 _T = TypeVar("_T")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import os
@@ -19,7 +20,8 @@ from aiohttp import hdrs, web
 
 from bot import texts
 from bot.core.adapter import AdapterError, MediaStore, StorageError
-from lessons.audio import any_to_mp3, loudness, probe
+from lessons.audio import VoiceHeard, hear_voice_job
+from lessons.worker import Worker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,6 +44,10 @@ SILENT_LUFS = -60.0  # quieter than this overall, nobody said anything
 # Names of files this process has put in the store: a lesson going to a thousand groups is
 # read and kept once, not per group. Bounded: a long-running bot makes new audio every day.
 PUBLISHED_REMEMBERED = 4096
+# Members' voices are converted in a child process that ends when idle, so PyAV and FFmpeg's
+# libraries (~20 MB) never stay in the bot's memory. One for the process: voices from every
+# platform take turns in it.
+_HEARING = Worker("voice", hear_voice_job, VoiceHeard.from_json, doing="converting voices")
 
 
 class VoiceRefused(Exception):
@@ -287,20 +293,15 @@ def prepare_voice(audio: bytes) -> tuple[bytes, float]:
     """A recording as MP3 with its length in seconds; VoiceRefused saying why it is unfit."""
     if not audio:
         raise VoiceRefused(400, texts.WEB_VOICE_TOO_SHORT)
-    try:
-        mp3 = any_to_mp3(audio, max_seconds=MAX_VOICE_SECONDS + VOICE_GRACE_SECONDS)
-    except ValueError as exc:
-        try:
-            too_long = probe(audio).duration_s > MAX_VOICE_SECONDS
-        except ValueError:
-            too_long = False
-        log.info("voice refused: %s", exc)
-        raise VoiceRefused(400, texts.WEB_VOICE_TOO_LONG if too_long
-                           else texts.WEB_VOICE_UNREADABLE) from exc
-    seconds = probe(mp3).duration_s
-    if seconds < MIN_VOICE_SECONDS or loudness(audio) < SILENT_LUFS:
+    heard = _HEARING.call(base64.b64encode(audio).decode(), MAX_VOICE_SECONDS,
+                          MAX_VOICE_SECONDS + VOICE_GRACE_SECONDS)
+    if heard.mp3 is None:
+        log.info("voice refused: %s", "too long" if heard.too_long else "undecodable")
+        raise VoiceRefused(400, texts.WEB_VOICE_TOO_LONG if heard.too_long
+                           else texts.WEB_VOICE_UNREADABLE)
+    if heard.seconds < MIN_VOICE_SECONDS or heard.lufs < SILENT_LUFS:
         raise VoiceRefused(400, texts.WEB_VOICE_TOO_SHORT)
-    return mp3, seconds
+    return heard.mp3, heard.seconds
 
 
 def save_voice(audio_dir: Path, mp3: bytes) -> Path:

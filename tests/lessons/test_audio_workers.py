@@ -1,4 +1,5 @@
-"""Lessons are transcoded for each platform in a short-lived child: PyAV never stays in the bot."""
+"""Lessons transcoded for each platform and members' voices converted in short-lived children:
+PyAV never stays in the bot."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.speech_transcode import speech_like_mp3
-from lessons.audio import probe
+from lessons.audio import probe, to_ogg_opus
 from lessons.speech import Speech
 from lessons.variants import AudioFormat, AudioVariants, transcode_worker
 
@@ -37,6 +38,17 @@ async def main():
             "pyav": sorted(m for m in sys.modules if m.split(".")[0] == "av")}
 
 print(json.dumps(asyncio.run(main())))
+"""
+
+
+# A bot-like process: a member's voice message (OGG/Opus from a phone) taken in, then its modules.
+TAKE_A_VOICE = """
+import json, sys
+from bot.adapters.media import prepare_voice
+mp3, seconds = prepare_voice(open(sys.argv[1], "rb").read())
+open(sys.argv[2], "wb").write(mp3)
+print(json.dumps({"seconds": seconds,
+                  "pyav": sorted(m for m in sys.modules if m.split(".")[0] == "av")}))
 """
 
 
@@ -85,3 +97,21 @@ def test_an_idle_transcoder_exits_and_a_later_post_finds_the_files_made(lesson: 
     later.close()
     assert again == first
     assert [clip.path.stat().st_mtime_ns for clip in again] == made, "transcoded twice"
+
+
+def test_a_members_voice_is_taken_without_loading_pyav_into_the_bot(
+        lesson: Path, tmp_path: Path) -> None:
+    phone = tmp_path / "voice.ogg"
+    phone.write_bytes(to_ogg_opus(lesson.read_bytes()))
+    kept = tmp_path / "kept.mp3"
+
+    done = subprocess.run([sys.executable, "-c", TAKE_A_VOICE, str(phone), str(kept)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+
+    assert report["pyav"] == [], "PyAV was loaded into the bot's own process"
+    info = probe(kept.read_bytes())  # what the group's players get
+    assert (info.codec, info.sample_rate, info.channels) == ("mp3", 24_000, 1)
+    assert info.duration_s == pytest.approx(SECONDS, abs=0.2)
+    assert report["seconds"] == pytest.approx(info.duration_s, abs=0.05)
