@@ -52,7 +52,8 @@ from bot.settings import Settings
 from lessons.flavour_worker import FlavourWorker
 from lessons.library import LoadResult
 from lessons.transcription import Transcriber
-from lessons.variants import AudioVariants, transcode_worker
+from lessons.variants import AudioVariants
+from lessons.worker import AUDIO
 from scheduler.service import Scheduler
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def create_app(settings: Settings) -> web.Application:
                         flavourer=flavour_worker.flavour, media=media)
     # PyAV transcodes in a child that ends when idle, not in the bot's own memory.
     poster = LessonPoster(engine, voice, outbox, media=media,
-                          variants=AudioVariants(transcode_worker()))
+                          variants=AudioVariants(AUDIO))
     talks = NightTalkHost(engine, outbox, public_url=settings.base_url)
     retention = VoiceRetention(engine, settings.audio_dir, days=settings.webchat_voice_days,
                                timezone=settings.timezone, shared=media.store is not None)

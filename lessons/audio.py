@@ -296,12 +296,6 @@ def hear_voice(data: bytes, *, max_seconds: float, refuse_after: float) -> Voice
     return VoiceHeard(mp3, probe(mp3).duration_s, False, loudness(data))
 
 
-def hear_voice_job(data: str, max_seconds: float, refuse_after: float) -> list[object]:
-    """`hear_voice` with JSON values (the audio in base64): a worker process's job."""
-    return hear_voice(base64.b64decode(data), max_seconds=max_seconds,
-                      refuse_after=refuse_after).to_json()
-
-
 @_releasing_memory
 def to_ogg_opus(mp3: bytes, *, normalise: bool = True) -> bytes:
     """A Telegram voice note: Opus in OGG, 48 kHz mono, 24 kbps, tuned for speech."""

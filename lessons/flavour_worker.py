@@ -16,19 +16,20 @@ def flavour_job(stem: str, sentences: list[str]) -> list[str | None]:
     return list(flavour_sentences(stem, tuple(sentences)))
 
 
-class FlavourWorker(Worker[tuple[str | None, ...]]):
+class FlavourWorker(Worker):
     """Runs a flavourer in one child process, started on demand and ended when idle."""
 
     def __init__(self, local: Flavourer = flavour_sentences, *, idle_seconds: float = IDLE_SECONDS,
                  in_process: bool = False, command: Sequence[str] = COMMAND,
                  timeout: float = CALL_TIMEOUT_S) -> None:
-        super().__init__("flavour", lambda stem, sentences: local(stem, tuple(sentences)),
-                         _sentences, doing="flavouring", idle_seconds=idle_seconds,
-                         in_process=in_process, command=command, timeout=timeout)
+        super().__init__(doing="flavouring", idle_seconds=idle_seconds, in_process=in_process,
+                         command=command, timeout=timeout)
+        self.local = local  # the same work, run in this process
 
     def flavour(self, stem: str, framing: tuple[str, ...]) -> tuple[str | None, ...]:
         """Each sentence flavoured with the region's words, by the child if it can."""
-        flavoured = self.call(stem, list(framing))
+        flavoured = self.call("flavour", _sentences, stem, list(framing),
+                              local=lambda stem, sentences: self.local(stem, tuple(sentences)))
         if len(flavoured) != len(framing):
             raise RuntimeError(f"{len(flavoured)} sentences flavoured for {len(framing)}")
         return flavoured

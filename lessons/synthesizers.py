@@ -15,7 +15,8 @@ from edge_tts.constants import TRUSTED_CLIENT_TOKEN
 from edge_tts.constants import WSS_URL as EDGE_WSS_URL
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
 
-from lessons.audio import MP3_BYTES_PER_SECOND, wav_to_mp3
+from lessons.audio import MP3_BYTES_PER_SECOND
+from lessons.audio_jobs import wav_to_mp3_away
 from lessons.server_errors import base_url as checked_url
 from lessons.server_errors import http_error
 from lessons.shaping import letters, sentences, split_for_speech
@@ -192,7 +193,7 @@ class EspeakSynthesizer:
             detail = err.decode(errors="replace").strip()
             raise SynthesisError(f"{self.binary} exited with {proc.returncode}: {detail}")
         try:
-            mp3 = await asyncio.to_thread(wav_to_mp3, wav)
+            mp3 = await asyncio.to_thread(wav_to_mp3_away, wav)
         except ValueError as exc:
             raise SynthesisError(f"{self.binary} wrote bad audio: {exc}") from exc
         duration = len(mp3) / MP3_BYTES_PER_SECOND
@@ -301,7 +302,7 @@ class ServerSynthesizer:
         try:
             # Whatever rate, channels and bit rate come back, the cache keeps one format:
             # headerless 48 kbps CBR frames, whose size gives the duration.
-            mp3 = await asyncio.to_thread(wav_to_mp3, data)
+            mp3 = await asyncio.to_thread(wav_to_mp3_away, data)
         except ValueError as exc:
             raise SynthesisError(f"the server sent no usable audio ({exc})") from exc
         duration = len(mp3) / MP3_BYTES_PER_SECOND

@@ -11,7 +11,7 @@ from typing import Any
 
 from lessons.audio import probe, to_amr_clips, to_mp3, to_ogg_opus
 from lessons.speech import Speech, write_atomic
-from lessons.worker import IDLE_SECONDS, Worker
+from lessons.worker import Worker
 
 
 class AudioFormat(StrEnum):
@@ -79,19 +79,11 @@ def _clips(result: Any) -> list[Clip]:
             for index, (path, seconds) in enumerate(pairs)]
 
 
-def transcode_worker(*, idle_seconds: float = IDLE_SECONDS,
-                     in_process: bool = False) -> Worker[list[Clip]]:
-    """Transcoding in a child process that ends when idle: PyAV and FFmpeg's libraries (~20 MB)
-    never stay in the bot's memory."""
-    return Worker("transcode", transcode, _clips, doing="transcoding",
-                  idle_seconds=idle_seconds, in_process=in_process)
-
-
 class AudioVariants:
     """Transcodes on first use, once per (speech, format) however many ask: in `worker`'s
     child process, or without one in a thread of this process."""
 
-    def __init__(self, worker: Worker[list[Clip]] | None = None) -> None:
+    def __init__(self, worker: Worker | None = None) -> None:
         self.worker = worker
         self._locks: dict[tuple[Path, AudioFormat], asyncio.Lock] = {}
         # Known clips, so a lesson going to a thousand groups is probed once, not per group.
@@ -103,19 +95,17 @@ class AudioVariants:
         async with self._locks.setdefault(key, asyncio.Lock()):
             known = self._known.get(key)
             if known is None or not all(c.path.exists() for c in known):
-                args = (str(speech.path), speech.normalised, str(key[1]))
-                if self.worker is not None:
-                    known = await asyncio.to_thread(self.worker.call, *args)
-                else:
-                    known = await asyncio.to_thread(_in_process, *args)
-                self._known[key] = known
+                known = self._known[key] = await asyncio.to_thread(
+                    self._transcode, str(speech.path), speech.normalised, str(key[1]))
         return known
+
+    def _transcode(self, speech_path: str, normalised: bool, fmt: str) -> list[Clip]:
+        if self.worker is None:
+            return _clips(transcode(speech_path, normalised, fmt))
+        return self.worker.call("transcode", _clips, speech_path, normalised, fmt)
 
     def close(self) -> None:
         """End the worker's child now (it would end by itself once idle)."""
         if self.worker is not None:
             self.worker.close()
 
-
-def _in_process(speech_path: str, normalised: bool, fmt: str) -> list[Clip]:
-    return _clips(transcode(speech_path, normalised, fmt))

@@ -1,8 +1,8 @@
 """Short-lived child processes for heavy work, so jieba and FFmpeg never stay in the bot.
 
-A `Worker` runs one job of `JOBS` in a child process (`python -m lessons.worker`), started on
-the first call and ended once idle: what the job loads (jieba's dictionary, PyAV's codecs) goes
-with the child. Requests and answers are one JSON line each over the child's stdin and stdout.
+A `Worker` runs jobs of `JOBS` in a child process (`python -m lessons.worker`), started on the
+first call and ended once idle: what the jobs load (jieba's dictionary, PyAV's codecs) goes with
+the child. Requests and answers are one JSON line each over the child's stdin and stdout.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ _ROOT = Path(__file__).resolve().parent.parent  # where `python -m lessons...` f
 JOBS = {
     "flavour": "lessons.flavour_worker:flavour_job",
     "transcode": "lessons.variants:transcode",
-    "voice": "lessons.audio:hear_voice_job",
+    "voice": "lessons.audio_jobs:hear_voice_job",
+    "wav_to_mp3": "lessons.audio_jobs:wav_to_mp3_job",
 }
 
 _T = TypeVar("_T")
@@ -42,23 +43,17 @@ class WorkerFailed(Exception):
     """The worker process could not start, died, went silent or answered nonsense."""
 
 
-class Worker(Generic[_T]):
-    """Runs `job` in one child process, started on demand and ended when idle.
+class Worker:
+    """Runs jobs in one child process, started on demand and ended when idle.
 
-    `local` is the same job run in this process; `read` turns its result, or the child's answer
-    as JSON, into what the caller gets (ValueError: an answer that makes no sense). A child that
-    fails is replaced once; if the replacement fails too, the work moves into this process for
-    good (logged once), so nothing is lost.
+    A child that fails is replaced once; if the replacement fails too, the work moves into this
+    process for good (logged once), so nothing is lost. A job that raises ValueError in the
+    child raises ValueError here too (bad input stays bad input); any other error RuntimeError.
     """
 
-    def __init__(self, job: str, local: Callable[..., Any], read: Callable[[Any], _T], *,
-                 doing: str, idle_seconds: float = IDLE_SECONDS, in_process: bool = False,
-                 command: Sequence[str] = COMMAND, timeout: float = CALL_TIMEOUT_S) -> None:
-        if job not in JOBS:
-            raise ValueError(f"no such job: {job}")
-        self.job = job
-        self.local = local
-        self.read = read
+    def __init__(self, *, doing: str, idle_seconds: float = IDLE_SECONDS,
+                 in_process: bool = False, command: Sequence[str] = COMMAND,
+                 timeout: float = CALL_TIMEOUT_S) -> None:
         self.doing = doing  # what the logs call the work, e.g. "flavouring"
         self.idle_seconds = idle_seconds
         self.in_process = in_process
@@ -74,48 +69,54 @@ class Worker(Generic[_T]):
         process = self._process
         return None if process is None else process.pid
 
-    def call(self, *args: Any) -> _T:
-        """The job's result for `args` (JSON values), from the child if it can."""
+    def call(self, job: str, read: Callable[[Any], _T], *args: Any,
+             local: Callable[..., Any] | None = None) -> _T:
+        """`job`'s result for `args` (JSON values), from the child if it can, through `read`
+        (which turns the JSON answer into what the caller gets; ValueError: nonsense).
+        `local` runs the job in this process (by default the job's own function)."""
+        if job not in JOBS:
+            raise ValueError(f"no such job: {job}")
         with self._lock:
             if not self.in_process:
                 try:
-                    return self._ask_twice(args)
+                    return self._ask_twice(job, read, args)
                 except WorkerFailed as exc:
                     log.warning("the %s worker failed twice (%s): %s in the bot's own process "
-                                "from now on", self.job, exc, self.doing)
+                                "from now on", self.doing, exc, self.doing)
                     self.in_process = True
-        return self.read(self.local(*args))
+        return read((local or _job(job))(*args))
 
     def close(self) -> None:
         """End the child now (it would end by itself once idle)."""
         with self._lock:
             self._stop(kill=False)
 
-    def _ask_twice(self, args: tuple[Any, ...]) -> _T:
+    def _ask_twice(self, job: str, read: Callable[[Any], _T], args: tuple[Any, ...]) -> _T:
         try:
-            return self._ask(args)
+            return _read(read, self._ask(job, args))
         except WorkerFailed as exc:
-            log.info("%s worker failed (%s); starting a new one", self.job, exc)
+            log.info("%s worker failed (%s); starting a new one", self.doing, exc)
             self._stop(kill=True)
         try:
-            return self._ask(args)
+            return _read(read, self._ask(job, args))
         except WorkerFailed:
             self._stop(kill=True)
             raise
 
-    def _ask(self, args: tuple[Any, ...]) -> _T:
+    def _ask(self, job: str, args: tuple[Any, ...]) -> Any:
         if self._process is None:
             self._process = self._start()
         process = self._process
         assert process.stdin is not None and process.stdout is not None
         try:
-            return self._exchange(process.stdin, process.stdout, args)
+            return self._exchange(process.stdin, process.stdout, job, args)
         finally:
             self._arm_timer()
 
-    def _exchange(self, stdin: IO[bytes], stdout: IO[bytes], args: tuple[Any, ...]) -> _T:
+    def _exchange(self, stdin: IO[bytes], stdout: IO[bytes], job: str,
+                  args: tuple[Any, ...]) -> Any:
         try:
-            stdin.write(json.dumps({"job": self.job, "args": args}).encode() + b"\n")
+            stdin.write(json.dumps({"job": job, "args": args}).encode() + b"\n")
             stdin.flush()
         except OSError as exc:
             raise WorkerFailed(f"cannot write to it: {exc}") from exc
@@ -131,13 +132,12 @@ class Worker(Generic[_T]):
             raise WorkerFailed(f"unreadable answer {line[:80]!r}") from exc
         if isinstance(answer, dict) and isinstance(answer.get("error"), str):
             # The work itself failed, as it would have here: the caller sees the error.
+            if answer.get("type") == "ValueError":
+                raise ValueError(answer["error"])
             raise RuntimeError(f"{self.doing} failed in the worker: {answer['error']}")
         if not isinstance(answer, dict) or "result" not in answer:
             raise WorkerFailed(f"unexpected answer {line[:80]!r}")
-        try:
-            return self.read(answer["result"])
-        except (ValueError, TypeError) as exc:
-            raise WorkerFailed(f"unexpected answer {line[:80]!r}") from exc
+        return answer["result"]
 
     def _start(self) -> subprocess.Popen[bytes]:
         try:
@@ -145,7 +145,7 @@ class Worker(Generic[_T]):
                                        stdout=subprocess.PIPE, cwd=_ROOT)
         except OSError as exc:
             raise WorkerFailed(f"cannot start it: {exc}") from exc
-        log.info("%s worker %s started", self.job, process.pid)
+        log.info("%s worker %s started", self.doing, process.pid)
         return process
 
     def _arm_timer(self) -> None:
@@ -181,7 +181,14 @@ class Worker(Generic[_T]):
             process.kill()
             process.wait()
         self._process = None  # only now: `pid` stays set until the child is really gone
-        log.info("%s worker %s ended", self.job, process.pid)
+        log.info("%s worker %s ended", self.doing, process.pid)
+
+
+def _read(read: Callable[[Any], _T], result: Any) -> _T:
+    try:
+        return read(result)
+    except (ValueError, TypeError) as exc:
+        raise WorkerFailed(f"unexpected answer {result!r:.80}") from exc
 
 
 def _job(name: str) -> Callable[..., Any]:
@@ -201,9 +208,15 @@ def main() -> None:
             request = json.loads(line)
             answer: dict[str, object] = {"result": _job(request["job"])(*request["args"])}
         except Exception as exc:  # the boundary of one request: report it, keep serving
-            answer = {"error": f"{type(exc).__name__}: {exc}"}
+            answer = {"error": str(exc) if isinstance(exc, ValueError)
+                      else f"{type(exc).__name__}: {exc}", "type": type(exc).__name__}
         answers.write(json.dumps(answer).encode() + b"\n")
         answers.flush()
+
+
+# The process's one child for PyAV's work (lessons' platform files, members' voices, a speech
+# server's or espeak's WAV): made on first use, gone when idle.
+AUDIO = Worker(doing="audio work")
 
 
 if __name__ == "__main__":

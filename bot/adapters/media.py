@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import os
@@ -20,8 +19,7 @@ from aiohttp import hdrs, web
 
 from bot import texts
 from bot.core.adapter import AdapterError, MediaStore, StorageError
-from lessons.audio import VoiceHeard, hear_voice_job
-from lessons.worker import Worker
+from lessons.audio_jobs import hear_voice_away
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,10 +42,6 @@ SILENT_LUFS = -60.0  # quieter than this overall, nobody said anything
 # Names of files this process has put in the store: a lesson going to a thousand groups is
 # read and kept once, not per group. Bounded: a long-running bot makes new audio every day.
 PUBLISHED_REMEMBERED = 4096
-# Members' voices are converted in a child process that ends when idle, so PyAV and FFmpeg's
-# libraries (~20 MB) never stay in the bot's memory. One for the process: voices from every
-# platform take turns in it.
-_HEARING = Worker("voice", hear_voice_job, VoiceHeard.from_json, doing="converting voices")
 
 
 class VoiceRefused(Exception):
@@ -293,8 +287,9 @@ def prepare_voice(audio: bytes) -> tuple[bytes, float]:
     """A recording as MP3 with its length in seconds; VoiceRefused saying why it is unfit."""
     if not audio:
         raise VoiceRefused(400, texts.WEB_VOICE_TOO_SHORT)
-    heard = _HEARING.call(base64.b64encode(audio).decode(), MAX_VOICE_SECONDS,
-                          MAX_VOICE_SECONDS + VOICE_GRACE_SECONDS)
+    # Converted in the audio worker's child: PyAV never stays in the bot's memory.
+    heard = hear_voice_away(audio, max_seconds=MAX_VOICE_SECONDS,
+                            refuse_after=MAX_VOICE_SECONDS + VOICE_GRACE_SECONDS)
     if heard.mp3 is None:
         log.info("voice refused: %s", "too long" if heard.too_long else "undecodable")
         raise VoiceRefused(400, texts.WEB_VOICE_TOO_LONG if heard.too_long

@@ -23,7 +23,7 @@ from bot.domain.suggestions import (
     get_suggestion,
     set_text,
 )
-from lessons.audio import wav_to_mp3
+from lessons.audio_jobs import wav_to_mp3_away
 from lessons.transcription import Transcriber, TranscriptionError
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def settle_machine_text(db: Session, number: int, *, text: str | None, actor_id:
 
 def _server_audio(path: Path) -> bytes:
     data = path.read_bytes()
-    return data if path.suffix.lower() in SERVER_FORMATS else wav_to_mp3(data)
+    return data if path.suffix.lower() in SERVER_FORMATS else wav_to_mp3_away(data)
 
 
 def _server_name(path: Path) -> str:

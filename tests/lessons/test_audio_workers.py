@@ -4,6 +4,7 @@ PyAV never stays in the bot."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import subprocess
 import sys
@@ -15,7 +16,8 @@ import pytest
 from bench.speech_transcode import speech_like_mp3
 from lessons.audio import probe, to_ogg_opus
 from lessons.speech import Speech
-from lessons.variants import AudioFormat, AudioVariants, transcode_worker
+from lessons.variants import AudioFormat, AudioVariants
+from lessons.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 20.0
@@ -25,10 +27,11 @@ POST_EVERY_FORMAT = """
 import asyncio, json, sys
 from pathlib import Path
 from lessons.speech import Speech
-from lessons.variants import AudioFormat, AudioVariants, transcode_worker
+from lessons.variants import AudioFormat, AudioVariants
+from lessons.worker import AUDIO
 
 async def main():
-    variants = AudioVariants(transcode_worker())
+    variants = AudioVariants(AUDIO)  # as the bot makes its own
     speech = Speech(Path(sys.argv[1]), float(sys.argv[2]), "edge", "")
     clips = {str(f): [[str(c.path), c.duration_s] for c in await variants.clips(speech, f)]
              for f in AudioFormat}
@@ -82,7 +85,7 @@ def test_the_bot_posts_every_platform_format_without_loading_pyav(lesson: Path) 
 
 def test_an_idle_transcoder_exits_and_a_later_post_finds_the_files_made(lesson: Path) -> None:
     speech = Speech(lesson, SECONDS, "edge", "")
-    variants = AudioVariants(transcode_worker(idle_seconds=0.5))
+    variants = AudioVariants(Worker(doing="transcoding", idle_seconds=0.5))
     first = asyncio.run(variants.clips(speech, AudioFormat.OGG))
     pid = variants.worker.pid if variants.worker else None
     assert pid is not None
@@ -92,7 +95,7 @@ def test_an_idle_transcoder_exits_and_a_later_post_finds_the_files_made(lesson: 
     assert _gone(pid), "the transcoding child stayed after being idle"
 
     made = [clip.path.stat().st_mtime_ns for clip in first]
-    later = AudioVariants(transcode_worker(idle_seconds=0.5))
+    later = AudioVariants(Worker(doing="transcoding", idle_seconds=0.5))
     again = asyncio.run(later.clips(speech, AudioFormat.OGG))
     later.close()
     assert again == first
@@ -115,3 +118,22 @@ def test_a_members_voice_is_taken_without_loading_pyav_into_the_bot(
     assert (info.codec, info.sample_rate, info.channels) == ("mp3", 24_000, 1)
     assert info.duration_s == pytest.approx(SECONDS, abs=0.2)
     assert report["seconds"] == pytest.approx(info.duration_s, abs=0.05)
+
+
+def test_audio_the_child_cannot_read_is_refused_as_bad_input_and_the_child_stays_usable(
+        lesson: Path) -> None:
+    worker = Worker(doing="audio work", idle_seconds=5)
+    try:
+        with pytest.raises(ValueError, match="undecodable"):
+            worker.call("wav_to_mp3", _base64, base64.b64encode(b"not audio at all" * 50).decode())
+        first = worker.pid
+        mp3 = worker.call("wav_to_mp3", _base64, base64.b64encode(lesson.read_bytes()).decode())
+        assert worker.pid == first and not worker.in_process
+        assert probe(mp3).duration_s == pytest.approx(SECONDS, abs=0.2)
+    finally:
+        worker.close()
+
+
+def _base64(value: object) -> bytes:
+    assert isinstance(value, str)
+    return base64.b64decode(value)
