@@ -1,9 +1,10 @@
 """A speaker's recording, upload to ready-for-every-platform: ours against the ffmpeg CLI.
 
 A 5-minute phone-style recording (M4A: AAC, 44.1 kHz stereo, 128 kbps, of espeak-ng reading
-the sample lessons, or tone bursts without it) is made with PyAV. Ours, in a fresh process:
-`bot.domain.recordings.voiced` (decode, loudness-normalise, find the pauses, cue the
-paragraphs) and then the per-platform files `lessons.variants` makes (OGG/Opus for Telegram,
+the sample lessons, or tone bursts without it) is made with PyAV. Ours, in a fresh process
+as the bot does it: `bot.domain.recordings.voiced` (decode, loudness-normalise, find the pauses,
+cue the paragraphs) and then the per-platform files `lessons.variants` makes, both in the audio
+worker's child (OGG/Opus for Telegram,
 MP3 for the web chat and QQ, AMR clips for WeCom). The floor: /usr/bin/ffmpeg doing the same
 transcodes (one normalised MP3 from the upload, then the three formats from it). Seconds and
 peak RSS of each.
@@ -72,12 +73,16 @@ def _ffmpeg(args: list[str]) -> float:
 
 
 def child(path: Path, audio_dir: Path) -> None:
-    """Ours, alone in this process: store-ready recording, then every platform's file."""
+    """Ours, as the bot does it: store-ready recording, then every platform's file, both in
+    the audio worker's child."""
+    import asyncio
+
     from bot.domain.recordings import voiced
     from bot.settings import Settings
     from lessons.library import load_library
     from lessons.speech import Speech, write_atomic
-    from lessons.variants import AudioFormat, transcode
+    from lessons.variants import AudioFormat, AudioVariants
+    from lessons.worker import AUDIO
 
     lesson = load_library(Settings().lessons_dir).get(SLUG)
     assert lesson is not None
@@ -88,12 +93,14 @@ def child(path: Path, audio_dir: Path) -> None:
     mp3 = audio_dir / f"{voice.audio_hash}.mp3"
     write_atomic(mp3, voice.mp3)
     speech = Speech(mp3, voice.duration_s, "recording", voice.cues, normalised=True)
-    clips = {str(fmt): len(transcode(str(speech.path), speech.normalised, fmt))
-             for fmt in AudioFormat}
+    variants = AudioVariants(AUDIO)
+    clips = {str(fmt): len(asyncio.run(variants.clips(speech, fmt))) for fmt in AudioFormat}
     total = time.perf_counter() - start
+    AUDIO.close()  # so its peak is counted among this process's children
     print(json.dumps({"prepared_s": prepared, "total_s": total, "duration_s": voice.duration_s,
                       "paragraphs": voice.paragraphs, "clips": clips,
-                      "baseline_mb": before, "peak_mb": _status_mb("VmHWM")}))
+                      "baseline_mb": before, "peak_mb": _status_mb("VmHWM"),
+                      "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 
 
 def floor(path: Path, folder: Path) -> tuple[float, float]:
@@ -137,15 +144,17 @@ def main() -> None:
         table.add_column(column, justify="left" if not column else "right")
     table.add_row("ours (recording + OGG, MP3, AMR clips)", f"{ours['total_s']:.2f}",
                   f"{options.seconds / ours['total_s']:.0f}",
-                  f"{ours['peak_mb']:.0f} (+{ours['peak_mb'] - ours['baseline_mb']:.0f})")
+                  f"{ours['peak_mb']:.0f} (+{ours['peak_mb'] - ours['baseline_mb']:.0f}); "
+                  f"audio child {ours['worker_mb']:.0f}")
     table.add_row("  of which the recording itself", f"{ours['prepared_s']:.2f}",
                   f"{options.seconds / ours['prepared_s']:.0f}", "")
     table.add_row("ffmpeg CLI floor", f"{ff_s:.2f}", f"{options.seconds / ff_s:.0f}",
                   f"{ff_mb:.0f}")
     console.print(table)
     console.print(f"ours: {ours['duration_s']:.1f} s stored, {ours['paragraphs']} paragraphs "
-                  f"cued, clips per format {ours['clips']}; peak RSS in brackets is above the "
-                  "process after imports. ffmpeg: the largest of its runs' peak RSS.")
+                  f"cued, clips per format {ours['clips']}; peak RSS: the bot-like process (in "
+                  "brackets, above itself after imports) and the audio child that decodes and "
+                  "encodes. ffmpeg: the largest of its runs' peak RSS.")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,20 @@ child runs: JSON values in and out, bytes as base64.
 from __future__ import annotations
 
 import base64
-from typing import Any
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, Any
 
-from lessons.audio import VoiceHeard, hear_voice, wav_to_mp3
+from lessons.audio import (
+    AudioSource,
+    PreparedRecording,
+    RecordingRefused,
+    VoiceHeard,
+    hear_voice,
+    prepare_recording,
+    wav_to_mp3,
+)
 from lessons.worker import AUDIO
 
 
@@ -42,3 +53,50 @@ def hear_voice_job(data: str, max_seconds: float, refuse_after: float) -> list[o
 def hear_voice_away(data: bytes, *, max_seconds: float, refuse_after: float) -> VoiceHeard:
     """`hear_voice`, done in the audio worker."""
     return AUDIO.call("voice", VoiceHeard.from_json, _text(data), max_seconds, refuse_after)
+
+
+def prepare_recording_job(source: str, max_seconds: float, out: str) -> list[Any]:
+    """`prepare_recording` of the file `source`, its MP3 written to `out`: ["ok", seconds,
+    silences], or ["refused", reason, detail] (a refusal is an answer, not a failure)."""
+    try:
+        prepared = prepare_recording(source, max_seconds=max_seconds)
+    except RecordingRefused as exc:
+        return ["refused", exc.reason, str(exc)]
+    Path(out).write_bytes(prepared.mp3)
+    return ["ok", prepared.duration_s, [list(quiet) for quiet in prepared.silences]]
+
+
+def prepare_recording_away(source: AudioSource, *, max_seconds: float) -> PreparedRecording:
+    """`prepare_recording`, done in the audio worker (RecordingRefused as there)."""
+    with tempfile.TemporaryDirectory(prefix="yehua-recording-") as folder:
+        if isinstance(source, bytes):
+            path = Path(folder) / "source"
+            path.write_bytes(source)
+        elif isinstance(source, str) or hasattr(source, "__fspath__"):
+            path = Path(source)
+        else:
+            path = Path(folder) / "source"
+            _copy(source, path)
+        out = Path(folder) / "prepared.mp3"
+        answer = AUDIO.call("recording", _recording_answer, str(path), max_seconds, str(out))
+        if answer[0] == "refused":
+            raise RecordingRefused(answer[1], answer[2])
+        return PreparedRecording(out.read_bytes(), answer[1], answer[2])
+
+
+def _copy(stream: IO[bytes], path: Path) -> None:
+    stream.seek(0)
+    with path.open("wb") as copy:
+        shutil.copyfileobj(stream, copy)
+
+
+def _recording_answer(value: Any) -> tuple[Any, ...]:
+    """`prepare_recording_job`'s answer, checked: ("ok", seconds, silences) or ("refused",
+    reason, detail); ValueError: neither."""
+    match value:
+        case ["refused", str(reason), str(detail)]:
+            return ("refused", reason, detail)
+        case ["ok", int() | float() as seconds, list(silences)]:
+            return ("ok", float(seconds),
+                    tuple((float(start), float(end)) for start, end in silences))
+    raise ValueError(f"not a prepared recording: {value!r:.80}")

@@ -34,6 +34,7 @@ JOBS = {
     "transcode": "lessons.variants:transcode",
     "voice": "lessons.audio_jobs:hear_voice_job",
     "wav_to_mp3": "lessons.audio_jobs:wav_to_mp3_job",
+    "recording": "lessons.audio_jobs:prepare_recording_job",
 }
 
 _T = TypeVar("_T")

@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.core.models import LessonRecord, LessonRecording
-from lessons.audio import PreparedRecording, RecordingRefused, prepare_recording
+from lessons.audio import PreparedRecording, RecordingRefused
+from lessons.audio_jobs import prepare_recording_away
 from lessons.library import Lesson
 from lessons.speech import Cue, srt_from_cues
 from scheduler.dbtypes import utcnow
@@ -86,8 +87,8 @@ def voiced(source: RecordingSource, lesson: Lesson) -> Voiced:
     if size is not None and size > MAX_RECORDING_BYTES:
         raise too_big()
     try:
-        prepared = prepare_recording(str(source) if isinstance(source, Path) else source,
-                                     max_seconds=MAX_RECORDING_SECONDS)
+        # Prepared in the audio worker's child: PyAV never stays in the bot's memory.
+        prepared = prepare_recording_away(source, max_seconds=MAX_RECORDING_SECONDS)
     except RecordingRefused as exc:
         raise _refusal(exc.reason) from exc
     paragraphs = paragraphs_of(lesson) or [lesson.title]

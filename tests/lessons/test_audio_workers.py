@@ -44,13 +44,18 @@ print(json.dumps(asyncio.run(main())))
 """
 
 
-# A bot-like process: a member's voice message (OGG/Opus from a phone) taken in, then its modules.
+# A bot-like process: a member's voice message and a speaker's recording (OGG/Opus from a phone)
+# taken in, then its own modules.
 TAKE_A_VOICE = """
 import json, sys
+from pathlib import Path
 from bot.adapters.media import prepare_voice
+from lessons.audio_jobs import prepare_recording_away
 mp3, seconds = prepare_voice(open(sys.argv[1], "rb").read())
 open(sys.argv[2], "wb").write(mp3)
-print(json.dumps({"seconds": seconds,
+recording = prepare_recording_away(Path(sys.argv[1]), max_seconds=600)
+print(json.dumps({"seconds": seconds, "recording": recording.duration_s,
+                  "recording_mp3": len(recording.mp3),
                   "pyav": sorted(m for m in sys.modules if m.split(".")[0] == "av")}))
 """
 
@@ -102,7 +107,7 @@ def test_an_idle_transcoder_exits_and_a_later_post_finds_the_files_made(lesson: 
     assert [clip.path.stat().st_mtime_ns for clip in again] == made, "transcoded twice"
 
 
-def test_a_members_voice_is_taken_without_loading_pyav_into_the_bot(
+def test_a_members_voice_and_a_speakers_recording_are_taken_without_pyav_in_the_bot(
         lesson: Path, tmp_path: Path) -> None:
     phone = tmp_path / "voice.ogg"
     phone.write_bytes(to_ogg_opus(lesson.read_bytes()))
@@ -118,6 +123,8 @@ def test_a_members_voice_is_taken_without_loading_pyav_into_the_bot(
     assert (info.codec, info.sample_rate, info.channels) == ("mp3", 24_000, 1)
     assert info.duration_s == pytest.approx(SECONDS, abs=0.2)
     assert report["seconds"] == pytest.approx(info.duration_s, abs=0.05)
+    assert report["recording"] == pytest.approx(SECONDS, abs=0.2)
+    assert report["recording_mp3"] == pytest.approx(report["recording"] * 6000, abs=144)
 
 
 def test_audio_the_child_cannot_read_is_refused_as_bad_input_and_the_child_stays_usable(
