@@ -82,8 +82,8 @@ class Worker:
                 try:
                     return self._ask_twice(job, read, args)
                 except WorkerFailed as exc:
-                    log.warning("the %s worker failed twice (%s): %s in the bot's own process "
-                                "from now on", self.doing, exc, self.doing)
+                    log.warning("the worker for %s failed twice (%s): %s in the bot's own "
+                                "process from now on", self.doing, exc, self.doing)
                     self.in_process = True
         return read((local or _job(job))(*args))
 
@@ -96,7 +96,7 @@ class Worker:
         try:
             return _read(read, self._ask(job, args))
         except WorkerFailed as exc:
-            log.info("%s worker failed (%s); starting a new one", self.doing, exc)
+            log.info("the worker for %s failed (%s); starting a new one", self.doing, exc)
             self._stop(kill=True)
         try:
             return _read(read, self._ask(job, args))
@@ -146,7 +146,7 @@ class Worker:
                                        stdout=subprocess.PIPE, cwd=_ROOT)
         except OSError as exc:
             raise WorkerFailed(f"cannot start it: {exc}") from exc
-        log.info("%s worker %s started", self.doing, process.pid)
+        log.info("worker %s for %s started", process.pid, self.doing)
         return process
 
     def _arm_timer(self) -> None:
@@ -182,7 +182,7 @@ class Worker:
             process.kill()
             process.wait()
         self._process = None  # only now: `pid` stays set until the child is really gone
-        log.info("%s worker %s ended", self.doing, process.pid)
+        log.info("worker %s for %s ended", process.pid, self.doing)
 
 
 def _read(read: Callable[[Any], _T], result: Any) -> _T:
