@@ -98,7 +98,13 @@ async def download(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     with tempfile.TemporaryDirectory(prefix="yehua-points-") as folder:
         path = Path(folder) / "points.xlsx"
         # A year of a big village takes seconds to write: off the loop, so the bot answers.
-        await asyncio.to_thread(write_points_xlsx, engine, asked.period, path, asked.group_id)
+        try:
+            await asyncio.to_thread(write_points_xlsx, engine, asked.period, path,
+                                    asked.group_id)
+        except OSError as exc:  # the disk is full
+            log.error("the points of %s could not be written: %s", asked.period.label(), exc)
+            raise web.HTTPInsufficientStorage(text=texts.ADMIN_REPORT_NO_ROOM,
+                                              content_type="text/plain") from exc
         body = await asyncio.to_thread(path.read_bytes)
     log.info("%s downloaded the points of %s", viewer.user.username, asked.period.label())
     return web.Response(body=body, headers={

@@ -6,8 +6,6 @@ The pieces live in `bot.domain.figures` (counts and rates), `rows` (the streamed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -25,21 +23,12 @@ from bot.domain.figures import (
     percent,
 )
 from bot.reports.csv_export import write_csv
-from bot.reports.rows import DetailRow, Progress, count_rows, detail_rows
+from bot.reports.rows import DetailRow, Progress, count_rows, detail_rows, full_disk_as_oserror
 
 FORMATS = ("xlsx", "docx", "csv")
 
 
 # openpyxl, python-docx and lxml cost ~20 MB in every process: loaded on the first export only.
-@contextmanager
-def _writing() -> Iterator[None]:
-    """lxml reports a file the disk would not take as its own error: an OSError like any other."""
-    from lxml.etree import SerialisationError
-
-    try:
-        yield
-    except SerialisationError as exc:
-        raise OSError(f"the report could not be written: {exc}") from exc
 
 
 def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
@@ -47,7 +36,7 @@ def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
     """The Excel report (see bot.reports.xlsx_export); OSError if it cannot be written."""
     from bot.reports.xlsx_export import write_xlsx as write
 
-    with _writing():
+    with full_disk_as_oserror():
         return write(engine, f, path, progress, media_base=media_base)
 
 
@@ -58,7 +47,7 @@ def write_docx(engine: Engine, f: ReportFilter, path: Path | str, *,
     show as thumbnails read from `media_dir`, else as links under `media_base`."""
     from bot.reports.docx_export import write_docx as write
 
-    with _writing():
+    with full_disk_as_oserror():
         if max_rows is None:
             return write(engine, f, path, media_base=media_base, media_dir=media_dir)
         return write(engine, f, path, max_rows=max_rows, media_base=media_base,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -25,7 +26,16 @@ from bot.domain.rankings import (
     person_ranking,
     village_groups,
 )
-from bot.reports.rows import is_formula_like, safe_text
+from bot.reports.rows import (
+    abandon_workbook,
+    full_disk_as_oserror,
+    is_formula_like,
+    safe_text,
+    save_workbook,
+)
+
+if TYPE_CHECKING:  # loaded on the first export only
+    from openpyxl import Workbook
 
 # openpyxl (with lxml, Pillow and numpy it finds) loads only when a sheet is made or read:
 # the running bot does not hold it until a secretary asks for one.
@@ -87,9 +97,20 @@ def _entry_batches(db: Session, groups: list[Group], period: Period
 
 def write_points_xlsx(engine: Engine, period: Period, path: Path,
                       group_id: int | None = None) -> ExportCounts:
-    """Write the workbook to `path`; group_id limits it to that group's village."""
+    """Write the workbook to `path`; group_id limits it to that group's village. OSError when
+    it cannot be written (a full disk), with nothing half written left at `path`."""
     from openpyxl import Workbook
     book = Workbook(write_only=True)
+    with full_disk_as_oserror():
+        try:
+            return _write(engine, period, path, group_id, book)
+        except BaseException:
+            abandon_workbook(book)
+            raise
+
+
+def _write(engine: Engine, period: Period, path: Path, group_id: int | None,
+           book: Workbook) -> ExportCounts:
     people_sheet, household_sheet, entry_sheet, shop_sheet = (
         book.create_sheet(title) for title in texts.EXPORT_SHEETS)
     for sheet, headers in ((people_sheet, texts.EXPORT_PEOPLE_HEADERS),
@@ -135,5 +156,5 @@ def write_points_xlsx(engine: Engine, period: Period, path: Path,
                                    group_names.get(r.group_id, ""), _text(r.user_name),
                                    _text(good.name), r.quantity, r.points, _text(r.by_name)])
                 redemptions += 1
-    book.save(path)
+    save_workbook(book, path)  # a full disk leaves no half workbook, nor spoils an older one
     return ExportCounts(people, entries, redemptions)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,9 @@ from bot.domain.figures import (
     suggestion_conditions,
     talk_label,
 )
+
+if TYPE_CHECKING:  # openpyxl is loaded only by the exports that write workbooks
+    from openpyxl import Workbook
 from bot.domain.handling import OPEN
 from bot.domain.outcomes import DAY_SECONDS
 from bot.domain.suggestions import STATUS_LABELS
@@ -109,6 +113,41 @@ def replacing(path: Path) -> Iterator[Path]:
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+@contextmanager
+def full_disk_as_oserror() -> Iterator[None]:
+    """lxml reports a file the disk would not take as its own error: an OSError like any other."""
+    from lxml.etree import SerialisationError
+
+    try:
+        yield
+    except SerialisationError as exc:
+        raise OSError(f"the report could not be written: {exc}") from exc
+
+
+def save_workbook(workbook: Workbook, path: Path) -> None:
+    """Save an openpyxl workbook as `path`, whole or not at all (see `replacing`); on a
+    failure, see `abandon_workbook`."""
+    with replacing(path) as partial:
+        workbook.save(partial)
+
+
+def abandon_workbook(workbook: Workbook) -> None:
+    """End the write-only sheets a failed export left open (their rows go to scratch files as
+    they are added), so their writers do not fail again when garbage-collected.
+
+    Closing a sheet would write its tail, which fails on the same full disk and leaves its
+    XML stream open: the row and stream generators (openpyxl 3.1's private parts) are ended
+    instead, whatever they raise on the way out."""
+    for sheet in workbook.worksheets:
+        if getattr(sheet, "closed", True):
+            continue
+        writer = getattr(sheet, "_writer", None)
+        for stream in (getattr(sheet, "_rows", None), getattr(writer, "xf", None)):
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
 
 
 def zones_for(engine: Engine) -> Mapping[int, ZoneInfo]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,14 @@ from bot.domain.figures import (
     figures,
 )
 from bot.domain.outcomes import PARTS, Outcome, Outcomes, outcomes
-from bot.reports.rows import Progress, detail_rows, is_formula_like, replacing, safe_text
+from bot.reports.rows import (
+    Progress,
+    abandon_workbook,
+    detail_rows,
+    is_formula_like,
+    safe_text,
+    save_workbook,
+)
 from bot.reports.sheet import Link, RowStyles, stream_rows, style_id
 
 DIMENSIONS: tuple[Dimension, ...] = ("hamlet", "topic", "night_talk")
@@ -193,23 +199,13 @@ def write_xlsx(engine: Engine, f: ReportFilter, path: Path | str,
         scope = describe_scope(db, f)
         result = outcomes(db, f)
     workbook = Workbook(write_only=True)
-    _write_summary(workbook.create_sheet(texts.REPORT_SHEET_SUMMARY), f, scope, total, parts,
-                   result)
-    _write_detail(workbook.create_sheet(texts.REPORT_SHEET_DETAIL), engine, f, media_base,
-                  progress)
-    with replacing(path) as partial:
-        try:
-            workbook.save(partial)
-        except BaseException:
-            _abandon(workbook)
-            raise
+    try:
+        _write_summary(workbook.create_sheet(texts.REPORT_SHEET_SUMMARY), f, scope, total,
+                       parts, result)
+        _write_detail(workbook.create_sheet(texts.REPORT_SHEET_DETAIL), engine, f, media_base,
+                      progress)
+        save_workbook(workbook, path)
+    except BaseException:  # rows go to scratch files as they are added: a full disk stops them
+        abandon_workbook(workbook)
+        raise
     return path
-
-
-def _abandon(workbook: Workbook) -> None:
-    """Finish the sheets a failed save left open, so their writers close now instead of
-    complaining when they are garbage-collected."""
-    for sheet in workbook.worksheets:
-        if not sheet.closed:
-            with contextlib.suppress(Exception):
-                sheet.close()

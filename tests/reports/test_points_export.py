@@ -17,6 +17,7 @@ from bot.core.db import open_database
 from bot.domain.rankings import Period
 from bot.reports.points_xlsx import write_points_xlsx
 from bot.settings import DEFAULT_LESSONS_DIR, load_settings
+from tests.support.faults import disk_fills_at
 from tests.support.points import seed_village
 
 
@@ -93,3 +94,19 @@ def test_the_cli_writes_the_workbook_and_refuses_a_bad_month_or_group(
                                     "--out", str(tmp_path / "y.xlsx")], env=env)
     assert bad_group.exit_code == 1 and "没有找到群“无此群”" in bad_group.output
     assert not (tmp_path / "x.xlsx").exists() and not (tmp_path / "y.xlsx").exists()
+
+
+def test_an_export_on_a_full_disk_fails_and_keeps_the_earlier_workbook_whole(
+        engine: Engine, tmp_path: Path) -> None:
+    seeded = seed_village(engine)
+    out = tmp_path / "2026.xlsx"
+    write_points_xlsx(engine, Period(2026), out, seeded.fengshu)
+    earlier = out.read_bytes()
+
+    with disk_fills_at(2048), pytest.raises(OSError):  # `yehua points export` says 没法写入…
+        write_points_xlsx(engine, Period(2026), out, seeded.fengshu)
+
+    assert out.read_bytes() == earlier  # the secretary's earlier workbook, not half of a new one
+    assert sheet(out, "个人排名")[1][2] == "张大爷"
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith(out.name)]
+    assert left == [out.name]  # no partial file left behind
