@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import ctypes
 import functools
 import io
@@ -265,21 +264,6 @@ class VoiceHeard:
     seconds: float
     too_long: bool
     lufs: float
-
-    def to_json(self) -> list[object]:
-        mp3 = None if self.mp3 is None else base64.b64encode(self.mp3).decode()
-        return [mp3, self.seconds, self.too_long, self.lufs]
-
-    @classmethod
-    def from_json(cls, value: object) -> VoiceHeard:
-        """From `to_json`'s list (ValueError: not one)."""
-        if not isinstance(value, list) or len(value) != 4:
-            raise ValueError(f"not a voice heard: {value!r:.80}")
-        mp3, seconds, too_long, lufs = value
-        if mp3 is not None and not isinstance(mp3, str):
-            raise ValueError(f"not a voice heard: {value!r:.80}")
-        return cls(None if mp3 is None else base64.b64decode(mp3, validate=True),
-                   float(seconds), bool(too_long), float(lufs))
 
 
 def hear_voice(data: bytes, *, max_seconds: float, refuse_after: float) -> VoiceHeard:

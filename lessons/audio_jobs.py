@@ -47,12 +47,24 @@ def wav_to_mp3_away(wav: bytes) -> bytes:
 
 def hear_voice_job(data: str, max_seconds: float, refuse_after: float) -> list[object]:
     """`hear_voice` with JSON values (the audio in base64)."""
-    return hear_voice(_bytes(data), max_seconds=max_seconds, refuse_after=refuse_after).to_json()
+    heard = hear_voice(_bytes(data), max_seconds=max_seconds, refuse_after=refuse_after)
+    mp3 = None if heard.mp3 is None else _text(heard.mp3)
+    return [mp3, heard.seconds, heard.too_long, heard.lufs]
 
 
 def hear_voice_away(data: bytes, *, max_seconds: float, refuse_after: float) -> VoiceHeard:
     """`hear_voice`, done in the audio worker."""
-    return AUDIO.call("voice", VoiceHeard.from_json, _text(data), max_seconds, refuse_after)
+    return AUDIO.call("voice", _heard, _text(data), max_seconds, refuse_after)
+
+
+def _heard(value: Any) -> VoiceHeard:
+    """`hear_voice_job`'s answer (ValueError: not one)."""
+    match value:
+        case [str() | None as mp3, int() | float() as seconds, bool(too_long),
+              int() | float() as lufs]:
+            return VoiceHeard(None if mp3 is None else _bytes(mp3), float(seconds), too_long,
+                              float(lufs))
+    raise ValueError(f"not a voice heard: {value!r:.80}")
 
 
 def prepare_recording_job(source: str, max_seconds: float, out: str) -> list[Any]:
