@@ -573,7 +573,8 @@ CLI_HOST_BAD = ("没法在地址 {host} 上等人来访：这台电脑没有这�
 CLI_LISTEN_FAILED = "没法在 {host}:{port} 上启动：{error}。请检查 YEHUA_HOST 和 YEHUA_PORT。"
 CLI_DATA_DIR_BAD = ("数据文件夹 {path} 用不了：{error}。"
                     "请检查 YEHUA_DATA_DIR，或给这个文件夹写入权限。")
-CLI_DATABASE_FAILED = "数据库打不开：{error}。请检查 YEHUA_DATABASE_URL，以及数据库是否在运行。"
+CLI_DATABASE_FAILED = ("数据库用不了：{error}。这一步没有做成。"
+                       "请检查磁盘是否已满、YEHUA_DATABASE_URL，以及数据库是否在运行，再试一次。")
 BACKUP_HELP = ("备份：把数据库和语音文件打成一个 zip 文件，机器人运行时也能做。\n\n"
                "例：yehua backup --to /media/u盘/夜话备份.zip")
 BACKUP_TO_HELP = ("保存到哪个文件或文件夹；"

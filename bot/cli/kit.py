@@ -69,6 +69,14 @@ def stop(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def database_failed(error: Exception) -> typer.Exit:
+    """One line on stderr saying the database could not be used and the driver's reason
+    (its first line: a full disk, a server that is down, a lock held too long)."""
+    reason = str(getattr(error, "orig", None) or error).strip()
+    return stop(texts.CLI_DATABASE_FAILED.format(
+        error=reason.splitlines()[0] if reason else type(error).__name__))
+
+
 def fail(message: str) -> typer.Exit:
     """Print `message` in red; the caller raises the returned Exit (code 1)."""
     console.print(f"[bold red]{message}[/]")

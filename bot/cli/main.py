@@ -30,11 +30,13 @@ from bot.cli.kit import (
     DAILY_PANEL,
     SETUP_PANEL,
     console,
+    database_failed,
     load_cli_settings,
     settings_failed,
     stop,
 )
 from bot.core.bus import wake
+from bot.core.db import is_storage_fault
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -149,8 +151,7 @@ def run() -> None:
         if isinstance(exc, SettingsError):
             raise settings_failed(exc) from exc
         if isinstance(exc, SQLAlchemyError):
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise stop(texts.CLI_DATABASE_FAILED.format(error=reason)) from exc
+            raise database_failed(exc) from exc
         raise
     application.on_startup.append(_freeze_start_up)
     port = sockets[0].getsockname()[1]
@@ -195,5 +196,13 @@ app.command("restore", rich_help_panel=DAILY_PANEL, help=backup.RESTORE_HELP)(ba
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point. Storage the database cannot give (a full disk, a server that is
+    down) ends any command with one line saying so; other faults keep their traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        app()
+    except SQLAlchemyError as exc:
+        if not is_storage_fault(exc):
+            raise
+        raise SystemExit(database_failed(exc).exit_code) from exc

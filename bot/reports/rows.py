@@ -128,9 +128,28 @@ def full_disk_as_oserror() -> Iterator[None]:
 
 def save_workbook(workbook: Workbook, path: Path) -> None:
     """Save an openpyxl workbook as `path`, whole or not at all (see `replacing`); on a
-    failure, see `abandon_workbook`."""
+    failure, see `abandon_workbook`.
+
+    As `Workbook.save` does, but holding the archive: one that fails half-way is dropped
+    without its directory, which the garbage collector would otherwise try to write later
+    and fail at again, on a full disk, as an "Exception ignored" traceback."""
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    if workbook.write_only and not workbook.worksheets:
+        workbook.create_sheet()
+    workbook.properties.modified = utcnow().replace(tzinfo=None)  # as openpyxl stores it
     with replacing(path) as partial:
-        workbook.save(partial)
+        archive = ZipFile(partial, "w", ZIP_DEFLATED, allowZip64=True)
+        try:
+            ExcelWriter(workbook, archive).save()
+        except BaseException:
+            written, archive.fp = archive.fp, None  # ZipFile.close does nothing without it
+            if written is not None:
+                with contextlib.suppress(OSError):
+                    written.close()
+            raise
 
 
 def abandon_workbook(workbook: Workbook) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from bot.core.db import open_database, session
 from bot.settings import DEFAULT_LESSONS_DIR
 from lessons.library import load_library
 from scheduler.schedules import list_schedules
+from tests.support.loopback import free_port
 
 
 @pytest.fixture
@@ -89,6 +92,68 @@ def test_a_bad_setting_stops_start_up_naming_the_variable(env: dict[str, str]) -
     code, out = yehua({**env, "YEHUA_PORT": "eighty"}, "lessons", "list")
     assert code == 2
     assert "YEHUA_PORT" in out
+
+
+def _command(env: dict[str, str], *args: str, file_size: int | None = None
+             ) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` as a shell runs it; `file_size`: no file it writes may grow past
+    that many bytes (a disk that is full)."""
+    def limited() -> None:
+        if file_size is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE,
+                               (file_size, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    # No bytecode written: under the limit it would be cut short, for later imports to trip on.
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          env={**env, "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+                          timeout=60, preexec_fn=limited)
+
+
+def test_a_database_server_that_is_down_ends_a_command_in_one_plain_line(
+        env: dict[str, str]) -> None:
+    done = _command({**env, "YEHUA_DATABASE_URL":
+                     f"postgresql+psycopg://yehua:x@127.0.0.1:{free_port()}/yehua"},
+                    "groups", "list")
+    assert done.returncode == 2
+    assert "数据库用不了" in done.stderr and "127.0.0.1" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_a_full_disk_ends_an_export_in_one_plain_line_and_the_stored_data_stays(
+        env: dict[str, str], tmp_path: Path) -> None:
+    assert _command(env, "groups", "add", "枫树屋场", "--chat-id", "fengshu").returncode == 0
+    out = tmp_path / "积分.xlsx"
+
+    done = _command(env, "points", "export", "--year", "2026", "--out", str(out),
+                    file_size=2048)
+
+    assert done.returncode == 2  # the database itself could not be opened
+    assert "数据库用不了" in done.stderr and "磁盘是否已满" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not out.exists()
+    code, listed = yehua(env, "groups", "list")  # once there is room again, nothing is lost
+    assert code == 0 and "枫树屋场" in listed
+
+
+def test_a_full_disk_while_the_bot_runs_ends_an_export_in_one_plain_line(
+        env: dict[str, str], tmp_path: Path) -> None:
+    assert _command(env, "groups", "add", "枫树屋场", "--chat-id", "fengshu").returncode == 0
+    out = tmp_path / "积分.xlsx"
+    # A running bot holds the database open: its log and shared-memory files are there, so
+    # the export can read, and it is the workbook the disk will not take.
+    running = sqlite3.connect(Path(env["YEHUA_DATA_DIR"]) / "yehua.db")
+    try:
+        running.execute("PRAGMA journal_mode=WAL")
+        running.execute("SELECT count(*) FROM chat_group").fetchall()
+        done = _command(env, "points", "export", "--year", "2026", "--out", str(out),
+                        file_size=2048)
+    finally:
+        running.close()
+
+    assert done.returncode == 1
+    assert "没法写入" in done.stdout + done.stderr
+    for noise in ("Traceback", "Exception ignored"):
+        assert noise not in done.stderr + done.stdout
+    assert list(tmp_path.glob("积分.xlsx*")) == []  # no half workbook left behind
 
 
 def test_python_dash_m_bot_is_the_same_command(env: dict[str, str]) -> None:
