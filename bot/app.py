@@ -53,7 +53,7 @@ from lessons.flavour_worker import FlavourWorker
 from lessons.library import LoadResult
 from lessons.transcription import Transcriber
 from lessons.variants import AudioVariants
-from lessons.worker import AUDIO
+from lessons.worker import AUDIO, VOICES
 from scheduler.service import Scheduler
 
 log = logging.getLogger(__name__)
@@ -286,6 +286,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await poster.close()
     await app[VOICE].close()
     await asyncio.to_thread(app[FLAVOUR_WORKER].close)
+    await asyncio.to_thread(VOICES.close)
     await close_pool(app[ENGINE])
     await app[CHECKPOINTER].close()
     app[ENGINE].dispose()

@@ -1,7 +1,8 @@
 """PyAV's work as jobs for the audio worker's child, and the calls that send it there.
 
-The bot calls the `*_away` functions: each runs in `lessons.worker.AUDIO`'s child, so PyAV and
-FFmpeg's libraries (~20 MB) never stay in the bot's memory. The `*_job` functions are what the
+The bot calls the `*_away` functions: each runs in a child (`lessons.worker.AUDIO`'s, or
+`VOICES`' for members' voices), so PyAV and FFmpeg's libraries (~20 MB) never stay in the bot's
+memory. The `*_job` functions are what the
 child runs: JSON values in and out, bytes as base64.
 """
 
@@ -22,7 +23,7 @@ from lessons.audio import (
     prepare_recording,
     wav_to_mp3,
 )
-from lessons.worker import AUDIO
+from lessons.worker import AUDIO, VOICES
 
 
 def _bytes(value: Any) -> bytes:
@@ -53,8 +54,8 @@ def hear_voice_job(data: str, max_seconds: float, refuse_after: float) -> list[o
 
 
 def hear_voice_away(data: bytes, *, max_seconds: float, refuse_after: float) -> VoiceHeard:
-    """`hear_voice`, done in the audio worker."""
-    return AUDIO.call("voice", _heard, _text(data), max_seconds, refuse_after)
+    """`hear_voice`, done in the members' voices worker."""
+    return VOICES.call("voice", _heard, _text(data), max_seconds, refuse_after)
 
 
 def _heard(value: Any) -> VoiceHeard:

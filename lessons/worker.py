@@ -215,9 +215,12 @@ def main() -> None:
         answers.flush()
 
 
-# The process's one child for PyAV's work (lessons' platform files, members' voices, a speech
-# server's or espeak's WAV): made on first use, gone when idle.
+# The process's child for PyAV's work on lessons (each platform's files, a speech server's or
+# espeak's WAV, a speaker's recording): made on first use, gone when idle.
 AUDIO = Worker(doing="audio work")
+# Members' voice messages have a child of their own: one works a message at a time, and a
+# voice suggestion's receipt must not wait behind a lesson being transcoded or a long recording.
+VOICES = Worker(doing="members' voices")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import base64
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -125,6 +126,38 @@ def test_a_members_voice_and_a_speakers_recording_are_taken_without_pyav_in_the_
     assert report["seconds"] == pytest.approx(info.duration_s, abs=0.05)
     assert report["recording"] == pytest.approx(SECONDS, abs=0.2)
     assert report["recording_mp3"] == pytest.approx(report["recording"] * 6000, abs=144)
+
+
+def test_a_members_voice_is_heard_while_a_speakers_long_recording_is_prepared(
+        lesson: Path, tmp_path: Path) -> None:
+    from lessons.audio_jobs import hear_voice_away, prepare_recording_away
+    from lessons.worker import AUDIO, VOICES
+
+    recording = tmp_path / "talk.mp3"
+    recording.write_bytes(lesson.read_bytes() * 15)  # five minutes from the speaker's phone
+    voice = to_ogg_opus(lesson.read_bytes())
+    finished: list[str] = []
+
+    def prepare() -> None:
+        prepare_recording_away(recording, max_seconds=600)
+        finished.append("recording")
+
+    worker = threading.Thread(target=prepare)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while AUDIO.pid is None and time.monotonic() < deadline:  # the recording is under way
+            time.sleep(0.01)
+        heard = hear_voice_away(voice, max_seconds=60, refuse_after=120)
+        finished.append("voice")
+    finally:
+        worker.join()
+        AUDIO.close()
+        VOICES.close()
+
+    assert heard.seconds == pytest.approx(SECONDS, abs=0.2)
+    # The member's receipt did not wait for the speaker's recording.
+    assert finished == ["voice", "recording"]
 
 
 def test_audio_the_child_cannot_read_is_refused_as_bad_input_and_the_child_stays_usable(
