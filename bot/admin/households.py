@@ -52,15 +52,18 @@ class VillageChoice:
 
 
 def villages(db: Session) -> list[VillageChoice]:
-    """Every village with its groups; a group without one gets its own village first."""
+    """Every village that has groups, with their names; a group without one gets its own
+    village first. A village whose groups all joined another has no members left to place or
+    award: it is not offered (what it holds stays stored)."""
     groups = list(db.exec(select(Group).order_by(col(Group.id))))
     for group in groups:
         village_id_of(db, group)
     names: dict[int, list[str]] = {}
     for group in groups:
         names.setdefault(group.village_id or 0, []).append(group.name)
-    return [VillageChoice(v.id or 0, v.name, "、".join(names.get(v.id or 0, [])))
-            for v in db.exec(select(Village).order_by(col(Village.name)))]
+    return [VillageChoice(v.id or 0, v.name, "、".join(names[v.id or 0]))
+            for v in db.exec(select(Village).order_by(col(Village.name)))
+            if (v.id or 0) in names]
 
 
 def village_from(db: Session, request: web.Request) -> Village:

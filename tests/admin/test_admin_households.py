@@ -12,8 +12,10 @@ from sqlmodel import select
 from bot import texts
 from bot.app import ENGINE
 from bot.core.db import session
-from bot.core.models import Household, Member, Role
+from bot.core.models import Group, Household, Member, Role
+from bot.domain.villages import join_village, village_of
 from bot.settings import Settings
+from tests.support import builders
 from tests.support.app import RunningApp
 from tests.support.console import add_account, console_app, visitor
 from tests.support.points_sheets import seed_village, sheet, upload
@@ -68,6 +70,27 @@ async def test_a_secretary_makes_renames_and_removes_households_and_places_peopl
                 status, html = await guest.get(page)
                 assert texts.HOUSEHOLD_GONE in html
             assert placed(bot) == {}
+
+
+async def test_a_village_whose_groups_all_joined_another_is_not_offered(
+        settings: Settings) -> None:
+    async with console_app(settings) as bot:
+        seed_village(bot.app[ENGINE])
+        # A third group, with the village of its own it gets when added, joins 枫竹村.
+        engine = bot.app[ENGINE]
+        newcomer = builders.add_group(engine, "松林屋场群", chat_id="songlin")
+        with session(engine) as db:
+            village_of(db, newcomer)
+            elder = db.exec(select(Group).where(Group.chat_id == "fengshu")).one()
+            join_village(db, newcomer, elder)
+        add_account(bot, "sec", Role.SECRETARY, "刘书记")
+        async with visitor(bot, "sec") as guest:
+            for page in ("/admin/households", "/admin/bulk-points"):
+                status, html = await guest.get(page)
+                assert status == 200
+                rows = re.findall(r'data-testid="village-link">([^<]+)<', html)
+                assert rows == ["枫竹村"], page  # not 松林屋场群's own, now empty
+                assert "松林屋场群" in html  # among 枫竹村's groups
 
 
 async def test_a_facilitator_cannot_change_households(settings: Settings) -> None:
