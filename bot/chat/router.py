@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from bot.domain.photos import discard, photo_kept
 from bot.domain.services import Services
 from bot.outbox import Outbox
 from bot.outbox.replies import reply_row
+from scheduler.dbtypes import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +94,14 @@ class Context:
         await self.post(OutgoingText(text, reply_to=self.message.message_id))
 
     async def tell(self, text: str, *, short: str | None = None, in_group: bool = True,
-                   acknowledges: int | None = None) -> None:
+                   acknowledges: int | None = None, hold: timedelta | None = None
+                   ) -> tuple[str, int]:
         """Answer the sender alone: privately where the platform allows, else one short
         @-reply line in the group (`short`, or the text's first line); nothing there at all
         when `in_group` is False. `acknowledges`: the suggestion this answer receipts (many
-        waiting receipts go out as one message)."""
-        await self.post(self.for_sender(text, short=short, in_group=in_group),
-                        acknowledges=acknowledges)
+        waiting receipts go out as one message). `hold`: see `post`."""
+        return await self.post(self.for_sender(text, short=short, in_group=in_group),
+                               acknowledges=acknowledges, hold=hold)
 
     def for_sender(self, text: str, *, short: str | None = None, in_group: bool = True
                    ) -> OutgoingText:
@@ -119,16 +121,23 @@ class Context:
         await self.post(OutgoingText(text, reply_to=self.message.message_id,
                                      private_to=self.message.user_id, answered_here=True))
 
-    async def post(self, message: OutgoingText, *, acknowledges: int | None = None) -> None:
+    async def post(self, message: OutgoingText, *, acknowledges: int | None = None,
+                   hold: timedelta | None = None) -> tuple[str, int]:
         """Post to the message's chat: stored (committed) when this returns, sent in the
-        background. A storage fault raises, so the platform delivers the message again; its
-        answers then find the ones stored the first time and are not stored twice."""
+        background; the answer's key (its message and place). A storage fault raises, so the
+        platform delivers the message again; its answers then find the ones stored the first
+        time and are not stored twice. `hold`: not sent before this long unless released
+        (`Replies.release`), so a bot stopping meanwhile still sends it after its restart."""
         incoming = self.message
         message_id, place = self.next_answer()
+        now = utcnow()
         row = reply_row(incoming.platform, incoming.chat_id, message_id, place, message,
-                        suggestion=acknowledges)
+                        suggestion=acknowledges, now=now,
+                        hold_until=None if hold is None else now + hold)
         await self.ingest.reply(row)
-        self.services.replies.wake(incoming.platform, incoming.chat_id)
+        if hold is None:
+            self.services.replies.wake(incoming.platform, incoming.chat_id)
+        return message_id, place
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,20 @@ async def test_a_voice_message_during_an_open_night_talk_becomes_a_voice_suggest
         assert stored(bot.app)[1].text == "东头的水渠该清一清了"
 
 
+async def test_a_voice_captioned_with_the_suggest_command_is_a_voice_suggestion(
+    settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running(on_telegram(settings, telegram), groups()) as bot:
+        for caption in ("建议", "/建议"):
+            said = telegram.say_voice(VILLAGE, LI, recording(2.0, container="ogg"),
+                                      duration=2, caption=caption)
+            answer = await answer_to(telegram, said, "号")
+            assert "语音" in answer.text, caption
+        rows = stored(bot.app)
+    assert [(row.author_name, row.text) for row in rows] == [("李婶", ""), ("李婶", "")]
+    assert all(row.voice_path is not None for row in rows)  # the voice kept, not dropped
+
+
 async def test_long_polling_keeps_going_through_server_errors_and_a_rival_poller(
     settings: Settings, telegram: FakeTelegram
 ) -> None:

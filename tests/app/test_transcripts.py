@@ -25,9 +25,16 @@ from scheduler.dbtypes import utcnow
 from tests.support.app import RunningApp, running
 from tests.support.builders import add_group
 from tests.support.console import add_account, visitor, with_console
+from tests.support.fakes.onebot import SECRET as QQ_SECRET
+from tests.support.fakes.onebot import TOKEN as QQ_TOKEN
+from tests.support.fakes.onebot import FakeNapCat
 from tests.support.fakes.speech_server import KEY, FakeSpeechServer, closed_server_url
 from tests.support.fakes.telegram import FakeTelegram
 from tests.support.loopback import free_port
+from tests.support.onebot import GROUP as QQ_GROUP
+from tests.support.onebot import ZHANG as QQ_ZHANG
+from tests.support.onebot import said
+from tests.support.photos import picture
 from tests.support.polling import eventually
 from tests.support.process import bot_env, start_yehua
 from tests.support.recordings import recording
@@ -338,3 +345,50 @@ def _receipts(engine: Engine) -> list[str]:
         rows = db.exec(select(ChatMessage).where(col(ChatMessage.from_bot))
                        .order_by(col(ChatMessage.id))).all()
     return [row.text for row in rows if "第 1 号" in row.text]
+
+
+async def test_a_qq_voice_with_a_picture_killed_while_the_server_thinks_is_answered_after_restart(
+        tmp_path: Path, speech_server: FakeSpeechServer, napcat: FakeNapCat) -> None:
+    """A voice that came with a picture gets a receipt saying whether the picture was kept,
+    made once it is: that receipt too is stored at once and held only while the server may
+    take, so after a kill -9 the restarted bot sends it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    engine = open_database(f"sqlite:///{data / 'yehua.db'}")
+    add_group(engine, "枫树村QQ群", platform="onebot", chat_id=str(QQ_GROUP))
+    napcat.voices["4f0c1d2e.amr"] = recording(3.0, container="mp3", codec="libmp3lame",
+                                              rate=24_000, bit_rate=48_000)
+    speech_server.transcriptions.set_mode("slow", slow_s=60)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = bot_env(data, YEHUA_PORT=str(port), YEHUA_ASR_URL=speech_server.url,
+                  YEHUA_ASR_MODEL="sensevoice-small", YEHUA_ASR_API_KEY=KEY,
+                  YEHUA_ASR_TIMEOUT="2", YEHUA_ONEBOT_API_ROOT=napcat.url,
+                  YEHUA_ONEBOT_ACCESS_TOKEN=QQ_TOKEN, YEHUA_ONEBOT_SECRET=QQ_SECRET)
+    receipt = texts.PHOTO_RAISED.format(number=1)
+
+    def receipts() -> list[str]:
+        return [s.text for s in napcat.sent if "第 1 号" in s.text]
+
+    bot = await start_yehua(env=env)
+    try:
+        await eventually(lambda: _listening(url), 60)
+        event = napcat.group_message(QQ_GROUP, QQ_ZHANG, [
+            *said("建议"), {"type": "record", "data": {"file": "4f0c1d2e.amr"}},
+            napcat.image_segment(picture(800, 600))], card="张大爷")
+        assert (await napcat.post_event(url, event))[0] == 204
+        await eventually(lambda: speech_server.transcription_requests, 30)
+    finally:
+        os.kill(bot.pid, signal.SIGKILL)
+        await bot.wait()
+    assert receipts() == [], "killed while the server was still listening"
+
+    bot = await start_yehua(env=env)
+    try:
+        await eventually(receipts, 60)
+    finally:
+        bot.terminate()
+        await bot.wait()
+    engine.dispose()
+    assert [text.split("\n")[0] for text in receipts()] == [receipt]
+

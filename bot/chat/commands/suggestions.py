@@ -170,10 +170,13 @@ async def raise_suggestion(ctx: Context, text: str, *, author: tuple[str, str] |
         await ctx.tell(answer, short=short, acknowledges=number)
         return number
     if heard is not None and voice_path:
-        # Stored and committed already: the transcript and the receipt waiting for it go on
-        # beside the chat, so the platform's answer never waits for the server.
-        heard.spawn(_later_receipt_with_transcript(ctx, heard, number, voice_path, answer,
-                                                   short))
+        # Its receipt is stored now and held while the server listens, as one stored with the
+        # suggestion is (no longer than the server may take: a bot dying meanwhile still sends
+        # it after its restart); the platform's answer never waits for the server.
+        message_id, place = await ctx.tell(answer, short=short, acknowledges=number,
+                                           hold=heard.hold)
+        receipt = Receipt(message_id, place, ctx.for_sender(answer, short=short))
+        heard.spawn(_receipt_with_transcript(ctx, heard, number, voice_path, receipt))
         return number
     await ctx.tell(answer, short=short, acknowledges=number)
     return number
@@ -212,24 +215,6 @@ async def _release(ctx: Context, receipt: Receipt, text: str | None) -> None:
     except Exception as exc:  # its hold runs out all the same: then it goes as it is
         log.warning("a held receipt in %s/%s waits out its hold: %s", ctx.message.platform,
                     ctx.message.chat_id, exc)
-
-
-async def _later_receipt_with_transcript(ctx: Context, transcripts: Transcripts, number: int,
-                                          voice_path: str, answer: str, short: str | None
-                                          ) -> None:
-    """A receipt made only after the suggestion was stored (its picture's fate is part of
-    it), sent once the server has heard the voice (or given up: then without it)."""
-    said = None
-    try:
-        said = await transcripts.transcribe(number, voice_path)
-    except asyncio.CancelledError:  # the bot is stopping: the receipt still goes, without it
-        await ctx.tell(answer, short=short)
-        raise
-    except Exception:  # the boundary of this background work: the receipt goes out regardless
-        log.exception("suggestion %s: transcript failed", number)
-    if said:
-        answer += "\n" + texts.TRANSCRIPT_RECEIPT.format(text=said)
-    await ctx.tell(answer, short=short)
 
 
 def named_author(db: Session, group_id: int, name: str) -> tuple[str, str]:
@@ -287,10 +272,12 @@ def register(router: Router) -> None:
     @router.command(("建议", "suggest"), summary=texts.CMD_HELP_SUGGEST,
                     usage=texts.CMD_USAGE_SUGGEST)
     async def suggest(ctx: Context, args: str) -> None:
-        if not args and not has_picture(ctx):
+        # A voice that came with the command (a Telegram voice captioned 建议) is the
+        # suggestion itself, as with 「建议」 written before it.
+        if not args and ctx.message.voice is None and not has_picture(ctx):
             await ctx.reply(texts.CMD_USAGE_SUGGEST)
             return
-        await raise_suggestion(ctx, args)
+        await raise_suggestion(ctx, args, voice_path=_voice(ctx))
 
     @router.command(("代提", "proxy"), role=Role.FACILITATOR, summary=texts.CMD_HELP_PROXY,
                     usage=texts.CMD_USAGE_PROXY)

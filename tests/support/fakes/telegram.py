@@ -121,14 +121,18 @@ class FakeTelegram:
             message["reply_to_message"] = self._original(chat_id, reply_to)
         return self.enqueue({"message": message})
 
-    def say_voice(self, chat_id: int, user: dict[str, Any], ogg: bytes, duration: int
-                  ) -> dict[str, Any]:
-        """Someone sends a voice message (an OGG/Opus file the fake will serve)."""
+    def say_voice(self, chat_id: int, user: dict[str, Any], ogg: bytes, duration: int,
+                  caption: str = "") -> dict[str, Any]:
+        """Someone sends a voice message (an OGG/Opus file the fake will serve), with a
+        caption if given (as a forwarded or captioned voice comes)."""
         file_id = f"voice{len(self.files) + 1:04d}"
         self.files[file_id] = ogg
         voice = {"file_id": file_id, "file_unique_id": f"u{file_id}", "duration": duration,
                  "mime_type": "audio/ogg", "file_size": len(ogg)}
-        return self.enqueue({"message": self._message(chat_id, user, voice=voice)})
+        fields: dict[str, Any] = {"voice": voice}
+        if caption:
+            fields["caption"] = caption
+        return self.enqueue({"message": self._message(chat_id, user, **fields)})
 
     def say_photo(self, chat_id: int, user: dict[str, Any], sizes: list[tuple[int, int, bytes]],
                   caption: str = "", *, reply_to: int | None = None,
