@@ -9,7 +9,6 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-import aiohttp
 from sqlalchemy import text
 
 from bot.core.db import open_database
@@ -20,7 +19,7 @@ from tests.support.loopback import free_port
 from tests.support.migrations import database_at
 from tests.support.onebot import GROUP, said
 from tests.support.polling import eventually
-from tests.support.process import bot_env, start_yehua
+from tests.support.process import bot_env, serving, start_yehua
 
 SUGGESTIONS = 100
 
@@ -35,18 +34,6 @@ def _env(data: Path, napcat: FakeNapCat, port: int, **extra: str) -> dict[str, s
     return bot_env(data, YEHUA_PORT=str(port), YEHUA_ONEBOT_API_ROOT=napcat.url,
                    YEHUA_ONEBOT_ACCESS_TOKEN=TOKEN, YEHUA_ONEBOT_SECRET=SECRET,
                    YEHUA_ONEBOT_TIMEOUT="30", **extra)
-
-
-async def _serving(url: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        async def up() -> bool:
-            try:
-                async with http.get(url + "/") as response:
-                    return response.status == 200
-            except aiohttp.ClientConnectionError:
-                return False
-
-        await eventually(up, 60)
 
 
 async def _raise_all(napcat: FakeNapCat, url: str) -> None:
@@ -72,7 +59,7 @@ async def test_kill_9_mid_backlog_then_restart_every_suggestion_is_answered(
     # Before the kill each answer goes on its own, so most are still waiting when it comes.
     bot = await start_yehua(env=_env(data, napcat, port, YEHUA_REPLY_BACKLOG="1000"))
     try:
-        await _serving(url)
+        await serving(url)
         await _raise_all(napcat, url)
         await eventually(lambda: len(napcat.answered(GROUP)) >= 3, 30)
     finally:
@@ -110,7 +97,7 @@ async def test_a_stop_mid_backlog_says_how_many_answers_wait_and_the_restart_sen
     env = _env(data, napcat, port, YEHUA_REPLY_BACKLOG="1000")
     bot = await start_yehua(env=env)
     try:
-        await _serving(url)
+        await serving(url)
         await _raise_all(napcat, url)
         await eventually(lambda: len(napcat.answered(GROUP)) >= 2, 30)
     finally:
@@ -162,7 +149,7 @@ async def test_after_the_upgrade_a_receipt_that_waited_goes_out_and_one_sent_doe
     bot = await start_yehua(env=_env(data, napcat, port))
     try:
         await eventually(lambda: answered_numbers(s.text for s in napcat.sent) == {2}, 30)
-        await _serving(f"http://127.0.0.1:{port}")
+        await serving(f"http://127.0.0.1:{port}")
         await asyncio.sleep(1.0)  # a second sweep's worth: nothing goes twice
     finally:
         bot.terminate()

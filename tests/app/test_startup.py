@@ -5,12 +5,10 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from tests.support.loopback import free_port
-from tests.support.polling import eventually
-from tests.support.process import bot_env, start_yehua, yehua
+from tests.support.process import bot_env, serving, start_yehua, yehua
 
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # well-formed, never used
 
@@ -67,23 +65,15 @@ async def test_a_second_bot_on_a_busy_port_says_so_in_one_line_and_the_first_kee
     env = bot_env(tmp_path / "data", YEHUA_PORT=str(port))
     first = await start_yehua(env=env)
     try:
-        async with aiohttp.ClientSession() as http:
-            async def serving() -> bool:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/") as response:
-                        return response.status == 200
-                except aiohttp.ClientConnectionError:
-                    return False
-
-            await eventually(serving, 60)
-            second = await yehua(env=bot_env(tmp_path / "other", YEHUA_PORT=str(port)))
-            assert second.code == 2, second
-            assert len(second.err_lines) == 1, second.err
-            assert str(port) in second.err_lines[0] and "YEHUA_PORT" in second.err_lines[0]
-            assert "已经被占用" in second.err_lines[0]
-            assert "夜话已启动" not in second.out
-            assert not (tmp_path / "other").exists(), "no database, no scheduler was started"
-            assert await serving(), "the first bot is untouched"
+        await serving(f"http://127.0.0.1:{port}")
+        second = await yehua(env=bot_env(tmp_path / "other", YEHUA_PORT=str(port)))
+        assert second.code == 2, second
+        assert len(second.err_lines) == 1, second.err
+        assert str(port) in second.err_lines[0] and "YEHUA_PORT" in second.err_lines[0]
+        assert "已经被占用" in second.err_lines[0]
+        assert "夜话已启动" not in second.out
+        assert not (tmp_path / "other").exists(), "no database, no scheduler was started"
+        await serving(f"http://127.0.0.1:{port}", within=5)  # the first bot is untouched
     finally:
         first.terminate()
         await first.wait()

@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy.engine import Engine
@@ -36,7 +35,7 @@ from tests.support.onebot import ZHANG as QQ_ZHANG
 from tests.support.onebot import said
 from tests.support.photos import picture
 from tests.support.polling import eventually
-from tests.support.process import bot_env, start_yehua
+from tests.support.process import bot_env, serving, start_yehua
 from tests.support.recordings import recording
 from tests.support.telegram import LI as TG_LI
 from tests.support.telegram import VILLAGE, answer_to, groups, on_telegram
@@ -306,7 +305,7 @@ async def test_a_bot_killed_while_the_server_thinks_sends_the_receipt_after_its_
         receipt += "\n" + texts.LIMIT_POINTS_TODAY.format(limit=points_cap)
     bot = await start_yehua(env=env)
     try:
-        await eventually(lambda: _listening(url), 60)
+        await serving(url)
         async with joined(url, ZHANG) as zhang:
             await say_by_voice(url, ZHANG)
             await zhang.sees("记成建议")
@@ -329,14 +328,6 @@ async def test_a_bot_killed_while_the_server_thinks_sends_the_receipt_after_its_
     engine.dispose()
     assert [(row.id, row.author_id, bool(row.voice_path)) for row in stored] == [
         (1, ZHANG[0], True)]
-
-
-async def _listening(url: str) -> bool:
-    try:
-        async with aiohttp.ClientSession() as http, http.get(url + "/") as response:
-            return response.status == 200
-    except aiohttp.ClientConnectionError:
-        return False
 
 
 def _receipts(engine: Engine) -> list[str]:
@@ -372,7 +363,7 @@ async def test_a_qq_voice_with_a_picture_killed_while_the_server_thinks_is_answe
 
     bot = await start_yehua(env=env)
     try:
-        await eventually(lambda: _listening(url), 60)
+        await serving(url)
         event = napcat.group_message(QQ_GROUP, QQ_ZHANG, [
             *said("建议"), {"type": "record", "data": {"file": "4f0c1d2e.amr"}},
             napcat.image_segment(picture(800, 600))], card="张大爷")

@@ -8,6 +8,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+
+from tests.support.polling import eventually
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,3 +54,16 @@ async def yehua(*args: str, env: dict[str, str]) -> Finished:
         out, err = await process.communicate()
     assert process.returncode is not None
     return Finished(process.returncode, out.decode(), err.decode())
+
+
+async def serving(url: str, within: float = 60) -> None:
+    """Wait until the bot started at `url` answers its front page (it has started up)."""
+    async with aiohttp.ClientSession() as http:
+        async def up() -> bool:
+            try:
+                async with http.get(url + "/") as response:
+                    return response.status == 200
+            except aiohttp.ClientConnectionError:
+                return False
+
+        await eventually(up, within)
