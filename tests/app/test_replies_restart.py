@@ -14,12 +14,12 @@ from sqlalchemy import text
 from bot.core.db import open_database
 from tests.support.answers import answered_numbers, numbers_in
 from tests.support.builders import add_group
-from tests.support.fakes.onebot import SECRET, TOKEN, FakeNapCat
+from tests.support.fakes.onebot import FakeNapCat
 from tests.support.loopback import free_port
 from tests.support.migrations import database_at
-from tests.support.onebot import GROUP, said
+from tests.support.onebot import GROUP, onebot_env, said
 from tests.support.polling import eventually
-from tests.support.process import bot_env, serving, start_yehua
+from tests.support.process import serving, start_yehua
 
 SUGGESTIONS = 100
 
@@ -28,12 +28,6 @@ def _seed(data: Path) -> None:
     engine = open_database(f"sqlite:///{data / 'yehua.db'}")
     add_group(engine, "枫树村QQ群", platform="onebot", chat_id=str(GROUP))
     engine.dispose()
-
-
-def _env(data: Path, napcat: FakeNapCat, port: int, **extra: str) -> dict[str, str]:
-    return bot_env(data, YEHUA_PORT=str(port), YEHUA_ONEBOT_API_ROOT=napcat.url,
-                   YEHUA_ONEBOT_ACCESS_TOKEN=TOKEN, YEHUA_ONEBOT_SECRET=SECRET,
-                   YEHUA_ONEBOT_TIMEOUT="30", **extra)
 
 
 async def _raise_all(napcat: FakeNapCat, url: str) -> None:
@@ -57,7 +51,7 @@ async def test_kill_9_mid_backlog_then_restart_every_suggestion_is_answered(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Before the kill each answer goes on its own, so most are still waiting when it comes.
-    bot = await start_yehua(env=_env(data, napcat, port, YEHUA_REPLY_BACKLOG="1000"))
+    bot = await start_yehua(env=onebot_env(data, port, napcat, YEHUA_REPLY_BACKLOG="1000"))
     try:
         await serving(url)
         await _raise_all(napcat, url)
@@ -68,7 +62,7 @@ async def test_kill_9_mid_backlog_then_restart_every_suggestion_is_answered(
     before_kill = list(napcat.answered(GROUP))
     assert _covered(napcat) != set(range(1, SUGGESTIONS + 1)), "killed mid-backlog"
 
-    bot = await start_yehua(env=_env(data, napcat, port))  # shipped settings: gathered
+    bot = await start_yehua(env=onebot_env(data, port, napcat))  # shipped settings: gathered
     try:
         await eventually(lambda: _covered(napcat) == set(range(1, SUGGESTIONS + 1)), 90)
     finally:
@@ -94,7 +88,7 @@ async def test_a_stop_mid_backlog_says_how_many_answers_wait_and_the_restart_sen
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Nothing gathered here: each answer goes on its own, so many wait at the stop.
-    env = _env(data, napcat, port, YEHUA_REPLY_BACKLOG="1000")
+    env = onebot_env(data, port, napcat, YEHUA_REPLY_BACKLOG="1000")
     bot = await start_yehua(env=env)
     try:
         await serving(url)
@@ -111,7 +105,7 @@ async def test_a_stop_mid_backlog_says_how_many_answers_wait_and_the_restart_sen
 
     napcat.delay = 0.0
     # Started as shipped: what waited goes out gathered, as a backlog does.
-    bot = await start_yehua(env=_env(data, napcat, port))
+    bot = await start_yehua(env=onebot_env(data, port, napcat))
     try:
         await eventually(lambda: _covered(napcat) == set(range(1, SUGGESTIONS + 1)), 90)
     finally:
@@ -146,7 +140,7 @@ async def test_after_the_upgrade_a_receipt_that_waited_goes_out_and_one_sent_doe
     data.mkdir()
     _made_at_0020(data)
     port = free_port()
-    bot = await start_yehua(env=_env(data, napcat, port))
+    bot = await start_yehua(env=onebot_env(data, port, napcat))
     try:
         await eventually(lambda: answered_numbers(s.text for s in napcat.sent) == {2}, 30)
         await serving(f"http://127.0.0.1:{port}")

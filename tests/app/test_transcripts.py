@@ -24,15 +24,13 @@ from scheduler.dbtypes import utcnow
 from tests.support.app import RunningApp, running
 from tests.support.builders import add_group
 from tests.support.console import add_account, visitor, with_console
-from tests.support.fakes.onebot import SECRET as QQ_SECRET
-from tests.support.fakes.onebot import TOKEN as QQ_TOKEN
 from tests.support.fakes.onebot import FakeNapCat
 from tests.support.fakes.speech_server import KEY, FakeSpeechServer, closed_server_url
 from tests.support.fakes.telegram import FakeTelegram
 from tests.support.loopback import free_port
 from tests.support.onebot import GROUP as QQ_GROUP
 from tests.support.onebot import ZHANG as QQ_ZHANG
-from tests.support.onebot import said
+from tests.support.onebot import onebot_env, said
 from tests.support.photos import picture
 from tests.support.polling import eventually
 from tests.support.process import bot_env, serving, start_yehua
@@ -352,10 +350,9 @@ async def test_a_qq_voice_with_a_picture_killed_while_the_server_thinks_is_answe
     speech_server.transcriptions.set_mode("slow", slow_s=60)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = bot_env(data, YEHUA_PORT=str(port), YEHUA_ASR_URL=speech_server.url,
-                  YEHUA_ASR_MODEL="sensevoice-small", YEHUA_ASR_API_KEY=KEY,
-                  YEHUA_ASR_TIMEOUT="2", YEHUA_ONEBOT_API_ROOT=napcat.url,
-                  YEHUA_ONEBOT_ACCESS_TOKEN=QQ_TOKEN, YEHUA_ONEBOT_SECRET=QQ_SECRET)
+    env = onebot_env(data, port, napcat, YEHUA_ASR_URL=speech_server.url,
+                     YEHUA_ASR_MODEL="sensevoice-small", YEHUA_ASR_API_KEY=KEY,
+                     YEHUA_ASR_TIMEOUT="2")
     receipt = texts.PHOTO_RAISED.format(number=1)
 
     def receipts() -> list[str]:

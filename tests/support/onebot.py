@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from bot.core.models import Suggestion
 from bot.settings import Settings
 from tests.support.builders import add_group
 from tests.support.fakes.onebot import SECRET, SELF_ID, TOKEN, FakeNapCat
+from tests.support.process import bot_env
 
 GROUP, OTHER_GROUP = 987654321, 987654322
 OWNER, ADMIN, ZHANG, LI = 345678900, 345678904, 345678901, 345678902
@@ -27,6 +29,13 @@ def with_onebot(settings: Settings, napcat: FakeNapCat, **extra: str) -> Setting
            "YEHUA_ONEBOT_SECRET": SECRET, "YEHUA_ONEBOT_FLOOD_PAUSE": "0.3",
            "YEHUA_ONEBOT_TIMEOUT": "5"}
     return replace(settings, extra={**env, **extra})
+
+
+def onebot_env(data: Path, port: int, napcat: FakeNapCat, **extra: str) -> dict[str, str]:
+    """`python -m bot`'s environment (`bot_env`) with OneBot on, pointed at the fake."""
+    return bot_env(data, YEHUA_PORT=str(port), YEHUA_ONEBOT_API_ROOT=napcat.url,
+                   YEHUA_ONEBOT_ACCESS_TOKEN=TOKEN, YEHUA_ONEBOT_SECRET=SECRET,
+                   YEHUA_ONEBOT_TIMEOUT="30", **extra)
 
 
 def prepare_qq_groups(app: web.Application) -> None:
