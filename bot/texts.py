@@ -303,10 +303,10 @@ REPORT_NO_RATE = "—"
 REPORT_CHART_TITLE = "各屋场建议办理情况"
 REPORT_CHART_AXIS = "条数"
 REPORT_DETAIL_HEADERS = ("编号", "日期", "夜话", "屋场", "提出人", "代提人", "内容", "类别",
-                         "状态", "经办人", "答复", "采纳时间", "办理时间", "办结时间",
+                         "状态", "承办人", "答复", "采纳时间", "办理时间", "办结时间",
                          "暂不采纳时间", "期限", "用时（天）", "逾期", "语音", "照片")
 REPORT_DOCX_HEADERS = ("编号", "提出人", "屋场", "建议内容", "状态", "提出日期", "承办人", "期限",
-                       "办结日期", "用时(天)", "答复")
+                       "办结日期", "用时（天）", "答复")
 REPORT_RAISED_BY = "{author}（{by}代提）"
 REPORT_SUMMARY_NONE = "本期没有收集到群众建议。"
 REPORT_SUMMARY = ("本期共收集群众建议{collected}条，采纳{adopted}条，采纳率{adoption}；"
@@ -736,7 +736,7 @@ HANDLING_TOLD = ("{name}，交给您一件事：第 {number} 号建议（{author
                  "请在 {due} 前办好。\n开始办了发：/办理 {number}\n"
                  "办好了发：/办结 {number} 办理结果")
 HANDLING_TOLD_SHORT = "第 {number} 号建议交给您办，期限 {due}。办好发：/办结 {number} 结果"
-HANDLING_ONLY_YOURS = "第 {number} 号建议不是交给您办的，只有承办人或书记能改它的状态。"
+HANDLING_ONLY_YOURS = "第 {number} 号建议不是交给您办的，只有承办人或书记、文书能改它的状态。"
 TODO_NONE = "您手上没有待办的建议。"
 TODO_HEADING = "您的待办（{count} 件）："
 TODO_LINE = "第 {number} 号：{text}　期限 {due}{overdue}"
@@ -917,12 +917,11 @@ EXPORT_HELP = ("导出一年或一个月的积分排名、明细和兑换记录�
                "例：yehua points export --year 2026")
 EXPORT_CANNOT_WRITE = "没法写入 {path}：{error}"
 
-ADMIN_POINTS_TITLE = "积分排名"
+ADMIN_RANKINGS_TITLE = "积分排名"
 ADMIN_POINTS_YEAR = "年"
 ADMIN_POINTS_MONTH = "月（不选就是全年）"
 ADMIN_POINTS_WHOLE_YEAR = "全年"
-ADMIN_POINTS_GROUP = "村（群）"
-ADMIN_POINTS_SHOW = "查看"
+ADMIN_RANKINGS_GROUP = "村（群）"
 ADMIN_POINTS_DOWNLOAD = "下载 Excel"
 ADMIN_POINTS_PEOPLE = "个人排名"
 ADMIN_POINTS_HOUSEHOLDS = "户排名"
@@ -945,7 +944,7 @@ BULK_NO_PERSON = "没有填姓名或成员编号"
 BULK_NO_ITEM = "没有填积分项目"
 BULK_NO_SUCH_ITEM = "积分清单里没有「{item}」"
 BULK_ITEM_STOPPED = "「{item}」已经停用了"
-BULK_ITEM_ROLE = "「{item}」要{role}以上才能给，你的账号不能给"
+BULK_ITEM_ROLE = "「{item}」要{role}以上才能给，您的账号不能给"
 BULK_ITEM_PHOTO = "「{item}」要附照片，请在群里或控制台单独记"
 BULK_NOTE_TOO_LONG = "理由太长了，最多 {n} 个字"
 BULK_BAD_DATE = "日期「{text}」看不懂，请写成 2026-03-05，或者留空表示今天"
@@ -1018,7 +1017,7 @@ SHOP_BAD_QUANTITY = "数量要写成 1 到 {limit} 之间的整数。"
 SHOP_GOOD_EXISTS = "积分超市里已经有「{name}」了，改价格或库存请用编辑。"
 SHOP_NO_SUCH_GOOD = "积分超市里没有「{name}」。现有：{names}"
 SHOP_NO_GOODS = "积分超市里还没有商品，请先在后台或用命令添加。"
-SHOP_GOOD_GONE = "这样商品不在本村的积分超市里，请刷新页面再选。"
+SHOP_GOOD_GONE = "这件商品不在本村的积分超市里，请刷新页面再选。"
 SHOP_WHICH_GOOD = "叫「{name}」的商品有好几样：{names}。请写全名字。"
 SHOP_GOOD_INACTIVE = "「{name}」已经下架了。"
 SHOP_OUT_OF_STOCK = "「{name}」库存不够：只剩 {stock} 件，要换 {quantity} 件。"
@@ -1169,10 +1168,10 @@ ADMIN_LESSON_PROBLEMS = "有 {count} 处要改，改好再保存；这次什么�
 ADMIN_LESSON_PREVIEWED = "检查通过，下面是读出来的样子。还没有保存。"
 ADMIN_LESSON_LISTENING = "检查通过，正在生成「{profile}」的试听语音，稍等一会儿。还没有保存。"
 ADMIN_LESSON_SAVED = "已保存《{title}》第 {number} 版。"
-ADMIN_LESSON_STALE = ("没有保存：你打开这一课以后，{who}在 {when} 保存了第 {number} 版。"
-                      "你写的文字还在下面，请对照最新版改好再保存。")
+ADMIN_LESSON_STALE = ("没有保存：您打开这一课以后，{who}在 {when} 保存了第 {number} 版。"
+                      "您写的文字还在下面，请对照最新版改好再保存。")
 ADMIN_LESSON_STALE_UNKNOWN = ("没有保存：这一课刚被别人改过。"
-                              "你写的文字还在下面，请对照最新版再保存。")
+                              "您写的文字还在下面，请对照最新版再保存。")
 ADMIN_LESSON_FILE_AUTHOR = "课程文件 {name}"
 ADMIN_LESSON_RESTORED = "已把第 {old} 版恢复成最新的第 {number} 版。"
 ADMIN_LESSON_NO_VERSION = "没有这个版本。"
@@ -1211,7 +1210,7 @@ CLI_RECORDING_NO_FILE = "找不到文件 {path}。"
 CLI_RECORDING_BY = "命令行"
 
 # Machine transcripts of voice suggestions (a transcription server set by YEHUA_ASR_URL).
-TRANSCRIPT_RECEIPT = "机器听写：「{text}」如有听错，村里会帮您改。"
+TRANSCRIPT_RECEIPT = "机器听写：「{text}」。如有听错，村里会帮您改。"
 TRANSCRIPT_MARK = "（机器转写）"
 TRANSCRIPT_LABEL = "机器转写"
 NIGHT_VOICE_MACHINE = "[语音] {text}（机器转写）"

@@ -52,6 +52,7 @@ from bot.admin.core import (
 from bot.core.db import in_session, session
 from bot.core.models import ConsoleUser, Role
 from bot.domain.accounts import TOKEN_MAX, authenticate, end_session, start_session
+from bot.domain.figures import local_date
 from bot.domain.services import Services
 from bot.reports import percent
 from bot.settings import Settings
@@ -103,6 +104,7 @@ def _templates(settings: Settings) -> jinja2.Environment:
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["local"] = functools.partial(local_time, default_zone=settings.timezone)
     env.filters["percent"] = percent
+    env.filters["day"] = local_date  # 2026年3月5日, as the village reads a date
     css = (WEB_DIR / "static" / "admin.css").read_bytes()
     js = (WEB_DIR / "static" / "admin.js").read_bytes()
     js += (WEB_DIR / "static" / "ledger.css").read_bytes()  # the public ledger's look

@@ -39,6 +39,7 @@ async def test_a_month_shows_each_villages_lists_and_downloads_as_a_workbook(
     async with running(settings, prepare) as bot, signed_in(bot.url) as secretary:
         status, html = await secretary.get(f"{PAGE}?year=2026&month=11")
         assert status == 200
+        assert "<h1>积分排名</h1>" in html  # its own title, not the 积分清单 page's
         assert "2026年11月" in html and "枫树村" in html and "隔壁村" in html
         assert html.count('data-testid="points-household"') == 4
         assert "<td>1</td><td>张大爷</td><td>11</td>" in html

@@ -185,7 +185,7 @@ async def test_a_night_talk_followed_through_to_done_overdue_report_and_ledger(
         document = Document(str(folder / "report.docx"))
         table = next(t for t in document.tables if t.rows[0].cells[0].text == "编号")
         columns = [cell.text for cell in table.rows[0].cells]
-        for wanted in ("提出日期", "承办人", "期限", "办结日期", "用时(天)"):
+        for wanted in ("提出日期", "承办人", "期限", "办结日期", "用时（天）"):
             assert wanted in columns
         lines = {r.cells[0].text: [c.text for c in r.cells] for r in table.rows[1:]}
         assert lines["1"][columns.index("承办人")].startswith("李伯")

@@ -77,10 +77,10 @@ async def test_the_ledger_shows_status_roles_dates_and_replies_but_no_personal_d
         for private in (PHONE, "王网格", "李书记", "修路队老张"):
             assert private not in html
         four = html.split('data-number="4"')[1].split("</article>")[0]
-        assert "2026-03-08 提出" in four and "期限：2026-03-30" in four
+        assert "2026年3月8日 提出" in four and "期限：2026年3月30日" in four
         assert "已超过期限" in four and "办理中" in four
         one = html.split('data-number="1"')[1].split("</article>")[0]
-        assert "2026-03-06 办结" in one and "答复：路灯换好了" in one
+        assert "2026年3月6日 办结" in one and "答复：路灯换好了" in one
         assert headers["Referrer-Policy"] == "no-referrer"  # the key never leaves in a Referer
         assert "shimen" not in html and "第9条建议" not in html  # another group's
 

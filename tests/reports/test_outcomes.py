@@ -126,7 +126,7 @@ def test_the_word_report_states_the_figures_and_dates(engine: Engine, village: V
         "杨柳屋场", "1", "14", "14", "3", "1", "1", "1", "33.3%", "100.0%", "10.0", "10.0", "0"]
     cells = [[c.text for c in row.cells] for row in table.rows]
     assert cells[0] == ["编号", "提出人", "屋场", "建议内容", "状态", "提出日期", "承办人",
-                        "期限", "办结日期", "用时(天)", "答复"]
+                        "期限", "办结日期", "用时（天）", "答复"]
     by_number = {row[0]: row for row in cells[1:]}
     assert by_number["1"][5:10] == ["2026-03-05", "李书记（村委会）", "", "2026-03-06", "1.0"]
     assert by_number["4"][6:10] == ["王网格（网格员）", "2026-03-30（逾期）", "", ""]

@@ -199,7 +199,7 @@ def test_word_report_states_the_figures_in_a_sentence_and_lists_each_suggestion(
     _hamlets, table = document.tables
     cells = [[c.text for c in row.cells] for row in table.rows]
     assert cells[0] == ["编号", "提出人", "屋场", "建议内容", "状态", "提出日期", "承办人", "期限",
-                        "办结日期", "用时(天)", "答复"]
+                        "办结日期", "用时（天）", "答复"]
     assert len(cells) == 13
     assert cells[3][:2] == ["3", "李四（刘话事代提）"]
     assert cells[2][3] == FORMULAS[0] and cells[1][4] == "已办结"
