@@ -272,7 +272,16 @@ CLI_ROLE_BAD = ("角色「{role}」不认识，可以写：facilitator（话事�
                 "secretary（书记或文书）、admin（管理员）。")
 CLI_ROLE_GRANTED = "已把 {name}（{user}）在「{group}」设为{role}。"
 CLI_ROLE_REVOKED = "已取消 {name}（{user}）在「{group}」的{role}身份，现在是普通成员。"
+CLI_GROUP_PLATFORM_HELP = ("平台：web（网页群聊）、onebot（QQ，也可以写 qq）、telegram、"
+                           "wecom（企业微信）、dingtalk（钉钉）、feishu（飞书）")
+CLI_GROUP_PLATFORM_BAD = ("平台「{platform}」不认识。可以写：web（网页群聊）、qq、telegram、"
+                          "wecom（企业微信）、dingtalk（钉钉）、feishu（飞书）。")
+CLI_GROUP_NAME_EMPTY = "请写上群名，如：yehua groups add 枫树屋场 --chat-id fengshu"
+CLI_GROUP_CHAT_ID_BAD = "群号「{chat_id}」不对：要写上，中间不能有空格。"
 CLI_ROLE_NO_MEMBER = "「{group}」里没有用户 {user}。"
+CLI_ROLE_NO_SUCH_NAME = ("「{group}」里没有叫「{who}」的人。等他在群里说过一句话再设，"
+                         "或者写他在平台上的编号（如 QQ 号）。")
+CLI_ROLE_WHICH = "群里叫「{name}」的有好几位：{names}。请写括号里的用户编号。"
 CLI_ROLE_ALREADY_MEMBER = "{name}（{user}）在「{group}」本来就是普通成员。"
 CLI_ROLE_LIST_TITLE = "「{group}」的角色"
 CLI_ROLE_LIST_COLUMNS = ("用户", "名字", "角色")

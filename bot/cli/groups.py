@@ -6,11 +6,13 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlmodel import col, select
 
 from bot import texts
 from bot.cli.kit import COMMANDS_PANEL, console, fail, find_group, load_cli_settings, say
+from bot.core.adapter import PLATFORM_ALIASES, PLATFORM_NAMES
 from bot.core.db import open_database, session
 from bot.core.models import Group
 from bot.domain.hamlets import (
@@ -39,7 +41,8 @@ def groups_list() -> None:
     for column in ("编号", "平台", "chat id", "名称", "屋场", "时区"):
         table.add_column(column)
     for g in groups:
-        table.add_row(str(g.id), g.platform, g.chat_id, g.name, g.hamlet, g.timezone)
+        table.add_row(str(g.id), g.platform, escape(g.chat_id), escape(g.name),
+                      escape(g.hamlet), g.timezone)
     console.print(table)
 
 
@@ -50,12 +53,21 @@ def groups_list() -> None:
 def groups_add(
     name: Annotated[str, typer.Argument(help="群名，如「枫树屋场」")],
     chat_id: Annotated[str, typer.Option(help="平台上的群号；网页群聊用简短英文")],
-    platform: Annotated[str, typer.Option(help="平台")] = "web",
+    platform: Annotated[str, typer.Option(help=texts.CLI_GROUP_PLATFORM_HELP)] = "web",
     hamlet: Annotated[str, typer.Option(help="所属屋场")] = "",
     timezone: Annotated[str | None, typer.Option(help="时区，默认 YEHUA_TIMEZONE")] = None,
 ) -> None:
     """Add a group (a web chat room, or a group on a platform)."""
     settings = load_cli_settings()
+    name, chat_id = name.strip(), chat_id.strip()
+    platform = platform.strip().lower()
+    platform = PLATFORM_ALIASES.get(platform, platform)
+    if platform not in PLATFORM_NAMES:
+        raise fail(texts.CLI_GROUP_PLATFORM_BAD.format(platform=platform))
+    if not name:
+        raise fail(texts.CLI_GROUP_NAME_EMPTY)
+    if not chat_id or any(c.isspace() for c in chat_id):
+        raise fail(texts.CLI_GROUP_CHAT_ID_BAD.format(chat_id=chat_id))
     zone = timezone or settings.timezone
     try:
         ZoneInfo(zone)
@@ -70,7 +82,7 @@ def groups_add(
         db.add(group)
         db.flush()
         set_up_village(db, group, PointsRules.of(settings))
-        console.print(f"[green]已添加[/] 群 #{group.id}「{name}」")
+        console.print(f"[green]已添加[/] 群 #{group.id}「{escape(name)}」")
 
 
 @groups_app.command(
@@ -114,11 +126,11 @@ def groups_hamlets(
     if not hamlets:
         say(texts.CLI_HAMLETS_NONE.format(group=group.id), "yellow")
         return
-    table = Table(title=f"群 #{group.id}「{group.name}」的屋场")
+    table = Table(title=escape(f"群 #{group.id}「{group.name}」的屋场"))
     for column in ("屋场", "人数"):
         table.add_column(column)
     for name, size in hamlets:
-        table.add_row(name, str(size))
+        table.add_row(escape(name), str(size))
     console.print(table)
 
 

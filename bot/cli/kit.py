@@ -78,8 +78,9 @@ def database_failed(error: Exception) -> typer.Exit:
 
 
 def fail(message: str) -> typer.Exit:
-    """Print `message` in red; the caller raises the returned Exit (code 1)."""
-    console.print(f"[bold red]{message}[/]")
+    """Print `message` in red, as it is (brackets in a name are text, not Rich markup); the
+    caller raises the returned Exit (code 1)."""
+    console.print(f"[bold red]{escape(message)}[/]")
     return typer.Exit(1)
 
 

@@ -67,8 +67,8 @@ def _item(db: Session, group: Group, key: str, rules: PointsRules) -> PointsItem
     for item in village_items(db, group, rules):
         if str(item.id) == key or item.name == key:
             return item
-    raise fail(escape(texts.POINTS_NO_SUCH_ITEM.format(words=key, names="yehua points items "
-                                                       "list")))
+    raise fail(texts.POINTS_NO_SUCH_ITEM.format(words=key, names="yehua points items "
+                                                       "list"))
 
 
 @items_app.command("list", rich_help_panel=COMMANDS_PANEL, help="查看一个群所在村的积分清单。")
@@ -114,7 +114,7 @@ def items_add(
             message = texts.CLI_POINTS_ITEM_ADDED.format(number=item.id, name=item.name,
                                                          change=change_words(item.points))
     except PointsError as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     say(message)
 
 
@@ -150,7 +150,7 @@ def items_edit(
             message = texts.CLI_POINTS_ITEM_SAVED.format(number=saved.id, name=saved.name,
                                                          change=change_words(saved.points))
     except PointsError as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     say(message)
 
 
@@ -179,7 +179,7 @@ def points_award(
                                                     change=change_words(entry.points),
                                                     number=entry.id)
     except PointsError as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     say(message)
 
 
@@ -203,7 +203,7 @@ def points_revoke(
                                                       item=item_name(db, entry),
                                                       change=change_words(entry.points))
     except PointsError as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     say(message)
 
 

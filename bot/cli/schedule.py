@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, select
 
 from bot import texts
-from bot.cli.kit import COMMANDS_PANEL, console, fail, load_cli_settings
+from bot.cli.kit import COMMANDS_PANEL, console, fail, find_group, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group
 from bot.domain.lesson_library import entry, take_in_file
@@ -29,15 +29,13 @@ def _engine(settings: Settings) -> Engine:
 
 
 def _find_groups(db: Session, keys: list[str]) -> list[Group]:
+    """The groups `keys` name, each one group (a name two groups share is refused, as
+    everywhere else: the lesson would go to both)."""
     groups: list[Group] = []
     for key in keys:
-        condition = or_(Group.chat_id == key, Group.name == key)
-        if key.isdigit():
-            condition = or_(condition, Group.id == int(key))
-        found = db.exec(select(Group).where(condition)).all()
-        if not found:
-            raise fail(f"找不到群「{key}」。用 yehua groups list 查看有哪些群。")
-        groups.extend(g for g in found if g not in groups)
+        found = find_group(db, key)
+        if found not in groups:
+            groups.append(found)
     return groups
 
 

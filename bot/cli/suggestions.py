@@ -62,11 +62,11 @@ def suggestion_assign(
             row, _before = assign(db, number, chosen, due_at=due_at, actor_id=ACTOR[0],
                                   actor_name=ACTOR[1], now=now)
         except TalkTimePast as exc:
-            raise fail(escape(texts.HANDLING_PAST_DEADLINE.format(words=due))) from exc
+            raise fail(texts.HANDLING_PAST_DEADLINE.format(words=due)) from exc
         except TalkTimeError as exc:
-            raise fail(escape(texts.HANDLING_BAD_DEADLINE.format(words=due))) from exc
+            raise fail(texts.HANDLING_BAD_DEADLINE.format(words=due)) from exc
         except SuggestionError as exc:
-            raise fail(escape(str(exc))) from exc
+            raise fail(str(exc)) from exc
         if row.handler_user_id:
             add_timer(db, TELL_KIND, tell_ref(row), now)  # the running bot sends it
         message = texts.CLI_SUG_ASSIGNED.format(number=number, name=chosen.name,

@@ -15,6 +15,13 @@ from bot.core.messages import IncomingMessage, OutgoingMessage
 
 EventHandler = Callable[[IncomingMessage], Awaitable[None]]
 
+# The platforms a group can be on (a group's `platform`): the web chat and each adapter the
+# composition root can start. A group on any other would never be served.
+PLATFORM_NAMES = ("web", "telegram", "onebot", "wecom", "dingtalk", "feishu")
+# What people call them.
+PLATFORM_ALIASES = {"qq": "onebot", "网页": "web", "网页群聊": "web", "企业微信": "wecom",
+                    "钉钉": "dingtalk", "飞书": "feishu"}
+
 
 class AdapterError(Exception):
     """Sending failed; `transient` says whether trying again may help."""

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.main import app
+from bot.core.adapter import PLATFORM_NAMES
 from bot.core.db import open_database, session
 from bot.settings import DEFAULT_LESSONS_DIR
 from lessons.library import load_library
@@ -88,6 +89,50 @@ def test_bad_schedule_requests_say_what_is_wrong_and_change_nothing(
     engine.dispose()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["groups", "add", "枫树屋场", "--chat-id", "8888", "--platform", "wechat"],
+         "平台「wechat」不认识"),
+        (["groups", "add", " ", "--chat-id", "fengshu"], "请写上群名"),
+        (["groups", "add", "枫树屋场", "--chat-id", "村 口 群"], "中间不能有空格"),
+        (["groups", "add", "枫树屋场", "--chat-id", ""], "要写上"),
+    ],
+)
+def test_a_group_the_bot_could_never_serve_is_not_added(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    code, out = yehua(env, *args)
+    assert code == 1 and message in out
+    assert "枫树屋场" not in yehua(env, "groups", "list")[1]
+
+
+def test_groups_are_added_by_the_names_people_use_and_shown_as_typed(
+        env: dict[str, str]) -> None:
+    code, out = yehua(env, "groups", "add", "枫树村QQ群", "--chat-id", "8888", "--platform",
+                      "QQ")
+    assert code == 0, out
+    code, out = yehua(env, "groups", "add", "[b]二组[/b]", "--chat-id", "ergroup")
+    assert code == 0 and "「[b]二组[/b]」" in out  # brackets are part of the name
+    code, listed = yehua(env, "groups", "list")
+    assert "onebot" in listed and "[b]二组[/b]" in listed
+    code, out = yehua(env, "groups", "add", "[/]", "--chat-id", "bracket")
+    assert code == 0 and "「[/]」" in out  # not a markup error after the group was stored
+    code, out = yehua(env, "schedule", "add", "telecom-fraud", "-g", "[/b]", "--at", "20:00")
+    assert code == 1 and "找不到群「[/b]」" in out
+
+
+def test_a_lesson_for_a_group_name_two_groups_share_is_refused(env: dict[str, str]) -> None:
+    for chat in ("fengshu", "fengshu2"):
+        assert yehua(env, "groups", "add", "枫树屋场", "--chat-id", chat)[0] == 0
+    code, out = yehua(env, "schedule", "add", "telecom-fraud", "-g", "枫树屋场", "--at",
+                      "2030-12-21 20:00")
+    assert code == 1 and "不止一个" in out
+    code, out = yehua(env, "schedule", "add", "telecom-fraud", "-g", "fengshu2", "--at",
+                      "2030-12-21 20:00")
+    assert code == 0 and "→ 枫树屋场" in out and "枫树屋场、" not in out
+
+
 def test_a_bad_setting_stops_start_up_naming_the_variable(env: dict[str, str]) -> None:
     code, out = yehua({**env, "YEHUA_PORT": "eighty"}, "lessons", "list")
     assert code == 2
@@ -161,3 +206,9 @@ def test_python_dash_m_bot_is_the_same_command(env: dict[str, str]) -> None:
                           text=True, env={**env, "PATH": "/usr/bin:/bin"}, timeout=60)
     assert done.returncode == 0
     assert "lessons" in done.stdout and "schedule" in done.stdout
+
+
+def test_every_platform_a_group_can_be_added_on_is_one_the_bot_serves() -> None:
+    from bot.app import PLATFORMS
+
+    assert set(PLATFORM_NAMES) == {"web", *PLATFORMS}

@@ -377,6 +377,10 @@ async def test_a_talk_closed_from_the_command_line_is_summed_up_by_the_running_b
         (["roles", "grant", "u1", "-g", "fengshu", "--role", "boss"], "角色「boss」不认识"),
         (["roles", "grant", "u1", "-g", "nowhere", "--role", "secretary"], "找不到群"),
         (["roles", "revoke", "u9", "-g", "fengshu"], "「枫树屋场」里没有用户 u9"),
+        # A name nobody goes by is not made into a member no message would ever come from.
+        (["roles", "grant", "王奶奶", "-g", "fengshu", "--role", "话事佬"],
+         "「枫树屋场」里没有叫「王奶奶」的人"),
+        (["roles", "grant", " ", "-g", "fengshu", "--role", "admin"], "没有叫「」的人"),
     ],
 )
 def test_bad_cli_requests_say_what_is_wrong_and_change_nothing(
@@ -412,3 +416,23 @@ def test_cli_roles_grant_list_revoke(env: dict[str, str]) -> None:
         roles = {m.user_id: m.role for m in db.exec(select(Member))}
     engine.dispose()
     assert roles == {"u1": Role.MEMBER, "u2": Role.FACILITATOR}
+
+
+def test_cli_roles_are_given_by_the_name_members_go_by_in_the_group(env: dict[str, str]) -> None:
+    assert yehua(env, "groups", "add", "枫树屋场", "--chat-id", "fengshu")[0] == 0
+    engine = open_database(f"sqlite:///{env['YEHUA_DATA_DIR']}/yehua.db")
+    with session(engine) as db:
+        group = db.exec(select(Group)).one()
+        for user_id, name in (("u-wang", "王奶奶"), ("u-li", "李伯"), ("u-li2", "李伯")):
+            db.add(Member(group_id=group.id or 0, user_id=user_id, display_name=name))
+
+    code, out = yehua(env, "roles", "grant", "王奶奶", "-g", "fengshu", "--role", "话事佬")
+    assert code == 0 and "已把 王奶奶（u-wang）在「枫树屋场」设为话事佬" in out
+    code, out = yehua(env, "roles", "grant", "李伯", "-g", "fengshu", "--role", "话事佬")
+    assert code == 1 and "李伯（u-li）、李伯（u-li2）" in out.replace("\n", "")
+    code, out = yehua(env, "roles", "revoke", "王奶奶", "-g", "fengshu")
+    assert code == 0 and "已取消 王奶奶（u-wang）" in out
+    with session(engine) as db:
+        members = sorted((m.user_id, m.role) for m in db.exec(select(Member)))
+    engine.dispose()
+    assert members == [("u-li", Role.MEMBER), ("u-li2", Role.MEMBER), ("u-wang", Role.MEMBER)]
