@@ -250,6 +250,7 @@ NIGHT_ERR_LENGTH = "夜话最长开 {hours} 个小时，请改短一点。"
 NIGHT_ERR_OVERLAP = "这个群在这段时间已经安排了第 {id} 号夜话（{when}，“{topic}”）。"
 NIGHT_ERR_CANCELLED = "第 {id} 号夜话已经取消了。"
 NIGHT_ERR_CLOSED = "第 {id} 号夜话已经结束了。"
+NIGHT_ERR_NOT_BEGUN = "第 {id} 号夜话还没开始，不能结束。不开了的话，请取消它。"
 NIGHT_ERR_ENDED = "第 {id} 号夜话的结束时间已经过了，不能再开始。"
 NIGHT_ERR_BUSY = "现在已经有一场夜话在开（第 {id} 号，“{topic}”），请先结束它。"
 

@@ -25,8 +25,8 @@ from bot.domain.nighttalks import (
     OPEN,
     NightTalkError,
     cancel_night_talk,
-    close_night_talk,
     confirm_night_talk,
+    end_night_talk,
     end_series,
     list_talks,
     open_night_talk,
@@ -205,7 +205,7 @@ def nighttalk_open(talk_id: Annotated[int, typer.Argument(help="夜话编号")])
                        help="现在结束一场夜话，机器人把收到的建议总结发到群里。")
 def nighttalk_close(talk_id: Annotated[int, typer.Argument(help="夜话编号")]) -> None:
     """Close a night talk now; the bot posts the numbered summary."""
-    _change(talk_id, close_night_talk, CLOSE, texts.CLI_NIGHT_CLOSED)
+    _change(talk_id, end_night_talk, CLOSE, texts.CLI_NIGHT_CLOSED)
 
 
 @nighttalk_app.command("cancel", rich_help_panel=COMMANDS_PANEL,

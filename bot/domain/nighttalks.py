@@ -80,6 +80,7 @@ __all__ = [
     "close_night_talk",
     "confirm_night_talk",
     "date_text",
+    "end_night_talk",
     "end_series",
     "list_talks",
     "next_talk",
@@ -134,6 +135,15 @@ def close_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) 
     log.info("night talk %s closed", talk_id)
     follow_series(db, talk, talk.closed_at)
     return talk
+
+
+def end_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
+    """Close a night talk by hand: only one that has begun. One still to come was never held
+    (a report would count it): calling it off is what was meant."""
+    talk = get_talk(db, talk_id)
+    if talk.status == NightTalkStatus.SCHEDULED:
+        raise NightTalkError(texts.NIGHT_ERR_NOT_BEGUN.format(id=talk_id))
+    return close_night_talk(db, talk_id, now=now)
 
 
 def cancel_night_talk(db: Session, talk_id: int, *, now: datetime | None = None) -> NightTalk:
@@ -219,7 +229,7 @@ class NightTalkHost:
 
     async def close(self, talk_id: int, *, now: datetime | None = None) -> NightTalk:
         """Close the talk and post the numbered summary (once)."""
-        return await self._by_hand(CLOSE, talk_id, now, close_night_talk, self._close)
+        return await self._by_hand(CLOSE, talk_id, now, end_night_talk, self._close)
 
     async def cancel(self, talk_id: int, *, now: datetime | None = None) -> NightTalk:
         """Cancel the talk and, if it was announced, tell the group (once)."""

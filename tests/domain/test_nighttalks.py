@@ -436,3 +436,21 @@ def test_cli_roles_are_given_by_the_name_members_go_by_in_the_group(env: dict[st
         members = sorted((m.user_id, m.role) for m in db.exec(select(Member)))
     engine.dispose()
     assert members == [("u-li", Role.MEMBER), ("u-li2", Role.MEMBER), ("u-wang", Role.MEMBER)]
+
+
+def test_a_talk_still_to_come_cannot_be_ended_by_hand_only_called_off(
+        env: dict[str, str]) -> None:
+    assert yehua(env, "groups", "add", "枫树屋场", "--chat-id", "fengshu")[0] == 0
+    code, out = yehua(env, "nighttalk", "add", "-g", "fengshu", "--at", "明晚8点", "--topic",
+                      "修水渠", "--yes")
+    assert code == 0, out
+    code, out = yehua(env, "nighttalk", "close", "1")
+    assert code == 1 and "第 1 号夜话还没开始，不能结束" in out  # it would count as held
+    engine = open_database(f"sqlite:///{env['YEHUA_DATA_DIR']}/yehua.db")
+    with session(engine) as db:
+        assert db.exec(select(NightTalk)).one().status == NightTalkStatus.SCHEDULED
+    code, out = yehua(env, "nighttalk", "cancel", "1")
+    assert code == 0, out
+    with session(engine) as db:
+        assert db.exec(select(NightTalk)).one().status == NightTalkStatus.CANCELLED
+    engine.dispose()
