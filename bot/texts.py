@@ -334,7 +334,6 @@ REPORT_UNKNOWN_GROUP = "找不到群「{key}」。用 yehua groups list 查看�
 REPORT_MANY_GROUPS = "叫「{key}」的群不止一个，请用群的编号。"
 REPORT_UNKNOWN_HAMLET = "没有叫「{hamlet}」的屋场。现有的屋场：{choices}。"
 REPORT_UNKNOWN_FORMAT = "不支持「{format}」格式，可以选：xlsx、docx、csv。"
-REPORT_CANNOT_WRITE = "无法写入文件「{path}」：{error}"
 REPORT_DOCX_TOO_MANY = ("这段时间有 {count:,} 条建议，Word 汇总表最多放 {limit:,} 条，"
                         "再多打开很慢，也不好打印。请把时间段改短一些，或者只选一个群、"
                         "一个屋场，也可以导出 Excel（xlsx）。")
@@ -925,7 +924,10 @@ EXPORT_BAD_YEAR = "年份要写 2000 到 2100 之间的数，您写的是 {year}
 EXPORT_DONE = "积分表已保存到 {path}（{people} 人，{entries} 条积分，{redemptions} 条兑换）。"
 EXPORT_HELP = ("导出一年或一个月的积分排名、明细和兑换记录（Excel）。\n\n"
                "例：yehua points export --year 2026")
-EXPORT_CANNOT_WRITE = "没法写入 {path}：{error}"
+EXPORT_CANNOT_WRITE = "没法写入 {path}：{error}。"
+CLI_PATH_FAILED = "没法使用 {path}：{error}。请检查 .env 里 YEHUA_DATA_DIR 等设置写的位置。"
+CLI_OUT_IS_FOLDER = "{path} 是一个文件夹。请在后面写上文件名，如 {path}/报表.xlsx"
+CLI_OUT_NO_FOLDER = "文件夹 {folder} 不存在，没法保存 {path}。请先建好这个文件夹，或换一个地方。"
 
 ADMIN_RANKINGS_TITLE = "积分排名"
 ADMIN_POINTS_YEAR = "年"

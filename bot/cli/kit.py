@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
+from pathlib import Path
 
 import typer
 from dotenv import load_dotenv
@@ -75,6 +77,31 @@ def database_failed(error: Exception) -> typer.Exit:
     reason = str(getattr(error, "orig", None) or error).strip()
     return stop(texts.CLI_DATABASE_FAILED.format(
         error=reason.splitlines()[0] if reason else type(error).__name__))
+
+
+# Why the system would not read or write a file, as a villager reads it.
+_OS_REASONS = {
+    errno.ENOSPC: "磁盘满了", errno.EDQUOT: "磁盘配额用完了",
+    errno.EFBIG: "磁盘放不下这么大的文件",
+    errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.EROFS: "这个磁盘只能读、不能写",
+    errno.ENOENT: "没有这个文件夹", errno.ENOTDIR: "路径里有一段不是文件夹",
+    errno.EISDIR: "这是一个文件夹，不是文件", errno.EIO: "磁盘读写出错",
+}
+
+
+def os_reason(error: OSError) -> str:
+    """Why `error` happened, in plain Chinese where it is a common reason."""
+    return _OS_REASONS.get(error.errno or 0) or error.strerror or str(error)
+
+
+def output_file(path: Path) -> Path:
+    """`path` for a file a command writes, checked first: its folder exists and it is not a
+    folder itself (else the command ends saying so, and nothing is written)."""
+    if path.is_dir():
+        raise fail(texts.CLI_OUT_IS_FOLDER.format(path=path))
+    if not path.parent.is_dir():
+        raise fail(texts.CLI_OUT_NO_FOLDER.format(folder=path.parent, path=path))
+    return path
 
 
 def fail(message: str) -> typer.Exit:

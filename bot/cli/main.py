@@ -32,6 +32,7 @@ from bot.cli.kit import (
     console,
     database_failed,
     load_cli_settings,
+    os_reason,
     settings_failed,
     stop,
 )
@@ -197,7 +198,8 @@ app.command("restore", rich_help_panel=DAILY_PANEL, help=backup.RESTORE_HELP)(ba
 
 def main() -> None:
     """Console entry point. Storage the database cannot give (a full disk, a server that is
-    down) ends any command with one line saying so; other faults keep their traceback."""
+    down) or a path that cannot be used ends any command with one line saying so; other
+    faults keep their traceback."""
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
@@ -206,3 +208,8 @@ def main() -> None:
         if not is_storage_fault(exc):
             raise
         raise SystemExit(database_failed(exc).exit_code) from exc
+    except OSError as exc:  # a folder a setting names that cannot be made or used
+        if exc.filename is None:
+            raise
+        raise SystemExit(stop(texts.CLI_PATH_FAILED.format(
+            path=exc.filename, error=os_reason(exc))).exit_code) from exc

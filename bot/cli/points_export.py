@@ -9,7 +9,7 @@ import typer
 from sqlmodel import Session, col, or_, select
 
 from bot import texts
-from bot.cli.kit import console, fail, load_cli_settings
+from bot.cli.kit import console, fail, load_cli_settings, os_reason, output_file
 from bot.core.db import open_database, session
 from bot.core.models import Group
 from bot.domain.rankings import Period
@@ -49,11 +49,12 @@ def export(
     try:
         with session(engine) as db:
             group_id = _group_id(db, group) if group is not None else None
-        path = out or Path(texts.EXPORT_FILE_NAME.format(period=period.label()))
+        path = output_file(out or Path(texts.EXPORT_FILE_NAME.format(period=period.label())))
         try:
             counts = write_points_xlsx(engine, period, path, group_id)
         except OSError as exc:
-            raise fail(texts.EXPORT_CANNOT_WRITE.format(path=path, error=exc)) from exc
+            raise fail(texts.EXPORT_CANNOT_WRITE.format(path=path, error=os_reason(exc))
+                       ) from exc
     finally:
         engine.dispose()
     console.print(texts.EXPORT_DONE.format(path=path.resolve(), people=counts.people,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 
 from bot import texts
-from bot.cli.kit import console, fail, load_cli_settings
+from bot.cli.kit import console, fail, load_cli_settings, os_reason, output_file
 from bot.core.db import open_database, session
 from bot.core.models import Group, Suggestion
 from bot.domain.outcomes import outcome_text, outcomes
@@ -142,11 +142,13 @@ def report(
             seeds = outcome_text(outcomes(db, f).total)
             title = texts.REPORT_FIGURES_TITLE.format(period=describe_period(f),
                                                       scope=describe_scope(db, f))
-        path = out or Path(texts.REPORT_FILE_NAME.format(start=first, end=last, ext=kind))
+        path = output_file(out or Path(texts.REPORT_FILE_NAME.format(start=first, end=last,
+                                                                     ext=kind)))
         try:
             _export(engine, f, kind, path, _media_base(settings), settings.audio_dir)
         except OSError as exc:
-            raise fail(texts.REPORT_CANNOT_WRITE.format(path=path, error=exc)) from exc
+            raise fail(texts.EXPORT_CANNOT_WRITE.format(path=path, error=os_reason(exc))
+                       ) from exc
         except ReportError as exc:
             raise fail(str(exc)) from exc
     finally:

@@ -201,6 +201,26 @@ def test_a_full_disk_while_the_bot_runs_ends_an_export_in_one_plain_line(
     assert list(tmp_path.glob("积分.xlsx*")) == []  # no half workbook left behind
 
 
+def test_a_data_folder_that_cannot_be_made_ends_a_command_in_one_plain_line(
+        env: dict[str, str], tmp_path: Path) -> None:
+    a_file = tmp_path / "报表.csv"
+    a_file.write_text("x")
+    done = _command({**env, "YEHUA_DATA_DIR": str(a_file / "data")}, "groups", "list")
+    assert done.returncode == 2
+    assert "路径里有一段不是文件夹" in done.stderr and "YEHUA_DATA_DIR" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_an_export_to_a_missing_folder_or_to_a_folder_says_so_and_writes_nothing(
+        env: dict[str, str], tmp_path: Path) -> None:
+    code, out = yehua(env, "points", "export", "--year", "2026", "--out",
+                      str(tmp_path / "u盘" / "积分.xlsx"))
+    assert code == 1 and f"文件夹 {tmp_path / 'u盘'} 不存在" in out.replace("\n", "")
+    code, out = yehua(env, "points", "export", "--year", "2026", "--out", str(tmp_path))
+    assert code == 1 and "是一个文件夹" in out
+    assert not list(tmp_path.glob("*.part")) and not (tmp_path / "u盘").exists()
+
+
 def test_python_dash_m_bot_is_the_same_command(env: dict[str, str]) -> None:
     done = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True,
                           text=True, env={**env, "PATH": "/usr/bin:/bin"}, timeout=60)

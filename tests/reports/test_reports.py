@@ -319,7 +319,7 @@ YEAR_ARGS = ("--from", "2026-01-01", "--to", "2026-12-31")
         ([*YEAR_ARGS, "--topic", "飞机场"], "没有“飞机场”这个分类"),
         ([*YEAR_ARGS, "--hamlet", "月亮湾"], "没有叫「月亮湾」的屋场"),
         ([*YEAR_ARGS, "--format", "pdf"], "不支持「pdf」"),
-        ([*YEAR_ARGS, "--out", "no/such/folder/r.xlsx"], "无法写入文件「no/such/folder/r.xlsx」"),
+        ([*YEAR_ARGS, "--out", "no/such/folder/r.xlsx"], "文件夹 no/such/folder 不存在"),
         (["--from", "0001-01-01", "--to", "2026-12-31"],
          "日期 0001-01-01 超出范围了，请选 2000-01-01 到 2100-12-31 之间的日子。"),
         (["--from", "2026-01-01", "--to", "9999-12-31"], "日期 9999-12-31 超出范围了"),
