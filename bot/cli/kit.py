@@ -46,13 +46,18 @@ def load_cli_settings(*, serving: bool = False) -> Settings:
     except SettingsError as exc:
         raise settings_failed(exc) from exc
     handler: logging.Handler
+    level = settings.log_level
     if serving:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(SERVICE_LOG_FORMAT))
     else:
         handler = RichHandler(console=Console(stderr=True), show_path=False)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    logging.basicConfig(level=settings.log_level, handlers=[handler])
+        # What a command did, it says itself in Chinese; the modules' INFO lines (a village
+        # made, a schedule added) are the running bot's log, shown here only when asked for.
+        if level == "INFO":
+            level = "WARNING"
+    logging.basicConfig(level=level, handlers=[handler])
     if settings.log_level != "DEBUG":
         # Their routine chatter (every job run, every migration step) hides what matters.
         for noisy in ("apscheduler", "alembic"):

@@ -70,10 +70,21 @@ def _understood(read: TalkTime, group: Group, topic: str, now: datetime) -> str:
                                                     group=group.name, topic=topic)
 
 
+# Answers to a yes/no question, as people type them at the terminal.
+YES_WORDS = frozenset({"y", "yes", "是", "是的", "对", "对的", "好", "好的", "确认", "可以", "行"})
+NO_WORDS = frozenset({"n", "no", "不", "不是", "不对", "否", "取消", "算了", ""})
+
+
 def _agreed() -> bool:
-    """The user's y/N; no answer to be had (no terminal, end of input) refuses."""
+    """The user's yes (是、对、y…) or no (不、否、n, or nothing); anything else is asked again.
+    No answer to be had (no terminal, end of input) refuses."""
     try:
-        return click.confirm(texts.CLI_NIGHT_ASK, default=False)
+        while True:
+            answer = click.prompt(texts.CLI_NIGHT_ASK, default="", show_default=False)
+            word = answer.strip().strip("。！!.").lower()
+            if word in YES_WORDS or word in NO_WORDS:
+                return word in YES_WORDS
+            console.print(texts.CLI_ANSWER_YES_NO)
     except click.Abort as exc:
         raise fail(texts.CLI_NIGHT_NEEDS_YES) from exc
 

@@ -7,18 +7,21 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.cli.kit import COMMANDS_PANEL, console, fail, find_group, load_cli_settings
 from bot.core.db import open_database, session
 from bot.core.models import Group
 from bot.domain.lesson_library import entry, take_in_file
+from bot.domain.talk_texts import when_text
 from bot.domain.talk_time import TalkTimeError, parse_plain_time
 from bot.settings import Settings
 from scheduler.dbtypes import utcnow
+from scheduler.models import ScheduleTarget
 from scheduler.schedules import ScheduleError, add_schedule, cancel_schedule, list_schedules
 
 schedule_app = typer.Typer(help="定时推送课程：安排、查看、取消。", no_args_is_help=True)
@@ -81,8 +84,15 @@ def schedule_add(
                                     run_at=run_at, cron=cron, now=now)
         except ScheduleError as exc:
             raise fail(str(exc)) from exc
+        # Said back in words, as the group's clock reads it: 8:00 is the morning's.
+        first = db.exec(select(ScheduleTarget).where(ScheduleTarget.schedule_id == schedule.id)
+                        .order_by(col(ScheduleTarget.next_due))).first()
+        when = (texts.CLI_SCHEDULE_FIRST.format(when=when_text(first.next_due, first.timezone,
+                                                                   now))
+                if first is not None and first.next_due is not None else "")
     names = "、".join(g.name for g in groups)
-    console.print(f"[green]已安排[/] #{schedule.id}：「{lesson}」→ {names}")
+    console.print(f"[green]已安排[/] #{schedule.id}：「{escape(lesson)}」→ {escape(names)}"
+                  f"{when}", highlight=False)
 
 
 @schedule_app.command("list", rich_help_panel=COMMANDS_PANEL,

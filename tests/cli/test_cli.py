@@ -131,6 +131,16 @@ def test_a_lesson_for_a_group_name_two_groups_share_is_refused(env: dict[str, st
     code, out = yehua(env, "schedule", "add", "telecom-fraud", "-g", "fengshu2", "--at",
                       "2030-12-21 20:00")
     assert code == 0 and "→ 枫树屋场" in out and "枫树屋场、" not in out
+    assert "第一次在2030年12月21日（星期六）晚上8点发" in out.replace("\n", "")
+    code, out = yehua(env, "schedule", "add", "telecom-fraud", "-g", "fengshu2", "--at",
+                      "2030-12-22 8:00")
+    assert "早上8点发" in out.replace("\n", "")  # said back: 8:00 is the morning's
+
+
+def test_a_command_says_what_it_did_without_the_bots_log_lines(env: dict[str, str]) -> None:
+    done = _command(env, "groups", "add", "枫树屋场", "--chat-id", "fengshu")
+    assert done.returncode == 0 and "已添加" in done.stdout
+    assert done.stderr == ""  # no "INFO bot.domain.villages: group 1 now has village 1…"
 
 
 def test_a_bad_setting_stops_start_up_naming_the_variable(env: dict[str, str]) -> None:

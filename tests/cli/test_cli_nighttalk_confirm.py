@@ -57,6 +57,15 @@ def test_the_time_is_said_in_words_and_only_a_yes_schedules(env: dict[str, str])
     assert talk.status is NightTalkStatus.SCHEDULED
 
 
+def test_the_question_is_answered_in_chinese_and_asked_again_when_unclear(
+        env: dict[str, str]) -> None:
+    code, out = yehua(env, *ADD, "--at", "2030-12-05 19:30", answer="不\n")
+    assert code == 1 and "没有安排" in out and talks(env) == []
+    code, out = yehua(env, *ADD, "--at", "2030-12-05 19:30", answer="嗯嗯\n是\n")
+    assert "请回“是”或“不”" in out  # 嗯嗯 says neither: asked again
+    assert code == 0 and "已安排夜话 #1" in out and len(talks(env)) == 1
+
+
 def test_without_a_terminal_it_refuses_and_names_yes(env: dict[str, str]) -> None:
     code, out = yehua(env, *ADD, "--at", "2030-12-05 19:30")
     assert code == 1 and "--yes" in out and talks(env) == []
