@@ -16,7 +16,7 @@ from sqlmodel import Session, col, or_, select
 from bot import texts
 from bot.cli.kit import console, fail, load_cli_settings, os_reason, output_file
 from bot.core.db import open_database, session
-from bot.core.models import Group, Suggestion
+from bot.core.models import Group, Hamlet, Suggestion
 from bot.domain.outcomes import outcome_text, outcomes
 from bot.domain.suggestions import SuggestionError, category_key
 from bot.reports import (
@@ -72,6 +72,7 @@ def _group_id(db: Session, key: str) -> int:
 
 def _check_hamlet(db: Session, hamlet: str) -> None:
     known = set(db.exec(select(Group.hamlet).distinct()).all())
+    known |= set(db.exec(select(Hamlet.name).distinct()).all())  # the groups' listed 屋场
     known |= set(db.exec(select(Suggestion.hamlet).distinct()).all())
     if hamlet not in known:
         choices = "、".join(sorted(h for h in known if h)) or "—"

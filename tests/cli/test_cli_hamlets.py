@@ -61,3 +61,14 @@ def test_hamlets_are_added_listed_renamed_and_removed_and_members_placed(
         member = db.exec(select(Member)).one()
         names = [h.name for h in db.exec(select(Hamlet))]
     assert member.hamlet_id is None and names == ["下湾"]
+
+
+def test_a_report_can_be_narrowed_to_a_listed_hamlet_before_anyone_there_spoke(
+        env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert yehua(env, "groups", "add", "枫树村大群", "--chat-id", "fengshu")[0] == 0
+    assert yehua(env, "groups", "hamlets", "fengshu", "add", "上湾")[0] == 0
+    code, out = yehua(env, "report", "--from", "2026-01-01", "--to", "2026-12-31",
+                      "-g", "fengshu", "--hamlet", "上湾", "--format", "csv")
+    assert code == 0, out
+    assert "没有叫「上湾」的屋场" not in out and list(tmp_path.glob("*.csv"))
