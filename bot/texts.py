@@ -1085,6 +1085,7 @@ POINTS_ITEM_NAME_TAKEN = "清单里已经有「{name}」了，换个名称吧。
 POINTS_ITEM_NOT_FOUND = "清单里没有第 {number} 项。"
 POINTS_WHICH_ITEM = "「{words}」对得上好几项：{names}。请写全名称。"
 POINTS_NO_SUCH_ITEM = "积分清单里没有「{words}」。现有的：{names}。"
+POINTS_ITEM_AUTOMATIC = "「{item}」是机器人自动给的（听完课、提建议、建议被采纳时），不用手动给。"
 POINTS_LIST_EMPTY = "（还没有，请先在后台的积分清单里添加）"
 POINTS_WHO_MISSING = "给谁？请 @ 他，或写他在群里的名字，例如：/加分 @张三 改厕"
 POINTS_NO_SUCH_MEMBER = "群里没找到「{name}」。请 @ 他，或写他在群里的名字。"

@@ -67,8 +67,9 @@ def _item(db: Session, group: Group, key: str, rules: PointsRules) -> PointsItem
     for item in village_items(db, group, rules):
         if str(item.id) == key or item.name == key:
             return item
-    raise fail(texts.POINTS_NO_SUCH_ITEM.format(words=key, names="yehua points items "
-                                                       "list"))
+    raise fail(texts.POINTS_NO_SUCH_ITEM.format(
+        words=key, names="、".join(item.name for item in village_items(db, group, rules))
+        or texts.POINTS_LIST_EMPTY))
 
 
 @items_app.command("list", rich_help_panel=COMMANDS_PANEL, help="查看一个群所在村的积分清单。")

@@ -274,6 +274,10 @@ def find_item(db: Session, group: Group, words: str, rules: PointsRules) -> Poin
         if found:
             raise PointsError(texts.POINTS_WHICH_ITEM.format(
                 words=words, names="、".join(i.name for i in found[:6])))
+    automatic = [i.name for i in village_items(db, group, rules, active_only=True)
+                 if i.kind is not None and i.name == words]
+    if automatic:  # listed beside the others, but the bot gives it by itself
+        raise PointsError(texts.POINTS_ITEM_AUTOMATIC.format(item=automatic[0]))
     raise PointsError(texts.POINTS_NO_SUCH_ITEM.format(
         words=words, names="、".join(i.name for i in items[:12]) or texts.POINTS_LIST_EMPTY))
 

@@ -112,3 +112,19 @@ def test_points_are_awarded_revoked_and_groups_joined_into_one_village(
         assert standing(db, 1, "u-zhang")[0] == 0
         groups = list(db.exec(select(Group)))
         assert len({g.village_id for g in groups}) == 1
+
+
+def test_an_item_the_bot_gives_by_itself_or_one_not_listed_is_named_plainly(
+        env: dict[str, str]) -> None:
+    assert yehua(env, "groups", "add", "枫树村大群", "--chat-id", "fengshu")[0] == 0
+    engine = open_database(load_settings(env).db_url)
+    with session(engine) as db:
+        db.add(Member(group_id=1, user_id="u-zhang", display_name="张大爷"))
+    engine.dispose()
+    assert yehua(env, "points", "items", "add", "改厕", "-g", "fengshu", "--points", "20")[0] == 0
+    code, out = yehua(env, "points", "award", "-g", "fengshu", "--user", "张大爷", "--item",
+                      "听微党课")
+    assert code == 1 and "「听微党课」是机器人自动给的" in out.replace("\n", "")
+    code, out = yehua(env, "points", "items", "edit", "不存在", "-g", "fengshu", "--points", "3")
+    assert code == 1 and "积分清单里没有「不存在」。现有的：" in out
+    assert "改厕" in out and "yehua points items list" not in out
