@@ -586,6 +586,8 @@ CLI_DATABASE_FAILED = ("数据库用不了：{error}。这一步没有做成。"
                        "请检查磁盘是否已满、YEHUA_DATABASE_URL，以及数据库是否在运行，再试一次。")
 BACKUP_HELP = ("备份：把数据库和语音文件打成一个 zip 文件，机器人运行时也能做。\n\n"
                "例：yehua backup --to /media/u盘/夜话备份.zip")
+BACKUP_NO_FOLDER = ("找不到文件夹 {folder}：U 盘插好了吗？请先插好、打开它，"
+                    "或者换一个已有的文件夹。什么都没有写。")
 BACKUP_TO_HELP = ("保存到哪个文件或文件夹；"
                   "不写就放在备份文件夹（YEHUA_BACKUP_DIR，默认 data/backups）")
 RESTORE_HELP = ("从备份恢复：把 zip 里的数据库和语音放回数据文件夹。请先停掉机器人。\n\n"

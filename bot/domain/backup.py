@@ -242,11 +242,16 @@ def write_backup(settings: Settings, target: Path | None = None, *,
     """
     kind = database_kind(settings.db_url)
     when = (now or utcnow()).astimezone(settings.zone)
+    chosen = target
     target = target or settings.backups
     if target.is_dir() or not target.suffix:
         target = target / backup_name(prefix, when)
     if target.exists():
         raise BackupRefused(texts.BACKUP_TARGET_EXISTS.format(path=target.resolve()))
+    if chosen is not None and not target.parent.is_dir():
+        # Made only for the backup folder of the settings: a USB stick not plugged in would
+        # otherwise get its folder made on the office disk, and the copy would stay there.
+        raise BackupRefused(texts.BACKUP_NO_FOLDER.format(folder=target.parent))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

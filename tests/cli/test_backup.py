@@ -46,6 +46,7 @@ async def test_a_backup_of_a_busy_bot_restores_into_a_fresh_folder_with_what_it_
     settings: Settings, napcat: FakeNapCat, tmp_path: Path
 ) -> None:
     archive = tmp_path / "usb" / "夜话备份.zip"
+    archive.parent.mkdir()  # the USB stick, plugged in
     async with running(with_onebot(settings, napcat), prepare_qq_groups) as bot:
         made = voices(settings.audio_dir, 12)
         done = asyncio.Event()
@@ -146,6 +147,19 @@ async def test_a_file_that_is_not_a_backup_is_refused_and_nothing_is_written(
     assert not (fresh / "yehua.db").exists()
     missing = await yehua("restore", str(tmp_path / "nowhere.zip"), env=bot_env(fresh))
     assert missing.code == 1 and "找不到备份文件" in missing.err
+
+
+async def test_a_backup_to_a_usb_stick_that_is_not_plugged_in_is_refused(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = bot_env(data)
+    builders.add_group(open_database(f"sqlite:///{data / 'yehua.db'}"), "枫树屋场")
+    for to in (tmp_path / "media" / "u盘" / "夜话备份.zip", tmp_path / "media" / "u盘"):
+        finished = await yehua("backup", "--to", str(to), env=env)
+        assert finished.code == 2 and "U 盘插好了吗" in finished.err
+    assert not (tmp_path / "media").exists()  # no folder made on the office disk
+    default = await yehua("backup", env=env)  # the settings' own backup folder is made
+    assert default.code == 0 and list((data / "backups").glob("*.zip"))
 
 
 async def test_without_pg_dump_a_postgres_backup_says_what_to_install(tmp_path: Path) -> None:
