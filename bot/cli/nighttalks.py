@@ -62,12 +62,18 @@ def read_time(text: str, zone: ZoneInfo, now: datetime) -> TalkTime:
         raise NightTalkError(texts.CLI_NIGHT_BAD_TIME.format(text=text)) from exc
 
 
-def _understood(read: TalkTime, group: Group, topic: str, now: datetime) -> str:
+def _understood(read: TalkTime, group: Group, topic: str, place: str, host: str,
+                now: datetime) -> str:
+    """Everything the talk will be, said back to be checked before the group is told."""
     when = when_text(read.starts_at, group.timezone, now)
+    extra = (texts.CLI_NIGHT_UNDERSTOOD_PLACE.format(place=place.strip()) if place.strip()
+             else "") + (texts.CLI_NIGHT_UNDERSTOOD_HOST.format(host=host.strip())
+                         if host.strip() else "")
     if read.repeat is None:
-        return texts.CLI_NIGHT_UNDERSTOOD.format(when=when, group=group.name, topic=topic)
+        return texts.CLI_NIGHT_UNDERSTOOD.format(when=when, group=group.name, topic=topic,
+                                                 extra=extra)
     return texts.CLI_NIGHT_UNDERSTOOD_SERIES.format(rhythm=rhythm_text(read.repeat), when=when,
-                                                    group=group.name, topic=topic)
+                                                    group=group.name, topic=topic, extra=extra)
 
 
 # Answers to a yes/no question, as people type them at the terminal.
@@ -118,7 +124,7 @@ def nighttalk_add(
         except NightTalkError as exc:
             raise fail(str(exc)) from exc
     # Asked outside any transaction: the running bot must not wait on the user's answer.
-    say(_understood(read, chosen, topic, now), "cyan")
+    say(_understood(read, chosen, topic, place, host, now), "cyan")
     if not yes and not _agreed():
         raise fail(texts.CLI_NIGHT_NOT_DONE)
     with session(engine) as db:

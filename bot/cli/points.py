@@ -220,6 +220,10 @@ def points_village(
     engine, _rules = _open()
     with session(engine) as db:
         chosen, other = find_group(db, group), find_group(db, join)
+        if chosen.village_id is not None and chosen.village_id == other.village_id:
+            say(texts.CLI_POINTS_SAME_VILLAGE.format(group=chosen.name, other=other.name),
+                "yellow")
+            return
         village = join_village(db, chosen, other)
         message = texts.CLI_POINTS_JOINED.format(group=chosen.name, village=village.name)
     say(message)

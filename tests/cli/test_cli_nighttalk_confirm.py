@@ -66,6 +66,12 @@ def test_the_question_is_answered_in_chinese_and_asked_again_when_unclear(
     assert code == 0 and "已安排夜话 #1" in out and len(talks(env)) == 1
 
 
+def test_the_place_and_the_host_are_said_back_too(env: dict[str, str]) -> None:
+    code, out = yehua(env, *ADD, "--at", "2030-12-05 19:30", "--place", "祠堂", "--host", "李伯",
+                      answer="不\n")
+    assert "“村里修路”，地点：祠堂，主持：李伯。" in out.replace("\n", ""), out
+
+
 def test_without_a_terminal_it_refuses_and_names_yes(env: dict[str, str]) -> None:
     code, out = yehua(env, *ADD, "--at", "2030-12-05 19:30")
     assert code == 1 and "--yes" in out and talks(env) == []

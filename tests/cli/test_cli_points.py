@@ -95,6 +95,10 @@ def test_points_are_awarded_revoked_and_groups_joined_into_one_village(
     assert code == 1 and "没有「改厕」" in out  # the QQ group is a village of its own so far
     code, out = yehua(env, "points", "village", "8888", "--join", "fengshu")
     assert code == 0 and "已并入「枫树村大群」" in out
+    code, out = yehua(env, "points", "village", "8888", "--join", "fengshu")
+    assert code == 0 and "本来就在同一个村，没有改动" in out  # not "joined" again
+    code, out = yehua(env, "points", "village", "fengshu", "--join", "fengshu")
+    assert code == 0 and "本来就在同一个村" in out
     code, out = yehua(env, "points", "award", "-g", "8888", "--user", "李婶", "--item", "改厕",
                       "--photo-seen")
     assert code == 0 and "第 2 号" in out
