@@ -175,6 +175,9 @@ def points_award(
             assert chosen.id is not None, "a stored group has an id"
             member = find_person(db, chosen.id, user)
             found = find_item(db, chosen, item, rules)
+            if found.needs_photo and not photo_seen:
+                # The chat's way (the command sent with the photo) is no answer here.
+                raise fail(texts.CLI_POINTS_PHOTO_NEEDED.format(item=found.name))
             entry = give(db, chosen, found, member, giver, note=note, photo_seen=photo_seen)
             message = texts.CLI_POINTS_GIVEN.format(name=member.display_name, item=found.name,
                                                     change=change_words(entry.points),

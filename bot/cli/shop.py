@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from bot import texts
@@ -21,7 +22,7 @@ from scheduler.timers import add_timer
 ACTOR = ("cli", "命令行")
 GOODS_USAGE = ("用法：yehua points goods [list | add | edit] --group GROUP "
                "[--name 名字 --price 分 --stock 件数 --off/--on]")
-GroupOption = Annotated[str, typer.Option("--group", help="群的编号、chat id 或群名")]
+GroupOption = Annotated[str, typer.Option("--group", "-g", help="群的编号、chat id 或群名")]
 
 
 def goods_command(
@@ -33,8 +34,12 @@ def goods_command(
     active: Annotated[bool | None, typer.Option("--on/--off", help="上架或下架")] = None,
 ) -> None:
     """List the village's goods, or add or edit one."""
+    # A name or a price with no add/edit before it would otherwise just list, the good never
+    # added: refused with the usage instead.
+    changes = bool(name) or price is not None or stock is not None or active is not None
     if action not in ("list", "add", "edit") or not group_key or (
-            action != "list" and not name) or (action == "add" and price is None):
+            action != "list" and not name) or (action == "add" and price is None) or (
+            action == "list" and changes):
         raise fail(GOODS_USAGE)
     settings = load_cli_settings()
     with session(open_database(settings.db_url)) as db:
@@ -57,11 +62,12 @@ def goods_command(
         say(texts.SHOP_NO_GOODS, "yellow")
         return
     table = Table(title=texts.ADMIN_SHOP_TITLE)
-    for column in (texts.ADMIN_SHOP_NAME, texts.ADMIN_SHOP_PRICE, texts.ADMIN_SHOP_STOCK, ""):
+    for column in (texts.ADMIN_SHOP_NAME, texts.ADMIN_SHOP_PRICE, texts.ADMIN_SHOP_STOCK,
+                   texts.CLI_SHOP_STATE):
         table.add_column(column)
     for good in rows:
-        table.add_row(good.name, str(good.price), str(good.stock),
-                      "" if good.active else texts.ADMIN_SHOP_OFF)
+        table.add_row(escape(good.name), str(good.price), str(good.stock),
+                      texts.CLI_SHOP_ON if good.active else texts.ADMIN_SHOP_OFF)
     console.print(table)
 
 

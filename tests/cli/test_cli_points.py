@@ -87,7 +87,7 @@ def test_points_are_awarded_revoked_and_groups_joined_into_one_village(
                  "--photo")[0] == 0
     code, out = yehua(env, "points", "award", "-g", "fengshu", "--user", "张大爷", "--item",
                       "改厕")
-    assert code == 1 and "要有照片为证" in out
+    assert code == 1 and "要有照片为证" in out and "--photo-seen" in out
     code, out = yehua(env, "points", "award", "-g", "fengshu", "--user", "张大爷", "--item",
                       "改厕", "--note", "化粪池修好了", "--photo-seen")
     assert code == 0 and "已给 张大爷 记「改厕」，加 20 分（第 1 号）" in out

@@ -48,6 +48,9 @@ def test_goods_are_added_listed_edited_and_a_redemption_is_recorded_with_its_rec
     code, out = yehua(env, "points", "goods", "edit", "--group", "yutan", "--name", "洗衣粉",
                       "--stock", "3")
     assert code == 0 and "「洗衣粉」已保存" in out
+    # add left out: not a list that looks as if 香皂 went in
+    code, out = yehua(env, "points", "goods", "-g", "yutan", "--name", "香皂", "--price", "3")
+    assert code == 1 and "用法：yehua points goods [list | add | edit]" in out
 
     code, out = yehua(env, "points", "redeem", "--group", "yutan", "--user", "王奶奶",
                       "--good", "洗衣粉", "--quantity", "2")
