@@ -737,6 +737,11 @@ HANDLING_WHO_MISSING = "交给谁办？请写上名字，例如：/交办 12 李
 HANDLING_NO_SUCH_MEMBER = ("群里没找到「{name}」。是群里的人请 @ 他，或写他在群里的名字；"
                            "群外的人请带上电话，例如：/交办 12 {name}（网格员） 13800001111")
 HANDLING_WHICH_MEMBER = "群里叫「{name}」的有好几位：{names}。请 @ 要交办的那一位，或写全名字。"
+CLI_SUG_WHO_MISSING = "交给谁办？请写上名字，例如：yehua suggestion assign 12 李伯 --due 下周五"
+CLI_SUG_NO_SUCH_MEMBER = ("群里没找到「{name}」。请写他在群里的名字；群外的人加上电话，例如："
+                          "yehua suggestion assign 12 {name} --phone 13800001111 --role 网格员")
+CLI_SUG_WHICH_MEMBER = "群里叫「{name}」的有好几位：{names}。请写全名字，或写他的用户编号。"
+CLI_SHOP_NO_SUCH_MEMBER = "群里没找到「{name}」。请写他在群里的名字，或他的用户编号。"
 HANDLING_BAD_DEADLINE = "没看懂期限「{words}」。可以写：下周五、12月20号、3天内。"
 HANDLING_PAST_DEADLINE = "期限「{words}」已经过了，请写一个以后的日子。"
 HANDLING_NOT_OPEN = "第 {number} 号建议现在是“{status}”，只有已采纳、办理中的建议可以交办。"

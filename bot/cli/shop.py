@@ -84,8 +84,8 @@ def redeem_command(
         assert group.id is not None
         try:
             member = find_member_handler(db, group.id, user, missing=texts.SHOP_WHO_MISSING,
-                                         unknown=texts.SHOP_NO_SUCH_MEMBER,
-                                         several=texts.SHOP_WHICH_MEMBER)
+                                         unknown=texts.CLI_SHOP_NO_SUCH_MEMBER,
+                                         several=texts.CLI_SUG_WHICH_MEMBER)
             assert member.user_id is not None
             receipt = redeem(db, group, user_id=member.user_id, user_name=member.name,
                              good_name=good, quantity=quantity, by_id=ACTOR[0],

@@ -35,6 +35,10 @@ suggestion_app = typer.Typer(help="建议：交给人办、看待办。", no_arg
 ACTOR = ("cli", "命令行")
 
 
+# Who to hand it to, asked with the command line's own examples.
+CLI_ASKING = (texts.CLI_SUG_WHO_MISSING, texts.CLI_SUG_NO_SUCH_MEMBER, texts.CLI_SUG_WHICH_MEMBER)
+
+
 @suggestion_app.command("assign", rich_help_panel=COMMANDS_PANEL,
                         help="把已采纳的建议交给人办：群里的人写名字；群外的人加 --phone。"
                              "期限像平时说话那样写（下周五、12月20号、3天内），不写就按默认天数。")
@@ -53,7 +57,8 @@ def suggestion_assign(
             row = get_suggestion(db, number)
             group = db.get(Group, row.group_id)
             assert group is not None and group.id is not None
-            chosen = find_handler(db, group.id, handler, phone=phone, role=role)
+            chosen = find_handler(db, group.id, handler, phone=phone, role=role,
+                                  asking=CLI_ASKING)
             if due.strip():
                 day = read_day(due, local_zone(group.timezone), now)
                 due_at = due_end(day, group.timezone)

@@ -170,11 +170,15 @@ def outside_handler(name: str, phone: str, role: str | None = None) -> Handler:
 
 
 def find_handler(db: Session, group_id: int, name: str, *, phone: str = "",
-                 role: str = "") -> Handler:
-    """A member of the group by name, or, with a phone number, someone outside it."""
+                 role: str = "", asking: tuple[str, str, str] | None = None) -> Handler:
+    """A member of the group by name, or, with a phone number, someone outside it; `asking`:
+    the `missing`, `unknown` and `several` questions of `find_member_handler`, where the
+    chat's examples are no help (the command line)."""
     if phone.strip():
         return outside_handler(name, phone, role)
-    handler = find_member_handler(db, group_id, name)
+    handler = (find_member_handler(db, group_id, name) if asking is None else
+               find_member_handler(db, group_id, name, missing=asking[0], unknown=asking[1],
+                                   several=asking[2]))
     if role.strip():
         handler = Handler(handler.name, user_id=handler.user_id, role=role.strip()[:ROLE_LIMIT])
     return handler

@@ -39,6 +39,9 @@ async def test_assigning_from_the_shell_is_stored_listed_and_told_by_the_running
         assert code == 1 and "只有已采纳、办理中的建议可以交办" in out
         code, out = yehua(settings, "suggestion", "assign", "1", "王师傅", "--phone", "12")
         assert code == 1 and "电话「12」看着不对" in out
+        code, out = yehua(settings, "suggestion", "assign", "1", "老陈")
+        assert code == 1 and "群里没找到「老陈」" in out
+        assert "--phone" in out and "/交办" not in out  # the shell's example, not the chat's
         code, out = yehua(settings, "suggestion", "todo")
         assert code == 0 and "李伯" in out and "村口路灯坏了" in out
         await bot.app[SCHEDULER].fire_timers(bot.app[SERVICES].clock())
