@@ -178,7 +178,7 @@ async def test_a_refused_microphone_gets_a_clear_chinese_message(bot: RunningApp
         page = await enter(browser, bot, "张大爷")
         await page.get_by_test_id("record-button").click()
         await expect(page.get_by_test_id("error")).to_have_text(
-            "没有拿到麦克风权限，请在浏览器设置里允许使用麦克风。")
+            "手机没让用话筒。请在浏览器的设置里允许这个网页用话筒，再按住说话。")
         await expect(page.get_by_test_id("recording-bar")).to_be_hidden()
         assert voice_rows(bot) == []
 
