@@ -70,6 +70,7 @@ def test_the_place_and_the_host_are_said_back_too(env: dict[str, str]) -> None:
     code, out = yehua(env, *ADD, "--at", "2030-12-05 19:30", "--place", "祠堂", "--host", "李伯",
                       answer="不\n")
     assert "“村里修路”，地点：祠堂，主持：李伯。" in out.replace("\n", ""), out
+    assert code == 1 and talks(env) == []  # answered 不: nothing scheduled
 
 
 def test_without_a_terminal_it_refuses_and_names_yes(env: dict[str, str]) -> None:
