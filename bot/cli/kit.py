@@ -89,7 +89,7 @@ _OS_REASONS = {
     errno.ENOSPC: "磁盘满了", errno.EDQUOT: "磁盘配额用完了",
     errno.EFBIG: "磁盘放不下这么大的文件",
     errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.EROFS: "这个磁盘只能读、不能写",
-    errno.ENOENT: "没有这个文件夹", errno.ENOTDIR: "路径里有一段不是文件夹",
+    errno.ENOENT: "找不到这个文件或文件夹", errno.ENOTDIR: "路径里有一段不是文件夹",
     errno.EISDIR: "这是一个文件夹，不是文件", errno.EIO: "磁盘读写出错",
 }
 
