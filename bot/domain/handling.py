@@ -169,16 +169,21 @@ def outside_handler(name: str, phone: str, role: str | None = None) -> Handler:
     return Handler(name, phone=phone, role=role)
 
 
+# Who to hand a suggestion to, asked with the chat's examples (find_member_handler's words).
+CHAT_ASKING = (texts.HANDLING_WHO_MISSING, texts.HANDLING_NO_SUCH_MEMBER,
+               texts.HANDLING_WHICH_MEMBER)
+
+
 def find_handler(db: Session, group_id: int, name: str, *, phone: str = "",
-                 role: str = "", asking: tuple[str, str, str] | None = None) -> Handler:
+                 role: str = "", asking: tuple[str, str, str] = CHAT_ASKING) -> Handler:
     """A member of the group by name, or, with a phone number, someone outside it; `asking`:
     the `missing`, `unknown` and `several` questions of `find_member_handler`, where the
     chat's examples are no help (the command line)."""
     if phone.strip():
         return outside_handler(name, phone, role)
-    handler = (find_member_handler(db, group_id, name) if asking is None else
-               find_member_handler(db, group_id, name, missing=asking[0], unknown=asking[1],
-                                   several=asking[2]))
+    missing, unknown, several = asking
+    handler = find_member_handler(db, group_id, name, missing=missing, unknown=unknown,
+                                  several=several)
     if role.strip():
         handler = Handler(handler.name, user_id=handler.user_id, role=role.strip()[:ROLE_LIMIT])
     return handler

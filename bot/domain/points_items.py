@@ -266,7 +266,8 @@ def fields_of(item: PointsItem) -> ItemFields:
 def find_item(db: Session, group: Group, words: str, rules: PointsRules) -> PointsItem:
     """The active hand-given item `words` names (whole name, else the one name containing it)."""
     words = words.strip()
-    items = [i for i in village_items(db, group, rules, active_only=True) if i.kind is None]
+    listed = village_items(db, group, rules, active_only=True)
+    items = [i for i in listed if i.kind is None]
     for rule in (lambda i: i.name == words, lambda i: words in i.name):
         found = [i for i in items if rule(i)]
         if len(found) == 1:
@@ -274,8 +275,7 @@ def find_item(db: Session, group: Group, words: str, rules: PointsRules) -> Poin
         if found:
             raise PointsError(texts.POINTS_WHICH_ITEM.format(
                 words=words, names="、".join(i.name for i in found[:6])))
-    automatic = [i.name for i in village_items(db, group, rules, active_only=True)
-                 if i.kind is not None and i.name == words]
+    automatic = [i.name for i in listed if i.kind is not None and i.name == words]
     if automatic:  # listed beside the others, but the bot gives it by itself
         raise PointsError(texts.POINTS_ITEM_AUTOMATIC.format(item=automatic[0]))
     raise PointsError(texts.POINTS_NO_SUCH_ITEM.format(
